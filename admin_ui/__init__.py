@@ -1,0 +1,1 @@
+"""The staff face (`/admin`): piccolo-admin, dashboards, scanner. Arrives with the faces issue."""

@@ -1,0 +1,6 @@
+"""Owner Club: the loyalty and membership platform for a real-estate developer's home owners."""
+
+import os
+
+# Piccolo's own tools (migrations) find the engine through this module; see loyalty/db.py.
+os.environ.setdefault("PICCOLO_CONF", "loyalty.piccolo_conf")

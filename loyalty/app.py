@@ -1,0 +1,129 @@
+"""`create_app(settings)`: one Litestar application, its faces composed on one domain."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import swagger_ui_bundle
+from litestar import Litestar, Response, Router, get
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+
+from loyalty import db, jobs
+from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
+from loyalty.identity.guards import requires_staff_role
+from loyalty.members.api import MeController, OwnerImportController, StaffMemberController
+from loyalty.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
+from loyalty.settings import Settings
+
+VERSION = "0.1.0"
+SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+log = logging.getLogger("loyalty")
+
+
+@get("/health", operation_id="health", summary="Is the service up and its database reachable?", tags=["ops"])
+async def health(settings: Settings) -> Response[dict[str, str]]:
+    try:
+        await db.ping()
+    except Exception as error:  # noqa: BLE001 - any database failure means "not healthy", said plainly
+        log.warning("health check: database unreachable: %s", error)
+        return Response(
+            {"status": "unavailable", "database": settings.database_kind, "detail": "the database is unreachable"},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            media_type=PROBLEM_JSON,
+            headers={"Retry-After": "5"},
+        )
+    return Response({"status": "ok", "database": settings.database_kind, "version": VERSION})
+
+
+@get("/", include_in_schema=False)
+async def index() -> Redirect:
+    return Redirect("/schema/swagger")
+
+
+def session_secret(settings: Settings) -> bytes:
+    """The cookie-session key, derived from LOYALTY_SECRET_KEY so one secret rotates all."""
+    if not settings.secret_key:
+        raise ValueError("create_app needs settings.secret_key (see loyalty.settings)")
+    return hashlib.sha256(b"owner-club session v1:" + settings.secret_key.encode()).digest()
+
+
+def create_app(settings: Settings, *, check_migrations: bool = True) -> Litestar:
+    """The application for `settings`. It binds the database engine for the URL, and refuses
+    to start on a database whose migrations have not all been applied."""
+    db.bind(db.engine_from_url(settings.database_url))
+    jobs.configure(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await db.start()
+        try:
+            if check_migrations:
+                await db.check_migrated()
+            yield
+        finally:
+            await db.stop()
+
+    staff = Router(
+        "/staff",
+        guards=[requires_staff_role],
+        route_handlers=[StaffMeController, StaffMemberController, OwnerImportController],
+    )
+    api_v1 = Router(
+        "/api/v1",
+        route_handlers=[health, MemberAuthController, StaffAuthController, MeController, staff],
+    )
+    sessions = CookieBackendConfig(
+        secret=session_secret(settings),
+        key="ocs",
+        max_age=settings.session_max_age_seconds,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    return Litestar(
+        route_handlers=[
+            index,
+            api_v1,
+            create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], include_in_schema=False),
+        ],
+        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
+        middleware=[sessions.middleware],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Owner Club API",
+            version=VERSION,
+            description=(
+                "Member API (`/api/v1`) of Owner Club, the loyalty and membership platform for home owners. "
+                "Errors are RFC 9457 problem details with a stable `type`."
+            ),
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "session": SecurityScheme(type="apiKey", name="ocs", security_scheme_in="cookie"),
+                }
+            ),
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/swagger",
+                    # Vendored from the swagger-ui-bundle package: the machines have no internet.
+                    js_url="/static/swagger/swagger-ui-bundle.js",
+                    css_url="/static/swagger/swagger-ui.css",
+                    standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                    favicon="<link rel='icon' type='image/png' href='/static/swagger/favicon-32x32.png'>",
+                )
+            ],
+        ),
+        debug=False,
+    )

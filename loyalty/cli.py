@@ -1,0 +1,226 @@
+"""The `loyalty` command: serve, migrate, import owners, staff accounts, worker and beat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from getpass import getpass
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from loyalty import db, jobs
+from loyalty.errors import DomainError, ImportRejected, NotMigrated
+from loyalty.settings import Settings, SettingsError, load_settings
+
+console = Console(stderr=True)
+DEMO_SECRET_FILE = ".loyalty-demo-secret"
+
+
+def _settings(*, demo: bool = False, require_secret: bool = True) -> Settings:
+    try:
+        settings = load_settings(demo=True if demo else None, require_secret=require_secret)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if settings.demo and not settings.secret_key:
+        settings = settings.with_overrides(secret_key=_demo_secret())
+    return settings
+
+
+def _demo_secret() -> str:
+    """A demo keeps its generated secret in the working folder, so sessions and printed
+    codes survive a restart. Production always sets LOYALTY_SECRET_KEY."""
+    path = Path(DEMO_SECRET_FILE)
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Bind the database for `settings` and run one coroutine with the pool open."""
+    db.bind(db.engine_from_url(settings.database_url))
+    jobs.configure(settings)
+
+    async def main() -> Any:
+        await db.start()
+        try:
+            return await work()
+        finally:
+            await db.stop()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        raise click.ClickException(f"{error.title('en')}: {error.detail}") from None
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+def main() -> None:
+    """Owner Club (业主俱乐部): the loyalty and membership platform for home owners."""
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Migrate, load demo data if empty, and serve (no services needed).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Web processes (production: several).")
+def serve(demo: bool, host: str, port: int, workers: int) -> None:
+    """Run the web server."""
+    import uvicorn
+
+    _logging()
+    settings = _settings(demo=demo)
+    if demo:
+        from loyalty import demo as demo_data
+
+        async def prepare() -> bool:
+            await db.migrate()
+            return await demo_data.load_demo_data()
+
+        loaded = _run(settings, prepare)
+        console.print(
+            f"[bold]Demo[/bold] {'loaded' if loaded else 'already loaded'} in {settings.database_url}.\n"
+            f"  Owner login: phone {demo_data.DEMO_OWNER_PHONE}; the one-time code is printed in this log.\n"
+            "  Staff logins: "
+            + ", ".join(f"{user} / {password} ({role})" for user, (role, password, _) in demo_data.DEMO_STAFF.items())
+            + f"\n  API docs: http://{host}:{port}/schema/swagger"
+        )
+        os.environ.setdefault("LOYALTY_DEMO", "true")
+        os.environ.setdefault("LOYALTY_SECRET_KEY", settings.secret_key or "")
+    else:
+        try:
+            _run(settings, db.check_migrated)
+        except NotMigrated as error:
+            raise click.ClickException(str(error)) from None
+    uvicorn.run("loyalty.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply all pending database migrations."""
+    settings = _settings(require_secret=False)
+    applied = _run(settings, lambda: db.migrate(quiet=True))
+    console.print(f"{len(applied)} migration(s) applied to {settings.database_kind}." if applied else "Already up to date.")
+
+
+@main.command("import-owners")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows and report the bad ones.")
+def import_owners(file: Path, skip_bad_rows: bool) -> None:
+    """Import owners from a .csv or .xlsx file (all or nothing by default)."""
+    from loyalty.members import importer
+
+    settings = _settings(require_secret=False)
+    with Progress(
+        TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("rows", total=None)
+
+        async def work() -> importer.ImportReport:
+            await db.check_migrated()
+            return await importer.import_owners(
+                file, skip_bad_rows=skip_bad_rows, region=settings.default_region,
+                progress=lambda done: bar.update(task, advance=done),
+            )
+
+        try:
+            report = _run(settings, work)
+        except ImportRejected as error:
+            bar.stop()
+            _print_row_errors(error.extra.get("errors", []))
+            raise click.ClickException(error.detail) from None
+        except NotMigrated as error:
+            raise click.ClickException(str(error)) from None
+    if report.errors:
+        _print_row_errors([vars(e) for e in report.errors])
+    summary = RichTable(title=f"{file.name}: {report.rows} rows")
+    summary.add_column("")
+    summary.add_column("created", justify="right")
+    summary.add_column("updated", justify="right")
+    summary.add_row("projects", str(report.projects_created), "-")
+    summary.add_row("units", str(report.units_created), str(report.units_updated))
+    summary.add_row("members", str(report.members_created), str(report.members_updated))
+    summary.add_row("ownerships", str(report.ownerships_created), str(report.ownerships_updated))
+    console.print(summary)
+    console.print(f"skipped rows: {report.skipped_rows}" if report.skipped_rows else "no rows skipped")
+    if not report.changed:
+        console.print("Nothing changed: the database already matches the file.")
+
+
+def _print_row_errors(errors: list[dict[str, Any]]) -> None:
+    table = RichTable(title="rows with problems")
+    for column in ("row", "column", "reason"):
+        table.add_column(column)
+    for error in errors[:200]:
+        table.add_row(str(error["row"]), str(error["column"]), str(error["reason"]))
+    console.print(table)
+    if len(errors) > 200:
+        console.print(f"... and {len(errors) - 200} more")
+
+
+@main.command("create-staff")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "sales", "event_staff", "service"]))
+@click.option("--name", "display_name", default="", help="Display name")
+@click.option("--password", envvar="LOYALTY_STAFF_PASSWORD", default=None, help="Or set LOYALTY_STAFF_PASSWORD; asked if absent.")
+def create_staff(username: str, role: str, display_name: str, password: str | None) -> None:
+    """Create a staff login with one role."""
+    from loyalty.identity import service
+
+    if password is None:
+        password = getpass("Password: ")
+        if getpass("Again: ") != password:
+            raise click.ClickException("the passwords differ")
+    settings = _settings(require_secret=False)
+    staff = _run(settings, lambda: service.create_staff(username, password, role, display_name))
+    console.print(f"Staff {staff.username} created with role {staff.role}.")
+
+
+@main.command("refresh-stages")
+def refresh_stages() -> None:
+    """Recompute every member's lifecycle stage now (beat does it nightly)."""
+    from loyalty.members import service
+
+    changed = _run(_settings(require_secret=False), service.refresh_stages)
+    console.print(f"{changed} member(s) changed stage.")
+
+
+def _celery(*args: str) -> None:
+    settings = _settings()
+    if not settings.broker_url:
+        raise click.ClickException("set LOYALTY_BROKER_URL (redis://...) to run Celery; without it jobs run in the web process")
+    from loyalty.worker import celery_app
+
+    celery_app.start(argv=list(args))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker (extra arguments go to Celery)."""
+    _celery("worker", "--loglevel=INFO", *celery_args)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat(celery_args: tuple[str, ...]) -> None:
+    """Run the Celery beat scheduler (exactly one per deployment)."""
+    _celery("beat", "--loglevel=INFO", *celery_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

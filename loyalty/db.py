@@ -1,0 +1,139 @@
+"""The database: one engine chosen by URL, bound to every table, migrations and the start-up check.
+
+Piccolo finds its engine through `piccolo_conf.DB`; we keep that module attribute and every
+table's `_meta.db` pointing at the same engine, so the app, the CLI, Piccolo's migration
+runner and the tests (which switch between SQLite and PostgreSQL) all talk to one database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import urlsplit
+
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
+from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import Finder
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
+
+from loyalty.errors import NotMigrated
+
+MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def engine_from_url(url: str) -> Engine:
+    """PostgreSQL for postgres:// URLs, SQLite for sqlite:///path."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": url})
+    # sqlite:///loyalty.sqlite is relative to the working folder, sqlite:////abs/path is absolute.
+    path = urlsplit(url).path[1:]
+    return SQLiteEngine(path=path or "loyalty.sqlite")
+
+
+def all_tables() -> list[type[Table]]:
+    """Every table of every app in the registry, plus Piccolo's migration table."""
+    registry = Finder().get_app_registry()
+    tables: list[type[Table]] = [Migration]
+    for app_config in registry.app_configs.values():
+        tables.extend(app_config.table_classes)
+    return tables
+
+
+_current: Engine | None = None
+
+
+def bind(engine: Engine) -> Engine:
+    """Point Piccolo's configuration and every table at `engine`."""
+    global _current
+    from loyalty import piccolo_conf
+
+    piccolo_conf.DB = engine
+    for table in all_tables():
+        table._meta.db = engine
+    _current = engine
+    return engine
+
+
+def engine() -> Engine:
+    if _current is None:
+        from loyalty import piccolo_conf
+
+        return bind(piccolo_conf.DB)
+    return _current
+
+
+def is_postgres() -> bool:
+    return isinstance(engine(), PostgresEngine)
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[object]:
+    """A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so two
+    writers queue instead of failing with 'database is locked' when both try to upgrade."""
+    current = engine()
+    if isinstance(current, SQLiteEngine):
+        existing = current.current_transaction.get()
+        if existing is not None:
+            yield existing
+            return
+        async with current.transaction(transaction_type=TransactionType.immediate) as txn:
+            yield txn
+    else:
+        async with current.transaction() as txn:
+            yield txn
+
+
+async def start() -> None:
+    current = engine()
+    if isinstance(current, PostgresEngine):
+        await current.start_connection_pool()
+
+
+async def stop() -> None:
+    current = engine()
+    if isinstance(current, PostgresEngine):
+        await current.close_connection_pool()
+
+
+async def ping() -> None:
+    """One round trip to the database; raises if it is unreachable."""
+    await Migration.raw("SELECT 1")
+
+
+async def pending_migrations() -> list[str]:
+    """Migration ids present in the code but not yet applied to the database."""
+    manager = BaseMigrationManager()
+    if not await Migration.table_exists().run():
+        applied: set[str] = set()
+    else:
+        applied = set(await Migration.get_migrations_which_ran())
+    pending: list[str] = []
+    for app_config in manager.get_app_registry().app_configs.values():
+        modules = manager.get_migration_modules(app_config.resolved_migrations_folder_path)
+        pending.extend(sorted(set(modules) - applied))
+    return pending
+
+
+async def migrate(quiet: bool = True) -> list[str]:
+    """Apply every pending migration, app by app in dependency order; returns what ran."""
+    pending = await pending_migrations()
+    sink = io.StringIO() if quiet else None
+    with contextlib.redirect_stdout(sink) if sink else contextlib.nullcontext():
+        for app_name in Finder().get_sorted_app_names():
+            result = await ForwardsMigrationManager(app_name=app_name).run()
+            if not result.success:
+                raise RuntimeError(f"migration of {app_name} failed: {result.message}")
+    return pending
+
+
+async def check_migrated() -> None:
+    """Refuse to serve a database whose schema is behind the code."""
+    pending = await pending_migrations()
+    if pending:
+        raise NotMigrated(pending)

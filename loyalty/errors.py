@@ -1,0 +1,105 @@
+"""Domain errors: what services raise. The one error mapper in `loyalty.problems` turns them
+into RFC 9457 problem details; each subclass has a stable `type` slug clients can branch on,
+and a title in Chinese and English because owners and staff read them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    type: ClassVar[str] = "domain-error"
+    status: ClassVar[int] = 400
+    title_en: ClassVar[str] = "The request breaks a rule"
+    title_zh: ClassVar[str] = "请求不符合规则"
+
+    def __init__(self, detail: str | None = None, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title_en)
+        self.detail = detail or self.title_en
+        self.field = field
+        self.extra = extra
+
+    def title(self, language: str) -> str:
+        return self.title_zh if language.startswith("zh") else self.title_en
+
+
+class InvalidField(DomainError):
+    """A value the schema accepts but the rules do not (a phone number that is not a number)."""
+
+    type = "invalid-field"
+    status = 422
+    title_en = "A field has an invalid value"
+    title_zh = "字段取值无效"
+
+
+class NotFound(DomainError):
+    type = "not-found"
+    status = 404
+    title_en = "Not found"
+    title_zh = "未找到"
+
+
+class NotAuthenticated(DomainError):
+    type = "not-authenticated"
+    status = 401
+    title_en = "Please log in"
+    title_zh = "请先登录"
+
+
+class Forbidden(DomainError):
+    type = "forbidden"
+    status = 403
+    title_en = "Your role does not allow this"
+    title_zh = "您的角色无权执行此操作"
+
+
+class LoginCodeInvalid(DomainError):
+    type = "login-code-invalid"
+    status = 401
+    title_en = "The login code is wrong"
+    title_zh = "验证码错误"
+
+
+class LoginCodeExpired(DomainError):
+    type = "login-code-expired"
+    status = 401
+    title_en = "The login code has expired; ask for a new one"
+    title_zh = "验证码已过期，请重新获取"
+
+
+class TooManyAttempts(DomainError):
+    type = "too-many-attempts"
+    status = 429
+    title_en = "Too many attempts; wait and ask for a new code"
+    title_zh = "尝试次数过多，请稍后重新获取验证码"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
+class StaffLoginFailed(DomainError):
+    type = "staff-login-failed"
+    status = 401
+    title_en = "Wrong username or password"
+    title_zh = "用户名或密码错误"
+
+
+class ImportRejected(DomainError):
+    """A file with bad rows: nothing was imported. `errors` lists row, column and reason."""
+
+    type = "import-rejected"
+    status = 422
+    title_en = "The file has invalid rows; nothing was imported"
+    title_zh = "文件中有无效行，未导入任何数据"
+
+
+class NotMigrated(RuntimeError):
+    """The database schema is behind the code. Not a DomainError: it stops start-up."""
+
+    def __init__(self, pending: list[str]) -> None:
+        super().__init__(
+            f"The database is not migrated ({len(pending)} pending: {', '.join(pending[:3])}"
+            f"{'…' if len(pending) > 3 else ''}). Run `loyalty migrate` first."
+        )
+        self.pending = pending

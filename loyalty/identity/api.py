@@ -1,0 +1,76 @@
+"""Log in and out: members with phone + one-time code, staff with username + password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from loyalty.identity import service
+from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY
+from loyalty.identity.schemas import (
+    LoginCodeRequest,
+    LoginCodeSent,
+    MemberLogin,
+    MemberSession,
+    StaffLogin,
+    StaffSession,
+)
+from loyalty.settings import Settings
+
+
+class MemberAuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post(
+        "/login-codes",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="requestLoginCode",
+        summary="Send a one-time login code to a member's phone",
+        description="Always answers 202, whether or not the phone belongs to a member.",
+    )
+    async def request_code(self, data: LoginCodeRequest, settings: Settings) -> LoginCodeSent:
+        await service.request_login_code(data.phone, settings)
+        return LoginCodeSent(
+            sent=True,
+            expires_in_seconds=settings.login_code_ttl_seconds,
+            detail="If this phone belongs to a member, a code is on its way.",
+        )
+
+    @post("/sessions", operation_id="memberLogin", summary="Log in with phone and one-time code")
+    async def login(self, data: MemberLogin, request: Request[Any, Any, State], settings: Settings) -> MemberSession:
+        member = await service.verify_login_code(data.phone, data.code, settings)
+        request.set_session({MEMBER_KEY: member.id})
+        return MemberSession(member_id=member.id, name=member.name)
+
+    @delete("/sessions/current", status_code=HTTP_204_NO_CONTENT, operation_id="logout", summary="Log out")
+    async def logout(self, request: Request[Any, Any, State]) -> None:
+        request.clear_session()
+
+
+class StaffAuthController(Controller):
+    path = "/auth/staff-sessions"
+    tags = ["auth"]
+
+    @post(operation_id="staffLogin", summary="Log in as staff")
+    async def login(self, data: StaffLogin, request: Request[Any, Any, State]) -> StaffSession:
+        staff = await service.staff_login(data.username, data.password)
+        request.set_session({STAFF_KEY: staff.id})
+        return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)
+
+
+class StaffMeController(Controller):
+    path = "/me"
+    tags = ["staff"]
+
+    @get(
+        operation_id="staffMe",
+        summary="The logged-in staff member and role",
+        opt={"roles": ("admin", "sales", "event_staff", "service")},
+    )
+    async def me(self, request: Request[Any, Any, State]) -> StaffSession:
+        staff = request.state.staff
+        return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)

@@ -1,0 +1,42 @@
+"""The guards: who may call a route. Every staff route declares `opt={"roles": (...)}` and one
+guard on the staff router checks it; a staff route that forgets to declare roles is closed to
+everyone but admins, never open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from loyalty.errors import Forbidden, NotAuthenticated
+from loyalty.identity import service
+
+MEMBER_KEY = "member_id"
+STAFF_KEY = "staff_id"
+
+
+def _session(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    return connection.scope.get("session") or {}
+
+
+async def requires_member(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not isinstance(_session(connection).get(MEMBER_KEY), int):
+        raise NotAuthenticated("log in with your phone and a one-time code")
+
+
+async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    staff_id = _session(connection).get(STAFF_KEY)
+    if not isinstance(staff_id, int):
+        raise NotAuthenticated("log in as staff")
+    staff = await service.get_staff(staff_id)
+    allowed: tuple[str, ...] = tuple(handler.opt.get("roles", ()))
+    if staff.role != "admin" and staff.role not in allowed:
+        needed = ", ".join(allowed) if allowed else "admin"
+        raise Forbidden(f"this needs the role {needed}; you are {staff.role}", role=staff.role)
+    connection.state.staff = staff
+
+
+def member_id(connection: ASGIConnection[Any, Any, Any, Any]) -> int:
+    """The logged-in member (routes using this sit behind `requires_member`)."""
+    return int(_session(connection)[MEMBER_KEY])

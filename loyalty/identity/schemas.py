@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["13800138000"])]
+
+
+class LoginCodeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+
+
+class LoginCodeSent(msgspec.Struct):
+    sent: bool
+    expires_in_seconds: int
+    detail: str
+
+
+class MemberLogin(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=12, examples=["123456"])]
+
+
+class MemberSession(msgspec.Struct):
+    member_id: int
+    name: str
+
+
+class StaffLogin(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class StaffSession(msgspec.Struct):
+    staff_id: int
+    username: str
+    role: str
+    display_name: str

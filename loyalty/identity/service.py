@@ -1,0 +1,187 @@
+"""Member login with a one-time code, staff login with a password, and staff roles.
+
+Every limit lives in the database (codes per hour, wrong guesses per code), so it holds
+whichever web process a request lands on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from piccolo.apps.user.tables import BaseUser
+
+from loyalty import clock, db, jobs
+from loyalty.care import service as care
+from loyalty.errors import (
+    InvalidField,
+    LoginCodeExpired,
+    LoginCodeInvalid,
+    NotAuthenticated,
+    StaffLoginFailed,
+    TooManyAttempts,
+)
+from loyalty.identity.tables import ROLES, LoginCode, StaffAccount
+from loyalty.labels import label
+from loyalty.members.tables import Member
+from loyalty.phones import normalise_phone
+from loyalty.settings import Settings
+
+
+def _code_hash(secret: str, phone: str, code: str) -> str:
+    return hmac.new(secret.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+async def request_login_code(raw_phone: str, settings: Settings) -> None:
+    """Send a 6-digit code to a member's phone. An unknown phone gets the same answer and no
+    message, so the endpoint does not tell strangers who is an owner."""
+    phone = normalise_phone(raw_phone, settings.default_region)
+    now = clock.now()
+    recent = await LoginCode.select(LoginCode.created_at).where(
+        (LoginCode.phone == phone) & (LoginCode.created_at > now - timedelta(hours=1))
+    ).order_by(LoginCode.created_at, ascending=False)
+    if recent:
+        since_last = (now - recent[0]["created_at"]).total_seconds()
+        if since_last < settings.login_code_min_interval_seconds:
+            raise TooManyAttempts(
+                "a code was sent less than a minute ago",
+                retry_after=int(settings.login_code_min_interval_seconds - since_last) + 1,
+            )
+        if len(recent) >= settings.login_codes_per_hour:
+            oldest = recent[settings.login_codes_per_hour - 1]["created_at"]
+            raise TooManyAttempts(
+                "too many codes requested for this phone in the last hour",
+                retry_after=int((oldest + timedelta(hours=1) - now).total_seconds()) + 1,
+            )
+    member = await Member.select(Member.id, Member.language).where(Member.phone == phone).first()
+    if member is None:
+        return
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    minutes = settings.login_code_ttl_seconds // 60
+    async with db.transaction():
+        await LoginCode.insert(
+            LoginCode(
+                phone=phone,
+                code_hash=_code_hash(settings.secret_key or "", phone, code),
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.login_code_ttl_seconds),
+            )
+        )
+        message_id = await care.queue_message(
+            channel_name=settings.sms_backend,
+            recipient=phone,
+            template="login_code",
+            language=member["language"],
+            body=label("login_code.sms", member["language"], code=code, minutes=minutes),
+        )
+    await jobs.enqueue("loyalty.care.deliver_message", message_id)
+
+
+@dataclass(frozen=True)
+class MemberIdentity:
+    id: int
+    name: str
+
+
+async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> MemberIdentity:
+    """The member for a right, fresh, unused code. A code dies after
+    `login_code_max_attempts` wrong guesses; the count is one conditional UPDATE, so
+    parallel guesses cannot slip past it."""
+    phone = normalise_phone(raw_phone, settings.default_region)
+    if not (len(code) == 6 and code.isdigit()):
+        raise InvalidField("the code is 6 digits", field="code")
+    now = clock.now()
+    latest = (
+        await LoginCode.select(LoginCode.id, LoginCode.code_hash, LoginCode.expires_at, LoginCode.attempts)
+        .where((LoginCode.phone == phone) & LoginCode.used_at.is_null())
+        .order_by(LoginCode.created_at, ascending=False)
+        .first()
+    )
+    if latest is None:
+        raise LoginCodeInvalid("no code was requested for this phone, or it was already used")
+    if latest["attempts"] >= settings.login_code_max_attempts:
+        raise TooManyAttempts("too many wrong codes; ask for a new one", retry_after=settings.login_code_min_interval_seconds)
+    if latest["expires_at"] <= now:
+        raise LoginCodeExpired()
+    still_open = (LoginCode.id == latest["id"]) & (LoginCode.attempts < settings.login_code_max_attempts) & (
+        LoginCode.used_at.is_null()
+    )
+    if not hmac.compare_digest(latest["code_hash"], _code_hash(settings.secret_key or "", phone, code)):
+        counted = await LoginCode.update({LoginCode.attempts: LoginCode.attempts + 1}).where(still_open).returning(
+            LoginCode.attempts
+        )
+        if not counted:
+            raise TooManyAttempts("too many wrong codes; ask for a new one", retry_after=settings.login_code_min_interval_seconds)
+        left = settings.login_code_max_attempts - counted[0]["attempts"]
+        raise LoginCodeInvalid(f"wrong code; {left} attempt(s) left", attempts_left=left)
+    used = await LoginCode.update({LoginCode.used_at: now}).where(still_open).returning(LoginCode.id)
+    if not used:
+        raise LoginCodeInvalid("this code was already used")
+    member = await Member.select(Member.id, Member.name).where(Member.phone == phone).first()
+    if member is None:
+        raise LoginCodeInvalid("no member has this phone")
+    return MemberIdentity(id=member["id"], name=member["name"])
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    id: int
+    username: str
+    role: str
+    display_name: str
+
+
+async def create_staff(
+    username: str, password: str, role: str, display_name: str = "", email: str | None = None
+) -> StaffIdentity:
+    """A staff login with one role. Admins also get piccolo-admin rights. Piccolo keeps e-mail
+    unique, so a staff member without one gets a placeholder that can never receive mail."""
+    if role not in ROLES:
+        raise InvalidField(f"role must be one of {', '.join(ROLES)}", field="role")
+    if len(password) < 10:
+        raise InvalidField("the password needs at least 10 characters", field="password")
+    if await BaseUser.exists().where(BaseUser.username == username):
+        raise InvalidField(f"a staff member called {username!r} already exists", field="username")
+    async with db.transaction():
+        user = BaseUser(
+            username=username,
+            password=password,
+            email=email or f"{username}@staff.invalid",
+            active=True,
+            admin=role == "admin",
+            superuser=role == "admin",
+        )
+        await user.save()
+        account = StaffAccount(user=user.id, role=role, display_name=display_name or username)
+        await account.save()
+    return StaffIdentity(id=account.id, username=username, role=role, display_name=account.display_name)
+
+
+async def staff_login(username: str, password: str) -> StaffIdentity:
+    """Check a staff password (Piccolo's hashing) and return who it is."""
+    user_id = await BaseUser.login(username=username, password=password)
+    if user_id is None:
+        raise StaffLoginFailed()
+    account = await StaffAccount.select(StaffAccount.id).where(
+        (StaffAccount.user == user_id) & (StaffAccount.active == True)  # noqa: E712 - Piccolo expression
+    ).first()
+    if account is None:
+        raise StaffLoginFailed("this login has no active staff account")
+    return await get_staff(account["id"])
+
+
+async def get_staff(staff_id: int) -> StaffIdentity:
+    """The staff member behind a session; an account switched off since login is refused."""
+    row = await StaffAccount.select(
+        StaffAccount.id, StaffAccount.user.username, StaffAccount.role, StaffAccount.display_name
+    ).where(
+        (StaffAccount.id == staff_id) & (StaffAccount.active == True) & (StaffAccount.user.active == True)  # noqa: E712
+    ).first()
+    if row is None:
+        raise NotAuthenticated("the staff account is no longer active")
+    return StaffIdentity(
+        id=row["id"], username=row["user.username"], role=row["role"], display_name=row["display_name"]
+    )

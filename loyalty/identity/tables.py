@@ -1,0 +1,28 @@
+from piccolo.apps.user.tables import BaseUser
+from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+ROLES = ("admin", "sales", "event_staff", "service")
+
+
+class LoginCode(Table):
+    """A one-time login code sent to a phone. Only its HMAC is stored; `attempts` counts
+    wrong guesses so a code dies after a few, whatever process the guesses hit."""
+
+    phone = Varchar(length=20, index=True)
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    expires_at = Timestamptz()
+    attempts = Integer(default=0)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class StaffAccount(Table):
+    """A staff member: Piccolo's BaseUser (password hashing, piccolo-admin login) plus a role."""
+
+    user = ForeignKey(references=BaseUser, null=False, unique=True)
+    role = Varchar(length=16)
+    display_name = Varchar(length=100, default="")
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())

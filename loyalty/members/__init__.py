@@ -1,0 +1,1 @@
+"""The owner database: projects, units, members and who owns what."""

@@ -1,0 +1,87 @@
+"""The member face of the owner database (`/api/v1/me`) and the staff face (`/api/v1/staff/...`)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+
+from loyalty import clock
+from loyalty.errors import InvalidField
+from loyalty.identity.guards import member_id, requires_member
+from loyalty.labels import pick_language
+from loyalty.members import importer, service
+from loyalty.members.schemas import MemberPage, MemberProfile, ProfileUpdate
+from loyalty.settings import Settings
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ["members"]
+    guards = [requires_member]
+
+    @get(operation_id="getMe", summary="My profile, lifecycle stage and units")
+    async def me(self, request: Request[Any, Any, State]) -> MemberProfile:
+        language = pick_language(request.headers.get("accept-language"))
+        return await service.get_profile(member_id(request), clock.today(), language)
+
+    @patch(operation_id="updateMe", summary="Change my birthday, gender, language or hobby tags")
+    async def update(self, request: Request[Any, Any, State], data: ProfileUpdate) -> MemberProfile:
+        return await service.update_profile(member_id(request), data, clock.today())
+
+
+class StaffMemberController(Controller):
+    path = "/members"
+    tags = ["staff"]
+
+    @get(
+        operation_id="staffListMembers",
+        summary="Search the owner database",
+        opt={"roles": ("service", "sales")},
+    )
+    async def list_members(
+        self,
+        search: Annotated[str | None, Parameter(max_length=50, description="part of a name or phone")] = None,
+        stage: str | None = None,
+        cursor: Annotated[int | None, Parameter(ge=0, description="next_cursor of the previous page")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> MemberPage:
+        return await service.list_members(search=search, stage=stage, after_id=cursor, limit=limit)
+
+    @get("/{member_id:int}", operation_id="staffGetMember", summary="One member with units and stage", opt={"roles": ("service", "sales")})
+    async def get_member(self, member_id: int, request: Request[Any, Any, State]) -> MemberProfile:
+        language = pick_language(request.headers.get("accept-language"))
+        return await service.get_profile(member_id, clock.today(), language)
+
+
+class OwnerImportController(Controller):
+    path = "/owner-imports"
+    tags = ["staff"]
+
+    @post(
+        operation_id="staffImportOwners",
+        summary="Import an owner file (.csv or .xlsx); all or nothing",
+        opt={"roles": ("admin",)},
+        request_max_body_size=MAX_IMPORT_BYTES,
+    )
+    async def import_file(
+        self,
+        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        settings: Settings,
+        skip_bad_rows: bool = False,
+    ) -> dict[str, Any]:
+        suffix = Path(data.filename or "").suffix.lower()
+        if suffix not in (".csv", ".xlsx"):
+            raise InvalidField("upload a .csv or .xlsx file", field="data")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"owners{suffix}"
+            path.write_bytes(await data.read())
+            report = await importer.import_owners(path, skip_bad_rows=skip_bad_rows, region=settings.default_region)
+        return report.as_dict()

@@ -1,0 +1,58 @@
+"""What the member and staff faces show of the owner database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import msgspec
+
+
+
+class OwnedUnit(msgspec.Struct):
+    unit_id: int
+    project_code: str
+    project_name: str
+    project_name_en: str
+    phase: str
+    building: str
+    room: str
+    area_sqm: str | None
+    contract_date: date | None
+    delivery_date: date | None
+    status: str
+
+
+class MemberProfile(msgspec.Struct):
+    id: int
+    name: str
+    phone: str
+    birthday: date | None
+    gender: str
+    language: str
+    tags: list[str]
+    stage: str
+    stage_label: str
+    units: list[OwnedUnit]
+
+
+class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The fields an owner may change about themselves. Name and phone are identity: staff
+    change those, so they are refused here as unknown fields."""
+
+    birthday: date | None | msgspec.UnsetType = msgspec.UNSET
+    gender: str | msgspec.UnsetType = msgspec.UNSET
+    language: str | msgspec.UnsetType = msgspec.UNSET
+    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+
+
+class MemberSummary(msgspec.Struct):
+    id: int
+    name: str
+    phone: str
+    stage: str
+    units: int
+
+
+class MemberPage(msgspec.Struct):
+    items: list[MemberSummary]
+    next_cursor: int | None

@@ -1,0 +1,188 @@
+"""Rules about members: their profile, what they own, and their lifecycle stage."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Sequence
+
+import msgspec
+
+from loyalty import clock, db
+from loyalty.errors import InvalidField, NotFound
+from loyalty.labels import label
+from loyalty.members import stages
+from loyalty.members.schemas import MemberPage, MemberProfile, MemberSummary, OwnedUnit, ProfileUpdate
+from loyalty.members.tables import GENDERS, Member, Ownership
+from loyalty.settings import LANGUAGES
+
+MAX_TAGS = 20
+
+
+async def get_profile(member_id: int, today: date, language: str = "zh-CN") -> MemberProfile:
+    """A member with the units they own and their stage as of `today`."""
+    member = await Member.objects().where(Member.id == member_id).output(load_json=True).first()
+    if member is None:
+        raise NotFound(f"member {member_id} does not exist")
+    rows = (
+        await Ownership.select(
+            Ownership.unit.id,
+            Ownership.unit.project.code,
+            Ownership.unit.project.name,
+            Ownership.unit.project.name_en,
+            Ownership.unit.phase,
+            Ownership.unit.building,
+            Ownership.unit.room,
+            Ownership.unit.area_sqm,
+            Ownership.contract_date,
+            Ownership.delivery_date,
+            Ownership.status,
+        )
+        .where(Ownership.member == member_id)
+        .order_by(Ownership.contract_date)
+    )
+    units = [
+        OwnedUnit(
+            unit_id=row["unit.id"],
+            project_code=row["unit.project.code"],
+            project_name=row["unit.project.name"],
+            project_name_en=row["unit.project.name_en"],
+            phase=row["unit.phase"],
+            building=row["unit.building"],
+            room=row["unit.room"],
+            area_sqm=None if row["unit.area_sqm"] is None else str(row["unit.area_sqm"]),
+            contract_date=row["contract_date"],
+            delivery_date=row["delivery_date"],
+            status=row["status"],
+        )
+        for row in rows
+    ]
+    stage = stages.stage_of(
+        min((u.contract_date for u in units if u.contract_date), default=None),
+        min((u.delivery_date for u in units if u.delivery_date), default=None),
+        today,
+    )
+    return MemberProfile(
+        id=member.id,
+        name=member.name,
+        phone=member.phone,
+        birthday=member.birthday,
+        gender=member.gender,
+        language=member.language,
+        tags=list(member.tags or []),
+        stage=stage,
+        stage_label=label(f"stage.{stage}", language),
+        units=units,
+    )
+
+
+async def update_profile(member_id: int, changes: ProfileUpdate, today: date) -> MemberProfile:
+    """Owners may change birthday, gender, language and their hobby tags, nothing else."""
+    values: dict[object, object] = {}
+    if changes.birthday is not msgspec.UNSET:
+        if changes.birthday is not None and not (date(1900, 1, 1) <= changes.birthday <= today):
+            raise InvalidField("the birthday must be a past date", field="birthday")
+        values[Member.birthday] = changes.birthday
+    if changes.gender is not msgspec.UNSET:
+        if changes.gender not in GENDERS:
+            raise InvalidField(f"gender must be one of {', '.join(GENDERS)}", field="gender")
+        values[Member.gender] = changes.gender
+    if changes.language is not msgspec.UNSET:
+        if changes.language not in LANGUAGES:
+            raise InvalidField(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        values[Member.language] = changes.language
+    if changes.tags is not msgspec.UNSET:
+        values[Member.tags] = clean_tags(changes.tags)
+    if values:
+        values[Member.updated_at] = clock.now()
+        async with db.transaction():
+            updated = await Member.update(values).where(Member.id == member_id).returning(Member.id)
+        if not updated:
+            raise NotFound(f"member {member_id} does not exist")
+    return await get_profile(member_id, today, language=str(values.get(Member.language, "zh-CN")))
+
+
+def clean_tags(tags: Sequence[str]) -> list[str]:
+    """Trimmed, de-duplicated, at most MAX_TAGS tags of at most 20 characters each."""
+    cleaned: list[str] = []
+    for tag in tags:
+        text = tag.strip()
+        if not text:
+            continue
+        if len(text) > 20:
+            raise InvalidField(f"tag {text!r} is longer than 20 characters", field="tags")
+        if text not in cleaned:
+            cleaned.append(text)
+    if len(cleaned) > MAX_TAGS:
+        raise InvalidField(f"at most {MAX_TAGS} tags", field="tags")
+    return cleaned
+
+
+async def list_members(
+    *, search: str | None = None, stage: str | None = None, after_id: int | None = None, limit: int = 50
+) -> MemberPage:
+    """Members in id order, filtered by a name/phone fragment and stage; keyset-paginated."""
+    if stage is not None and stage not in stages.STAGES:
+        raise InvalidField(f"stage must be one of {', '.join(stages.STAGES)}", field="stage")
+    query = Member.select(Member.id, Member.name, Member.phone, Member.stage).order_by(Member.id).limit(limit + 1)
+    if search:
+        query = query.where((Member.name.ilike(f"%{search}%")) | (Member.phone.ilike(f"%{search}%")))
+    if stage:
+        query = query.where(Member.stage == stage)
+    if after_id is not None:
+        query = query.where(Member.id > after_id)
+    rows = await query
+    page = rows[:limit]
+    counts: dict[int, int] = {}
+    if page:
+        owned = await Ownership.select(Ownership.member).where(
+            Ownership.member.is_in([row["id"] for row in page])
+        )
+        for row in owned:
+            counts[row["member"]] = counts.get(row["member"], 0) + 1
+    return MemberPage(
+        items=[
+            MemberSummary(
+                id=row["id"], name=row["name"], phone=row["phone"], stage=row["stage"], units=counts.get(row["id"], 0)
+            )
+            for row in page
+        ],
+        next_cursor=page[-1]["id"] if len(rows) > limit else None,
+    )
+
+
+# Set-based: one UPDATE over all members, comparing each member's earliest dates with the
+# cutoffs of `members.stages` (the same CASE as `stages.stage_of`), so a million members
+# refresh in one statement instead of a Python loop.
+_REFRESH_OWNERS = """
+UPDATE member SET stage = s.new_stage
+FROM (
+    SELECT member AS member_id,
+           CASE WHEN MIN(delivery_date) IS NOT NULL AND MIN(delivery_date) <= {} THEN
+                    CASE WHEN MIN(delivery_date) <= {} THEN 'veteran'
+                         WHEN MIN(delivery_date) <= {} THEN 'stable'
+                         ELSE 'settling' END
+                WHEN MIN(contract_date) IS NOT NULL OR MIN(delivery_date) IS NOT NULL THEN 'pre_owner'
+                ELSE 'prospect' END AS new_stage
+    FROM ownership GROUP BY member
+) AS s
+WHERE s.member_id = member.id AND member.stage <> s.new_stage
+RETURNING member.id
+"""
+
+_REFRESH_WITHOUT_UNITS = """
+UPDATE member SET stage = 'prospect'
+WHERE stage <> 'prospect' AND NOT EXISTS (SELECT 1 FROM ownership WHERE ownership.member = member.id)
+RETURNING member.id
+"""
+
+
+async def refresh_stages(today: date | None = None) -> int:
+    """Store every member's stage as of `today` (default: today in the local zone) for
+    set-based queries such as tier rules and event eligibility; returns how many members
+    changed stage. Idempotent: a second run the same day changes nothing."""
+    today = today or clock.today()
+    edge = stages.cutoffs(today)
+    async with db.transaction():
+        changed = await Member.raw(_REFRESH_OWNERS, today, edge.veteran_from, edge.stable_from)
+        changed += await Member.raw(_REFRESH_WITHOUT_UNITS)
+    return len(changed)

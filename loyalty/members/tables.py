@@ -1,0 +1,72 @@
+"""Projects (楼盘), units (期/幢/室), members and ownership."""
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Date,
+    ForeignKey,
+    Numeric,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+STAGES = ("prospect", "pre_owner", "settling", "stable", "veteran")
+GENDERS = ("female", "male", "unknown")
+OWNERSHIP_STATUSES = ("active", "transferred")
+
+
+class Project(Table):
+    """A development (楼盘/项目)."""
+
+    code = Varchar(length=32, unique=True)
+    name = Varchar(length=100)
+    name_en = Varchar(length=100, default="")
+    city = Varchar(length=50, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Unit(Table):
+    """One home: project, phase (期), building (幢), room (室). The address is unique per
+    project (a unique index in migrations/members, since Piccolo's composite constraints
+    do not yet work on SQLite)."""
+
+    project = ForeignKey(references=Project, null=False, on_delete=OnDelete.restrict)
+    phase = Varchar(length=20, default="")
+    building = Varchar(length=20)
+    room = Varchar(length=20)
+    area_sqm = Numeric(digits=(10, 2), null=True, default=None)
+    # Money is integer fen, never a float.
+    contract_price_fen = BigInt(null=True, default=None)
+    warranty_end = Date(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Member(Table):
+    """A person in the owner database. `stage` is derived from ownership dates by
+    `members.stages`, refreshed on every import and daily by a job; nobody types it."""
+
+    name = Varchar(length=100)
+    phone = Varchar(length=20, unique=True)  # E.164
+    birthday = Date(null=True, default=None)
+    gender = Varchar(length=10, default="unknown")
+    language = Varchar(length=10, default="zh-CN")
+    tags = JSON(default="[]")
+    notes = Text(default="")
+    stage = Varchar(length=16, default="prospect", index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Ownership(Table):
+    """Member ↔ unit. Co-owners are several rows for one unit; (member, unit) is unique."""
+
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.restrict)
+    unit = ForeignKey(references=Unit, null=False, index=True, on_delete=OnDelete.restrict)
+    contract_date = Date(null=True, default=None)
+    delivery_date = Date(null=True, default=None)
+    status = Varchar(length=16, default="active")
+    created_at = Timestamptz(default=TimestamptzNow())

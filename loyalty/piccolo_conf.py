@@ -1,0 +1,23 @@
+"""Piccolo's configuration: the app registry and the engine.
+
+`DB` is built from LOYALTY_DATABASE_URL for Piccolo's command-line tools; the application
+rebinds it through `loyalty.db.bind` so there is only ever one engine in use.
+"""
+
+import os
+
+from piccolo.conf.apps import AppRegistry
+
+from loyalty.db import engine_from_url
+from loyalty.settings import DEFAULT_DATABASE_URL
+
+DB = engine_from_url(os.environ.get("LOYALTY_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "piccolo.apps.user.piccolo_app",
+        "loyalty.members.piccolo_app",
+        "loyalty.identity.piccolo_app",
+        "loyalty.care.piccolo_app",
+    ]
+)

@@ -1,0 +1,117 @@
+"""The one error mapper: every failure leaves the app as RFC 9457 problem details.
+
+`type` is a stable URI reference per failure (`/problems/<slug>`), `title` is in the caller's
+language (Accept-Language: zh-CN or en), validation failures name the field and the reason.
+Unexpected errors are logged with a traceback and answered with a 500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from loyalty.errors import DomainError
+from loyalty.labels import pick_language
+
+log = logging.getLogger("loyalty.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_TITLES: dict[int, tuple[str, str, str]] = {
+    400: ("bad-request", "The request is malformed", "请求格式错误"),
+    401: ("not-authenticated", "Please log in", "请先登录"),
+    403: ("forbidden", "Your role does not allow this", "您的角色无权执行此操作"),
+    404: ("not-found", "Not found", "未找到"),
+    405: ("method-not-allowed", "This method is not allowed here", "不支持该请求方法"),
+    413: ("payload-too-large", "The request body is too large", "请求内容过大"),
+    415: ("unsupported-media-type", "Unsupported content type", "不支持的内容类型"),
+    429: ("too-many-requests", "Too many requests", "请求过于频繁"),
+    500: ("internal-error", "Something went wrong on our side", "服务器内部错误"),
+    503: ("service-unavailable", "The service is briefly unavailable", "服务暂时不可用"),
+}
+
+# msgspec/Litestar say where a value failed as "$.field" or "$.items[0].name", and name
+# unknown or missing fields as "... field `name`".
+_JSON_PATH = re.compile(r"`\$\.([^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
+
+
+def _problem(request: Request[Any, Any, Any], status: int, slug: str, title: str, detail: str, **extra: Any) -> Response[Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update({key: value for key, value in extra.items() if value is not None})
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _language(request: Request[Any, Any, Any]) -> str:
+    return pick_language(request.headers.get("accept-language"), default="en")
+
+
+def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
+    extra: dict[str, Any] = dict(error.extra)
+    if error.field:
+        extra["errors"] = [{"field": error.field, "reason": error.detail}]
+    return _problem(request, error.status, error.type, error.title(_language(request)), error.detail, **extra)
+
+
+def _field_errors(extra: Any) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        field = item.get("key")
+        if not field or field == "data":  # "data" is Litestar's name for the whole body
+            match = _JSON_PATH.search(message) or _NAMED_FIELD.search(message)
+            field = match.group(1) if match else "body"
+        reason = _JSON_PATH.sub("", message).rstrip(" -").strip() or "invalid value"
+        errors.append({"field": str(field), "reason": reason, "source": str(item.get("source") or "body")})
+    return errors
+
+
+def validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    errors = _field_errors(error.extra)
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or str(error.detail)
+    zh = _language(request).startswith("zh")
+    return _problem(
+        request,
+        400,
+        "validation-error",
+        "请求字段校验失败" if zh else "A field failed validation",
+        detail,
+        errors=errors or [{"field": "body", "reason": str(error.detail)}],
+    )
+
+
+def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    slug, title_en, title_zh = _HTTP_TITLES.get(error.status_code, ("http-error", "Request failed", "请求失败"))
+    title = title_zh if _language(request).startswith("zh") else title_en
+    return _problem(request, error.status_code, slug, title, str(error.detail))
+
+
+def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    slug, title_en, title_zh = _HTTP_TITLES[500]
+    title = title_zh if _language(request).startswith("zh") else title_en
+    return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, slug, title, "The error was logged; please try again later.")
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

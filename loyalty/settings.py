@@ -1,0 +1,140 @@
+"""Every setting, read from the environment once and validated at start-up.
+
+The embedded default (no environment at all) is a SQLite file in the working folder and
+jobs run in-process, so `loyalty serve --demo` needs no services. Production sets
+`LOYALTY_DATABASE_URL` (PostgreSQL) and `LOYALTY_BROKER_URL` (Redis).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Mapping
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///loyalty.sqlite"
+LANGUAGES = ("zh-CN", "en")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot start with; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    broker_url: str | None = None
+    secret_key: str | None = None
+    demo: bool = False
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    # Where phone numbers without a country code are assumed to be (ISO 3166 region).
+    default_region: str = "CN"
+    default_language: str = "zh-CN"
+    login_code_ttl_seconds: int = 300
+    login_code_max_attempts: int = 5
+    login_codes_per_hour: int = 5
+    login_code_min_interval_seconds: int = 60
+    session_max_age_seconds: int = 14 * 24 * 3600
+    # Secure cookies need HTTPS; production sets this to true behind TLS.
+    secure_cookies: bool = False
+    # Channel used for login codes and notices until SMS/WeChat adapters are configured.
+    sms_backend: str = "log"
+
+    @property
+    def database_kind(self) -> str:
+        return "postgres" if self.database_url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+    @property
+    def jobs_in_process(self) -> bool:
+        return self.broker_url is None
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        return replace(self, **changes)
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def _int(name: str, raw: str, minimum: int = 1) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _database_url(raw: str) -> str:
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("sqlite", "postgres", "postgresql"):
+        raise SettingsError(
+            f"LOYALTY_DATABASE_URL={raw!r}: the scheme must be postgresql:// or sqlite:///"
+        )
+    if scheme == "sqlite" and not raw.startswith("sqlite:///"):
+        raise SettingsError(f"LOYALTY_DATABASE_URL={raw!r}: write SQLite URLs as sqlite:///path/to/file")
+    return raw
+
+
+def _broker_url(raw: str) -> str:
+    if urlsplit(raw).scheme not in ("redis", "rediss"):
+        raise SettingsError(f"LOYALTY_BROKER_URL={raw!r}: the broker must be a redis:// URL")
+    return raw
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, demo: bool | None = None, require_secret: bool = True
+) -> Settings:
+    """Read and validate settings; raises SettingsError naming the first bad variable.
+    Commands that sign nothing (migrate, import-owners) pass `require_secret=False`."""
+    env = os.environ if env is None else env
+    is_demo = _bool("LOYALTY_DEMO", env.get("LOYALTY_DEMO", "false")) if demo is None else demo
+    secret = env.get("LOYALTY_SECRET_KEY") or None
+    if secret is None and not is_demo and require_secret:
+        raise SettingsError(
+            "LOYALTY_SECRET_KEY is not set. Set it to a long random value "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), "
+            "or run `loyalty serve --demo` for a demo with a generated key."
+        )
+    if secret is not None and len(secret) < 32:
+        raise SettingsError("LOYALTY_SECRET_KEY must be at least 32 characters long")
+    language = env.get("LOYALTY_DEFAULT_LANGUAGE", "zh-CN")
+    if language not in LANGUAGES:
+        raise SettingsError(f"LOYALTY_DEFAULT_LANGUAGE={language!r}: choose one of {', '.join(LANGUAGES)}")
+    sms_backend = env.get("LOYALTY_SMS_BACKEND", "log")
+    if sms_backend not in ("log",):
+        raise SettingsError(f"LOYALTY_SMS_BACKEND={sms_backend!r}: the only backend so far is 'log'")
+    return Settings(
+        database_url=_database_url(env.get("LOYALTY_DATABASE_URL") or DEFAULT_DATABASE_URL),
+        broker_url=_broker_url(env["LOYALTY_BROKER_URL"]) if env.get("LOYALTY_BROKER_URL") else None,
+        secret_key=secret,
+        demo=is_demo,
+        stripe_api_key=env.get("STRIPE_API_KEY") or None,
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        default_region=env.get("LOYALTY_DEFAULT_REGION", "CN").upper(),
+        default_language=language,
+        login_code_ttl_seconds=_int("LOYALTY_LOGIN_CODE_TTL", env.get("LOYALTY_LOGIN_CODE_TTL", "300"), 30),
+        login_code_max_attempts=_int(
+            "LOYALTY_LOGIN_CODE_MAX_ATTEMPTS", env.get("LOYALTY_LOGIN_CODE_MAX_ATTEMPTS", "5")
+        ),
+        login_codes_per_hour=_int("LOYALTY_LOGIN_CODES_PER_HOUR", env.get("LOYALTY_LOGIN_CODES_PER_HOUR", "5")),
+        login_code_min_interval_seconds=_int(
+            "LOYALTY_LOGIN_CODE_MIN_INTERVAL", env.get("LOYALTY_LOGIN_CODE_MIN_INTERVAL", "60"), 0
+        ),
+        secure_cookies=_bool("LOYALTY_SECURE_COOKIES", env.get("LOYALTY_SECURE_COOKIES", "false")),
+        sms_backend=sms_backend,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once (the CLI and Piccolo's own tools use this)."""
+    return load_settings()

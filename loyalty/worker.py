@@ -1,0 +1,78 @@
+"""The Celery app, its tasks and the beat schedule (the one place they are declared).
+
+Celery has no async tasks, so each worker process keeps one event loop and one database
+pool, created on its first task (after the fork), and every task runs its coroutine on it.
+Tasks are generated from `loyalty.jobs.JOBS`: thin wrappers around service functions.
+
+    loyalty worker      # celery worker on LOYALTY_BROKER_URL
+    loyalty beat        # the scheduler
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from celery import Celery
+from celery.schedules import crontab
+
+from loyalty import db, jobs
+from loyalty.settings import get_settings
+
+
+def _make_app() -> Celery:
+    settings = get_settings()
+    broker = settings.broker_url or "memory://"
+    app = Celery("loyalty", broker=broker, backend=settings.broker_url or "cache+memory://")
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        timezone="Asia/Shanghai",
+        enable_utc=True,
+        # A job is acknowledged after it ran, so a worker killed mid-job leaves it to be
+        # re-delivered; jobs are idempotent, so running twice is safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        result_expires=3600,
+        beat_schedule={
+            "refresh-lifecycle-stages": {
+                "task": "loyalty.members.refresh_stages",
+                # Just after midnight Beijing time, when stages move a day on.
+                "schedule": crontab(hour=0, minute=5),
+            },
+        },
+    )
+    return app
+
+
+celery_app = _make_app()
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
+
+
+def _process_loop() -> asyncio.AbstractEventLoop:
+    """One loop and one database pool per worker process (re-made after a fork)."""
+    global _loop, _loop_pid
+    if _loop is None or _loop_pid != os.getpid():
+        _loop = asyncio.new_event_loop()
+        _loop_pid = os.getpid()
+        jobs.configure(get_settings())
+        db.bind(db.engine_from_url(get_settings().database_url))
+        _loop.run_until_complete(db.start())
+    return _loop
+
+
+def _register(name: str) -> None:
+    def run(*args: Any) -> Any:
+        return _process_loop().run_until_complete(jobs.resolve(name)(*args))
+
+    run.__name__ = name.rsplit(".", 1)[-1]
+    celery_app.task(name=name, bind=False)(run)
+
+
+for _name in jobs.JOBS:
+    _register(_name)
