@@ -10,7 +10,7 @@ from typing import AsyncIterator
 
 import swagger_ui_bundle
 from litestar import Litestar, Response, Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from piccolo.engine.base import Engine
 
 from loyalty import db, jobs
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
@@ -32,7 +33,7 @@ log = logging.getLogger("loyalty")
 
 
 @get("/health", operation_id="health", summary="Is the service up and its database reachable?", tags=["ops"])
-async def health(settings: Settings) -> Response[dict[str, str]]:
+async def health(settings: NamedDependency[Settings]) -> Response[dict[str, str]]:
     try:
         await db.ping()
     except Exception as error:  # noqa: BLE001 - any database failure means "not healthy", said plainly
@@ -58,21 +59,22 @@ def session_secret(settings: Settings) -> bytes:
     return hashlib.sha256(b"owner-club session v1:" + settings.secret_key.encode()).digest()
 
 
-def create_app(settings: Settings, *, check_migrations: bool = True) -> Litestar:
-    """The application for `settings`. It binds the database engine for the URL, and refuses
-    to start on a database whose migrations have not all been applied."""
-    db.bind(db.engine_from_url(settings.database_url))
+def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
+    """The application for `settings`. It binds the database engine for the URL (or the one
+    given, which tests share), and refuses to start on a database whose migrations have not
+    all been applied."""
+    db.bind(engine or db.engine_from_url(settings.database_url))
     jobs.configure(settings)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await db.start()
+        opened = await db.start()
         try:
-            if check_migrations:
-                await db.check_migrated()
+            await db.check_migrated()
             yield
         finally:
-            await db.stop()
+            if opened:
+                await db.stop()
 
     staff = Router(
         "/staff",

@@ -89,10 +89,13 @@ async def transaction() -> AsyncIterator[object]:
             yield txn
 
 
-async def start() -> None:
+async def start() -> bool:
+    """Open the PostgreSQL pool; False if there is nothing to open (SQLite, or already open)."""
     current = engine()
-    if isinstance(current, PostgresEngine):
-        await current.start_connection_pool()
+    if isinstance(current, PostgresEngine) and current.pool is None:
+        await current.start_connection_pool(min_size=1, max_size=20)
+        return True
+    return False
 
 
 async def stop() -> None:

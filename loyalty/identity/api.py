@@ -6,6 +6,8 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from loyalty.identity import service
@@ -32,7 +34,7 @@ class MemberAuthController(Controller):
         summary="Send a one-time login code to a member's phone",
         description="Always answers 202, whether or not the phone belongs to a member.",
     )
-    async def request_code(self, data: LoginCodeRequest, settings: Settings) -> LoginCodeSent:
+    async def request_code(self, data: JSONBody[LoginCodeRequest], settings: NamedDependency[Settings]) -> LoginCodeSent:
         await service.request_login_code(data.phone, settings)
         return LoginCodeSent(
             sent=True,
@@ -41,7 +43,7 @@ class MemberAuthController(Controller):
         )
 
     @post("/sessions", operation_id="memberLogin", summary="Log in with phone and one-time code")
-    async def login(self, data: MemberLogin, request: Request[Any, Any, State], settings: Settings) -> MemberSession:
+    async def login(self, data: JSONBody[MemberLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> MemberSession:
         member = await service.verify_login_code(data.phone, data.code, settings)
         request.set_session({MEMBER_KEY: member.id})
         return MemberSession(member_id=member.id, name=member.name)
@@ -56,7 +58,7 @@ class StaffAuthController(Controller):
     tags = ["auth"]
 
     @post(operation_id="staffLogin", summary="Log in as staff")
-    async def login(self, data: StaffLogin, request: Request[Any, Any, State]) -> StaffSession:
+    async def login(self, data: JSONBody[StaffLogin], request: Request[Any, Any, State]) -> StaffSession:
         staff = await service.staff_login(data.username, data.password)
         request.set_session({STAFF_KEY: staff.id})
         return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State, UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 
 from loyalty import clock
 from loyalty.errors import InvalidField
@@ -33,7 +33,7 @@ class MeController(Controller):
         return await service.get_profile(member_id(request), clock.today(), language)
 
     @patch(operation_id="updateMe", summary="Change my birthday, gender, language or hobby tags")
-    async def update(self, request: Request[Any, Any, State], data: ProfileUpdate) -> MemberProfile:
+    async def update(self, request: Request[Any, Any, State], data: JSONBody[ProfileUpdate]) -> MemberProfile:
         return await service.update_profile(member_id(request), data, clock.today())
 
 
@@ -48,15 +48,15 @@ class StaffMemberController(Controller):
     )
     async def list_members(
         self,
-        search: Annotated[str | None, Parameter(max_length=50, description="part of a name or phone")] = None,
-        stage: str | None = None,
-        cursor: Annotated[int | None, Parameter(ge=0, description="next_cursor of the previous page")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        search: Annotated[str | None, QueryParameter(max_length=50, description="part of a name or phone")] = None,
+        stage: Annotated[str | None, QueryParameter(description="a lifecycle stage, e.g. veteran")] = None,
+        cursor: Annotated[int | None, QueryParameter(ge=0, description="next_cursor of the previous page")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MemberPage:
         return await service.list_members(search=search, stage=stage, after_id=cursor, limit=limit)
 
     @get("/{member_id:int}", operation_id="staffGetMember", summary="One member with units and stage", opt={"roles": ("service", "sales")})
-    async def get_member(self, member_id: int, request: Request[Any, Any, State]) -> MemberProfile:
+    async def get_member(self, member_id: FromPath[int], request: Request[Any, Any, State]) -> MemberProfile:
         language = pick_language(request.headers.get("accept-language"))
         return await service.get_profile(member_id, clock.today(), language)
 
@@ -73,9 +73,9 @@ class OwnerImportController(Controller):
     )
     async def import_file(
         self,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
-        settings: Settings,
-        skip_bad_rows: bool = False,
+        data: MultipartBody[UploadFile],
+        settings: NamedDependency[Settings],
+        skip_bad_rows: Annotated[bool, QueryParameter(description="import good rows, report bad ones")] = False,
     ) -> dict[str, Any]:
         suffix = Path(data.filename or "").suffix.lower()
         if suffix not in (".csv", ".xlsx"):

@@ -1,0 +1,154 @@
+"""Test fixtures: the whole suite runs against SQLite and against a real PostgreSQL.
+
+Tests that use the database take the `database` fixture (directly or through `client`); it
+is parametrised over both engines, so each such test runs twice, `[sqlite]` and `[postgres]`.
+Every test starts from empty tables. Without a reachable PostgreSQL or Redis the tests that
+need them are skipped with the reason; with LOYALTY_TEST_REQUIRE_SERVICES=1 (CI) they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from piccolo.engine.base import Engine
+
+from loyalty import db
+from loyalty.app import create_app
+from loyalty.settings import Settings, load_settings
+
+POSTGRES_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/loyalty_test")
+REDIS_URL = os.environ.get("LOYALTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("LOYALTY_TEST_REQUIRE_SERVICES") == "1"
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def unavailable(what: str, why: str) -> None:
+    """Skip a test whose service is missing, or fail it where services are required (CI)."""
+    message = f"{what} is not reachable ({why}); start it or see README 'Tests'"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " — LOYALTY_TEST_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
+    pytest.skip(message)
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+    engine: Engine
+
+    def settings(self, **overrides: object) -> Settings:
+        base = load_settings(
+            {"LOYALTY_DATABASE_URL": self.url, "LOYALTY_SECRET_KEY": TEST_SECRET, "LOYALTY_LOGIN_CODE_MIN_INTERVAL": "0"}
+        )
+        return base.with_overrides(**overrides) if overrides else base
+
+
+async def _fresh_postgres(url: str) -> None:
+    """Drop and re-create the test database, so every run starts from an empty schema."""
+    import asyncpg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    connection = await asyncpg.connect(admin_url, timeout=3)
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name
+        )
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'loyalty-test.sqlite'}"
+    else:
+        url = POSTGRES_URL
+        try:
+            await _fresh_postgres(url)
+        except (OSError, asyncio.TimeoutError, Exception) as error:  # noqa: BLE001 - any failure means unreachable
+            unavailable("PostgreSQL", f"{type(error).__name__}: {error}")
+    engine = db.bind(db.engine_from_url(url))
+    await db.start()
+    await db.migrate()
+    yield Database(kind=request.param, url=url, engine=engine)
+    await db.stop()
+
+
+_KEEP = {"migration"}
+
+
+async def _empty_tables() -> None:
+    tables = [t for t in db.all_tables() if t._meta.tablename not in _KEEP]
+    names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
+    if db.is_postgres():
+        await tables[0].raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        for table in tables:
+            await table.raw(f'DELETE FROM "{table._meta.tablename}"')
+        # Piccolo's SQLite keys are plain INTEGER PRIMARY KEYs: ids restart at 1 once empty.
+
+
+@pytest.fixture
+async def database(database_engine: Database) -> Database:
+    """The database under test, bound and emptied."""
+    db.bind(database_engine.engine)
+    await _empty_tables()
+    return database_engine
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return database.settings()
+
+
+@pytest.fixture
+async def client(database: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the app in this event loop (so it shares the test's pool).
+    The app's start-up check is tested on its own in tests/test_app_start.py."""
+    app = create_app(settings, engine=database.engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        unavailable("Redis", str(error))
+    return REDIS_URL
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres_only: about PostgreSQL itself (row locks, several processes); not run on SQLite"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A `postgres_only` test has no [sqlite] variant: deselected, not skipped."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("database_engine") == "sqlite"
+        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
