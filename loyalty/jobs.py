@@ -35,6 +35,11 @@ class _Dispatcher:
 
     def configure(self, settings: Settings) -> None:
         self.settings = settings
+        if settings.broker_url:
+            from loyalty.worker import celery_app
+
+            # Celery connects lazily, so pointing it at this settings' broker here is enough.
+            celery_app.conf.update(broker_url=settings.broker_url, result_backend=settings.broker_url)
 
 
 _dispatcher = _Dispatcher()

@@ -18,13 +18,14 @@ from celery import Celery
 from celery.schedules import crontab
 
 from loyalty import db, jobs
-from loyalty.settings import get_settings
+from loyalty.settings import get_settings, load_settings
 
 
 def _make_app() -> Celery:
-    settings = get_settings()
-    broker = settings.broker_url or "memory://"
-    app = Celery("loyalty", broker=broker, backend=settings.broker_url or "cache+memory://")
+    # Only the broker is read here: importing the worker module (as `celery -A` and
+    # `jobs.enqueue` do) must not need the secrets the tasks themselves check at run time.
+    broker_url = load_settings(require_secret=False).broker_url
+    app = Celery("loyalty", broker=broker_url or "memory://", backend=broker_url or "cache+memory://")
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

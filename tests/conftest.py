@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from piccolo.engine.base import Engine
+from piccolo.table import sort_table_classes
 
 from loyalty import db
 from loyalty.app import create_app
@@ -50,22 +51,27 @@ class Database:
         return base.with_overrides(**overrides) if overrides else base
 
 
-async def _fresh_postgres(url: str) -> None:
-    """Drop and re-create the test database, so every run starts from an empty schema."""
+def _run_database_url(url: str) -> str:
+    """One database per test run (`loyalty_test_<pid>`), so parallel runs never collide."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path}_{os.getpid()}"))
+
+
+async def _admin(url: str, *statements: str) -> None:
     import asyncpg
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    connection = await asyncpg.connect(admin_url, timeout=3)
+    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")), timeout=3)
     try:
-        await connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name
-        )
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            await connection.execute(statement.format(name=parts.path.lstrip("/")))
     finally:
         await connection.close()
+
+
+async def _fresh_postgres(url: str) -> None:
+    """Drop and re-create the test database, so every run starts from an empty schema."""
+    await _admin(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -73,7 +79,7 @@ async def database_engine(request: pytest.FixtureRequest, tmp_path_factory: pyte
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'loyalty-test.sqlite'}"
     else:
-        url = POSTGRES_URL
+        url = _run_database_url(POSTGRES_URL)
         try:
             await _fresh_postgres(url)
         except (OSError, asyncio.TimeoutError, Exception) as error:  # noqa: BLE001 - any failure means unreachable
@@ -83,13 +89,16 @@ async def database_engine(request: pytest.FixtureRequest, tmp_path_factory: pyte
     await db.migrate()
     yield Database(kind=request.param, url=url, engine=engine)
     await db.stop()
+    if request.param == "postgres":
+        await _admin(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 _KEEP = {"migration"}
 
 
 async def _empty_tables() -> None:
-    tables = [t for t in db.all_tables() if t._meta.tablename not in _KEEP]
+    # Children before parents, for SQLite's foreign-key checks.
+    tables = [t for t in reversed(sort_table_classes(db.all_tables())) if t._meta.tablename not in _KEEP]
     names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
     if db.is_postgres():
         await tables[0].raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

@@ -1,0 +1,76 @@
+"""Background jobs through a real Celery worker on Redis, and in-process without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from loyalty import jobs
+from loyalty.members.tables import Member
+from tests.conftest import TEST_SECRET
+from tests.members_builders import import_rows
+
+LOYALTY = str(Path(sys.executable).parent / "loyalty")
+
+
+async def _stale_stages(database, tmp_path) -> None:
+    await import_rows(
+        tmp_path,
+        [
+            {"phone": "13800138001", "name": "李老业主", "contract_date": "2015-01-10", "delivery_date": "2016-06-01"},
+            {"phone": "13800138002", "name": "王准业主", "contract_date": "2026-01-10", "delivery_date": ""},
+        ],
+    )
+    # What a night without the job looks like: stored stages that no longer match the dates.
+    await Member.update({Member.stage: "settling"}, force=True)
+
+
+@pytest.mark.postgres_only
+async def test_refresh_stages_runs_in_a_real_celery_worker_on_redis(database, redis_url, tmp_path):
+    await _stale_stages(database, tmp_path)
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = dict(
+        os.environ,
+        LOYALTY_DATABASE_URL=database.url,
+        LOYALTY_BROKER_URL=redis_url,
+        LOYALTY_SECRET_KEY=TEST_SECRET,
+    )
+    worker = subprocess.Popen(
+        [LOYALTY, "worker", "--pool=solo", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        client = Celery(broker=redis_url, backend=redis_url)
+        result = client.send_task("loyalty.members.refresh_stages", queue=queue)
+        changed = await asyncio.to_thread(result.get, timeout=60)
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+    assert changed == 2, output
+    stages = {row["phone"]: row["stage"] for row in await Member.select(Member.phone, Member.stage)}
+    assert stages == {"+8613800138001": "veteran", "+8613800138002": "pre_owner"}
+
+
+async def test_without_a_broker_jobs_run_in_process_at_once(database, settings, tmp_path):
+    await _stale_stages(database, tmp_path)
+    jobs.configure(settings)
+    assert settings.broker_url is None
+    await jobs.enqueue("loyalty.members.refresh_stages")
+    stages = sorted(row["stage"] for row in await Member.select(Member.stage))
+    assert stages == ["pre_owner", "veteran"]
+
+
+async def test_enqueue_refuses_a_job_that_does_not_exist(database, settings):
+    jobs.configure(settings)
+    with pytest.raises(KeyError):
+        await jobs.enqueue("loyalty.nothing.here")
