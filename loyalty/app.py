@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from piccolo.engine.base import Engine
 
 from loyalty import db, jobs
+from loyalty.cards.api import MyCardController, StaffCardController, code_keys
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.members.api import MeController, OwnerImportController, StaffMemberController
@@ -79,11 +80,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     staff = Router(
         "/staff",
         guards=[requires_staff_role],
-        route_handlers=[StaffMeController, StaffMemberController, OwnerImportController],
+        route_handlers=[StaffMeController, StaffMemberController, OwnerImportController, StaffCardController],
     )
     api_v1 = Router(
         "/api/v1",
-        route_handlers=[health, MemberAuthController, StaffAuthController, MeController, staff],
+        route_handlers=[
+            health, code_keys, MemberAuthController, StaffAuthController, MeController, MyCardController, staff,
+        ],
     )
     sessions = CookieBackendConfig(
         secret=session_secret(settings),

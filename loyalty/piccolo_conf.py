@@ -19,5 +19,7 @@ APP_REGISTRY = AppRegistry(
         "loyalty.members.piccolo_app",
         "loyalty.identity.piccolo_app",
         "loyalty.care.piccolo_app",
+        "loyalty.audit.piccolo_app",
+        "loyalty.cards.piccolo_app",
     ]
 )

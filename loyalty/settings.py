@@ -39,6 +39,9 @@ class Settings:
     session_max_age_seconds: int = 14 * 24 * 3600
     # Secure cookies need HTTPS; production sets this to true behind TLS.
     secure_cookies: bool = False
+    # Ed25519 keys for card and ticket codes: "kid:base64url-seed,..." (first signs). Unset:
+    # one key derived from LOYALTY_SECRET_KEY.
+    signing_keys: str | None = None
     # Channel used for login codes and notices until SMS/WeChat adapters are configured.
     sms_backend: str = "log"
 
@@ -90,6 +93,18 @@ def _broker_url(raw: str) -> str:
     return raw
 
 
+def _signing_keys(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    from loyalty.cards.codes import CodeSigner
+
+    try:
+        CodeSigner.from_setting(raw)
+    except (ValueError, TypeError) as error:
+        raise SettingsError(f"LOYALTY_SIGNING_KEYS: {error} (write kid:base64url-32-byte-seed[,kid:seed])") from None
+    return raw
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, *, demo: bool | None = None, require_secret: bool = True
 ) -> Settings:
@@ -131,6 +146,7 @@ def load_settings(
         ),
         secure_cookies=_bool("LOYALTY_SECURE_COOKIES", env.get("LOYALTY_SECURE_COOKIES", "false")),
         sms_backend=sms_backend,
+        signing_keys=_signing_keys(env.get("LOYALTY_SIGNING_KEYS") or None),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 from loyalty import clock, db
 from loyalty.errors import ImportRejected
+from loyalty.cards import service as cards
 from loyalty.members import service
 from loyalty.members.owner_file import OwnerRow, RowError, read_owner_file
 from loyalty.members.tables import Member, Ownership, Project, Unit
@@ -75,17 +76,20 @@ async def import_owners(
                 "unknown project codes; nothing was imported", errors=[asdict(error) for error in report.errors]
             )
         rows = [row for row in parsed.rows if row.project_code in projects]
+        touched_members: set[int] = set()
         report.skipped_rows = len({error.row for error in report.errors})
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
             units = await _units(chunk, projects, report)
             members = await _members(chunk, report)
+            touched_members.update(members.values())
             await _ownerships(chunk, units, members, projects, report)
             report.imported_rows += len(chunk)
             if progress:
                 progress(len(chunk))
         if report.changed:
             await service.refresh_stages(clock.today())
+            await cards.on_contracts_changed(sorted(touched_members), clock.today())
     return report
 
 

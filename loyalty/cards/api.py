@@ -1,0 +1,148 @@
+"""The card faces: the member's card, code and image; staff checks and card actions."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
+
+from loyalty import clock
+from loyalty.cards import image, service
+from loyalty.cards.numbers import mask_card_number
+from loyalty.cards.schemas import (
+    CardView,
+    CodeCheck,
+    CodeCheckResult,
+    DynamicCode,
+    PublicKeys,
+    Reason,
+    TierAssignmentRequest,
+)
+from loyalty.identity.guards import member_id, requires_member
+from loyalty.labels import label, pick_language
+from loyalty.settings import Settings
+
+
+def _language(request: Request[Any, Any, State]) -> str:
+    return pick_language(request.headers.get("accept-language"))
+
+
+class MyCardController(Controller):
+    path = "/me"
+    tags = ["cards"]
+    guards = [requires_member]
+
+    @get("/card", operation_id="getMyCard", summary="My card: tier, why I have it, and what the next tier needs")
+    async def card(self, request: Request[Any, Any, State]) -> CardView:
+        return await service.card_view(member_id(request), _language(request), clock.today())
+
+    @get(
+        "/card/code",
+        operation_id="getMyDynamicCode",
+        summary="The rotating code for the phone (valid for its minute, ±1 minute of skew)",
+    )
+    async def dynamic_code(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[DynamicCode]:
+        code = await service.dynamic_code(member_id(request), service.signer_for(settings), time.time())
+        return Response(code, headers={"Cache-Control": "no-store"})
+
+    @get(
+        "/card.png",
+        operation_id="getMyCardImage",
+        summary="The card as a PNG with the static QR code (ETag; re-drawn when tier, name or card change)",
+        media_type="image/png",
+    )
+    async def image_png(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[bytes]:
+        face = await service.card_face(member_id(request), service.signer_for(settings))
+        etag = face.etag()
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers, media_type="image/png")
+        return Response(image.render_png(face), headers=headers, media_type="image/png")
+
+
+@get(
+    "/code-keys",
+    operation_id="getCodeKeys",
+    summary="Public keys that verify card and ticket codes offline (Ed25519, raw, base64url)",
+    tags=["cards"],
+)
+async def code_keys(settings: NamedDependency[Settings]) -> PublicKeys:
+    return PublicKeys(algorithm="Ed25519", format="raw-base64url", keys=service.signer_for(settings).public_keys())
+
+
+class StaffCardController(Controller):
+    path = "/"
+    tags = ["staff"]
+
+    @post(
+        "/card-checks",
+        operation_id="staffCheckCard",
+        summary="Check a scanned card code: tier and name, never the phone",
+        opt={"roles": ("event_staff", "service", "sales")},
+        status_code=200,
+    )
+    async def check(self, data: JSONBody[CodeCheck], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> CodeCheckResult:
+        card = await service.verify_code(data.code, service.signer_for(settings), time.time())
+        language = _language(request)
+        return CodeCheckResult(
+            card_number=mask_card_number(card.number),
+            member_name=card.member_name,
+            tier=card.tier,
+            tier_label=label(f"tier.{card.tier}", language),
+            kind=card.kind,
+            expires_at_unix=card.expires_at_unix,
+        )
+
+    @get(
+        "/members/{member:int}/card",
+        operation_id="staffGetMemberCard",
+        summary="A member's card, tier explanation and tier history",
+        opt={"roles": ("service", "sales")},
+    )
+    async def member_card(self, member: FromPath[int], request: Request[Any, Any, State]) -> dict[str, Any]:
+        view = await service.card_view(member, _language(request), clock.today())
+        return {"card": view, "history": await service.tier_history(member)}
+
+    @post(
+        "/members/{member:int}/card/suspension",
+        operation_id="staffSuspendCard",
+        summary="Suspend a member's card (audited)",
+        opt={"roles": ("service",)},
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def suspend(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
+        await service.suspend_card(member, data.reason, request.state.staff.id)
+
+    @post(
+        "/members/{member:int}/card/reactivation",
+        operation_id="staffReactivateCard",
+        summary="Reactivate a suspended card (audited)",
+        opt={"roles": ("service",)},
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def reactivate(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
+        await service.reactivate_card(member, data.reason, request.state.staff.id)
+
+    @post(
+        "/members/{member:int}/card/reissue",
+        operation_id="staffReissueCard",
+        summary="Reissue a lost card: new number, the old card's codes stop working (audited)",
+        opt={"roles": ("service",)},
+    )
+    async def reissue(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> dict[str, str]:
+        return {"number": await service.reissue_card(member, data.reason, request.state.staff.id)}
+
+    @post(
+        "/members/{member:int}/tier-assignments",
+        operation_id="staffAssignTier",
+        summary="Give a member a higher tier until an end date, with a reason (audited)",
+        opt={"roles": ("admin",)},
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def assign(self, member: FromPath[int], data: JSONBody[TierAssignmentRequest], request: Request[Any, Any, State]) -> None:
+        await service.assign_tier(member, data.tier, data.reason, data.ends_on, request.state.staff.id, clock.today())

@@ -1,0 +1,171 @@
+"""Signed codes for QR: never a bare card number.
+
+Text form (URL-safe, fits a small QR):  OC1.<key id>.<payload>.<signature>
+  payload   = base64url(kind 1 byte | subject id 8 bytes | step 4 bytes)
+  signature = base64url(Ed25519 over "OC1.<key id>.<payload>")
+
+Kinds: `S` static card code (step 0: valid until the card is replaced), `D` dynamic card code
+(step = unix time // 60: valid for its minute, ±1 step of clock skew, so a screenshot dies),
+`T` event ticket (the events issue). Anyone holding the public key can check a signature
+offline; whether the card was replaced or suspended is checked online by the service.
+Keys come from settings with an id, so a new key can sign while old ones still verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from loyalty.errors import DomainError
+
+PREFIX = "OC1"
+STEP_SECONDS = 60
+SKEW_STEPS = 1
+KINDS = {"S": "static", "D": "dynamic", "T": "ticket"}
+_PAYLOAD = struct.Struct(">cQI")
+
+
+class CodeError(DomainError):
+    status = 422
+
+
+class CodeMalformed(CodeError):
+    type = "code-malformed"
+    title_en = "This is not an Owner Club code"
+    title_zh = "无法识别的会员码"
+
+
+class CodeBadSignature(CodeError):
+    type = "code-bad-signature"
+    title_en = "The code's signature is not valid"
+    title_zh = "会员码签名无效"
+
+
+class CodeUnknownKey(CodeError):
+    type = "code-unknown-key"
+    title_en = "The code was signed with an unknown key"
+    title_zh = "会员码的签名密钥未知"
+
+
+class CodeExpired(CodeError):
+    type = "code-expired"
+    title_en = "The code has expired; refresh it on the phone"
+    title_zh = "会员码已过期，请在手机上刷新"
+
+
+@dataclass(frozen=True)
+class SignedPayload:
+    kind: str  # static | dynamic | ticket
+    subject_id: int
+    step: int
+    key_id: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class CodeSigner:
+    """Holds the signing keys: the first one signs, all of them verify."""
+
+    def __init__(self, keys: list[tuple[str, Ed25519PrivateKey]]) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        for key_id, _ in keys:
+            if not key_id.isalnum() or len(key_id) > 8:
+                raise ValueError(f"key id {key_id!r} must be 1-8 letters or digits")
+        self._signing_id, self._signing_key = keys[0]
+        self._public = {key_id: key.public_key() for key_id, key in keys}
+
+    @classmethod
+    def from_secret(cls, secret: str, key_id: str = "k1") -> "CodeSigner":
+        """A key derived from LOYALTY_SECRET_KEY (HKDF), for deployments without their own keys."""
+        seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"owner-club code signing v1").derive(
+            secret.encode()
+        )
+        return cls([(key_id, Ed25519PrivateKey.from_private_bytes(seed))])
+
+    @classmethod
+    def from_setting(cls, value: str) -> "CodeSigner":
+        """`kid:base64url-seed[,kid:seed...]` as in LOYALTY_SIGNING_KEYS; the first signs."""
+        keys = []
+        for part in value.split(","):
+            key_id, _, seed = part.strip().partition(":")
+            keys.append((key_id, Ed25519PrivateKey.from_private_bytes(_unb64(seed))))
+        return cls(keys)
+
+    def public_keys(self) -> dict[str, str]:
+        """Key id → raw Ed25519 public key (base64url), for offline verifiers."""
+        return {
+            key_id: _b64(key.public_bytes(Encoding.Raw, PublicFormat.Raw)) for key_id, key in self._public.items()
+        }
+
+    def sign(self, kind: str, subject_id: int, step: int = 0) -> str:
+        kind_byte = next(k for k, name in KINDS.items() if name == kind).encode()
+        head = f"{PREFIX}.{self._signing_id}.{_b64(_PAYLOAD.pack(kind_byte, subject_id, step))}"
+        return f"{head}.{_b64(self._signing_key.sign(head.encode()))}"
+
+    def open(self, text: str) -> SignedPayload:
+        """Check format and signature (no expiry, no revocation: see `check_fresh` and the
+        card service). Raises CodeMalformed, CodeUnknownKey or CodeBadSignature."""
+        parts = text.strip().split(".") if isinstance(text, str) else []
+        if len(parts) != 4 or parts[0] != PREFIX:
+            raise CodeMalformed("expected OC1.<key>.<payload>.<signature>", field="code")
+        _, key_id, payload_text, signature_text = parts
+        try:
+            payload = _unb64(payload_text)
+            signature = _unb64(signature_text)
+        except (binascii.Error, ValueError):
+            raise CodeMalformed("the code is not valid base64url", field="code") from None
+        if len(payload) != _PAYLOAD.size or len(signature) != 64:
+            raise CodeMalformed("the code has the wrong length (truncated?)", field="code")
+        public = self._public.get(key_id)
+        if public is None:
+            raise CodeUnknownKey(f"no key with id {key_id!r}", field="code")
+        try:
+            public.verify(signature, f"{PREFIX}.{key_id}.{payload_text}".encode())
+        except InvalidSignature:
+            raise CodeBadSignature("the signature does not match", field="code") from None
+        kind_byte, subject_id, step = _PAYLOAD.unpack(payload)
+        kind = KINDS.get(kind_byte.decode("latin-1"))
+        if kind is None:
+            raise CodeMalformed("unknown code kind", field="code")
+        return SignedPayload(kind=kind, subject_id=subject_id, step=step, key_id=key_id)
+
+
+def current_step(unix_time: float) -> int:
+    return int(unix_time // STEP_SECONDS)
+
+
+def check_fresh(payload: SignedPayload, unix_time: float) -> int:
+    """For a dynamic code: the unix time it stops being accepted; raises CodeExpired after."""
+    now_step = current_step(unix_time)
+    if abs(now_step - payload.step) > SKEW_STEPS:
+        raise CodeExpired(f"the code was made {abs(now_step - payload.step)} minute(s) away from now", field="code")
+    return (payload.step + SKEW_STEPS + 1) * STEP_SECONDS
+
+
+def verify_public(text: str, public_keys: dict[str, str]) -> SignedPayload:
+    """Offline check with public keys only (what a till or a door scanner can do)."""
+    keys = {key_id: Ed25519PublicKey.from_public_bytes(_unb64(raw)) for key_id, raw in public_keys.items()}
+    parts = text.split(".")
+    if len(parts) != 4 or parts[0] != PREFIX or parts[1] not in keys:
+        raise CodeMalformed("not a code for these keys", field="code")
+    try:
+        keys[parts[1]].verify(_unb64(parts[3]), ".".join(parts[:3]).encode())
+    except (InvalidSignature, binascii.Error, ValueError):
+        raise CodeBadSignature("the signature does not match", field="code") from None
+    kind_byte, subject_id, step = _PAYLOAD.unpack(_unb64(parts[2]))
+    return SignedPayload(kind=KINDS.get(kind_byte.decode("latin-1"), "unknown"), subject_id=subject_id, step=step, key_id=parts[1])

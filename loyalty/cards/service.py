@@ -1,0 +1,387 @@
+"""Rules about cards: issue, suspend, reissue, tiers and their explanation, signed codes."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any, Sequence
+
+from loyalty import clock, db
+from loyalty.audit import service as audit
+from loyalty.cards import codes, tiers
+from loyalty.cards.image import CardFace
+from loyalty.cards.numbers import mask_card_number, new_card_number
+from loyalty.cards.schemas import CardView, CriterionProgress, DynamicCode, TierProgress, VerifiedCard
+from loyalty.cards.tables import TIER_RANK, TIERS, Card, TierAssignment, TierChange
+from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.labels import cny, label
+from loyalty.members import service as members
+from loyalty.members.stages import STAGES
+from loyalty.members.tables import Member, Ownership
+from loyalty.settings import Settings
+
+
+class NoCard(NotFound):
+    type = "no-card"
+    title_en = "No membership card: cards come with a signed contract"
+    title_zh = "暂无会员卡：签约后自动发卡"
+
+
+class CardReplaced(DomainError):
+    type = "card-replaced"
+    status = 422
+    title_en = "This card was replaced; use the new card"
+    title_zh = "该卡已补办作废，请使用新卡"
+
+
+class CardSuspended(DomainError):
+    type = "card-suspended"
+    status = 422
+    title_en = "This card is suspended"
+    title_zh = "该卡已暂停使用"
+
+
+@lru_cache(maxsize=8)
+def _signer(secret: str, keys: str | None) -> codes.CodeSigner:
+    return codes.CodeSigner.from_setting(keys) if keys else codes.CodeSigner.from_secret(secret)
+
+
+def signer_for(settings: Settings) -> codes.CodeSigner:
+    """The code signer for these settings (built once per key set)."""
+    return _signer(settings.secret_key or "", settings.signing_keys)
+
+
+# --- issuing -------------------------------------------------------------------------------
+
+_MEMBERS_WITHOUT_CARD = """
+SELECT DISTINCT ownership.member AS member_id FROM ownership
+WHERE ownership.status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM card WHERE card.member = ownership.member AND card.status <> 'replaced')
+"""
+
+
+async def issue_missing_cards(member_ids: Sequence[int] | None = None, today: date | None = None) -> list[int]:
+    """Give every member with a signed contract and no current card a card, with the tier
+    the rules give at once. Runs inside the caller's transaction (e.g. the owner import)."""
+    today = today or clock.today()
+    sql = _MEMBERS_WITHOUT_CARD
+    args: list[Any] = []
+    if member_ids is not None:
+        if not member_ids:
+            return []
+        sql += " AND ownership.member IN (" + ", ".join("{}" for _ in member_ids) + ")"
+        args = list(member_ids)
+    needing = [row["member_id"] for row in await Card.raw(sql, *args)]
+    if not needing:
+        return []
+    now = clock.now()
+    async with db.transaction():
+        for start in range(0, len(needing), 1000):
+            await Card.insert(
+                *[
+                    Card(member=member_id, number=new_card_number(), tier="blue", tier_since=now, issued_at=now)
+                    for member_id in needing[start : start + 1000]
+                ]
+            )
+        await TierChange.insert(
+            *[TierChange(member=member_id, from_tier="", to_tier="blue", cause="issue", changed_at=now) for member_id in needing]
+        )
+        await tiers.evaluate("upgrade", today=today, member_ids=needing, cause="issue")
+    return needing
+
+
+async def on_contracts_changed(member_ids: Sequence[int], today: date | None = None) -> None:
+    """A contract appeared or changed (import, staff entry): cards for whoever now qualifies,
+    and tiers raised at once where the new contract earns it."""
+    today = today or clock.today()
+    await issue_missing_cards(member_ids, today)
+    await tiers.evaluate("upgrade", today=today, member_ids=member_ids, cause="upgrade")
+
+
+async def _current(member_id: int) -> dict[str, Any]:
+    card = await Card.select().where((Card.member == member_id) & (Card.status != "replaced")).first()
+    if card is None:
+        raise NoCard(f"member {member_id} has no card")
+    return card
+
+
+# --- what the member sees ------------------------------------------------------------------
+
+
+def _review_date(today: date) -> date:
+    return date(today.year + 1, 1, 1)
+
+
+def _have_text(kind: str, have: int, language: str) -> str:
+    if kind == "contract_value_fen":
+        return cny(have, language)
+    if kind == "stage":
+        return label(f"stage.{STAGES[min(max(have, 0), len(STAGES) - 1)]}", language)
+    return str(have)
+
+
+def _rule_text(rule: tiers.Rule, language: str) -> str:
+    need: Any = rule.threshold
+    if rule.kind == "contract_value_fen":
+        need = cny(rule.threshold, language)
+    elif rule.kind == "stage":
+        need = label(f"stage.{STAGES[min(rule.threshold, len(STAGES) - 1)]}", language)
+    return label(f"criterion.{rule.kind}", language, need=need, months=rule.window_months or 24)
+
+
+async def card_view(member_id: int, language: str = "zh-CN", today: date | None = None) -> CardView:
+    """The card with its tier, why the member has it, and what is missing for the next tier."""
+    today = today or clock.today()
+    card = await _current(member_id)
+    rules = await tiers.active_rules()
+    measured = await tiers.metrics(member_id, today) or {}
+    tier_name = label(f"tier.{card['tier']}", language)
+    rule = next((r for r in rules if r.id == card["tier_criterion"]), None)
+    assignment = await TierAssignment.select().where(
+        (TierAssignment.member == member_id) & TierAssignment.revoked_at.is_null() & (TierAssignment.ends_on >= today)
+    ).first()
+    if card["tier_reason"] == "assignment" and assignment:
+        why = label("why.assignment", language, tier=tier_name, reason=assignment["reason"], ends_on=assignment["ends_on"])
+        why_kind = "assignment"
+    elif rule is not None and rule.tier == card["tier"] and int(measured.get(rule.kind) or 0) >= rule.threshold:
+        have = _have_text(rule.kind, int(measured.get(rule.kind) or 0), language)
+        why = label("why.rule", language, tier=tier_name, rule=_rule_text(rule, language), have=have)
+        why_kind = rule.kind
+    else:
+        why = label("why.kept", language, tier=tier_name, review_on=_review_date(today).isoformat())
+        why_kind = "kept_until_review"
+    next_tier = next((t for t in reversed(TIERS) if TIER_RANK[t] == TIER_RANK[card["tier"]] + 1), None)
+    progress = None
+    if next_tier is not None:
+        progress = TierProgress(
+            tier=next_tier,
+            tier_label=label(f"tier.{next_tier}", language),
+            criteria=[
+                CriterionProgress(
+                    kind=r.kind,
+                    text=_rule_text(r, language),
+                    have=int(measured.get(r.kind) or 0),
+                    need=r.threshold,
+                    met=int(measured.get(r.kind) or 0) >= r.threshold,
+                )
+                for r in rules
+                if r.tier == next_tier
+            ],
+        )
+    return CardView(
+        number=mask_card_number(card["number"]),
+        status=card["status"],
+        tier=card["tier"],
+        tier_label=tier_name,
+        tier_since=card["tier_since"],
+        why=why,
+        why_kind=why_kind,
+        next_tier=progress,
+        issued_at=card["issued_at"],
+    )
+
+
+# --- codes ----------------------------------------------------------------------------------
+
+
+async def static_code(member_id: int, signer: codes.CodeSigner) -> str:
+    """The printed card's code: valid until the card is replaced."""
+    card = await _current(member_id)
+    return signer.sign("static", card["id"])
+
+
+async def dynamic_code(member_id: int, signer: codes.CodeSigner, unix_time: float) -> DynamicCode:
+    """The phone's code for this minute; the page fetches a new one before `expires_at`."""
+    card = await _current(member_id)
+    if card["status"] == "suspended":
+        raise CardSuspended(card["status_reason"] or "ask customer service")
+    step = codes.current_step(unix_time)
+    valid_until = (step + 1) * codes.STEP_SECONDS
+    return DynamicCode(
+        code=signer.sign("dynamic", card["id"], step),
+        step_seconds=codes.STEP_SECONDS,
+        refresh_after_seconds=max(1, int(valid_until - unix_time)),
+        expires_at_unix=valid_until + codes.SKEW_STEPS * codes.STEP_SECONDS,
+    )
+
+
+async def verify_code(text: str, signer: codes.CodeSigner, unix_time: float) -> VerifiedCard:
+    """A scanned card code → the card it names, or a typed failure: malformed, bad
+    signature, unknown key, expired (dynamic), card replaced, card suspended."""
+    payload = signer.open(text)
+    if payload.kind not in ("static", "dynamic"):
+        raise codes.CodeMalformed("this is not a card code", field="code")
+    expires_at = codes.check_fresh(payload, unix_time) if payload.kind == "dynamic" else None
+    card = await Card.select(
+        Card.id, Card.member, Card.number, Card.tier, Card.status, Card.member.name
+    ).where(Card.id == payload.subject_id).first()
+    if card is None:
+        raise codes.CodeBadSignature("no such card", field="code")
+    if card["status"] == "replaced":
+        raise CardReplaced(field="code")
+    if card["status"] == "suspended":
+        raise CardSuspended(field="code")
+    return VerifiedCard(
+        card_id=card["id"],
+        member_id=card["member"],
+        member_name=card["member.name"],
+        number=card["number"],
+        tier=card["tier"],
+        kind=payload.kind,
+        expires_at_unix=expires_at,
+    )
+
+
+# --- staff actions (audited) -------------------------------------------------------------
+
+
+def _reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if len(text) < 2:
+        raise InvalidField("say why (a reason is required and audited)", field="reason")
+    return text[:500]
+
+
+async def suspend_card(member_id: int, reason: str, staff_id: int) -> None:
+    """Suspend the member's card (codes stop verifying until reactivated)."""
+    text = _reason(reason)
+    async with db.transaction():
+        card = await _current(member_id)
+        if card["status"] == "suspended":
+            return
+        await Card.update({Card.status: "suspended", Card.status_reason: text}).where(Card.id == card["id"])
+        await audit.record(action="card.suspend", subject_kind="card", subject_id=card["id"], reason=text, actor_id=staff_id)
+
+
+async def reactivate_card(member_id: int, reason: str, staff_id: int) -> None:
+    text = _reason(reason)
+    async with db.transaction():
+        card = await _current(member_id)
+        if card["status"] == "active":
+            return
+        await Card.update({Card.status: "active", Card.status_reason: ""}).where(Card.id == card["id"])
+        await audit.record(action="card.reactivate", subject_kind="card", subject_id=card["id"], reason=text, actor_id=staff_id)
+
+
+async def reissue_card(member_id: int, reason: str, staff_id: int) -> str:
+    """A lost card: a new number and card id, same tier; every code of the old card dies
+    (they name the old card id, now `replaced`). Returns the new masked number."""
+    text = _reason(reason)
+    now = clock.now()
+    async with db.transaction():
+        old = await _current(member_id)
+        await Card.update({Card.status: "replaced", Card.replaced_at: now, Card.status_reason: text}).where(
+            Card.id == old["id"]
+        )
+        number = new_card_number()
+        await Card.insert(
+            Card(
+                member=member_id,
+                number=number,
+                tier=old["tier"],
+                tier_criterion=old["tier_criterion"],
+                tier_reason=old["tier_reason"],
+                tier_since=old["tier_since"],
+                issued_at=now,
+            )
+        )
+        await audit.record(
+            action="card.reissue", subject_kind="card", subject_id=old["id"], reason=text, actor_id=staff_id,
+            data={"new_number": mask_card_number(number)},
+        )
+    return mask_card_number(number)
+
+
+async def assign_tier(member_id: int, tier: str, reason: str, ends_on: date, staff_id: int, today: date | None = None) -> None:
+    """Staff give a tier until `ends_on` (inclusive). It raises the tier at once; when it
+    ends, the member keeps the higher of the rules and the tier held before."""
+    today = today or clock.today()
+    text = _reason(reason)
+    if tier not in TIERS:
+        raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
+    if ends_on < today:
+        raise InvalidField("the end date is in the past", field="ends_on")
+    if ends_on > date(today.year + 3, 12, 31):
+        raise InvalidField("an assignment lasts at most until the end of the third year from now", field="ends_on")
+    async with db.transaction():
+        card = await _current(member_id)
+        if TIER_RANK[tier] <= TIER_RANK[card["tier"]]:
+            raise InvalidField(
+                f"the member already holds {card['tier']}; an assignment raises a tier (a downgrade waits for the yearly review)",
+                field="tier",
+            )
+        now = clock.now()
+        await TierAssignment.update({TierAssignment.revoked_at: now}).where(
+            (TierAssignment.member == member_id) & TierAssignment.revoked_at.is_null()
+        )
+        await TierAssignment.insert(
+            TierAssignment(
+                member=member_id, tier=tier, reason=text, ends_on=ends_on, previous_tier=card["tier"], staff_id=staff_id
+            )
+        )
+        await Card.update({Card.tier: tier, Card.tier_reason: "assignment", Card.tier_since: now}).where(Card.id == card["id"])
+        await TierChange.insert(
+            TierChange(member=member_id, card=card["id"], from_tier=card["tier"], to_tier=tier, cause="assignment", changed_at=now)
+        )
+        await audit.record(
+            action="tier.assign", subject_kind="member", subject_id=member_id, reason=text, actor_id=staff_id,
+            data={"tier": tier, "ends_on": ends_on.isoformat(), "previous_tier": card["tier"]},
+        )
+
+
+async def end_expired_assignments(today: date | None = None) -> int:
+    """Close assignments whose end date has passed; each member keeps the higher of what the
+    rules say and the tier held before the assignment. Idempotent: closed ones stay closed."""
+    today = today or clock.today()
+    expired = await TierAssignment.select(TierAssignment.id, TierAssignment.member).where(
+        TierAssignment.revoked_at.is_null() & (TierAssignment.ends_on < today)
+    )
+    if not expired:
+        return 0
+    async with db.transaction():
+        # Settle while the ended assignment (and its floor tier) is still open, then close it.
+        await tiers.evaluate("settle", today=today, member_ids=[row["member"] for row in expired], cause="assignment_ended")
+        await TierAssignment.update({TierAssignment.revoked_at: clock.now()}).where(
+            TierAssignment.id.is_in([row["id"] for row in expired])
+        )
+    return len(expired)
+
+
+async def yearly_review(today: date | None = None, progress: Any = None) -> tiers.EvaluationResult:
+    """The yearly review (January 1st by default): stages refreshed, then every tier set to
+    what the rules and assignments in force say — the one time tiers go down."""
+    today = today or clock.today()
+    await members.refresh_stages(today)
+    return await tiers.evaluate("review", today=today, progress=progress)
+
+
+async def nightly(today: date | None = None) -> int:
+    """The nightly job: stages move a day on, ended assignments settle, and anyone whom
+    that lifts to a higher tier is upgraded at once. Returns the number of upgrades."""
+    today = today or clock.today()
+    await members.refresh_stages(today)
+    await end_expired_assignments(today)
+    return (await tiers.evaluate("upgrade", today=today, cause="upgrade")).upgraded
+
+
+async def tier_history(member_id: int) -> list[dict[str, Any]]:
+    return await TierChange.select().where(TierChange.member == member_id).order_by(TierChange.id)
+
+
+async def card_face(member_id: int, signer: codes.CodeSigner) -> CardFace:
+    """Everything printed on the card image (and so everything its ETag depends on)."""
+    card = await _current(member_id)
+    member = await Member.select(Member.name).where(Member.id == member_id).first()
+    project = (
+        await Ownership.select(Ownership.unit.project.name)
+        .where(Ownership.member == member_id)
+        .order_by(Ownership.contract_date)
+        .first()
+    )
+    return CardFace(
+        tier=card["tier"],
+        member_name=member["name"] if member else "",
+        masked_number=mask_card_number(card["number"]),
+        project_name=project["unit.project.name"] if project else "",
+        code=signer.sign("static", card["id"]),
+    )

@@ -1,0 +1,231 @@
+"""Tier evaluation: set-based SQL generated from the tier rules (rows of TierCriterion).
+
+One metrics query says, per current card, what each criterion kind measures (units owned,
+units delivered, total contract value, stage, signed referrals) and any staff assignment in
+force. The rules become one CASE, so the first matching criterion, highest tier first, is the
+"why". Three modes share it:
+- `upgrade`: on an event (import, signed referral, nightly stage change) a tier only rises;
+- `review`: the yearly review (January 1st by default) sets every tier to what the rules say,
+  down as well as up — the only time a tier falls, apart from an assignment ending;
+- `settle`: after an assignment ends, the tier becomes the higher of the rules and the tier
+  the member held before the assignment (so the end of a favour is not a mid-year downgrade).
+Work goes in chunks of card ids, one transaction each, so a million members need no single
+giant transaction and the CLI can show progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable, Sequence
+
+from loyalty import clock, db
+from loyalty.cards.tables import CRITERION_KINDS, TIER_RANK, TIERS, Card, TierCriterion
+from loyalty.members.stages import STAGES
+
+MODES = ("upgrade", "review", "settle")
+CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    tier: str
+    kind: str
+    threshold: int
+    window_months: int | None
+
+
+@dataclass
+class EvaluationResult:
+    evaluated: int = 0
+    upgraded: int = 0
+    downgraded: int = 0
+
+
+async def active_rules() -> list[Rule]:
+    """The rules in force, highest tier first, then by position. Rows naming an unknown tier
+    or kind are ignored (the admin form offers only known ones; SQL is built from these)."""
+    rows = await TierCriterion.select().where(TierCriterion.active == True).order_by(  # noqa: E712
+        TierCriterion.position
+    )
+    rules = [
+        Rule(int(r["id"]), r["tier"], r["kind"], int(r["threshold"]), r["window_months"])
+        for r in rows
+        if r["tier"] in TIER_RANK and r["kind"] in CRITERION_KINDS
+    ]
+    return sorted(rules, key=lambda rule: -TIER_RANK[rule.tier])
+
+
+def signed_referrals_sql() -> str:
+    """Signed referrals per member within each rule's window. Referrals do not exist yet:
+    the referrals issue replaces this with a join on its table; until then every member
+    has 0, which the tests of that criterion show."""
+    return "0"
+
+
+_STAGE_RANK = "CASE member.stage " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STAGES)) + " ELSE 0 END"
+
+
+def _rank(expression: str) -> str:
+    return "CASE " + expression + " " + " ".join(f"WHEN '{t}' THEN {TIER_RANK[t]}" for t in TIERS) + " ELSE 0 END"
+
+
+def _metrics_sql(filter_sql: str) -> str:
+    return f"""
+SELECT card.id AS card_id, card.member AS member_id, card.tier AS old_tier,
+       COALESCE(o.units_owned, 0) AS units_owned,
+       COALESCE(o.delivered_units, 0) AS delivered_units,
+       COALESCE(o.contract_value_fen, 0) AS contract_value_fen,
+       {_STAGE_RANK} AS stage,
+       {signed_referrals_sql()} AS signed_referrals,
+       CASE WHEN a.ends_on >= {{}} THEN a.tier END AS assigned_tier,
+       CASE WHEN a.ends_on < {{}} THEN NULLIF(a.previous_tier, '') END AS floor_tier
+FROM card
+JOIN member ON member.id = card.member
+LEFT JOIN (
+    SELECT ownership.member AS member_id,
+           COUNT(*) AS units_owned,
+           SUM(CASE WHEN ownership.delivery_date <= {{}} THEN 1 ELSE 0 END) AS delivered_units,
+           SUM(COALESCE(unit.contract_price_fen, 0)) AS contract_value_fen
+    FROM ownership JOIN unit ON unit.id = ownership.unit
+    WHERE ownership.status = 'active'
+    GROUP BY ownership.member
+) AS o ON o.member_id = card.member
+LEFT JOIN tier_assignment AS a ON a.member = card.member AND a.revoked_at IS NULL
+WHERE card.status <> 'replaced' {filter_sql}
+"""
+
+
+def _rules_case(rules: Sequence[Rule], result: str) -> str:
+    """CASE over the rules in order; `result` is 'id' or 'tier' of the first that holds."""
+    if not rules:
+        return "NULL"
+    whens = " ".join(
+        f"WHEN m.{rule.kind} >= {int(rule.threshold)} THEN {rule.id if result == 'id' else repr(rule.tier)}"
+        for rule in rules
+    )
+    return f"CASE {whens} ELSE NULL END"
+
+
+def _higher(a: str, b: str) -> str:
+    return f"CASE WHEN {_rank(a)} >= {_rank(b)} THEN {a} ELSE {b} END"
+
+
+async def metrics(member_id: int, today: date) -> dict[str, int | str | None] | None:
+    """What each criterion kind measures for one member's current card (for "why" and progress)."""
+    rows = await Card.raw(_metrics_sql("AND card.member = {}"), today, today, today, member_id)
+    return rows[0] if rows else None
+
+
+async def evaluate(
+    mode: str,
+    *,
+    today: date | None = None,
+    member_ids: Sequence[int] | None = None,
+    cause: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvaluationResult:
+    """Evaluate tiers for all current cards, or those of `member_ids`; record every change
+    in the tier history with its cause. Idempotent: a second run changes nothing."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    today = today or clock.today()
+    rules = await active_rules()
+    result = EvaluationResult()
+    if member_ids is not None:
+        ids = sorted(set(member_ids))
+        for start in range(0, len(ids), 1000):
+            await _evaluate_chunk(mode, rules, today, cause or mode, result, member_ids=ids[start : start + 1000])
+        return result
+    bounds = await Card.raw("SELECT MIN(id) AS low, MAX(id) AS high FROM card WHERE status <> 'replaced'")
+    low, high = bounds[0]["low"], bounds[0]["high"]
+    if low is None:
+        return result
+    total = high - low + 1
+    for start in range(low, high + 1, CHUNK):
+        await _evaluate_chunk(mode, rules, today, cause or mode, result, id_range=(start, start + CHUNK - 1))
+        if progress:
+            progress(min(start + CHUNK, high + 1) - low, total)
+    return result
+
+
+async def _evaluate_chunk(
+    mode: str,
+    rules: Sequence[Rule],
+    today: date,
+    cause: str,
+    result: EvaluationResult,
+    *,
+    member_ids: Sequence[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> None:
+    args: list[object] = [today, today, today]
+    if member_ids is not None:
+        filter_sql = "AND card.member IN (" + ", ".join("{}" for _ in member_ids) + ")"
+        args.extend(member_ids)
+    else:
+        assert id_range is not None
+        filter_sql = "AND card.id BETWEEN {} AND {}"
+        args.extend(id_range)
+    rule_tier = "e.rule_tier"
+    if mode == "upgrade":
+        new_tier = _higher(_higher("e.old_tier", rule_tier), "e.assigned_tier")
+    elif mode == "review":
+        new_tier = _higher(f"COALESCE({rule_tier}, 'blue')", "e.assigned_tier")
+    else:
+        new_tier = _higher(_higher(f"COALESCE({rule_tier}, 'blue')", "e.assigned_tier"), "e.floor_tier")
+    now = clock.now()
+    async with db.transaction():
+        await Card.raw("DROP TABLE IF EXISTS tier_eval")
+        await Card.raw(
+            f"""CREATE TEMP TABLE tier_eval AS
+                SELECT m.card_id, m.member_id, m.old_tier, m.assigned_tier, m.floor_tier,
+                       {_rules_case(rules, 'id')} AS rule_id, {_rules_case(rules, 'tier')} AS rule_tier
+                FROM ({_metrics_sql(filter_sql)}) AS m""",
+            *args,
+        )
+        await Card.raw(
+            f"""CREATE TEMP TABLE tier_new AS
+                SELECT e.card_id, e.member_id, e.old_tier, e.rule_id, e.rule_tier, e.assigned_tier,
+                       {new_tier} AS new_tier
+                FROM tier_eval AS e"""
+        )
+        changes = await Card.raw(
+            f"""SELECT
+                  COUNT(*) AS evaluated,
+                  SUM(CASE WHEN {_rank('n.new_tier')} > {_rank('n.old_tier')} THEN 1 ELSE 0 END) AS upgraded,
+                  SUM(CASE WHEN {_rank('n.new_tier')} < {_rank('n.old_tier')} THEN 1 ELSE 0 END) AS downgraded
+                FROM tier_new AS n"""
+        )
+        await Card.raw(
+            """INSERT INTO tier_change (member, card, from_tier, to_tier, criterion, cause, changed_at)
+               SELECT n.member_id, n.card_id, n.old_tier, n.new_tier,
+                      CASE WHEN n.new_tier = n.rule_tier THEN n.rule_id ELSE NULL END, {}, {}
+               FROM tier_new AS n WHERE n.new_tier <> n.old_tier""",
+            cause,
+            now,
+        )
+        # The "why" follows the rules when they explain the tier held; a tier kept until the
+        # review, or given by staff, keeps its own reason.
+        await Card.raw(
+            """UPDATE card SET
+                   tier = n.new_tier,
+                   tier_since = CASE WHEN card.tier <> n.new_tier THEN {} ELSE card.tier_since END,
+                   tier_criterion = CASE WHEN n.new_tier = n.rule_tier THEN n.rule_id ELSE card.tier_criterion END,
+                   tier_reason = CASE WHEN n.new_tier = n.rule_tier THEN 'rule'
+                                      WHEN n.new_tier = n.assigned_tier THEN 'assignment'
+                                      ELSE card.tier_reason END
+               FROM tier_new AS n
+               WHERE card.id = n.card_id
+                 AND (card.tier <> n.new_tier
+                      OR (n.new_tier = n.rule_tier AND COALESCE(card.tier_criterion, -1) <> n.rule_id)
+                      OR (n.new_tier = n.rule_tier AND card.tier_reason <> 'rule'))""",
+            now,
+        )
+        await Card.raw("DROP TABLE tier_eval")
+        await Card.raw("DROP TABLE tier_new")
+    row = changes[0]
+    result.evaluated += int(row["evaluated"] or 0)
+    result.upgraded += int(row["upgraded"] or 0)
+    result.downgraded += int(row["downgraded"] or 0)
