@@ -199,6 +199,33 @@ def refresh_stages() -> None:
     console.print(f"{changed} member(s) changed stage.")
 
 
+@main.command("recompute-tiers")
+@click.option("--review", is_flag=True, help="The yearly review: tiers may also go down (beat runs it on January 1st).")
+def recompute_tiers(review: bool) -> None:
+    """Evaluate every member's tier now, set-based, with a progress bar. Without --review a
+    tier only rises (downgrades wait for the yearly review)."""
+    from loyalty.cards import service as cards
+
+    settings = _settings(require_secret=False)
+    with Progress(
+        TextColumn("[bold]tiers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("cards", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        async def work() -> Any:
+            await db.check_migrated()
+            return await cards.recompute_tiers(review=review, progress=advance)
+
+        result = _run(settings, work)
+    console.print(
+        f"{result.evaluated} card(s) evaluated: {result.upgraded} upgraded, {result.downgraded} downgraded"
+        + ("" if review else " (downgrades wait for --review)")
+    )
+
+
 def _celery(*args: str) -> None:
     settings = _settings()
     if not settings.broker_url:

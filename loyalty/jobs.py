@@ -21,6 +21,8 @@ log = logging.getLogger("loyalty.jobs")
 JOBS: dict[str, str] = {
     "loyalty.members.refresh_stages": "loyalty.members.service:refresh_stages",
     "loyalty.care.deliver_message": "loyalty.care.service:deliver_message",
+    "loyalty.cards.nightly": "loyalty.cards.service:nightly",
+    "loyalty.cards.yearly_review": "loyalty.cards.service:yearly_review_job",
 }
 
 

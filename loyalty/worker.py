@@ -39,10 +39,16 @@ def _make_app() -> Celery:
         worker_prefetch_multiplier=1,
         result_expires=3600,
         beat_schedule={
-            "refresh-lifecycle-stages": {
-                "task": "loyalty.members.refresh_stages",
-                # Just after midnight Beijing time, when stages move a day on.
+            "nightly-stages-and-tier-upgrades": {
+                # Just after midnight Beijing time, when stages move a day on: stages refresh,
+                # ended tier assignments settle, tiers rise where the new stage earns it.
+                "task": "loyalty.cards.nightly",
                 "schedule": crontab(hour=0, minute=5),
+            },
+            "yearly-tier-review": {
+                # The only time tiers go down (DESIGN.md, "Tiers"): January 1st.
+                "task": "loyalty.cards.yearly_review",
+                "schedule": crontab(month_of_year=1, day_of_month=1, hour=0, minute=30),
             },
         },
     )

@@ -355,6 +355,23 @@ async def yearly_review(today: date | None = None, progress: Any = None) -> tier
     return await tiers.evaluate("review", today=today, progress=progress)
 
 
+async def recompute_tiers(*, review: bool = False, progress: Any = None) -> tiers.EvaluationResult:
+    """Everyone now: stages refreshed, missing cards issued, tiers raised (and, with
+    `review`, lowered too, as on January 1st)."""
+    if review:
+        return await yearly_review(progress=progress)
+    today = clock.today()
+    await members.refresh_stages(today)
+    await issue_missing_cards(today=today)
+    return await tiers.evaluate("upgrade", today=today, progress=progress)
+
+
+async def yearly_review_job() -> dict[str, int]:
+    """The beat's entry point (JSON-serialisable result for Celery)."""
+    result = await yearly_review()
+    return {"evaluated": result.evaluated, "upgraded": result.upgraded, "downgraded": result.downgraded}
+
+
 async def nightly(today: date | None = None) -> int:
     """The nightly job: stages move a day on, ended assignments settle, and anyone whom
     that lifts to a higher tier is upgraded at once. Returns the number of upgrades."""
