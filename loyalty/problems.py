@@ -41,7 +41,15 @@ _JSON_PATH = re.compile(r"`\$\.([^`]+)`")
 _NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
 
 
-def _problem(request: Request[Any, Any, Any], status: int, slug: str, title: str, detail: str, **extra: Any) -> Response[Any]:
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[Any]:
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
         "title": title,
@@ -50,7 +58,7 @@ def _problem(request: Request[Any, Any, Any], status: int, slug: str, title: str
         "instance": request.url.path,
     }
     body.update({key: value for key, value in extra.items() if value is not None})
-    headers = {}
+    headers = dict(headers or {})
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -78,6 +86,8 @@ def _field_errors(extra: Any) -> list[dict[str, str]]:
             match = _JSON_PATH.search(message) or _NAMED_FIELD.search(message)
             field = match.group(1) if match else "body"
         reason = _JSON_PATH.sub("", message).rstrip(" -").strip() or "invalid value"
+        if reason.strip("'\"") == "data":  # Litestar's words for a missing body
+            field, reason = "body", "a JSON body is required"
         errors.append({"field": str(field), "reason": reason, "source": str(item.get("source") or "body")})
     return errors
 
@@ -99,7 +109,8 @@ def validation_error(request: Request[Any, Any, Any], error: ValidationException
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     slug, title_en, title_zh = _HTTP_TITLES.get(error.status_code, ("http-error", "Request failed", "请求失败"))
     title = title_zh if _language(request).startswith("zh") else title_en
-    return _problem(request, error.status_code, slug, title, str(error.detail))
+    # Keep what Litestar says in headers (Allow on a 405, WWW-Authenticate, Retry-After).
+    return _problem(request, error.status_code, slug, title, str(error.detail), headers=dict(error.headers or {}))
 
 
 def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

@@ -93,6 +93,15 @@ def _broker_url(raw: str) -> str:
     return raw
 
 
+def _region(raw: str) -> str:
+    import phonenumbers
+
+    region = raw.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError(f"LOYALTY_DEFAULT_REGION={raw!r} is not a phone region (e.g. CN, HK, SG)")
+    return region
+
+
 def _signing_keys(raw: str | None) -> str | None:
     if raw is None:
         return None
@@ -134,7 +143,7 @@ def load_settings(
         demo=is_demo,
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
-        default_region=env.get("LOYALTY_DEFAULT_REGION", "CN").upper(),
+        default_region=_region(env.get("LOYALTY_DEFAULT_REGION", "CN")),
         default_language=language,
         login_code_ttl_seconds=_int("LOYALTY_LOGIN_CODE_TTL", env.get("LOYALTY_LOGIN_CODE_TTL", "300"), 30),
         login_code_max_attempts=_int(

@@ -87,6 +87,7 @@ async def database_engine(request: pytest.FixtureRequest, tmp_path_factory: pyte
     engine = db.bind(db.engine_from_url(url))
     await db.start()
     await db.migrate()
+    await _remember_seeds()
     yield Database(kind=request.param, url=url, engine=engine)
     await db.stop()
     if request.param == "postgres":
@@ -94,6 +95,25 @@ async def database_engine(request: pytest.FixtureRequest, tmp_path_factory: pyte
 
 
 _KEEP = {"migration"}
+# Rows the migrations seed (the default tier rules): restored before every test.
+_SEEDED = ("tier_criterion",)
+_seed_rows: dict[str, list[dict]] = {}
+
+
+async def _remember_seeds() -> None:
+    for table in db.all_tables():
+        if table._meta.tablename in _SEEDED:
+            _seed_rows[table._meta.tablename] = await table.select()
+
+
+async def _restore_seeds() -> None:
+    for table in db.all_tables():
+        rows = _seed_rows.get(table._meta.tablename)
+        if rows:
+            await table.insert(*[table(**row) for row in rows])
+            if db.is_postgres():  # TRUNCATE ... RESTART IDENTITY reset the sequence to 1
+                name = table._meta.tablename
+                await table.raw(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))")
 
 
 async def _empty_tables() -> None:
@@ -113,6 +133,7 @@ async def database(database_engine: Database) -> Database:
     """The database under test, bound and emptied."""
     db.bind(database_engine.engine)
     await _empty_tables()
+    await _restore_seeds()
     return database_engine
 
 

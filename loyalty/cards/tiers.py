@@ -99,8 +99,8 @@ WHERE card.status <> 'replaced' {filter_sql}
 
 def _rules_case(rules: Sequence[Rule], result: str) -> str:
     """CASE over the rules in order; `result` is 'id' or 'tier' of the first that holds."""
-    if not rules:
-        return "NULL"
+    if not rules:  # typed, so PostgreSQL knows the column types of the temp table
+        return "CAST(NULL AS INTEGER)" if result == "id" else "CAST(NULL AS VARCHAR(10))"
     whens = " ".join(
         f"WHEN m.{rule.kind} >= {int(rule.threshold)} THEN {rule.id if result == 'id' else repr(rule.tier)}"
         for rule in rules

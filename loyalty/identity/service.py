@@ -57,19 +57,24 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
                 retry_after=int((oldest + timedelta(hours=1) - now).total_seconds()) + 1,
             )
     member = await Member.select(Member.id, Member.language).where(Member.phone == phone).first()
-    if member is None:
-        return
     code = f"{secrets.randbelow(1_000_000):06d}"
+    # A stranger's phone gets a row too (whose hash no code can match), so the throttle above
+    # answers exactly as it would for an owner's phone and reveals nothing.
+    code_hash = (
+        _code_hash(settings.secret_key or "", phone, code) if member else hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+    )
     minutes = settings.login_code_ttl_seconds // 60
     async with db.transaction():
         await LoginCode.insert(
             LoginCode(
                 phone=phone,
-                code_hash=_code_hash(settings.secret_key or "", phone, code),
+                code_hash=code_hash,
                 created_at=now,
                 expires_at=now + timedelta(seconds=settings.login_code_ttl_seconds),
             )
         )
+        if member is None:
+            return
         message_id = await care.queue_message(
             channel_name=settings.sms_backend,
             recipient=phone,
@@ -141,8 +146,10 @@ async def create_staff(
     unique, so a staff member without one gets a placeholder that can never receive mail."""
     if role not in ROLES:
         raise InvalidField(f"role must be one of {', '.join(ROLES)}", field="role")
-    if len(password) < 10:
-        raise InvalidField("the password needs at least 10 characters", field="password")
+    if not 10 <= len(password) <= BaseUser._max_password_length:
+        raise InvalidField(
+            f"the password needs 10 to {BaseUser._max_password_length} characters", field="password"
+        )
     if await BaseUser.exists().where(BaseUser.username == username):
         raise InvalidField(f"a staff member called {username!r} already exists", field="username")
     async with db.transaction():

@@ -34,7 +34,8 @@ class MeController(Controller):
 
     @patch(operation_id="updateMe", summary="Change my birthday, gender, language or hobby tags")
     async def update(self, request: Request[Any, Any, State], data: JSONBody[ProfileUpdate]) -> MemberProfile:
-        return await service.update_profile(member_id(request), data, clock.today())
+        language = pick_language(request.headers.get("accept-language"))
+        return await service.update_profile(member_id(request), data, clock.today(), language)
 
 
 class StaffMemberController(Controller):

@@ -75,7 +75,7 @@ async def get_profile(member_id: int, today: date, language: str = "zh-CN") -> M
     )
 
 
-async def update_profile(member_id: int, changes: ProfileUpdate, today: date) -> MemberProfile:
+async def update_profile(member_id: int, changes: ProfileUpdate, today: date, language: str = "zh-CN") -> MemberProfile:
     """Owners may change birthday, gender, language and their hobby tags, nothing else."""
     values: dict[object, object] = {}
     if changes.birthday is not msgspec.UNSET:
@@ -98,7 +98,7 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date) ->
             updated = await Member.update(values).where(Member.id == member_id).returning(Member.id)
         if not updated:
             raise NotFound(f"member {member_id} does not exist")
-    return await get_profile(member_id, today, language=str(values.get(Member.language, "zh-CN")))
+    return await get_profile(member_id, today, language=language)
 
 
 def clean_tags(tags: Sequence[str]) -> list[str]:
