@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from piccolo.engine.base import Engine
 
 from loyalty import db, jobs
-from loyalty.cards.api import MyCardController, StaffCardController, code_keys
+from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.members.api import MeController, OwnerImportController, StaffMemberController
@@ -80,7 +80,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     staff = Router(
         "/staff",
         guards=[requires_staff_role],
-        route_handlers=[StaffMeController, StaffMemberController, OwnerImportController, StaffCardController],
+        route_handlers=[StaffMeController, StaffMemberController, OwnerImportController, StaffCardController, TierRuleController],
     )
     api_v1 = Router(
         "/api/v1",

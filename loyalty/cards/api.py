@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -22,6 +22,8 @@ from loyalty.cards.schemas import (
     PublicKeys,
     Reason,
     TierAssignmentRequest,
+    TierRule,
+    TierRuleChange,
 )
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label, pick_language
@@ -146,3 +148,31 @@ class StaffCardController(Controller):
     )
     async def assign(self, member: FromPath[int], data: JSONBody[TierAssignmentRequest], request: Request[Any, Any, State]) -> None:
         await service.assign_tier(member, data.tier, data.reason, data.ends_on, request.state.staff.id, clock.today())
+
+
+class TierRuleController(Controller):
+    path = "/tier-rules"
+    tags = ["staff"]
+
+    @get(operation_id="staffListTierRules", summary="The tier rules in force", opt={"roles": ("service", "sales")})
+    async def list_rules(self) -> list[TierRule]:
+        return [TierRule(**{k: row[k] for k in TierRule.__struct_fields__}) for row in await service.list_rules()]
+
+    @post(operation_id="staffAddTierRule", summary="Add a tier rule (audited; upgrades apply at once)", opt={"roles": ("admin",)})
+    async def add_rule(self, data: JSONBody[TierRuleChange], request: Request[Any, Any, State]) -> dict[str, int]:
+        return {"id": await service.save_rule(rule_id=None, staff_id=request.state.staff.id, **_rule_fields(data))}
+
+    @put(
+        "/{rule_id:int}",
+        operation_id="staffChangeTierRule",
+        summary="Change a tier rule (audited; upgrades apply at once, downgrades wait for the review)",
+        opt={"roles": ("admin",)},
+    )
+    async def change_rule(
+        self, rule_id: FromPath[int], data: JSONBody[TierRuleChange], request: Request[Any, Any, State]
+    ) -> dict[str, int]:
+        return {"id": await service.save_rule(rule_id=rule_id, staff_id=request.state.staff.id, **_rule_fields(data))}
+
+
+def _rule_fields(data: TierRuleChange) -> dict[str, Any]:
+    return {field: getattr(data, field) for field in TierRuleChange.__struct_fields__}

@@ -80,3 +80,23 @@ class PublicKeys(msgspec.Struct):
     algorithm: str
     format: str
     keys: dict[str, str]
+
+
+class TierRule(msgspec.Struct):
+    id: int
+    tier: str
+    kind: str
+    threshold: int
+    window_months: int | None
+    position: int
+    active: bool
+
+
+class TierRuleChange(msgspec.Struct, forbid_unknown_fields=True):
+    tier: str
+    kind: str
+    threshold: int
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    window_months: int | None = None
+    position: int = 0
+    active: bool = True

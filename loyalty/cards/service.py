@@ -12,7 +12,7 @@ from loyalty.cards import codes, tiers
 from loyalty.cards.image import CardFace
 from loyalty.cards.numbers import mask_card_number, new_card_number
 from loyalty.cards.schemas import CardView, CriterionProgress, DynamicCode, TierProgress, VerifiedCard
-from loyalty.cards.tables import TIER_RANK, TIERS, Card, TierAssignment, TierChange
+from loyalty.cards.tables import CRITERION_KINDS, TIER_RANK, TIERS, Card, TierAssignment, TierChange, TierCriterion
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.labels import cny, label
 from loyalty.members import service as members
@@ -402,3 +402,62 @@ async def card_face(member_id: int, signer: codes.CodeSigner) -> CardFace:
         project_name=project["unit.project.name"] if project else "",
         code=signer.sign("static", card["id"]),
     )
+
+
+# --- tier rules (admins edit them; DESIGN.md's defaults are seeded by a migration) ---------
+
+
+async def list_rules() -> list[dict[str, Any]]:
+    rows = await TierCriterion.select().order_by(TierCriterion.position)
+    return sorted(rows, key=lambda row: -TIER_RANK.get(row["tier"], 0))
+
+
+async def save_rule(
+    *,
+    rule_id: int | None,
+    tier: str,
+    kind: str,
+    threshold: int,
+    window_months: int | None,
+    position: int,
+    active: bool,
+    staff_id: int,
+    reason: str,
+) -> int:
+    """Add or change a tier rule (audited). A rule change is an event: anyone it lifts is
+    upgraded at once; anyone it would lower keeps the tier until the yearly review."""
+    text = _reason(reason)
+    if tier not in TIERS:
+        raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
+    if kind not in CRITERION_KINDS:
+        raise InvalidField(f"kind must be one of {', '.join(CRITERION_KINDS)}", field="kind")
+    low, high = (0, len(STAGES) - 1) if kind == "stage" else (1, 10**12)
+    if not low <= threshold <= high:
+        raise InvalidField(f"threshold must be between {low} and {high} for {kind}", field="threshold")
+    if kind == "signed_referrals":
+        if window_months is None or not 1 <= window_months <= 120:
+            raise InvalidField("referral rules need window_months between 1 and 120", field="window_months")
+    else:
+        window_months = None
+    values = {
+        TierCriterion.tier: tier,
+        TierCriterion.kind: kind,
+        TierCriterion.threshold: threshold,
+        TierCriterion.window_months: window_months,
+        TierCriterion.position: position,
+        TierCriterion.active: active,
+    }
+    async with db.transaction():
+        if rule_id is None:
+            rows = await TierCriterion.insert(
+                TierCriterion(tier=tier, kind=kind, threshold=threshold, window_months=window_months, position=position, active=active)
+            ).returning(TierCriterion.id)
+            rule_id = rows[0]["id"]
+        elif not await TierCriterion.update(values).where(TierCriterion.id == rule_id).returning(TierCriterion.id):
+            raise NotFound(f"tier rule {rule_id} does not exist")
+        await audit.record(
+            action="tier_rule.save", subject_kind="tier_rule", subject_id=rule_id, reason=text, actor_id=staff_id,
+            data={"tier": tier, "kind": kind, "threshold": threshold, "window_months": window_months, "active": active},
+        )
+        await tiers.evaluate("upgrade", cause="upgrade")
+    return rule_id
