@@ -60,6 +60,8 @@ def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
 
     try:
         return asyncio.run(main())
+    except ImportRejected:
+        raise  # the import command prints its row-level report
     except DomainError as error:
         raise click.ClickException(f"{error.title('en')}: {error.detail}") from None
 

@@ -21,5 +21,6 @@ APP_REGISTRY = AppRegistry(
         "loyalty.care.piccolo_app",
         "loyalty.audit.piccolo_app",
         "loyalty.cards.piccolo_app",
+        "loyalty.points.piccolo_app",
     ]
 )

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from loyalty.members import importer
 
-COLUMNS = ["project_code", "project_name", "phase", "building", "room", "name", "phone", "contract_date", "delivery_date"]
+COLUMNS = [
+    "project_code", "project_name", "phase", "building", "room", "name", "phone", "contract_date", "delivery_date",
+    "contract_price",  # CNY, e.g. "10000000.00"; a blank cell leaves the unit's price unknown
+]
 _DEFAULTS = {"project_code": "HZ-YH", "project_name": "云湖里", "phase": "1期", "building": "1幢"}
 
 

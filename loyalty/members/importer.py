@@ -75,7 +75,7 @@ async def import_owners(
             raise ImportRejected(
                 "unknown project codes; nothing was imported", errors=[asdict(error) for error in report.errors]
             )
-        rows = [row for row in parsed.rows if row.project_code in projects]
+        rows = _merge_person_fields([row for row in parsed.rows if row.project_code in projects])
         touched_members: set[int] = set()
         report.skipped_rows = len({error.row for error in report.errors})
         for start in range(0, len(rows), _CHUNK):
@@ -99,18 +99,46 @@ async def _projects(rows: list[OwnerRow], report: ImportReport) -> dict[str, int
         row["code"]: row["id"]
         for row in await Project.select(Project.id, Project.code).where(Project.code.is_in(list(codes) or [""]))
     }
+    # A new project needs its name on at least one row, wherever that row is in the file.
+    names: dict[str, str] = {}
     for row in rows:
-        if row.project_code in existing:
+        if row.project_name:
+            names.setdefault(row.project_code, row.project_name)
+    for code in sorted(codes - existing.keys()):
+        if code not in names:
             continue
-        if not row.project_name:
+        created = await Project.insert(Project(code=code, name=names[code])).returning(Project.id)
+        existing[code] = created[0]["id"]
+        report.projects_created += 1
+    for row in rows:
+        if row.project_code not in existing:
             report.errors.append(
                 RowError(row.row, "project_code", f"project {row.project_code!r} does not exist; add project_name to create it")
             )
-            continue
-        created = await Project.insert(Project(code=row.project_code, name=row.project_name)).returning(Project.id)
-        existing[row.project_code] = created[0]["id"]
-        report.projects_created += 1
     return existing
+
+
+_PERSON_FIELDS = ("birthday", "gender", "language", "notes")
+
+
+def _merge_person_fields(rows: list[OwnerRow]) -> list[OwnerRow]:
+    """An owner of several units may have a birthday or hobbies on any of their rows: every
+    row of one phone carries the first non-blank value of each field, and all their tags."""
+    merged: dict[str, dict[str, object]] = {}
+    tags: dict[str, list[str]] = {}
+    for row in rows:
+        person = merged.setdefault(row.phone, {})
+        for name in _PERSON_FIELDS:
+            value = getattr(row, name)
+            if value not in (None, "") and name not in person:
+                person[name] = value
+        tags.setdefault(row.phone, [])
+        tags[row.phone].extend(tag for tag in row.tags if tag not in tags[row.phone])
+    for row in rows:
+        for name, value in merged[row.phone].items():
+            setattr(row, name, value)
+        row.tags = list(tags[row.phone])
+    return rows
 
 
 def _unit_key(project_id: int, row: OwnerRow) -> tuple[int, str, str, str]:

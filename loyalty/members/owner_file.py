@@ -146,6 +146,8 @@ def _fen(value: Any) -> int | None:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{_text(value)!r} is not an amount in CNY") from None
+    if not amount.is_finite():
+        raise ValueError(f"{_text(value)!r} is not an amount in CNY")
     if amount < 0 or amount != amount.quantize(Decimal("0.01")):
         raise ValueError(f"{text} must be a non-negative amount with at most 2 decimals")
     return int(amount * 100)
@@ -156,7 +158,10 @@ def _area(value: Any) -> Decimal | None:
     if not text:
         return None
     try:
-        area = Decimal(text).quantize(Decimal("0.01"))
+        area = Decimal(text)
+        if not area.is_finite():
+            raise InvalidOperation
+        area = area.quantize(Decimal("0.01"))
     except InvalidOperation:
         raise ValueError(f"{text!r} is not an area in m²") from None
     if not (0 < area < 100000):

@@ -14,7 +14,7 @@ set-based SQL refresh both compare delivery dates against it, so they cannot dis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -28,12 +28,21 @@ class Cutoffs:
     veteran_from: date  # delivered on or before this date → veteran
 
 
+def _anniversary_edge(today: date, years: int) -> date:
+    """The latest delivery date whose `years`-th anniversary is on or before `today`.
+    Anniversaries follow relativedelta (one year after 2024-02-29 is 2025-02-28), so on
+    2025-02-28 a delivery of 2024-02-29 has had its anniversary: the edge moves a day on."""
+    edge = today - relativedelta(years=years)
+    if (edge + timedelta(days=1)) + relativedelta(years=years) <= today:
+        edge += timedelta(days=1)
+    return edge
+
+
 def cutoffs(today: date) -> Cutoffs:
-    # relativedelta keeps Feb 29 deliveries sane: one year after 2024-02-29 is 2025-02-28.
     return Cutoffs(
         today=today,
-        stable_from=today - relativedelta(years=1),
-        veteran_from=today - relativedelta(years=3),
+        stable_from=_anniversary_edge(today, 1),
+        veteran_from=_anniversary_edge(today, 3),
     )
 
 

@@ -1,0 +1,1 @@
+"""Points: an append-only ledger with lots, pending and available, FIFO spending and expiry."""
