@@ -22,6 +22,9 @@ JOBS: dict[str, str] = {
     "loyalty.members.refresh_stages": "loyalty.members.service:refresh_stages",
     "loyalty.care.deliver_message": "loyalty.care.service:deliver_message",
     "loyalty.cards.nightly": "loyalty.cards.service:nightly",
+    "loyalty.points.vest_due": "loyalty.points.service:vest_due",
+    "loyalty.points.expire_due": "loyalty.points.service:expire_due",
+    "loyalty.points.notify_expiring": "loyalty.points.service:notify_expiring",
     "loyalty.cards.yearly_review": "loyalty.cards.service:yearly_review_job",
 }
 

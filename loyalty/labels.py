@@ -32,6 +32,10 @@ LABELS: dict[str, dict[str, str]] = {
         "zh-CN": "您保持{tier}至年度复核（{review_on}）。",
         "en": "You keep {tier} until the yearly review ({review_on}).",
     },
+    "points.expiring": {
+        "zh-CN": "【业主俱乐部】您有 {points} 积分将于 {date} 到期，请及时使用。",
+        "en": "[Owner Club] {points} of your points expire on {date}. Use them before then.",
+    },
     "login_code.sms": {
         "zh-CN": "【业主俱乐部】您的登录验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。",
         "en": "[Owner Club] Your login code is {code}. It expires in {minutes} minutes. Do not share it.",

@@ -45,6 +45,19 @@ def _make_app() -> Celery:
                 "task": "loyalty.cards.nightly",
                 "schedule": crontab(hour=0, minute=5),
             },
+            "vest-pending-points": {
+                "task": "loyalty.points.vest_due",
+                "schedule": crontab(hour=0, minute=15),
+            },
+            "expire-points": {
+                # Lots expire after their last day (Dec 31st of the year after vesting).
+                "task": "loyalty.points.expire_due",
+                "schedule": crontab(hour=0, minute=20),
+            },
+            "points-expiry-notices": {
+                "task": "loyalty.points.notify_expiring",
+                "schedule": crontab(hour=10, minute=0),  # daytime, not at midnight
+            },
             "yearly-tier-review": {
                 # The only time tiers go down (DESIGN.md, "Tiers"): January 1st.
                 "task": "loyalty.cards.yearly_review",

@@ -1,0 +1,607 @@
+"""The one points API every face uses: earn, redeem, reverse, adjust, balance, history,
+plus the jobs that vest, expire and warn.
+
+Exactly once, under any concurrency:
+- every operation carries an idempotency key, unique in the ledger; a replay with the same
+  request returns the first result, the same key with a different request is refused;
+- every operation first locks the member's account row (SELECT ... FOR UPDATE on PostgreSQL;
+  on SQLite the write transaction itself is exclusive). We lock rather than use conditional
+  updates because one operation changes several rows (account, lots, entries) that must agree:
+  with the row locked, "read balance, pick lots, write" cannot interleave with another
+  operation on the same member, and operations on different members never wait for each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from loyalty import clock, db
+from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsLot
+
+MAX_POINTS = 1_000_000_000
+CLAWBACK_POLICIES = ("within_balance", "only_pending", "unlimited")
+
+
+class InsufficientPoints(DomainError):
+    type = "insufficient-points"
+    status = 422
+    title_en = "Not enough points"
+    title_zh = "积分不足"
+
+
+class IdempotencyConflict(DomainError):
+    type = "idempotency-conflict"
+    status = 409
+    title_en = "This idempotency key was used for a different request"
+    title_zh = "该幂等键已用于另一请求"
+
+
+class NothingToReverse(DomainError):
+    type = "nothing-to-reverse"
+    status = 422
+    title_en = "More than what is left to reverse"
+    title_zh = "超出可撤销的积分"
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str = "system"  # system | staff | member | merchant
+    id: int | None = None
+
+
+SYSTEM = Actor()
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    entry_id: int
+    member_id: int
+    kind: str
+    points: int  # the size of the operation, always positive
+    available: int  # the balance right after it
+    pending: int
+    replayed: bool = False
+    shortfall: int = 0  # a clawback the balance could not cover (reported to staff)
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    pending: int
+    expiring_soon: int
+    expiring_on: date | None
+
+
+def request_hash(**fields: Any) -> str:
+    """A stable fingerprint of what was asked, to tell a replay from a different request."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_points(points: int, field: str = "points") -> int:
+    if not isinstance(points, int) or isinstance(points, bool) or not 0 < points <= MAX_POINTS:
+        raise InvalidField(f"points must be a whole number between 1 and {MAX_POINTS}", field=field)
+    return points
+
+
+def expiry_for(vested_on: date) -> date:
+    """Points vested in year Y expire at the end of year Y+1 (DESIGN.md, "Points")."""
+    return date(vested_on.year + 1, 12, 31)
+
+
+async def _lock_account(member_id: int) -> dict[str, Any]:
+    """The member's account row, created on first use and locked for this transaction."""
+    await PointsAccount.insert(PointsAccount(member=member_id)).on_conflict(
+        target=PointsAccount.member, action="DO NOTHING"
+    )
+    query = PointsAccount.select().where(PointsAccount.member == member_id)
+    if db.is_postgres():
+        query = query.lock_rows()
+    row = await query.first()
+    assert row is not None
+    return row
+
+
+async def _replay(key: str, fingerprint: str) -> EntryResult | None:
+    entry = await LedgerEntry.select().where(LedgerEntry.idempotency_key == key).first()
+    if entry is None:
+        return None
+    if entry["request_hash"] != fingerprint:
+        raise IdempotencyConflict(f"key {key!r} was first used for another request", field="idempotency_key")
+    return EntryResult(
+        entry_id=entry["id"],
+        member_id=entry["member"],
+        kind=entry["kind"],
+        points=abs(entry["available_delta"]) or abs(entry["pending_delta"]),
+        available=entry["available_after"],
+        pending=entry["pending_after"],
+        replayed=True,
+    )
+
+
+async def _write(
+    account: dict[str, Any],
+    *,
+    kind: str,
+    available_delta: int,
+    pending_delta: int,
+    key: str,
+    fingerprint: str,
+    source_kind: str,
+    source_id: str,
+    actor: Actor,
+    reason: str = "",
+    lot: int | None = None,
+    reverses: int | None = None,
+) -> tuple[int, int, int]:
+    """Append one entry and move the account by the same amounts; returns (entry id,
+    available, pending) after it."""
+    available = account["available"] + available_delta
+    pending = account["pending"] + pending_delta
+    rows = await LedgerEntry.insert(
+        LedgerEntry(
+            member=account["member"],
+            kind=kind,
+            available_delta=available_delta,
+            pending_delta=pending_delta,
+            source_kind=source_kind,
+            source_id=source_id,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            reason=reason,
+            idempotency_key=key,
+            request_hash=fingerprint,
+            lot=lot,
+            reverses=reverses,
+            available_after=available,
+            pending_after=pending,
+            created_at=clock.now(),
+        )
+    ).returning(LedgerEntry.id)
+    await PointsAccount.update(
+        {PointsAccount.available: available, PointsAccount.pending: pending, PointsAccount.updated_at: clock.now()}
+    ).where(PointsAccount.id == account["id"])
+    account["available"], account["pending"] = available, pending
+    return rows[0]["id"], available, pending
+
+
+async def _draw(account: dict[str, Any], entry_id: int, points: int, today: date) -> int:
+    """Take up to `points` from the member's available lots, oldest expiry first; returns
+    how many were taken (the caller has checked or decided what a shortfall means)."""
+    lots = (
+        await PointsLot.select(PointsLot.id, PointsLot.remaining)
+        .where(
+            (PointsLot.member == account["member"]) & (PointsLot.status == "available") & (PointsLot.remaining > 0)
+        )
+        .order_by(PointsLot.expires_on)
+        .order_by(PointsLot.id)
+    )
+    left = points
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(left, lot["remaining"])
+        await PointsLot.update({PointsLot.remaining: PointsLot.remaining - take}).where(PointsLot.id == lot["id"])
+        await LotDraw.insert(LotDraw(entry=entry_id, lot=lot["id"], amount=take))
+        left -= take
+    return points - left
+
+
+async def earn(
+    member_id: int,
+    points: int,
+    *,
+    key: str,
+    source_kind: str,
+    source_id: str = "",
+    actor: Actor = SYSTEM,
+    vests_on: date | None = None,
+    reason: str = "",
+    today: date | None = None,
+) -> EntryResult:
+    """Credit points: available at once, or pending until `vests_on` (then the vest job moves
+    them). Exactly once per `key`."""
+    _check_points(points)
+    today = today or clock.today()
+    fingerprint = request_hash(op="earn", member=member_id, points=points, source=[source_kind, source_id], vests=vests_on)
+    async with db.transaction():
+        account = await _lock_account(member_id)
+        replay = await _replay(key, fingerprint)
+        if replay:
+            return replay
+        pending = vests_on is not None and vests_on > today
+        lot_rows = await PointsLot.insert(
+            PointsLot(
+                member=member_id,
+                entry=0,
+                amount=points,
+                remaining=points,
+                status="pending" if pending else "available",
+                vests_on=vests_on if pending else None,
+                expires_on=None if pending else expiry_for(today),
+            )
+        ).returning(PointsLot.id)
+        lot_id = lot_rows[0]["id"]
+        entry_id, available, pending_after = await _write(
+            account,
+            kind="earn",
+            available_delta=0 if pending else points,
+            pending_delta=points if pending else 0,
+            key=key,
+            fingerprint=fingerprint,
+            source_kind=source_kind,
+            source_id=source_id,
+            actor=actor,
+            reason=reason,
+            lot=lot_id,
+        )
+        await PointsLot.update({PointsLot.entry: entry_id}).where(PointsLot.id == lot_id)
+    return EntryResult(entry_id, member_id, "earn", points, available, pending_after)
+
+
+async def redeem(
+    member_id: int,
+    points: int,
+    *,
+    key: str,
+    source_kind: str,
+    source_id: str = "",
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    today: date | None = None,
+) -> EntryResult:
+    """Spend available points, oldest lots first. Never below zero: with the account locked,
+    the check and the spend are one step for this member."""
+    _check_points(points)
+    today = today or clock.today()
+    fingerprint = request_hash(op="redeem", member=member_id, points=points, source=[source_kind, source_id])
+    async with db.transaction():
+        account = await _lock_account(member_id)
+        replay = await _replay(key, fingerprint)
+        if replay:
+            return replay
+        if account["available"] < points:
+            raise InsufficientPoints(
+                f"{points} points asked, {account['available']} available", field="points", available=account["available"]
+            )
+        entry_id, available, pending = await _write(
+            account,
+            kind="redeem",
+            available_delta=-points,
+            pending_delta=0,
+            key=key,
+            fingerprint=fingerprint,
+            source_kind=source_kind,
+            source_id=source_id,
+            actor=actor,
+            reason=reason,
+        )
+        await _draw(account, entry_id, points, today)
+    return EntryResult(entry_id, member_id, "redeem", points, available, pending)
+
+
+async def adjust(
+    member_id: int, points: int, *, key: str, reason: str, staff_id: int, today: date | None = None
+) -> EntryResult:
+    """A staff correction, positive or negative, with a reason (audited). A debit never takes
+    the balance below zero."""
+    from loyalty.audit import service as audit
+
+    if not isinstance(points, int) or points == 0 or abs(points) > MAX_POINTS:
+        raise InvalidField(f"points must be a non-zero whole number up to ±{MAX_POINTS}", field="points")
+    if len((reason or "").strip()) < 2:
+        raise InvalidField("say why (a reason is required and audited)", field="reason")
+    today = today or clock.today()
+    fingerprint = request_hash(op="adjust", member=member_id, points=points, reason=reason)
+    actor = Actor("staff", staff_id)
+    async with db.transaction():
+        account = await _lock_account(member_id)
+        replay = await _replay(key, fingerprint)
+        if replay:
+            return replay
+        if points < 0 and account["available"] < -points:
+            raise InsufficientPoints(
+                f"cannot take {-points} points, {account['available']} available", field="points", available=account["available"]
+            )
+        entry_id, available, pending = await _write(
+            account, kind="adjust", available_delta=points, pending_delta=0, key=key, fingerprint=fingerprint,
+            source_kind="staff", source_id=str(staff_id), actor=actor, reason=reason.strip(),
+        )
+        if points > 0:
+            await PointsLot.insert(
+                PointsLot(member=member_id, entry=entry_id, amount=points, remaining=points, status="available", expires_on=expiry_for(today))
+            )
+        else:
+            await _draw(account, entry_id, -points, today)
+        await audit.record(
+            action="points.adjust", subject_kind="member", subject_id=member_id, reason=reason.strip(), actor_id=staff_id,
+            data={"points": points, "entry": entry_id},
+        )
+    return EntryResult(entry_id, member_id, "adjust", abs(points), available, pending)
+
+
+async def reverse(
+    original_key: str,
+    *,
+    key: str,
+    points: int | None = None,
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    clawback_policy: str = "within_balance",
+    today: date | None = None,
+) -> EntryResult:
+    """Undo all or part of an earlier earn or redeem (a reversed sale, a cancelled deal).
+    A redeem's points go back to the lots they came from (a lot that has expired since gives
+    them back as a fresh lot). An earn's points are taken back: pending ones are voided;
+    vested ones follow the clawback policy — `within_balance` takes what the balance allows
+    and reports the rest as `shortfall`, `only_pending` takes none, `unlimited` may go below
+    zero (only through this path). Never more than what is left of the original."""
+    if clawback_policy not in CLAWBACK_POLICIES:
+        raise InvalidField(f"clawback policy must be one of {CLAWBACK_POLICIES}", field="clawback_policy")
+    today = today or clock.today()
+    original = await LedgerEntry.select().where(LedgerEntry.idempotency_key == original_key).first()
+    if original is None or original["kind"] not in ("earn", "redeem"):
+        raise NotFound(f"no earn or redeem with key {original_key!r}")
+    if points is not None:
+        _check_points(points)
+    fingerprint = request_hash(op="reverse", original=original["id"], points=points)
+    async with db.transaction():
+        account = await _lock_account(original["member"])
+        replay = await _replay(key, fingerprint)
+        if replay:
+            return replay
+        original = await LedgerEntry.select().where(LedgerEntry.id == original["id"]).first()
+        size = abs(original["available_delta"]) + abs(original["pending_delta"])
+        left = size - original["reversed_points"]
+        amount = left if points is None else points
+        if amount <= 0 or amount > left:
+            raise NothingToReverse(f"{amount} asked, {left} of {size} left to reverse", field="points", left=left)
+        if original["kind"] == "redeem":
+            result = await _give_back(account, original, amount, key, fingerprint, actor, reason, today)
+        else:
+            result = await _take_back(account, original, amount, key, fingerprint, actor, reason, clawback_policy, today)
+        await LedgerEntry.update({LedgerEntry.reversed_points: LedgerEntry.reversed_points + amount}).where(
+            LedgerEntry.id == original["id"]
+        )
+    return result
+
+
+async def _give_back(account, original, amount, key, fingerprint, actor, reason, today) -> EntryResult:
+    entry_id, available, pending = await _write(
+        account, kind="reverse", available_delta=amount, pending_delta=0, key=key, fingerprint=fingerprint,
+        source_kind=original["source_kind"], source_id=original["source_id"], actor=actor, reason=reason,
+        reverses=original["id"],
+    )
+    left = amount
+    draws = await LotDraw.select(LotDraw.lot, LotDraw.amount).where(LotDraw.entry == original["id"]).order_by(
+        LotDraw.id, ascending=False
+    )
+    for draw in draws:
+        if left == 0:
+            break
+        back = min(left, draw["amount"])
+        lot = await PointsLot.select(PointsLot.status).where(PointsLot.id == draw["lot"]).first()
+        if lot and lot["status"] == "available":
+            await PointsLot.update({PointsLot.remaining: PointsLot.remaining + back}).where(PointsLot.id == draw["lot"])
+        else:  # expired in the meantime: the owner gets them back as newly vested points
+            await PointsLot.insert(
+                PointsLot(member=account["member"], entry=entry_id, amount=back, remaining=back, status="available", expires_on=expiry_for(today))
+            )
+        left -= back
+    if left:  # draws were already given back in full by earlier partial reversals
+        await PointsLot.insert(
+            PointsLot(member=account["member"], entry=entry_id, amount=left, remaining=left, status="available", expires_on=expiry_for(today))
+        )
+    return EntryResult(entry_id, account["member"], "reverse", amount, available, pending)
+
+
+async def _take_back(account, original, amount, key, fingerprint, actor, reason, policy, today) -> EntryResult:
+    lot = await PointsLot.select().where(PointsLot.id == original["lot"]).first()
+    if lot is not None and lot["status"] == "pending":
+        take = min(amount, lot["remaining"])
+        await PointsLot.update(
+            {PointsLot.remaining: lot["remaining"] - take, PointsLot.status: "void" if take == lot["remaining"] else "pending"}
+        ).where(PointsLot.id == lot["id"])
+        entry_id, available, pending = await _write(
+            account, kind="void", available_delta=0, pending_delta=-take, key=key, fingerprint=fingerprint,
+            source_kind=original["source_kind"], source_id=original["source_id"], actor=actor, reason=reason,
+            lot=lot["id"], reverses=original["id"],
+        )
+        return EntryResult(entry_id, account["member"], "void", take, available, pending, shortfall=amount - take)
+    if policy == "only_pending":
+        wanted = 0
+    elif policy == "unlimited":
+        wanted = amount
+    else:
+        wanted = min(amount, max(account["available"], 0))
+    entry_id, available, pending = await _write(
+        account, kind="reverse", available_delta=-wanted, pending_delta=0, key=key, fingerprint=fingerprint,
+        source_kind=original["source_kind"], source_id=original["source_id"], actor=actor, reason=reason,
+        reverses=original["id"],
+    )
+    # The points come out of the lot they were earned into first, then the oldest others.
+    taken = 0
+    if lot is not None and lot["status"] == "available" and wanted:
+        taken = min(wanted, lot["remaining"])
+        await PointsLot.update({PointsLot.remaining: PointsLot.remaining - taken}).where(PointsLot.id == lot["id"])
+        await LotDraw.insert(LotDraw(entry=entry_id, lot=lot["id"], amount=taken))
+    if wanted - taken:
+        await _draw(account, entry_id, wanted - taken, today)
+    return EntryResult(entry_id, account["member"], "reverse", wanted, available, pending, shortfall=amount - wanted)
+
+
+async def balance(member_id: int, today: date | None = None) -> Balance:
+    """Available and pending points, and how many expire within 30 days (the notice window)."""
+    today = today or clock.today()
+    account = await PointsAccount.select().where(PointsAccount.member == member_id).first()
+    soon = await PointsLot.select(PointsLot.remaining, PointsLot.expires_on).where(
+        (PointsLot.member == member_id)
+        & (PointsLot.status == "available")
+        & (PointsLot.remaining > 0)
+        & (PointsLot.expires_on <= today + timedelta(days=30))
+    )
+    return Balance(
+        available=account["available"] if account else 0,
+        pending=account["pending"] if account else 0,
+        expiring_soon=sum(row["remaining"] for row in soon),
+        expiring_on=min((row["expires_on"] for row in soon), default=None),
+    )
+
+
+async def history(member_id: int, *, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The member's entries, newest first (keyset pagination on the entry id)."""
+    query = (
+        LedgerEntry.select(
+            LedgerEntry.id, LedgerEntry.kind, LedgerEntry.available_delta, LedgerEntry.pending_delta,
+            LedgerEntry.source_kind, LedgerEntry.source_id, LedgerEntry.reason, LedgerEntry.available_after,
+            LedgerEntry.pending_after, LedgerEntry.created_at,
+        )
+        .where(LedgerEntry.member == member_id)
+        .order_by(LedgerEntry.id, ascending=False)
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(LedgerEntry.id < before_id)
+    return await query
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+async def vest_due(today: date | None = None) -> int:
+    """Move pending lots whose day has come to available (expiring at the end of next year).
+    Idempotent: each lot's vest has the key `vest:lot:<id>`."""
+    today = today or clock.today()
+    due = await PointsLot.select(PointsLot.id, PointsLot.member).where(
+        (PointsLot.status == "pending") & (PointsLot.vests_on <= today)
+    )
+    for lot in due:
+        async with db.transaction():
+            account = await _lock_account(lot["member"])
+            current = await PointsLot.select().where(PointsLot.id == lot["id"]).first()
+            if current["status"] != "pending":
+                continue  # voided or vested by a concurrent run since we listed it
+            await PointsLot.update(
+                {PointsLot.status: "available", PointsLot.expires_on: expiry_for(today)}
+            ).where(PointsLot.id == lot["id"])
+            await _write(
+                account, kind="vest", available_delta=current["remaining"], pending_delta=-current["remaining"],
+                key=f"vest:lot:{lot['id']}", fingerprint="", source_kind="lot", source_id=str(lot["id"]),
+                actor=SYSTEM, lot=lot["id"],
+            )
+    return len(due)
+
+
+async def expire_due(today: date | None = None) -> int:
+    """Expire what is left of lots past their expiry date. Idempotent (`expire:lot:<id>`)."""
+    today = today or clock.today()
+    due = await PointsLot.select(PointsLot.id, PointsLot.member).where(
+        (PointsLot.status == "available") & (PointsLot.expires_on < today)
+    )
+    for lot in due:
+        async with db.transaction():
+            account = await _lock_account(lot["member"])
+            current = await PointsLot.select().where(PointsLot.id == lot["id"]).first()
+            if current["status"] != "available":
+                continue
+            await PointsLot.update({PointsLot.status: "expired", PointsLot.remaining: 0}).where(PointsLot.id == lot["id"])
+            if current["remaining"]:
+                await _write(
+                    account, kind="expire", available_delta=-current["remaining"], pending_delta=0,
+                    key=f"expire:lot:{lot['id']}", fingerprint="", source_kind="lot", source_id=str(lot["id"]),
+                    actor=SYSTEM, lot=lot["id"],
+                )
+    return len(due)
+
+
+@dataclass(frozen=True)
+class Drift:
+    member_id: int
+    what: str
+    ledger: int
+    recorded: int
+
+
+async def audit_ledger() -> list[Drift]:
+    """Prove the balances: each account equals the sum of its entries, the available balance
+    equals what its available lots still hold, and no balance is negative."""
+    drifts: list[Drift] = []
+    sums = await LedgerEntry.raw(
+        "SELECT member, SUM(available_delta) AS available, SUM(pending_delta) AS pending FROM ledger_entry GROUP BY member"
+    )
+    accounts = {row["member"]: row for row in await PointsAccount.select()}
+    lots = {
+        row["member"]: row
+        for row in await PointsLot.raw(
+            "SELECT member, SUM(CASE WHEN status = 'available' THEN remaining ELSE 0 END) AS available, "
+            "SUM(CASE WHEN status = 'pending' THEN remaining ELSE 0 END) AS pending FROM points_lot GROUP BY member"
+        )
+    }
+    for row in sums:
+        member = row["member"]
+        account = accounts.get(member, {"available": 0, "pending": 0})
+        for what in ("available", "pending"):
+            if int(row[what]) != account[what]:
+                drifts.append(Drift(member, f"account {what}", int(row[what]), account[what]))
+            in_lots = int((lots.get(member) or {}).get(what) or 0)
+            if what == "pending" and in_lots != int(row[what]):
+                drifts.append(Drift(member, "pending lots", int(row[what]), in_lots))
+            if what == "available" and int(row[what]) >= 0 and in_lots != int(row[what]):
+                drifts.append(Drift(member, "available lots", int(row[what]), in_lots))
+        if int(row["pending"]) < 0:
+            drifts.append(Drift(member, "negative pending", int(row["pending"]), 0))
+    for member, account in accounts.items():
+        if member not in {row["member"] for row in sums} and (account["available"] or account["pending"]):
+            drifts.append(Drift(member, "account without entries", 0, account["available"]))
+    return drifts
+
+
+async def notify_expiring(today: date | None = None, channel: str = "log") -> int:
+    """Tell members 30 days ahead which points will expire, once per lot (the lot remembers
+    the notice), through the outbox. Returns how many members were told."""
+    from loyalty import jobs
+    from loyalty.care import service as care
+    from loyalty.labels import label
+    from loyalty.members.tables import Member
+
+    today = today or clock.today()
+    lots = await PointsLot.select(PointsLot.id, PointsLot.member, PointsLot.remaining, PointsLot.expires_on).where(
+        (PointsLot.status == "available")
+        & (PointsLot.remaining > 0)
+        & PointsLot.expiry_notice_sent.is_null()
+        & (PointsLot.expires_on <= today + timedelta(days=30))
+        & (PointsLot.expires_on >= today)
+    )
+    by_member: dict[int, list[dict[str, Any]]] = {}
+    for lot in lots:
+        by_member.setdefault(lot["member"], []).append(lot)
+    queued: list[int] = []
+    for member_id, member_lots in by_member.items():
+        member = await Member.select(Member.phone, Member.language).where(Member.id == member_id).first()
+        if member is None:
+            continue
+        points = sum(lot["remaining"] for lot in member_lots)
+        first = min(lot["expires_on"] for lot in member_lots)
+        async with db.transaction():
+            marked = await PointsLot.update({PointsLot.expiry_notice_sent: today}).where(
+                PointsLot.id.is_in([lot["id"] for lot in member_lots]) & PointsLot.expiry_notice_sent.is_null()
+            ).returning(PointsLot.id)
+            if not marked:
+                continue  # another run told them already
+            queued.append(
+                await care.queue_message(
+                    channel_name=channel,
+                    recipient=member["phone"],
+                    template="points_expiring",
+                    language=member["language"],
+                    body=label("points.expiring", member["language"], points=points, date=first.isoformat()),
+                    payload={"points": points, "expires_on": first.isoformat()},
+                )
+            )
+    for message_id in queued:
+        await jobs.enqueue("loyalty.care.deliver_message", message_id)
+    return len(queued)
