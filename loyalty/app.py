@@ -22,6 +22,8 @@ from piccolo.engine.base import Engine
 
 from loyalty import db, jobs
 from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
+from loyalty.points.api import MyPointsController, StaffPointsController
+from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.members.api import MeController, OwnerImportController, StaffMemberController
@@ -80,12 +82,21 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     staff = Router(
         "/staff",
         guards=[requires_staff_role],
-        route_handlers=[StaffMeController, StaffMemberController, OwnerImportController, StaffCardController, TierRuleController],
+        route_handlers=[
+            StaffMeController,
+            StaffMemberController,
+            OwnerImportController,
+            StaffCardController,
+            TierRuleController,
+            StaffPointsController,
+            StaffReferralController,
+        ],
     )
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
-            health, code_keys, MemberAuthController, StaffAuthController, MeController, MyCardController, staff,
+            health, code_keys, MemberAuthController, StaffAuthController, MeController, MyCardController,
+            MyPointsController, MemberReferralController, staff,
         ],
     )
     sessions = CookieBackendConfig(

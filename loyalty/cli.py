@@ -228,6 +228,24 @@ def recompute_tiers(review: bool) -> None:
     )
 
 
+@main.command("audit-ledger")
+def audit_ledger() -> None:
+    """Prove every points balance equals its ledger (and its lots); exits 1 on any drift."""
+    from loyalty.points import service as points
+
+    drifts = _run(_settings(require_secret=False), points.audit_ledger)
+    if not drifts:
+        console.print("Ledger and balances agree for every member.")
+        return
+    table = RichTable(title=f"{len(drifts)} drift(s)")
+    for column in ("member", "what", "ledger", "recorded"):
+        table.add_column(column)
+    for drift in drifts[:200]:
+        table.add_row(str(drift.member_id), drift.what, str(drift.ledger), str(drift.recorded))
+    console.print(table)
+    raise SystemExit(1)
+
+
 def _celery(*args: str) -> None:
     settings = _settings()
     if not settings.broker_url:

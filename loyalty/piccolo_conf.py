@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
         "loyalty.audit.piccolo_app",
         "loyalty.cards.piccolo_app",
         "loyalty.points.piccolo_app",
+        "loyalty.referrals.piccolo_app",
     ]
 )

@@ -42,6 +42,10 @@ class Settings:
     # Ed25519 keys for card and ticket codes: "kid:base64url-seed,..." (first signs). Unset:
     # one key derived from LOYALTY_SECRET_KEY.
     signing_keys: str | None = None
+    referral_protection_days: int = 90
+    referral_yearly_cap: int = 20
+    # Rewards reversed after they vested: within_balance | only_pending | unlimited.
+    clawback_policy: str = "within_balance"
     # Channel used for login codes and notices until SMS/WeChat adapters are configured.
     sms_backend: str = "log"
 
@@ -90,6 +94,12 @@ def _database_url(raw: str) -> str:
 def _broker_url(raw: str) -> str:
     if urlsplit(raw).scheme not in ("redis", "rediss"):
         raise SettingsError(f"LOYALTY_BROKER_URL={raw!r}: the broker must be a redis:// URL")
+    return raw
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r}: choose one of {', '.join(choices)}")
     return raw
 
 
@@ -156,6 +166,12 @@ def load_settings(
         secure_cookies=_bool("LOYALTY_SECURE_COOKIES", env.get("LOYALTY_SECURE_COOKIES", "false")),
         sms_backend=sms_backend,
         signing_keys=_signing_keys(env.get("LOYALTY_SIGNING_KEYS") or None),
+        referral_protection_days=_int("LOYALTY_REFERRAL_PROTECTION_DAYS", env.get("LOYALTY_REFERRAL_PROTECTION_DAYS", "90")),
+        referral_yearly_cap=_int("LOYALTY_REFERRAL_YEARLY_CAP", env.get("LOYALTY_REFERRAL_YEARLY_CAP", "20")),
+        clawback_policy=_choice(
+            "LOYALTY_CLAWBACK_POLICY", env.get("LOYALTY_CLAWBACK_POLICY", "within_balance"),
+            ("within_balance", "only_pending", "unlimited"),
+        ),
     )
 
 

@@ -96,7 +96,7 @@ async def database_engine(request: pytest.FixtureRequest, tmp_path_factory: pyte
 
 _KEEP = {"migration"}
 # Rows the migrations seed (the default tier rules): restored before every test.
-_SEEDED = ("tier_criterion",)
+_SEEDED = ("tier_criterion", "reward_rule")
 _seed_rows: dict[str, list[dict]] = {}
 
 

@@ -98,6 +98,11 @@ async def on_contracts_changed(member_ids: Sequence[int], today: date | None = N
     await tiers.evaluate("upgrade", today=today, member_ids=member_ids, cause="upgrade")
 
 
+async def on_referral_signed(referrer_id: int, today: date | None = None) -> None:
+    """A signed referral counts for tiers: the referrer is upgraded at once if it earns it."""
+    await tiers.evaluate("upgrade", today=today or clock.today(), member_ids=[referrer_id], cause="upgrade")
+
+
 async def _current(member_id: int) -> dict[str, Any]:
     card = await Card.select().where((Card.member == member_id) & (Card.status != "replaced")).first()
     if card is None:
@@ -134,7 +139,7 @@ async def card_view(member_id: int, language: str = "zh-CN", today: date | None 
     today = today or clock.today()
     card = await _current(member_id)
     rules = await tiers.active_rules()
-    measured = await tiers.metrics(member_id, today) or {}
+    measured = await tiers.metrics(member_id, today, rules) or {}
     tier_name = label(f"tier.{card['tier']}", language)
     rule = next((r for r in rules if r.id == card["tier_criterion"]), None)
     assignment = await TierAssignment.select().where(
@@ -143,8 +148,8 @@ async def card_view(member_id: int, language: str = "zh-CN", today: date | None 
     if card["tier_reason"] == "assignment" and assignment:
         why = label("why.assignment", language, tier=tier_name, reason=assignment["reason"], ends_on=assignment["ends_on"])
         why_kind = "assignment"
-    elif rule is not None and rule.tier == card["tier"] and int(measured.get(rule.kind) or 0) >= rule.threshold:
-        have = _have_text(rule.kind, int(measured.get(rule.kind) or 0), language)
+    elif rule is not None and rule.tier == card["tier"] and int(measured.get(rule.metric) or 0) >= rule.threshold:
+        have = _have_text(rule.kind, int(measured.get(rule.metric) or 0), language)
         why = label("why.rule", language, tier=tier_name, rule=_rule_text(rule, language), have=have)
         why_kind = rule.kind
     else:
@@ -160,9 +165,9 @@ async def card_view(member_id: int, language: str = "zh-CN", today: date | None 
                 CriterionProgress(
                     kind=r.kind,
                     text=_rule_text(r, language),
-                    have=int(measured.get(r.kind) or 0),
+                    have=int(measured.get(r.metric) or 0),
                     need=r.threshold,
-                    met=int(measured.get(r.kind) or 0) >= r.threshold,
+                    met=int(measured.get(r.metric) or 0) >= r.threshold,
                 )
                 for r in rules
                 if r.tier == next_tier

@@ -16,12 +16,15 @@ giant transaction and the CLI can show progress.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Callable, Sequence
+
+from dateutil.relativedelta import relativedelta
 
 from loyalty import clock, db
 from loyalty.cards.tables import CRITERION_KINDS, TIER_RANK, TIERS, Card, TierCriterion
 from loyalty.members.stages import STAGES
+from loyalty.referrals import service as referrals_service
 
 MODES = ("upgrade", "review", "settle")
 CHUNK = 50_000
@@ -34,6 +37,11 @@ class Rule:
     kind: str
     threshold: int
     window_months: int | None
+
+    @property
+    def metric(self) -> str:
+        """The metrics column this rule compares (referral counts exist per window)."""
+        return f"signed_referrals_{self.window_months or 24}" if self.kind == "signed_referrals" else self.kind
 
 
 @dataclass
@@ -57,11 +65,13 @@ async def active_rules() -> list[Rule]:
     return sorted(rules, key=lambda rule: -TIER_RANK[rule.tier])
 
 
-def signed_referrals_sql() -> str:
-    """Signed referrals per member within each rule's window. Referrals do not exist yet:
-    the referrals issue replaces this with a join on its table; until then every member
-    has 0, which the tests of that criterion show."""
-    return "0"
+def _windows(rules: Sequence[Rule]) -> list[int]:
+    return sorted({rule.window_months or 24 for rule in rules if rule.kind == "signed_referrals"})
+
+
+def _window_start(today: date, months: int) -> datetime:
+    start = today - relativedelta(months=months)
+    return datetime(start.year, start.month, start.day, tzinfo=clock.LOCAL_ZONE)
 
 
 _STAGE_RANK = "CASE member.stage " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STAGES)) + " ELSE 0 END"
@@ -71,15 +81,18 @@ def _rank(expression: str) -> str:
     return "CASE " + expression + " " + " ".join(f"WHEN '{t}' THEN {TIER_RANK[t]}" for t in TIERS) + " ELSE 0 END"
 
 
-def _metrics_sql(filter_sql: str) -> str:
+def _metrics_sql(filter_sql: str, windows: Sequence[int]) -> str:
+    """Placeholders, in order: one since-date per referral window, today ×3, then the filter's."""
+    referrals = "".join(
+        f"       {referrals_service.signed_referrals_since_sql()} AS signed_referrals_{months},\n" for months in windows
+    )
     return f"""
 SELECT card.id AS card_id, card.member AS member_id, card.tier AS old_tier,
        COALESCE(o.units_owned, 0) AS units_owned,
        COALESCE(o.delivered_units, 0) AS delivered_units,
        COALESCE(o.contract_value_fen, 0) AS contract_value_fen,
        {_STAGE_RANK} AS stage,
-       {signed_referrals_sql()} AS signed_referrals,
-       CASE WHEN a.ends_on >= {{}} THEN a.tier END AS assigned_tier,
+{referrals}       CASE WHEN a.ends_on >= {{}} THEN a.tier END AS assigned_tier,
        CASE WHEN a.ends_on < {{}} THEN NULLIF(a.previous_tier, '') END AS floor_tier
 FROM card
 JOIN member ON member.id = card.member
@@ -102,7 +115,7 @@ def _rules_case(rules: Sequence[Rule], result: str) -> str:
     if not rules:  # typed, so PostgreSQL knows the column types of the temp table
         return "CAST(NULL AS INTEGER)" if result == "id" else "CAST(NULL AS VARCHAR(10))"
     whens = " ".join(
-        f"WHEN m.{rule.kind} >= {int(rule.threshold)} THEN {rule.id if result == 'id' else repr(rule.tier)}"
+        f"WHEN m.{rule.metric} >= {int(rule.threshold)} THEN {rule.id if result == 'id' else repr(rule.tier)}"
         for rule in rules
     )
     return f"CASE {whens} ELSE NULL END"
@@ -112,9 +125,15 @@ def _higher(a: str, b: str) -> str:
     return f"CASE WHEN {_rank(a)} >= {_rank(b)} THEN {a} ELSE {b} END"
 
 
-async def metrics(member_id: int, today: date) -> dict[str, int | str | None] | None:
-    """What each criterion kind measures for one member's current card (for "why" and progress)."""
-    rows = await Card.raw(_metrics_sql("AND card.member = {}"), today, today, today, member_id)
+def _args(rules: Sequence[Rule], today: date) -> list[object]:
+    return [*(_window_start(today, months) for months in _windows(rules)), today, today, today]
+
+
+async def metrics(member_id: int, today: date, rules: Sequence[Rule] | None = None) -> dict[str, int | str | None] | None:
+    """What each rule measures for one member's current card (for "why" and progress);
+    look a rule's value up by `rule.metric`."""
+    rules = rules if rules is not None else await active_rules()
+    rows = await Card.raw(_metrics_sql("AND card.member = {}", _windows(rules)), *_args(rules, today), member_id)
     return rows[0] if rows else None
 
 
@@ -160,7 +179,7 @@ async def _evaluate_chunk(
     member_ids: Sequence[int] | None = None,
     id_range: tuple[int, int] | None = None,
 ) -> None:
-    args: list[object] = [today, today, today]
+    args: list[object] = _args(rules, today)
     if member_ids is not None:
         filter_sql = "AND card.member IN (" + ", ".join("{}" for _ in member_ids) + ")"
         args.extend(member_ids)
@@ -182,7 +201,7 @@ async def _evaluate_chunk(
             f"""CREATE TEMP TABLE tier_eval AS
                 SELECT m.card_id, m.member_id, m.old_tier, m.assigned_tier, m.floor_tier,
                        {_rules_case(rules, 'id')} AS rule_id, {_rules_case(rules, 'tier')} AS rule_tier
-                FROM ({_metrics_sql(filter_sql)}) AS m""",
+                FROM ({_metrics_sql(filter_sql, _windows(rules))}) AS m""",
             *args,
         )
         await Card.raw(

@@ -469,6 +469,15 @@ async def history(member_id: int, *, before_id: int | None = None, limit: int = 
     return await query
 
 
+async def entries_by_key_prefix(prefix: str, kind: str = "earn") -> list[dict[str, Any]]:
+    """Entries whose idempotency key starts with `prefix` (e.g. every reward of one lead)."""
+    if "%" in prefix or "_" in prefix:
+        raise ValueError("key prefixes are plain text without LIKE wildcards")
+    return await LedgerEntry.select().where(
+        LedgerEntry.idempotency_key.like(prefix + "%") & (LedgerEntry.kind == kind)
+    ).order_by(LedgerEntry.id)
+
+
 # --- jobs -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,148 @@
+"""Referral faces: owners register friends and see their leads; sales move leads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from loyalty import clock
+from loyalty.errors import InvalidField
+from loyalty.identity.guards import member_id, requires_member
+from loyalty.referrals import service
+from loyalty.referrals.schemas import FunnelMonth, LeadCreate, LeadMove, LeadView, OfficeVisitCreate, StaffLeadCreate
+from loyalty.settings import Settings
+
+
+def policy(settings: Settings) -> service.Policy:
+    return service.Policy(
+        protection_days=settings.referral_protection_days,
+        yearly_cap=settings.referral_yearly_cap,
+        clawback=settings.clawback_policy,
+    )
+
+
+def lead_view(lead: dict[str, Any]) -> LeadView:
+    return LeadView(
+        id=lead["id"],
+        referrer_id=lead["referrer"],
+        referrer_name=lead["referrer.name"],
+        name=lead["name"],
+        phone=lead["phone"],
+        project_id=lead["project"],
+        project=lead["project.name"],
+        stage=lead["stage"],
+        registered_at=lead["registered_at"],
+        protected_until=lead["protected_until"],
+        visited_at=lead["visited_at"],
+        subscribed_at=lead["subscribed_at"],
+        signed_at=lead["signed_at"],
+        cancelled_at=lead["cancelled_at"],
+        cancel_reason=lead["cancel_reason"],
+    )
+
+
+class MemberReferralController(Controller):
+    path = "/"
+    tags = ["referrals"]
+    guards = [requires_member]
+
+    @post("/referrals", operation_id="registerReferral", summary="Refer a friend (老带新): name, phone, project of interest")
+    async def register(
+        self, data: JSONBody[LeadCreate], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+    ) -> LeadView:
+        lead = await service.register_lead(
+            member_id(request), name=data.name, phone=data.phone, project_id=data.project_id, by_kind="member",
+            by_id=member_id(request), close_relative=data.close_relative, policy=policy(settings),
+            region=settings.default_region, today=clock.today(),
+        )
+        return lead_view(lead)
+
+    @get("/me/referrals", operation_id="getMyReferrals", summary="The friends I referred and how far each has come")
+    async def mine(self, request: Request[Any, Any, State]) -> list[LeadView]:
+        return [lead_view(lead) for lead in await service.leads(referrer_id=member_id(request), limit=500)]
+
+
+class StaffReferralController(Controller):
+    path = "/referrals"
+    tags = ["staff"]
+
+    @get(operation_id="staffListLeads", summary="Referred leads, filtered by stage and project", opt={"roles": ("sales",)})
+    async def list_leads(
+        self,
+        stage: Annotated[str | None, QueryParameter(description="registered, visited, subscribed, signed or cancelled")] = None,
+        project_id: Annotated[int | None, QueryParameter()] = None,
+        cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> list[LeadView]:
+        rows = await service.leads(stage=stage, project_id=project_id, after_id=cursor, limit=limit)
+        return [lead_view(lead) for lead in rows]
+
+    @post(operation_id="staffRegisterLead", summary="Register a lead on an owner's behalf", opt={"roles": ("sales",)})
+    async def register(
+        self, data: JSONBody[StaffLeadCreate], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+    ) -> LeadView:
+        if data.referrer_member_id <= 0:
+            raise InvalidField("name the owner who refers (referrer_member_id)", field="referrer_member_id")
+        lead = await service.register_lead(
+            data.referrer_member_id, name=data.name, phone=data.phone, project_id=data.project_id, by_kind="staff",
+            by_id=request.state.staff.id, close_relative=data.close_relative, policy=policy(settings),
+            region=settings.default_region, today=clock.today(),
+        )
+        return lead_view(lead)
+
+    @post(
+        "/{lead_id:int}/stage",
+        operation_id="staffMoveLead",
+        summary="Move a lead forward (visited, subscribed, signed) or cancel it; rewards are paid exactly once",
+        opt={"roles": ("sales",)},
+        status_code=200,
+    )
+    async def move(
+        self, lead_id: FromPath[int], data: JSONBody[LeadMove], request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
+    ) -> LeadView:
+        lead = await service.move_lead(
+            lead_id, data.stage, staff_id=request.state.staff.id, note=data.note, policy=policy(settings), today=clock.today()
+        )
+        return lead_view(lead)
+
+    @post(
+        "/office-visits",
+        operation_id="staffRecordOfficeVisit",
+        summary="Record a walk-in at the sales office (that phone can no longer be referred for the project)",
+        opt={"roles": ("sales",)},
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def office_visit(
+        self, data: JSONBody[OfficeVisitCreate], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+    ) -> None:
+        await service.record_office_visit(data.phone, data.project_id, request.state.staff.id, settings.default_region)
+
+    @get(
+        "/funnel",
+        operation_id="staffReferralFunnel",
+        summary="Per project and month: registered, visited, subscribed, signed, conversion, referral share of new buyers",
+        opt={"roles": ("sales", "service")},
+    )
+    async def funnel(
+        self,
+        start: Annotated[date, QueryParameter(description="first day, e.g. 2026-01-01")],
+        end: Annotated[date, QueryParameter(description="last day, e.g. 2026-12-31")],
+        project_id: Annotated[int | None, QueryParameter()] = None,
+    ) -> list[FunnelMonth]:
+        if end < start:
+            raise InvalidField("end is before start", field="end")
+        return [
+            FunnelMonth(
+                project_id=row.project_id, project=row.project, month=row.month, registered=row.registered,
+                visited=row.visited, subscribed=row.subscribed, signed=row.signed, new_buyers=row.new_buyers,
+                conversion=row.conversion, referral_share=row.referral_share,
+            )
+            for row in await service.funnel(start, end, project_id)
+        ]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50, examples=["王先生"])]
+Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["13912345678"])]
+
+
+class LeadCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A friend an owner brings: the phone is protected for the owner for 90 days."""
+
+    name: Name
+    phone: Phone
+    project_id: int
+    close_relative: bool = False
+
+
+class StaffLeadCreate(LeadCreate, forbid_unknown_fields=True):
+    referrer_member_id: int = 0
+
+
+class LeadMove(msgspec.Struct, forbid_unknown_fields=True):
+    stage: Annotated[str, msgspec.Meta(examples=["visited", "subscribed", "signed", "cancelled"])]
+    note: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class OfficeVisitCreate(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+    project_id: int
+
+
+class LeadView(msgspec.Struct):
+    id: int
+    referrer_id: int
+    referrer_name: str
+    name: str
+    phone: str
+    project_id: int
+    project: str
+    stage: str
+    registered_at: datetime
+    protected_until: date
+    visited_at: datetime | None
+    subscribed_at: datetime | None
+    signed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str
+
+
+class FunnelMonth(msgspec.Struct):
+    project_id: int
+    project: str
+    month: str
+    registered: int
+    visited: int
+    subscribed: int
+    signed: int
+    new_buyers: int
+    conversion: float | None
+    referral_share: float | None
+    referral_share_target: float = 0.30

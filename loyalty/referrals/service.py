@@ -1,0 +1,399 @@
+"""Old owner brings new (老带新): register a lead, move it through its stages, pay each
+reward exactly once, and count the funnel the business steers by (referred buyers ≥ 30%)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from loyalty import clock, db
+from loyalty.audit import service as audit
+from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.members.tables import Member, Ownership, Project
+from loyalty.phones import normalise_phone
+from loyalty.points import service as points
+from loyalty.referrals.tables import STAGES, Lead, LeadStageChange, OfficeVisit, RewardRule
+
+
+class ReferralRejected(DomainError):
+    status = 422
+
+
+class SelfReferral(ReferralRejected):
+    type = "referral-self"
+    title_en = "You cannot refer yourself"
+    title_zh = "不能推荐自己"
+
+
+class SameHousehold(ReferralRejected):
+    type = "referral-same-household"
+    title_en = "Co-owners of one home are one household and cannot refer each other"
+    title_zh = "同一房产的共有人属于同一家庭，不能互相推荐"
+
+
+class CloseRelativeExcluded(ReferralRejected):
+    type = "referral-close-relative"
+    title_en = "Close relatives are excluded from referral rewards"
+    title_zh = "直系亲属不参与老带新奖励"
+
+
+class AlreadyOwner(ReferralRejected):
+    type = "referral-already-owner"
+    title_en = "This person is already an owner"
+    title_zh = "该客户已是业主"
+
+
+class VisitedBeforeRegistration(ReferralRejected):
+    type = "referral-visited-before"
+    title_en = "This person visited the sales office before the referral"
+    title_zh = "该客户在推荐登记前已到访售楼处"
+
+
+class ProtectedByAnotherOwner(ReferralRejected):
+    type = "referral-protected"
+    title_en = "Another owner referred this person first"
+    title_zh = "该客户已由其他业主推荐，仍在保护期内"
+
+
+class AlreadyReferred(ReferralRejected):
+    type = "referral-duplicate"
+    title_en = "You have already referred this person"
+    title_zh = "您已推荐过该客户"
+
+
+class YearlyCapReached(ReferralRejected):
+    type = "referral-yearly-cap"
+    title_en = "The yearly referral limit is reached"
+    title_zh = "已达到本年度推荐上限"
+
+
+class ReferrerNotOwner(ReferralRejected):
+    type = "referral-not-owner"
+    title_en = "Only owners can refer"
+    title_zh = "仅业主可以推荐"
+
+
+class StageBackwards(DomainError):
+    type = "referral-stage-backwards"
+    status = 409
+    title_en = "A lead's stage only moves forward"
+    title_zh = "客户阶段只能向前推进"
+
+
+@dataclass(frozen=True)
+class Policy:
+    protection_days: int = 90
+    yearly_cap: int = 20
+    clawback: str = "within_balance"
+
+
+def _stage_index(stage: str) -> int:
+    return STAGES.index(stage)
+
+
+async def _owned_unit_ids(member_id: int) -> list[int]:
+    rows = await Ownership.select(Ownership.unit).where(
+        (Ownership.member == member_id) & (Ownership.status == "active")
+    )
+    return [row["unit"] for row in rows]
+
+
+async def register_lead(
+    referrer_id: int,
+    *,
+    name: str,
+    phone: str,
+    project_id: int,
+    by_kind: str = "member",
+    by_id: int | None = None,
+    close_relative: bool = False,
+    policy: Policy = Policy(),
+    region: str = "CN",
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Register a lead for `referrer_id`. Refused, with a typed reason, for: a referrer who
+    owns nothing, self-referral, the same household (co-owners of one unit), a declared
+    close relative, someone who is already an owner, someone who visited the sales office
+    before, someone another owner referred within the protection window, a second
+    registration by the same owner, and a referrer at the yearly cap of signed deals."""
+    today = today or clock.today()
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 50:
+        raise InvalidField("the name needs 1 to 50 characters", field="name")
+    lead_phone = normalise_phone(phone, region)
+    referrer = await Member.select(Member.id, Member.phone).where(Member.id == referrer_id).first()
+    if referrer is None:
+        raise NotFound(f"member {referrer_id} does not exist", field="referrer")
+    if not await Project.exists().where(Project.id == project_id):
+        raise InvalidField(f"project {project_id} does not exist", field="project")
+    units = await _owned_unit_ids(referrer_id)
+    if not units:
+        raise ReferrerNotOwner("a referrer needs a signed contract")
+    if lead_phone == referrer["phone"]:
+        raise SelfReferral(field="phone")
+    if close_relative:
+        raise CloseRelativeExcluded(field="close_relative")
+    lead_member = await Member.select(Member.id).where(Member.phone == lead_phone).first()
+    if lead_member is not None:
+        lead_units = await _owned_unit_ids(lead_member["id"])
+        if set(lead_units) & set(units):
+            raise SameHousehold(field="phone")
+        if lead_units:
+            raise AlreadyOwner(field="phone")
+    if await OfficeVisit.exists().where((OfficeVisit.phone == lead_phone) & (OfficeVisit.project == project_id)):
+        raise VisitedBeforeRegistration(field="phone")
+    async with db.transaction():
+        holders = await Lead.select(Lead.id, Lead.referrer, Lead.protected_until).where(
+            (Lead.phone == lead_phone) & (Lead.stage != "cancelled") & (Lead.protected_until >= today)
+        )
+        for holder in holders:
+            if holder["referrer"] == referrer_id:
+                raise AlreadyReferred(f"lead {holder['id']}", field="phone", lead_id=holder["id"])
+            raise ProtectedByAnotherOwner(
+                f"protected until {holder['protected_until'].isoformat()}", field="phone",
+                protected_until=holder["protected_until"].isoformat(),
+            )
+        signed_this_year = await Lead.count().where(
+            (Lead.referrer == referrer_id)
+            & (Lead.stage == "signed")
+            & (Lead.signed_at >= datetime(today.year, 1, 1, tzinfo=clock.LOCAL_ZONE))
+        )
+        if signed_this_year >= policy.yearly_cap:
+            raise YearlyCapReached(f"{signed_this_year} signed referrals this year (limit {policy.yearly_cap})")
+        now = clock.now()
+        rows = await Lead.insert(
+            Lead(
+                referrer=referrer_id,
+                name=name,
+                phone=lead_phone,
+                project=project_id,
+                registered_at=now,
+                registered_by_kind=by_kind,
+                registered_by_id=by_id,
+                protected_until=today + timedelta(days=policy.protection_days),
+            )
+        ).returning(Lead.id)
+        lead_id = rows[0]["id"]
+        await LeadStageChange.insert(
+            LeadStageChange(lead=lead_id, from_stage="", to_stage="registered", actor_kind=by_kind, actor_id=by_id, at=now)
+        )
+    return await get_lead(lead_id)
+
+
+async def record_office_visit(phone: str, project_id: int, staff_id: int, region: str = "CN") -> None:
+    """A walk-in at the sales office: that phone can no longer be referred for the project."""
+    normalised = normalise_phone(phone, region)
+    if not await Project.exists().where(Project.id == project_id):
+        raise InvalidField(f"project {project_id} does not exist", field="project")
+    await OfficeVisit.insert(OfficeVisit(phone=normalised, project=project_id, staff_id=staff_id, visited_at=clock.now()))
+
+
+async def get_lead(lead_id: int) -> dict[str, Any]:
+    lead = await Lead.select(*Lead.all_columns(), Lead.project.name, Lead.referrer.name).where(Lead.id == lead_id).first()
+    if lead is None:
+        raise NotFound(f"lead {lead_id} does not exist")
+    return lead
+
+
+def _reward_key(lead_id: int, stage: str, beneficiary: str) -> str:
+    return f"referral:{lead_id}:{stage}:{beneficiary}"
+
+
+async def _new_owner(lead: dict[str, Any]) -> int:
+    """The member the lead becomes when signing (created if the phone is new)."""
+    await Member.insert(Member(name=lead["name"], phone=lead["phone"])).on_conflict(
+        target=Member.phone, action="DO NOTHING"
+    )
+    row = await Member.select(Member.id).where(Member.phone == lead["phone"]).first()
+    return row["id"]
+
+
+async def move_lead(
+    lead_id: int,
+    to_stage: str,
+    *,
+    staff_id: int,
+    note: str = "",
+    policy: Policy = Policy(),
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Sales move a lead forward (skipping is allowed; each stage passed pays its rewards) or
+    cancel it. Backward moves are refused; repeating the current stage changes nothing. The
+    lead row is locked and every reward has its own idempotency key, so double clicks and
+    concurrent calls pay each reward once."""
+    today = today or clock.today()
+    if to_stage not in (*STAGES, "cancelled"):
+        raise InvalidField(f"stage must be one of {', '.join((*STAGES, 'cancelled'))}", field="stage")
+    signed_referrer: int | None = None
+    async with db.transaction():
+        query = Lead.select().where(Lead.id == lead_id)
+        if db.is_postgres():
+            query = query.lock_rows()
+        lead = await query.first()
+        if lead is None:
+            raise NotFound(f"lead {lead_id} does not exist")
+        current = lead["stage"]
+        if current == to_stage:
+            return await get_lead(lead_id)
+        if current == "cancelled":
+            raise StageBackwards("a cancelled lead stays cancelled", field="stage")
+        now = clock.now()
+        if to_stage == "cancelled":
+            await _cancel(lead, note, staff_id, policy, now)
+        else:
+            if _stage_index(to_stage) < _stage_index(current):
+                raise StageBackwards(f"{current} → {to_stage}", field="stage")
+            passed = STAGES[_stage_index(current) + 1 : _stage_index(to_stage) + 1]
+            values: dict[Any, Any] = {Lead.stage: to_stage}
+            for stage in passed:
+                if stage != "registered":
+                    values[getattr(Lead, f"{stage}_at")] = now
+            new_member = lead["new_member"]
+            if to_stage == "signed":
+                new_member = await _new_owner(lead)
+                values[Lead.new_member] = new_member
+                signed_referrer = lead["referrer"]
+            await Lead.update(values).where(Lead.id == lead_id)
+            await LeadStageChange.insert(
+                LeadStageChange(lead=lead_id, from_stage=current, to_stage=to_stage, actor_kind="staff", actor_id=staff_id, note=note, at=now)
+            )
+            for stage in passed:
+                await _pay_rewards(lead, stage, new_member, today)
+    if signed_referrer is not None:
+        from loyalty.cards import service as cards  # a signed referral may lift the referrer's tier at once
+
+        await cards.on_referral_signed(signed_referrer, today)
+    return await get_lead(lead_id)
+
+
+async def _pay_rewards(lead: dict[str, Any], stage: str, new_member: int | None, today: date) -> None:
+    rules = await RewardRule.select().where((RewardRule.stage == stage) & (RewardRule.active == True))  # noqa: E712
+    for rule in rules:
+        member = lead["referrer"] if rule["beneficiary"] == "referrer" else new_member
+        if member is None or rule["points"] <= 0:
+            continue
+        await points.earn(
+            member,
+            int(rule["points"]),
+            key=_reward_key(lead["id"], stage, rule["beneficiary"]),
+            source_kind="referral",
+            source_id=f"{lead['id']}:{stage}",
+            vests_on=today + timedelta(days=rule["vesting_days"]) if rule["vesting_days"] else None,
+            today=today,
+        )
+
+
+async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Policy, now: datetime) -> None:
+    """Cancel: the deal's rewards (subscribed, signed) are taken back — pending ones voided,
+    vested ones under the clawback policy, and what the balance could not cover is recorded on
+    the lead and in the audit log for staff. A visit did happen, so its reward stays."""
+    if len(reason.strip()) < 2:
+        raise InvalidField("say why the lead is cancelled", field="note")
+    shortfall = 0
+    deal_rewards = [
+        entry
+        for stage in ("subscribed", "signed")
+        for entry in await points.entries_by_key_prefix(f"referral:{lead['id']}:{stage}:")
+    ]
+    for entry in deal_rewards:
+        result = await points.reverse(
+            entry["idempotency_key"],
+            key=f"cancel:{entry['idempotency_key']}",
+            actor=points.Actor("staff", staff_id),
+            reason=reason,
+            clawback_policy=policy.clawback,
+        )
+        shortfall += result.shortfall
+    await Lead.update(
+        {Lead.stage: "cancelled", Lead.cancelled_at: now, Lead.cancel_reason: reason.strip(), Lead.clawback_shortfall: shortfall}
+    ).where(Lead.id == lead["id"])
+    await LeadStageChange.insert(
+        LeadStageChange(lead=lead["id"], from_stage=lead["stage"], to_stage="cancelled", actor_kind="staff", actor_id=staff_id, note=reason, at=now)
+    )
+    await audit.record(
+        action="lead.cancel", subject_kind="lead", subject_id=lead["id"], reason=reason.strip(), actor_id=staff_id,
+        data={"from_stage": lead["stage"], "clawback_shortfall": shortfall},
+    )
+
+
+async def leads(
+    *, referrer_id: int | None = None, stage: str | None = None, project_id: int | None = None,
+    after_id: int | None = None, limit: int = 50,
+) -> list[dict[str, Any]]:
+    query = Lead.select(*Lead.all_columns(), Lead.project.name, Lead.referrer.name).order_by(Lead.id).limit(limit)
+    if referrer_id is not None:
+        query = query.where(Lead.referrer == referrer_id)
+    if stage is not None:
+        if stage not in (*STAGES, "cancelled"):
+            raise InvalidField("unknown stage", field="stage")
+        query = query.where(Lead.stage == stage)
+    if project_id is not None:
+        query = query.where(Lead.project == project_id)
+    if after_id is not None:
+        query = query.where(Lead.id > after_id)
+    return await query
+
+
+def signed_referrals_since_sql() -> str:
+    """SQL for the number of signed referrals of `card.member` since a date parameter — what
+    the tier rules' `signed_referrals` criterion counts (used by cards.tiers)."""
+    return (
+        "(SELECT COUNT(*) FROM lead WHERE lead.referrer = card.member "
+        "AND lead.stage = 'signed' AND lead.signed_at >= {})"
+    )
+
+
+@dataclass
+class FunnelRow:
+    project_id: int
+    project: str
+    month: str
+    registered: int = 0
+    visited: int = 0
+    subscribed: int = 0
+    signed: int = 0
+    new_buyers: int = 0
+
+    @property
+    def conversion(self) -> float | None:
+        return round(self.signed / self.registered, 4) if self.registered else None
+
+    @property
+    def referral_share(self) -> float | None:
+        return round(self.signed / self.new_buyers, 4) if self.new_buyers else None
+
+
+async def funnel(start: date, end: date, project_id: int | None = None) -> list[FunnelRow]:
+    """Per project and month (local time): leads registered, and how many reached each stage
+    (by the month they reached it); new buyers (first contract in that month and project);
+    conversion = signed / registered; referral share = signed referrals / new buyers."""
+    rows: dict[tuple[int, str], FunnelRow] = {}
+    projects = {p["id"]: p["name"] for p in await Project.select(Project.id, Project.name)}
+
+    def bucket(project: int, when: datetime | date) -> FunnelRow | None:
+        day = when.astimezone(clock.LOCAL_ZONE).date() if isinstance(when, datetime) else when
+        if not start <= day <= end or (project_id is not None and project != project_id):
+            return None
+        key = (project, f"{day.year:04d}-{day.month:02d}")
+        return rows.setdefault(key, FunnelRow(project, projects.get(project, ""), key[1]))
+
+    since = datetime(start.year, start.month, start.day, tzinfo=clock.LOCAL_ZONE) - timedelta(days=1)
+    for lead in await Lead.select(
+        Lead.project, Lead.registered_at, Lead.visited_at, Lead.subscribed_at, Lead.signed_at
+    ).where((Lead.registered_at >= since) | (Lead.signed_at >= since)):
+        for stage, column in (("registered", "registered_at"), ("visited", "visited_at"), ("subscribed", "subscribed_at"), ("signed", "signed_at")):
+            if lead[column] is not None and (row := bucket(lead["project"], lead[column])):
+                setattr(row, stage, getattr(row, stage) + 1)
+    firsts = await Ownership.raw(
+        "SELECT unit.project AS project, MIN(ownership.contract_date) AS first_contract, ownership.member AS member "
+        "FROM ownership JOIN unit ON unit.id = ownership.unit GROUP BY ownership.member, unit.project"
+    )
+    for first in firsts:
+        contract = first["first_contract"]
+        if isinstance(contract, str):  # SQLite returns aggregates of dates as text
+            contract = date.fromisoformat(contract)
+        if contract is not None and (row := bucket(first["project"], contract)):
+            row.new_buyers += 1
+    return sorted(rows.values(), key=lambda r: (r.month, r.project_id))
+
