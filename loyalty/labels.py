@@ -15,8 +15,8 @@ LABELS: dict[str, dict[str, str]] = {
     "tier.gold": {"zh-CN": "金卡", "en": "Gold"},
     "tier.silver": {"zh-CN": "银卡", "en": "Silver"},
     "tier.blue": {"zh-CN": "蓝卡", "en": "Blue"},
-    "criterion.units_owned": {"zh-CN": "名下房产至少 {need} 套", "en": "owns at least {need} homes"},
-    "criterion.delivered_units": {"zh-CN": "已交付房产至少 {need} 套", "en": "at least {need} home(s) delivered"},
+    "criterion.units_owned": {"zh-CN": "名下房产至少 {need} 套", "en": "owns at least {need} {homes}"},
+    "criterion.delivered_units": {"zh-CN": "已交付房产至少 {need} 套", "en": "at least {need} {homes} delivered"},
     "criterion.contract_value_fen": {"zh-CN": "累计购房总额至少 {need}", "en": "total purchases of at least {need}"},
     "criterion.stage": {"zh-CN": "业主阶段达到「{need}」", "en": "owner stage reaches '{need}'"},
     "criterion.signed_referrals": {

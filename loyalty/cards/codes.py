@@ -77,45 +77,22 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class CodeSigner:
-    """Holds the signing keys: the first one signs, all of them verify."""
+class CodeVerifier:
+    """Checks codes with public keys only: what the server does, and what a till or a door
+    scanner holding the keys from `GET /api/v1/code-keys` can do offline."""
 
-    def __init__(self, keys: list[tuple[str, Ed25519PrivateKey]]) -> None:
-        if not keys:
-            raise ValueError("at least one signing key is needed")
-        for key_id, _ in keys:
-            if not key_id.isalnum() or len(key_id) > 8:
-                raise ValueError(f"key id {key_id!r} must be 1-8 letters or digits")
-        self._signing_id, self._signing_key = keys[0]
-        self._public = {key_id: key.public_key() for key_id, key in keys}
+    def __init__(self, public: dict[str, Ed25519PublicKey]) -> None:
+        self._public = public
 
     @classmethod
-    def from_secret(cls, secret: str, key_id: str = "k1") -> "CodeSigner":
-        """A key derived from LOYALTY_SECRET_KEY (HKDF), for deployments without their own keys."""
-        seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"owner-club code signing v1").derive(
-            secret.encode()
-        )
-        return cls([(key_id, Ed25519PrivateKey.from_private_bytes(seed))])
-
-    @classmethod
-    def from_setting(cls, value: str) -> "CodeSigner":
-        """`kid:base64url-seed[,kid:seed...]` as in LOYALTY_SIGNING_KEYS; the first signs."""
-        keys = []
-        for part in value.split(","):
-            key_id, _, seed = part.strip().partition(":")
-            keys.append((key_id, Ed25519PrivateKey.from_private_bytes(_unb64(seed))))
-        return cls(keys)
+    def from_public_keys(cls, keys: dict[str, str]) -> "CodeVerifier":
+        return cls({key_id: Ed25519PublicKey.from_public_bytes(_unb64(raw)) for key_id, raw in keys.items()})
 
     def public_keys(self) -> dict[str, str]:
         """Key id → raw Ed25519 public key (base64url), for offline verifiers."""
         return {
             key_id: _b64(key.public_bytes(Encoding.Raw, PublicFormat.Raw)) for key_id, key in self._public.items()
         }
-
-    def sign(self, kind: str, subject_id: int, step: int = 0) -> str:
-        kind_byte = next(k for k, name in KINDS.items() if name == kind).encode()
-        head = f"{PREFIX}.{self._signing_id}.{_b64(_PAYLOAD.pack(kind_byte, subject_id, step))}"
-        return f"{head}.{_b64(self._signing_key.sign(head.encode()))}"
 
     def open(self, text: str) -> SignedPayload:
         """Check format and signature (no expiry, no revocation: see `check_fresh` and the
@@ -145,6 +122,40 @@ class CodeSigner:
         return SignedPayload(kind=kind, subject_id=subject_id, step=step, key_id=key_id)
 
 
+class CodeSigner(CodeVerifier):
+    """Holds the signing keys: the first one signs, all of them verify."""
+
+    def __init__(self, keys: list[tuple[str, Ed25519PrivateKey]]) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        for key_id, _ in keys:
+            if not key_id.isalnum() or len(key_id) > 8:
+                raise ValueError(f"key id {key_id!r} must be 1-8 letters or digits")
+        self._signing_id, self._signing_key = keys[0]
+        super().__init__({key_id: key.public_key() for key_id, key in keys})
+
+    @classmethod
+    def from_secret(cls, secret: str, key_id: str = "k1") -> "CodeSigner":
+        """A key derived from LOYALTY_SECRET_KEY (HKDF), for deployments without their own keys."""
+        seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"owner-club code signing v1").derive(
+            secret.encode()
+        )
+        return cls([(key_id, Ed25519PrivateKey.from_private_bytes(seed))])
+
+    @classmethod
+    def from_setting(cls, value: str) -> "CodeSigner":
+        """`kid:base64url-seed[,kid:seed...]` as in LOYALTY_SIGNING_KEYS; the first signs."""
+        keys = []
+        for part in value.split(","):
+            key_id, _, seed = part.strip().partition(":")
+            keys.append((key_id, Ed25519PrivateKey.from_private_bytes(_unb64(seed))))
+        return cls(keys)
+
+    def sign(self, kind: str, subject_id: int, step: int = 0) -> str:
+        kind_byte = next(k for k, name in KINDS.items() if name == kind).encode()
+        head = f"{PREFIX}.{self._signing_id}.{_b64(_PAYLOAD.pack(kind_byte, subject_id, step))}"
+        return f"{head}.{_b64(self._signing_key.sign(head.encode()))}"
+
 def current_step(unix_time: float) -> int:
     return int(unix_time // STEP_SECONDS)
 
@@ -159,13 +170,4 @@ def check_fresh(payload: SignedPayload, unix_time: float) -> int:
 
 def verify_public(text: str, public_keys: dict[str, str]) -> SignedPayload:
     """Offline check with public keys only (what a till or a door scanner can do)."""
-    keys = {key_id: Ed25519PublicKey.from_public_bytes(_unb64(raw)) for key_id, raw in public_keys.items()}
-    parts = text.split(".")
-    if len(parts) != 4 or parts[0] != PREFIX or parts[1] not in keys:
-        raise CodeMalformed("not a code for these keys", field="code")
-    try:
-        keys[parts[1]].verify(_unb64(parts[3]), ".".join(parts[:3]).encode())
-    except (InvalidSignature, binascii.Error, ValueError):
-        raise CodeBadSignature("the signature does not match", field="code") from None
-    kind_byte, subject_id, step = _PAYLOAD.unpack(_unb64(parts[2]))
-    return SignedPayload(kind=KINDS.get(kind_byte.decode("latin-1"), "unknown"), subject_id=subject_id, step=step, key_id=parts[1])
+    return CodeVerifier.from_public_keys(public_keys).open(text)

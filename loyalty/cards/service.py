@@ -131,7 +131,8 @@ def _rule_text(rule: tiers.Rule, language: str) -> str:
         need = cny(rule.threshold, language)
     elif rule.kind == "stage":
         need = label(f"stage.{STAGES[min(rule.threshold, len(STAGES) - 1)]}", language)
-    return label(f"criterion.{rule.kind}", language, need=need, months=rule.window_months or 24)
+    homes = "home" if rule.threshold == 1 else "homes"
+    return label(f"criterion.{rule.kind}", language, need=need, months=rule.window_months or 24, homes=homes)
 
 
 async def card_view(member_id: int, language: str = "zh-CN", today: date | None = None) -> CardView:
@@ -316,12 +317,15 @@ async def assign_tier(member_id: int, tier: str, reason: str, ends_on: date, sta
                 field="tier",
             )
         now = clock.now()
-        await TierAssignment.update({TierAssignment.revoked_at: now}).where(
+        replaced = await TierAssignment.update({TierAssignment.revoked_at: now}).where(
             (TierAssignment.member == member_id) & TierAssignment.revoked_at.is_null()
-        )
+        ).returning(TierAssignment.previous_tier)
+        # Replacing an assignment keeps the tier held before the first one as the floor: an
+        # assigned tier never becomes earned.
+        floor = replaced[0]["previous_tier"] if replaced else card["tier"]
         await TierAssignment.insert(
             TierAssignment(
-                member=member_id, tier=tier, reason=text, ends_on=ends_on, previous_tier=card["tier"], staff_id=staff_id
+                member=member_id, tier=tier, reason=text, ends_on=ends_on, previous_tier=floor, staff_id=staff_id
             )
         )
         await Card.update({Card.tier: tier, Card.tier_reason: "assignment", Card.tier_since: now}).where(Card.id == card["id"])
@@ -357,6 +361,8 @@ async def yearly_review(today: date | None = None, progress: Any = None) -> tier
     what the rules and assignments in force say — the one time tiers go down."""
     today = today or clock.today()
     await members.refresh_stages(today)
+    # Settle ended assignments first, or a later nightly run would lift what the review lowered.
+    await end_expired_assignments(today)
     return await tiers.evaluate("review", today=today, progress=progress)
 
 
