@@ -270,8 +270,9 @@ async def reactivate_card(member_id: int, reason: str, staff_id: int) -> None:
 
 
 async def reissue_card(member_id: int, reason: str, staff_id: int) -> str:
-    """A lost card: a new number and card id, same tier; every code of the old card dies
-    (they name the old card id, now `replaced`). Returns the new masked number."""
+    """A lost card: a new number and card id, same tier and status (a suspended card stays
+    suspended); every code of the old card dies (they name the old card id, now
+    `replaced`). Returns the new masked number."""
     text = _reason(reason)
     now = clock.now()
     async with db.transaction():
@@ -288,6 +289,9 @@ async def reissue_card(member_id: int, reason: str, staff_id: int) -> str:
                 tier_criterion=old["tier_criterion"],
                 tier_reason=old["tier_reason"],
                 tier_since=old["tier_since"],
+                # A suspension is about the membership, not the plastic: it carries over.
+                status=old["status"],
+                status_reason=old["status_reason"] if old["status"] == "suspended" else "",
                 issued_at=now,
             )
         )
