@@ -16,7 +16,7 @@ from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import pick_language
 from loyalty.members import importer, service
-from loyalty.members.schemas import MemberPage, MemberProfile, ProfileUpdate
+from loyalty.members.schemas import MemberPage, MemberProfile, OwnershipCreate, OwnershipTransfer, ProfileUpdate
 from loyalty.settings import Settings
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -60,6 +60,35 @@ class StaffMemberController(Controller):
     async def get_member(self, member_id: FromPath[int], request: Request[Any, Any, State]) -> MemberProfile:
         language = pick_language(request.headers.get("accept-language"))
         return await service.get_profile(member_id, clock.today(), language)
+
+
+class StaffOwnershipController(Controller):
+    path = "/"
+    tags = ["staff"]
+
+    @post(
+        "/members/{member:int}/ownerships",
+        operation_id="staffAddOwnership",
+        summary="Enter a signed contract: the member's stage, card and tier follow at once (audited)",
+        opt={"roles": ("sales", "service")},
+    )
+    async def add(self, member: FromPath[int], data: JSONBody[OwnershipCreate], request: Request[Any, Any, State]) -> dict[str, int]:
+        ownership = await service.add_ownership(
+            member, project_id=data.project_id, phase=data.phase, building=data.building, room=data.room,
+            contract_date=data.contract_date, delivery_date=data.delivery_date,
+            contract_price_fen=data.contract_price_fen, staff_id=request.state.staff.id, today=clock.today(),
+        )
+        return {"ownership_id": ownership}
+
+    @post(
+        "/ownerships/{ownership:int}/transfer",
+        operation_id="staffTransferOwnership",
+        summary="Mark a unit as sold on (kept as history; tiers it supported wait for the yearly review)",
+        opt={"roles": ("service",)},
+        status_code=204,
+    )
+    async def transfer(self, ownership: FromPath[int], data: JSONBody[OwnershipTransfer], request: Request[Any, Any, State]) -> None:
+        await service.transfer_ownership(ownership, reason=data.reason, staff_id=request.state.staff.id)
 
 
 class OwnerImportController(Controller):

@@ -56,3 +56,19 @@ class MemberSummary(msgspec.Struct):
 class MemberPage(msgspec.Struct):
     items: list[MemberSummary]
     next_cursor: int | None
+
+
+class OwnershipCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A signed contract entered by staff."""
+
+    project_id: int
+    building: str
+    room: str
+    contract_date: date
+    phase: str = ""
+    delivery_date: date | None = None
+    contract_price_fen: int | None = None
+
+
+class OwnershipTransfer(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str

@@ -186,3 +186,77 @@ async def refresh_stages(today: date | None = None) -> int:
         changed = await Member.raw(_REFRESH_OWNERS, today, edge.veteran_from, edge.stable_from)
         changed += await Member.raw(_REFRESH_WITHOUT_UNITS)
     return len(changed)
+
+
+async def add_ownership(
+    member_id: int,
+    *,
+    project_id: int,
+    phase: str,
+    building: str,
+    room: str,
+    contract_date: date,
+    delivery_date: date | None = None,
+    contract_price_fen: int | None = None,
+    staff_id: int,
+    today: date | None = None,
+) -> int:
+    """Staff enter a signed contract by hand (the import does the same for whole files): the
+    unit is found or created, the ownership recorded, and the member's stage, card and tier
+    follow at once. Returns the ownership id."""
+    from loyalty.audit import service as audit
+    from loyalty.cards import service as cards
+    from loyalty.members.tables import Project, Unit
+
+    today = today or clock.today()
+    building, room, phase = building.strip(), room.strip(), phase.strip()
+    if not building or not room:
+        raise InvalidField("building and room are required", field="room")
+    if delivery_date is not None and delivery_date < contract_date:
+        raise InvalidField("delivery is before the contract date", field="delivery_date")
+    if contract_date > today:
+        raise InvalidField("the contract date is in the future", field="contract_date")
+    if contract_price_fen is not None and contract_price_fen < 0:
+        raise InvalidField("the price cannot be negative", field="contract_price_fen")
+    if not await Member.exists().where(Member.id == member_id):
+        raise NotFound(f"member {member_id} does not exist")
+    if not await Project.exists().where(Project.id == project_id):
+        raise InvalidField(f"project {project_id} does not exist", field="project_id")
+    async with db.transaction():
+        await Unit.insert(
+            Unit(project=project_id, phase=phase, building=building, room=room, contract_price_fen=contract_price_fen)
+        ).on_conflict(action="DO NOTHING")
+        unit = await Unit.select(Unit.id).where(
+            (Unit.project == project_id) & (Unit.phase == phase) & (Unit.building == building) & (Unit.room == room)
+        ).first()
+        if await Ownership.exists().where((Ownership.member == member_id) & (Ownership.unit == unit["id"])):
+            raise InvalidField("this member already owns this unit", field="room")
+        rows = await Ownership.insert(
+            Ownership(member=member_id, unit=unit["id"], contract_date=contract_date, delivery_date=delivery_date)
+        ).returning(Ownership.id)
+        await audit.record(
+            action="ownership.add", subject_kind="member", subject_id=member_id, actor_id=staff_id,
+            data={"unit": unit["id"], "contract_date": contract_date.isoformat()},
+        )
+        await refresh_stages(today)
+        await cards.on_contracts_changed([member_id], today)
+    return rows[0]["id"]
+
+
+async def transfer_ownership(ownership_id: int, *, reason: str, staff_id: int) -> None:
+    """The owner sold the unit: the ownership is kept for history as `transferred`. A tier it
+    supported is kept until the yearly review (downgrades wait)."""
+    from loyalty.audit import service as audit
+
+    if len((reason or "").strip()) < 2:
+        raise InvalidField("say why (a reason is required and audited)", field="reason")
+    async with db.transaction():
+        updated = await Ownership.update({Ownership.status: "transferred"}).where(
+            (Ownership.id == ownership_id) & (Ownership.status == "active")
+        ).returning(Ownership.member)
+        if not updated:
+            raise NotFound(f"no active ownership {ownership_id}")
+        await audit.record(
+            action="ownership.transfer", subject_kind="member", subject_id=updated[0]["member"], actor_id=staff_id,
+            reason=reason.strip(), data={"ownership": ownership_id},
+        )
