@@ -125,7 +125,12 @@ async def list_members(
         raise InvalidField(f"stage must be one of {', '.join(stages.STAGES)}", field="stage")
     query = Member.select(Member.id, Member.name, Member.phone, Member.stage).order_by(Member.id).limit(limit + 1)
     if search:
-        query = query.where((Member.name.ilike(f"%{search}%")) | (Member.phone.ilike(f"%{search}%")))
+        pattern = f"%{search}%"
+        # SQLite's LIKE is already case-insensitive (and has no ILIKE).
+        if db.is_postgres():
+            query = query.where(Member.name.ilike(pattern) | Member.phone.ilike(pattern))
+        else:
+            query = query.where(Member.name.like(pattern) | Member.phone.like(pattern))
     if stage:
         query = query.where(Member.stage == stage)
     if after_id is not None:
