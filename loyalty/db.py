@@ -89,6 +89,15 @@ async def transaction() -> AsyncIterator[object]:
             yield txn
 
 
+async def serialise_on(key: str) -> None:
+    """Inside a transaction: wait for, then hold until commit, a lock named `key`, so that
+    read-then-write checks on something with no row to lock yet (a phone being referred, a
+    referrer's yearly count) run one at a time. PostgreSQL: a transaction advisory lock;
+    SQLite: the write transaction already runs alone."""
+    if is_postgres():
+        await Migration.raw("SELECT pg_advisory_xact_lock(hashtext({}))", key)
+
+
 async def start() -> bool:
     """Open the PostgreSQL pool; False if there is nothing to open (SQLite, or already open)."""
     current = engine()

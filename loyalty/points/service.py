@@ -169,6 +169,12 @@ async def _write(
     return rows[0]["id"], available, pending
 
 
+def _debt_paid(available_before: int, points: int) -> int:
+    """How much of a credit first pays off a negative balance (only an `unlimited` clawback
+    makes one): those points never reach a lot, so they cannot be spent or expire again."""
+    return min(points, max(0, -available_before))
+
+
 async def _draw(account: dict[str, Any], entry_id: int, points: int, today: date) -> int:
     """Take up to `points` from the member's available lots, oldest expiry first; returns
     how many were taken (the caller has checked or decided what a shortfall means)."""
@@ -214,12 +220,13 @@ async def earn(
         if replay:
             return replay
         pending = vests_on is not None and vests_on > today
+        paid = 0 if pending else _debt_paid(account["available"], points)
         lot_rows = await PointsLot.insert(
             PointsLot(
                 member=member_id,
                 entry=0,
                 amount=points,
-                remaining=points,
+                remaining=points - paid,
                 status="pending" if pending else "available",
                 vests_on=vests_on if pending else None,
                 expires_on=None if pending else expiry_for(today),
@@ -303,6 +310,7 @@ async def adjust(
         replay = await _replay(key, fingerprint)
         if replay:
             return replay
+        paid = _debt_paid(account["available"], points) if points > 0 else 0
         if points < 0 and account["available"] < -points:
             raise InsufficientPoints(
                 f"cannot take {-points} points, {account['available']} available", field="points", available=account["available"]
@@ -313,7 +321,10 @@ async def adjust(
         )
         if points > 0:
             await PointsLot.insert(
-                PointsLot(member=member_id, entry=entry_id, amount=points, remaining=points, status="available", expires_on=expiry_for(today))
+                PointsLot(
+                    member=member_id, entry=entry_id, amount=points, remaining=points - paid, status="available",
+                    expires_on=expiry_for(today),
+                )
             )
         else:
             await _draw(account, entry_id, -points, today)
@@ -371,28 +382,38 @@ async def reverse(
 
 
 async def _give_back(account, original, amount, key, fingerprint, actor, reason, today) -> EntryResult:
+    paid = _debt_paid(account["available"], amount)
     entry_id, available, pending = await _write(
         account, kind="reverse", available_delta=amount, pending_delta=0, key=key, fingerprint=fingerprint,
         source_kind=original["source_kind"], source_id=original["source_id"], actor=actor, reason=reason,
         reverses=original["id"],
     )
-    left = amount
-    draws = await LotDraw.select(LotDraw.lot, LotDraw.amount).where(LotDraw.entry == original["id"]).order_by(
-        LotDraw.id, ascending=False
-    )
-    for draw in draws:
+    # What is still out per lot: the original's draws less what earlier reversals returned
+    # (recorded as negative draws), so partial reversals never over-fill a lot.
+    earlier = [row["id"] for row in await LedgerEntry.select(LedgerEntry.id).where(LedgerEntry.reverses == original["id"])]
+    out: dict[int, int] = {}
+    for draw in await LotDraw.select(LotDraw.lot, LotDraw.amount).where(
+        LotDraw.entry.is_in([original["id"], *earlier])
+    ).order_by(LotDraw.id):
+        out[draw["lot"]] = out.get(draw["lot"], 0) + draw["amount"]
+    left = amount - paid
+    # The latest-expiring lots were drawn last; they get their points back first.
+    for lot_id in sorted(out, reverse=True):
         if left == 0:
             break
-        back = min(left, draw["amount"])
-        lot = await PointsLot.select(PointsLot.status).where(PointsLot.id == draw["lot"]).first()
+        back = min(left, out[lot_id])
+        if back <= 0:
+            continue
+        lot = await PointsLot.select(PointsLot.status).where(PointsLot.id == lot_id).first()
         if lot and lot["status"] == "available":
-            await PointsLot.update({PointsLot.remaining: PointsLot.remaining + back}).where(PointsLot.id == draw["lot"])
+            await PointsLot.update({PointsLot.remaining: PointsLot.remaining + back}).where(PointsLot.id == lot_id)
         else:  # expired in the meantime: the owner gets them back as newly vested points
             await PointsLot.insert(
                 PointsLot(member=account["member"], entry=entry_id, amount=back, remaining=back, status="available", expires_on=expiry_for(today))
             )
+        await LotDraw.insert(LotDraw(entry=entry_id, lot=lot_id, amount=-back))
         left -= back
-    if left:  # draws were already given back in full by earlier partial reversals
+    if left:
         await PointsLot.insert(
             PointsLot(member=account["member"], entry=entry_id, amount=left, remaining=left, status="available", expires_on=expiry_for(today))
         )
@@ -443,6 +464,7 @@ async def balance(member_id: int, today: date | None = None) -> Balance:
         & (PointsLot.status == "available")
         & (PointsLot.remaining > 0)
         & (PointsLot.expires_on <= today + timedelta(days=30))
+        & (PointsLot.expires_on >= today)
     )
     return Balance(
         available=account["available"] if account else 0,
@@ -494,8 +516,14 @@ async def vest_due(today: date | None = None) -> int:
             current = await PointsLot.select().where(PointsLot.id == lot["id"]).first()
             if current["status"] != "pending":
                 continue  # voided or vested by a concurrent run since we listed it
+            paid = _debt_paid(account["available"], current["remaining"])
             await PointsLot.update(
-                {PointsLot.status: "available", PointsLot.expires_on: expiry_for(today)}
+                {
+                    PointsLot.status: "available",
+                    PointsLot.remaining: current["remaining"] - paid,
+                    # Expiry counts from the day the points vested, however late the job ran.
+                    PointsLot.expires_on: expiry_for(current["vests_on"] or today),
+                }
             ).where(PointsLot.id == lot["id"])
             await _write(
                 account, kind="vest", available_delta=current["remaining"], pending_delta=-current["remaining"],
@@ -559,8 +587,9 @@ async def audit_ledger() -> list[Drift]:
             in_lots = int((lots.get(member) or {}).get(what) or 0)
             if what == "pending" and in_lots != int(row[what]):
                 drifts.append(Drift(member, "pending lots", int(row[what]), in_lots))
-            if what == "available" and int(row[what]) >= 0 and in_lots != int(row[what]):
-                drifts.append(Drift(member, "available lots", int(row[what]), in_lots))
+            # A negative balance (an `unlimited` clawback) is a debt no lot holds.
+            if what == "available" and in_lots != max(int(row[what]), 0):
+                drifts.append(Drift(member, "available lots", max(int(row[what]), 0), in_lots))
         if int(row["pending"]) < 0:
             drifts.append(Drift(member, "negative pending", int(row["pending"]), 0))
     for member, account in accounts.items():

@@ -144,6 +144,10 @@ async def register_lead(
     if await OfficeVisit.exists().where((OfficeVisit.phone == lead_phone) & (OfficeVisit.project == project_id)):
         raise VisitedBeforeRegistration(field="phone")
     async with db.transaction():
+        # One registration of a phone at a time: the first referrer wins, the others see it.
+        await db.serialise_on(f"lead-phone:{lead_phone}")
+        if await Lead.exists().where((Lead.phone == lead_phone) & (Lead.stage == "signed")):
+            raise AlreadyOwner("this buyer already signed through a referral", field="phone")
         holders = await Lead.select(Lead.id, Lead.referrer, Lead.protected_until).where(
             (Lead.phone == lead_phone) & (Lead.stage != "cancelled") & (Lead.protected_until >= today)
         )
@@ -259,7 +263,7 @@ async def move_lead(
                 LeadStageChange(lead=lead_id, from_stage=current, to_stage=to_stage, actor_kind="staff", actor_id=staff_id, note=note, at=now)
             )
             for stage in passed:
-                await _pay_rewards(lead, stage, new_member, today)
+                await _pay_rewards(lead, stage, new_member, policy, today)
     if signed_referrer is not None:
         from loyalty.cards import service as cards  # a signed referral may lift the referrer's tier at once
 
@@ -267,11 +271,30 @@ async def move_lead(
     return await get_lead(lead_id)
 
 
-async def _pay_rewards(lead: dict[str, Any], stage: str, new_member: int | None, today: date) -> None:
+async def _over_yearly_cap(lead: dict[str, Any], policy: Policy, today: date) -> bool:
+    """Whether the referrer already had `yearly_cap` signed deals this year before this one
+    (the cap limits paid signings; the deal itself still counts as a referred buyer)."""
+    await db.serialise_on(f"referrer-cap:{lead['referrer']}")
+    signed = await Lead.count().where(
+        (Lead.referrer == lead["referrer"])
+        & (Lead.id != lead["id"])
+        & (Lead.stage == "signed")
+        & (Lead.signed_at >= datetime(today.year, 1, 1, tzinfo=clock.LOCAL_ZONE))
+    )
+    return signed >= policy.yearly_cap
+
+
+async def _pay_rewards(lead: dict[str, Any], stage: str, new_member: int | None, policy: Policy, today: date) -> None:
     rules = await RewardRule.select().where((RewardRule.stage == stage) & (RewardRule.active == True))  # noqa: E712
     for rule in rules:
         member = lead["referrer"] if rule["beneficiary"] == "referrer" else new_member
         if member is None or rule["points"] <= 0:
+            continue
+        if stage == "signed" and rule["beneficiary"] == "referrer" and await _over_yearly_cap(lead, policy, today):
+            await audit.record(
+                action="referral.cap_reached", subject_kind="lead", subject_id=lead["id"], actor_kind="system",
+                reason=f"referrer over the yearly cap of {policy.yearly_cap} paid signings",
+            )
             continue
         await points.earn(
             member,
@@ -381,7 +404,9 @@ async def funnel(start: date, end: date, project_id: int | None = None) -> list[
     since = datetime(start.year, start.month, start.day, tzinfo=clock.LOCAL_ZONE) - timedelta(days=1)
     for lead in await Lead.select(
         Lead.project, Lead.registered_at, Lead.visited_at, Lead.subscribed_at, Lead.signed_at
-    ).where((Lead.registered_at >= since) | (Lead.signed_at >= since)):
+    ).where(
+        (Lead.registered_at >= since) | (Lead.visited_at >= since) | (Lead.subscribed_at >= since) | (Lead.signed_at >= since)
+    ):
         for stage, column in (("registered", "registered_at"), ("visited", "visited_at"), ("subscribed", "subscribed_at"), ("signed", "signed_at")):
             if lead[column] is not None and (row := bucket(lead["project"], lead[column])):
                 setattr(row, stage, getattr(row, stage) + 1)
