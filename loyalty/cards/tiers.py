@@ -81,18 +81,27 @@ def _rank(expression: str) -> str:
     return "CASE " + expression + " " + " ".join(f"WHEN '{t}' THEN {TIER_RANK[t]}" for t in TIERS) + " ELSE 0 END"
 
 
-def _metrics_sql(filter_sql: str, windows: Sequence[int]) -> str:
-    """Placeholders, in order: one since-date per referral window, today ×3, then the filter's."""
-    referrals = "".join(
-        f"       {referrals_service.signed_referrals_since_sql()} AS signed_referrals_{months},\n" for months in windows
+def _metrics_query(filter_sql: str, filter_args: Sequence[object], rules: Sequence[Rule], today: date) -> tuple[str, list[object]]:
+    """The metrics of the current cards that `filter_sql` (on alias `c`) selects, and its
+    arguments. Every aggregate is limited to those cards' members, so a chunk of 50,000
+    cards reads 50,000 members' ownerships and referrals, not the whole table's."""
+    windows = _windows(rules)
+    scope = f"SELECT c.member FROM card AS c WHERE c.status <> 'replaced' {filter_sql}"
+    referral_columns = "".join(
+        f"       COALESCE(r.w{i}, 0) AS signed_referrals_{months},\n" for i, months in enumerate(windows)
     )
-    return f"""
+    referral_join = (
+        f"LEFT JOIN ({referrals_service.signed_referral_counts_sql(len(windows), scope)}) AS r ON r.member_id = card.member"
+        if windows
+        else ""
+    )
+    sql = f"""
 SELECT card.id AS card_id, card.member AS member_id, card.tier AS old_tier,
        COALESCE(o.units_owned, 0) AS units_owned,
        COALESCE(o.delivered_units, 0) AS delivered_units,
        COALESCE(o.contract_value_fen, 0) AS contract_value_fen,
        {_STAGE_RANK} AS stage,
-{referrals}       CASE WHEN a.ends_on >= {{}} THEN a.tier END AS assigned_tier,
+{referral_columns}       CASE WHEN a.ends_on >= {{}} THEN a.tier END AS assigned_tier,
        CASE WHEN a.ends_on < {{}} THEN NULLIF(a.previous_tier, '') END AS floor_tier
 FROM card
 JOIN member ON member.id = card.member
@@ -102,12 +111,18 @@ LEFT JOIN (
            SUM(CASE WHEN ownership.delivery_date <= {{}} THEN 1 ELSE 0 END) AS delivered_units,
            SUM(COALESCE(unit.contract_price_fen, 0)) AS contract_value_fen
     FROM ownership JOIN unit ON unit.id = ownership.unit
-    WHERE ownership.status = 'active'
+    WHERE ownership.status = 'active' AND ownership.member IN ({scope})
     GROUP BY ownership.member
 ) AS o ON o.member_id = card.member
+{referral_join}
 LEFT JOIN tier_assignment AS a ON a.member = card.member AND a.revoked_at IS NULL
-WHERE card.status <> 'replaced' {filter_sql}
+WHERE card.id IN (SELECT c.id FROM card AS c WHERE c.status <> 'replaced' {filter_sql})
 """
+    args: list[object] = [today, today, today, *filter_args]
+    if windows:
+        args += [*(_window_start(today, months) for months in windows), *filter_args]
+    args += list(filter_args)
+    return sql, args
 
 
 def _rules_case(rules: Sequence[Rule], result: str) -> str:
@@ -125,15 +140,12 @@ def _higher(a: str, b: str) -> str:
     return f"CASE WHEN {_rank(a)} >= {_rank(b)} THEN {a} ELSE {b} END"
 
 
-def _args(rules: Sequence[Rule], today: date) -> list[object]:
-    return [*(_window_start(today, months) for months in _windows(rules)), today, today, today]
-
-
 async def metrics(member_id: int, today: date, rules: Sequence[Rule] | None = None) -> dict[str, int | str | None] | None:
     """What each rule measures for one member's current card (for "why" and progress);
     look a rule's value up by `rule.metric`."""
     rules = rules if rules is not None else await active_rules()
-    rows = await Card.raw(_metrics_sql("AND card.member = {}", _windows(rules)), *_args(rules, today), member_id)
+    sql, args = _metrics_query("AND c.member = {}", [member_id], rules, today)
+    rows = await Card.raw(sql, *args)
     return rows[0] if rows else None
 
 
@@ -179,14 +191,14 @@ async def _evaluate_chunk(
     member_ids: Sequence[int] | None = None,
     id_range: tuple[int, int] | None = None,
 ) -> None:
-    args: list[object] = _args(rules, today)
     if member_ids is not None:
-        filter_sql = "AND card.member IN (" + ", ".join("{}" for _ in member_ids) + ")"
-        args.extend(member_ids)
+        filter_sql = "AND c.member IN (" + ", ".join("{}" for _ in member_ids) + ")"
+        filter_args: list[object] = list(member_ids)
     else:
         assert id_range is not None
-        filter_sql = "AND card.id BETWEEN {} AND {}"
-        args.extend(id_range)
+        filter_sql = "AND c.id BETWEEN {} AND {}"
+        filter_args = list(id_range)
+    metrics_sql, args = _metrics_query(filter_sql, filter_args, rules, today)
     rule_tier = "e.rule_tier"
     if mode == "upgrade":
         new_tier = _higher(_higher("e.old_tier", rule_tier), "e.assigned_tier")
@@ -201,7 +213,7 @@ async def _evaluate_chunk(
             f"""CREATE TEMP TABLE tier_eval AS
                 SELECT m.card_id, m.member_id, m.old_tier, m.assigned_tier, m.floor_tier,
                        {_rules_case(rules, 'id')} AS rule_id, {_rules_case(rules, 'tier')} AS rule_tier
-                FROM ({_metrics_sql(filter_sql, _windows(rules))}) AS m""",
+                FROM ({metrics_sql}) AS m""",
             *args,
         )
         await Card.raw(
@@ -210,6 +222,8 @@ async def _evaluate_chunk(
                        {new_tier} AS new_tier
                 FROM tier_eval AS e"""
         )
+        if db.is_postgres():  # a temp table has no statistics until analysed: plans go wrong
+            await Card.raw("ANALYZE tier_new")
         changes = await Card.raw(
             f"""SELECT
                   COUNT(*) AS evaluated,

@@ -358,12 +358,14 @@ async def leads(
     return await query
 
 
-def signed_referrals_since_sql() -> str:
-    """SQL for the number of signed referrals of `card.member` since a date parameter — what
-    the tier rules' `signed_referrals` criterion counts (used by cards.tiers)."""
+def signed_referral_counts_sql(windows: int, members_sql: str) -> str:
+    """Signed referrals per referrer among `members_sql`, one column per window (`w0`, `w1`,
+    ...; each takes its since-date as a parameter, then `members_sql`'s parameters follow).
+    What the tier rules' `signed_referrals` criterion counts (used by cards.tiers)."""
+    columns = ", ".join(f"SUM(CASE WHEN lead.signed_at >= {{}} THEN 1 ELSE 0 END) AS w{i}" for i in range(windows))
     return (
-        "(SELECT COUNT(*) FROM lead WHERE lead.referrer = card.member "
-        "AND lead.stage = 'signed' AND lead.signed_at >= {})"
+        f"SELECT lead.referrer AS member_id, {columns} FROM lead "
+        f"WHERE lead.stage = 'signed' AND lead.referrer IN ({members_sql}) GROUP BY lead.referrer"
     )
 
 
