@@ -133,5 +133,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--json", type=str, default=None, help="also write the figures to this file")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.seconds, args.concurrency)), ensure_ascii=False, indent=2))
+    result = json.dumps(asyncio.run(main(args.seconds, args.concurrency)), ensure_ascii=False, indent=2)
+    print(result)
+    if args.json:
+        with open(args.json, "w") as handle:
+            handle.write(result)
