@@ -58,10 +58,11 @@ Last full run: {m['date']} on commit `{m['commit']}`{' (with uncommitted changes
 Reproduce everything (about 6 minutes; writes this file's benchmark sections):
 
 ```
-cd /work/main && .venv/bin/pip install -q -e '.[test]' && bench/run_all
+python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && bench/run_all
 ```
 
-Each benchmark alone: `.venv/bin/python bench/card_image.py` and `.venv/bin/python bench/tier_review.py`
+Each benchmark alone: `.venv/bin/python bench/card_image.py`, `.venv/bin/python bench/tier_review.py` and
+`.venv/bin/python bench/points_redeem.py`
 (`--help` for the options; `bench/tier_review.py --members 100000` for a quicker, smaller run).
 The machine is shared (2 cores): other work running at the same time shows in the load average
 above and moves the figures by some 10-30%; the floors, measured in the same run, move with them.

@@ -129,12 +129,21 @@ async def _empty_tables() -> None:
 
 
 @pytest.fixture
-async def database(database_engine: Database) -> Database:
-    """The database under test, bound and emptied."""
+async def database(database_engine: Database, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """The database under test, bound and emptied. Afterwards every points balance the test
+    left behind must still equal its ledger and its lots: `audit_ledger` runs after every
+    scenario of the suite, not only in the tests about it."""
     db.bind(database_engine.engine)
     await _empty_tables()
     await _restore_seeds()
-    return database_engine
+    yield database_engine
+    if request.node.get_closest_marker("ledger_drift_expected"):
+        return
+    from loyalty.points.service import audit_ledger
+
+    db.bind(database_engine.engine)
+    drifts = await audit_ledger()
+    assert drifts == [], f"the points ledger drifted in this test: {drifts}"
 
 
 @pytest.fixture
@@ -167,6 +176,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgres_only: about PostgreSQL itself (row locks, several processes); not run on SQLite"
     )
+    config.addinivalue_line("markers", "ledger_drift_expected: the test breaks the ledger on purpose")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
