@@ -10,6 +10,7 @@ from typing import AsyncIterator
 
 import swagger_ui_bundle
 from litestar import Litestar, Response, Router, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
@@ -29,6 +30,8 @@ from loyalty.identity.guards import requires_staff_role
 from loyalty.members.api import MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
 from loyalty.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from loyalty.settings import Settings
+from partner_api.auth import RateLimit
+from partner_api.routes import partner_router
 
 VERSION = "0.1.0"
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
@@ -112,12 +115,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         route_handlers=[
             index,
             api_v1,
+            partner_router(),
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], include_in_schema=False),
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
         middleware=[sessions.middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        state=State({"partner_rate_limit": RateLimit(settings)}),
         openapi_config=OpenAPIConfig(
             title="Owner Club API",
             version=VERSION,
@@ -129,6 +134,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             components=Components(
                 security_schemes={
                     "session": SecurityScheme(type="apiKey", name="ocs", security_scheme_in="cookie"),
+                    "partnerKey": SecurityScheme(type="http", scheme="bearer", description="ocm_live_… merchant API key"),
                 }
             ),
             render_plugins=[

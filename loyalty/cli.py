@@ -228,6 +228,19 @@ def recompute_tiers(review: bool) -> None:
     )
 
 
+@main.command("create-merchant-key")
+@click.argument("merchant_id", type=int)
+@click.option("--store", "store_id", type=int, default=None, help="Limit the key to one store (its id).")
+@click.option("--label", default="", help="What the key is for, e.g. 'till 2'.")
+def create_merchant_key(merchant_id: int, store_id: int | None, label: str) -> None:
+    """Create a partner API key for a merchant. The key is printed once and never stored."""
+    from loyalty.merchants import service as merchants
+
+    raw, key_id = _run(_settings(require_secret=False), lambda: merchants.create_api_key(merchant_id, store_id=store_id, label=label))
+    console.print(f"API key {key_id} for merchant {merchant_id} (shown once, keep it safe):")
+    click.echo(raw)
+
+
 @main.command("audit-ledger")
 def audit_ledger() -> None:
     """Prove every points balance equals its ledger (and its lots); exits 1 on any drift."""

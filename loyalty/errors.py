@@ -13,10 +13,13 @@ class DomainError(Exception):
     title_en: ClassVar[str] = "The request breaks a rule"
     title_zh: ClassVar[str] = "请求不符合规则"
 
-    def __init__(self, detail: str | None = None, *, field: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, field: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail or self.title_en)
         self.detail = detail or self.title_en
         self.field = field
+        self.headers = headers or {}  # e.g. RateLimit-* on a 429
         self.extra = extra
 
     def title(self, language: str) -> str:

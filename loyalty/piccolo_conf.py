@@ -23,5 +23,6 @@ APP_REGISTRY = AppRegistry(
         "loyalty.cards.piccolo_app",
         "loyalty.points.piccolo_app",
         "loyalty.referrals.piccolo_app",
+        "loyalty.merchants.piccolo_app",
     ]
 )

@@ -72,7 +72,9 @@ def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respons
     extra: dict[str, Any] = dict(error.extra)
     if error.field:
         extra["errors"] = [{"field": error.field, "reason": error.detail}]
-    return _problem(request, error.status, error.type, error.title(_language(request)), error.detail, **extra)
+    return _problem(
+        request, error.status, error.type, error.title(_language(request)), error.detail, headers=error.headers, **extra
+    )
 
 
 def _field_errors(extra: Any) -> list[dict[str, str]]:

@@ -46,6 +46,9 @@ class Settings:
     referral_yearly_cap: int = 20
     # Rewards reversed after they vested: within_balance | only_pending | unlimited.
     clawback_policy: str = "within_balance"
+    # Per partner API key, `limits` notation; counted in Redis when a broker is configured.
+    partner_rate_limit: str = "600/minute"
+    points_per_cny: int = 100
     # Channel used for login codes and notices until SMS/WeChat adapters are configured.
     sms_backend: str = "log"
 
@@ -94,6 +97,16 @@ def _database_url(raw: str) -> str:
 def _broker_url(raw: str) -> str:
     if urlsplit(raw).scheme not in ("redis", "rediss"):
         raise SettingsError(f"LOYALTY_BROKER_URL={raw!r}: the broker must be a redis:// URL")
+    return raw
+
+
+def _rate(raw: str) -> str:
+    from limits import parse
+
+    try:
+        parse(raw)
+    except ValueError:
+        raise SettingsError(f"LOYALTY_PARTNER_RATE_LIMIT={raw!r}: write it like 600/minute") from None
     return raw
 
 
@@ -166,6 +179,8 @@ def load_settings(
         secure_cookies=_bool("LOYALTY_SECURE_COOKIES", env.get("LOYALTY_SECURE_COOKIES", "false")),
         sms_backend=sms_backend,
         signing_keys=_signing_keys(env.get("LOYALTY_SIGNING_KEYS") or None),
+        partner_rate_limit=_rate(env.get("LOYALTY_PARTNER_RATE_LIMIT", "600/minute")),
+        points_per_cny=_int("LOYALTY_POINTS_PER_CNY", env.get("LOYALTY_POINTS_PER_CNY", "100")),
         referral_protection_days=_int("LOYALTY_REFERRAL_PROTECTION_DAYS", env.get("LOYALTY_REFERRAL_PROTECTION_DAYS", "90")),
         referral_yearly_cap=_int("LOYALTY_REFERRAL_YEARLY_CAP", env.get("LOYALTY_REFERRAL_YEARLY_CAP", "20")),
         clawback_policy=_choice(

@@ -1,0 +1,516 @@
+"""Rules for alliance merchants: keys, tier discounts, sales paid partly in points, reversals
+and the monthly settlement. A merchant only ever sees its own sales, and never an owner's
+phone or full name."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from loyalty import clock, db
+from loyalty.cards import service as cards
+from loyalty.cards.codes import CodeSigner
+from loyalty.errors import DomainError, InvalidField, NotAuthenticated, NotFound
+from loyalty.merchants.tables import CATEGORIES, ApiKey, DiscountSchedule, Merchant, Sale, SaleReversal, Store
+from loyalty.points import service as points
+
+KEY_PREFIX = "ocm_live_"
+FEN_PER_CNY = 100
+
+
+class MerchantSuspended(DomainError):
+    type = "merchant-suspended"
+    status = 403
+    title_en = "This merchant is suspended"
+    title_zh = "该商家已暂停合作"
+
+
+class DiscountNotAllowed(DomainError):
+    type = "discount-exceeds-schedule"
+    status = 422
+    title_en = "The discount is more than this member's tier allows here"
+    title_zh = "折扣超出该会员等级在本商家的优惠"
+
+
+class PointsExceedPayable(DomainError):
+    type = "points-exceed-payable"
+    status = 422
+    title_en = "Points can pay at most what is left after the discount"
+    title_zh = "积分抵扣不能超过折后应付金额"
+
+
+class ReversalTooLarge(DomainError):
+    type = "reversal-exceeds-sale"
+    status = 422
+    title_en = "More than what is left of the sale"
+    title_zh = "超出该笔交易可撤销的金额"
+
+
+class StoreNotFound(InvalidField):
+    type = "store-not-found"
+    title_en = "No such store for this merchant"
+    title_zh = "本商家没有该门店"
+
+
+@dataclass(frozen=True)
+class KeyContext:
+    key_id: int
+    merchant_id: int
+    store_id: int | None
+    prefix: str
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def mask_name(name: str) -> str:
+    """张伟 → 张*, 欧阳晓明 → 欧***: enough for the cashier to greet, not to identify."""
+    name = (name or "").strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else "*"
+
+
+# --- merchants, stores, schedules (staff) ----------------------------------------------------
+
+
+async def create_merchant(name: str, category: str = "other", *, points_per_cny: int = 0, contact_name: str = "", contact_phone: str = "") -> int:
+    if not 1 <= len(name.strip()) <= 100:
+        raise InvalidField("the name needs 1 to 100 characters", field="name")
+    if category not in CATEGORIES:
+        raise InvalidField(f"category must be one of {', '.join(CATEGORIES)}", field="category")
+    if not 0 <= points_per_cny <= 100:
+        raise InvalidField("points_per_cny must be between 0 and 100", field="points_per_cny")
+    rows = await Merchant.insert(
+        Merchant(name=name.strip(), category=category, points_per_cny=points_per_cny, contact_name=contact_name, contact_phone=contact_phone)
+    ).returning(Merchant.id)
+    return rows[0]["id"]
+
+
+async def add_store(merchant_id: int, code: str, name: str) -> int:
+    if not code.strip() or not name.strip():
+        raise InvalidField("a store needs a code and a name", field="code")
+    if await Store.exists().where((Store.merchant == merchant_id) & (Store.code == code.strip())):
+        raise InvalidField(f"store code {code!r} is taken", field="code")
+    rows = await Store.insert(Store(merchant=merchant_id, code=code.strip(), name=name.strip())).returning(Store.id)
+    return rows[0]["id"]
+
+
+async def set_discount(
+    merchant_id: int, tier: str, percent_bp: int, *, valid_from: date, valid_to: date | None = None, cap_fen: int | None = None
+) -> int:
+    """A tier discount at this merchant: basis points off (1000 = 10%), optional cap per sale."""
+    from loyalty.cards.tables import TIERS
+
+    if tier not in TIERS:
+        raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
+    if not 0 < percent_bp <= 10000:
+        raise InvalidField("percent_bp must be between 1 and 10000", field="percent_bp")
+    if cap_fen is not None and cap_fen <= 0:
+        raise InvalidField("a cap must be positive", field="cap_fen")
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidField("valid_to is before valid_from", field="valid_to")
+    rows = await DiscountSchedule.insert(
+        DiscountSchedule(merchant=merchant_id, tier=tier, percent_bp=percent_bp, cap_fen=cap_fen, valid_from=valid_from, valid_to=valid_to)
+    ).returning(DiscountSchedule.id)
+    return rows[0]["id"]
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+async def create_api_key(merchant_id: int, *, store_id: int | None = None, label: str = "") -> tuple[str, int]:
+    """A new key: the full text is returned once and never stored."""
+    if not await Merchant.exists().where(Merchant.id == merchant_id):
+        raise NotFound(f"merchant {merchant_id} does not exist")
+    if store_id is not None and not await Store.exists().where((Store.id == store_id) & (Store.merchant == merchant_id)):
+        raise StoreNotFound(field="store_id")
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    rows = await ApiKey.insert(
+        ApiKey(merchant=merchant_id, store=store_id, prefix=raw[: len(KEY_PREFIX) + 6], key_hash=_hash(raw), label=label)
+    ).returning(ApiKey.id)
+    return raw, rows[0]["id"]
+
+
+async def rotate_api_key(key_id: int, *, grace: timedelta = timedelta(hours=24)) -> tuple[str, int]:
+    """A replacement key; the old one keeps working for `grace`, so tills can be updated."""
+    old = await ApiKey.select().where((ApiKey.id == key_id) & ApiKey.revoked_at.is_null()).first()
+    if old is None:
+        raise NotFound(f"no active key {key_id}")
+    async with db.transaction():
+        raw, new_id = await create_api_key(old["merchant"], store_id=old["store"], label=old["label"])
+        await ApiKey.update({ApiKey.expires_at: clock.now() + grace}).where(ApiKey.id == key_id)
+    return raw, new_id
+
+
+async def revoke_api_key(key_id: int) -> None:
+    updated = await ApiKey.update({ApiKey.revoked_at: clock.now()}).where(
+        (ApiKey.id == key_id) & ApiKey.revoked_at.is_null()
+    ).returning(ApiKey.id)
+    if not updated:
+        raise NotFound(f"no active key {key_id}")
+
+
+async def authenticate(raw_key: str) -> KeyContext:
+    """The merchant behind a bearer key; revoked, expired or unknown keys are refused alike."""
+    if not raw_key.startswith(KEY_PREFIX):
+        raise NotAuthenticated("send `Authorization: Bearer ocm_live_…`")
+    row = await ApiKey.select(
+        ApiKey.id, ApiKey.merchant, ApiKey.store, ApiKey.prefix, ApiKey.revoked_at, ApiKey.expires_at,
+        ApiKey.last_used_at, ApiKey.merchant.status,
+    ).where(ApiKey.key_hash == _hash(raw_key)).first()
+    now = clock.now()
+    if row is None or row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= now):
+        raise NotAuthenticated("this API key is not valid (unknown, revoked or expired)")
+    if row["merchant.status"] != "active":
+        raise MerchantSuspended()
+    # last_used_at is kept to the minute: no write on every request of a busy till.
+    if row["last_used_at"] is None or now - row["last_used_at"] > timedelta(minutes=1):
+        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
+    return KeyContext(key_id=row["id"], merchant_id=row["merchant"], store_id=row["store"], prefix=row["prefix"])
+
+
+# --- verify and sell ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    card_id: int
+    member_id: int
+    member_name_masked: str
+    tier: str
+    code_kind: str
+    code_expires_at_unix: int | None
+    percent_bp: int
+    cap_fen: int | None
+    points_available: int
+
+
+async def _schedule(merchant_id: int, tier: str, today: date) -> dict[str, Any] | None:
+    rows = await DiscountSchedule.select().where(
+        (DiscountSchedule.merchant == merchant_id)
+        & (DiscountSchedule.tier == tier)
+        & (DiscountSchedule.valid_from <= today)
+        & ((DiscountSchedule.valid_to.is_null()) | (DiscountSchedule.valid_to >= today))
+    ).order_by(DiscountSchedule.id, ascending=False)
+    return rows[0] if rows else None
+
+
+async def verify(ctx: KeyContext, code: str, signer: CodeSigner, unix_time: float, today: date | None = None) -> Offer:
+    """A scanned card code → tier, this merchant's discount today, masked name, points."""
+    today = today or clock.today()
+    card = await cards.verify_code(code, signer, unix_time)
+    schedule = await _schedule(ctx.merchant_id, card.tier, today)
+    balance = await points.balance(card.member_id, today)
+    return Offer(
+        card_id=card.card_id,
+        member_id=card.member_id,
+        member_name_masked=mask_name(card.member_name),
+        tier=card.tier,
+        code_kind=card.kind,
+        code_expires_at_unix=card.expires_at_unix,
+        percent_bp=schedule["percent_bp"] if schedule else 0,
+        cap_fen=schedule["cap_fen"] if schedule else None,
+        points_available=balance.available,
+    )
+
+
+def max_discount(gross_fen: int, percent_bp: int, cap_fen: int | None) -> int:
+    discount = gross_fen * percent_bp // 10000
+    return min(discount, cap_fen) if cap_fen is not None else discount
+
+
+async def _store_id(ctx: KeyContext, store_code: str | None) -> int:
+    if ctx.store_id is not None:
+        if store_code is not None:
+            row = await Store.select(Store.id).where((Store.id == ctx.store_id) & (Store.code == store_code)).first()
+            if row is None:
+                raise StoreNotFound("this key belongs to another store", field="store")
+        return ctx.store_id
+    if store_code is None:
+        raise InvalidField("name the store (its code)", field="store")
+    row = await Store.select(Store.id).where((Store.merchant == ctx.merchant_id) & (Store.code == store_code)).first()
+    if row is None:
+        raise StoreNotFound(f"no store {store_code!r}", field="store")
+    return row["id"]
+
+
+async def _replayed_sale(ctx: KeyContext, key: str, fingerprint: str) -> dict[str, Any] | None:
+    sale = await Sale.select().where((Sale.merchant == ctx.merchant_id) & (Sale.idempotency_key == key)).first()
+    if sale is None:
+        return None
+    if sale["request_hash"] != fingerprint:
+        raise points.IdempotencyConflict(f"Idempotency-Key {key!r} was used for another sale", field="Idempotency-Key")
+    return sale
+
+
+async def create_sale(
+    ctx: KeyContext,
+    *,
+    key: str,
+    code: str,
+    store_code: str | None,
+    gross_fen: int,
+    discount_fen: int,
+    points_to_redeem: int,
+    signer: CodeSigner,
+    unix_time: float,
+    points_per_cny: int = 100,
+    today: date | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Record a sale: the discount is checked against the schedule, points pay part of what
+    is left (taken atomically from the ledger), points are earned on the cash part by the
+    merchant's rule. Same key and body → the first answer (and `True`); same key, another
+    body → IdempotencyConflict."""
+    today = today or clock.today()
+    if not 1 <= len(key) <= 100:
+        raise InvalidField("an Idempotency-Key of 1 to 100 characters is required", field="Idempotency-Key")
+    # The key is looked up before the body is judged: a retry gets the first answer, and a
+    # different body under a used key is a conflict, whatever is wrong with it.
+    fingerprint = points.request_hash(
+        code=code, store=store_code, gross=gross_fen, discount=discount_fen, points=points_to_redeem
+    )
+    replay = await _replayed_sale(ctx, key, fingerprint)
+    if replay:
+        return replay, True
+    if not 0 < gross_fen <= 10**11:
+        raise InvalidField("gross_fen must be a positive amount in fen", field="gross_fen")
+    if not 0 <= discount_fen <= gross_fen:
+        raise InvalidField("discount_fen must be between 0 and gross_fen", field="discount_fen")
+    if points_to_redeem < 0:
+        raise InvalidField("points_to_redeem cannot be negative", field="points_to_redeem")
+    store_id = await _store_id(ctx, store_code)
+    card = await cards.verify_code(code, signer, unix_time)
+    schedule = await _schedule(ctx.merchant_id, card.tier, today)
+    allowed = max_discount(gross_fen, schedule["percent_bp"], schedule["cap_fen"]) if schedule else 0
+    if discount_fen > allowed:
+        raise DiscountNotAllowed(
+            f"{card.tier} allows at most {allowed} fen off {gross_fen} fen here", field="discount_fen", allowed_fen=allowed
+        )
+    points_value = points_to_redeem * FEN_PER_CNY // points_per_cny
+    if points_value * points_per_cny != points_to_redeem * FEN_PER_CNY:
+        raise InvalidField(f"points_to_redeem must be a multiple of {points_per_cny // FEN_PER_CNY or 1}", field="points_to_redeem")
+    if points_value > gross_fen - discount_fen:
+        raise PointsExceedPayable(field="points_to_redeem")
+    cash = gross_fen - discount_fen - points_value
+    merchant = await Merchant.select(Merchant.points_per_cny).where(Merchant.id == ctx.merchant_id).first()
+    earned = (cash // FEN_PER_CNY) * merchant["points_per_cny"]
+    ledger_key = f"sale:{ctx.merchant_id}:{key}"
+    try:
+        async with db.transaction():
+            balance_after = (await points.balance(card.member_id, today)).available
+            if points_to_redeem:
+                balance_after = (
+                    await points.redeem(
+                        card.member_id, points_to_redeem, key=ledger_key, source_kind="sale", source_id=ledger_key,
+                        actor=points.Actor("merchant", ctx.merchant_id), today=today,
+                    )
+                ).available
+            if earned:
+                balance_after = (
+                    await points.earn(
+                        card.member_id, earned, key=f"{ledger_key}:earn", source_kind="sale", source_id=ledger_key,
+                        actor=points.Actor("merchant", ctx.merchant_id), today=today,
+                    )
+                ).available
+            rows = await Sale.insert(
+                Sale(
+                    merchant=ctx.merchant_id, store=store_id, member=card.member_id, card=card.card_id, tier=card.tier,
+                    gross_fen=gross_fen, discount_fen=discount_fen, points_redeemed=points_to_redeem,
+                    points_value_fen=points_value, points_earned=earned, cash_fen=cash, balance_after=balance_after,
+                    idempotency_key=key, request_hash=fingerprint, created_at=clock.now(),
+                )
+            ).returning(*Sale.all_columns())
+    except DomainError:
+        raise
+    except Exception:
+        # A concurrent request with the same key won the race (the unique index on
+        # merchant + key refused this insert): answer as a replay.
+        replay = await _replayed_sale(ctx, key, fingerprint)
+        if replay:
+            return replay, True
+        raise
+    return rows[0], False
+
+
+async def get_sale(ctx: KeyContext, sale_id: int) -> dict[str, Any]:
+    """One of this merchant's sales; another merchant's is 404, so ids don't leak."""
+    sale = await Sale.select().where((Sale.id == sale_id) & (Sale.merchant == ctx.merchant_id)).first()
+    if sale is None:
+        raise NotFound(f"no sale {sale_id}")
+    return sale
+
+
+async def list_sales(
+    ctx: KeyContext, *, start: date | None = None, end: date | None = None, store_code: str | None = None,
+    after_id: int | None = None, limit: int = 50,
+) -> list[dict[str, Any]]:
+    query = Sale.select().where(Sale.merchant == ctx.merchant_id).order_by(Sale.id).limit(limit)
+    if ctx.store_id is not None:
+        query = query.where(Sale.store == ctx.store_id)
+    if store_code is not None:
+        query = query.where(Sale.store == await _store_id(ctx, store_code))
+    if start is not None:
+        query = query.where(Sale.created_at >= _local_midnight(start))
+    if end is not None:
+        query = query.where(Sale.created_at < _local_midnight(end + timedelta(days=1)))
+    if after_id is not None:
+        query = query.where(Sale.id > after_id)
+    return await query
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=clock.LOCAL_ZONE)
+
+
+async def reverse_sale(
+    ctx: KeyContext, sale_id: int, *, key: str, amount_fen: int | None, reason: str = "", today: date | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Reverse all or part of a sale (a return): points paid go back to the owner in
+    proportion, points earned are taken back in proportion (clawback within the balance),
+    never more than what is left of the sale."""
+    today = today or clock.today()
+    if not 1 <= len(key) <= 100:
+        raise InvalidField("an Idempotency-Key of 1 to 100 characters is required", field="Idempotency-Key")
+    fingerprint = points.request_hash(sale=sale_id, amount=amount_fen, reason=reason)
+    existing = await SaleReversal.select().where(
+        (SaleReversal.merchant == ctx.merchant_id) & (SaleReversal.idempotency_key == key)
+    ).first()
+    if existing:
+        if existing["request_hash"] != fingerprint:
+            raise points.IdempotencyConflict(f"Idempotency-Key {key!r} was used for another reversal", field="Idempotency-Key")
+        return existing, True
+    try:
+        async with db.transaction():
+            query = Sale.select().where((Sale.id == sale_id) & (Sale.merchant == ctx.merchant_id))
+            if db.is_postgres():
+                query = query.lock_rows()
+            sale = await query.first()
+            if sale is None:
+                raise NotFound(f"no sale {sale_id}")
+            left = sale["gross_fen"] - sale["reversed_fen"]
+            amount = left if amount_fen is None else amount_fen
+            if amount <= 0 or amount > left:
+                raise ReversalTooLarge(f"{left} fen of {sale['gross_fen']} left to reverse", field="amount_fen", left_fen=left)
+            # Proportional shares, computed on the running total so the parts add up exactly.
+            def share(total: int) -> int:
+                done = total * sale["reversed_fen"] // sale["gross_fen"]
+                return total * (sale["reversed_fen"] + amount) // sale["gross_fen"] - done
+
+            points_back, points_off, discount = share(sale["points_redeemed"]), share(sale["points_earned"]), share(sale["discount_fen"])
+            ledger_key = f"sale:{ctx.merchant_id}:{sale['idempotency_key']}"
+            actor = points.Actor("merchant", ctx.merchant_id)
+            balance_after = (await points.balance(sale["member"], today)).available
+            if points_off:
+                balance_after = (await points.reverse(
+                    f"{ledger_key}:earn", key=f"reversal:{ctx.merchant_id}:{key}:earn", points=points_off, actor=actor,
+                    reason=reason, today=today,
+                )).available
+            if points_back:
+                balance_after = (await points.reverse(
+                    ledger_key, key=f"reversal:{ctx.merchant_id}:{key}", points=points_back, actor=actor, reason=reason, today=today,
+                )).available
+            await Sale.update({Sale.reversed_fen: Sale.reversed_fen + amount}).where(Sale.id == sale_id)
+            rows = await SaleReversal.insert(
+                SaleReversal(
+                    sale=sale_id, merchant=ctx.merchant_id, amount_fen=amount, discount_fen=discount,
+                    points_returned=points_back, points_value_fen=points_back * sale["points_value_fen"] // max(sale["points_redeemed"], 1),
+                    points_removed=points_off, balance_after=balance_after, reason=reason, idempotency_key=key,
+                    request_hash=fingerprint, created_at=clock.now(),
+                )
+            ).returning(*SaleReversal.all_columns())
+    except DomainError:
+        raise
+    except Exception:
+        existing = await SaleReversal.select().where(
+            (SaleReversal.merchant == ctx.merchant_id) & (SaleReversal.idempotency_key == key)
+        ).first()
+        if existing and existing["request_hash"] == fingerprint:
+            return existing, True
+        raise
+    return rows[0], False
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+
+@dataclass
+class SettlementLine:
+    store_code: str
+    store_name: str
+    sales: int = 0
+    gross_fen: int = 0
+    discount_fen: int = 0
+    points_redeemed: int = 0
+    points_value_fen: int = 0  # what the developer owes the merchant
+    points_earned: int = 0
+    reversals: int = 0
+    reversed_fen: int = 0
+
+
+def _month_bounds(month: str) -> tuple[datetime, datetime]:
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        raise InvalidField("month is written YYYY-MM", field="month") from None
+    following = date(year + (number == 12), number % 12 + 1, 1)
+    return _local_midnight(first), _local_midnight(following)
+
+
+async def settlement(ctx: KeyContext, month: str) -> list[SettlementLine]:
+    """The month's statement per store (Beijing time): sales of the month, and reversals by
+    the month they happened, so a closed month never changes (a later return lands in the
+    month it was made, as a negative line)."""
+    start, end = _month_bounds(month)
+    stores = {row["id"]: row for row in await Store.select().where(Store.merchant == ctx.merchant_id)}
+    lines: dict[int, SettlementLine] = {}
+
+    def line(store_id: int) -> SettlementLine:
+        store = stores.get(store_id, {"code": "?", "name": "?"})
+        return lines.setdefault(store_id, SettlementLine(store_code=store["code"], store_name=store["name"]))
+
+    for sale in await Sale.select().where(
+        (Sale.merchant == ctx.merchant_id) & (Sale.created_at >= start) & (Sale.created_at < end)
+    ):
+        entry = line(sale["store"])
+        entry.sales += 1
+        entry.gross_fen += sale["gross_fen"]
+        entry.discount_fen += sale["discount_fen"]
+        entry.points_redeemed += sale["points_redeemed"]
+        entry.points_value_fen += sale["points_value_fen"]
+        entry.points_earned += sale["points_earned"]
+    for reversal in await SaleReversal.select(*SaleReversal.all_columns(), SaleReversal.sale.store).where(
+        (SaleReversal.merchant == ctx.merchant_id) & (SaleReversal.created_at >= start) & (SaleReversal.created_at < end)
+    ):
+        entry = line(reversal["sale.store"])
+        entry.reversals += 1
+        entry.reversed_fen += reversal["amount_fen"]
+        entry.discount_fen -= reversal["discount_fen"]
+        entry.points_redeemed -= reversal["points_returned"]
+        entry.points_value_fen -= reversal["points_value_fen"]
+        entry.points_earned -= reversal["points_removed"]
+    if ctx.store_id is not None:
+        return [lines[ctx.store_id]] if ctx.store_id in lines else []
+    return sorted(lines.values(), key=lambda entry: entry.store_code)
+
+
+def settlement_csv(month: str, lines: list[SettlementLine]) -> str:
+    """The statement as CSV (UTF-8 with BOM, so Excel opens the Chinese store names)."""
+    output = io.StringIO()
+    output.write("\ufeff")
+    writer = csv.writer(output)
+    writer.writerow(
+        ["month", "store_code", "store_name", "sales", "gross_fen", "discount_fen", "points_redeemed",
+         "points_value_fen", "points_earned", "reversals", "reversed_fen"]
+    )
+    for entry in lines:
+        writer.writerow(
+            [month, entry.store_code, entry.store_name, entry.sales, entry.gross_fen, entry.discount_fen,
+             entry.points_redeemed, entry.points_value_fen, entry.points_earned, entry.reversals, entry.reversed_fen]
+        )
+    return output.getvalue()

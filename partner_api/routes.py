@@ -1,0 +1,184 @@
+"""`/partner/v1`: what a merchant's till calls. Bearer key on every route, Idempotency-Key on
+every write, problem details with a stable `type` for every failure."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from loyalty import clock
+from loyalty.cards import service as cards
+from loyalty.labels import label
+from loyalty.merchants import service
+from loyalty.settings import Settings
+from partner_api.auth import requires_api_key
+from partner_api.schemas import (
+    CodeVerify,
+    Discount,
+    ReversalCreate,
+    ReversalView,
+    SaleCreate,
+    SalePage,
+    SaleView,
+    Settlement,
+    SettlementLineView,
+    Verified,
+)
+
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key", min_length=1, max_length=100,
+        description="unique per write: a retry with the same key and body returns the first answer",
+    ),
+]
+
+
+def sale_view(sale: dict[str, Any]) -> SaleView:
+    return SaleView(
+        id=sale["id"], store_id=sale["store"], tier=sale["tier"], gross_fen=sale["gross_fen"],
+        discount_fen=sale["discount_fen"], points_redeemed=sale["points_redeemed"],
+        points_value_fen=sale["points_value_fen"], points_earned=sale["points_earned"], cash_fen=sale["cash_fen"],
+        reversed_fen=sale["reversed_fen"], points_balance_after=sale["balance_after"], created_at=sale["created_at"],
+    )
+
+
+def reversal_view(reversal: dict[str, Any]) -> ReversalView:
+    return ReversalView(
+        id=reversal["id"], sale_id=reversal["sale"], amount_fen=reversal["amount_fen"],
+        discount_fen=reversal["discount_fen"], points_returned=reversal["points_returned"],
+        points_removed=reversal["points_removed"], points_balance_after=reversal["balance_after"],
+        created_at=reversal["created_at"],
+    )
+
+
+@post("/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points", status_code=HTTP_200_OK)
+async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Verified:
+    offer = await service.verify(request.state.partner, data.code, cards.signer_for(settings), time.time(), clock.today())
+    return Verified(
+        tier=offer.tier,
+        tier_label_zh=label(f"tier.{offer.tier}", "zh-CN"),
+        tier_label_en=label(f"tier.{offer.tier}", "en"),
+        member_name=offer.member_name_masked,
+        discount=Discount(percent_bp=offer.percent_bp, cap_fen=offer.cap_fen),
+        points_available=offer.points_available,
+        points_value_fen_each=service.FEN_PER_CNY / settings.points_per_cny,
+        code_kind=offer.code_kind,
+        code_expires_at_unix=offer.code_expires_at_unix,
+    )
+
+
+@post("/sales", operation_id="createSale", summary="Record a sale: discount checked, points taken atomically, points earned")
+async def create_sale(
+    data: JSONBody[SaleCreate], idempotency_key: IdempotencyKey, request: Request[Any, Any, State],
+    settings: NamedDependency[Settings],
+) -> Response[SaleView]:
+    sale, replayed = await service.create_sale(
+        request.state.partner, key=idempotency_key, code=data.code, store_code=data.store, gross_fen=data.gross_fen,
+        discount_fen=data.discount_fen, points_to_redeem=data.points_to_redeem, signer=cards.signer_for(settings),
+        unix_time=time.time(), points_per_cny=settings.points_per_cny, today=clock.today(),
+    )
+    return Response(sale_view(sale), status_code=HTTP_200_OK if replayed else HTTP_201_CREATED,
+                    headers={"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@get("/sales", operation_id="listSales", summary="This merchant's sales, oldest first (cursor pagination)")
+async def list_sales(
+    request: Request[Any, Any, State],
+    start: Annotated[date | None, QueryParameter(description="first day (Beijing time)")] = None,
+    end: Annotated[date | None, QueryParameter(description="last day (Beijing time)")] = None,
+    store: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+) -> SalePage:
+    rows = await service.list_sales(
+        request.state.partner, start=start, end=end, store_code=store, after_id=cursor, limit=limit + 1
+    )
+    return SalePage(items=[sale_view(row) for row in rows[:limit]], next_cursor=rows[limit - 1]["id"] if len(rows) > limit else None)
+
+
+@get("/sales/{sale_id:int}", operation_id="getSale", summary="One of this merchant's sales")
+async def get_sale(sale_id: FromPath[int], request: Request[Any, Any, State]) -> SaleView:
+    return sale_view(await service.get_sale(request.state.partner, sale_id))
+
+
+@post("/sales/{sale_id:int}/reversals", operation_id="reverseSale", summary="Reverse all or part of a sale (a return)")
+async def reverse_sale(
+    sale_id: FromPath[int], data: JSONBody[ReversalCreate], idempotency_key: IdempotencyKey,
+    request: Request[Any, Any, State],
+) -> Response[ReversalView]:
+    reversal, replayed = await service.reverse_sale(
+        request.state.partner, sale_id, key=idempotency_key, amount_fen=data.amount_fen, reason=data.reason,
+        today=clock.today(),
+    )
+    return Response(reversal_view(reversal), status_code=HTTP_200_OK if replayed else HTTP_201_CREATED,
+                    headers={"Idempotent-Replayed": "true"} if replayed else {})
+
+
+@get(
+    "/settlements/{month:str}",
+    operation_id="getSettlement",
+    summary="The monthly statement per store: YYYY-MM as JSON, YYYY-MM.csv as CSV",
+    description=(
+        "Sales of the month and reversals made in the month (Beijing time). A closed month never "
+        "changes: a later return lands in the month it was made."
+    ),
+    responses={200: ResponseSpec(data_container=Settlement, description="the statement (JSON; CSV for .csv)")},
+)
+async def get_settlement(month: FromPath[str], request: Request[Any, Any, State]) -> Response[Any]:
+    csv_wanted = month.endswith(".csv")
+    month = month.removesuffix(".csv")
+    lines = await service.settlement(request.state.partner, month)
+    if csv_wanted:
+        return Response(
+            service.settlement_csv(month, lines),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="settlement-{month}.csv"'},
+        )
+    return Response(
+        Settlement(
+            month=month,
+            lines=[SettlementLineView(**vars(line)) for line in lines],
+            points_value_owed_fen=sum(line.points_value_fen for line in lines),
+            discount_fen=sum(line.discount_fen for line in lines),
+            sales=sum(line.sales for line in lines),
+        )
+    )
+
+
+def rate_limit_headers(app: ASGIApp) -> ASGIApp:
+    """Adds the RateLimit-* headers the guard counted to every partner response."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = (scope.get("state") or {}).get("rate_headers") or {}
+                if extra:
+                    headers = list(message.get("headers") or [])
+                    headers += [(name.lower().encode(), value.encode()) for name, value in extra.items()]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
+
+
+def partner_router() -> Router:
+    return Router(
+        "/partner/v1",
+        route_handlers=[verify_code, create_sale, list_sales, get_sale, reverse_sale, get_settlement],
+        guards=[requires_api_key],
+        middleware=[rate_limit_headers],
+        tags=["partner"],
+        security=[{"partnerKey": []}],
+    )
