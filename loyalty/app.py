@@ -27,6 +27,7 @@ from loyalty.points.api import MyPointsController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
+from loyalty.merchants.api import StaffMerchantController
 from loyalty.members.api import MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
 from loyalty.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from loyalty.settings import Settings
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             TierRuleController,
             StaffPointsController,
             StaffReferralController,
+            StaffMerchantController,
         ],
     )
     api_v1 = Router(

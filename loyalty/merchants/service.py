@@ -514,3 +514,11 @@ def settlement_csv(month: str, lines: list[SettlementLine]) -> str:
              entry.points_redeemed, entry.points_value_fen, entry.points_earned, entry.reversals, entry.reversed_fen]
         )
     return output.getvalue()
+
+
+async def list_api_keys(merchant_id: int) -> list[dict[str, Any]]:
+    """A merchant's keys as staff see them: prefix and dates, never the key."""
+    return await ApiKey.select(
+        ApiKey.id, ApiKey.prefix, ApiKey.label, ApiKey.store, ApiKey.created_at, ApiKey.last_used_at,
+        ApiKey.expires_at, ApiKey.revoked_at,
+    ).where(ApiKey.merchant == merchant_id).order_by(ApiKey.id)
