@@ -89,16 +89,18 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     if demo:
         from loyalty import demo as demo_data
 
-        async def prepare() -> bool:
+        async def prepare() -> tuple[bool, str]:
             await db.migrate()
-            return await demo_data.load_demo_data()
+            loaded = await demo_data.load_demo_data()
+            return loaded, await demo_data.demo_partner_key()
 
-        loaded = _run(settings, prepare)
+        loaded, partner_key = _run(settings, prepare)
         console.print(
             f"[bold]Demo[/bold] {'loaded' if loaded else 'already loaded'} in {settings.database_url}.\n"
             f"  Owner login: phone {demo_data.DEMO_OWNER_PHONE}; the one-time code is printed in this log.\n"
             "  Staff logins: "
             + ", ".join(f"{user} / {password} ({role})" for user, (role, password, _) in demo_data.DEMO_STAFF.items())
+            + f"\n  Partner API key (好家居建材; stores BJ, XH): {partner_key}"
             + f"\n  API docs: http://{host}:{port}/schema/swagger"
         )
         os.environ.setdefault("LOYALTY_DEMO", "true")

@@ -137,4 +137,33 @@ async def load_demo_data(today: date | None = None) -> bool:
     if not await StaffAccount.count():
         for username, (role, password, display) in DEMO_STAFF.items():
             await identity.create_staff(username, password, role, display)
+    await _demo_merchants(today)
     return True
+
+
+DEMO_MERCHANTS = [  # name, category, points per CNY, discounts (bp) platinum/gold/silver/blue, stores
+    ("好家居建材", "decoration", 1, (1500, 1200, 1000, 500), [("BJ", "滨江店"), ("XH", "西湖店")]),
+    ("湖畔私房菜", "dining", 0, (1200, 1000, 800, 500), [("HP", "湖畔总店")]),
+]
+
+
+async def _demo_merchants(today: date) -> None:
+    from loyalty.cards.tables import TIERS
+    from loyalty.merchants import service as merchants
+
+    for name, category, rate, discounts, stores in DEMO_MERCHANTS:
+        merchant = await merchants.create_merchant(name, category, points_per_cny=rate)
+        for code, store in stores:
+            await merchants.add_store(merchant, code, store)
+        for tier, percent_bp in zip(TIERS, discounts):
+            await merchants.set_discount(merchant, tier, percent_bp, valid_from=date(today.year, 1, 1), cap_fen=200_000)
+
+
+async def demo_partner_key() -> str:
+    """A fresh key for the first demo merchant, printed when the demo starts."""
+    from loyalty.merchants import service as merchants
+    from loyalty.merchants.tables import Merchant
+
+    merchant = await Merchant.select(Merchant.id).order_by(Merchant.id).first()
+    raw, _ = await merchants.create_api_key(merchant["id"], label="demo till")
+    return raw
