@@ -110,6 +110,10 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             _run(settings, db.check_migrated)
         except NotMigrated as error:
             raise click.ClickException(str(error)) from None
+    if workers > 1:
+        from loyalty.serving import fix_multiworker_nodelay
+
+        fix_multiworker_nodelay()
     uvicorn.run("loyalty.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
