@@ -501,6 +501,12 @@ async def _take_back(account, original, amount, key, fingerprint, actor, reason,
     return EntryResult(entry_id, account["member"], "reverse", wanted, available, pending, shortfall=amount - wanted)
 
 
+async def available(member_id: int) -> int:
+    """Spendable points now: the account row alone (what a till needs)."""
+    rows = await PointsAccount.raw("SELECT available FROM points_account WHERE member = {}", member_id)
+    return int(rows[0]["available"]) if rows else 0
+
+
 async def balance(member_id: int, today: date | None = None) -> Balance:
     """Available and pending points, and how many expire within 30 days (the notice window)."""
     today = today or clock.today()
