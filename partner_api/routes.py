@@ -71,7 +71,7 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
         member_name=offer.member_name_masked,
         discount=Discount(percent_bp=offer.percent_bp, cap_fen=offer.cap_fen),
         points_available=offer.points_available,
-        points_value_fen_each=service.FEN_PER_CNY / settings.points_per_cny,
+        points_per_cny=settings.points_per_cny,
         code_kind=offer.code_kind,
         code_expires_at_unix=offer.code_expires_at_unix,
     )

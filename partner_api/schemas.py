@@ -26,7 +26,7 @@ class Verified(msgspec.Struct):
     member_name: str  # masked, e.g. 张*
     discount: Discount
     points_available: int
-    points_value_fen_each: float
+    points_per_cny: int  # points worth 1 CNY (100 fen) when paying here
     code_kind: str  # static | dynamic
     code_expires_at_unix: int | None
 

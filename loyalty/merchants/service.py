@@ -69,6 +69,17 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _ledger_keys(merchant_id: int, client_key: str, kind: str = "sale") -> tuple[str, str, str]:
+    """The ledger keys a till's Idempotency-Key maps to: (paid with points, points earned,
+    ledger source id). Distinct prefixes, so no client key can collide with a derived one;
+    the source id is a short digest (the ledger column is 64 characters)."""
+    return (
+        f"{kind}-pay:{merchant_id}:{client_key}",
+        f"{kind}-earn:{merchant_id}:{client_key}",
+        f"{merchant_id}:{_hash(client_key)[:40]}",
+    )
+
+
 def mask_name(name: str) -> str:
     """张伟 → 张*, 欧阳晓明 → 欧***: enough for the cashier to greet, not to identify."""
     name = (name or "").strip()
@@ -138,12 +149,15 @@ async def create_api_key(merchant_id: int, *, store_id: int | None = None, label
 
 async def rotate_api_key(key_id: int, *, grace: timedelta = timedelta(hours=24)) -> tuple[str, int]:
     """A replacement key; the old one keeps working for `grace`, so tills can be updated."""
+    now = clock.now()
     old = await ApiKey.select().where((ApiKey.id == key_id) & ApiKey.revoked_at.is_null()).first()
-    if old is None:
+    if old is None or (old["expires_at"] is not None and old["expires_at"] <= now):
         raise NotFound(f"no active key {key_id}")
     async with db.transaction():
         raw, new_id = await create_api_key(old["merchant"], store_id=old["store"], label=old["label"])
-        await ApiKey.update({ApiKey.expires_at: clock.now() + grace}).where(ApiKey.id == key_id)
+        # Never extends a grace already running (rotating twice must not revive a key).
+        ends = now + grace if old["expires_at"] is None else min(old["expires_at"], now + grace)
+        await ApiKey.update({ApiKey.expires_at: ends}).where(ApiKey.id == key_id)
     return raw, new_id
 
 
@@ -279,8 +293,10 @@ async def create_sale(
         raise InvalidField("an Idempotency-Key of 1 to 100 characters is required", field="Idempotency-Key")
     # The key is looked up before the body is judged: a retry gets the first answer, and a
     # different body under a used key is a conflict, whatever is wrong with it.
+    # A store key's sales are its store's: the same key and body from another store's till
+    # is another request (409), never that store's sale replayed.
     fingerprint = points.request_hash(
-        code=code, store=store_code, gross=gross_fen, discount=discount_fen, points=points_to_redeem
+        code=code, store=store_code, key_store=ctx.store_id, gross=gross_fen, discount=discount_fen, points=points_to_redeem
     )
     replay = await _replayed_sale(ctx, key, fingerprint)
     if replay:
@@ -307,21 +323,21 @@ async def create_sale(
     cash = gross_fen - discount_fen - points_value
     merchant = await Merchant.select(Merchant.points_per_cny).where(Merchant.id == ctx.merchant_id).first()
     earned = (cash // FEN_PER_CNY) * merchant["points_per_cny"]
-    ledger_key = f"sale:{ctx.merchant_id}:{key}"
+    pay_key, earn_key, source_id = _ledger_keys(ctx.merchant_id, key)
     try:
         async with db.transaction():
-            balance_after = (await points.balance(card.member_id, today)).available
+            balance_after = await points.available(card.member_id)
             if points_to_redeem:
                 balance_after = (
                     await points.redeem(
-                        card.member_id, points_to_redeem, key=ledger_key, source_kind="sale", source_id=ledger_key,
+                        card.member_id, points_to_redeem, key=pay_key, source_kind="sale", source_id=source_id,
                         actor=points.Actor("merchant", ctx.merchant_id), today=today,
                     )
                 ).available
             if earned:
                 balance_after = (
                     await points.earn(
-                        card.member_id, earned, key=f"{ledger_key}:earn", source_kind="sale", source_id=ledger_key,
+                        card.member_id, earned, key=earn_key, source_kind="sale", source_id=source_id,
                         actor=points.Actor("merchant", ctx.merchant_id), today=today,
                     )
                 ).available
@@ -347,7 +363,10 @@ async def create_sale(
 
 async def get_sale(ctx: KeyContext, sale_id: int) -> dict[str, Any]:
     """One of this merchant's sales; another merchant's is 404, so ids don't leak."""
-    sale = await Sale.select().where((Sale.id == sale_id) & (Sale.merchant == ctx.merchant_id)).first()
+    query = Sale.select().where((Sale.id == sale_id) & (Sale.merchant == ctx.merchant_id))
+    if ctx.store_id is not None:  # a store's key sees its store only
+        query = query.where(Sale.store == ctx.store_id)
+    sale = await query.first()
     if sale is None:
         raise NotFound(f"no sale {sale_id}")
     return sale
@@ -395,6 +414,8 @@ async def reverse_sale(
     try:
         async with db.transaction():
             query = Sale.select().where((Sale.id == sale_id) & (Sale.merchant == ctx.merchant_id))
+            if ctx.store_id is not None:
+                query = query.where(Sale.store == ctx.store_id)
             if db.is_postgres():
                 query = query.lock_rows()
             sale = await query.first()
@@ -409,25 +430,37 @@ async def reverse_sale(
                 done = total * sale["reversed_fen"] // sale["gross_fen"]
                 return total * (sale["reversed_fen"] + amount) // sale["gross_fen"] - done
 
-            points_back, points_off, discount = share(sale["points_redeemed"]), share(sale["points_earned"]), share(sale["discount_fen"])
-            ledger_key = f"sale:{ctx.merchant_id}:{sale['idempotency_key']}"
+            points_back, points_off = share(sale["points_redeemed"]), share(sale["points_earned"])
+            discount, points_value = share(sale["discount_fen"]), share(sale["points_value_fen"])
+            pay_key, earn_key, _ = _ledger_keys(ctx.merchant_id, sale["idempotency_key"])
+            reversal_pay, reversal_earn, _ = _ledger_keys(ctx.merchant_id, key, kind="reversal")
             actor = points.Actor("merchant", ctx.merchant_id)
-            balance_after = (await points.balance(sale["member"], today)).available
-            if points_off:
-                balance_after = (await points.reverse(
-                    f"{ledger_key}:earn", key=f"reversal:{ctx.merchant_id}:{key}:earn", points=points_off, actor=actor,
-                    reason=reason, today=today,
-                )).available
+            balance_after = await points.available(sale["member"])
+            # Paid points go back first, so earned points are taken back out of them.
             if points_back:
                 balance_after = (await points.reverse(
-                    ledger_key, key=f"reversal:{ctx.merchant_id}:{key}", points=points_back, actor=actor, reason=reason, today=today,
+                    pay_key, key=reversal_pay, points=points_back, actor=actor, reason=reason, today=today,
                 )).available
+            taken_back = shortfall = 0
+            if points_off:
+                result = await points.reverse(
+                    earn_key, key=reversal_earn, points=points_off, actor=actor, reason=reason, today=today,
+                )
+                balance_after, taken_back, shortfall = result.available, result.points, result.shortfall
             await Sale.update({Sale.reversed_fen: Sale.reversed_fen + amount}).where(Sale.id == sale_id)
+            if shortfall:
+                from loyalty.audit import service as audit
+
+                await audit.record(
+                    action="sale.clawback_shortfall", subject_kind="member", subject_id=sale["member"], actor_kind="merchant",
+                    actor_id=ctx.merchant_id, reason=f"sale {sale_id} reversed; {shortfall} earned points could not be taken back",
+                    data={"sale": sale_id, "shortfall": shortfall},
+                )
             rows = await SaleReversal.insert(
                 SaleReversal(
                     sale=sale_id, merchant=ctx.merchant_id, amount_fen=amount, discount_fen=discount,
-                    points_returned=points_back, points_value_fen=points_back * sale["points_value_fen"] // max(sale["points_redeemed"], 1),
-                    points_removed=points_off, balance_after=balance_after, reason=reason, idempotency_key=key,
+                    points_returned=points_back, points_value_fen=points_value,
+                    points_removed=taken_back, balance_after=balance_after, reason=reason, idempotency_key=key,
                     request_hash=fingerprint, created_at=clock.now(),
                 )
             ).returning(*SaleReversal.all_columns())
