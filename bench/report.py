@@ -1,6 +1,7 @@
 """Write the figures of bench/run_all into docs/benchmarks.md.
 
-    .venv/bin/python bench/report.py --machine m.json [--card-image c.json] [--tier-review t.json] docs/benchmarks.md
+    .venv/bin/python bench/report.py --machine m.json [--card-image c.json] [--tier-review t.json] \\
+        [--points-redeem p.json] [--partner-api a.json] docs/benchmarks.md
 
 Each benchmark owns one section between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`;
 only the sections given are replaced, so other benchmarks' sections (and any text outside
@@ -55,14 +56,14 @@ Last full run: {m['date']} on commit `{m['commit']}`{' (with uncommitted changes
 | libraries | {m['libraries']} |
 | load average before / after | {m['load_before']} / {m['load_after']} |
 
-Reproduce everything (about 6 minutes; writes this file's benchmark sections):
+Reproduce everything (about 9 minutes; writes this file's benchmark sections):
 
 ```
 python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && bench/run_all
 ```
 
-Each benchmark alone: `.venv/bin/python bench/card_image.py`, `.venv/bin/python bench/tier_review.py` and
-`.venv/bin/python bench/points_redeem.py`
+Each benchmark alone: `.venv/bin/python bench/card_image.py`, `.venv/bin/python bench/tier_review.py`,
+`.venv/bin/python bench/points_redeem.py` and `.venv/bin/python bench/partner_api.py` (needs `wrk`: `apt-get install -y wrk`)
 (`--help` for the options; `bench/tier_review.py --members 100000` for a quicker, smaller run).
 The machine is shared (2 cores): other work running at the same time shows in the load average
 above and moves the figures by some 10-30%; the floors, measured in the same run, move with them.
@@ -256,17 +257,155 @@ Ratio {r['ratio']:.2f} of the floor's throughput; target ≥ {r['target_ratio']:
 """
 
 
+def cpu_per_request(run: dict[str, Any]) -> float:
+    """The server's, PostgreSQL's and Redis's CPU per reply, ms."""
+    return run["server_cpu_ms_per_request"] + run["postgres_cpu_ms_per_request"] + run["redis_cpu_ms_per_request"]
+
+
+def other_cores(run: dict[str, Any]) -> float:
+    """Cores busy but not charged to this run's processes (servers, PostgreSQL backends, Redis, wrk) nor,
+    where measured, to interrupts (loopback networking): the shared machine's other work."""
+    ours = run["rps"] * cpu_per_request(run) / 1000 + run["wrk_cpu_cores"] + run.get("machine_irq_cores", 0.0)
+    return max(run["machine_cores_busy"] - ours, 0.0)
+
+
+def partner_api_section(r: dict[str, Any]) -> str:
+    targets = r["targets"]
+
+    def rows(runs: dict[str, Any]) -> str:
+        names = {
+            "floor_verify": "floor: `POST /floor/verify`, one indexed asyncpg SELECT",
+            "verify": "**`POST /partner/v1/codes/verify`**",
+            "floor_sale": "floor: `POST /floor/sales`, one asyncpg transaction (INSERT + UPDATE)",
+            "sale": "**`POST /partner/v1/sales`** (points redeemed and earned)",
+        }
+        return "\n".join(
+            f"| {names[mode]} | {run['rps']:,.0f} | {ms(run['p50_ms'])} | {ms(run['p90_ms'])} | {ms(run['p99_ms'])} | "
+            f"{ms(run['max_ms'])} | {run['non_2xx']} | {run['socket_errors']} | {ms(run['server_cpu_ms_per_request'])} | "
+            f"{ms(run['postgres_cpu_ms_per_request'])} | {ms(run['redis_cpu_ms_per_request'])} | "
+            f"**{ms(cpu_per_request(run))}** | {run['machine_cores_busy']:.2f} ({other_cores(run):.2f}) |"
+            for mode, run in runs.items()
+        )
+
+    head = ("| route | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors | server CPU ms/req "
+            "| PostgreSQL CPU ms/req | Redis CPU ms/req | all three, ms/req | cores busy (of which other work) |"
+            "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def errors_line(result: dict[str, Any]) -> str:
+        return ("Every reply was 2xx and no socket error." if result["errors"] == 0 else
+                f"**{result['errors']} replies were not 2xx or failed at the socket: the figures above are not clean.**")
+
+    runs = r["runs"]
+    irq_note = (
+        " and interrupts (loopback networking, charged to no process): the shared machine's other work, which took"
+        " that CPU from the route and its floor alike" if "machine_irq_cores" in runs["verify"] else
+        ": the shared machine's other work, which took that CPU from the route and its floor alike, plus kernel"
+        " time charged to no process (loopback networking in softirq; not measured apart in this run)"
+    )
+    text = f"""## Partner API: verify and sale over HTTP (bench/partner_api.py)
+
+Command: `.venv/bin/python {r['command']}` — {r['owners']:,} owners ({', '.join(f'{n:,} {t}' for t, n in r['data']['tiers'].items())}),
+one merchant with a store key and a gold (10%) and blue (3%) discount; the real server
+(`loyalty serve --host 127.0.0.1 --port P --workers {r['workers']}`, rate limit counted in Redis at
+{r['rate_limit']}) and the floor (`bench/floor_app.py`, a bare Litestar app with an asyncpg pool, under the
+same uvicorn, {r['workers']} workers, log level info) in the same run; `wrk -t{r['threads']} -c{r['connections']} -d{r['seconds']:g}s --latency`
+per route after a {r['warmup_seconds']:g} s warm-up, with a Lua script rotating over every owner's static card code (sales: a
+unique Idempotency-Key each, {r['sale_body']['gross_fen']:,} fen, the tier's full discount, {r['sale_body']['points_to_redeem']} points redeemed;
+the merchant gives 1 point per CNY). Load average before / after: {r['load_before']} / {r['load_after']}.
+
+### Verify: target ≥ {targets['verify_ratio']:.0%} of the floor's throughput and p99 ≤ {targets['verify_p99_factor']:g}× the floor's — verdict: **{r['verify_verdict']}** ({r['verify_ratio']:.2f} of the floor, p99 {r['verify_p99_factor']:.1f}×)
+
+{head}
+{rows(runs)}
+
+Verify / its floor: {r['verify_ratio']:.2f} of the throughput, p99 {r['verify_p99_factor']:.1f}×. Sale / its floor (DESIGN.md:
+≥ {targets['sale_ratio']:.0%}): {r['sale_ratio']:.2f} — **{r['sale_verdict']}**; sale / the verify floor: {r['sale_vs_verify_floor']:.2f}.
+{errors_line(r)} Server CPU: every process of that server (uvicorn master and workers) per request
+answered; PostgreSQL CPU: the backends of the benchmark's database; Redis CPU: the whole `redis-server`
+(shared with other work on the machine); cores busy: all CPUs, everything running, and in brackets what
+is left after this run's own processes (servers, PostgreSQL backends, Redis, wrk){irq_note}. With both cores busy,
+throughput is about the inverse of the CPU spent per request, so the CPU per request is the figure that
+other work moves least: verify spends {cpu_per_request(runs['verify']) / cpu_per_request(runs['floor_verify']):.1f}× its floor's CPU
+(a throughput ratio of about {cpu_per_request(runs['floor_verify']) / cpu_per_request(runs['verify']):.2f} on an otherwise idle machine), the sale
+{cpu_per_request(runs['sale']) / cpu_per_request(runs['floor_sale']):.1f}× its floor's (about {cpu_per_request(runs['floor_sale']) / cpu_per_request(runs['sale']):.2f}).
+
+These servers run with TCP_NODELAY on their connections (`bench/serve_nodelay.py`, see below); the
+command line, app, workers and settings are `loyalty serve`'s own.
+
+After the runs: {r['checks']['sale_rows']:,} sale rows for {r['checks']['sales_answered']:,} sales answered (the difference: requests in
+flight when a run stopped, and the probes); `audit_ledger()`: {r['checks']['ledger_drifts']} drift(s).
+"""
+    stock = r.get("stock")
+    if stock:
+        text += f"""
+### Stock `loyalty serve --workers {r['workers']}`: ~40 ms per keep-alive request (uvicorn issue #3149)
+
+With `--workers` > 1, uvicorn binds the listening socket itself with `proto` 0; asyncio only sets
+TCP_NODELAY on accepted sockets that say IPPROTO_TCP, so Nagle's algorithm stays on, uvicorn's two
+writes per response (headers, body) meet the client's delayed ACK, and every request after a
+connection's first waits ~40 ms, whatever the route. The same servers without the correction,
+{r['stock_seconds']:g} s per route:
+
+{head}
+{rows(stock['runs'])}
+
+Here verify reaches {stock['verify_ratio']:.2f} of its floor (p99 {stock['verify_p99_factor']:.1f}×) and the sale {stock['sale_ratio']:.2f} of its floor
+only because both sides sit out the same stall: these ratios say nothing about the code. A till on a
+keep-alive connection sees the stall in production. `bench/serve_nodelay.py` applies the one-line fix
+(`socket.socket(family, type, IPPROTO_TCP, fileno=sock.detach())` on the bound socket) without changing
+`loyalty/`; the fix itself belongs in `loyalty serve` (or a uvicorn release with #3149 fixed).
+{errors_line(stock)}
+"""
+    breakdown = r.get("breakdown") or {}
+    if breakdown:
+        lines = "\n".join(f"| {name} | {ms(t['median_ms'])} | {ms(t['p99_ms'])} |" for name, t in breakdown.items())
+        text += f"""
+### Where a verify goes
+
+Each step of the verify path called {r.get('repeat', 500)} times in the benchmark process, one after another, against the
+same database and Redis (no HTTP, no concurrency):
+
+| step | median ms | p99 ms |
+|---|---|---|
+{lines}
+
+A verify is five queries (key, card ⋈ member, discount schedule, points account, expiring lots) and two
+Redis round trips (moving-window hit, then window stats), each query through Piccolo, which builds the SQL
+again on every call and takes a pool connection per query (asyncpg resets a connection when it goes
+back to the pool — `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`, one more round
+trip per query); the floor is one query and one reset.
+"""
+    profile = r.get("profile")
+    if profile:
+        own = "\n".join(f"| {name} | {pct:.1f}% |" for name, pct in profile["self_by_package_pct"].items())
+        steps = "\n".join(f"| `{name}` | {pct:.1f}% |" for name, pct in profile["inclusive_pct"].items())
+        text += f"""
+Profile of the app's workers during one more verify run (py-spy, 200 Hz, {profile['samples']:,} samples of the event loop
+busy; py-spy pauses the workers to sample, so that run, {profile['rps_while_sampled']:,.0f} req/s, is not a measurement):
+
+| where the event loop's CPU goes (innermost frame) | share |
+|---|---|
+{own}
+
+| inside (inclusive) | share |
+|---|---|
+{steps}
+"""
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--machine", type=Path, required=True)
+    parser.add_argument("--machine", type=Path, help="bench/run_all's machine figures (else that section is kept)")
     parser.add_argument("--card-image", type=Path)
     parser.add_argument("--tier-review", type=Path)
     parser.add_argument("--points-redeem", type=Path)
+    parser.add_argument("--partner-api", type=Path)
     parser.add_argument("document", type=Path)
     args = parser.parse_args()
     document = args.document.read_text() if args.document.exists() else HEADER
-    machine = json.loads(args.machine.read_text())
-    document = replace_section(document, "machine", machine_section(machine))
+    if args.machine:
+        document = replace_section(document, "machine", machine_section(json.loads(args.machine.read_text())))
     if args.card_image:
         document = replace_section(document, "card_image", card_image_section(json.loads(args.card_image.read_text())))
     if args.tier_review:
@@ -274,6 +413,10 @@ def main() -> None:
     if args.points_redeem:
         document = replace_section(
             document, "points_redeem", points_redeem_section(json.loads(args.points_redeem.read_text()))
+        )
+    if args.partner_api:
+        document = replace_section(
+            document, "partner_api", partner_api_section(json.loads(args.partner_api.read_text()))
         )
     args.document.parent.mkdir(parents=True, exist_ok=True)
     args.document.write_text(document.rstrip() + "\n")
