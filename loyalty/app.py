@@ -29,6 +29,7 @@ from loyalty.identity.api import MemberAuthController, StaffAuthController, Staf
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
 from loyalty.members.api import MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
+from loyalty.openapi_contract import document_problem_details
 from loyalty.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from loyalty.settings import Settings
 from partner_api.auth import RateLimit
@@ -113,7 +114,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         httponly=True,
         samesite="lax",
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             index,
             api_v1,
@@ -152,3 +153,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         ),
         debug=False,
     )
+    document_problem_details(app)
+    return app

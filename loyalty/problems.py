@@ -115,6 +115,16 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     return _problem(request, error.status_code, slug, title, str(error.detail), headers=dict(error.headers or {}))
 
 
+def out_of_range(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """A value the database cannot hold (an id beyond its integer range, text with a NUL
+    character) is the caller's mistake: 400, not a 500. The transaction has rolled back."""
+    zh = _language(request).startswith("zh")
+    return _problem(
+        request, 400, "value-out-of-range", "取值超出范围或含有无效字符" if zh else "A value is out of range or has invalid characters",
+        "a number is too large, a date is out of range, or a text contains a NUL character",
+    )
+
+
 def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     slug, title_en, title_zh = _HTTP_TITLES[500]
@@ -122,9 +132,16 @@ def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Respo
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR, slug, title, "The error was logged; please try again later.")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     DomainError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    OverflowError: out_of_range,  # SQLite: "Python int too large to convert"
     Exception: unexpected_error,
 }
+try:  # PostgreSQL's refusals of out-of-range numbers and of NUL in text
+    from asyncpg.exceptions import DataError as _PostgresDataError
+
+    EXCEPTION_HANDLERS[_PostgresDataError] = out_of_range
+except ImportError:  # pragma: no cover - asyncpg is a dependency
+    pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,13 @@ from loyalty.members.schemas import MemberPage, MemberProfile, OwnershipCreate, 
 from loyalty.settings import Settings
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class OwnerUpload:
+    """The multipart form: one file field named `data` (.csv or .xlsx)."""
+
+    data: UploadFile
 
 
 class MeController(Controller):
@@ -103,15 +111,16 @@ class OwnerImportController(Controller):
     )
     async def import_file(
         self,
-        data: MultipartBody[UploadFile],
+        data: MultipartBody[OwnerUpload],
         settings: NamedDependency[Settings],
         skip_bad_rows: Annotated[bool, QueryParameter(description="import good rows, report bad ones")] = False,
     ) -> dict[str, Any]:
-        suffix = Path(data.filename or "").suffix.lower()
+        upload = data.data
+        suffix = Path(upload.filename or "").suffix.lower()
         if suffix not in (".csv", ".xlsx"):
             raise InvalidField("upload a .csv or .xlsx file", field="data")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"owners{suffix}"
-            path.write_bytes(await data.read())
+            path.write_bytes(await upload.read())
             report = await importer.import_owners(path, skip_bad_rows=skip_bad_rows, region=settings.default_region)
         return report.as_dict()

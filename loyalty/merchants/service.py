@@ -105,6 +105,8 @@ async def create_merchant(name: str, category: str = "other", *, points_per_cny:
 async def add_store(merchant_id: int, code: str, name: str) -> int:
     if not code.strip() or not name.strip():
         raise InvalidField("a store needs a code and a name", field="code")
+    if not await Merchant.exists().where(Merchant.id == merchant_id):
+        raise NotFound(f"merchant {merchant_id} does not exist")
     if await Store.exists().where((Store.merchant == merchant_id) & (Store.code == code.strip())):
         raise InvalidField(f"store code {code!r} is taken", field="code")
     rows = await Store.insert(Store(merchant=merchant_id, code=code.strip(), name=name.strip())).returning(Store.id)
@@ -382,12 +384,21 @@ async def list_sales(
     if store_code is not None:
         query = query.where(Sale.store == await _store_id(ctx, store_code))
     if start is not None:
-        query = query.where(Sale.created_at >= _local_midnight(start))
+        query = query.where(Sale.created_at >= _local_midnight(_in_range(start, "start")))
     if end is not None:
-        query = query.where(Sale.created_at < _local_midnight(end + timedelta(days=1)))
+        query = query.where(Sale.created_at < _local_midnight(_in_range(end, "end") + timedelta(days=1)))
     if after_id is not None:
         query = query.where(Sale.id > after_id)
     return await query
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
+
+
+def _in_range(day: date, field: str) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidField(f"dates run from {FIRST_DAY} to {LAST_DAY}", field=field)
+    return day
 
 
 def _local_midnight(day: date) -> datetime:
@@ -496,7 +507,7 @@ class SettlementLine:
 def _month_bounds(month: str) -> tuple[datetime, datetime]:
     try:
         year, number = (int(part) for part in month.split("-"))
-        first = date(year, number, 1)
+        first = _in_range(date(year, number, 1), "month")
     except ValueError:
         raise InvalidField("month is written YYYY-MM", field="month") from None
     following = date(year + (number == 12), number % 12 + 1, 1)

@@ -109,6 +109,10 @@ async def _open(member_id: int, key: str, fingerprint: str) -> tuple[dict[str, A
     lock_sql = _LOCK_SQL + (" FOR UPDATE" if db.is_postgres() else "")
     rows = await PointsAccount.raw(lock_sql, member_id)
     if not rows:
+        from loyalty.members.tables import Member
+
+        if not await Member.exists().where(Member.id == member_id):
+            raise NotFound(f"member {member_id} does not exist")
         await PointsAccount.insert(PointsAccount(member=member_id)).on_conflict(
             target=PointsAccount.member, action="DO NOTHING"
         )

@@ -393,6 +393,8 @@ async def funnel(start: date, end: date, project_id: int | None = None) -> list[
     """Per project and month (local time): leads registered, and how many reached each stage
     (by the month they reached it); new buyers (first contract in that month and project);
     conversion = signed / registered; referral share = signed referrals / new buyers."""
+    if not (date(2000, 1, 1) <= start <= date(2199, 12, 31) and date(2000, 1, 1) <= end <= date(2199, 12, 31)):
+        raise InvalidField("dates run from 2000-01-01 to 2199-12-31", field="start")
     rows: dict[tuple[int, str], FunnelRow] = {}
     projects = {p["id"]: p["name"] for p in await Project.select(Project.id, Project.name)}
 
