@@ -1,4 +1,4 @@
-"""The floor of bench/partner_api.py: a bare Litestar app, no ORM, no guard, no middleware.
+"""The floor of bench/partner_throughput.py: a bare Litestar app, no ORM, no guard, no middleware.
 
     BENCH_FLOOR_DATABASE_URL=postgresql://... .venv/bin/python -m uvicorn --app-dir bench \
         floor_app:create --factory --host 127.0.0.1 --port P --workers 2 --log-level info

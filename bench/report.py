@@ -63,7 +63,7 @@ python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && bench/run_all
 ```
 
 Each benchmark alone: `.venv/bin/python bench/card_image.py`, `.venv/bin/python bench/tier_review.py`,
-`.venv/bin/python bench/points_redeem.py` and `.venv/bin/python bench/partner_api.py` (needs `wrk`: `apt-get install -y wrk`)
+`.venv/bin/python bench/points_redeem.py` and `.venv/bin/python bench/partner_throughput.py` (needs `wrk`: `apt-get install -y wrk`)
 (`--help` for the options; `bench/tier_review.py --members 100000` for a quicker, smaller run).
 The machine is shared (2 cores): other work running at the same time shows in the load average
 above and moves the figures by some 10-30%; the floors, measured in the same run, move with them.
@@ -302,7 +302,7 @@ def partner_api_section(r: dict[str, Any]) -> str:
         ": the shared machine's other work, which took that CPU from the route and its floor alike, plus kernel"
         " time charged to no process (loopback networking in softirq; not measured apart in this run)"
     )
-    text = f"""## Partner API: verify and sale over HTTP (bench/partner_api.py)
+    text = f"""## Partner API: verify and sale over HTTP (bench/partner_throughput.py)
 
 Command: `.venv/bin/python {r['command']}` — {r['owners']:,} owners ({', '.join(f'{n:,} {t}' for t, n in r['data']['tiers'].items())}),
 one merchant with a store key and a gold (10%) and blue (3%) discount; the real server

@@ -8,7 +8,7 @@ With `--workers N > 1`, uvicorn binds the listening socket itself (`Config.bind_
 socket says IPPROTO_TCP. Nagle's algorithm then stays on, uvicorn writes a response's headers
 and body in two writes, and every keep-alive request after a connection's first waits ~40 ms
 for the client's delayed ACK (uvicorn issue #3149, open in the uvicorn this project pins;
-`--workers 1` is not affected). bench/partner_api.py measures the servers both ways: stock, and
+`--workers 1` is not affected). bench/partner_throughput.py measures the servers both ways: stock, and
 with this one-line correction applied to the socket before the workers are started — what a
 fixed uvicorn will do. Nothing else changes: the same CLI, app, workers and settings.
 """
@@ -37,7 +37,7 @@ uvicorn.config.Config.bind_socket = bind_socket  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":
-    # Not bench/ itself on the path: bench/partner_api.py would shadow the partner_api package
+    # Not bench/ itself on the path: nothing there may shadow a package of the project
     # (the workers inherit this path; `uvicorn --app-dir bench` puts it back for the floor).
     here = Path(__file__).resolve().parent
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
