@@ -17,7 +17,6 @@ from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.labels import cny, label
 from loyalty.members import service as members
 from loyalty.members.stages import STAGES
-from loyalty.members.tables import Member, Ownership
 from loyalty.settings import Settings
 
 
