@@ -307,7 +307,8 @@ def partner_api_section(r: dict[str, Any]) -> str:
 Command: `.venv/bin/python {r['command']}` — {r['owners']:,} owners ({', '.join(f'{n:,} {t}' for t, n in r['data']['tiers'].items())}),
 one merchant with a store key and a gold (10%) and blue (3%) discount; the real server
 (`loyalty serve --host 127.0.0.1 --port P --workers {r['workers']}`, rate limit counted in Redis at
-{r['rate_limit']}) and the floor (`bench/floor_app.py`, a bare Litestar app with an asyncpg pool, under the
+{r['rate_limit']}, which each worker takes from Redis {max(1, int(r['rate_limit'].split('/')[0]) // 100):,} units at a time: 1% of the
+limit, see `partner_api/auth.py`; at the default 600/minute that is 6) and the floor (`bench/floor_app.py`, a bare Litestar app with an asyncpg pool, under the
 same uvicorn, {r['workers']} workers, log level info) in the same run; `wrk -t{r['threads']} -c{r['connections']} -d{r['seconds']:g}s --latency`
 per route after a {r['warmup_seconds']:g} s warm-up, with a Lua script rotating over every owner's static card code (sales: a
 unique Idempotency-Key each, {r['sale_body']['gross_fen']:,} fen, the tier's full discount, {r['sale_body']['points_to_redeem']} points redeemed;
@@ -369,11 +370,11 @@ same database and Redis (no HTTP, no concurrency):
 |---|---|---|
 {lines}
 
-A verify is five queries (key, card ⋈ member, discount schedule, points account, expiring lots) and two
-Redis round trips (moving-window hit, then window stats), each query through Piccolo, which builds the SQL
-again on every call and takes a pool connection per query (asyncpg resets a connection when it goes
-back to the pool — `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`, one more round
-trip per query); the floor is one query and one reset.
+A verify is one statement (key ⋈ merchant, card ⋈ member, the tier's discount here and the points
+account, on an asyncpg pool connection, prepared once per connection: `loyalty.db.fetch`) and one Redis
+round trip (an INCR of a clock-aligned window). The pool skips asyncpg's reset query when a connection
+goes back (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`), which the app has no
+session state for; the floor keeps asyncpg's defaults: one query and one reset.
 """
     profile = r.get("profile")
     if profile:

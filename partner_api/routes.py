@@ -61,9 +61,12 @@ def reversal_view(reversal: dict[str, Any]) -> ReversalView:
     )
 
 
-@post("/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points", status_code=HTTP_200_OK)
+@post(
+    "/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points",
+    status_code=HTTP_200_OK, opt={"key_in_query": True},
+)
 async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Verified:
-    offer = await service.verify(request.state.partner, data.code, cards.signer_for(settings), time.time(), clock.today())
+    _, offer = await service.verify(request.state.key_digest, data.code, cards.signer_for(settings), time.time(), clock.today())
     return Verified(
         tier=offer.tier,
         tier_label_zh=label(f"tier.{offer.tier}", "zh-CN"),

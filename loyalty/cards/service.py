@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from loyalty import clock, db
 from loyalty.audit import service as audit
@@ -217,16 +217,19 @@ _VERIFY_SQL = (
 )
 
 
-async def verify_code(text: str, signer: codes.CodeSigner, unix_time: float) -> VerifiedCard:
-    """A scanned card code → the card it names, or a typed failure: malformed, bad
-    signature, unknown key, expired (dynamic), card replaced, card suspended."""
+def open_card_code(text: str, signer: codes.CodeSigner, unix_time: float) -> tuple[codes.SignedPayload, int | None]:
+    """The offline half of a scan: format, signature and, for a dynamic code, freshness.
+    Returns the payload and when a dynamic code stops being accepted."""
     payload = signer.open(text)
     if payload.kind not in ("static", "dynamic"):
         raise codes.CodeMalformed("this is not a card code", field="code")
-    expires_at = codes.check_fresh(payload, unix_time) if payload.kind == "dynamic" else None
-    rows = await Card.raw(_VERIFY_SQL, payload.subject_id)
-    card = rows[0] if rows else None
-    if card is None:
+    return payload, codes.check_fresh(payload, unix_time) if payload.kind == "dynamic" else None
+
+
+def card_in_force(card: Mapping[str, Any] | None, payload: codes.SignedPayload, expires_at: int | None) -> VerifiedCard:
+    """The online half: the card row the code names (id, member, number, tier, status,
+    member_name) must exist and be active; a reissued card's codes are dead."""
+    if card is None or card["id"] is None:
         raise codes.CodeBadSignature("no such card", field="code")
     if card["status"] == "replaced":
         raise CardReplaced(field="code")
@@ -241,6 +244,14 @@ async def verify_code(text: str, signer: codes.CodeSigner, unix_time: float) -> 
         kind=payload.kind,
         expires_at_unix=expires_at,
     )
+
+
+async def verify_code(text: str, signer: codes.CodeSigner, unix_time: float) -> VerifiedCard:
+    """A scanned card code → the card it names, or a typed failure: malformed, bad
+    signature, unknown key, expired (dynamic), card replaced, card suspended."""
+    payload, expires_at = open_card_code(text, signer, unix_time)
+    rows = await db.fetch(_VERIFY_SQL, payload.subject_id)
+    return card_in_force(rows[0] if rows else None, payload, expires_at)
 
 
 # --- staff actions (audited) -------------------------------------------------------------

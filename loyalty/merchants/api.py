@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from loyalty.merchants import service
+from loyalty.cards.schemas import Reason
 from loyalty.merchants.schemas import Created, DiscountCreate, KeyCreate, KeyView, MerchantCreate, NewKey, StoreCreate
 
 ADMIN = {"roles": ("admin",)}
@@ -65,3 +69,17 @@ class StaffMerchantController(Controller):
     @post("/api-keys/{key_id:int}/revocation", operation_id="staffRevokeApiKey", summary="Revoke a key now", opt=ADMIN, status_code=HTTP_204_NO_CONTENT)
     async def revoke(self, key_id: FromPath[int]) -> None:
         await service.revoke_api_key(key_id)
+
+    @post(
+        "/{merchant:int}/suspension", operation_id="staffSuspendMerchant", opt=ADMIN, status_code=HTTP_204_NO_CONTENT,
+        summary="Suspend a merchant: its keys are refused at once (audited)",
+    )
+    async def suspend(self, merchant: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
+        await service.set_merchant_status(merchant, "suspended", data.reason, request.state.staff.id)
+
+    @post(
+        "/{merchant:int}/reactivation", operation_id="staffReactivateMerchant", opt=ADMIN, status_code=HTTP_204_NO_CONTENT,
+        summary="Reactivate a suspended merchant (audited)",
+    )
+    async def reactivate(self, merchant: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
+        await service.set_merchant_status(merchant, "active", data.reason, request.state.staff.id)

@@ -48,3 +48,37 @@ async def test_an_unknown_category_or_tier_is_refused_naming_the_field(client):
 async def test_only_admins_manage_merchants(client):
     await _login(client, "service")
     assert (await client.post("/api/v1/staff/merchants", json={"name": "好家居"})).status_code == 403
+
+
+async def test_an_admin_suspends_a_merchant_its_keys_are_refused_and_reactivation_restores_them(client):
+    from loyalty.audit.tables import AuditEntry
+    from loyalty.merchants import service as merchants
+
+    await _login(client, "admin")
+    merchant = (await client.post("/api/v1/staff/merchants", json={"name": "好家居"})).json()["id"]
+    raw, _ = await merchants.create_api_key(merchant)
+    till = {"Authorization": f"Bearer {raw}"}
+
+    no_reason = await client.post(f"/api/v1/staff/merchants/{merchant}/suspension", json={"reason": " "})
+    suspended = await client.post(f"/api/v1/staff/merchants/{merchant}/suspension", json={"reason": "合同到期 contract ended"})
+    refused = await client.get("/partner/v1/sales", headers=till)
+    refused_verify = await client.post("/partner/v1/codes/verify", json={"code": "OC1.x.y.z"}, headers=till)
+    reactivated = await client.post(f"/api/v1/staff/merchants/{merchant}/reactivation", json={"reason": "续约 renewed"})
+    served = await client.get("/partner/v1/sales", headers=till)
+    unknown = await client.post("/api/v1/staff/merchants/999999/suspension", json={"reason": "no such merchant"})
+
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+    assert (suspended.status_code, reactivated.status_code, served.status_code, unknown.status_code) == (204, 204, 200, 404)
+    assert (refused.status_code, refused.json()["type"]) == (403, "/problems/merchant-suspended")
+    assert (refused_verify.status_code, refused_verify.json()["type"]) == (403, "/problems/merchant-suspended")
+    actions = [row["action"] for row in await AuditEntry.select(AuditEntry.action).where(AuditEntry.subject_kind == "merchant").order_by(AuditEntry.id)]
+    assert actions == ["merchant.suspend", "merchant.reactivate"]
+
+
+async def test_only_admins_suspend_merchants(client):
+    from loyalty.merchants import service as merchants
+
+    merchant = await merchants.create_merchant("好家居")
+    await _login(client, "sales")
+    response = await client.post(f"/api/v1/staff/merchants/{merchant}/suspension", json={"reason": "try"})
+    assert response.status_code == 403

@@ -1,6 +1,6 @@
 """Builders for partner API tests: owners go in through the real owner import, merchants,
 stores, schedules and keys through the merchants service, points through the points service.
-Only a merchant's suspension is a Piccolo update: no service suspends a merchant yet.
+Only a merchant's suspension is a direct update (its staff route needs a staff login).
 
 Time is frozen by the `frozen` fixture at NOON on TODAY (Beijing time)."""
 
@@ -101,7 +101,7 @@ async def shop(
 
 
 async def suspend_merchant(merchant_id: int) -> None:
-    """No service suspends a merchant yet: the status column is what `authenticate` reads."""
+    """The status column the key check reads (the staff route is tested in tests/merchants)."""
     updated = await Merchant.update({Merchant.status: "suspended"}).where(Merchant.id == merchant_id).returning(Merchant.id)
     assert updated
 

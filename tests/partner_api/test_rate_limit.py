@@ -126,3 +126,28 @@ async def test_a_key_that_fails_authentication_is_refused_before_it_is_counted(d
         answers = [(await http.get(SALES, headers=a.auth)).status_code for _ in range(3)]
 
     assert answers == [200, 200, 429]
+
+
+async def test_a_high_limit_is_counted_in_batches_and_never_lets_a_key_over_it(database, lonely_minute, redis_url):
+    """Two processes share a 200/minute limit; each takes 2 units per Redis round trip. Of 210
+    requests alternating between them, exactly 200 pass: batching moves the count ahead of the
+    requests, never behind."""
+    from partner_api.auth import RateLimit, RateLimited
+
+    settings = database.settings(partner_rate_limit="200/minute", broker_url=redis_url)
+    first, second = RateLimit(settings), RateLimit(settings)
+    identity = f"batch-test-{time.monotonic_ns()}"
+    passed, remaining = 0, {0: [], 1: []}
+    for i in range(210):
+        try:
+            headers = await (first if i % 2 else second).hit(identity)
+            passed += 1
+            remaining[i % 2].append(int(headers["RateLimit-Remaining"]))
+        except RateLimited:
+            pass
+
+    assert first.batch == second.batch == 2
+    assert passed == 200
+    assert 0 in remaining[0] + remaining[1]
+    for seen in remaining.values():  # each process counts down, never up
+        assert sorted(seen, reverse=True) == seen

@@ -199,3 +199,30 @@ async def test_verify_without_a_code_is_a_validation_error(client, frozen, tmp_p
     for body in ({}, {"code": ""}, {"code": "x", "phone": "13800138001"}):
         response = await client.post(VERIFY, json=body, headers=a.auth)
         assert (response.status_code, problem(response)) == (400, "/problems/validation-error"), body
+
+
+async def test_a_bad_key_is_not_authenticated_whatever_the_code(client, frozen, tmp_path, signer):
+    member = await owner(tmp_path, GOLD)
+    a = await shop()
+    await merchants.revoke_api_key(a.key_id)
+
+    for code in ("garbled", await static_code(member, signer), signer.sign("static", 10**9)):
+        response = await client.post(VERIFY, json={"code": code}, headers=a.auth)
+        assert (response.status_code, problem(response)) == (401, "/problems/not-authenticated"), code
+
+
+async def test_a_code_naming_no_card_is_code_bad_signature_for_a_good_key(client, frozen, tmp_path, signer):
+    a = await shop()
+
+    response = await client.post(VERIFY, json={"code": signer.sign("static", 10**9)}, headers=a.auth)
+
+    assert (response.status_code, problem(response)) == (422, "/problems/code-bad-signature")
+
+
+async def test_an_owner_without_a_points_account_has_zero_points_available(client, frozen, tmp_path, signer):
+    member = await owner(tmp_path, GOLD)
+    a = await shop()
+
+    response = await client.post(VERIFY, json={"code": await static_code(member, signer)}, headers=a.auth)
+
+    assert response.status_code == 200 and response.json()["points_available"] == 0
