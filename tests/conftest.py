@@ -29,6 +29,8 @@ REDIS_URL = os.environ.get("LOYALTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 REQUIRE_SERVICES = os.environ.get("LOYALTY_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
+pytest_plugins = ["tests.stripe_server"]  # the `localstripe` fixture (paid signups)
+
 
 def unavailable(what: str, why: str) -> None:
     """Skip a test whose service is missing, or fail it where services are required (CI)."""
