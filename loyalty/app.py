@@ -25,6 +25,7 @@ from loyalty import db, jobs
 from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
 from loyalty.points.api import MyPointsController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
+from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, staff_check_in, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
@@ -97,13 +98,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffPointsController,
             StaffReferralController,
             StaffMerchantController,
+            StaffEventController,
+            StaffProgramController,
+            staff_check_in,
         ],
     )
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
             health, code_keys, MemberAuthController, StaffAuthController, MeController, MyCardController,
-            MyPointsController, MemberReferralController, staff,
+            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, staff,
         ],
     )
     sessions = CookieBackendConfig(

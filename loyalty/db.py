@@ -123,6 +123,17 @@ async def fetch(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
     return await current.pool.fetch(_numbered(sql), *args)
 
 
+def is_unique_violation(error: BaseException) -> bool:
+    """A unique index refused a write (both engines): how a lost race on a key shows."""
+    import sqlite3
+
+    import asyncpg
+
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
+
+
 async def _keep_session(connection: object) -> None:
     """What a connection needs when it goes back to the pool, beyond asyncpg's rollback of a
     transaction left open: nothing. The app keeps no session state (no SET, no LISTEN, no

@@ -26,6 +26,9 @@ JOBS: dict[str, str] = {
     "loyalty.points.expire_due": "loyalty.points.service:expire_due",
     "loyalty.points.notify_expiring": "loyalty.points.service:notify_expiring",
     "loyalty.cards.yearly_review": "loyalty.cards.service:yearly_review_job",
+    "loyalty.events.open_payment": "loyalty.events.signups:open_payment_job",
+    "loyalty.events.release_unpaid": "loyalty.events.signups:release_unpaid",
+    "loyalty.events.mark_no_shows": "loyalty.events.signups:mark_no_shows",
 }
 
 
@@ -48,6 +51,15 @@ class _Dispatcher:
 
 
 _dispatcher = _Dispatcher()
+
+
+def current_settings() -> Settings:
+    """The settings jobs run with: the app's or the CLI's, else the environment's (a worker)."""
+    if _dispatcher.settings is None:
+        from loyalty.settings import get_settings
+
+        return get_settings()
+    return _dispatcher.settings
 
 
 def configure(settings: Settings) -> None:

@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "loyalty.points.piccolo_app",
         "loyalty.referrals.piccolo_app",
         "loyalty.merchants.piccolo_app",
+        "loyalty.events.piccolo_app",
     ]
 )

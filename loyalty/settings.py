@@ -29,6 +29,12 @@ class Settings:
     demo: bool = False
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
+    # Another Stripe API address (tests: localstripe on loopback); unset: Stripe's own.
+    stripe_api_base: str | None = None
+    # How long a seat is held for a signup that has not paid yet.
+    payment_hold_minutes: int = 15
+    # How long before an event starts its door opens for check-in.
+    checkin_opens_minutes: int = 120
     # Where phone numbers without a country code are assumed to be (ISO 3166 region).
     default_region: str = "CN"
     default_language: str = "zh-CN"
@@ -166,6 +172,9 @@ def load_settings(
         demo=is_demo,
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        stripe_api_base=_stripe_base(env.get("STRIPE_API_BASE") or None),
+        payment_hold_minutes=_int("LOYALTY_PAYMENT_HOLD_MINUTES", env.get("LOYALTY_PAYMENT_HOLD_MINUTES", "15")),
+        checkin_opens_minutes=_int("LOYALTY_CHECKIN_OPENS_MINUTES", env.get("LOYALTY_CHECKIN_OPENS_MINUTES", "120"), 0),
         default_region=_region(env.get("LOYALTY_DEFAULT_REGION", "CN")),
         default_language=language,
         login_code_ttl_seconds=_int("LOYALTY_LOGIN_CODE_TTL", env.get("LOYALTY_LOGIN_CODE_TTL", "300"), 30),
@@ -188,6 +197,15 @@ def load_settings(
             ("within_balance", "only_pending", "unlimited"),
         ),
     )
+
+
+def _stripe_base(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"STRIPE_API_BASE={raw!r} is not an http(s) address")
+    return raw.rstrip("/")
 
 
 @lru_cache(maxsize=1)

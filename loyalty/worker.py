@@ -58,6 +58,15 @@ def _make_app() -> Celery:
                 "task": "loyalty.points.notify_expiring",
                 "schedule": crontab(hour=10, minute=0),  # daytime, not at midnight
             },
+            "release-unpaid-seats": {
+                # Seats held for unpaid signups go back after the hold (15 minutes by default).
+                "task": "loyalty.events.release_unpaid",
+                "schedule": crontab(minute="*"),
+            },
+            "mark-no-shows": {
+                "task": "loyalty.events.mark_no_shows",
+                "schedule": crontab(minute="*/15"),
+            },
             "yearly-tier-review": {
                 # The only time tiers go down (DESIGN.md, "Tiers"): January 1st.
                 "task": "loyalty.cards.yearly_review",

@@ -1,0 +1,305 @@
+"""The events faces: what members may join (and why not), signups, tickets; staff create and
+run events and scan at the door; Stripe's webhook."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import qrcode
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from qrcode.constants import ERROR_CORRECT_M
+
+from loyalty import clock, db
+from loyalty.cards import service as cards
+from loyalty.errors import DomainError, NotFound
+from loyalty.events import catalog, checkin, signups, webhooks
+from loyalty.events.schemas import (
+    CheckinRequest,
+    CheckinView,
+    Created,
+    DoorCountView,
+    EventCreate,
+    EventView,
+    MySignupRef,
+    PaymentView,
+    ProgramCreate,
+    ProgramSignupRequest,
+    ProgramView,
+    Reason,
+    SignupRequest,
+    SignupView,
+    StaffSignupView,
+    WebhookAnswer,
+    WhyNot,
+)
+from loyalty.events.stripe_gateway import gateway_for
+from loyalty.events.tables import Event, Payment, Signup
+from loyalty.identity.guards import member_id, requires_member
+from loyalty.labels import label, pick_language
+from loyalty.settings import Settings
+
+EVENT_STAFF = {"roles": ("event_staff",)}
+
+
+def _language(request: Request[Any, Any, State]) -> str:
+    return pick_language(request.headers.get("accept-language"))
+
+
+def _why_not(problem: DomainError | None, language: str) -> WhyNot | None:
+    if problem is None:
+        return None
+    return WhyNot(type=f"/problems/{problem.type}", message=problem.detail, title_zh=problem.title_zh, title_en=problem.title_en)
+
+
+def event_view(offer: catalog.Offer, language: str) -> EventView:
+    event = offer.event
+    mine = offer.my_signup
+    return EventView(
+        id=event["id"], kind=event["kind"], kind_label_zh=label(f"event_kind.{event['kind']}", "zh-CN"),
+        kind_label_en=label(f"event_kind.{event['kind']}", "en"), title_zh=event["title_zh"], title_en=event["title_en"],
+        body_zh=event["body_zh"], body_en=event["body_en"], venue=event["venue"], program_id=event["program"],
+        project_id=event["project"], starts_at=event["starts_at"], ends_at=event["ends_at"],
+        signup_opens_at=event["signup_opens_at"], signup_closes_at=event["signup_closes_at"],
+        cancel_deadline=event["cancel_deadline"], capacity=event["capacity"], seats_left=offer.seats_left,
+        party_size_limit=event["party_size_limit"], fee_per_person_fen=offer.fee_per_person_fen,
+        attendance_points=event["attendance_points"], status=event["status"], can_sign_up=offer.why_not is None,
+        why_not=_why_not(offer.why_not, language), my_signup=MySignupRef(id=mine["id"], status=mine["status"]) if mine else None,
+    )
+
+
+async def signup_views(ids: list[int] | None, member: int, settings: Settings) -> list[SignupView]:
+    """The member's signups (all, newest first, or the given ones in that order)."""
+    query = Signup.select().where(Signup.member == member)
+    if ids is not None:
+        query = query.where(Signup.id.is_in(ids or [0]))
+    rows = await query.order_by(Signup.id, ascending=ids is not None)
+    events = {e["id"]: e for e in await Event.select().where(Event.id.is_in([r["event"] for r in rows] or [0]))}
+    payments = {
+        p["id"]: p for p in await Payment.select().where(Payment.id.is_in([r["payment"] for r in rows if r["payment"]] or [0]))
+    }
+    signer = cards.signer_for(settings)
+    views = []
+    for row in rows:
+        event = events[row["event"]]
+        position = None
+        if row["status"] == "waitlisted":
+            position = 1 + await Signup.count().where(
+                (Signup.event == row["event"]) & (Signup.status == "waitlisted") & (Signup.id < row["id"])
+            )
+        payment = payments.get(row["payment"])
+        views.append(
+            SignupView(
+                id=row["id"], event_id=event["id"], event_title_zh=event["title_zh"], event_title_en=event["title_en"],
+                starts_at=event["starts_at"], venue=event["venue"], status=row["status"],
+                status_label_zh=label(f"signup_status.{row['status']}", "zh-CN"),
+                status_label_en=label(f"signup_status.{row['status']}", "en"), party_size=row["party_size"],
+                fee_fen=row["fee_fen"], hold_expires_at=row["hold_expires_at"], waitlist_position=position,
+                ticket_code=signer.sign("ticket", row["id"]) if row["status"] in ("confirmed", "attended") else None,
+                payment=PaymentView(
+                    id=payment["id"], amount_fen=payment["amount_fen"], currency=payment["currency"], status=payment["status"],
+                    stripe_payment_intent=payment["stripe_intent_id"],
+                    # The client secret is only for paying; once paid or cancelled it is not shown again.
+                    client_secret=payment["client_secret"] if payment["status"] in ("requires_payment", "failed") else "",
+                    last_error=payment["last_error"],
+                ) if payment else None,
+                refund_fen=row["refund_fen"], refund_status=row["refund_status"], checked_in_at=row["checked_in_at"],
+            )
+        )
+    return views
+
+
+class MemberEventController(Controller):
+    path = "/"
+    tags = ["events"]
+    guards = [requires_member]
+
+    @get("/events", operation_id="listEvents", summary="Upcoming events: what I may join, and why not for the rest")
+    async def list_events(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> list[EventView]:
+        language = _language(request)
+        return [event_view(o, language) for o in await catalog.offers(member_id(request), settings, language=language)]
+
+    @get("/events/{event_id:int}", operation_id="getEvent", summary="One event, with what I pay and why I may not join")
+    async def get_event(self, event_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> EventView:
+        language = _language(request)
+        found = await catalog.offers(member_id(request), settings, event_ids=[event_id], language=language)
+        if not found:
+            raise NotFound(f"no event {event_id}")
+        return event_view(found[0], language)
+
+    @post(
+        "/events/{event_id:int}/signups", operation_id="signUp", status_code=HTTP_201_CREATED,
+        summary="Sign up (with family); a paid event holds the seat and answers with the payment to confirm",
+    )
+    async def sign_up(
+        self, event_id: FromPath[int], data: JSONBody[SignupRequest], request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
+    ) -> list[SignupView]:
+        me = member_id(request)
+        ids = await signups.sign_up(
+            me, event_id, settings=settings, party_size=data.party_size, join_waitlist=data.join_waitlist,
+            language=_language(request),
+        )
+        return await signup_views(ids, me, settings)
+
+    @get("/programs", operation_id="listPrograms", summary="Seasonal programs with sessions ahead")
+    async def list_programs(self) -> list[ProgramView]:
+        return [
+            ProgramView(
+                id=p["id"], title_zh=p["title_zh"], title_en=p["title_en"], body_zh=p["body_zh"], body_en=p["body_en"],
+                starts_at=p["starts_at"], ends_at=p["ends_at"], event_ids=p["event_ids"],
+            )
+            for p in await catalog.programs()
+        ]
+
+    @post(
+        "/programs/{program_id:int}/signups", operation_id="signUpForProgram", status_code=HTTP_201_CREATED,
+        summary="Sign up for a whole program or chosen sessions (one payment for the fees)",
+    )
+    async def sign_up_program(
+        self, program_id: FromPath[int], data: JSONBody[ProgramSignupRequest], request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
+    ) -> list[SignupView]:
+        me = member_id(request)
+        ids = await signups.sign_up_program(
+            me, program_id, settings=settings, event_ids=data.event_ids, party_size=data.party_size,
+            join_waitlist=data.join_waitlist, language=_language(request),
+        )
+        return await signup_views(ids, me, settings)
+
+    @get("/me/signups", operation_id="listMySignups", summary="My signups and tickets, newest first")
+    async def my_signups(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> list[SignupView]:
+        return await signup_views(None, member_id(request), settings)
+
+    @get("/me/signups/{signup_id:int}", operation_id="getMySignup", summary="One of my signups")
+    async def my_signup(self, signup_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> SignupView:
+        views = await signup_views([signup_id], member_id(request), settings)
+        if not views:
+            raise NotFound(f"no signup {signup_id}")
+        return views[0]
+
+    @post(
+        "/me/signups/{signup_id:int}/cancellation", operation_id="cancelMySignup", status_code=HTTP_200_OK,
+        summary="Cancel before the deadline: the seat goes to the waitlist, a paid fee is refunded",
+    )
+    async def cancel(self, signup_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> SignupView:
+        me = member_id(request)
+        await signups.cancel(me, signup_id, settings=settings)
+        return (await signup_views([signup_id], me, settings))[0]
+
+    @get(
+        "/me/signups/{signup_id:int}/ticket.png", operation_id="getMyTicketImage", media_type="image/png",
+        summary="The ticket's QR code (for a confirmed signup)",
+    )
+    async def ticket_png(self, signup_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[bytes]:
+        views = await signup_views([signup_id], member_id(request), settings)
+        if not views or views[0].ticket_code is None:
+            raise NotFound(f"no ticket for signup {signup_id}")
+        maker = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=8)
+        maker.add_data(views[0].ticket_code)
+        buffer = io.BytesIO()
+        maker.make_image().save(buffer, format="PNG")
+        return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+@post(
+    "/payments/stripe/webhook", operation_id="stripeWebhook", status_code=HTTP_200_OK, tags=["payments"],
+    summary="Stripe's events (signature checked with STRIPE_WEBHOOK_SECRET; each event handled once)",
+)
+async def stripe_webhook(request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> WebhookAnswer:
+    body = await request.body()
+    result = await webhooks.handle(body, request.headers.get("stripe-signature"), gateway_for(settings))
+    return WebhookAnswer(result=result)  # type: ignore[arg-type]
+
+
+class StaffEventController(Controller):
+    path = "/events"
+    tags = ["staff"]
+
+    @post(operation_id="staffCreateEvent", summary="Create an event (audited)", opt=EVENT_STAFF)
+    async def create(self, data: JSONBody[EventCreate], request: Request[Any, Any, State]) -> Created:
+        draft = catalog.EventDraft(
+            kind=data.kind, title_zh=data.title_zh, starts_at=data.starts_at, ends_at=data.ends_at,
+            signup_opens_at=data.signup_opens_at, signup_closes_at=data.signup_closes_at,
+            cancel_deadline=data.cancel_deadline, capacity=data.capacity, title_en=data.title_en, body_zh=data.body_zh,
+            body_en=data.body_en, venue=data.venue, project_id=data.project_id, program_id=data.program_id,
+            party_size_limit=data.party_size_limit, eligible_tiers=data.eligible_tiers, eligible_stages=data.eligible_stages,
+            eligible_project_ids=data.eligible_project_ids, fee_platinum_fen=data.fee_platinum_fen,
+            fee_gold_fen=data.fee_gold_fen, fee_silver_fen=data.fee_silver_fen, fee_blue_fen=data.fee_blue_fen,
+            attendance_points=data.attendance_points, status=data.status,
+        )
+        return Created(id=await catalog.create_event(draft, request.state.staff.id))
+
+    @post("/{event_id:int}/publication", operation_id="staffPublishEvent", summary="Publish a draft", opt=EVENT_STAFF, status_code=HTTP_204_NO_CONTENT)
+    async def publish(self, event_id: FromPath[int], request: Request[Any, Any, State]) -> None:
+        await catalog.publish_event(event_id, request.state.staff.id)
+
+    @post(
+        "/{event_id:int}/cancellation", operation_id="staffCancelEvent", opt=EVENT_STAFF, status_code=HTTP_200_OK,
+        summary="Call an event off: every signup cancelled, every fee refunded (audited)",
+    )
+    async def cancel(self, event_id: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Created:
+        await catalog.cancel_event(event_id, data.reason, request.state.staff.id, settings)
+        return Created(id=event_id)
+
+    @get("/{event_id:int}/signups", operation_id="staffListSignups", summary="The event's signups, in signup order", opt=EVENT_STAFF)
+    async def list_signups(self, event_id: FromPath[int]) -> list[StaffSignupView]:
+        rows = await db.fetch(
+            "SELECT signup.*, member.name AS member_name FROM signup JOIN member ON member.id = signup.member "
+            "WHERE signup.event = {} ORDER BY signup.id",
+            event_id,
+        )
+        return [
+            StaffSignupView(
+                id=r["id"], member_id=r["member"], member_name=r["member_name"], status=r["status"], party_size=r["party_size"],
+                fee_fen=r["fee_fen"], created_at=r["created_at"], checked_in_at=r["checked_in_at"],
+                checked_in_gate=r["checked_in_gate"],
+            )
+            for r in rows
+        ]
+
+    @get("/{event_id:int}/door", operation_id="staffDoorCount", summary="Live count at the door: checked in / expected", opt=EVENT_STAFF)
+    async def door(self, event_id: FromPath[int]) -> DoorCountView:
+        if not await Event.exists().where(Event.id == event_id):
+            raise NotFound(f"no event {event_id}")
+        count = await checkin.door_count(event_id)
+        return DoorCountView(event_id=event_id, **vars(count))
+
+
+class StaffProgramController(Controller):
+    path = "/programs"
+    tags = ["staff"]
+
+    @post(operation_id="staffCreateProgram", summary="Create a seasonal program (its sessions are events)", opt=EVENT_STAFF)
+    async def create(self, data: JSONBody[ProgramCreate], request: Request[Any, Any, State]) -> Created:
+        return Created(
+            id=await catalog.create_program(
+                data.title_zh, request.state.staff.id, title_en=data.title_en, body_zh=data.body_zh, body_en=data.body_en,
+                project_id=data.project_id,
+            )
+        )
+
+
+@post(
+    "/checkins", operation_id="staffCheckIn", status_code=HTTP_200_OK, opt=EVENT_STAFF, tags=["staff"],
+    summary="Scan a ticket or a member card at the door: exactly one answer, exactly once",
+)
+async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> CheckinView:
+    answer = await checkin.check_in(
+        data.event_id, data.code, gate=data.gate, signer=cards.signer_for(settings), staff_id=request.state.staff.id,
+        nonce=data.nonce, opens_minutes=settings.checkin_opens_minutes, now=clock.now(), unix_time=time.time(),
+    )
+    assert answer.count is not None
+    return CheckinView(
+        result=answer.result,  # type: ignore[arg-type]
+        result_label_zh=label(f"checkin.{answer.result}", "zh-CN"), result_label_en=label(f"checkin.{answer.result}", "en"),
+        event_id=answer.event_id, signup_id=answer.signup_id, member_name=answer.member_name, party_size=answer.party_size,
+        first_checked_in_at=answer.first_checked_in_at, first_gate=answer.first_gate, points_earned=answer.points_earned,
+        detail=answer.detail, replayed=answer.replayed,
+        count=DoorCountView(event_id=answer.event_id, **vars(answer.count)),
+    )

@@ -1,0 +1,190 @@
+"""The door: a scanned ticket or member card → exactly one answer, exactly once.
+
+Who was first is settled by one conditional UPDATE of the signup row (`status` from confirmed
+to attended): of two scanners scanning the same ticket at once, the second waits for the row
+lock, re-reads the row and finds it attended. Attendance points are earned in the same
+transaction under a key per signup. A scanner that retries with the same nonce gets the
+first answer again (a unique index on event + nonce)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from loyalty import clock, db
+from loyalty.cards import codes
+from loyalty.cards import service as cards
+from loyalty.errors import InvalidField, NotFound
+from loyalty.events.tables import Event, Scan
+from loyalty.points import service as points
+
+RESULTS = ("checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet")
+
+
+@dataclass(frozen=True)
+class DoorCount:
+    checked_in: int  # signups (households) through the door
+    expected: int  # signups holding a confirmed seat, in or not yet
+    people_in: int
+    people_expected: int
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    result: str
+    event_id: int
+    signup_id: int | None = None
+    member_name: str = ""
+    party_size: int = 0
+    first_checked_in_at: datetime | None = None
+    first_gate: str = ""
+    points_earned: int = 0
+    detail: str = ""
+    count: DoorCount | None = None
+    replayed: bool = False
+
+
+_COUNT_SQL = (
+    "SELECT COALESCE(SUM(CASE WHEN status = 'attended' THEN 1 ELSE 0 END), 0) AS checked_in, "
+    "COUNT(*) AS expected, "
+    "COALESCE(SUM(CASE WHEN status = 'attended' THEN party_size ELSE 0 END), 0) AS people_in, "
+    "COALESCE(SUM(party_size), 0) AS people_expected "
+    "FROM signup WHERE event = {} AND status IN ('confirmed', 'attended', 'no_show')"
+)
+
+
+async def door_count(event_id: int) -> DoorCount:
+    row = (await db.fetch(_COUNT_SQL, event_id))[0]
+    return DoorCount(int(row["checked_in"]), int(row["expected"]), int(row["people_in"]), int(row["people_expected"]))
+
+
+_SIGNUP_SQL = (
+    "SELECT signup.id, signup.event, signup.status, signup.party_size, signup.checked_in_at, signup.checked_in_gate, "
+    "member.name AS member_name, member.id AS member_id FROM signup JOIN member ON member.id = signup.member "
+)
+
+
+async def _signup_for(event_id: int, code: str, signer: codes.CodeSigner, unix_time: float) -> tuple[dict[str, Any] | None, bool]:
+    """The signup the code names → (row or None, named another event). A ticket names its
+    signup; a member card names the member, whose signup for this event counts."""
+    payload = signer.open(code)
+    if payload.kind == "ticket":
+        rows = await db.fetch(_SIGNUP_SQL + "WHERE signup.id = {}", payload.subject_id)
+        if not rows:
+            raise codes.CodeBadSignature("no such ticket", field="code")
+        row = dict(rows[0])
+        return (None, True) if row["event"] != event_id else (row, False)
+    card = await cards.verify_code(code, signer, unix_time)
+    rows = await db.fetch(
+        _SIGNUP_SQL + "WHERE signup.event = {} AND signup.member = {} ORDER BY signup.status = 'cancelled', signup.id DESC LIMIT 1",
+        event_id, card.member_id,
+    )
+    return (dict(rows[0]) if rows else None), False
+
+
+def _answer(result: str, event_id: int, signup: dict[str, Any] | None, **more: Any) -> ScanAnswer:
+    if signup is None:
+        return ScanAnswer(result=result, event_id=event_id, **more)
+    return ScanAnswer(
+        result=result, event_id=event_id, signup_id=signup["id"], member_name=signup["member_name"],
+        party_size=signup["party_size"], **more,
+    )
+
+
+async def _replay(event_id: int, nonce: str) -> ScanAnswer | None:
+    rows = await db.fetch("SELECT result, signup FROM scan WHERE event = {} AND nonce = {}", event_id, nonce)
+    if not rows:
+        return None
+    signup = None
+    if rows[0]["signup"] is not None:
+        found = await db.fetch(_SIGNUP_SQL + "WHERE signup.id = {}", rows[0]["signup"])
+        signup = dict(found[0]) if found else None
+    first = {}
+    if signup is not None and signup["checked_in_at"] is not None:
+        first = {"first_checked_in_at": signup["checked_in_at"], "first_gate": signup["checked_in_gate"]}
+    return replace(_answer(rows[0]["result"], event_id, signup, **first), replayed=True, count=await door_count(event_id))
+
+
+async def check_in(
+    event_id: int, code: str, *, gate: str, signer: codes.CodeSigner, staff_id: int | None = None,
+    nonce: str | None = None, opens_minutes: int = 120, now: datetime | None = None, unix_time: float | None = None,
+) -> ScanAnswer:
+    now = now or clock.now()
+    gate = (gate or "").strip()
+    if not 1 <= len(gate) <= 50:
+        raise InvalidField("name the gate (1 to 50 characters)", field="gate")
+    if nonce is not None and not 1 <= len(nonce) <= 64:
+        raise InvalidField("a nonce has 1 to 64 characters", field="nonce")
+    event = await Event.select(Event.id, Event.starts_at, Event.attendance_points, Event.title_zh).where(
+        (Event.id == event_id) & (Event.status != "draft")
+    ).first()
+    if event is None:
+        raise NotFound(f"no event {event_id}")
+    if nonce is not None and (replayed := await _replay(event_id, nonce)) is not None:
+        return replayed
+    signup, elsewhere = await _signup_for(event_id, code, signer, unix_time if unix_time is not None else now.timestamp())
+    answer = _decide(event, signup, elsewhere, now, opens_minutes)
+    try:
+        async with db.transaction():
+            if answer.result == "checked_in":
+                answer = await _enter(event, signup, gate, now)
+            await Scan.insert(
+                Scan(event=event_id, signup=answer.signup_id, nonce=nonce, gate=gate, result=answer.result,
+                     staff=staff_id, scanned_at=now)
+            )
+    except Exception as error:
+        if nonce is not None and db.is_unique_violation(error):  # the same scanner's retry, at once
+            replayed = await _replay(event_id, nonce)
+            if replayed is not None:
+                return replayed
+        raise
+    return replace(answer, count=await door_count(event_id))
+
+
+def _decide(event: dict[str, Any], signup: dict[str, Any] | None, elsewhere: bool, now: datetime, opens_minutes: int) -> ScanAnswer:
+    """The answer before the door's write: all but `checked_in` are final."""
+    event_id = event["id"]
+    if elsewhere:
+        return ScanAnswer(result="wrong_event", event_id=event_id, detail="the ticket is for another event")
+    if signup is None:
+        return ScanAnswer(result="not_signed_up", event_id=event_id)
+    if signup["status"] == "cancelled":
+        return _answer("cancelled", event_id, signup)
+    if signup["status"] in ("waitlisted", "pending_payment"):
+        return _answer("not_signed_up", event_id, signup, detail=f"the signup is {signup['status']}")
+    if signup["status"] == "attended":
+        return _answer(
+            "already_checked_in", event_id, signup,
+            first_checked_in_at=signup["checked_in_at"], first_gate=signup["checked_in_gate"],
+        )
+    opens_at = event["starts_at"] - timedelta(minutes=opens_minutes)
+    if now < opens_at:
+        return _answer("not_open_yet", event_id, signup, detail=f"the door opens at {opens_at.isoformat()}")
+    return _answer("checked_in", event_id, signup)
+
+
+async def _enter(event: dict[str, Any], signup: dict[str, Any], gate: str, now: datetime) -> ScanAnswer:
+    """Inside the door's transaction: the one conditional write that decides who was first."""
+    won = await db.fetch(
+        "UPDATE signup SET status = 'attended', checked_in_at = {}, checked_in_gate = {} "
+        "WHERE id = {} AND status IN ('confirmed', 'no_show') RETURNING id",
+        now, gate, signup["id"],
+    )
+    if not won:
+        rows = await db.fetch(_SIGNUP_SQL + "WHERE signup.id = {}", signup["id"])
+        current = dict(rows[0])
+        if current["status"] == "attended":
+            return _answer(
+                "already_checked_in", event["id"], current,
+                first_checked_in_at=current["checked_in_at"], first_gate=current["checked_in_gate"],
+            )
+        return _answer("cancelled" if current["status"] == "cancelled" else "not_signed_up", event["id"], current)
+    earned = 0
+    if event["attendance_points"] > 0:
+        await points.earn(
+            signup["member_id"], event["attendance_points"], key=f"event-attend:{signup['id']}",
+            source_kind="event", source_id=str(event["id"]), reason=event["title_zh"][:100],
+        )
+        earned = event["attendance_points"]
+    return _answer("checked_in", event["id"], signup, first_checked_in_at=now, first_gate=gate, points_earned=earned)

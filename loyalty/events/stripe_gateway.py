@@ -1,0 +1,117 @@
+"""Stripe, as the events context uses it: PaymentIntents in CNY, their cancellation, refunds
+read back from the Refund object, and webhook signatures (DESIGN.md, "Decisions": PaymentIntents,
+not Checkout Sessions; each event handled once, deduplicated in our database).
+
+Only this module imports `stripe`; the services get a `Gateway` (or None when no key is set,
+and then paid events refuse signups with a clear message)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import stripe
+
+from loyalty.errors import DomainError
+from loyalty.settings import Settings
+
+log = logging.getLogger("loyalty.events.stripe")
+
+
+class PaymentProviderError(DomainError):
+    type = "payment-provider-error"
+    status = 502
+    title_en = "The payment provider did not answer as expected; please try again"
+    title_zh = "支付服务暂时异常，请稍后重试"
+
+
+class WebhookSignatureInvalid(DomainError):
+    type = "webhook-signature-invalid"
+    status = 400
+    title_en = "The webhook's signature does not verify"
+    title_zh = "回调签名无效"
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    client_secret: str
+    status: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str
+    amount_fen: int
+
+
+class Gateway:
+    def __init__(self, api_key: str, webhook_secret: str | None, api_base: str | None = None) -> None:
+        bases = {"api": api_base} if api_base else None
+        self._client = stripe.StripeClient(
+            api_key, base_addresses=bases or {}, max_network_retries=2, http_client=stripe.HTTPXClient()
+        )
+        self._webhook_secret = webhook_secret
+
+    async def create_intent(self, *, payment_id: int, amount_fen: int, member_id: int, description: str) -> Intent:
+        """A PaymentIntent for `amount_fen` in CNY, named by our payment id (metadata and the
+        idempotency key, so a retried request never charges twice where Stripe honours it)."""
+        try:
+            intent = await self._client.v1.payment_intents.create_async(
+                params={
+                    "amount": amount_fen,
+                    "currency": "cny",
+                    "payment_method_types": ["card"],
+                    "metadata": {"payment_id": str(payment_id), "member_id": str(member_id), "for": description[:200]},
+                },
+                options={"idempotency_key": f"owner-club-payment-{payment_id}"},
+            )
+        except stripe.StripeError as error:
+            log.warning("stripe: creating the intent for payment %s failed: %s", payment_id, error)
+            raise PaymentProviderError(str(error.user_message or error)) from None
+        return Intent(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
+
+    async def cancel_intent(self, intent_id: str) -> None:
+        """Best effort: an unpaid intent whose seat was released can no longer be paid."""
+        try:
+            await self._client.v1.payment_intents.cancel_async(intent_id)
+        except stripe.StripeError as error:
+            log.warning("stripe: cancelling %s failed (left to expire): %s", intent_id, error)
+
+    async def refund(self, *, intent_id: str, amount_fen: int, signup_id: int) -> RefundResult:
+        try:
+            refund = await self._client.v1.refunds.create_async(
+                params={"payment_intent": intent_id, "amount": amount_fen, "metadata": {"signup_id": str(signup_id)}},
+                options={"idempotency_key": f"owner-club-refund-{signup_id}"},
+            )
+            # The refund's state is read back from the Refund object, not from a webhook.
+            refund = await self._client.v1.refunds.retrieve_async(refund.id)
+        except stripe.StripeError as error:
+            log.warning("stripe: refund of signup %s failed: %s", signup_id, error)
+            return RefundResult(id="", status="failed", amount_fen=0)
+        return RefundResult(id=refund.id, status=refund.status or "", amount_fen=int(refund.amount or 0))
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """The event, if the signature verifies with our webhook secret; else a 400."""
+        if not self._webhook_secret:
+            raise WebhookSignatureInvalid("no webhook secret is configured (STRIPE_WEBHOOK_SECRET)")
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
+        except (stripe.SignatureVerificationError, ValueError) as error:
+            raise WebhookSignatureInvalid(str(error)[:200]) from None
+        return event.to_dict()
+
+
+@lru_cache(maxsize=8)
+def _gateway(api_key: str, webhook_secret: str | None, api_base: str | None) -> Gateway:
+    return Gateway(api_key, webhook_secret, api_base)
+
+
+def gateway_for(settings: Settings) -> Gateway | None:
+    """The gateway for these settings, or None when Stripe is not configured."""
+    if not settings.stripe_api_key:
+        return None
+    return _gateway(settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_base)
