@@ -138,6 +138,7 @@ async def load_demo_data(today: date | None = None) -> bool:
         for username, (role, password, display) in DEMO_STAFF.items():
             await identity.create_staff(username, password, role, display)
     await _demo_merchants(today)
+    await _demo_events(today)
     return True
 
 
@@ -167,3 +168,49 @@ async def demo_partner_key() -> str:
     merchant = await Merchant.select(Merchant.id).order_by(Merchant.id).first()
     raw, _ = await merchants.create_api_key(merchant["id"], label="demo till")
     return raw
+
+
+async def _demo_events(today: date) -> None:
+    """A free festival gathering, a paid decoration seminar (fees by tier) and a spring
+    program of three sessions, all ahead of `today`."""
+    from datetime import datetime, time, timedelta
+
+    from loyalty.events import catalog
+
+    maker = await StaffAccount.select(StaffAccount.id).where(StaffAccount.role == "event_staff").first()
+    staff_id = maker["id"] if maker else 0
+
+    def at(day: date, hour: int) -> datetime:
+        return datetime.combine(day, time(hour, 0), clock.LOCAL_ZONE)
+
+    opens = at(today - timedelta(days=1), 9)
+
+    def timing(day: date, start: int, hours: int) -> dict[str, datetime]:
+        return dict(
+            starts_at=at(day, start), ends_at=at(day, start + hours), signup_opens_at=opens,
+            signup_closes_at=at(day - timedelta(days=1), 20), cancel_deadline=at(day - timedelta(days=2), 20),
+        )
+
+    await catalog.create_event(catalog.EventDraft(
+        kind="festival_gathering", title_zh="新春业主联欢会", title_en="Spring Festival owners' gathering",
+        body_zh="写春联、包饺子、猜灯谜，欢迎全家参加。", body_en="Couplets, dumplings and lantern riddles: bring the family.",
+        venue="云湖里会所宴会厅", capacity=120, party_size_limit=4, attendance_points=100,
+        **timing(today + timedelta(days=10), 14, 3),
+    ), staff_id)
+    await catalog.create_event(catalog.EventDraft(
+        kind="decoration_seminar", title_zh="软装搭配讲座", title_en="Interior styling seminar",
+        venue="好家居建材滨江店", capacity=40, party_size_limit=2, attendance_points=30,
+        fee_platinum_fen=0, fee_gold_fen=2_000, fee_silver_fen=3_000, fee_blue_fen=5_000,
+        eligible_stages=("pre_owner", "settling"), **timing(today + timedelta(days=14), 10, 2),
+    ), staff_id)
+    program = await catalog.create_program(
+        "春季业主计划", staff_id, title_en="Spring owners' program",
+        body_zh="三月至五月：植树、踏青、亲子运动会。", body_en="March to May: tree planting, an outing and a family sports day.",
+    )
+    for offset, (title_zh, title_en) in enumerate(
+        [("业主植树日", "Tree planting day"), ("春日踏青", "Spring outing"), ("亲子运动会", "Family sports day")], start=1
+    ):
+        await catalog.create_event(catalog.EventDraft(
+            kind="club_activity", title_zh=title_zh, title_en=title_en, program_id=program, venue="云湖里中央公园",
+            capacity=60, party_size_limit=4, attendance_points=50, **timing(today + timedelta(days=20 * offset), 9, 3),
+        ), staff_id)
