@@ -25,6 +25,7 @@ from loyalty import db, jobs
 from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
 from loyalty.points.api import MyPointsController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
+from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, staff_check_in, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
@@ -101,13 +102,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffEventController,
             StaffProgramController,
             staff_check_in,
+            StaffCaseController,
+            staff_kpis,
         ],
     )
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
             health, code_keys, MemberAuthController, StaffAuthController, MeController, MyCardController,
-            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, staff,
+            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, staff,
         ],
     )
     sessions = CookieBackendConfig(

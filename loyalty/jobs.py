@@ -20,7 +20,11 @@ log = logging.getLogger("loyalty.jobs")
 # task per entry, so a job exists in exactly one place.
 JOBS: dict[str, str] = {
     "loyalty.members.refresh_stages": "loyalty.members.service:refresh_stages",
-    "loyalty.care.deliver_message": "loyalty.care.service:deliver_message",
+    "loyalty.care.deliver_message": "loyalty.care.outbox:deliver_message",
+    "loyalty.care.dispatch_due": "loyalty.care.outbox:dispatch_due",
+    "loyalty.care.schedule_occasions": "loyalty.care.calendar:schedule_occasions",
+    "loyalty.care.escalate_cases": "loyalty.care.cases:escalate_overdue",
+    "loyalty.care.send_surveys": "loyalty.care.surveys:send_due_surveys",
     "loyalty.cards.nightly": "loyalty.cards.service:nightly",
     "loyalty.points.vest_due": "loyalty.points.service:vest_due",
     "loyalty.points.expire_due": "loyalty.points.service:expire_due",

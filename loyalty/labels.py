@@ -71,6 +71,56 @@ LABELS: dict[str, dict[str, str]] = {
     "checkin.wrong_event": {"zh-CN": "不是本场活动的票", "en": "Ticket for another event"},
     "checkin.cancelled": {"zh-CN": "报名已取消", "en": "Signup cancelled"},
     "checkin.not_open_yet": {"zh-CN": "尚未开始签到", "en": "Check-in not open yet"},
+    "care.birthday.subject": {"zh-CN": "生日快乐", "en": "Happy birthday"},
+    "care.birthday": {
+        "zh-CN": "【业主俱乐部】{name}，祝您生日快乐！感谢您一直以来的信任与支持。",
+        "en": "[Owner Club] Happy birthday, {name}! Thank you for being with us.",
+    },
+    "care.holiday.subject": {"zh-CN": "{holiday}快乐", "en": "Happy {holiday}"},
+    "care.holiday": {
+        "zh-CN": "【业主俱乐部】{name}，{holiday}快乐！祝您和家人幸福安康。",
+        "en": "[Owner Club] Happy {holiday}, {name}! Best wishes to you and your family.",
+    },
+    "care.warranty.subject": {"zh-CN": "房屋保修期即将到期提醒", "en": "Your home's warranty ends soon"},
+    "care.warranty": {
+        "zh-CN": "【业主俱乐部】您的房屋 {unit} 保修期将于 {date} 到期。如有需要维修的问题，请在到期前提交报修。",
+        "en": "[Owner Club] The warranty of your home {unit} ends on {date}. Please report anything that needs repair before then.",
+    },
+    "care.reminder.subject": {"zh-CN": "活动提醒", "en": "Event reminder"},
+    "care.reminder": {
+        "zh-CN": "【业主俱乐部】提醒：您报名的「{title}」将于 {at} 在{venue}举行，请携带电子票准时到场。",
+        "en": "[Owner Club] Reminder: '{title}' is at {at}, {venue}. Bring your ticket.",
+    },
+    "care.case.subject": {"zh-CN": "您的反馈有新进展", "en": "News about your feedback"},
+    "care.case.reply": {
+        "zh-CN": "【业主俱乐部】您的反馈「{title}」有了新的回复，请登录查看。",
+        "en": "[Owner Club] There is a reply to your feedback '{title}'. Log in to read it.",
+    },
+    "care.case.resolved": {
+        "zh-CN": "【业主俱乐部】您的反馈「{title}」已处理完毕：{result}",
+        "en": "[Owner Club] Your feedback '{title}' is resolved: {result}",
+    },
+    "care.survey.subject": {"zh-CN": "满意度调查", "en": "How did we do?"},
+    "care.survey.event": {
+        "zh-CN": "【业主俱乐部】感谢参加「{title}」！请花一分钟为本次活动打分。",
+        "en": "[Owner Club] Thank you for coming to '{title}'! Please rate it (one minute).",
+    },
+    "care.survey.case": {
+        "zh-CN": "【业主俱乐部】您的反馈「{title}」已处理，请对我们的服务打分。",
+        "en": "[Owner Club] Your feedback '{title}' is resolved. Please rate how we handled it.",
+    },
+    "care.survey.yearly": {
+        "zh-CN": "【业主俱乐部】{year} 年度业主满意度调查开始了，期待您的宝贵意见。",
+        "en": "[Owner Club] Our {year} owner satisfaction survey is open. We value your opinion.",
+    },
+    "case_kind.complaint": {"zh-CN": "投诉", "en": "Complaint"},
+    "case_kind.suggestion": {"zh-CN": "建议", "en": "Suggestion"},
+    "case_kind.repair": {"zh-CN": "报修", "en": "Repair request"},
+    "case_kind.inquiry": {"zh-CN": "咨询", "en": "Inquiry"},
+    "case_status.open": {"zh-CN": "待回复", "en": "Waiting for a reply"},
+    "case_status.in_progress": {"zh-CN": "处理中", "en": "In progress"},
+    "case_status.resolved": {"zh-CN": "已处理", "en": "Resolved"},
+    "case_status.followed_up": {"zh-CN": "已回访", "en": "Followed up"},
     "login_code.sms": {
         "zh-CN": "【业主俱乐部】您的登录验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。",
         "en": "[Owner Club] Your login code is {code}. It expires in {minutes} minutes. Do not share it.",

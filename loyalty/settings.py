@@ -57,6 +57,22 @@ class Settings:
     points_per_cny: int = 100
     # Channel used for login codes and notices until SMS/WeChat adapters are configured.
     sms_backend: str = "log"
+    # E-mail over SMTP for care messages to owners with an address; unset host: no e-mail.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Owner Club <club@localhost>"
+    smtp_starttls: bool = False
+    # No greetings or reminders in these hours (Beijing time); "" sends at any hour.
+    quiet_hours: str = "21:00-08:00"
+    outbox_max_attempts: int = 5
+    outbox_retry_seconds: int = 60  # the first retry's wait; it doubles each time
+    # Feedback clocks: first reply, result, and the follow-up call after the result.
+    case_reply_hours: int = 48
+    case_result_days: int = 7
+    case_follow_up_hours: int = 24
+    warranty_notice_days: int = 60
 
     @property
     def database_kind(self) -> str:
@@ -166,6 +182,19 @@ def load_settings(
     if sms_backend not in ("log",):
         raise SettingsError(f"LOYALTY_SMS_BACKEND={sms_backend!r}: the only backend so far is 'log'")
     return Settings(
+        smtp_host=env.get("LOYALTY_SMTP_HOST") or None,
+        smtp_port=_int("LOYALTY_SMTP_PORT", env.get("LOYALTY_SMTP_PORT", "25")),
+        smtp_user=env.get("LOYALTY_SMTP_USER") or None,
+        smtp_password=env.get("LOYALTY_SMTP_PASSWORD") or None,
+        smtp_from=env.get("LOYALTY_SMTP_FROM", "Owner Club <club@localhost>"),
+        smtp_starttls=_bool("LOYALTY_SMTP_STARTTLS", env.get("LOYALTY_SMTP_STARTTLS", "false")),
+        quiet_hours=_quiet_hours(env.get("LOYALTY_QUIET_HOURS", "21:00-08:00")),
+        outbox_max_attempts=_int("LOYALTY_OUTBOX_MAX_ATTEMPTS", env.get("LOYALTY_OUTBOX_MAX_ATTEMPTS", "5")),
+        outbox_retry_seconds=_int("LOYALTY_OUTBOX_RETRY_SECONDS", env.get("LOYALTY_OUTBOX_RETRY_SECONDS", "60")),
+        case_reply_hours=_int("LOYALTY_CASE_REPLY_HOURS", env.get("LOYALTY_CASE_REPLY_HOURS", "48")),
+        case_result_days=_int("LOYALTY_CASE_RESULT_DAYS", env.get("LOYALTY_CASE_RESULT_DAYS", "7")),
+        case_follow_up_hours=_int("LOYALTY_CASE_FOLLOW_UP_HOURS", env.get("LOYALTY_CASE_FOLLOW_UP_HOURS", "24")),
+        warranty_notice_days=_int("LOYALTY_WARRANTY_NOTICE_DAYS", env.get("LOYALTY_WARRANTY_NOTICE_DAYS", "60")),
         database_url=_database_url(env.get("LOYALTY_DATABASE_URL") or DEFAULT_DATABASE_URL),
         broker_url=_broker_url(env["LOYALTY_BROKER_URL"]) if env.get("LOYALTY_BROKER_URL") else None,
         secret_key=secret,
@@ -197,6 +226,22 @@ def load_settings(
             ("within_balance", "only_pending", "unlimited"),
         ),
     )
+
+
+def _quiet_hours(raw: str) -> str:
+    """`HH:MM-HH:MM` (may wrap midnight), or empty for none."""
+    raw = raw.strip()
+    if not raw:
+        return ""
+    from datetime import time
+
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise SettingsError(f"LOYALTY_QUIET_HOURS={raw!r}: write it like 21:00-08:00, or leave it empty") from None
+    if start == end:
+        raise SettingsError(f"LOYALTY_QUIET_HOURS={raw!r}: start and end are the same")
+    return raw
 
 
 def _stripe_base(raw: str | None) -> str | None:

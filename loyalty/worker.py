@@ -67,6 +67,24 @@ def _make_app() -> Celery:
                 "task": "loyalty.events.mark_no_shows",
                 "schedule": crontab(minute="*/15"),
             },
+            "dispatch-outbox": {
+                # Due messages (scheduled, retried after a wait) go to the workers.
+                "task": "loyalty.care.dispatch_due",
+                "schedule": crontab(minute="*"),
+            },
+            "care-calendar": {
+                # Greetings, warranty notices and event reminders; once per occasion however often it runs.
+                "task": "loyalty.care.schedule_occasions",
+                "schedule": crontab(minute=5),
+            },
+            "escalate-overdue-cases": {
+                "task": "loyalty.care.escalate_cases",
+                "schedule": crontab(minute=10),
+            },
+            "send-surveys": {
+                "task": "loyalty.care.send_surveys",
+                "schedule": crontab(minute=15),
+            },
             "yearly-tier-review": {
                 # The only time tiers go down (DESIGN.md, "Tiers"): January 1st.
                 "task": "loyalty.cards.yearly_review",

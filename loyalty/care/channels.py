@@ -1,38 +1,87 @@
-"""Delivery channels behind one interface. `log` writes the message to the server log: the
-demo and development channel, and how a demo owner reads their login code. SMS, e-mail and
-WeChat adapters implement the same `send`."""
+"""Delivery channels behind one interface: `send(recipient, subject, body)`.
+
+- `email`: SMTP (stdlib smtplib in a worker thread), configured by LOYALTY_SMTP_*;
+- `sms`, `wechat`: adapters that write to the log until a provider is contracted (the demo's
+  and development's way to read a login code), the place a provider's client goes;
+- `log`: the same log writer, for messages that are only ever shown in the log.
+A channel raises on failure; the outbox records the error and retries."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Protocol
 
 from loyalty.phones import mask_phone
+from loyalty.settings import Settings
 
 log = logging.getLogger("loyalty.outbox")
+
+
+class ChannelUnavailable(RuntimeError):
+    """The channel is not configured here (e.g. no SMTP host)."""
 
 
 class Channel(Protocol):
     name: str
 
-    async def send(self, recipient: str, body: str) -> None: ...
+    async def send(self, recipient: str, subject: str, body: str) -> None: ...
 
 
 class LogChannel:
-    """Prints the message to the log (the recipient masked), for demos and development."""
+    """Writes the message to the log (the recipient masked)."""
 
-    name = "log"
+    def __init__(self, name: str = "log") -> None:
+        self.name = name
 
-    async def send(self, recipient: str, body: str) -> None:
+    async def send(self, recipient: str, subject: str, body: str) -> None:
         shown = mask_phone(recipient) if recipient.startswith("+") else recipient
-        log.warning("message to %s: %s", shown, body)
+        log.warning("message (%s) to %s: %s", self.name, shown, body)
 
 
-CHANNELS: dict[str, Channel] = {"log": LogChannel()}
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _message(self, recipient: str, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.settings.smtp_from
+        message["To"] = recipient
+        message["Subject"] = subject or "Owner Club 业主俱乐部"
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="owner-club")
+        message.set_content(body)
+        return message
+
+    def _send_now(self, message: EmailMessage) -> None:
+        settings = self.settings
+        if not settings.smtp_host:
+            raise ChannelUnavailable("e-mail is not configured (LOYALTY_SMTP_HOST)")
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password or "")
+            smtp.send_message(message)
+
+    async def send(self, recipient: str, subject: str, body: str) -> None:
+        await asyncio.to_thread(self._send_now, self._message(recipient, subject, body))
 
 
-def channel(name: str) -> Channel:
-    try:
-        return CHANNELS[name]
-    except KeyError:
-        raise LookupError(f"no delivery channel named {name!r}") from None
+def channel(name: str, settings: Settings) -> Channel:
+    if name == "email":
+        return EmailChannel(settings)
+    if name in ("sms", "wechat", "log"):
+        return LogChannel(name)
+    raise LookupError(f"no delivery channel named {name!r}")
+
+
+def route(email: str, settings: Settings) -> str:
+    """Where a care message to an owner goes: e-mail when they have an address and SMTP is
+    configured, else SMS (the configured SMS backend)."""
+    return "email" if email and settings.smtp_host else settings.sms_backend

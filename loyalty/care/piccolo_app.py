@@ -2,12 +2,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from loyalty.care.tables import OutboxMessage
+from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
 
 APP_CONFIG = AppConfig(
     app_name="care",
     migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations" / "care"),
-    table_classes=[OutboxMessage],
-    migration_dependencies=[],
+    table_classes=[OutboxMessage, OptOut, Case, CaseMessage, CasePhoto, Survey],
+    migration_dependencies=["loyalty.members.piccolo_app"],
     commands=[],
 )

@@ -1,22 +1,126 @@
-from piccolo.columns import JSON, Integer, Text, Timestamptz, Varchar
+"""Owner care: the outbox of messages, owners' opt-outs, feedback cases with their SLA clocks,
+and satisfaction surveys."""
+
+from piccolo.columns import JSON, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-OUTBOX_STATUSES = ("queued", "sent", "failed")
+from loyalty.members.tables import Member, Project, Unit
+
+# queued → sending → sent; a failed attempt goes back to queued with a later next_attempt_at
+# until the attempts run out (failed); an owner's opt-out makes a message skipped.
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
+# What a message is about: owners opt out per kind (the transactional ones cannot be refused).
+MESSAGE_KINDS = (
+    "login_code", "event_update", "case_update",  # transactional
+    "birthday", "holiday", "warranty", "event_reminder", "points_expiry", "survey",
+)
+TRANSACTIONAL = ("login_code", "event_update", "case_update")
 
 
 class OutboxMessage(Table):
     """One message to one recipient, written in the same transaction as the change that
     causes it and delivered afterwards by a channel; never lost if delivery fails."""
 
-    channel = Varchar(length=16)  # sms, email, wechat, log
+    channel = Varchar(length=16)  # email, sms, wechat, log
     recipient = Varchar(length=255)
+    member = Integer(null=True, default=None, index=True)
+    kind = Varchar(length=24, default="event_update")
     template = Varchar(length=64)
     language = Varchar(length=10, default="zh-CN")
+    subject = Varchar(length=200, default="")
     payload = JSON(default="{}")
     body = Text(default="")
+    # Once per owner per occasion: e.g. "birthday:2026:17" (unique where set).
+    dedupe_key = Varchar(length=120, null=True, default=None)
     status = Varchar(length=16, default="queued", index=True)
     attempts = Integer(default=0)
     error = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    scheduled_at = Timestamptz(default=TimestamptzNow(), index=True)  # not before (quiet hours)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    claimed_at = Timestamptz(null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
+
+
+class OptOut(Table):
+    """An owner does not want messages of this kind (unique per member and kind)."""
+
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.cascade)
+    kind = Varchar(length=24)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+CASE_KINDS = ("complaint", "suggestion", "repair", "inquiry")
+# open → in_progress (first reply) → resolved (the result) → followed_up (the call after closing)
+CASE_STATUSES = ("open", "in_progress", "resolved", "followed_up")
+
+
+class Case(Table):
+    """Feedback or a complaint, with its three clocks: first reply, result, follow-up call."""
+
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.restrict)
+    kind = Varchar(length=16)
+    project = ForeignKey(references=Project, null=True, default=None, on_delete=OnDelete.restrict)
+    unit = ForeignKey(references=Unit, null=True, default=None, on_delete=OnDelete.restrict)
+    title = Varchar(length=200)
+    text = Text()
+    status = Varchar(length=16, default="open", index=True)
+    opened_by = Varchar(length=10, default="member")  # member | staff
+    opened_by_staff = Integer(null=True, default=None)
+    assigned_to = Integer(null=True, default=None, index=True)  # staff account id
+    opened_at = Timestamptz(default=TimestamptzNow(), index=True)
+    first_reply_due = Timestamptz()
+    result_due = Timestamptz()
+    first_reply_at = Timestamptz(null=True, default=None)
+    resolved_at = Timestamptz(null=True, default=None)
+    result = Text(default="")
+    follow_up_due = Timestamptz(null=True, default=None)
+    followed_up_at = Timestamptz(null=True, default=None)
+    follow_up_note = Text(default="")
+    # When each clock was escalated (once each).
+    reply_escalated_at = Timestamptz(null=True, default=None)
+    result_escalated_at = Timestamptz(null=True, default=None)
+    follow_up_escalated_at = Timestamptz(null=True, default=None)
+
+
+class CaseMessage(Table):
+    case = ForeignKey(references=Case, null=False, index=True, on_delete=OnDelete.cascade)
+    author_kind = Varchar(length=10)  # member | staff
+    author_id = Integer()
+    text = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CasePhoto(Table):
+    case = ForeignKey(references=Case, null=False, index=True, on_delete=OnDelete.cascade)
+    content_type = Varchar(length=32)
+    data = Bytea()
+    size = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+SURVEY_KINDS = ("event", "case", "yearly")
+# The seeds' yearly dimensions, each on the five-point scale (5 = very satisfied).
+DIMENSIONS = ("planning_design", "sales_service", "construction_quality", "customer_service", "property_management")
+
+
+class Survey(Table):
+    """One survey sent to one owner; answered once. `satisfaction` is the overall score of an
+    event or case survey; a yearly survey scores the five dimensions."""
+
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.restrict)
+    kind = Varchar(length=10)
+    subject_id = Integer(default=0)  # the event or case; the year for a yearly survey
+    project = Integer(null=True, default=None, index=True)  # for the KPIs per project
+    sent_at = Timestamptz(default=TimestamptzNow(), index=True)
+    answered_at = Timestamptz(null=True, default=None, index=True)
+    satisfaction = Integer(null=True, default=None)
+    planning_design = Integer(null=True, default=None)
+    sales_service = Integer(null=True, default=None)
+    construction_quality = Integer(null=True, default=None)
+    customer_service = Integer(null=True, default=None)
+    property_management = Integer(null=True, default=None)
+    recommend = Integer(null=True, default=None)  # 0–10: would you recommend us?
+    comment = Text(default="")

@@ -103,6 +103,12 @@ async def _replay(event_id: int, nonce: str) -> ScanAnswer | None:
     first = {}
     if signup is not None and signup["checked_in_at"] is not None:
         first = {"first_checked_in_at": signup["checked_in_at"], "first_gate": signup["checked_in_gate"]}
+    if rows[0]["result"] == "checked_in" and signup is not None:  # the same answer: with the points that scan earned
+        earned = await db.fetch(
+            "SELECT available_delta + pending_delta AS points FROM ledger_entry WHERE idempotency_key = {}",
+            f"event-attend:{signup['id']}",
+        )
+        first["points_earned"] = int(earned[0]["points"]) if earned else 0
     return replace(_answer(rows[0]["result"], event_id, signup, **first), replayed=True, count=await door_count(event_id))
 
 

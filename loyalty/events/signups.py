@@ -267,7 +267,7 @@ async def _promote(event_id: int, now: datetime, hold_minutes: int) -> Promotion
     """Inside the transaction that freed seats: waitlisted signups take them in signup order
     (a party too large for what is free is passed over, not blocking those behind it). Free
     events confirm at once; paid ones hold the seat for `hold_minutes` for payment."""
-    from loyalty.care import service as care
+    from loyalty.care import outbox as care
     from loyalty.members.tables import Member
 
     event = await Event.select().where(Event.id == event_id).first()
@@ -303,6 +303,7 @@ async def _promote(event_id: int, now: datetime, hold_minutes: int) -> Promotion
             )
             notices.append(
                 await care.queue_message(
+                    kind="event_update", member_id=signup["member"],
                     channel_name="log", recipient=member["phone"], template="event_promoted", language=language,
                     body=body, payload={"event_id": event_id, "signup_id": signup["id"], "pay": paid},
                 )
@@ -312,7 +313,8 @@ async def _promote(event_id: int, now: datetime, hold_minutes: int) -> Promotion
 
 async def _after(promotion: Promotion) -> None:
     for message_id in promotion.notices:
-        await jobs.enqueue("loyalty.care.deliver_message", message_id)
+        if message_id is not None:
+            await jobs.enqueue("loyalty.care.deliver_message", message_id)
     for payment_id in promotion.payments:
         await jobs.enqueue("loyalty.events.open_payment", payment_id)
 
@@ -368,9 +370,12 @@ async def release_unpaid(now: datetime | None = None) -> int:
 async def mark_no_shows(now: datetime | None = None) -> int:
     """The job (after events end): confirmed signups nobody checked in become no-shows."""
     now = now or clock.now()
-    rows = await Signup.update({Signup.status: "no_show"}).where(
-        (Signup.status == "confirmed") & Signup.event.is_in(Event.select(Event.id).where(Event.ends_at <= now))
-    ).returning(Signup.id)
+    async with db.transaction():
+        rows = await Signup.update({Signup.status: "no_show"}).where(
+            (Signup.status == "confirmed") & Signup.event.is_in(Event.select(Event.id).where(Event.ends_at <= now))
+        ).returning(Signup.id, Signup.event, Signup.party_size)
+        for row in rows:  # a no-show holds no seat (`seats_taken` counts HOLDING signups only)
+            await _free_seats(row["event"], row["party_size"])
     return len(rows)
 
 
@@ -447,7 +452,14 @@ async def payment_succeeded(intent_id: str, now: datetime | None = None) -> list
                 Signup.id == signup["id"]
             )
         elif signup["status"] == "cancelled" and signup["cancel_reason"] == "hold_expired":
-            if await _take_seats(signup["event"], signup["party_size"]):
+            # Taken again only while the event still runs and the owner has no other live
+            # signup for it (they may have signed up again meanwhile: one live per member).
+            retake = await Event.exists().where(
+                (Event.id == signup["event"]) & (Event.status == "published")
+            ) and not await Signup.exists().where(
+                (Signup.event == signup["event"]) & (Signup.member == signup["member"]) & (Signup.status != "cancelled")
+            )
+            if retake and await _take_seats(signup["event"], signup["party_size"]):
                 await Signup.update(
                     {Signup.status: "confirmed", Signup.confirmed_at: now, Signup.cancelled_at: None, Signup.cancel_reason: ""}
                 ).where(Signup.id == signup["id"])
@@ -460,8 +472,8 @@ async def payment_succeeded(intent_id: str, now: datetime | None = None) -> list
 
 async def payment_failed(intent_id: str, message: str) -> None:
     """The card was declined: the seat stays held until the hold ends, so the owner can try
-    another card."""
+    another card (a later decline replaces the earlier error)."""
     await Payment.update({Payment.status: "failed", Payment.last_error: message[:200]}).where(
-        (Payment.stripe_intent_id == intent_id) & (Payment.status == "requires_payment")
+        (Payment.stripe_intent_id == intent_id) & Payment.status.is_in(["requires_payment", "failed"])
     )
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from piccolo.apps.user.tables import BaseUser
 
 from loyalty import clock, db, jobs
-from loyalty.care import service as care
+from loyalty.care import outbox as care
 from loyalty.errors import (
     InvalidField,
     LoginCodeExpired,
@@ -76,13 +76,17 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
         if member is None:
             return
         message_id = await care.queue_message(
+            kind="login_code",
+            member_id=member["id"],
+            settings=settings,
             channel_name=settings.sms_backend,
             recipient=phone,
             template="login_code",
             language=member["language"],
             body=label("login_code.sms", member["language"], code=code, minutes=minutes),
         )
-    await jobs.enqueue("loyalty.care.deliver_message", message_id)
+    if message_id is not None:
+        await jobs.enqueue("loyalty.care.deliver_message", message_id)
 
 
 @dataclass(frozen=True)

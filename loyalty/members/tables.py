@@ -51,6 +51,7 @@ class Member(Table):
 
     name = Varchar(length=100)
     phone = Varchar(length=20, unique=True)  # E.164
+    email = Varchar(length=254, default="")  # where care messages go when set (else SMS)
     birthday = Date(null=True, default=None)
     gender = Varchar(length=10, default="unknown")
     language = Varchar(length=10, default="zh-CN")

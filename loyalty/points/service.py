@@ -658,7 +658,7 @@ async def notify_expiring(today: date | None = None, channel: str = "log") -> in
     """Tell members 30 days ahead which points will expire, once per lot (the lot remembers
     the notice), through the outbox. Returns how many members were told."""
     from loyalty import jobs
-    from loyalty.care import service as care
+    from loyalty.care import outbox as care
     from loyalty.labels import label
     from loyalty.members.tables import Member
 
@@ -688,6 +688,8 @@ async def notify_expiring(today: date | None = None, channel: str = "log") -> in
                 continue  # another run told them already
             queued.append(
                 await care.queue_message(
+                    kind="points_expiry",
+                    member_id=member_id,
                     channel_name=channel,
                     recipient=member["phone"],
                     template="points_expiring",
@@ -697,5 +699,6 @@ async def notify_expiring(today: date | None = None, channel: str = "log") -> in
                 )
             )
     for message_id in queued:
-        await jobs.enqueue("loyalty.care.deliver_message", message_id)
+        if message_id is not None:
+            await jobs.enqueue("loyalty.care.deliver_message", message_id)
     return len(queued)

@@ -1,0 +1,190 @@
+"""The care faces: an owner's cases, surveys and message preferences; staff handle cases and
+read the KPIs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from loyalty import clock
+from loyalty.care import cases, kpis, outbox, surveys
+from loyalty.care.schemas import (
+    Assignment,
+    CaseCreate,
+    CaseMessageView,
+    CaseView,
+    ClockView,
+    Created,
+    FollowUp,
+    KpiReport,
+    KpiView,
+    MessageCreate,
+    Preferences,
+    Resolution,
+    StaffCaseCreate,
+    SurveyAnswer,
+    SurveyView,
+)
+from loyalty.care.tables import DIMENSIONS, CasePhoto
+from loyalty.identity.guards import member_id, requires_member
+from loyalty.labels import label
+
+SERVICE = {"roles": ("service",)}
+KPI_READERS = {"roles": ("service", "sales", "event_staff")}
+
+
+async def case_view(case: dict[str, Any]) -> CaseView:
+    now = clock.now()
+    photos = await CasePhoto.select(CasePhoto.id).where(CasePhoto.case == case["id"]).order_by(CasePhoto.id)
+    return CaseView(
+        id=case["id"], member_id=case["member"], kind=case["kind"], kind_label_zh=label(f"case_kind.{case['kind']}", "zh-CN"),
+        kind_label_en=label(f"case_kind.{case['kind']}", "en"), title=case["title"], text=case["text"], status=case["status"],
+        status_label_zh=label(f"case_status.{case['status']}", "zh-CN"), status_label_en=label(f"case_status.{case['status']}", "en"),
+        project_id=case["project"], unit_id=case["unit"], assigned_to=case["assigned_to"], opened_by=case["opened_by"],
+        opened_at=case["opened_at"], result=case["result"],
+        clocks=[ClockView(name=c.name, due=c.due, done=c.done, state=c.state(now)) for c in cases.clocks(case)],  # type: ignore[arg-type]
+        messages=[
+            CaseMessageView(id=m["id"], author_kind=m["author_kind"], text=m["text"], created_at=m["created_at"])
+            for m in await cases.messages(case["id"])
+        ],
+        photo_ids=[p["id"] for p in photos],
+    )
+
+
+def _photo_response(row: dict[str, Any]) -> Response[bytes]:
+    return Response(bytes(row["data"]), media_type=row["content_type"], headers={"Cache-Control": "private, max-age=3600"})
+
+
+class MyCareController(Controller):
+    path = "/me"
+    tags = ["care"]
+    guards = [requires_member]
+
+    @get("/cases", operation_id="listMyCases", summary="My feedback and complaints, newest first")
+    async def list_cases(self, request: Request[Any, Any, State]) -> list[CaseView]:
+        return [await case_view(c) for c in await cases.list_cases(member_id=member_id(request))]
+
+    @post("/cases", operation_id="openMyCase", status_code=HTTP_201_CREATED, summary="Open a case: we reply within 48 hours")
+    async def open(self, data: JSONBody[CaseCreate], request: Request[Any, Any, State]) -> CaseView:
+        me = member_id(request)
+        case_id = await cases.open_case(me, data.kind, data.title, data.text, unit_id=data.unit_id)
+        return await case_view(await cases.get_case(case_id, me))
+
+    @get("/cases/{case_id:int}", operation_id="getMyCase", summary="One of my cases, with replies and its clocks")
+    async def get_case(self, case_id: FromPath[int], request: Request[Any, Any, State]) -> CaseView:
+        return await case_view(await cases.get_case(case_id, member_id(request)))
+
+    @post("/cases/{case_id:int}/messages", operation_id="replyToMyCase", status_code=HTTP_201_CREATED, summary="Add to my case")
+    async def reply(self, case_id: FromPath[int], data: JSONBody[MessageCreate], request: Request[Any, Any, State]) -> Created:
+        return Created(id=await cases.owner_reply(case_id, member_id(request), data.text))
+
+    @post(
+        "/cases/{case_id:int}/photos", operation_id="addPhotoToMyCase", status_code=HTTP_201_CREATED,
+        summary="A photo for my case: send the image itself as the body (JPEG, PNG or WebP, ≤ 5 MB)",
+    )
+    async def add_photo(self, case_id: FromPath[int], request: Request[Any, Any, State]) -> Created:
+        return Created(id=await cases.add_photo(case_id, member_id(request), await request.body()))
+
+    @get("/cases/{case_id:int}/photos/{photo_id:int}", operation_id="getMyCasePhoto", summary="A photo of my case", media_type="image/jpeg")
+    async def get_photo(self, case_id: FromPath[int], photo_id: FromPath[int], request: Request[Any, Any, State]) -> Response[bytes]:
+        return _photo_response(await cases.photo(case_id, photo_id, member_id(request)))
+
+    @get("/surveys", operation_id="listMySurveys", summary="Surveys waiting for my answers")
+    async def open_surveys(self, request: Request[Any, Any, State]) -> list[SurveyView]:
+        return [
+            SurveyView(
+                id=s["id"], kind=s["kind"], subject_id=s["subject_id"], sent_at=s["sent_at"],
+                questions=[*(DIMENSIONS if s["kind"] == "yearly" else ("satisfaction",)), "recommend", "comment"],
+            )
+            for s in await surveys.open_surveys(member_id(request))
+        ]
+
+    @post(
+        "/surveys/{survey_id:int}/answers", operation_id="answerMySurvey", status_code=HTTP_204_NO_CONTENT,
+        summary="Answer a survey (1–5 scores, 0–10 recommend), once",
+    )
+    async def answer(self, survey_id: FromPath[int], data: JSONBody[SurveyAnswer], request: Request[Any, Any, State]) -> None:
+        answers = {name: getattr(data, name) for name in data.__struct_fields__}
+        await surveys.answer(member_id(request), survey_id, answers)
+
+    @get("/message-preferences", operation_id="getMyMessagePreferences", summary="Kinds of messages I refused")
+    async def preferences(self, request: Request[Any, Any, State]) -> Preferences:
+        return Preferences(opt_outs=await outbox.opt_outs(member_id(request)))  # type: ignore[arg-type]
+
+    @put("/message-preferences", operation_id="setMyMessagePreferences", summary="Refuse greetings, reminders or surveys (not service messages)")
+    async def set_preferences(self, data: JSONBody[Preferences], request: Request[Any, Any, State]) -> Preferences:
+        return Preferences(opt_outs=await outbox.set_opt_outs(member_id(request), list(data.opt_outs)))  # type: ignore[arg-type]
+
+
+class StaffCaseController(Controller):
+    path = "/cases"
+    tags = ["staff"]
+
+    @get(operation_id="staffListCases", summary="Cases, newest first; `overdue=true` for those past a clock", opt=SERVICE)
+    async def list_cases(
+        self, status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        overdue: Annotated[bool, QueryParameter(description="only cases past a clock")] = False,
+        project_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+        assigned_to: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    ) -> list[CaseView]:
+        found = await cases.list_cases(status=status, overdue=overdue, project_id=project_id, assigned_to=assigned_to)
+        return [await case_view(c) for c in found]
+
+    @post(operation_id="staffOpenCase", status_code=HTTP_201_CREATED, summary="Open a case for an owner (e.g. from a call)", opt=SERVICE)
+    async def open(self, data: JSONBody[StaffCaseCreate], request: Request[Any, Any, State]) -> CaseView:
+        case_id = await cases.open_case(
+            data.member_id, data.kind, data.title, data.text, unit_id=data.unit_id, opened_by_staff=request.state.staff.id
+        )
+        return await case_view(await cases.get_case(case_id))
+
+    @get("/{case_id:int}", operation_id="staffGetCase", summary="One case", opt=SERVICE)
+    async def get_case(self, case_id: FromPath[int]) -> CaseView:
+        return await case_view(await cases.get_case(case_id))
+
+    @get("/{case_id:int}/photos/{photo_id:int}", operation_id="staffGetCasePhoto", summary="A photo of a case", opt=SERVICE, media_type="image/jpeg")
+    async def get_photo(self, case_id: FromPath[int], photo_id: FromPath[int]) -> Response[bytes]:
+        return _photo_response(await cases.photo(case_id, photo_id))
+
+    @post("/{case_id:int}/messages", operation_id="staffReplyToCase", status_code=HTTP_201_CREATED, summary="Reply to the owner", opt=SERVICE)
+    async def reply(self, case_id: FromPath[int], data: JSONBody[MessageCreate], request: Request[Any, Any, State]) -> Created:
+        return Created(id=await cases.staff_reply(case_id, request.state.staff.id, data.text))
+
+    @post("/{case_id:int}/assignment", operation_id="staffAssignCase", status_code=HTTP_204_NO_CONTENT, summary="Assign (audited)", opt=SERVICE)
+    async def assign(self, case_id: FromPath[int], data: JSONBody[Assignment], request: Request[Any, Any, State]) -> None:
+        await cases.assign(case_id, data.staff_id, request.state.staff.id)
+
+    @post("/{case_id:int}/resolution", operation_id="staffResolveCase", status_code=HTTP_204_NO_CONTENT, summary="Give the result (a survey follows)", opt=SERVICE)
+    async def resolve(self, case_id: FromPath[int], data: JSONBody[Resolution], request: Request[Any, Any, State]) -> None:
+        await cases.resolve(case_id, data.result, request.state.staff.id)
+
+    @post("/{case_id:int}/follow-up", operation_id="staffFollowUpCase", status_code=HTTP_204_NO_CONTENT, summary="Record the follow-up call", opt=SERVICE)
+    async def follow_up(self, case_id: FromPath[int], data: JSONBody[FollowUp], request: Request[Any, Any, State]) -> None:
+        await cases.follow_up(case_id, data.note, request.state.staff.id)
+
+
+@get("/kpis", operation_id="staffKpis", tags=["staff"], opt=KPI_READERS,
+     summary="Satisfaction, NPS, reply on time, follow-up rate and referral share per project and month, with targets")
+async def staff_kpis(
+    start: Annotated[date, QueryParameter(description="first day (Beijing time)")],
+    end: Annotated[date, QueryParameter(description="last day")],
+    project_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+) -> KpiReport:
+    rows = await kpis.kpis(start, end, project_id=project_id)
+    return KpiReport(
+        start=start, end=end, targets=kpis.TARGETS,
+        rows=[
+            KpiView(
+                project_id=r.project_id, month=r.month, satisfaction_rate=r.satisfaction_rate, satisfaction_scores=r.scores,
+                nps=r.nps, recommend_answers=r.recommend_answers, reply_on_time_rate=r.reply_on_time_rate,
+                replies_due=r.replies_due, complaint_reply_on_time_rate=r.complaint_reply_on_time_rate,
+                follow_up_rate=r.follow_up_rate, follow_ups_due=r.follow_ups_due, referral_share=r.referral_share,
+                new_buyers=r.new_buyers, referral_signed=r.referral_signed, overdue_cases=r.overdue_now,
+            )
+            for r in rows
+        ],
+    )
