@@ -6,10 +6,10 @@ import hashlib
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import swagger_ui_bundle
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Response, Router, asgi, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -60,6 +60,19 @@ async def health(settings: NamedDependency[Settings]) -> Response[dict[str, str]
 @get("/", include_in_schema=False)
 async def index() -> Redirect:
     return Redirect("/schema/swagger")
+
+
+def admin_mount(settings: Settings) -> Any:
+    """piccolo-admin at /admin (one instance per staff role, see admin_ui/admin.py)."""
+    from admin_ui.admin import RoleAdmin
+
+    role_admin = RoleAdmin(settings)
+
+    @asgi("/admin", is_mount=True, include_in_schema=False, copy_scope=True)
+    async def admin(scope: Any, receive: Any, send: Any) -> None:
+        await role_admin(scope, receive, send)
+
+    return admin
 
 
 def session_secret(settings: Settings) -> bytes:
@@ -128,6 +141,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             api_v1,
             partner_router(),
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], include_in_schema=False),
+            admin_mount(settings),
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
         middleware=[sessions.middleware],

@@ -16,6 +16,7 @@ DB = engine_from_url(os.environ.get("LOYALTY_DATABASE_URL") or DEFAULT_DATABASE_
 APP_REGISTRY = AppRegistry(
     apps=[
         "piccolo.apps.user.piccolo_app",
+        "piccolo_api.session_auth.piccolo_app",  # piccolo-admin's sessions (/admin)
         "loyalty.members.piccolo_app",
         "loyalty.identity.piccolo_app",
         "loyalty.care.piccolo_app",

@@ -146,7 +146,7 @@ class StaffIdentity:
 async def create_staff(
     username: str, password: str, role: str, display_name: str = "", email: str | None = None
 ) -> StaffIdentity:
-    """A staff login with one role. Admins also get piccolo-admin rights. Piccolo keeps e-mail
+    """A staff login with one role; /admin shows each role its own tables. Piccolo keeps e-mail
     unique, so a staff member without one gets a placeholder that can never receive mail."""
     if role not in ROLES:
         raise InvalidField(f"role must be one of {', '.join(ROLES)}", field="role")
@@ -162,7 +162,7 @@ async def create_staff(
             password=password,
             email=email or f"{username}@staff.invalid",
             active=True,
-            admin=role == "admin",
+            admin=True,  # may log in to /admin, where the role decides what is shown
             superuser=role == "admin",
         )
         await user.save()
