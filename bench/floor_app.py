@@ -1,15 +1,20 @@
-"""The floor of bench/partner_throughput.py: a bare Litestar app, no ORM, no guard, no middleware.
+"""The floor of bench/partner_throughput.py and bench/checkin_burst.py: a bare Litestar app, no ORM,
+no guard, no middleware.
 
     BENCH_FLOOR_DATABASE_URL=postgresql://... .venv/bin/python -m uvicorn --app-dir bench \
         floor_app:create --factory --host 127.0.0.1 --port P --workers 2 --log-level info
 
-Two routes, each taking a small JSON body like the partner API's:
+Three routes, each taking a small JSON body like the route it is the floor of:
 
 - `POST /floor/verify` `{"card_id": n}`: one indexed asyncpg SELECT (`SELECT id, tier FROM card
   WHERE id = $1`), the floor of `POST /partner/v1/codes/verify`;
 - `POST /floor/sales` `{"member": n}` with an `Idempotency-Key` header: one asyncpg transaction
   with one INSERT and one UPDATE (DESIGN.md's floor for a sale with points redemption), on the
-  `floor_ledger` / `floor_account` tables the benchmark creates.
+  `floor_ledger` / `floor_account` tables the benchmark creates;
+- `POST /floor/checkin` `{"ticket": n, "gate": "G1"}`: one asyncpg conditional UPDATE ... RETURNING
+  (`UPDATE floor_ticket SET checked_in_at = now(), gate = $2 WHERE id = $1 AND checked_in_at IS NULL
+  RETURNING id`), the floor of `POST /api/v1/staff/checkins`: a row found is `checked_in`, none is
+  `already_checked_in`; on the `floor_ticket` table bench/checkin_burst.py creates.
 
 The asyncpg pool is opened at start-up with the sizes `loyalty.db.start()` gives Piccolo's pool
 (1 to 20 connections per worker), so both servers hold the same number of connections.
@@ -45,6 +50,16 @@ class FloorSaleView(msgspec.Struct):
     available: int
 
 
+class FloorScan(msgspec.Struct, forbid_unknown_fields=True):
+    ticket: int
+    gate: str
+
+
+class FloorScanView(msgspec.Struct):
+    result: str
+    ticket: int
+
+
 POOL: asyncpg.Pool | None = None
 
 
@@ -72,6 +87,16 @@ async def floor_sale(data: FloorSale, request: Request) -> FloorSaleView:
     return FloorSaleView(id=entry, available=available)
 
 
+@post("/floor/checkin", status_code=200)
+async def floor_checkin(data: FloorScan) -> FloorScanView:
+    assert POOL is not None
+    won = await POOL.fetchval(
+        "UPDATE floor_ticket SET checked_in_at = now(), gate = $2 WHERE id = $1 AND checked_in_at IS NULL RETURNING id",
+        data.ticket, data.gate,
+    )
+    return FloorScanView(result="checked_in" if won is not None else "already_checked_in", ticket=data.ticket)
+
+
 @asynccontextmanager
 async def lifespan(_: Litestar) -> AsyncIterator[None]:
     global POOL
@@ -83,4 +108,4 @@ async def lifespan(_: Litestar) -> AsyncIterator[None]:
 
 
 def create() -> Litestar:
-    return Litestar(route_handlers=[floor_verify, floor_sale], lifespan=[lifespan], openapi_config=None)
+    return Litestar(route_handlers=[floor_verify, floor_sale, floor_checkin], lifespan=[lifespan], openapi_config=None)

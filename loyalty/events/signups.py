@@ -141,7 +141,14 @@ async def _place(
     ):
         raise AlreadySignedUp(f"already signed up for event {event['id']}", event_id=event["id"])
     fee = rules.fee_per_person(event, member.tier) * party_size
-    if await _take_seats(event["id"], party_size):
+    taken = await _take_seats(event["id"], party_size)
+    if not taken and join_waitlist and db.is_postgres():
+        # A refused UPDATE locks nothing: hold the event row until this waitlist place commits,
+        # so a cancellation freeing seats meanwhile waits for it and promotes it (rather than
+        # looking at the waitlist before it is there); with the row held, look at the seats again.
+        await db.fetch("SELECT id FROM event WHERE id = {} FOR UPDATE", event["id"])
+        taken = await _take_seats(event["id"], party_size)
+    if taken:
         status = "pending_payment" if fee else "confirmed"
     elif join_waitlist:
         status = "waitlisted"
@@ -281,15 +288,18 @@ async def _promote(event_id: int, now: datetime, hold_minutes: int) -> Promotion
             break
         if not await _take_seats(event_id, signup["party_size"]):
             continue
-        event["seats_taken"] += signup["party_size"]
         paid = signup["fee_fen"] > 0
-        await Signup.update(
+        promoted = await Signup.update(
             {
                 Signup.status: "pending_payment" if paid else "confirmed",
                 Signup.hold_expires_at: now + timedelta(minutes=hold_minutes) if paid else None,
                 Signup.confirmed_at: None if paid else now,
             }
-        ).where(Signup.id == signup["id"])
+        ).where((Signup.id == signup["id"]) & (Signup.status == "waitlisted")).returning(Signup.id)
+        if not promoted:  # left the waitlist since we read it: the seat goes back
+            await _free_seats(event_id, signup["party_size"])
+            continue
+        event["seats_taken"] += signup["party_size"]
         if paid:
             payments.append(await _new_payment(signup["member"], [signup]))
         member = await Member.select(Member.phone, Member.language).where(Member.id == signup["member"]).first()

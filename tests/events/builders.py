@@ -112,3 +112,117 @@ async def staff_client(database: Any, settings: Settings, username: str = "door1
 
 def problem(response: httpx.Response) -> str:
     return response.json().get("type", "")
+
+
+# --- paid events (Stripe through localstripe) ------------------------------------------------
+
+WEBHOOK_SECRET = "whsec_test_owner_club"
+
+
+def paid_settings(database: Any, localstripe: Any, **overrides: Any) -> Settings:
+    """The database's settings with Stripe pointed at the test's localstripe."""
+    stripe = dict(stripe_api_key=localstripe.api_key, stripe_api_base=localstripe.base_url, stripe_webhook_secret=WEBHOOK_SECRET)
+    return database.settings(**{**stripe, **overrides})
+
+
+def pay(localstripe: Any, intent_id: str, card: str = "pm_card_visa") -> dict[str, Any]:
+    """The owner pays `intent_id` in localstripe with `card` (a declined card raises
+    stripe.CardError); returns the intent as Stripe now has it, for a webhook."""
+    stripe_client = localstripe.client()
+    stripe_client.v1.payment_intents.update(intent_id, params={"payment_method": card})
+    stripe_client.v1.payment_intents.confirm(intent_id)
+    return stripe_client.v1.payment_intents.retrieve(intent_id).to_dict()
+
+
+def intent_now(localstripe: Any, intent_id: str) -> dict[str, Any]:
+    return localstripe.client().v1.payment_intents.retrieve(intent_id).to_dict()
+
+
+@contextlib.asynccontextmanager
+async def stripe_caller(database: Any, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An anonymous client (no session, like Stripe itself) on an app for `settings`."""
+    app = create_app(settings, engine=database.engine)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            yield http
+    finally:
+        jobs.configure(database.settings())
+
+
+async def post_webhook(
+    http: httpx.AsyncClient, body: bytes, *, secret: str = WEBHOOK_SECRET, signature: str | None = None
+) -> httpx.Response:
+    """POST a Stripe event body to the app's webhook, signed with `secret` now (frozen time)
+    unless `signature` is given."""
+    from tests.stripe_server import sign_webhook
+
+    header = sign_webhook(body, secret) if signature is None else signature
+    return await http.post(
+        "/api/v1/payments/stripe/webhook", content=body,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
+
+
+# --- seats and the waitlist ------------------------------------------------------------------
+
+
+async def seats(event_id: int) -> tuple[int, int]:
+    """(the event row's `seats_taken`, the party sizes of its signups holding a seat): the
+    two must always be equal."""
+    from loyalty.events.tables import HOLDING, Event, Signup
+
+    row = await Event.select(Event.seats_taken).where(Event.id == event_id).first()
+    assert row is not None
+    held = await Signup.select(Signup.party_size).where((Signup.event == event_id) & Signup.status.is_in(list(HOLDING)))
+    return row["seats_taken"], sum(s["party_size"] for s in held)
+
+
+async def statuses(event_id: int) -> dict[int, str]:
+    """Each member's latest signup status for the event, by member id."""
+    from loyalty.events.tables import Signup
+
+    rows = await Signup.select(Signup.member, Signup.status).where(Signup.event == event_id).order_by(Signup.id)
+    return {row["member"]: row["status"] for row in rows}
+
+
+def forget_declined_charge(localstripe: Any, intent_id: str) -> None:
+    """localstripe keeps a declined charge on the intent, so the intent stays
+    `requires_payment_method` and cannot be confirmed again (real Stripe lets the owner retry
+    with another card). Clear it (its JSON body path accepts null), then `pay` again."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{localstripe.base_url}/v1/payment_intents/{intent_id}", data=json.dumps({"latest_charge": None}).encode(),
+        method="POST", headers={"Content-Type": "application/json", "Authorization": f"Bearer {localstripe.api_key}"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
+
+
+async def sign_up_via(me: httpx.AsyncClient, event_id: int, party_size: int = 1, join_waitlist: bool = False) -> dict[str, Any]:
+    """The member signs up through HTTP (expects 201); their one signup's view."""
+    response = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": party_size, "join_waitlist": join_waitlist})
+    assert response.status_code == 201, response.text
+    return response.json()[0]
+
+
+async def my_signup(me: httpx.AsyncClient, signup_id: int) -> dict[str, Any]:
+    response = await me.get(f"/api/v1/me/signups/{signup_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def release_unpaid_as_worker(database: Any, settings: Settings) -> int:
+    """The release job as a worker runs it: jobs configured with `settings` (Stripe)."""
+    from loyalty.events import signups
+
+    jobs.configure(settings)
+    try:
+        return await signups.release_unpaid()
+    finally:
+        jobs.configure(database.settings())
+
+
+def refunds_of(localstripe: Any, intent_id: str) -> list[Any]:
+    return list(localstripe.client().v1.refunds.list(params={"payment_intent": intent_id}).data)
