@@ -10,13 +10,12 @@ from typing import Any, AsyncIterator
 
 import swagger_ui_bundle
 from litestar import Litestar, Response, Router, asgi, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from piccolo.engine.base import Engine
@@ -26,11 +25,12 @@ from loyalty.cards.api import MyCardController, StaffCardController, TierRuleCon
 from loyalty.points.api import MyPointsController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
+from loyalty.dashboards.api import StaffDashboardController
 from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, staff_check_in, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
-from loyalty.members.api import MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
+from loyalty.members.api import list_projects, MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
 from loyalty.openapi_contract import document_problem_details
 from loyalty.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from loyalty.settings import Settings
@@ -57,9 +57,21 @@ async def health(settings: NamedDependency[Settings]) -> Response[dict[str, str]
     return Response({"status": "ok", "database": settings.database_kind, "version": VERSION})
 
 
-@get("/", include_in_schema=False)
-async def index() -> Redirect:
-    return Redirect("/schema/swagger")
+WEB = Path(__file__).resolve().parent / "web" / "static"
+STAFF_WEB = Path(__file__).resolve().parent.parent / "admin_ui" / "static"
+FONTS = Path(__file__).resolve().parent / "cards" / "fonts"
+
+
+@get("/staff", include_in_schema=False, media_type="text/html")
+async def staff_page() -> Response[bytes]:
+    """The staff pages: referral board, door scanner, dashboards."""
+    return Response((STAFF_WEB / "staff.html").read_bytes(), media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
+@get("/", include_in_schema=False, media_type="text/html")
+async def index() -> Response[bytes]:
+    """The owner's page."""
+    return Response((WEB / "index.html").read_bytes(), media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
 def admin_mount(settings: Settings) -> Any:
@@ -117,12 +129,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             staff_check_in,
             StaffCaseController,
             staff_kpis,
+            StaffDashboardController,
         ],
     )
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
-            health, code_keys, MemberAuthController, StaffAuthController, MeController, MyCardController,
+            health, code_keys, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
             MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, staff,
         ],
     )
@@ -138,9 +151,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             index,
+            staff_page,
             api_v1,
             partner_router(),
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], include_in_schema=False),
+            create_static_files_router(path="/static/web", directories=[WEB], include_in_schema=False),
+            create_static_files_router(path="/static/staff", directories=[STAFF_WEB], include_in_schema=False),
+            create_static_files_router(path="/static/fonts", directories=[FONTS], include_in_schema=False,
+                                       cache_control=CacheControlHeader(max_age=86400 * 30, public=True)),
             admin_mount(settings),
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},

@@ -53,6 +53,26 @@ class MyCardController(Controller):
         return Response(code, headers={"Cache-Control": "no-store"})
 
     @get(
+        "/card/code.svg",
+        operation_id="getMyDynamicCodeImage",
+        media_type="image/svg+xml",
+        summary="This minute's rotating code as a QR (SVG); the code and its timing are in the X-Card-Code, "
+        "X-Code-Expires-At and X-Refresh-After headers",
+    )
+    async def dynamic_code_svg(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
+        code = await service.dynamic_code(member_id(request), service.signer_for(settings), time.time())
+        return Response(
+            image.qr_svg(code.code),
+            media_type="image/svg+xml",
+            headers={
+                "Cache-Control": "no-store",
+                "X-Card-Code": code.code,
+                "X-Code-Expires-At": str(code.expires_at_unix),
+                "X-Refresh-After": str(code.refresh_after_seconds),
+            },
+        )
+
+    @get(
         "/card.png",
         operation_id="getMyCardImage",
         summary="The card as a PNG with the static QR code (ETag; re-drawn when tier, name or card change)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import timedelta
 from typing import Any
 
 import qrcode
@@ -34,6 +35,7 @@ from loyalty.events.schemas import (
     Reason,
     SignupRequest,
     SignupView,
+    StaffEventView,
     StaffSignupView,
     WebhookAnswer,
     WhyNot,
@@ -220,6 +222,18 @@ async def stripe_webhook(request: Request[Any, Any, State], settings: NamedDepen
 class StaffEventController(Controller):
     path = "/events"
     tags = ["staff"]
+
+    @get(operation_id="staffListEvents", summary="Events ending from yesterday on, drafts included, soonest first", opt=EVENT_STAFF)
+    async def list_events(self) -> list[StaffEventView]:
+        since = clock.now() - timedelta(days=1)
+        rows = await Event.select().where(Event.ends_at >= since).order_by(Event.starts_at).limit(200)
+        return [
+            StaffEventView(
+                id=e["id"], kind=e["kind"], title_zh=e["title_zh"], title_en=e["title_en"], status=e["status"],
+                starts_at=e["starts_at"], ends_at=e["ends_at"], capacity=e["capacity"], seats_taken=e["seats_taken"],
+            )
+            for e in rows
+        ]
 
     @post(operation_id="staffCreateEvent", summary="Create an event (audited)", opt=EVENT_STAFF)
     async def create(self, data: JSONBody[EventCreate], request: Request[Any, Any, State]) -> Created:

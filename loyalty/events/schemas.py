@@ -151,6 +151,18 @@ class SignupView(msgspec.Struct):
     checked_in_at: datetime | None
 
 
+class StaffEventView(msgspec.Struct):
+    id: int
+    kind: str
+    title_zh: str
+    title_en: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    seats_taken: int
+
+
 class StaffSignupView(msgspec.Struct):
     id: int
     member_id: int

@@ -63,6 +63,10 @@ class StaffAuthController(Controller):
         request.set_session({STAFF_KEY: staff.id})
         return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)
 
+    @delete("/current", status_code=HTTP_204_NO_CONTENT, operation_id="staffLogout", summary="Log out (staff)")
+    async def logout(self, request: Request[Any, Any, State]) -> None:
+        request.clear_session()
+
 
 class StaffMeController(Controller):
     path = "/me"

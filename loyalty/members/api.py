@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,22 @@ class MeController(Controller):
     async def update(self, request: Request[Any, Any, State], data: JSONBody[ProfileUpdate]) -> MemberProfile:
         language = pick_language(request.headers.get("accept-language"))
         return await service.update_profile(member_id(request), data, clock.today(), language)
+
+
+class ProjectView(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+    name_en: str
+    city: str
+
+
+@get("/projects", operation_id="listProjects", summary="The developer's projects (public: for referring a friend, for filters)", tags=["members"])
+async def list_projects() -> list[ProjectView]:
+    from loyalty.members.tables import Project
+
+    rows = await Project.select(Project.id, Project.code, Project.name, Project.name_en, Project.city).order_by(Project.id)
+    return [ProjectView(**row) for row in rows]
 
 
 class StaffMemberController(Controller):
