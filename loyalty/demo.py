@@ -139,6 +139,7 @@ async def load_demo_data(today: date | None = None) -> bool:
             await identity.create_staff(username, password, role, display)
     await _demo_merchants(today)
     await _demo_events(today)
+    await _demo_referrals(today, rng)
     return True
 
 
@@ -214,3 +215,26 @@ async def _demo_events(today: date) -> None:
             kind="club_activity", title_zh=title_zh, title_en=title_en, program_id=program, venue="云湖里中央公园",
             capacity=60, party_size_limit=4, attendance_points=50, **timing(today + timedelta(days=20 * offset), 9, 3),
         ), staff_id)
+
+
+async def _demo_referrals(today: date, rng: random.Random) -> None:
+    """Friends referred by demo owners, at every stage of the sales funnel (the sales board)."""
+    from loyalty.identity.tables import StaffAccount
+    from loyalty.members.tables import Ownership
+    from loyalty.referrals import service as referrals
+
+    seller = await StaffAccount.select(StaffAccount.id).where(StaffAccount.role == "sales").first()
+    projects = [row["id"] for row in await Project.select(Project.id).order_by(Project.id)]
+    owners = [row["member"] for row in await Ownership.select(Ownership.member).where(Ownership.status == "active").order_by(Ownership.id)]
+    referrers = list(dict.fromkeys(owners))[:12]
+    path = {0: [], 1: ["visited"], 2: ["visited", "subscribed"], 3: ["visited", "subscribed", "signed"]}
+    for number, referrer in enumerate(referrers):
+        name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+        try:
+            lead = await referrals.register_lead(
+                referrer, name=name, phone=f"177{number:04d}{rng.randint(1000, 9999)}", project_id=rng.choice(projects), today=today
+            )
+        except Exception:  # noqa: BLE001 - a demo owner the referral rules refuse (e.g. a co-owner): skip them
+            continue
+        for stage in path[number % 4]:
+            await referrals.move_lead(lead["id"], stage, staff_id=seller["id"] if seller else 0, today=today)
