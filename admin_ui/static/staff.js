@@ -29,7 +29,7 @@ const NEXT = { registered: ["visited", "subscribed", "signed", "cancelled"], vis
 const RESULT_COLOUR = { checked_in: "green", already_checked_in: "amber", not_open_yet: "amber" };
 // What each dashboard charts: the row label, the value, and the business target if there is one.
 const DASHBOARDS = {
-  tiers: { title: "dash_tiers", roles: ["admin"], label: "tier", value: "members" },
+  tiers: { title: "dash_tiers", roles: ["admin"], label: "project", value: "members" },
   referrals: { title: "dash_referrals", roles: ["admin", "sales"], label: "month", value: "referral_share", target: 0.3, percent: true },
   events: { title: "dash_events", roles: ["admin", "event_staff"], label: "title_zh", value: "no_show_rate", percent: true },
   merchants: { title: "dash_merchants", roles: ["admin"], label: "merchant", value: "points_redeemed" },
@@ -187,21 +187,22 @@ function table(rows) {
 }
 
 async function loadDashboards() {
-  const today = new Date();
-  if (!$("dash-start").value) {
-    $("dash-start").value = `${today.getFullYear()}-01-01`;
-    $("dash-end").value = today.toISOString().slice(0, 10);
+  if (!$("dash-start").value) {  // this year so far, in Beijing days (what the API's ranges are)
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());  // YYYY-MM-DD
+    $("dash-start").value = `${today.slice(0, 4)}-01-01`;
+    $("dash-end").value = today;
   }
   const query = `start=${$("dash-start").value}&end=${$("dash-end").value}`;
   const mine = Object.entries(DASHBOARDS).filter(([, c]) => c.roles.includes(state.me.role) || state.me.role === "admin");
   const parts = await Promise.all(mine.map(async ([name, config]) => {
     const response = await api(`/api/v1/staff/dashboards/${name}?${query}`);
     if (!response.ok) return `<div class="dash" data-dashboard="${name}"><h2>${t(config.title)}</h2><p class="error">${esc(await problemText(response))}</p></div>`;
-    const rows = rowsOf(await response.json());
+    const data = await response.json();
+    const rows = rowsOf(data);
     const target = config.target ? `<span class="muted">${t("target")} ${(config.target * 100).toFixed(0)}%</span>` : "";
     return `<div class="dash" data-dashboard="${name}"><h2><span>${t(config.title)} ${target}</span>
-      <a class="button secondary" href="/api/v1/staff/dashboards/${name}?${query}&format=csv">${t("csv")}</a></h2>
-      ${chart(rows.filter((r) => r[config.value] !== undefined && r[config.value] !== null), config)}${table(rows)}</div>`;
+      <a class="button secondary" href="/api/v1/staff/dashboards/${name}.csv?${query}">${t("csv")}</a></h2>
+      ${chart(rows.filter((r) => r[config.value] !== undefined && r[config.value] !== null), config)}${table(data.totals ? [...rows, data.totals] : rows)}</div>`;
   }));
   $("dashboards").innerHTML = parts.join("");
 }

@@ -35,7 +35,7 @@ from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label
 
 SERVICE = {"roles": ("service",)}
-KPI_READERS = {"roles": ("service", "sales", "event_staff")}
+KPI_READERS = {"roles": ("service", "sales")}
 
 
 async def case_view(case: dict[str, Any]) -> CaseView:

@@ -75,11 +75,9 @@ async def _owners() -> list[dict]:
 
 
 async def _birthdays(today: date, settings: Settings) -> list[int | None]:
-    from loyalty.members.tables import Member
-
     queued = []
-    for member in await Member.select(Member.id, Member.name, Member.birthday).where(Member.birthday.is_not_null()):
-        if birthday_in(today.year, member["birthday"]) != today:
+    for member in await _owners():
+        if member["birthday"] is None or birthday_in(today.year, member["birthday"]) != today:
             continue
         texts = {lang: (label("care.birthday.subject", lang), label("care.birthday", lang, name=member["name"])) for lang in ("zh-CN", "en")}
         queued.append(
@@ -164,7 +162,8 @@ async def _event_reminders(now: datetime, settings: Settings) -> list[int | None
                 await outbox.message_member(
                     signup["member"], kind="event_reminder", template="event_reminder", texts=texts,
                     payload={"event_id": event["id"], "signup_id": signup["id"]},
-                    dedupe_key=f"event-reminder:{signup['id']}", settings=settings,
+                    dedupe_key=f"event-reminder:{signup['id']}", urgent_by=event["starts_at"] - timedelta(hours=2),
+                    settings=settings,
                 )
             )
     return queued

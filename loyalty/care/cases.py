@@ -253,6 +253,7 @@ async def escalate_overdue(now: datetime | None = None) -> int:
     from loyalty.identity.tables import StaffAccount
 
     now = now or clock.now()
+    smtp = bool(jobs.current_settings().smtp_host)
     escalated = 0
     for name, (column, late) in _ESCALATION.items():
         rows = await Case.update({column: now}).where(late(now) & column.is_null()).returning(Case.id, Case.assigned_to, Case.title)
@@ -260,13 +261,17 @@ async def escalate_overdue(now: datetime | None = None) -> int:
             escalated += 1
             await audit.record(action=f"case.escalate.{name}", subject_kind="case", subject_id=row["id"], actor_kind="system")
             staff = await StaffAccount.select(StaffAccount.id, StaffAccount.user.username, StaffAccount.user.email).where(
-                (StaffAccount.id == row["assigned_to"]) if row["assigned_to"] else StaffAccount.role.is_in(["service", "admin"])
+                (StaffAccount.id == row["assigned_to"]) if row["assigned_to"]
+                else StaffAccount.role.is_in(["service", "admin"]) & (StaffAccount.active == True)  # noqa: E712
             )
             what = {"reply": "首次回复", "result": "处理结果", "follow_up": "回访"}[name]
             for person in staff:
+                # Staff created without an address carry an undeliverable placeholder
+                # (identity.create_staff); they, and everyone when SMTP is not set up, are told in the log.
+                email = person["user.email"] if smtp and not (person["user.email"] or "").endswith("@staff.invalid") else ""
                 message_id = await queue_message(
-                    kind="case_update", channel_name="email" if person["user.email"] else "log",
-                    recipient=person["user.email"] or f"staff:{person['user.username']}", template=f"case_overdue_{name}",
+                    kind="case_update", channel_name="email" if email else "log",
+                    recipient=email or f"staff:{person['user.username']}", template=f"case_overdue_{name}",
                     language="zh-CN", subject=f"反馈超时 Overdue case #{row['id']}",
                     body=f"反馈 #{row['id']}「{row['title']}」{what}已超时 / case #{row['id']} is overdue ({name}).",
                     payload={"case_id": row["id"], "clock": name},

@@ -51,18 +51,20 @@ async def opted_out(member_id: int, kind: str) -> bool:
 async def queue_message(
     *, kind: str, channel_name: str, recipient: str, template: str, language: str, body: str, subject: str = "",
     member_id: int | None = None, payload: dict[str, Any] | None = None, dedupe_key: str | None = None,
-    not_before: datetime | None = None, settings: Settings | None = None,
+    not_before: datetime | None = None, urgent_by: datetime | None = None, settings: Settings | None = None,
 ) -> int | None:
     """Write a message to the outbox; returns its id to enqueue delivery of once the caller's
     transaction has committed, or None if nothing is to be sent (already queued for this
-    occasion, or the owner opted out)."""
+    occasion, or the owner opted out). Quiet hours never hold a message past `urgent_by` (a
+    reminder for an early event goes out at night rather than after the event)."""
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     settings = settings or jobs.current_settings()
     now = clock.now()
     when = not_before or now
     if kind not in TRANSACTIONAL:
-        when = after_quiet_hours(when, settings.quiet_hours)
+        deferred = after_quiet_hours(when, settings.quiet_hours)
+        when = deferred if urgent_by is None or deferred <= urgent_by else when
     skipped = member_id is not None and await opted_out(member_id, kind)
     query = OutboxMessage.insert(
         OutboxMessage(
@@ -81,7 +83,8 @@ async def queue_message(
 
 async def message_member(
     member_id: int, *, kind: str, template: str, texts: dict[str, tuple[str, str]], payload: dict[str, Any] | None = None,
-    dedupe_key: str | None = None, not_before: datetime | None = None, settings: Settings | None = None,
+    dedupe_key: str | None = None, not_before: datetime | None = None, urgent_by: datetime | None = None,
+    settings: Settings | None = None,
 ) -> int | None:
     """A message to an owner in their language, by their channel. `texts` maps a language to
     (subject, body)."""
@@ -97,7 +100,7 @@ async def message_member(
     return await queue_message(
         kind=kind, channel_name=name, recipient=member["email"] if name == "email" else member["phone"], template=template,
         language=language, subject=subject, body=body, member_id=member_id, payload=payload, dedupe_key=dedupe_key,
-        not_before=not_before, settings=settings,
+        not_before=not_before, urgent_by=urgent_by, settings=settings,
     )
 
 
@@ -111,7 +114,10 @@ async def deliver_message(message_id: int) -> str:
     ).where(
         (OutboxMessage.id == message_id) & (OutboxMessage.status == "queued")
         & (OutboxMessage.scheduled_at <= now) & (OutboxMessage.next_attempt_at <= now)
-    ).returning(OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.body, OutboxMessage.attempts)
+    ).returning(
+        OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.body, OutboxMessage.attempts,
+        OutboxMessage.kind,
+    )
     if not claimed:
         row = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
         return row["status"] if row else "missing"
@@ -122,12 +128,15 @@ async def deliver_message(message_id: int) -> str:
         attempts = row["attempts"]
         final = attempts >= settings.outbox_max_attempts
         wait = timedelta(seconds=settings.outbox_retry_seconds * 2 ** (attempts - 1))
+        retry_at = now + wait
+        if row["kind"] not in TRANSACTIONAL:  # a greeting's retry waits out the quiet hours too
+            retry_at = after_quiet_hours(retry_at, settings.quiet_hours)
         log.warning("message %s attempt %s failed%s: %s", message_id, attempts, " (giving up)" if final else "", error)
         await OutboxMessage.update(
             {
                 OutboxMessage.status: "failed" if final else "queued",
                 OutboxMessage.error: f"{type(error).__name__}: {error}"[:1000],
-                OutboxMessage.next_attempt_at: now + wait,
+                OutboxMessage.next_attempt_at: retry_at,
             }
         ).where((OutboxMessage.id == message_id) & (OutboxMessage.status == "sending"))
         return "failed" if final else "queued"
@@ -141,9 +150,12 @@ async def dispatch_due(now: datetime | None = None) -> int:
     """The job (every minute): rows whose worker died mid-send go back to the queue, and
     every due row is handed to a worker. Returns how many were handed out."""
     now = now or clock.now()
-    await OutboxMessage.update({OutboxMessage.status: "queued"}).where(
-        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_SENDING)
-    )
+    settings = jobs.current_settings()
+    stale = (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_SENDING)
+    await OutboxMessage.update(
+        {OutboxMessage.status: "failed", OutboxMessage.error: "the worker stopped while sending, every attempt"}
+    ).where(stale & (OutboxMessage.attempts >= settings.outbox_max_attempts))
+    await OutboxMessage.update({OutboxMessage.status: "queued"}).where(stale)
     due = await OutboxMessage.select(OutboxMessage.id).where(
         (OutboxMessage.status == "queued") & (OutboxMessage.scheduled_at <= now) & (OutboxMessage.next_attempt_at <= now)
     ).order_by(OutboxMessage.id).limit(DISPATCH_BATCH)

@@ -71,11 +71,15 @@ async def set_lot_expiry(lot_id: int, expires_on: date) -> None:
 
 
 @contextmanager
-def celery_worker(database_url: str, redis_url: str) -> Iterator[tuple[Celery, str]]:
+def celery_worker(
+    database_url: str, redis_url: str, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[Celery, str]]:
     """A real `loyalty worker` process on its own Redis queue, for the life of the block;
-    yields a Celery client and the queue name. Its output is attached to failures."""
+    yields a Celery client and the queue name. Its output is attached to failures.
+    `extra_env` adds to (or overrides) the worker's environment, e.g. LOYALTY_SMTP_HOST."""
     queue = f"test-points-{uuid.uuid4().hex[:8]}"
     env = dict(os.environ, LOYALTY_DATABASE_URL=database_url, LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET)
+    env.update(extra_env or {})
     worker = subprocess.Popen(
         [LOYALTY, "worker", "--pool=solo", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
         env=env,

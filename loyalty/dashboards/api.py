@@ -1,0 +1,221 @@
+"""The dashboards as staff read them: JSON at `/api/v1/staff/dashboards/<name>`, the same
+rows as CSV at `<name>.csv` (UTF-8 with a BOM, so Excel shows the Chinese names).
+
+Who reads what: admins all; sales the referral funnel and the KPIs; event staff the event
+attendance; service the KPIs."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from loyalty import clock
+from loyalty.care.schemas import KpiView
+from loyalty.dashboards import service
+from loyalty.dashboards.schemas import (
+    EventReport,
+    EventRowView,
+    KpiDashboard,
+    LiabilityRowView,
+    LiabilityView,
+    MerchantReport,
+    MerchantRowView,
+    ReferralReport,
+    ReferralRowView,
+    TierReport,
+    TierRowView,
+)
+from loyalty.settings import Settings
+
+ADMIN = {"roles": ("admin",)}
+REFERRAL_READERS = {"roles": ("sales",)}
+EVENT_READERS = {"roles": ("event_staff",)}
+KPI_READERS = {"roles": ("sales", "service")}
+CSV = "text/csv"
+
+Start = Annotated[date, QueryParameter(description="first day, e.g. 2026-01-01 (Beijing time)")]
+End = Annotated[date, QueryParameter(description="last day, included, e.g. 2026-12-31")]
+ProjectId = Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1, description="one project only")]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(clock.LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def csv_reply(name: str, shape: type[msgspec.Struct], rows: Sequence[msgspec.Struct]) -> Response[str]:
+    """A header row (the row's field names), then the rows; an attachment named `name`.csv."""
+    output = io.StringIO()
+    output.write("\ufeff")  # Excel reads UTF-8 only when the file says so
+    writer = csv.writer(output)
+    writer.writerow(shape.__struct_fields__)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, column)) for column in shape.__struct_fields__])
+    return Response(
+        output.getvalue(), media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _tier_view(row: service.TierRow) -> TierRowView:
+    return TierRowView(project_id=row.project_id, project=row.project, members=row.members, **row.counts)
+
+
+async def tier_report(project_id: int | None) -> TierReport:
+    found = await service.tier_distribution(project_id)
+    return TierReport(rows=[_tier_view(row) for row in found.rows], totals=_tier_view(found.totals))
+
+
+def _referral_view(row: service.ReferralRow) -> ReferralRowView:
+    return ReferralRowView(
+        project_id=row.project_id, project=row.project, month=row.month, registered=row.registered, visited=row.visited,
+        subscribed=row.subscribed, signed=row.signed, new_buyers=row.new_buyers, conversion=row.conversion,
+        referral_share=row.referral_share, target=row.target, meets_target=row.meets_target,
+    )
+
+
+async def referral_report(start: date, end: date, project_id: int | None) -> ReferralReport:
+    found = await service.referral_funnel(start, end, project_id)
+    return ReferralReport(
+        start=start, end=end, target=service.REFERRAL_TARGET, rows=[_referral_view(row) for row in found.rows],
+        totals=_referral_view(found.totals),
+    )
+
+
+def _event_view(row: service.EventRow) -> EventRowView:
+    return EventRowView(
+        event_id=row.event_id, title_zh=row.title_zh, title_en=row.title_en, starts_at=row.starts_at, status=row.status,
+        seats=row.seats, signups=row.signups, people=row.people, attended=row.attended, attended_people=row.attended_people,
+        no_show=row.no_show, no_show_people=row.no_show_people, no_show_rate=row.no_show_rate,
+        attendance_rate=row.attendance_rate,
+    )
+
+
+async def event_report(start: date, end: date) -> EventReport:
+    found = await service.event_attendance(start, end)
+    return EventReport(start=start, end=end, rows=[_event_view(row) for row in found.rows], totals=_event_view(found.totals))
+
+
+def _merchant_view(row: service.MerchantRow) -> MerchantRowView:
+    return MerchantRowView(**vars(row))
+
+
+async def merchant_report(start: date, end: date) -> MerchantReport:
+    found = await service.merchant_sales(start, end)
+    return MerchantReport(
+        start=start, end=end, rows=[_merchant_view(row) for row in found.rows], totals=_merchant_view(found.totals)
+    )
+
+
+async def liability_view(points_per_cny: int) -> LiabilityView:
+    found = await service.points_liability(points_per_cny)
+    return LiabilityView(
+        points_per_cny=found.points_per_cny, accounts=found.accounts, available=found.available,
+        available_value_fen=found.available_value_fen, pending=found.pending, pending_value_fen=found.pending_value_fen,
+        total_points=found.total_points, total_value_fen=found.total_value_fen, debt=found.debt,
+        rows=[
+            LiabilityRowView(kind=kind, points=amount, value_fen=found.value_fen(amount))
+            for kind, amount in (
+                ("available", found.available), ("pending", found.pending), ("total", found.total_points), ("debt", found.debt),
+            )
+        ],
+    )
+
+
+async def kpi_dashboard(start: date, end: date, project_id: int | None) -> KpiDashboard:
+    rows = await service.kpis(start, end, project_id)
+    return KpiDashboard(
+        start=start, end=end, targets=service.KPI_TARGETS,
+        rows=[
+            KpiView(
+                project_id=r.project_id, month=r.month, satisfaction_rate=r.satisfaction_rate, satisfaction_scores=r.scores,
+                nps=r.nps, recommend_answers=r.recommend_answers, reply_on_time_rate=r.reply_on_time_rate,
+                replies_due=r.replies_due, complaint_reply_on_time_rate=r.complaint_reply_on_time_rate,
+                follow_up_rate=r.follow_up_rate, follow_ups_due=r.follow_ups_due, referral_share=r.referral_share,
+                new_buyers=r.new_buyers, referral_signed=r.referral_signed, overdue_cases=r.overdue_now,
+            )
+            for r in rows
+        ],
+    )
+
+
+class StaffDashboardController(Controller):
+    path = "/dashboards"
+    tags = ["dashboards"]
+
+    @get("/tiers", operation_id="dashboardTiers", opt=ADMIN,
+         summary="Members with a current card per project and tier (a member counts in each project they own in), with totals")
+    async def tiers(self, project_id: ProjectId = None) -> TierReport:
+        return await tier_report(project_id)
+
+    @get("/tiers.csv", operation_id="dashboardTiersCsv", opt=ADMIN, media_type=CSV, summary="The tier distribution as CSV")
+    async def tiers_csv(self, project_id: ProjectId = None) -> Response[str]:
+        report = await tier_report(project_id)
+        return csv_reply("tiers", TierRowView, [*report.rows, report.totals])
+
+    @get("/referrals", operation_id="dashboardReferrals", opt=REFERRAL_READERS,
+         summary="The referral funnel per project and month, and the referral share of new buyers against the 30% target")
+    async def referrals(self, start: Start, end: End, project_id: ProjectId = None) -> ReferralReport:
+        return await referral_report(start, end, project_id)
+
+    @get("/referrals.csv", operation_id="dashboardReferralsCsv", opt=REFERRAL_READERS, media_type=CSV,
+         summary="The referral funnel as CSV")
+    async def referrals_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
+        report = await referral_report(start, end, project_id)
+        return csv_reply(f"referrals-{start}-{end}", ReferralRowView, [*report.rows, report.totals])
+
+    @get("/events", operation_id="dashboardEvents", opt=EVENT_READERS,
+         summary="Per event starting in the range: seats, signed up, attended, no-shows, no-show and attendance rates")
+    async def events(self, start: Start, end: End) -> EventReport:
+        return await event_report(start, end)
+
+    @get("/events.csv", operation_id="dashboardEventsCsv", opt=EVENT_READERS, media_type=CSV,
+         summary="Event attendance as CSV")
+    async def events_csv(self, start: Start, end: End) -> Response[str]:
+        report = await event_report(start, end)
+        return csv_reply(f"events-{start}-{end}", EventRowView, [*report.rows, report.totals])
+
+    @get("/merchants", operation_id="dashboardMerchants", opt=ADMIN,
+         summary="Per merchant, sales made in the range: count, gross, discounts, points redeemed and their value, reversed")
+    async def merchants(self, start: Start, end: End) -> MerchantReport:
+        return await merchant_report(start, end)
+
+    @get("/merchants.csv", operation_id="dashboardMerchantsCsv", opt=ADMIN, media_type=CSV,
+         summary="Merchant sales as CSV")
+    async def merchants_csv(self, start: Start, end: End) -> Response[str]:
+        report = await merchant_report(start, end)
+        return csv_reply(f"merchants-{start}-{end}", MerchantRowView, [*report.rows, report.totals])
+
+    @get("/liability", operation_id="dashboardLiability", opt=ADMIN,
+         summary="Outstanding points (available and pending) and what they are worth in fen")
+    async def liability(self, settings: NamedDependency[Settings]) -> LiabilityView:
+        return await liability_view(settings.points_per_cny)
+
+    @get("/liability.csv", operation_id="dashboardLiabilityCsv", opt=ADMIN, media_type=CSV,
+         summary="The points liability as CSV")
+    async def liability_csv(self, settings: NamedDependency[Settings]) -> Response[str]:
+        view = await liability_view(settings.points_per_cny)
+        return csv_reply(f"liability-{clock.today()}", LiabilityRowView, view.rows)
+
+    @get("/kpis", operation_id="dashboardKpis", opt=KPI_READERS,
+         summary="Satisfaction, NPS, reply on time, follow-up rate and referral share per project and month, with targets")
+    async def kpis(self, start: Start, end: End, project_id: ProjectId = None) -> KpiDashboard:
+        return await kpi_dashboard(start, end, project_id)
+
+    @get("/kpis.csv", operation_id="dashboardKpisCsv", opt=KPI_READERS, media_type=CSV, summary="The KPIs as CSV")
+    async def kpis_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
+        report = await kpi_dashboard(start, end, project_id)
+        return csv_reply(f"kpis-{start}-{end}", KpiView, report.rows)

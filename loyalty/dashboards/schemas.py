@@ -1,0 +1,118 @@
+"""Reply shapes of the dashboards. Each report is rows plus a totals row of the same shape
+(its id is null); the CSV export has the row's fields as its header, rows then totals."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import msgspec
+
+from loyalty.care.schemas import (
+    KpiView,  # one shape for a KPI row, here and at /staff/kpis
+)
+
+
+class TierRowView(msgspec.Struct):
+    project_id: int | None
+    project: str
+    platinum: int
+    gold: int
+    silver: int
+    blue: int
+    members: int
+
+
+class TierReport(msgspec.Struct):
+    rows: list[TierRowView]
+    totals: TierRowView
+
+
+class ReferralRowView(msgspec.Struct):
+    project_id: int | None
+    project: str
+    month: str
+    registered: int
+    visited: int
+    subscribed: int
+    signed: int
+    new_buyers: int
+    conversion: float | None
+    referral_share: float | None
+    target: float
+    meets_target: bool | None
+
+
+class ReferralReport(msgspec.Struct):
+    start: date
+    end: date
+    target: float
+    rows: list[ReferralRowView]
+    totals: ReferralRowView
+
+
+class EventRowView(msgspec.Struct):
+    event_id: int | None
+    title_zh: str
+    title_en: str
+    starts_at: datetime | None
+    status: str
+    seats: int
+    signups: int
+    people: int
+    attended: int
+    attended_people: int
+    no_show: int
+    no_show_people: int
+    no_show_rate: float | None
+    attendance_rate: float | None
+
+
+class EventReport(msgspec.Struct):
+    start: date
+    end: date
+    rows: list[EventRowView]
+    totals: EventRowView
+
+
+class MerchantRowView(msgspec.Struct):
+    merchant_id: int | None
+    merchant: str
+    sales: int
+    gross_fen: int
+    discount_fen: int
+    points_redeemed: int
+    points_value_fen: int
+    reversed_fen: int
+
+
+class MerchantReport(msgspec.Struct):
+    start: date
+    end: date
+    rows: list[MerchantRowView]
+    totals: MerchantRowView
+
+
+class LiabilityRowView(msgspec.Struct):
+    kind: str  # available | pending | total (available + pending) | debt (owed by members, not netted)
+    points: int
+    value_fen: int
+
+
+class LiabilityView(msgspec.Struct):
+    points_per_cny: int
+    accounts: int
+    available: int
+    available_value_fen: int
+    pending: int
+    pending_value_fen: int
+    total_points: int
+    total_value_fen: int
+    debt: int
+    rows: list[LiabilityRowView]  # the same figures one per line, for the chart and the CSV
+
+
+class KpiDashboard(msgspec.Struct):
+    start: date
+    end: date
+    targets: dict[str, float]
+    rows: list[KpiView]  # the last row is the totals (month "all")
