@@ -29,12 +29,13 @@ const NEXT = { registered: ["visited", "subscribed", "signed", "cancelled"], vis
 const RESULT_COLOUR = { checked_in: "green", already_checked_in: "amber", not_open_yet: "amber" };
 // What each dashboard charts: the row label, the value, and the business target if there is one.
 const DASHBOARDS = {
-  tiers: { title: "dash_tiers", roles: ["admin"], label: "project", value: "members" },
-  referrals: { title: "dash_referrals", roles: ["admin", "sales"], label: "month", value: "referral_share", target: 0.3, percent: true },
-  events: { title: "dash_events", roles: ["admin", "event_staff"], label: "title_zh", value: "no_show_rate", percent: true },
-  merchants: { title: "dash_merchants", roles: ["admin"], label: "merchant", value: "points_redeemed" },
-  liability: { title: "dash_liability", roles: ["admin"], label: "kind", value: "points" },
-  kpis: { title: "dash_kpis", roles: ["admin", "sales", "service"], label: "month", value: "satisfaction_rate", target: 0.85, percent: true },
+  tiers: { title: "dash_tiers", roles: ["admin"], value: "members", label: (r) => r.tier,
+           chartRows: (d) => ["platinum", "gold", "silver", "blue"].map((tier) => ({ tier, members: d.totals[tier] })) },
+  referrals: { title: "dash_referrals", roles: ["admin", "sales"], label: (r) => `${r.project} ${r.month}`, value: "referral_share", target: 0.3, percent: true },
+  events: { title: "dash_events", roles: ["admin", "event_staff"], label: (r) => r.title_zh, value: "no_show_rate", percent: true },
+  merchants: { title: "dash_merchants", roles: ["admin"], label: (r) => r.merchant, value: "points_redeemed" },
+  liability: { title: "dash_liability", roles: ["admin"], label: (r) => r.kind, value: "points" },
+  kpis: { title: "dash_kpis", roles: ["admin", "sales", "service"], label: (r) => `${r.project_id ?? "all"} ${r.month}`, value: "satisfaction_rate", target: 0.85, percent: true },
 };
 
 const state = { lang: localStorage.getItem("lang") || "zh-CN", me: null, view: null };
@@ -173,8 +174,8 @@ function chart(rows, config) {
   const bars = rows.map((r, i) => {
     const h = (values[i] / top) * (height - 40), x = 30 + i * (bar + 8), y = height - 20 - h;
     const shown = config.percent ? `${(values[i] * 100).toFixed(1)}%` : values[i].toLocaleString();
-    return `<rect x="${x}" y="${y}" width="${bar}" height="${h}" fill="#1e3a8a"><title>${esc(r[config.label])}: ${shown}</title></rect>
-      <text x="${x + bar / 2}" y="${height - 6}" font-size="10" text-anchor="middle">${esc(String(r[config.label] ?? "").slice(0, 10))}</text>`;
+    return `<rect x="${x}" y="${y}" width="${bar}" height="${h}" fill="#1e3a8a"><title>${esc(config.label(r))}: ${shown}</title></rect>
+      <text x="${x + bar / 2}" y="${height - 6}" font-size="10" text-anchor="middle">${esc(String(config.label(r) ?? "").slice(0, 12))}</text>`;
   }).join("");
   const target = config.target ? `<line x1="20" x2="${width}" y1="${height - 20 - (config.target / top) * (height - 40)}" y2="${height - 20 - (config.target / top) * (height - 40)}" stroke="#b91c1c" stroke-dasharray="6 4"/>` : "";
   return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img">${bars}${target}</svg>`;
@@ -202,7 +203,7 @@ async function loadDashboards() {
     const target = config.target ? `<span class="muted">${t("target")} ${(config.target * 100).toFixed(0)}%</span>` : "";
     return `<div class="dash" data-dashboard="${name}"><h2><span>${t(config.title)} ${target}</span>
       <a class="button secondary" href="/api/v1/staff/dashboards/${name}.csv?${query}">${t("csv")}</a></h2>
-      ${chart(rows.filter((r) => r[config.value] !== undefined && r[config.value] !== null), config)}${table(data.totals ? [...rows, data.totals] : rows)}</div>`;
+      ${chart((config.chartRows ? config.chartRows(data) : rows).filter((r) => r[config.value] !== undefined && r[config.value] !== null), config)}${table(data.totals ? [...rows, data.totals] : rows)}</div>`;
   }));
   $("dashboards").innerHTML = parts.join("");
 }

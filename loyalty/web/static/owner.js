@@ -102,7 +102,7 @@ async function refreshCode() {
 // --- points, referrals, events -------------------------------------------------------------
 
 async function loadPoints() {
-  const points = await api("/api/v1/me/points").then((r) => r.json());
+  const points = (await api("/api/v1/me/points").then((r) => r.json())).balance;  // the statement: { balance, entries }
   $("points-available").textContent = points.available.toLocaleString();
   $("points-pending").textContent = points.pending.toLocaleString();
   $("points-expiring").textContent = points.expiring_soon.toLocaleString() + (points.expiring_on ? ` (${points.expiring_on})` : "");
