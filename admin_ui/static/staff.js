@@ -127,7 +127,7 @@ async function refreshCount() {
 async function scan(code) {
   code = code.trim();
   if (!code) return;
-  const body = { event_id: Number($("scan-event").value), code, gate: $("scan-gate").value.trim() || "-", nonce: crypto.randomUUID() };
+  const body = { event_id: Number($("scan-event").value), code, gate: $("scan-gate").value.trim() || "-", nonce: (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`) };
   const response = await api("/api/v1/staff/checkins", { method: "POST", body: JSON.stringify(body) });
   const box = $("scan-result");
   if (!response.ok) {

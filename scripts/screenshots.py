@@ -1,0 +1,133 @@
+"""Take the README's screenshots in a real browser against a demo server.
+
+    .venv/bin/python scripts/screenshots.py
+
+Starts `loyalty serve --demo` in a temporary folder on a free loopback port, then with Debian's
+Chromium (Playwright, never a downloaded browser) saves
+- docs/screenshots/owner-card-zh.png: the demo owner 张伟's card page, zh-CN, 390×844 at 2×;
+- docs/screenshots/dashboards.png: the dashboards as the demo admin, 1280 wide, the whole page.
+The owner's one-time code is read from the demo database's outbox (the SMS a phone would get).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.async_api import async_playwright, expect
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("LOYALTY_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+OWNER_PHONE = "13800138000"  # loyalty.demo.DEMO_OWNER_PHONE
+ADMIN = ("admin", "demo-admin-pass")  # loyalty.demo.DEMO_STAFF
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the demo server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("the demo server did not become healthy")
+
+
+def latest_code(folder: Path, phone: str) -> str:
+    with sqlite3.connect(folder / "loyalty.sqlite") as connection:
+        row = connection.execute(
+            "SELECT body FROM outbox_message WHERE recipient = ? ORDER BY id DESC LIMIT 1", (f"+86{phone}",)
+        ).fetchone()
+    found = re.findall(r"(?<!\d)(\d{6})(?!\d)", row[0] if row else "")
+    if len(found) != 1:
+        raise SystemExit(f"no login code in the outbox for {phone}")
+    return found[0]
+
+
+async def shoot(url: str, folder: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            phone = await browser.new_context(
+                base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 390, "height": 844},
+                device_scale_factor=2, is_mobile=True, has_touch=True,
+            )
+            page = await phone.new_page()
+            await page.goto("/")
+            await page.fill("#phone", OWNER_PHONE)
+            await page.click("#send-code")
+            await expect(page.locator("#login-error")).to_have_text("验证码已发送")
+            await page.fill("#code", latest_code(folder, OWNER_PHONE))
+            await page.click("#sign-in")
+            await expect(page.locator("#qr svg")).to_be_visible()
+            await expect(page.locator("#why")).not_to_be_empty()
+            await page.evaluate("document.fonts.ready.then(() => true)")
+            await page.screenshot(path=out / "owner-card-zh.png")
+
+            desk = await browser.new_context(
+                base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900},
+            )
+            page = await desk.new_page()
+            await page.goto("/staff#dashboards")
+            await page.fill("#username", ADMIN[0])
+            await page.fill("#password", ADMIN[1])
+            await page.click("#sign-in")
+            await expect(page.locator(".dash")).to_have_count(6, timeout=30_000)
+            await page.evaluate("document.fonts.ready.then(() => true)")
+            await page.screenshot(path=out / "dashboards.png", full_page=True)
+        finally:
+            await browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+    with tempfile.TemporaryDirectory(prefix="owner-club-demo-") as tmp:
+        folder = Path(tmp)
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from loyalty.cli import main; main()", "serve", "--demo", "--port", str(port)],
+            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("wb"),
+        )
+        try:
+            wait_healthy(url, server)
+            asyncio.run(shoot(url, folder, args.out))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    print(f"saved {args.out / 'owner-card-zh.png'} and {args.out / 'dashboards.png'}")
+
+
+if __name__ == "__main__":
+    main()
