@@ -101,7 +101,7 @@ async def add_photo(case_id: int, member_id: int | None, data: bytes) -> int:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError):
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
         raise InvalidField("not a picture (JPEG, PNG or WebP)", field="photo") from None
     if kind not in PHOTO_TYPES:
         raise InvalidField("JPEG, PNG or WebP only", field="photo")

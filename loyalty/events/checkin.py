@@ -174,9 +174,19 @@ async def _enter(event: dict[str, Any], signup: dict[str, Any], gate: str, now: 
     """Inside the door's transaction: the one conditional write that decides who was first."""
     won = await db.fetch(
         "UPDATE signup SET status = 'attended', checked_in_at = {}, checked_in_gate = {} "
-        "WHERE id = {} AND status IN ('confirmed', 'no_show') RETURNING id",
+        "WHERE id = {} AND status = 'confirmed' RETURNING id",
         now, gate, signup["id"],
     )
+    if not won:
+        # A late arrival after the no-show job: in they come, and their seat counts again
+        # (the job gave it back; `seats_taken` counts the seats attendees hold).
+        won = await db.fetch(
+            "UPDATE signup SET status = 'attended', checked_in_at = {}, checked_in_gate = {} "
+            "WHERE id = {} AND status = 'no_show' RETURNING event, party_size",
+            now, gate, signup["id"],
+        )
+        if won:
+            await db.fetch("UPDATE event SET seats_taken = seats_taken + {} WHERE id = {} RETURNING id", won[0]["party_size"], won[0]["event"])
     if not won:
         rows = await db.fetch(_SIGNUP_SQL + "WHERE signup.id = {}", signup["id"])
         current = dict(rows[0])

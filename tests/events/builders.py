@@ -9,6 +9,7 @@ before, cancellation until two days before, 10 seats, parties of up to 4, 50 att
 from __future__ import annotations
 
 import contextlib
+import itertools
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -77,8 +78,13 @@ def draft(**overrides: Any) -> catalog.EventDraft:
     return catalog.EventDraft(**fields)
 
 
+_makers = itertools.count(1)
+
+
 async def event(staff_id: int | None = None, **overrides: Any) -> int:
-    return await catalog.create_event(draft(**overrides), staff_id or await staff(f"maker{datetime.now().timestamp()}"))
+    """An event made by `staff_id`, or by a new event-staff member (named by a counter: the
+    clock is frozen in these tests)."""
+    return await catalog.create_event(draft(**overrides), staff_id or await staff(f"maker{next(_makers)}"))
 
 
 @contextlib.asynccontextmanager

@@ -24,7 +24,7 @@ from loyalty.events import checkin, signups
 from loyalty.events.tables import Scan, Signup
 from loyalty.points import service as points
 from loyalty.points.tables import LedgerEntry
-from tests.events.builders import NOW, event, owners, staff, staff_client
+from tests.events.builders import NOW, event, owners, seats, staff, staff_client
 
 STARTS = NOW + timedelta(days=7)
 OPENS = STARTS - timedelta(minutes=120)  # the first moment the door takes a ticket
@@ -489,6 +489,25 @@ async def test_after_the_event_the_job_marks_everyone_not_checked_in_as_a_no_sho
     assert len(await attendance_entries(came_signup)) == 1
     for missed_signup in missed_signups:
         assert await attendance_entries(missed_signup) == []
+
+
+async def test_a_late_arrival_after_the_no_show_job_is_checked_in_and_holds_a_seat_again(
+    database, settings, frozen, tmp_path, signer
+):
+    (late,) = await owners(tmp_path, 1)
+    event_id = await event(await staff("maker"), capacity=5)
+    signup_id = await sign_up(late, event_id, settings, party_size=2)
+    frozen.move_to(ENDS)
+    await signups.mark_no_shows()
+    freed = await seats(event_id)
+    async with staff_client(database, settings) as http:
+        answer = await scan(http, event_id, signer.sign("ticket", signup_id))
+
+    assert freed == (0, 0)
+    assert answer["result"] == "checked_in"
+    assert (await status_of(signup_id))["status"] == "attended"
+    assert await seats(event_id) == (2, 2)
+    assert len(await attendance_entries(signup_id)) == 1
 
 
 # --- scanners racing (PostgreSQL: row locks) --------------------------------------------------------
