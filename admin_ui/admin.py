@@ -82,13 +82,20 @@ class RoleAdmin:
     """The ASGI app mounted at /admin: the logged-in user's role picks the admin instance."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._apps: dict[str, Any] | None = None
+
+    def _build(self) -> dict[str, Any]:
+        """The admin instances, made on the first request to /admin (they take a second to
+        build, and most processes — workers, tests — never serve the admin)."""
         common: dict[str, Any] = dict(
             auth_table=BaseUser, session_table=SessionsBase, site_name="业主俱乐部 Owner Club",
-            default_language_code="zh-CN", production=settings.secure_cookies,
+            default_language_code="zh-CN", production=self.settings.secure_cookies,
             allowed_hosts=[], auto_include_related=False,
         )
-        self.apps = {role: create_admin(tables, **common) for role, tables in _role_tables().items()}
-        self.nobody = create_admin([], **common)
+        apps = {role: create_admin(tables, **common) for role, tables in _role_tables().items()}
+        apps[""] = create_admin([], **common)  # a staff login without a known role
+        return apps
 
     async def _role(self, scope: Scope) -> str | None:
         cookies = SimpleCookie()
@@ -107,9 +114,11 @@ class RoleAdmin:
         return row["role"] if row else ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._apps is None:
+            self._apps = self._build()
         role = await self._role(scope) if scope["type"] == "http" else None
         if role is None:  # not logged in: the login page (every other page needs a session)
-            app = self.apps["admin"]
+            app = self._apps["admin"]
         else:
-            app = self.apps.get(role, self.nobody)
+            app = self._apps.get(role, self._apps[""])
         await app(scope, receive, send)

@@ -31,7 +31,7 @@ from loyalty.identity.api import MemberAuthController, StaffAuthController, Staf
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
 from loyalty.members.api import list_projects, MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
-from loyalty.openapi_contract import document_problem_details
+from loyalty.openapi_contract import document_app
 from loyalty.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from loyalty.settings import Settings
 from partner_api.auth import RateLimit
@@ -193,5 +193,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         ),
         debug=False,
     )
-    document_problem_details(app)
+    document_app(app)
     return app

@@ -10,6 +10,8 @@ write replayed under its Idempotency-Key (200) and the settlement as CSV.
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin  # its cache is shared: see document_app
+from litestar.openapi.spec import OpenAPI
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec import OpenAPIResponse, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
@@ -54,8 +56,23 @@ def _problem_answer(description: str) -> OpenAPIResponse:
     )
 
 
-def document_problem_details(app: Litestar) -> None:
-    schema = app.openapi_schema
+_DOCUMENTED: dict[tuple[object, ...], OpenAPI] = {}
+
+
+def document_app(app: Litestar) -> None:
+    """Give `app` the OpenAPI document with our problem details. Building it takes most of
+    the time of making an app, and every app of a process has the same routes (tests make
+    hundreds), so it is built once per set of routes and shared."""
+    key = tuple(sorted((route.path, tuple(sorted(getattr(route, "methods", ()) or ()))) for route in app.routes))
+    plugin = app.plugins.get(OpenAPIPlugin)
+    if key in _DOCUMENTED:
+        plugin._openapi = _DOCUMENTED[key]  # the plugin's cache of its built document
+        return
+    document_problem_details(app.openapi_schema)
+    _DOCUMENTED[key] = app.openapi_schema
+
+
+def document_problem_details(schema: OpenAPI) -> None:
     assert schema.components is not None
     schema.components.schemas = {**(schema.components.schemas or {}), "ProblemDetails": PROBLEM}
     for path, item in (schema.paths or {}).items():
