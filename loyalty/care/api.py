@@ -174,6 +174,11 @@ async def staff_kpis(
     end: Annotated[date, QueryParameter(description="last day")],
     project_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
 ) -> KpiReport:
+    return await kpi_report(start, end, project_id)
+
+
+async def kpi_report(start: date, end: date, project_id: int | None) -> KpiReport:
+    """The KPI report as the API shows it (also the KPI dashboard's)."""
     rows = await kpis.kpis(start, end, project_id=project_id)
     return KpiReport(
         start=start, end=end, targets=kpis.TARGETS,

@@ -83,8 +83,11 @@ async def kpis(start: date, end: date, *, project_id: int | None = None, now: da
     they were opened."""
     from loyalty.referrals import service as referrals
 
-    if not (date(2000, 1, 1) <= start <= end <= date(2199, 12, 31)):
-        raise InvalidField("start ≤ end, both from 2000-01-01 to 2199-12-31", field="start")
+    for name, day in (("start", start), ("end", end)):
+        if not date(2000, 1, 1) <= day <= date(2199, 12, 31):
+            raise InvalidField("dates run from 2000-01-01 to 2199-12-31", field=name)
+    if end < start:
+        raise InvalidField("the range ends before it starts", field="end")
     now = now or clock.now()
     since = datetime.combine(start, time(0), clock.LOCAL_ZONE)
     until = datetime.combine(end, time(23, 59, 59, 999999), clock.LOCAL_ZONE)

@@ -18,12 +18,12 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from loyalty import clock
-from loyalty.care.schemas import KpiView
+from loyalty.care.api import kpi_report
+from loyalty.care.schemas import KpiReport, KpiView
 from loyalty.dashboards import service
 from loyalty.dashboards.schemas import (
     EventReport,
     EventRowView,
-    KpiDashboard,
     LiabilityRowView,
     LiabilityView,
     MerchantReport,
@@ -135,23 +135,6 @@ async def liability_view(points_per_cny: int) -> LiabilityView:
     )
 
 
-async def kpi_dashboard(start: date, end: date, project_id: int | None) -> KpiDashboard:
-    rows = await service.kpis(start, end, project_id)
-    return KpiDashboard(
-        start=start, end=end, targets=service.KPI_TARGETS,
-        rows=[
-            KpiView(
-                project_id=r.project_id, month=r.month, satisfaction_rate=r.satisfaction_rate, satisfaction_scores=r.scores,
-                nps=r.nps, recommend_answers=r.recommend_answers, reply_on_time_rate=r.reply_on_time_rate,
-                replies_due=r.replies_due, complaint_reply_on_time_rate=r.complaint_reply_on_time_rate,
-                follow_up_rate=r.follow_up_rate, follow_ups_due=r.follow_ups_due, referral_share=r.referral_share,
-                new_buyers=r.new_buyers, referral_signed=r.referral_signed, overdue_cases=r.overdue_now,
-            )
-            for r in rows
-        ],
-    )
-
-
 class StaffDashboardController(Controller):
     path = "/dashboards"
     tags = ["dashboards"]
@@ -212,10 +195,10 @@ class StaffDashboardController(Controller):
 
     @get("/kpis", operation_id="dashboardKpis", opt=KPI_READERS,
          summary="Satisfaction, NPS, reply on time, follow-up rate and referral share per project and month, with targets")
-    async def kpis(self, start: Start, end: End, project_id: ProjectId = None) -> KpiDashboard:
-        return await kpi_dashboard(start, end, project_id)
+    async def kpis(self, start: Start, end: End, project_id: ProjectId = None) -> KpiReport:
+        return await kpi_report(start, end, project_id)
 
     @get("/kpis.csv", operation_id="dashboardKpisCsv", opt=KPI_READERS, media_type=CSV, summary="The KPIs as CSV")
     async def kpis_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
-        report = await kpi_dashboard(start, end, project_id)
+        report = await kpi_report(start, end, project_id)
         return csv_reply(f"kpis-{start}-{end}", KpiView, report.rows)

@@ -7,10 +7,6 @@ from datetime import date, datetime
 
 import msgspec
 
-from loyalty.care.schemas import (
-    KpiView,  # one shape for a KPI row, here and at /staff/kpis
-)
-
 
 class TierRowView(msgspec.Struct):
     project_id: int | None
@@ -109,10 +105,3 @@ class LiabilityView(msgspec.Struct):
     total_value_fen: int
     debt: int
     rows: list[LiabilityRowView]  # the same figures one per line, for the chart and the CSV
-
-
-class KpiDashboard(msgspec.Struct):
-    start: date
-    end: date
-    targets: dict[str, float]
-    rows: list[KpiView]  # the last row is the totals (month "all")

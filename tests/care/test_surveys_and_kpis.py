@@ -330,7 +330,7 @@ async def test_the_staff_kpi_route_shows_the_same_numbers_with_targets_to_servic
     # Nothing about cases or referrals here: those rates are empty, not 0 or 100 %.
     assert {(r["reply_on_time_rate"], r["follow_up_rate"], r["referral_share"], r["replies_due"]) for r in body["rows"]} == {(None, None, None, 0)}
     assert [(r["project_id"], r["month"]) for r in for_b.json()["rows"]] == [(b, "2026-06"), (b, "all")]
-    assert backwards.status_code == 422 and field_of(backwards) == ["start"], backwards.text
+    assert backwards.status_code == 422 and field_of(backwards) == ["end"], backwards.text
     assert by_sales.status_code == 200 and by_sales.json()["rows"] == body["rows"]
     assert by_owner.status_code == 401
 
