@@ -33,6 +33,7 @@ JOBS: dict[str, str] = {
     "loyalty.events.open_payment": "loyalty.events.signups:open_payment_job",
     "loyalty.events.release_unpaid": "loyalty.events.signups:release_unpaid",
     "loyalty.events.mark_no_shows": "loyalty.events.signups:mark_no_shows",
+    "loyalty.events.retry_failed_refunds": "loyalty.events.signups:retry_failed_refunds",
 }
 
 

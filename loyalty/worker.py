@@ -63,6 +63,10 @@ def _make_app() -> Celery:
                 "task": "loyalty.events.release_unpaid",
                 "schedule": crontab(minute="*"),
             },
+            "retry-failed-refunds": {
+                "task": "loyalty.events.retry_failed_refunds",
+                "schedule": crontab(minute="*/15"),
+            },
             "mark-no-shows": {
                 "task": "loyalty.events.mark_no_shows",
                 "schedule": crontab(minute="*/15"),

@@ -272,7 +272,7 @@ class StaffEventController(Controller):
             StaffSignupView(
                 id=r["id"], member_id=r["member"], member_name=r["member_name"], status=r["status"], party_size=r["party_size"],
                 fee_fen=r["fee_fen"], created_at=r["created_at"], checked_in_at=r["checked_in_at"],
-                checked_in_gate=r["checked_in_gate"],
+                checked_in_gate=r["checked_in_gate"], refund_fen=r["refund_fen"], refund_status=r["refund_status"],
             )
             for r in rows
         ]

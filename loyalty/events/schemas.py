@@ -173,6 +173,8 @@ class StaffSignupView(msgspec.Struct):
     created_at: datetime
     checked_in_at: datetime | None
     checked_in_gate: str
+    refund_fen: int
+    refund_status: str  # "" (none), succeeded, pending, failed (retried every 15 minutes)
 
 
 class CheckinRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -440,6 +440,24 @@ async def refund_signup(signup_id: int, gateway: Gateway | None) -> None:
     ).where(Signup.id == signup_id)
 
 
+async def retry_failed_refunds() -> int:
+    """The job (every 15 minutes): refunds that failed (Stripe down, or not configured at the
+    time) are tried again until Stripe takes them; the idempotency key per signup keeps a
+    retry from refunding twice. Returns how many succeeded now."""
+    gateway = gateway_for(jobs.current_settings())
+    if gateway is None:
+        return 0
+    due = await Signup.select(Signup.id).where(
+        (Signup.status == "cancelled") & (Signup.refund_status == "failed") & (Signup.stripe_refund_id == "")
+    ).order_by(Signup.id)
+    done = 0
+    for row in due:
+        await refund_signup(row["id"], gateway)
+        after = await Signup.select(Signup.refund_status).where(Signup.id == row["id"]).first()
+        done += after is not None and after["refund_status"] == "succeeded"
+    return done
+
+
 # --- Stripe's answers ----------------------------------------------------------------------
 
 

@@ -301,3 +301,32 @@ async def test_localstripe_delivers_a_signed_webhook_that_confirms_the_signup(da
     assert health.status_code == 200
     assert view["status"] == "confirmed" and view["ticket_code"], (view, localstripe.log()[-2000:])
     assert view["payment"]["status"] == "succeeded"
+
+
+async def test_a_refund_that_failed_is_retried_by_the_job_until_stripe_takes_it(database, paid, localstripe, frozen, tmp_path):
+    """Stripe unreachable when the owner cancels: the signup is cancelled, the refund recorded
+    as failed and shown to staff; the job refunds it once Stripe answers, and only once."""
+    from loyalty import jobs
+    from loyalty.events import signups
+
+    await owners(tmp_path, 1)
+    event_id = await event(fee_blue_fen=BLUE_FEE)
+    unreachable = paid_settings(database, localstripe, stripe_api_base=f"http://127.0.0.1:{free_port()}")
+    async with member_client(database, paid, phone(0)) as me, stripe_caller(database, paid) as stripe_http:
+        confirmed = await _confirmed(me, stripe_http, localstripe, event_id)
+    async with member_client(database, unreachable, phone(0)) as me:
+        cancelled = await me.post(f"/api/v1/me/signups/{confirmed['id']}/cancellation")
+    jobs.configure(unreachable)
+    still_down = await signups.retry_failed_refunds()
+    jobs.configure(paid)
+    retried = await signups.retry_failed_refunds()
+    again = await signups.retry_failed_refunds()
+    async with staff_client(database, paid) as door:
+        listed = (await door.get(f"/api/v1/staff/events/{event_id}/signups")).json()
+
+    assert cancelled.status_code == 200 and cancelled.json()["refund_status"] == "failed", cancelled.text
+    assert (still_down, retried, again) == (0, 1, 0)
+    signup = await _row(confirmed["id"])
+    assert (signup["refund_status"], signup["refund_fen"]) == ("succeeded", BLUE_FEE)
+    assert [(s["refund_status"], s["refund_fen"]) for s in listed] == [("succeeded", BLUE_FEE)]
+    assert len(refunds_of(localstripe, confirmed["payment"]["stripe_payment_intent"])) == 1
