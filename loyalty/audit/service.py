@@ -7,6 +7,16 @@ from typing import Any
 
 from loyalty import clock
 from loyalty.audit.tables import AuditEntry
+from loyalty.errors import InvalidField
+
+
+def required_reason(reason: str | None) -> str:
+    """The reason a staff action must give, as it is audited: at least 2 characters, at most
+    500 kept. Raises InvalidField naming `reason`."""
+    text = (reason or "").strip()
+    if len(text) < 2:
+        raise InvalidField("say why (a reason is required and audited)", field="reason")
+    return text[:500]
 
 
 async def record(

@@ -257,16 +257,9 @@ async def verify_code(text: str, signer: codes.CodeSigner, unix_time: float) -> 
 # --- staff actions (audited) -------------------------------------------------------------
 
 
-def _reason(reason: str) -> str:
-    text = (reason or "").strip()
-    if len(text) < 2:
-        raise InvalidField("say why (a reason is required and audited)", field="reason")
-    return text[:500]
-
-
 async def suspend_card(member_id: int, reason: str, staff_id: int) -> None:
     """Suspend the member's card (codes stop verifying until reactivated)."""
-    text = _reason(reason)
+    text = audit.required_reason(reason)
     async with db.transaction():
         card = await _current(member_id)
         if card["status"] == "suspended":
@@ -276,7 +269,7 @@ async def suspend_card(member_id: int, reason: str, staff_id: int) -> None:
 
 
 async def reactivate_card(member_id: int, reason: str, staff_id: int) -> None:
-    text = _reason(reason)
+    text = audit.required_reason(reason)
     async with db.transaction():
         card = await _current(member_id)
         if card["status"] == "active":
@@ -289,7 +282,7 @@ async def reissue_card(member_id: int, reason: str, staff_id: int) -> str:
     """A lost card: a new number and card id, same tier and status (a suspended card stays
     suspended); every code of the old card dies (they name the old card id, now
     `replaced`). Returns the new masked number."""
-    text = _reason(reason)
+    text = audit.required_reason(reason)
     now = clock.now()
     async with db.transaction():
         old = await _current(member_id)
@@ -322,7 +315,7 @@ async def assign_tier(member_id: int, tier: str, reason: str, ends_on: date, sta
     """Staff give a tier until `ends_on` (inclusive). It raises the tier at once; when it
     ends, the member keeps the higher of the rules and the tier held before."""
     today = today or clock.today()
-    text = _reason(reason)
+    text = audit.required_reason(reason)
     if tier not in TIERS:
         raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
     if ends_on < today:
@@ -466,7 +459,7 @@ async def save_rule(
 ) -> int:
     """Add or change a tier rule (audited). A rule change is an event: anyone it lifts is
     upgraded at once; anyone it would lower keeps the tier until the yearly review."""
-    text = _reason(reason)
+    text = audit.required_reason(reason)
     if tier not in TIERS:
         raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
     if kind not in CRITERION_KINDS:

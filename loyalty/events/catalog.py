@@ -148,8 +148,7 @@ async def cancel_event(event_id: int, reason: str, staff_id: int, settings: Sett
     """Staff call an event off: every live signup is cancelled and every paid one refunded
     in full. Returns how many signups were cancelled."""
     now = now or clock.now()
-    if len((reason or "").strip()) < 2:
-        raise InvalidField("say why (a reason is required and audited)", field="reason")
+    reason = audit.required_reason(reason)
     async with db.transaction():
         rows = await Event.update({Event.status: "cancelled"}).where(
             (Event.id == event_id) & (Event.status != "cancelled")
@@ -165,7 +164,7 @@ async def cancel_event(event_id: int, reason: str, staff_id: int, settings: Sett
         )
         await Event.update({Event.seats_taken: 0}).where(Event.id == event_id)
         await audit.record(
-            action="event.cancel", subject_kind="event", subject_id=event_id, reason=reason.strip()[:500], actor_id=staff_id
+            action="event.cancel", subject_kind="event", subject_id=event_id, reason=reason, actor_id=staff_id
         )
     gateway = gateway_for(settings)
     for row in cancelled:

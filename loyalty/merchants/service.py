@@ -108,16 +108,14 @@ async def set_merchant_status(merchant_id: int, status: str, reason: str, staff_
     statements stay) or reactivate it. Audited with the reason."""
     if status not in ("active", "suspended"):
         raise InvalidField("status must be active or suspended", field="status")
-    text = (reason or "").strip()
-    if len(text) < 2:
-        raise InvalidField("say why (a reason is required and audited)", field="reason")
+    text = audit.required_reason(reason)
     async with db.transaction():
         rows = await Merchant.update({Merchant.status: status}).where(Merchant.id == merchant_id).returning(Merchant.id)
         if not rows:
             raise NotFound(f"merchant {merchant_id} does not exist")
         await audit.record(
             action=f"merchant.{'suspend' if status == 'suspended' else 'reactivate'}",
-            subject_kind="merchant", subject_id=merchant_id, reason=text[:500], actor_id=staff_id,
+            subject_kind="merchant", subject_id=merchant_id, reason=text, actor_id=staff_id,
         )
 
 
