@@ -382,7 +382,7 @@ def bench_http(requests: int, backends: list[str]) -> dict[str, Any]:
             server = Server(f"{backend}-serve", [LOYALTY, "serve", "--demo", "--port", str(port)], work,
                             clean_env(extra), port)
             servers.append(server)
-            ready_s = server.wait_ready("/api/v1/health")
+            ready_s = server.wait_ready("/health")
             print(f"  [{backend}] loyalty serve --demo ready in {ready_s:.1f} s (demo migrated and loaded)", flush=True)
             with httpx.Client(base_url=server.base, timeout=30) as client:
                 login(client, server)
@@ -402,7 +402,7 @@ def bench_http(requests: int, backends: list[str]) -> dict[str, Any]:
                 work, clean_env(extra | {"LOYALTY_DEMO": "true", "LOYALTY_SECRET_KEY": secret}), port,
             )
             servers.append(timed_server)
-            timed_server.wait_ready("/api/v1/health")
+            timed_server.wait_ready("/health")
             with httpx.Client(base_url=timed_server.base, timeout=30, cookies=cookies) as client:
                 timed_run = measure_http(client, "/api/v1/me/card.png", requests)
                 timed_run.pop("png")

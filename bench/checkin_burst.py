@@ -477,7 +477,7 @@ def main(attendees: int, scanners: int, rescan: float, rehearsal: int, workers: 
                                            "--host", "127.0.0.1", "--port", str(floor_port), "--workers", str(workers),
                                            "--log-level", "info"], {"BENCH_FLOOR_DATABASE_URL": url}, floor_port, logs)
         servers += [app, floor]
-        app.wait_ready(lambda: get_status(app.port, "/api/v1/health") == 200)
+        app.wait_ready(lambda: get_status(app.port, "/health") == 200)
         floor.wait_ready(lambda: post(floor.port, "/floor/checkin", {"ticket": 0, "gate": "probe"}, {})[0] == 200)
         cookie = login(app.port)
         status, probe = get_json(app.port, f"/api/v1/staff/events/{data['event_id']}/door", cookie)

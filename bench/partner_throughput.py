@@ -678,7 +678,7 @@ def start_servers(data: dict[str, Any], workers: int, logs: Path, nodelay: bool)
 
 def probe(app: Server, floor: Server, data: dict[str, Any], tag: str) -> dict[str, Any]:
     """One request of each kind by hand: the answers the load will get."""
-    app.wait_ready(lambda: get_status(app.port, "/api/v1/health") == 200)
+    app.wait_ready(lambda: get_status(app.port, "/health") == 200)
     floor.wait_ready(lambda: post(floor.port, "/floor/verify", {"card_id": data["card_ids"][0]}, {})[0] == 200)
     auth = {"Authorization": f"Bearer {data['raw_key']}"}
     answers = {}

@@ -2,5 +2,7 @@
 
 import os
 
+__version__ = "0.1.0"
+
 # Piccolo's own tools (migrations) find the engine through this module; see loyalty/db.py.
 os.environ.setdefault("PICCOLO_CONF", "loyalty.piccolo_conf")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -11,16 +10,15 @@ from typing import Any, AsyncIterator
 import swagger_ui_bundle
 from litestar import Litestar, Response, Router, asgi, get
 from litestar.datastructures import CacheControlHeader, State
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from piccolo.engine.base import Engine
 
-from loyalty import db, jobs
+from loyalty import __version__, db, jobs
 from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
 from loyalty.points.api import MyPointsController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
@@ -32,29 +30,15 @@ from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
 from loyalty.members.api import list_projects, MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
 from loyalty.openapi_contract import document_app
-from loyalty.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
+from loyalty.ops.edge import Edge
+from loyalty.ops.health import health, ready
+from loyalty.ops.metrics import metrics_controller, request_metrics
+from loyalty.problems import EXCEPTION_HANDLERS
 from loyalty.settings import Settings
 from partner_api.auth import RateLimit
 from partner_api.routes import partner_router
 
-VERSION = "0.1.0"
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
-log = logging.getLogger("loyalty")
-
-
-@get("/health", operation_id="health", summary="Is the service up and its database reachable?", tags=["ops"])
-async def health(settings: NamedDependency[Settings]) -> Response[dict[str, str]]:
-    try:
-        await db.ping()
-    except Exception as error:  # noqa: BLE001 - any database failure means "not healthy", said plainly
-        log.warning("health check: database unreachable: %s", error)
-        return Response(
-            {"status": "unavailable", "database": settings.database_kind, "detail": "the database is unreachable"},
-            status_code=HTTP_503_SERVICE_UNAVAILABLE,
-            media_type=PROBLEM_JSON,
-            headers={"Retry-After": "5"},
-        )
-    return Response({"status": "ok", "database": settings.database_kind, "version": VERSION})
 
 
 WEB = Path(__file__).resolve().parent / "web" / "static"
@@ -135,7 +119,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
-            health, code_keys, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
+            code_keys, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
             MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, staff,
         ],
     )
@@ -150,6 +134,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[
+            health,
+            ready,
+            metrics_controller(settings),
             index,
             staff_page,
             api_v1,
@@ -162,13 +149,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             admin_mount(settings),
         ],
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
-        middleware=[sessions.middleware],
+        middleware=[request_metrics().middleware, sessions.middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         state=State({"partner_rate_limit": RateLimit(settings)}),
         openapi_config=OpenAPIConfig(
             title="Owner Club API",
-            version=VERSION,
+            version=__version__,
             description=(
                 "Member API (`/api/v1`) of Owner Club, the loyalty and membership platform for home owners. "
                 "Errors are RFC 9457 problem details with a stable `type`."
@@ -194,4 +181,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         debug=False,
     )
     document_app(app)
+    app.asgi_handler = Edge(app.asgi_handler, hsts=settings.secure_cookies)
     return app

@@ -3,8 +3,11 @@
 from litestar import Litestar
 
 from loyalty.app import create_app
+from loyalty.ops.logs import configure_logging
 from loyalty.settings import get_settings
 
 
 def create() -> Litestar:
-    return create_app(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)

@@ -66,8 +66,10 @@ def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
         raise click.ClickException(f"{error.title('en')}: {error.detail}") from None
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(settings: Settings | None = None) -> None:
+    from loyalty.ops.logs import configure_logging
+
+    configure_logging(settings.log_format if settings is not None else "text")
 
 
 @click.group()
@@ -84,8 +86,8 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     """Run the web server."""
     import uvicorn
 
-    _logging()
     settings = _settings(demo=demo)
+    _logging(settings)
     if demo:
         from loyalty import demo as demo_data
 
@@ -114,7 +116,11 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
         from loyalty.serving import fix_multiworker_nodelay
 
         fix_multiworker_nodelay()
-    uvicorn.run("loyalty.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="info")
+    # Each web process configures its own logging (loyalty.asgi) and writes its own access
+    # log line per request, with the request id and without the query string.
+    uvicorn.run(
+        "loyalty.asgi:create", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+    )
 
 
 @main.command()

@@ -48,7 +48,7 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], seconds: float = 180
         if server.poll() is not None:
             raise SystemExit(f"the demo server exited with {server.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:

@@ -79,7 +79,7 @@ def test_the_app_starts_and_is_healthy_once_loyalty_migrate_has_run(keep_engine,
 
     app = create_app(load_settings({"LOYALTY_DATABASE_URL": sqlite_url, "LOYALTY_SECRET_KEY": TEST_SECRET}))
     with TestClient(app) as http:
-        health = http.get("/api/v1/health")
+        health = http.get("/health")
 
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
@@ -157,7 +157,7 @@ async def test_loyalty_serve_on_a_migrated_database_with_a_secret_key_starts_ser
 
         assert await asyncio.wait_for(until_serving(), timeout=60), "".join(seen)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        writer.write(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         answer = (await asyncio.wait_for(reader.read(), timeout=30)).decode()
         writer.close()
     finally:

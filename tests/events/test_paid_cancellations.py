@@ -291,7 +291,7 @@ async def test_localstripe_delivers_a_signed_webhook_that_confirms_the_signup(da
                 deadline = time.monotonic() + 15  # localstripe waits ~1 s before delivering
                 while (view := await my_signup(me, held["id"]))["status"] == "pending_payment" and time.monotonic() < deadline:
                     await asyncio.sleep(0.1)
-            health = await http.get("/api/v1/health")
+            health = await http.get("/health")
     finally:
         if endpoint is not None:
             localstripe.unregister_webhook(endpoint)

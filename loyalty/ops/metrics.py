@@ -1,0 +1,74 @@
+"""Prometheus metrics: request latency per route (Litestar's Prometheus middleware, labelled by
+the route's template so ids do not explode the series) and job outcomes (runs by job and
+outcome, and their durations), served at `/metrics`.
+
+With several web processes (uvicorn --workers) and Celery workers on one host, set
+`PROMETHEUS_MULTIPROC_DIR` to an empty folder for all of them: every process writes its
+figures there and `/metrics` of any web process sums them (prometheus_client's multiprocess
+mode), job outcomes from the workers included. Without it each process reports its own.
+
+`/metrics` answers only loopback callers (a scraper on the host or a sidecar), or anyone
+presenting `Authorization: Bearer $LOYALTY_METRICS_TOKEN` when that is set.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from litestar import Request
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from prometheus_client import Counter, Histogram
+
+from loyalty.errors import Forbidden
+from loyalty.settings import Settings
+
+JOB_RUNS = Counter("loyalty_job_runs", "Background job runs by job and outcome (ok, failed)", ["job", "outcome"])
+JOB_SECONDS = Histogram(
+    "loyalty_job_duration_seconds", "How long background jobs ran", ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900),
+)
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def request_metrics() -> PrometheusConfig:
+    return PrometheusConfig(
+        app_name="owner-club",
+        prefix="loyalty",
+        group_path=True,  # /api/v1/staff/members/{member_id:int}, not one series per member
+        exclude=["^/metrics$", "^/static/"],
+        buckets=[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    )
+
+
+@contextmanager
+def observe_job(name: str) -> Iterator[None]:
+    """Count one run of job `name` and its duration; the outcome is `failed` if it raised."""
+    started = time.perf_counter()
+    outcome = "failed"
+    try:
+        yield
+        outcome = "ok"
+    finally:
+        JOB_RUNS.labels(name, outcome).inc()
+        JOB_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+
+def metrics_controller(settings: Settings) -> type[PrometheusController]:
+    token = settings.metrics_token
+
+    async def may_scrape(request: Request[Any, Any, Any], _: Any) -> None:
+        if token and hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
+            return
+        if (request.client.host if request.client else None) in LOOPBACK:
+            return
+        raise Forbidden("metrics are served to loopback callers, or with the metrics token")
+
+    class Metrics(PrometheusController):
+        path = "/metrics"
+        guards = [may_scrape]
+        include_in_schema = False
+
+    return Metrics
