@@ -12,6 +12,7 @@ import importlib
 import logging
 from typing import Any, Awaitable, Callable
 
+from loyalty.ops.metrics import observe_job
 from loyalty.settings import Settings
 
 log = logging.getLogger("loyalty.jobs")
@@ -85,6 +86,7 @@ async def enqueue(name: str, *args: Any) -> None:
         celery_app.send_task(name, args=list(args))
         return
     try:
-        await resolve(name)(*args)
+        with observe_job(name):
+            await resolve(name)(*args)
     except Exception:  # noqa: BLE001 - logged with traceback; the job's state says it must re-run
         log.exception("in-process job %s%r failed", name, args)

@@ -18,6 +18,7 @@ from celery import Celery
 from celery.schedules import crontab
 
 from loyalty import db, jobs
+from loyalty.ops.metrics import observe_job
 from loyalty.settings import get_settings, load_settings
 
 
@@ -119,7 +120,8 @@ def _process_loop() -> asyncio.AbstractEventLoop:
 
 def _register(name: str) -> None:
     def run(*args: Any) -> Any:
-        return _process_loop().run_until_complete(jobs.resolve(name)(*args))
+        with observe_job(name):
+            return _process_loop().run_until_complete(jobs.resolve(name)(*args))
 
     run.__name__ = name.rsplit(".", 1)[-1]
     celery_app.task(name=name, bind=False)(run)

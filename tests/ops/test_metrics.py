@@ -47,3 +47,17 @@ async def test_metrics_are_served_off_the_host_with_the_token(database, settings
         right = await http.get("/metrics", headers={"Authorization": "Bearer scrape-token-123"})
     assert wrong.status_code == 403
     assert right.status_code == 200 and "loyalty_requests_total" in right.text
+
+
+async def test_job_outcomes_are_counted_by_job(client, database):
+    from loyalty import jobs
+
+    def runs(text: str, outcome: str) -> float:
+        return sum(value for labels, value in _series(text, "loyalty_job_runs_total").items()
+                   if 'job="loyalty.care.dispatch_due"' in labels and f'outcome="{outcome}"' in labels)
+
+    before = runs((await client.get("/metrics")).text, "ok")
+    await jobs.enqueue("loyalty.care.dispatch_due")  # no broker here: runs in this process
+    after = (await client.get("/metrics")).text
+    assert runs(after, "ok") == before + 1
+    assert 'loyalty_job_duration_seconds_count{job="loyalty.care.dispatch_due"}' in after
