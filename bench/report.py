@@ -1,7 +1,8 @@
 """Write the figures of bench/run_all into docs/benchmarks.md.
 
     .venv/bin/python bench/report.py --machine m.json [--card-image c.json] [--tier-review t.json] \\
-        [--points-redeem p.json] [--partner-api a.json] [--checkin-burst b.json] docs/benchmarks.md
+        [--points-redeem p.json] [--partner-api a.json] [--checkin-burst b.json] [--production-run r.json] \\
+        docs/benchmarks.md
 
 Each benchmark owns one section between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`;
 only the sections given are replaced, so other benchmarks' sections (and any text outside
@@ -65,7 +66,7 @@ python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && bench/run_all
 
 Each benchmark alone: `.venv/bin/python bench/card_image.py`, `.venv/bin/python bench/tier_review.py`,
 `.venv/bin/python bench/points_redeem.py`, `.venv/bin/python bench/partner_throughput.py` (needs `wrk`: `apt-get install -y wrk`)
-and `.venv/bin/python bench/checkin_burst.py`
+, `.venv/bin/python bench/checkin_burst.py` and `.venv/bin/python bench/production_run.py` (needs `wrk`)
 (`--help` for the options; `bench/tier_review.py --members 100000` for a quicker, smaller run).
 The machine is shared (2 cores): other work running at the same time shows in the load average
 above and moves the figures by some 10-30%; the floors, measured in the same run, move with them.
@@ -483,6 +484,57 @@ aggregate over the event's signups. The floor is the conditional UPDATE alone.
 """
 
 
+def production_run_section(r: dict[str, Any]) -> str:
+    app, floor, c = r["app"], r["floor"], r["checks"]
+    delivery = r["login_code_delivery_s"]
+    rows = "\n".join(
+        f"| {name} | {run['requests']:,} | {run['rps']:,.0f} | {ms(run['p50_ms'])} | {ms(run['p90_ms'])} | {ms(run['p99_ms'])} | "
+        f"{ms(run['max_ms'])} | {run['non_2xx'] + run['socket_errors']} | {run['machine_cores_busy']:.2f} |"
+        for name, run in (("**the stack: mixed load**", app), ("floor: the same mix on bare asyncpg routes", floor))
+    )
+    routes = "\n".join(f"| `{route}` | {count:,.0f} |" for route, count in r["requests_by_route"].items())
+    jobs = ", ".join(f"{job}: {count:,.0f}" for job, count in sorted(r["jobs"].items())) or "none"
+    sound = (c["sales_rows"] == c["sales_answered_201"] and c["ledger_drifts"] == 0
+             and c["login_codes_sent_once"] == c["login_codes_requested"] and not delivery["failures"])
+    return f"""## Production run: the whole stack under a mixed load (bench/production_run.py)
+
+Command: `.venv/bin/python {r['command']}`. Every part is a real process on 127.0.0.1, configured as in
+production: {'; '.join(r['stack'])}. JSON logs, `PROMETHEUS_MULTIPROC_DIR` shared by the web processes and
+the worker. The stack was ready (`/ready` 200) {r['stack_ready_s']} s after start. Load average before / after:
+{r['load_before']} / {r['load_after']}.
+
+One wrk run of {r['seconds']} s with {r['connections']} connections: 6 in 10 requests verify a card at the till, 3 in 10 are
+sales with 100 points redeemed (each its own Idempotency-Key), 1 in 10 is an owner fetching the rotating card code
+with a session cookie. Meanwhile one owner a second asks for a login code, which the web process queues and the
+Celery worker delivers through the outbox. The floor runs the same mix against `bench/floor_app.py` (one asyncpg
+SELECT for the verifies and the card fetches, one INSERT + UPDATE transaction for the sales).
+
+| run | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | cores busy |
+|---|---|---|---|---|---|---|---|---|
+{rows}
+
+The stack serves **{r['ratio']:.2f}** of the floor's requests per second on this mix, p99 **{r['p99_factor']:.1f}×** the floor's
+(no target is set for the mix; the routes' own targets are judged in the partner API section).
+
+Background work under the foreground load: login codes went from the web request to `sent` by the worker in
+p50 {delivery['under_load']['p50']:.3f} s, p99 {delivery['under_load']['p99']:.3f} s (max {delivery['under_load']['max']:.3f} s, {delivery['under_load']['n']} codes)
+under load, against p50 {delivery['idle']['p50']:.3f} s with the stack idle ({delivery['idle']['n']} codes).
+Beat sent: {', '.join(r['beat_sent']) or 'nothing'}. Job runs from `/metrics` (job outcome: runs): {jobs}.
+
+Checked afterwards — verdict **{'sound' if sound else 'NOT sound'}**:
+
+- sales answered 201 (from `/metrics`, warm-up included): {c['sales_answered_201']:,}; sale rows: {c['sales_rows']:,};
+- login codes requested {c['login_codes_requested']}, each sent exactly once: {c['login_codes_sent_once']};
+- `audit_ledger()`: {c['ledger_drifts']} drift(s).
+
+Requests by route and status, from `/metrics` (all web processes):
+
+| route | requests |
+|---|---|
+{routes}
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--machine", type=Path, help="bench/run_all's machine figures (else that section is kept)")
@@ -491,6 +543,7 @@ def main() -> None:
     parser.add_argument("--points-redeem", type=Path)
     parser.add_argument("--partner-api", type=Path)
     parser.add_argument("--checkin-burst", type=Path)
+    parser.add_argument("--production-run", type=Path)
     parser.add_argument("document", type=Path)
     args = parser.parse_args()
     document = args.document.read_text() if args.document.exists() else HEADER
@@ -511,6 +564,10 @@ def main() -> None:
     if args.checkin_burst:
         document = replace_section(
             document, "checkin_burst", checkin_burst_section(json.loads(args.checkin_burst.read_text()))
+        )
+    if args.production_run:
+        document = replace_section(
+            document, "production_run", production_run_section(json.loads(args.production_run.read_text()))
         )
     args.document.parent.mkdir(parents=True, exist_ok=True)
     args.document.write_text(document.rstrip() + "\n")
