@@ -30,6 +30,7 @@ from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
 from loyalty.members.api import list_projects, MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
 from loyalty.openapi_contract import document_app
+from loyalty.privacy.api import MyDataExportController, StaffErasureController
 from loyalty.ops.edge import Edge
 from loyalty.ops.health import health, ready
 from loyalty.ops.metrics import metrics_controller, request_metrics
@@ -114,13 +115,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffCaseController,
             staff_kpis,
             StaffDashboardController,
+            StaffErasureController,
         ],
     )
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
             code_keys, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
-            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, staff,
+            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, staff,
         ],
     )
     sessions = CookieBackendConfig(
@@ -179,6 +181,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             ],
         ),
         debug=False,
+        logging_config=None,  # loyalty.ops.logs configures logging (Litestar's default would take over the root logger)
     )
     document_app(app)
     app.asgi_handler = Edge(app.asgi_handler, hsts=settings.secure_cookies)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import logging
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any, AsyncIterator, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -20,13 +22,18 @@ from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from loyalty.errors import NotMigrated
 
 MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+# A new connection that takes longer than this is an unreachable database: the request that
+# waits for it is answered 503 (asyncpg's default is 60 s, longer than any till waits).
+CONNECT_TIMEOUT_SECONDS = 5
+
+log = logging.getLogger("loyalty.db")
 
 
 def engine_from_url(url: str) -> Engine:
@@ -87,8 +94,59 @@ async def transaction() -> AsyncIterator[object]:
         async with current.transaction(transaction_type=TransactionType.immediate) as txn:
             yield txn
     else:
-        async with current.transaction() as txn:
+        async with _PostgresTransaction(current) as txn:
             yield txn
+
+
+class _PostgresTransaction(PostgresTransaction):
+    """Piccolo's transaction, made safe for a connection that goes away under it (the server
+    restarts, fails over, or drops the connection): Piccolo's own skips returning the
+    connection to the pool and forgetting the transaction when BEGIN, COMMIT or ROLLBACK
+    fails. Here the connection always goes back (asyncpg discards a dead one and opens a new
+    one on the next acquire), the task's current transaction is always cleared (so the
+    caller's next statement, e.g. looking up an Idempotency-Key after a lost COMMIT, runs on
+    a fresh connection rather than the dead one), and a ROLLBACK that fails because the
+    connection is gone does not hide the error that caused it: the server has rolled the
+    transaction back anyway."""
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent is not None:
+            return exception is None
+        try:
+            if exception is None:
+                if not self._committed and not self._rolled_back:
+                    await self.commit()
+            elif not self._rolled_back:
+                try:
+                    await self.rollback()
+                except Exception as rollback_error:  # noqa: BLE001 - the first error is the one to report
+                    log.debug("rollback after %r failed: %r", exception, rollback_error)
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self._give_back()
+        return exception is None
+
+    async def _give_back(self) -> None:
+        try:
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:
+                await self.connection.close()
+        except Exception as error:  # noqa: BLE001 - asyncpg has already terminated a connection it could not reset
+            log.debug("a connection could not be reset and was discarded: %r", error)
 
 
 async def serialise_on(key: str) -> None:
@@ -134,6 +192,56 @@ def is_unique_violation(error: BaseException) -> bool:
     return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
 
 
+# Errors that say "the database cannot be reached right now", not "this request is wrong":
+# the server is restarting or shutting down, the connection was lost, no new one could be
+# opened. A retry a moment later succeeds; the app answers them 503 with Retry-After.
+@functools.cache
+def _unavailable_postgres() -> tuple[type[BaseException], ...]:
+    from asyncpg import exceptions as pg
+
+    return (
+        pg.PostgresConnectionError,  # class 08: connection lost, refused, or its outcome unknown
+        pg.AdminShutdownError, pg.CrashShutdownError, pg.CannotConnectNowError, pg.IdleSessionTimeoutError,  # 57P0x
+        pg.TooManyConnectionsError,  # 53300: every connection slot taken
+    )
+
+
+_CLOSED = re.compile(r"\bclos(ed|ing)\b")  # asyncpg: "connection is closed", "pool is closing", ...
+# asyncpg's protocol state machine confused by a connection the server has just cut: the
+# server's termination notice reached an idle pooled connection, and the next statement was
+# sent before the close itself was read. The connection is discarded as soon as it is.
+_BROKEN_PROTOCOL = re.compile(r"cannot switch to state|protocol is in (an unexpected|the \"failed\") state")
+_DRIVERS = frozenset({"asyncpg", "piccolo", "aiosqlite", "sqlite3"})
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database is unreachable for the moment (both engines): the connection went away,
+    a new one cannot be opened (refused, timed out, the server starting up or shutting down),
+    or SQLite's file stayed locked by another writer. Not a bug, and not the caller's fault."""
+    import asyncpg
+
+    if isinstance(error, _unavailable_postgres()):
+        return True
+    if isinstance(error, asyncpg.InterfaceError):
+        return bool(_CLOSED.search(str(error)))
+    if isinstance(error, asyncpg.exceptions.InternalClientError):
+        return bool(_BROKEN_PROTOCOL.search(str(error)))
+    if isinstance(error, sqlite3.OperationalError):
+        return "locked" in str(error)
+    if isinstance(error, OSError):  # refused, reset, timed out (asyncio's TimeoutError too)...
+        return _raised_by_driver(error)  # ... while connecting or talking to the database
+    return False
+
+
+def _raised_by_driver(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_globals.get("__name__", "").partition(".")[0] in _DRIVERS:
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 async def _keep_session(connection: object) -> None:
     """What a connection needs when it goes back to the pool, beyond asyncpg's rollback of a
     transaction left open: nothing. The app keeps no session state (no SET, no LISTEN, no
@@ -146,7 +254,9 @@ async def start() -> bool:
     """Open the PostgreSQL pool; False if there is nothing to open (SQLite, or already open)."""
     current = engine()
     if isinstance(current, PostgresEngine) and current.pool is None:
-        await current.start_connection_pool(min_size=1, max_size=20, reset=_keep_session)
+        await current.start_connection_pool(
+            min_size=1, max_size=20, reset=_keep_session, timeout=CONNECT_TIMEOUT_SECONDS
+        )
         return True
     return False
 

@@ -2,7 +2,8 @@
 
 `type` is a stable URI reference per failure (`/problems/<slug>`), `title` is in the caller's
 language (Accept-Language: zh-CN or en), validation failures name the field and the reason.
-Unexpected errors are logged with a traceback and answered with a 500 that leaks nothing.
+Unexpected errors are logged with a traceback and answered with a 500 that leaks nothing;
+a database that cannot be reached for the moment is a 503 with `Retry-After`, logged as a warning.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from loyalty import db
 from loyalty.errors import DomainError
 from loyalty.labels import pick_language
 
 log = logging.getLogger("loyalty.errors")
 
 PROBLEM_JSON = "application/problem+json"
+# A PostgreSQL restart or fail-over takes seconds; a till retrying sooner only finds it still down.
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 _HTTP_TITLES: dict[int, tuple[str, str, str]] = {
     400: ("bad-request", "The request is malformed", "请求格式错误"),
@@ -125,7 +129,23 @@ def out_of_range(request: Request[Any, Any, Any], error: Exception) -> Response[
     )
 
 
+def database_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The database went away for a moment (a restart, a fail-over, a lost connection): the
+    caller may retry, so 503 with Retry-After, and a warning rather than a traceback. Nothing
+    is half-done: the transaction rolled back, or, when only the answer to its COMMIT was lost,
+    the retry with the same Idempotency-Key finds the write and replays it."""
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(error).__name__, error)
+    slug, title_en, title_zh = _HTTP_TITLES[503]
+    title = title_zh if _language(request).startswith("zh") else title_en
+    return _problem(
+        request, 503, slug, title, "The database is briefly unreachable; please retry (a write with the same Idempotency-Key).",
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
 def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if db.is_unavailable(error):
+        return database_unavailable(request, error)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     slug, title_en, title_zh = _HTTP_TITLES[500]
     title = title_zh if _language(request).startswith("zh") else title_en

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
+import asyncpg
 import httpx
 import pytest
 from litestar import Litestar, get
@@ -187,6 +191,62 @@ async def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing():
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["type"] == "/problems/internal-error"
     assert "hunter2" not in response.text and "RuntimeError" not in response.text
+
+
+async def _refused_connection() -> Exception:
+    """What asyncpg raises when nothing listens on the database's port (a stopped server)."""
+    from tests.stripe_server import free_port
+
+    try:
+        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/loyalty", timeout=2)
+    except OSError as error:
+        return error
+    raise AssertionError("something listens on a free port")
+
+
+UNREACHABLE = [
+    ("starting-up", lambda: asyncpg.CannotConnectNowError("the database system is starting up")),
+    ("shutting-down", lambda: asyncpg.AdminShutdownError("terminating connection due to administrator command")),
+    ("connection-lost", lambda: asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")),
+    ("connection-closed", lambda: asyncpg.InterfaceError("cannot call Transaction.rollback(): the underlying connection is closed")),
+    ("sqlite-locked", lambda: sqlite3.OperationalError("database is locked")),
+    ("refused", _refused_connection),
+]
+
+
+@pytest.mark.parametrize("make_error", [case[1] for case in UNREACHABLE], ids=[case[0] for case in UNREACHABLE])
+async def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_not_a_500(make_error):
+    error = make_error()
+    error = await error if asyncio.iscoroutine(error) else error
+
+    @get("/sales")
+    async def sales() -> None:
+        raise error
+
+    app = Litestar(route_handlers=[sales], exception_handlers=EXCEPTION_HANDLERS, debug=False)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        english = await http.get("/sales")
+        chinese = await http.get("/sales", headers={"Accept-Language": "zh-CN"})
+
+    assert english.status_code == chinese.status_code == 503, english.text
+    assert english.headers["content-type"] == PROBLEM_JSON
+    assert int(english.headers["retry-after"]) >= 1
+    body = english.json()
+    assert body["type"] == "/problems/service-unavailable" and body["status"] == 503 and body["instance"] == "/sales"
+    assert (body["title"], chinese.json()["title"]) == ("The service is briefly unavailable", "服务暂时不可用")
+    assert "127.0.0.1" not in english.text and "Errno" not in english.text
+
+
+async def test_an_os_error_that_is_not_the_database_is_still_a_500():
+    @get("/boom")
+    async def boom() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('10.0.0.9', 25)")  # e.g. a mail server
+
+    app = Litestar(route_handlers=[boom], exception_handlers=EXCEPTION_HANDLERS, debug=False)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        response = await http.get("/boom")
+
+    assert response.status_code == 500 and "retry-after" not in response.headers
 
 
 async def test_a_problem_for_a_member_who_exists_looks_like_one_for_a_stranger(client):
