@@ -21,8 +21,11 @@ def _session(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
 
 
 async def requires_member(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if not isinstance(_session(connection).get(MEMBER_KEY), int):
+    member = _session(connection).get(MEMBER_KEY)
+    if not isinstance(member, int):
         raise NotAuthenticated("log in with your phone and a one-time code")
+    # Sessions live in the cookie, so one cannot be revoked server-side: the member row decides.
+    await service.check_member_session(member)
 
 
 async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

@@ -135,6 +135,14 @@ async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> Me
     return MemberIdentity(id=member["id"], name=member["name"])
 
 
+async def check_member_session(member_id: int) -> None:
+    """A member session holds only while its member exists and has not been erased (PIPL
+    erasure, loyalty.privacy): an erased owner's old cookie is refused like no cookie."""
+    row = await Member.select(Member.erased_at).where(Member.id == member_id).first()
+    if row is None or row["erased_at"] is not None:
+        raise NotAuthenticated("this membership no longer exists; log in again")
+
+
 @dataclass(frozen=True)
 class StaffIdentity:
     id: int

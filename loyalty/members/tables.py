@@ -16,7 +16,9 @@ from piccolo.table import Table
 
 STAGES = ("prospect", "pre_owner", "settling", "stable", "veteran")
 GENDERS = ("female", "male", "unknown")
-OWNERSHIP_STATUSES = ("active", "transferred")
+# `erased`: the owner's data was erased on request (loyalty.privacy); the row stays for the
+# sales history (new buyers per month) but no longer makes its member an owner.
+OWNERSHIP_STATUSES = ("active", "transferred", "erased")
 
 
 class Project(Table):
@@ -60,6 +62,9 @@ class Member(Table):
     stage = Varchar(length=16, default="prospect", index=True)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    # Set when the owner's personal data was erased on request (PIPL, loyalty.privacy): the
+    # row stays, anonymised, so the ledger, sales and signups keep their member; sessions die.
+    erased_at = Timestamptz(null=True, default=None)
 
 
 class Ownership(Table):

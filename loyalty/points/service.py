@@ -386,6 +386,38 @@ async def adjust(
     return EntryResult(entry_id, member_id, "adjust", abs(points), available, pending)
 
 
+async def forfeit(
+    member_id: int, *, key: str, reason: str, actor: Actor, source_kind: str = "erasure", today: date | None = None
+) -> EntryResult | None:
+    """Book off every point a member holds, available and pending, in one `adjust` entry:
+    for an owner who can never spend them again (their data was erased). The lots are
+    emptied with it (available ones drawn, pending ones voided), so account, ledger and lots
+    still agree; a debt (negative balance) is left for staff to see. None if there was
+    nothing to forfeit. Exactly once per `key`."""
+    today = today or clock.today()
+    if not await PointsAccount.exists().where(PointsAccount.member == member_id):
+        return None
+    fingerprint = request_hash(op="forfeit", member=member_id, source=source_kind)
+    async with db.transaction():
+        account, replay = await _open(member_id, key, fingerprint)
+        if replay:
+            return replay
+        available, pending = max(account["available"], 0), account["pending"]
+        if not available and not pending:
+            return None
+        entry_id, available_after, pending_after = await _write(
+            account, kind="adjust", available_delta=-available, pending_delta=-pending, key=key, fingerprint=fingerprint,
+            source_kind=source_kind, source_id=str(member_id), actor=actor, reason=reason,
+        )
+        if available:
+            await _draw(account, entry_id, available, today)
+        if pending:
+            await PointsLot.update({PointsLot.status: "void", PointsLot.remaining: 0}).where(
+                (PointsLot.member == member_id) & (PointsLot.status == "pending")
+            )
+    return EntryResult(entry_id, member_id, "adjust", available + pending, available_after, pending_after)
+
+
 async def reverse(
     original_key: str,
     *,
