@@ -4,12 +4,24 @@ With a broker (`LOYALTY_BROKER_URL`), `enqueue` sends the job to Celery workers;
 one (the embedded default) it runs the same coroutine in this process right away. Jobs take
 ids and plain values, never objects, and must be idempotent: Celery may deliver twice.
 Enqueue only after the transaction that made the work has committed.
+
+When the broker is down or stuck, `enqueue` gives up after PUBLISH_DEADLINE_SECONDS, logs a
+warning and returns False: it never fails or hangs the request that asked for the job (a
+login code, a sale, a cancelled signup), because that request's work has committed. Nothing
+is lost, because every job sent from here has a scheduled job that finds its work again: an
+outbox message is a row that stays `queued` until `loyalty.care.dispatch_due` (beat, every
+minute) hands it to a worker once the broker is back; a seat held for a payment that was
+never opened is released when the hold ends (`loyalty.events.release_unpaid`) and goes to the
+next owner waiting. A job may also arrive twice (a send that outlived its deadline, a
+re-delivery): jobs are idempotent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
 from loyalty.ops.metrics import observe_job
@@ -43,17 +55,70 @@ def resolve(name: str) -> Callable[..., Awaitable[Any]]:
     return getattr(importlib.import_module(module_name), function_name)
 
 
+# A job is sent in a few milliseconds; a request waits no longer than this for a broker that
+# does not answer.
+PUBLISH_DEADLINE_SECONDS = 1.0
+# The publishing connections' socket timeouts: a stuck Redis (connections accepted, never
+# answered) frees a publishing thread after a few of these, never holds it for good.
+PUBLISH_SOCKET_TIMEOUT_SECONDS = 0.5
+
+
+class _Publisher:
+    """Sends jobs to the broker, from threads of its own: kombu publishes with blocking I/O,
+    which must neither stall the event loop nor keep a caller past the deadline. A Celery
+    app of its own (not the worker's), so that it is bound to exactly these settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        from celery import Celery
+
+        from loyalty.worker import broker_transport_options
+
+        self.key = self.key_for(settings)
+        self.app = Celery("loyalty", broker=settings.broker_url, set_as_current=False)
+        self.app.conf.update(
+            task_serializer="json",
+            accept_content=["json"],
+            broker_transport_options={
+                **broker_transport_options(settings),
+                "socket_timeout": PUBLISH_SOCKET_TIMEOUT_SECONDS,
+                "socket_connect_timeout": PUBLISH_SOCKET_TIMEOUT_SECONDS,
+            },
+            # One quick retry (a pooled connection that died with a restarted Redis), not
+            # kombu's default of three spaced ones: the caller is waiting.
+            task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
+        )
+        self.app.producer_pool  # noqa: B018 - made here, not raced for by the threads (nothing connects yet)
+        self.threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="job-publisher")
+
+    @staticmethod
+    def key_for(settings: Settings) -> tuple[str | None, int]:
+        return settings.broker_url, settings.job_visibility_timeout_seconds
+
+    def _send(self, name: str, args: list[Any]) -> None:
+        # Nobody reads a job's result through here: no result backend round trip.
+        self.app.send_task(name, args=args, ignore_result=True)
+
+    async def publish(self, name: str, args: list[Any]) -> None:
+        """Send the job, or raise (the broker's error, or TimeoutError at the deadline)."""
+        sending = asyncio.get_running_loop().run_in_executor(self.threads, self._send, name, args)
+        await asyncio.wait_for(sending, PUBLISH_DEADLINE_SECONDS)
+
+    def close(self) -> None:
+        self.threads.shutdown(wait=False, cancel_futures=True)
+
+
 class _Dispatcher:
     def __init__(self) -> None:
         self.settings: Settings | None = None
+        self.publisher: _Publisher | None = None
 
     def configure(self, settings: Settings) -> None:
         self.settings = settings
-        if settings.broker_url:
-            from loyalty.worker import celery_app
-
-            # Celery connects lazily, so pointing it at this settings' broker here is enough.
-            celery_app.conf.update(broker_url=settings.broker_url, result_backend=settings.broker_url)
+        if self.publisher is not None and settings.broker_url and self.publisher.key == _Publisher.key_for(settings):
+            return  # the same broker: keep its connections
+        if self.publisher is not None:
+            self.publisher.close()
+        self.publisher = _Publisher(settings) if settings.broker_url else None
 
 
 _dispatcher = _Dispatcher()
@@ -73,20 +138,29 @@ def configure(settings: Settings) -> None:
     _dispatcher.configure(settings)
 
 
-async def enqueue(name: str, *args: Any) -> None:
+async def enqueue(name: str, *args: Any) -> bool:
     """Run job `name` in the background (Celery) or, with no broker, now in this process.
-    An in-process failure is logged, not raised: the caller's work has already committed and
-    the job's own state (e.g. an outbox row still `queued`) records that it has to run again."""
+    Returns False if the broker could not be reached in time (see the module's docstring).
+    Neither that nor an in-process failure is raised: the caller's work has already committed
+    and the job's own state (e.g. an outbox row still `queued`) records that it has to run."""
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
-    settings = _dispatcher.settings
-    if settings is not None and settings.broker_url:
-        from loyalty.worker import celery_app
+    publisher = _dispatcher.publisher
+    if publisher is not None:
+        from kombu.exceptions import OperationalError
 
-        celery_app.send_task(name, args=list(args))
-        return
+        try:
+            await publisher.publish(name, list(args))
+        except (OperationalError, OSError, TimeoutError) as error:  # TimeoutError: the deadline passed
+            log.warning(
+                "job %s%r not sent, the broker is unreachable; its work waits for a scheduled job: %s",
+                name, args, str(error) or type(error).__name__,
+            )
+            return False
+        return True
     try:
         with observe_job(name):
             await resolve(name)(*args)
     except Exception:  # noqa: BLE001 - logged with traceback; the job's state says it must re-run
         log.exception("in-process job %s%r failed", name, args)
+    return True

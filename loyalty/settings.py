@@ -68,6 +68,10 @@ class Settings:
     quiet_hours: str = "21:00-08:00"
     outbox_max_attempts: int = 5
     outbox_retry_seconds: int = 60  # the first retry's wait; it doubles each time
+    # A job taken by a worker that then died (killed, machine lost) goes back to the queue once
+    # it has been out this long (Redis broker). Must exceed the longest job, or a job still
+    # running is handed to a second worker too.
+    job_visibility_timeout_seconds: int = 3600
     # Feedback clocks: first reply, result, and the follow-up call after the result.
     case_reply_hours: int = 48
     case_result_days: int = 7
@@ -195,6 +199,9 @@ def load_settings(
         quiet_hours=_quiet_hours(env.get("LOYALTY_QUIET_HOURS", "21:00-08:00")),
         outbox_max_attempts=_int("LOYALTY_OUTBOX_MAX_ATTEMPTS", env.get("LOYALTY_OUTBOX_MAX_ATTEMPTS", "5")),
         outbox_retry_seconds=_int("LOYALTY_OUTBOX_RETRY_SECONDS", env.get("LOYALTY_OUTBOX_RETRY_SECONDS", "60")),
+        job_visibility_timeout_seconds=_int(
+            "LOYALTY_JOB_VISIBILITY_TIMEOUT_SECONDS", env.get("LOYALTY_JOB_VISIBILITY_TIMEOUT_SECONDS", "3600")
+        ),
         case_reply_hours=_int("LOYALTY_CASE_REPLY_HOURS", env.get("LOYALTY_CASE_REPLY_HOURS", "48")),
         case_result_days=_int("LOYALTY_CASE_RESULT_DAYS", env.get("LOYALTY_CASE_RESULT_DAYS", "7")),
         case_follow_up_hours=_int("LOYALTY_CASE_FOLLOW_UP_HOURS", env.get("LOYALTY_CASE_FOLLOW_UP_HOURS", "24")),

@@ -6,6 +6,18 @@ Tasks are generated from `loyalty.jobs.JOBS`: thin wrappers around service funct
 
     loyalty worker      # celery worker on LOYALTY_BROKER_URL
     loyalty beat        # the scheduler
+
+A worker that dies in the middle of a job (killed, out of memory, machine lost) does not
+lose it: a job is acknowledged only after it ran (`task_acks_late`), so
+- when only a pool process dies, the worker puts its job back on the queue at once
+  (`task_reject_on_worker_lost`) and a new pool process runs it again;
+- when the whole worker dies, its job stays taken in Redis until it has been out for
+  LOYALTY_JOB_VISIBILITY_TIMEOUT_SECONDS (default one hour); then the next sweep of any
+  worker (at its start, then about every 100 s) puts it back. The timeout must exceed the
+  longest job: a job still running when it passes is handed to a second worker as well.
+Either way the job runs again from the start, which is safe because every job is idempotent
+(each effect has its own key or claim: a ledger entry's idempotency key, an outbox row's
+`queued → sending` claim). tests/faults/test_worker_killed.py kills workers to prove it.
 """
 
 from __future__ import annotations
@@ -19,15 +31,22 @@ from celery.schedules import crontab
 
 from loyalty import db, jobs
 from loyalty.ops.metrics import observe_job
-from loyalty.settings import get_settings, load_settings
+from loyalty.settings import Settings, get_settings, load_settings
+
+
+def broker_transport_options(settings: Settings) -> dict[str, Any]:
+    """Kombu's Redis transport options for workers (and the publishers in `loyalty.jobs`)."""
+    return {"visibility_timeout": settings.job_visibility_timeout_seconds}
 
 
 def _make_app() -> Celery:
-    # Only the broker is read here: importing the worker module (as `celery -A` and
-    # `jobs.enqueue` do) must not need the secrets the tasks themselves check at run time.
-    broker_url = load_settings(require_secret=False).broker_url
+    # Only the broker's settings are read here: importing the worker module (as `celery -A`
+    # does) must not need the secrets the tasks themselves check at run time.
+    settings = load_settings(require_secret=False)
+    broker_url = settings.broker_url
     app = Celery("loyalty", broker=broker_url or "memory://", backend=broker_url or "cache+memory://")
     app.conf.update(
+        broker_transport_options=broker_transport_options(settings),
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",

@@ -1,8 +1,20 @@
 """Bearer API keys and the per-key rate limit, as one guard on the partner router.
 
-The limit is counted in Redis (the `limits` package) so it holds across web processes. If
-Redis is unreachable the till keeps working: the limit fails open and the failure is logged,
-because a shop must not stop selling when a counter is down (DESIGN.md, "Decisions").
+The limit is counted in Redis (the `limits` package) so it holds across web processes.
+
+If Redis is unreachable (down, or not answering within 0.2 s) the till keeps working: the
+shared limit fails open and the failure is logged, because a shop must not stop selling when
+a counter is down (DESIGN.md, "Decisions"). Meanwhile each web process counts every key on its
+own, with the same limit and the same clock-aligned windows (`limits`' in-memory storage):
+- it never refuses a request the shared limit would have let through, since one process's
+  count of a key is at most the key's count over all processes;
+- it still stops a runaway till, or a flood on one key (good or bad), from hammering the
+  database through a process (with N web processes a key may get N times its limit then);
+- a request it lets through gets no RateLimit-* headers (the count is one process's, not the
+  key's); one it refuses gets the 429 with Retry-After, as always.
+After a failure a process leaves Redis alone for RETRY_SHARED_AFTER_SECONDS, so one request
+in that time pays the timeout rather than every request; each failed try is logged as a
+warning, and the return to the shared count too.
 """
 
 from __future__ import annotations
@@ -30,6 +42,9 @@ class RateLimited(DomainError):
     title_zh = "该 API 密钥请求过于频繁"
 
 
+RETRY_SHARED_AFTER_SECONDS = 5.0
+
+
 class RateLimit:
     """A fixed window aligned to the clock (e.g. each whole minute), counted in the `limits`
     storage with its atomic increment-and-expire, so every process agrees on the count and on
@@ -53,6 +68,10 @@ class RateLimit:
         else:
             storage = MemoryStorage()  # the embedded default runs one process
         self.storage = storage
+        # Redis unreachable: each process counts on its own (see the module's docstring).
+        self.fallback = MemoryStorage() if isinstance(storage, RedisStorage) else None
+        self._shared_retry_at = 0.0  # time.monotonic() before which Redis is not tried again
+        self._shared_down = False
 
     async def _unit(self, identity: str, window: int) -> int:
         """This request's number in the window (1 = the first request of the key)."""
@@ -67,16 +86,41 @@ class RateLimit:
         self._leases[identity] = (window, first + 1, last)
         return first
 
+    async def _shared_unit(self, identity: str, window: int) -> int | None:
+        """`_unit`, or None while the storage is unreachable (then not tried again for
+        RETRY_SHARED_AFTER_SECONDS)."""
+        if self.fallback is not None and time.monotonic() < self._shared_retry_at:
+            return None
+        try:
+            count = await self._unit(identity, window)
+        except Exception as error:  # noqa: BLE001 - whatever the Redis client raises: fail open, loudly
+            if self.fallback is None:
+                raise
+            self._shared_retry_at = time.monotonic() + RETRY_SHARED_AFTER_SECONDS
+            self._shared_down = True
+            log.warning(
+                "rate limit storage unavailable, not limiting across processes (each process limits on its own, "
+                "next try in %.0f s): %s", RETRY_SHARED_AFTER_SECONDS, error,
+            )
+            return None
+        if self._shared_down:
+            self._shared_down = False
+            log.warning("rate limit storage reachable again, limiting across processes")
+        return count
+
     async def hit(self, identity: str) -> dict[str, str]:
         """Count one request; raise RateLimited when over. Returns the RateLimit headers."""
         now = time.time()
         window = int(now // self.period)
-        try:
-            count = await self._unit(identity, window)
-        except Exception as error:  # noqa: BLE001 - Redis down: fail open, loudly
-            log.warning("rate limit storage unavailable, not limiting: %s", error)
-            return {}
         reset = max(int((window + 1) * self.period - now), 0)
+        count = await self._shared_unit(identity, window)
+        if count is None:
+            assert self.fallback is not None
+            local = await self.fallback.incr(self.item.key_for("partner-key", identity, window), self.period)
+            if local > self.item.amount:
+                headers = {"RateLimit-Limit": str(self.item.amount), "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
+                raise RateLimited(f"limit {self.item}", retry_after=max(reset, 1), headers=headers)
+            return {}
         headers = {
             "RateLimit-Limit": str(self.item.amount),
             "RateLimit-Remaining": str(max(self.item.amount - count, 0)),

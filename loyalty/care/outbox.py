@@ -10,6 +10,11 @@ causes it), delivered afterwards through its channel.
   message twice; a failure goes back to `queued` with a doubling wait, and after the last
   attempt ends as `failed` with the error kept. The dispatcher job (every minute) hands due
   rows to workers and returns rows whose worker died mid-send (at-least-once, then).
+- The broker down: the change that queues a message commits and answers as usual; only the
+  hand-over to a worker fails (`jobs.enqueue` logs it and gives up within a second), so the
+  row stays `queued` and the dispatcher sends it once Redis is back. Delivery then claims
+  each row once, so a message handed over twice (its first hand-over late, not lost) still
+  goes out once (tests/faults/test_redis_down.py).
 """
 
 from __future__ import annotations
@@ -91,9 +96,13 @@ async def message_member(
     from loyalty.members.tables import Member
 
     settings = settings or jobs.current_settings()
-    member = await Member.select(Member.phone, Member.email, Member.language).where(Member.id == member_id).first()
+    member = await Member.select(Member.phone, Member.email, Member.language, Member.erased_at).where(
+        Member.id == member_id
+    ).first()
     if member is None:
         raise NotFound(f"member {member_id} does not exist")
+    if member["erased_at"] is not None:
+        return None  # an erased owner has no phone or address left to write to (loyalty.privacy)
     language = member["language"] if member["language"] in texts else "zh-CN"
     subject, body = texts[language]
     name = route(member["email"], settings)
@@ -148,7 +157,9 @@ async def deliver_message(message_id: int) -> str:
 
 async def dispatch_due(now: datetime | None = None) -> int:
     """The job (every minute): rows whose worker died mid-send go back to the queue, and
-    every due row is handed to a worker. Returns how many were handed out."""
+    every due row is handed to a worker. Returns how many were handed out: it stops at the
+    first row the broker does not take (the rest wait for the next run, not for a timeout
+    each)."""
     now = now or clock.now()
     settings = jobs.current_settings()
     stale = (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_SENDING)
@@ -159,9 +170,12 @@ async def dispatch_due(now: datetime | None = None) -> int:
     due = await OutboxMessage.select(OutboxMessage.id).where(
         (OutboxMessage.status == "queued") & (OutboxMessage.scheduled_at <= now) & (OutboxMessage.next_attempt_at <= now)
     ).order_by(OutboxMessage.id).limit(DISPATCH_BATCH)
+    handed = 0
     for row in due:
-        await jobs.enqueue("loyalty.care.deliver_message", row["id"])
-    return len(due)
+        if not await jobs.enqueue("loyalty.care.deliver_message", row["id"]):
+            break
+        handed += 1
+    return handed
 
 
 # --- owners' choices -----------------------------------------------------------------------

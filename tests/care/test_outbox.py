@@ -366,9 +366,9 @@ async def test_dispatch_due_hands_out_only_due_queued_rows(database, frozen, use
     handed: list[tuple[str, tuple[Any, ...]]] = []
     real_enqueue = jobs.enqueue
 
-    async def recording_enqueue(name: str, *args: Any) -> None:
+    async def recording_enqueue(name: str, *args: Any) -> bool:
         handed.append((name, args))
-        await real_enqueue(name, *args)
+        return await real_enqueue(name, *args)
 
     monkeypatch.setattr(jobs, "enqueue", recording_enqueue)
     (member,) = await owners(tmp_path, 1)
