@@ -88,6 +88,17 @@ class StaffLoginFailed(DomainError):
     title_zh = "用户名或密码错误"
 
 
+class StaffLoginLocked(DomainError):
+    type = "staff-login-locked"
+    status = 429
+    title_en = "Too many wrong passwords; wait before trying again"
+    title_zh = "密码错误次数过多，请稍后再试"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
 class ImportRejected(DomainError):
     """A file with bad rows: nothing was imported. `errors` lists row, column and reason."""
 

@@ -42,6 +42,9 @@ class Settings:
     login_code_max_attempts: int = 5
     login_codes_per_hour: int = 5
     login_code_min_interval_seconds: int = 60
+    # Wrong staff passwords per username before logins are refused for the window.
+    staff_login_max_failures: int = 10
+    staff_login_window_minutes: int = 15
     session_max_age_seconds: int = 14 * 24 * 3600
     # Secure cookies need HTTPS; production sets this to true behind TLS.
     secure_cookies: bool = False
@@ -226,6 +229,12 @@ def load_settings(
         login_codes_per_hour=_int("LOYALTY_LOGIN_CODES_PER_HOUR", env.get("LOYALTY_LOGIN_CODES_PER_HOUR", "5")),
         login_code_min_interval_seconds=_int(
             "LOYALTY_LOGIN_CODE_MIN_INTERVAL", env.get("LOYALTY_LOGIN_CODE_MIN_INTERVAL", "60"), 0
+        ),
+        staff_login_max_failures=_int(
+            "LOYALTY_STAFF_LOGIN_MAX_FAILURES", env.get("LOYALTY_STAFF_LOGIN_MAX_FAILURES", "10")
+        ),
+        staff_login_window_minutes=_int(
+            "LOYALTY_STAFF_LOGIN_WINDOW_MINUTES", env.get("LOYALTY_STAFF_LOGIN_WINDOW_MINUTES", "15")
         ),
         secure_cookies=_bool("LOYALTY_SECURE_COOKIES", env.get("LOYALTY_SECURE_COOKIES", "false")),
         sms_backend=sms_backend,

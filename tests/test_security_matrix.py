@@ -593,10 +593,6 @@ async def test_no_staff_member_can_read_an_owners_login_code_in_admin(world: Wor
     assert seen == [], f"these roles read an owner's live login code in /admin: {seen}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: /api/v1/auth/staff-sessions counts no wrong passwords (login codes die after 5 wrong guesses; "
-    "piccolo-admin's own login form has a per-process limit): a staff password can be guessed without end"
-))
 async def test_staff_password_guessing_is_limited(world: World):
     await identity.create_staff("matrix-guessed", STAFF_PASSWORD, "sales")
     answers = set()

@@ -58,8 +58,10 @@ class StaffAuthController(Controller):
     tags = ["auth"]
 
     @post(operation_id="staffLogin", summary="Log in as staff")
-    async def login(self, data: JSONBody[StaffLogin], request: Request[Any, Any, State]) -> StaffSession:
-        staff = await service.staff_login(data.username, data.password)
+    async def login(
+        self, data: JSONBody[StaffLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+    ) -> StaffSession:
+        staff = await service.staff_login(data.username, data.password, settings)
         request.set_session({STAFF_KEY: staff.id})
         return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)
 

@@ -22,9 +22,10 @@ from loyalty.errors import (
     LoginCodeInvalid,
     NotAuthenticated,
     StaffLoginFailed,
+    StaffLoginLocked,
     TooManyAttempts,
 )
-from loyalty.identity.tables import ROLES, LoginCode, StaffAccount
+from loyalty.identity.tables import ROLES, LoginCode, StaffAccount, StaffLoginFailure
 from loyalty.labels import label
 from loyalty.members.tables import Member
 from loyalty.phones import normalise_phone
@@ -179,11 +180,28 @@ async def create_staff(
     return StaffIdentity(id=account.id, username=username, role=role, display_name=account.display_name)
 
 
-async def staff_login(username: str, password: str) -> StaffIdentity:
-    """Check a staff password (Piccolo's hashing) and return who it is."""
+async def staff_login(username: str, password: str, settings: Settings | None = None) -> StaffIdentity:
+    """Check a staff password (Piccolo's hashing) and return who it is. After
+    `staff_login_max_failures` wrong passwords for a username within the window, every try is
+    refused (429) until the oldest failure leaves the window, right password or not, so a
+    password cannot be guessed at speed. Unknown usernames count alike (no hint that they exist)."""
+    settings = settings or Settings()  # the defaults, for callers without the app's settings
+    window = timedelta(minutes=settings.staff_login_window_minutes)
+    now = clock.now()
+    recent = await StaffLoginFailure.select(StaffLoginFailure.created_at).where(
+        (StaffLoginFailure.username == username) & (StaffLoginFailure.created_at > now - window)
+    ).order_by(StaffLoginFailure.created_at).limit(settings.staff_login_max_failures)
+    if len(recent) >= settings.staff_login_max_failures:
+        retry_after = max(1, int((recent[0]["created_at"] + window - now).total_seconds()) + 1)
+        raise StaffLoginLocked(
+            f"{len(recent)} wrong passwords for this login in {settings.staff_login_window_minutes} minutes",
+            retry_after=retry_after,
+        )
     user_id = await BaseUser.login(username=username, password=password)
     if user_id is None:
+        await StaffLoginFailure.insert(StaffLoginFailure(username=username, created_at=now))
         raise StaffLoginFailed()
+    await StaffLoginFailure.delete().where(StaffLoginFailure.username == username)
     account = await StaffAccount.select(StaffAccount.id).where(
         (StaffAccount.user == user_id) & (StaffAccount.active == True)  # noqa: E712 - Piccolo expression
     ).first()

@@ -18,6 +18,15 @@ class LoginCode(Table):
     used_at = Timestamptz(null=True, default=None)
 
 
+class StaffLoginFailure(Table):
+    """One wrong staff password (or unknown username). Counted per username over a window, so
+    password guessing is limited whatever process the guesses hit; a successful login clears
+    the username's failures."""
+
+    username = Varchar(length=150, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
 class StaffAccount(Table):
     """A staff member: Piccolo's BaseUser (password hashing, piccolo-admin login) plus a role."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
+import time_machine
 from piccolo.apps.user.tables import BaseUser
 
-from loyalty.errors import InvalidField, NotAuthenticated, StaffLoginFailed
+from loyalty.errors import InvalidField, NotAuthenticated, StaffLoginFailed, StaffLoginLocked
 from loyalty.identity import service
 from loyalty.identity.tables import ROLES, StaffAccount
 from tests.identity.builders import STAFF_PASSWORD, add_staff
@@ -123,3 +126,66 @@ async def test_a_switched_off_login_ends_the_staff_session(database):
 async def test_an_unknown_staff_id_has_no_session(database):
     with pytest.raises(NotAuthenticated):
         await service.get_staff(4242)
+
+
+# --- password guessing --------------------------------------------------------------------------
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc)
+GUESS_LIMIT = 10  # LOYALTY_STAFF_LOGIN_MAX_FAILURES's default, within 15 minutes
+
+
+async def _guess_wrong(username: str, times: int) -> None:
+    for _ in range(times):
+        with pytest.raises(StaffLoginFailed):
+            await service.staff_login(username, "not the password")
+
+
+async def test_after_ten_wrong_passwords_even_the_right_one_waits_out_the_window(database):
+    await add_staff("li.wei", "sales")
+    with time_machine.travel(T0, tick=False) as traveller:
+        await _guess_wrong("li.wei", GUESS_LIMIT - 1)
+        traveller.shift(timedelta(minutes=5))
+        await _guess_wrong("li.wei", 1)
+
+        with pytest.raises(StaffLoginLocked) as locked:
+            await service.staff_login("li.wei", STAFF_PASSWORD)
+        # The first failure leaves the 15-minute window 10 minutes from now.
+        assert locked.value.retry_after == 10 * 60 + 1
+        assert locked.value.status == 429
+
+        traveller.shift(timedelta(seconds=locked.value.retry_after))
+        assert (await service.staff_login("li.wei", STAFF_PASSWORD)).username == "li.wei"
+
+
+async def test_a_successful_login_clears_the_count_and_other_logins_are_not_affected(database):
+    await add_staff("li.wei", "sales")
+    await add_staff("wang.fang", "service")
+    await _guess_wrong("li.wei", GUESS_LIMIT - 1)
+    await service.staff_login("li.wei", STAFF_PASSWORD)
+    await _guess_wrong("li.wei", GUESS_LIMIT - 1)  # counted from zero again: not locked yet
+    await _guess_wrong("wang.fang", GUESS_LIMIT)
+
+    assert (await service.staff_login("li.wei", STAFF_PASSWORD)).username == "li.wei"
+    with pytest.raises(StaffLoginLocked):
+        await service.staff_login("wang.fang", STAFF_PASSWORD)
+
+
+async def test_unknown_usernames_are_counted_alike(database):
+    await _guess_wrong("nobody", GUESS_LIMIT)
+    with pytest.raises(StaffLoginLocked):
+        await service.staff_login("nobody", "anything at all")
+
+
+async def test_the_api_answers_a_locked_login_with_429_and_retry_after(client, database):
+    await add_staff("li.wei", "sales")
+    await _guess_wrong("li.wei", GUESS_LIMIT)
+
+    response = await client.post(
+        "/api/v1/auth/staff-sessions", json={"username": "li.wei", "password": STAFF_PASSWORD},
+        headers={"Accept-Language": "zh-CN"},
+    )
+
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["type"] == "/problems/staff-login-locked"
+    assert response.json()["title"] == "密码错误次数过多，请稍后再试"
