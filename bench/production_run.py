@@ -46,11 +46,12 @@ import partner_throughput as partner
 
 partner.BENCH_DB = "loyalty_bench_production"  # prepare() and the CPU accounting read it
 from partner_throughput import (  # noqa: E402
-    GROSS_FEN, POINTS_PER_SALE, ROOT, Server, _admin, _loadavg, clear_rate_limit_keys, free_port, get_status, post,
+    GROSS_FEN, POINTS_PER_SALE, ROOT, SECRET, Server, _admin, _loadavg, clear_rate_limit_keys, free_port, get_status, post,
     prepare, run_wrk, server_env,
 )
 
 from loyalty import db  # noqa: E402
+from loyalty.care.sealing import unseal  # noqa: E402
 from loyalty.points import service as points  # noqa: E402
 
 LOGIN_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -129,7 +130,7 @@ async def _login_code(url: str, phone: str, timeout: float = 30.0) -> tuple[str,
                 "SELECT body, status, extract(epoch FROM sent_at - created_at) AS seconds FROM outbox_message "
                 "WHERE recipient = $1 AND template = 'login_code' ORDER BY id DESC LIMIT 1", phone)
             if row is not None and row["status"] == "sent":
-                return LOGIN_CODE.findall(row["body"])[0], float(row["seconds"])
+                return LOGIN_CODE.findall(unseal(row["body"], SECRET))[0], float(row["seconds"])
             await asyncio.sleep(0.05)
     finally:
         await connection.close()

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright, expect
 
+from loyalty.care.sealing import unseal
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("LOYALTY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,7 +64,9 @@ def latest_code(folder: Path, phone: str) -> str:
         row = connection.execute(
             "SELECT body FROM outbox_message WHERE recipient = ? ORDER BY id DESC LIMIT 1", (f"+86{phone}",)
         ).fetchone()
-    found = re.findall(r"(?<!\d)(\d{6})(?!\d)", row[0] if row else "")
+    # The body is sealed at rest with the demo's secret (loyalty.care.sealing).
+    secret = (folder / ".loyalty-demo-secret").read_text().strip()
+    found = re.findall(r"(?<!\d)(\d{6})(?!\d)", unseal(row[0], secret) if row else "")
     if len(found) != 1:
         raise SystemExit(f"no login code in the outbox for {phone}")
     return found[0]

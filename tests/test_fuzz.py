@@ -27,7 +27,6 @@ import asyncio
 import http
 import io
 import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterator
@@ -49,7 +48,6 @@ from schemathesis.specs.openapi.checks import (
 
 from loyalty import db
 from loyalty.app import create_app
-from loyalty.care.tables import OutboxMessage
 from loyalty.cards import service as cards
 from loyalty.identity import service as identity
 from loyalty.members.tables import Member
@@ -58,6 +56,7 @@ from loyalty.points import service as points
 from loyalty.settings import load_settings
 from partner_api.client import AsyncPartnerClient
 from tests.conftest import TEST_SECRET
+from tests.identity.builders import latest_code
 from tests.members_builders import import_rows
 
 BASE_URL = "http://testserver"
@@ -158,14 +157,6 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-async def _login_code(phone: str) -> str:
-    message = await OutboxMessage.select(OutboxMessage.body).where(OutboxMessage.recipient == phone).order_by(
-        OutboxMessage.id, ascending=False
-    ).first()
-    assert message is not None, f"no login code was sent to {phone}"
-    return re.findall(r"(?<!\d)\d{6}(?!\d)", message["body"])[0]
-
-
 @pytest.fixture
 async def fuzzed(database, settings, tmp_path) -> Fuzzed:
     """Two owners with cards (one with points), an admin, a merchant with two stores, a gold
@@ -192,7 +183,7 @@ async def fuzzed(database, settings, tmp_path) -> Fuzzed:
         phone = f"+86{OWNER['phone']}"
         assert (await http_client.post("/api/v1/auth/login-codes", json={"phone": phone})).status_code == 202
         member_login = await http_client.post(
-            "/api/v1/auth/sessions", json={"phone": phone, "code": await _login_code(phone)}
+            "/api/v1/auth/sessions", json={"phone": phone, "code": await latest_code(phone)}
         )
         staff_login = await http_client.post(
             "/api/v1/auth/staff-sessions", json={"username": "fuzz-admin", "password": STAFF_PASSWORD}

@@ -572,11 +572,6 @@ async def test_each_role_sees_only_its_own_tables_in_admin_and_admins_see_all(wo
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING: the outbox keeps each login-code SMS with the code in clear, and /admin shows the outbox to service "
-    "and admin: staff can ask for any owner's code (a public route), read it in /admin and log in as the owner "
-    "(LoginCode itself keeps only an HMAC)"
-))
 async def test_no_staff_member_can_read_an_owners_login_code_in_admin(world: World):
     phone = f"+86{OTHER_ROW['phone']}"
     assert (await world.call("anonymous", "POST", "/api/v1/auth/login-codes", json={"phone": phone})).status_code == 202

@@ -25,6 +25,7 @@ from typing import Any
 
 from loyalty import clock, db, jobs
 from loyalty.care.channels import channel, route
+from loyalty.care.sealing import seal, unseal
 from loyalty.care.tables import MESSAGE_KINDS, TRANSACTIONAL, OptOut, OutboxMessage
 from loyalty.errors import InvalidField, NotFound
 from loyalty.settings import Settings
@@ -57,11 +58,13 @@ async def queue_message(
     *, kind: str, channel_name: str, recipient: str, template: str, language: str, body: str, subject: str = "",
     member_id: int | None = None, payload: dict[str, Any] | None = None, dedupe_key: str | None = None,
     not_before: datetime | None = None, urgent_by: datetime | None = None, settings: Settings | None = None,
+    sealed: bool = False,
 ) -> int | None:
     """Write a message to the outbox; returns its id to enqueue delivery of once the caller's
     transaction has committed, or None if nothing is to be sent (already queued for this
     occasion, or the owner opted out). Quiet hours never hold a message past `urgent_by` (a
-    reminder for an early event goes out at night rather than after the event)."""
+    reminder for an early event goes out at night rather than after the event). A `sealed`
+    body (it carries a secret) is kept encrypted until delivery (loyalty.care.sealing)."""
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     settings = settings or jobs.current_settings()
@@ -71,6 +74,8 @@ async def queue_message(
         deferred = after_quiet_hours(when, settings.quiet_hours)
         when = deferred if urgent_by is None or deferred <= urgent_by else when
     skipped = member_id is not None and await opted_out(member_id, kind)
+    if sealed:
+        body = seal(body, settings.secret_key)
     query = OutboxMessage.insert(
         OutboxMessage(
             channel=channel_name, recipient=recipient, member=member_id, kind=kind, template=template,
@@ -132,7 +137,8 @@ async def deliver_message(message_id: int) -> str:
         return row["status"] if row else "missing"
     row = claimed[0]
     try:
-        await channel(row["channel"], settings).send(row["recipient"], row["subject"], row["body"])
+        body = unseal(row["body"], settings.secret_key)
+        await channel(row["channel"], settings).send(row["recipient"], row["subject"], body)
     except Exception as error:  # noqa: BLE001 - any channel failure is kept on the row and retried
         attempts = row["attempts"]
         final = attempts >= settings.outbox_max_attempts

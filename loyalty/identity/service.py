@@ -85,6 +85,7 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
             template="login_code",
             language=member["language"],
             body=label("login_code.sms", member["language"], code=code, minutes=minutes),
+            sealed=True,  # staff who can read the outbox must not be able to log in as the owner
         )
     if message_id is not None:
         await jobs.enqueue("loyalty.care.deliver_message", message_id)

@@ -1,7 +1,8 @@
 """Builders for identity tests: members, login codes read from the outbox, logged-in clients.
 
 Data goes in through services and Piccolo, never raw SQL. The code a member would read in
-their SMS is taken from the outbox body, because the database only keeps its HMAC.
+their SMS is taken from the outbox body (opened with the test secret: login-code bodies are
+sealed at rest), because the database only keeps its HMAC.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 
 import httpx
 
+from loyalty.care.sealing import unseal
 from loyalty.care.tables import OutboxMessage
 from loyalty.identity import service
 from loyalty.members.tables import Member
@@ -33,11 +35,19 @@ async def messages_to(phone: str) -> list[dict[str, object]]:
     return await OutboxMessage.select().where(OutboxMessage.recipient == phone).order_by(OutboxMessage.id)
 
 
-async def latest_code(phone: str = MEMBER_PHONE) -> str:
+def message_text(message: dict[str, object], secret: str | None = None) -> str:
+    """What the owner reads: the body, opened if it was sealed (loyalty.care.sealing) under
+    the test secret or `secret`."""
+    from tests.conftest import TEST_SECRET
+
+    return unseal(str(message["body"]), secret or TEST_SECRET)
+
+
+async def latest_code(phone: str = MEMBER_PHONE, secret: str | None = None) -> str:
     """The 6-digit code in the newest message to `phone`."""
     messages = await messages_to(phone)
     assert messages, f"no message was queued for {phone}"
-    found = _CODE.findall(str(messages[-1]["body"]))
+    found = _CODE.findall(message_text(messages[-1], secret))
     assert len(found) == 1, f"expected one 6-digit code in {messages[-1]['body']!r}"
     return found[0]
 
@@ -47,10 +57,10 @@ def wrong_code(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-async def log_in_member(client: httpx.AsyncClient, phone: str = MEMBER_PHONE) -> httpx.Response:
+async def log_in_member(client: httpx.AsyncClient, phone: str = MEMBER_PHONE, secret: str | None = None) -> httpx.Response:
     sent = await client.post("/api/v1/auth/login-codes", json={"phone": phone})
     assert sent.status_code == 202, sent.text
-    response = await client.post("/api/v1/auth/sessions", json={"phone": phone, "code": await latest_code(phone)})
+    response = await client.post("/api/v1/auth/sessions", json={"phone": phone, "code": await latest_code(phone, secret)})
     assert response.status_code == 201, response.text
     return response
 

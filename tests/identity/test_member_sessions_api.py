@@ -68,7 +68,7 @@ async def test_me_without_a_session_is_401_problem(client, database):
 async def test_a_session_cookie_made_with_another_secret_key_is_not_accepted(client, database, member_id):
     other = create_app(database.settings(secret_key=TEST_SECRET[::-1]), engine=database.engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://testserver") as forger:
-        await log_in_member(forger)
+        await log_in_member(forger, secret=TEST_SECRET[::-1])
         cookie = forger.cookies["ocs"]
 
     client.cookies.set("ocs", cookie)
