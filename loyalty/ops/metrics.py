@@ -7,8 +7,8 @@ With several web processes (uvicorn --workers) and Celery workers on one host, s
 figures there and `/metrics` of any web process sums them (prometheus_client's multiprocess
 mode), job outcomes from the workers included. Without it each process reports its own.
 
-`/metrics` answers only loopback callers (a scraper on the host or a sidecar), or anyone
-presenting `Authorization: Bearer $LOYALTY_METRICS_TOKEN` when that is set.
+`/metrics` answers only loopback callers (a scraper on the host or a sidecar; not a request a
+proxy forwarded), or anyone presenting `Authorization: Bearer $LOYALTY_METRICS_TOKEN` when set.
 """
 
 from __future__ import annotations
@@ -62,7 +62,10 @@ def metrics_controller(settings: Settings) -> type[PrometheusController]:
     async def may_scrape(request: Request[Any, Any, Any], _: Any) -> None:
         if token and hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
             return
-        if (request.client.host if request.client else None) in LOOPBACK:
+        # A request a reverse proxy on this host passed on also comes from loopback: the
+        # forwarding headers it adds say it started elsewhere.
+        forwarded = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+        if (request.client.host if request.client else None) in LOOPBACK and not forwarded:
             return
         raise Forbidden("metrics are served to loopback callers, or with the metrics token")
 

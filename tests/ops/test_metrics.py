@@ -61,3 +61,8 @@ async def test_job_outcomes_are_counted_by_job(client, database):
     after = (await client.get("/metrics")).text
     assert runs(after, "ok") == before + 1
     assert 'loyalty_job_duration_seconds_count{job="loyalty.care.dispatch_due"}' in after
+
+
+async def test_a_request_forwarded_by_a_proxy_on_the_host_is_not_taken_for_loopback(client):
+    forwarded = await client.get("/metrics", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert forwarded.status_code == 403
