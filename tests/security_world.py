@@ -27,7 +27,7 @@ from loyalty.care import surveys
 from loyalty.care.tables import Survey
 from loyalty.events import catalog
 from loyalty.identity import service as identity
-from loyalty.identity.tables import ROLES
+from loyalty.identity.tables import ROLES, StaffAccount
 from loyalty.members.tables import Member, Ownership
 from loyalty.merchants import service as merchants
 from loyalty.points import service as points
@@ -71,7 +71,17 @@ class Callers:
         jar is emptied first, so no answer's Set-Cookie carries over)."""
         self.http.cookies.clear()
         headers = self.credentials[caller].request_headers(kwargs.pop("headers", None))
-        return await self.http.request(method, url, headers=headers, **kwargs)
+        response = await self.http.request(method, url, headers=headers, **kwargs)
+        if method == "DELETE" and url.endswith("sessions/current"):
+            await undo_logouts()
+        return response
+
+
+async def undo_logouts() -> None:
+    """Logging out ends every session of that member or staff account, the world's shared
+    cookies included; the probes only ask whether the door opens, so the world is put back."""
+    await Member.update({Member.sessions_revoked_at: None}, force=True)
+    await StaffAccount.update({StaffAccount.sessions_revoked_at: None}, force=True)
 
 
 @dataclass

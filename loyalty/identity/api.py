@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from loyalty.identity import service
-from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY
+from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY, new_session
 from loyalty.identity.schemas import (
     LoginCodeRequest,
     LoginCodeSent,
@@ -45,12 +45,22 @@ class MemberAuthController(Controller):
     @post("/sessions", operation_id="memberLogin", summary="Log in with phone and one-time code")
     async def login(self, data: JSONBody[MemberLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> MemberSession:
         member = await service.verify_login_code(data.phone, data.code, settings)
-        request.set_session({MEMBER_KEY: member.id})
+        request.set_session(new_session(MEMBER_KEY, member.id))
         return MemberSession(member_id=member.id, name=member.name)
 
     @delete("/sessions/current", status_code=HTTP_204_NO_CONTENT, operation_id="logout", summary="Log out")
     async def logout(self, request: Request[Any, Any, State]) -> None:
-        request.clear_session()
+        await _end_session(request)
+
+
+async def _end_session(request: Request[Any, Any, State]) -> None:
+    """Log out whoever this session is: the cookie goes, and so does every copy of it."""
+    session = request.scope.get("session") or {}
+    if isinstance(session.get(MEMBER_KEY), int):
+        await service.end_member_sessions(session[MEMBER_KEY])
+    if isinstance(session.get(STAFF_KEY), int):
+        await service.end_staff_sessions(session[STAFF_KEY])
+    request.clear_session()
 
 
 class StaffAuthController(Controller):
@@ -62,12 +72,12 @@ class StaffAuthController(Controller):
         self, data: JSONBody[StaffLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]
     ) -> StaffSession:
         staff = await service.staff_login(data.username, data.password, settings)
-        request.set_session({STAFF_KEY: staff.id})
+        request.set_session(new_session(STAFF_KEY, staff.id))
         return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)
 
     @delete("/current", status_code=HTTP_204_NO_CONTENT, operation_id="staffLogout", summary="Log out (staff)")
     async def logout(self, request: Request[Any, Any, State]) -> None:
-        request.clear_session()
+        await _end_session(request)
 
 
 class StaffMeController(Controller):

@@ -9,11 +9,23 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from loyalty import clock
 from loyalty.errors import Forbidden, NotAuthenticated
 from loyalty.identity import service
 
 MEMBER_KEY = "member_id"
 STAFF_KEY = "staff_id"
+ISSUED_KEY = "iat"  # when the session was made (epoch seconds): logging out ends older ones
+
+
+def new_session(key: str, subject_id: int) -> dict[str, Any]:
+    """The cookie session for a member (MEMBER_KEY) or a staff member (STAFF_KEY)."""
+    return {key: subject_id, ISSUED_KEY: clock.now().timestamp()}
+
+
+def issued_at(connection: ASGIConnection[Any, Any, Any, Any]) -> float:
+    value = _session(connection).get(ISSUED_KEY)
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def _session(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
@@ -24,15 +36,15 @@ async def requires_member(connection: ASGIConnection[Any, Any, Any, Any], _: Bas
     member = _session(connection).get(MEMBER_KEY)
     if not isinstance(member, int):
         raise NotAuthenticated("log in with your phone and a one-time code")
-    # Sessions live in the cookie, so one cannot be revoked server-side: the member row decides.
-    await service.check_member_session(member)
+    # Sessions live in the cookie: the member row says whether this one still holds.
+    await service.check_member_session(member, issued_at(connection))
 
 
 async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     staff_id = _session(connection).get(STAFF_KEY)
     if not isinstance(staff_id, int):
         raise NotAuthenticated("log in as staff")
-    staff = await service.get_staff(staff_id)
+    staff = await service.get_staff(staff_id, issued_at=issued_at(connection))
     allowed: tuple[str, ...] = tuple(handler.opt.get("roles", ()))
     if staff.role != "admin" and staff.role not in allowed:
         needed = ", ".join(allowed) if allowed else "admin"

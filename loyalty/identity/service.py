@@ -137,12 +137,26 @@ async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> Me
     return MemberIdentity(id=member["id"], name=member["name"])
 
 
-async def check_member_session(member_id: int) -> None:
+async def check_member_session(member_id: int, issued_at: float = 0.0) -> None:
     """A member session holds only while its member exists and has not been erased (PIPL
-    erasure, loyalty.privacy): an erased owner's old cookie is refused like no cookie."""
-    row = await Member.select(Member.erased_at).where(Member.id == member_id).first()
+    erasure, loyalty.privacy), and if it was issued after the member last logged out: an
+    erased owner's old cookie, or a copy of one kept past logout, is refused like no cookie."""
+    row = await Member.select(Member.erased_at, Member.sessions_revoked_at).where(Member.id == member_id).first()
     if row is None or row["erased_at"] is not None:
         raise NotAuthenticated("this membership no longer exists; log in again")
+    if row["sessions_revoked_at"] is not None and issued_at < row["sessions_revoked_at"].timestamp():
+        raise NotAuthenticated("this session ended when you logged out; log in again")
+
+
+async def end_member_sessions(member_id: int) -> None:
+    """Logging out: every session of the member issued until now stops working, wherever its
+    cookie is (another phone, a copy)."""
+    await Member.update({Member.sessions_revoked_at: clock.now()}).where(Member.id == member_id)
+
+
+async def end_staff_sessions(staff_id: int) -> None:
+    """Logging out, for staff: every session of the account issued until now stops working."""
+    await StaffAccount.update({StaffAccount.sessions_revoked_at: clock.now()}).where(StaffAccount.id == staff_id)
 
 
 @dataclass(frozen=True)
@@ -211,15 +225,20 @@ async def staff_login(username: str, password: str, settings: Settings | None = 
     return await get_staff(account["id"])
 
 
-async def get_staff(staff_id: int) -> StaffIdentity:
-    """The staff member behind a session; an account switched off since login is refused."""
+async def get_staff(staff_id: int, *, issued_at: float | None = None) -> StaffIdentity:
+    """The staff member behind a session; an account switched off since login is refused, and
+    so is a session (`issued_at`) from before the account last logged out."""
     row = await StaffAccount.select(
-        StaffAccount.id, StaffAccount.user.username, StaffAccount.role, StaffAccount.display_name
+        StaffAccount.id, StaffAccount.user.username, StaffAccount.role, StaffAccount.display_name,
+        StaffAccount.sessions_revoked_at,
     ).where(
         (StaffAccount.id == staff_id) & (StaffAccount.active == True) & (StaffAccount.user.active == True)  # noqa: E712
     ).first()
     if row is None:
         raise NotAuthenticated("the staff account is no longer active")
+    revoked = row["sessions_revoked_at"]
+    if issued_at is not None and revoked is not None and issued_at < revoked.timestamp():
+        raise NotAuthenticated("this session ended when you logged out; log in again")
     return StaffIdentity(
         id=row["id"], username=row["user.username"], role=row["role"], display_name=row["display_name"]
     )

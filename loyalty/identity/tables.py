@@ -34,4 +34,6 @@ class StaffAccount(Table):
     role = Varchar(length=16)
     display_name = Varchar(length=100, default="")
     active = Boolean(default=True)
+    # Logging out ends every session issued before this moment (sessions live in the cookie).
+    sessions_revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -60,6 +60,8 @@ class Member(Table):
     tags = JSON(default="[]")
     notes = Text(default="")
     stage = Varchar(length=16, default="prospect", index=True)
+    # Logging out ends every session issued before this moment (sessions live in the cookie).
+    sessions_revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     # Set when the owner's personal data was erased on request (PIPL, loyalty.privacy): the

@@ -58,6 +58,22 @@ async def test_logging_out_ends_the_member_session(client, member_id):
     assert me.headers["content-type"] == PROBLEM_JSON
 
 
+async def test_logging_out_also_ends_a_copy_of_the_cookie_and_a_new_login_works(client, database, member_id):
+    await log_in_member(client)
+    copied = client.cookies["ocs"]
+
+    assert (await client.delete("/api/v1/auth/sessions/current")).status_code == 204
+    client.cookies.set("ocs", copied)  # kept by someone else, on another phone
+    refused = await client.get("/api/v1/me")
+    client.cookies.clear()
+    await log_in_member(client)
+    again = await client.get("/api/v1/me")
+
+    assert refused.status_code == 401
+    assert "logged out" in refused.json()["detail"]
+    assert again.status_code == 200
+
+
 async def test_me_without_a_session_is_401_problem(client, database):
     response = await client.get("/api/v1/me")
 

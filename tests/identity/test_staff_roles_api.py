@@ -185,6 +185,20 @@ async def test_logging_out_ends_the_staff_session(client, database):
     assert (await client.get("/api/v1/staff/me")).status_code == 401
 
 
+async def test_staff_logout_also_ends_a_copy_of_the_cookie(client, database):
+    await add_staff("seller", "sales")
+    await log_in_staff(client, "seller")
+    copied = client.cookies["ocs"]
+
+    assert (await client.delete("/api/v1/auth/staff-sessions/current")).status_code == 204
+    client.cookies.set("ocs", copied)
+
+    assert (await client.get("/api/v1/staff/me")).status_code == 401
+    client.cookies.clear()
+    await log_in_staff(client, "seller")
+    assert (await client.get("/api/v1/staff/me")).status_code == 200
+
+
 async def test_staff_login_rejects_a_password_the_hasher_would_refuse_with_401_not_500(client, database):
     await add_staff("seller", "sales")
 
