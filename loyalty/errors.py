@@ -70,15 +70,20 @@ class LoginCodeExpired(DomainError):
     title_zh = "验证码已过期，请重新获取"
 
 
-class TooManyAttempts(DomainError):
-    type = "too-many-attempts"
+class RetryLater(DomainError):
+    """A 429 that says when to try again (`Retry-After`, in seconds)."""
+
     status = 429
-    title_en = "Too many attempts; wait and ask for a new code"
-    title_zh = "尝试次数过多，请稍后重新获取验证码"
 
     def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
         super().__init__(detail, retry_after=retry_after, **extra)
         self.retry_after = retry_after
+
+
+class TooManyAttempts(RetryLater):
+    type = "too-many-attempts"
+    title_en = "Too many attempts; wait and ask for a new code"
+    title_zh = "尝试次数过多，请稍后重新获取验证码"
 
 
 class StaffLoginFailed(DomainError):
@@ -88,15 +93,10 @@ class StaffLoginFailed(DomainError):
     title_zh = "用户名或密码错误"
 
 
-class StaffLoginLocked(DomainError):
+class StaffLoginLocked(RetryLater):
     type = "staff-login-locked"
-    status = 429
     title_en = "Too many wrong passwords; wait before trying again"
     title_zh = "密码错误次数过多，请稍后再试"
-
-    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
-        super().__init__(detail, retry_after=retry_after, **extra)
-        self.retry_after = retry_after
 
 
 class ImportRejected(DomainError):
