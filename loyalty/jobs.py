@@ -10,9 +10,9 @@ warning and returns False: it never fails or hangs the request that asked for th
 login code, a sale, a cancelled signup), because that request's work has committed. Nothing
 is lost, because every job sent from here has a scheduled job that finds its work again: an
 outbox message is a row that stays `queued` until `loyalty.care.dispatch_due` (beat, every
-minute) hands it to a worker once the broker is back; a seat held for a payment that was
-never opened is released when the hold ends (`loyalty.events.release_unpaid`) and goes to the
-next owner waiting. A job may also arrive twice (a send that outlived its deadline, a
+minute) hands it to a worker once the broker is back; a seat promoted to a payment that was
+never opened is kept, and `loyalty.events.release_unpaid` (beat, every minute) opens the
+payment once Stripe answers, which starts the owner's time to pay. A job may also arrive twice (a send that outlived its deadline, a
 re-delivery): jobs are idempotent.
 """
 

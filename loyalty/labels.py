@@ -60,6 +60,11 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "[Owner Club] A place at '{title}' is held for you for {minutes} minutes: please pay to confirm it.",
     },
     "signup_status.pending_payment": {"zh-CN": "待支付（名额保留中）", "en": "Awaiting payment (seat held)"},
+    # A promoted seat whose payment is not ready yet (Stripe or the job queue was down).
+    "signup_status.payment_preparing": {
+        "zh-CN": "支付准备中（名额为您保留，可支付时开始计时）",
+        "en": "Preparing your payment (your seat is kept; the time to pay starts once it is ready)",
+    },
     "signup_status.confirmed": {"zh-CN": "报名成功", "en": "Confirmed"},
     "signup_status.waitlisted": {"zh-CN": "候补中", "en": "On the waitlist"},
     "signup_status.cancelled": {"zh-CN": "已取消", "en": "Cancelled"},

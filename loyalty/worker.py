@@ -79,7 +79,8 @@ def _make_app() -> Celery:
                 "schedule": crontab(hour=10, minute=0),  # daytime, not at midnight
             },
             "release-unpaid-seats": {
-                # Seats held for unpaid signups go back after the hold (15 minutes by default).
+                # Payments a promotion could not open are opened (their hold starts then); seats
+                # held for unpaid signups go back after the hold (15 minutes by default).
                 "task": "loyalty.events.release_unpaid",
                 "schedule": crontab(minute="*"),
             },

@@ -49,6 +49,7 @@ from loyalty.settings import Settings
 EVENT_STAFF = {"roles": ("event_staff",)}
 
 
+
 def _language(request: Request[Any, Any, State]) -> str:
     return pick_language(request.headers.get("accept-language"))
 
@@ -95,16 +96,22 @@ async def signup_views(ids: list[int] | None, member: int, settings: Settings) -
                 (Signup.event == row["event"]) & (Signup.status == "waitlisted") & (Signup.id < row["id"])
             )
         payment = payments.get(row["payment"])
+        preparing = (
+            row["status"] == "pending_payment" and payment is not None
+            and payment["status"] == "requires_payment" and not payment["stripe_intent_id"]
+        )
         views.append(
             SignupView(
                 id=row["id"], event_id=event["id"], event_title_zh=event["title_zh"], event_title_en=event["title_en"],
                 starts_at=event["starts_at"], venue=event["venue"], status=row["status"],
-                status_label_zh=label(f"signup_status.{row['status']}", "zh-CN"),
-                status_label_en=label(f"signup_status.{row['status']}", "en"), party_size=row["party_size"],
+                status_label_zh=label("signup_status.payment_preparing" if preparing else f"signup_status.{row['status']}", "zh-CN"),
+                status_label_en=label("signup_status.payment_preparing" if preparing else f"signup_status.{row['status']}", "en"),
+                party_size=row["party_size"],
                 fee_fen=row["fee_fen"], hold_expires_at=row["hold_expires_at"], waitlist_position=position,
                 ticket_code=signer.sign("ticket", row["id"]) if row["status"] in ("confirmed", "attended") else None,
                 payment=PaymentView(
-                    id=payment["id"], amount_fen=payment["amount_fen"], currency=payment["currency"], status=payment["status"],
+                    id=payment["id"], amount_fen=payment["amount_fen"], currency=payment["currency"],
+                    status="preparing" if preparing else payment["status"],
                     stripe_payment_intent=payment["stripe_intent_id"],
                     # The client secret is only for paying; once paid or cancelled it is not shown again.
                     client_secret=payment["client_secret"] if payment["status"] in ("requires_payment", "failed") else "",

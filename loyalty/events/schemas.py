@@ -124,9 +124,16 @@ class PaymentView(msgspec.Struct):
     id: int
     amount_fen: int
     currency: str
-    status: str
+    status: Annotated[
+        str,
+        msgspec.Meta(
+            description="requires_payment (pay with client_secret) | preparing (Stripe has not created the payment yet: "
+            "no client_secret, the seat is kept and the hold starts once it is ready; look again in a minute) | "
+            "failed (declined: pay again) | succeeded | cancelled"
+        ),
+    ]
     stripe_payment_intent: str
-    client_secret: str
+    client_secret: Annotated[str, msgspec.Meta(description="for Stripe.js while requires_payment or failed; else empty")]
     last_error: str
 
 
@@ -142,7 +149,9 @@ class SignupView(msgspec.Struct):
     status_label_en: str
     party_size: int
     fee_fen: int
-    hold_expires_at: datetime | None
+    hold_expires_at: Annotated[
+        datetime | None, msgspec.Meta(description="until when an unpaid seat is kept; null while the payment is preparing")
+    ]
     waitlist_position: int | None
     ticket_code: str | None
     payment: PaymentView | None

@@ -4,7 +4,10 @@ payments confirmed by Stripe's webhook, and no-shows.
 Seats only move by `_take_seats` / `_free_seats`, conditional UPDATEs of the event row: under
 concurrent signups the row lock queues them and each re-checks the capacity it sees, so
 capacity is never exceeded (PostgreSQL); SQLite's write transaction runs them one at a time.
-Calls to Stripe happen after the transaction that decided them has committed."""
+Calls to Stripe happen after the transaction that decided them has committed.
+
+The hold (how long an unpaid seat is kept) counts from the moment the owner can pay, that is
+once the payment's PaymentIntent exists; see `open_payment` and `release_unpaid`."""
 
 from __future__ import annotations
 
@@ -226,7 +229,7 @@ async def _sign_up(
     if payment_id is not None:
         assert gateway is not None
         try:
-            await open_payment(payment_id, gateway)
+            await open_payment(payment_id, gateway, hold_minutes=settings.payment_hold_minutes)
         except PaymentProviderError:
             await _release([signup["id"] for signup in unpaid], "payment_setup_failed", now)
             raise
@@ -241,30 +244,58 @@ async def _new_payment(member_id: int, unpaid: Sequence[Mapping[str, Any]]) -> i
     return rows[0]["id"]
 
 
-async def open_payment(payment_id: int, gateway: Gateway) -> None:
-    """Create the payment's PaymentIntent (once: a payment that has one keeps it)."""
+async def open_payment(payment_id: int, gateway: Gateway, *, hold_minutes: int) -> None:
+    """Create the payment's PaymentIntent (once: a payment that has one keeps it) and start
+    the hold of its seats that were waiting for it: the owner gets `hold_minutes` from the
+    moment they can pay. Raises PaymentProviderError when Stripe does not create it."""
     payment = await Payment.select().where(Payment.id == payment_id).first()
-    if payment is None or payment["stripe_intent_id"] or payment["status"] != "requires_payment":
+    if payment is None or payment["status"] != "requires_payment":
         return
-    titles = await Event.select(Event.title_zh).where(
-        Event.id.is_in(Signup.select(Signup.event).where(Signup.payment == payment_id))
+    if not payment["stripe_intent_id"]:
+        titles = await Event.select(Event.title_zh).where(
+            Event.id.is_in(Signup.select(Signup.event).where(Signup.payment == payment_id))
+        )
+        intent = await gateway.create_intent(
+            payment_id=payment_id, amount_fen=payment["amount_fen"], member_id=payment["member"],
+            description=" / ".join(row["title_zh"] for row in titles),
+        )
+        stored = await Payment.update({Payment.stripe_intent_id: intent.id, Payment.client_secret: intent.client_secret}).where(
+            (Payment.id == payment_id) & (Payment.stripe_intent_id == "") & (Payment.status == "requires_payment")
+        ).returning(Payment.id)
+        if not stored:
+            await _drop_if_superseded(payment_id, intent.id, gateway)
+            return
+    # Also when the intent was already there: a run that stored it and stopped before this
+    # line must not leave the seat waiting without a hold for ever.
+    await Signup.update({Signup.hold_expires_at: clock.now() + timedelta(minutes=hold_minutes)}).where(
+        (Signup.payment == payment_id) & (Signup.status == "pending_payment") & Signup.hold_expires_at.is_null()
     )
-    intent = await gateway.create_intent(
-        payment_id=payment_id, amount_fen=payment["amount_fen"], member_id=payment["member"],
-        description=" / ".join(row["title_zh"] for row in titles),
-    )
-    await Payment.update({Payment.stripe_intent_id: intent.id, Payment.client_secret: intent.client_secret}).where(
-        (Payment.id == payment_id) & (Payment.stripe_intent_id == "")
-    )
+
+
+async def _drop_if_superseded(payment_id: int, intent_id: str, gateway: Gateway) -> None:
+    """Another run opened the payment first (the promotion's job and `release_unpaid` can
+    overlap), or it was cancelled meanwhile. Stripe answers both runs with the same intent
+    (one idempotency key per payment); should it ever have made a second one, that one is
+    cancelled, so only the intent the owner is shown can take money."""
+    row = await Payment.select(Payment.stripe_intent_id).where(Payment.id == payment_id).first()
+    if row is None or row["stripe_intent_id"] != intent_id:
+        log.warning("stripe: intent %s for payment %s is not the one kept; cancelling it", intent_id, payment_id)
+        await gateway.cancel_intent(intent_id)
 
 
 async def open_payment_job(payment_id: int) -> None:
-    """The job form, for seats that a promotion holds: Stripe is called outside the request."""
-    gateway = gateway_for(jobs.current_settings())
+    """The job form, for seats that a promotion holds: Stripe is called outside the request.
+    If this job is lost (broker down) or Stripe does not answer, `release_unpaid` opens the
+    payment within a minute of Stripe answering again, and the seat is kept until then."""
+    settings = jobs.current_settings()
+    gateway = gateway_for(settings)
     if gateway is None:
-        log.warning("payment %s needs Stripe, which is not configured; its seat is released when the hold ends", payment_id)
+        log.warning("payment %s needs Stripe, which is not configured; its seat waits (at most until the event starts)", payment_id)
         return
-    await open_payment(payment_id, gateway)
+    try:
+        await open_payment(payment_id, gateway, hold_minutes=settings.payment_hold_minutes)
+    except PaymentProviderError:
+        log.warning("payment %s not opened (Stripe did not answer); release_unpaid tries again every minute", payment_id)
 
 
 # --- the waitlist --------------------------------------------------------------------------
@@ -273,12 +304,14 @@ async def open_payment_job(payment_id: int) -> None:
 async def _promote(event_id: int, now: datetime, hold_minutes: int) -> Promotion:
     """Inside the transaction that freed seats: waitlisted signups take them in signup order
     (a party too large for what is free is passed over, not blocking those behind it). Free
-    events confirm at once; paid ones hold the seat for `hold_minutes` for payment."""
+    events confirm at once; paid ones hold the seat for `hold_minutes` from when the owner can
+    pay (`open_payment` starts the hold). Once the event has started nobody is promoted: a seat
+    then is of no use, and the owner would be asked to pay for an event under way."""
     from loyalty.care import outbox as care
     from loyalty.members.tables import Member
 
     event = await Event.select().where(Event.id == event_id).first()
-    if event is None or event["status"] != "published":
+    if event is None or event["status"] != "published" or event["starts_at"] <= now:
         return Promotion()
     waiting = await Signup.select().where((Signup.event == event_id) & (Signup.status == "waitlisted")).order_by(Signup.id)
     notices: list[int] = []
@@ -292,7 +325,9 @@ async def _promote(event_id: int, now: datetime, hold_minutes: int) -> Promotion
         promoted = await Signup.update(
             {
                 Signup.status: "pending_payment" if paid else "confirmed",
-                Signup.hold_expires_at: now + timedelta(minutes=hold_minutes) if paid else None,
+                # No hold yet for a paid seat: it starts when the PaymentIntent exists, so a
+                # lost job or Stripe being down never eats into the owner's time to pay.
+                Signup.hold_expires_at: None,
                 Signup.confirmed_at: None if paid else now,
             }
         ).where((Signup.id == signup["id"]) & (Signup.status == "waitlisted")).returning(Signup.id)
@@ -333,15 +368,16 @@ async def _hold_minutes() -> int:
     return jobs.current_settings().payment_hold_minutes
 
 
-async def _release(signup_ids: Sequence[int], reason: str, now: datetime, *, only_if_expired: bool = False) -> int:
+async def _release(signup_ids: Sequence[int], reason: str, now: datetime, *, still: Any = None) -> int:
     """Cancel unpaid signups and give their seats to the waitlist; then cancel the Stripe
-    intents no live signup needs any more. Returns how many were released."""
+    intents no live signup needs any more. `still`: a condition each signup must still meet
+    (it was read outside this transaction). Returns how many were released."""
     released, promotions, payments = 0, [], set()
     for signup_id in signup_ids:
         async with db.transaction():
             condition = (Signup.id == signup_id) & (Signup.status == "pending_payment")
-            if only_if_expired:
-                condition &= Signup.hold_expires_at <= now
+            if still is not None:
+                condition &= still
             rows = await Signup.update(
                 {Signup.status: "cancelled", Signup.cancelled_at: now, Signup.cancel_reason: reason}
             ).where(condition).returning(Signup.event, Signup.party_size, Signup.payment)
@@ -371,10 +407,53 @@ async def cancel_unneeded_intent(payment_id: int) -> None:
 
 
 async def release_unpaid(now: datetime | None = None) -> int:
-    """The job (every minute): seats held longer than the hold for unpaid signups go back."""
+    """The job (every minute): payments that a promotion could not open (the job was lost, or
+    Stripe did not answer) are opened, which starts their hold; seats held longer than the
+    hold for unpaid signups go back; a seat still waiting for its payment when the event
+    starts goes back then. Returns how many seats went back."""
     now = now or clock.now()
+    too_late = await Signup.select(Signup.id).where(_waiting_for_intent() & _of_events(Event.starts_at <= now))
+    released = await _release([row["id"] for row in too_late], "payment_setup_failed", now, still=Signup.hold_expires_at.is_null())
+    await _open_waiting_payments(now)
     due = await Signup.select(Signup.id).where((Signup.status == "pending_payment") & (Signup.hold_expires_at <= now))
-    return await _release([row["id"] for row in due], "hold_expired", now, only_if_expired=True)
+    return released + await _release([row["id"] for row in due], "hold_expired", now, still=Signup.hold_expires_at <= now)
+
+
+def _waiting_for_intent() -> Any:
+    # A pending payment with no hold yet: only a promotion leaves one so (`_promote`).
+    return (Signup.status == "pending_payment") & Signup.hold_expires_at.is_null() & Signup.payment.is_not_null()
+
+
+def _of_events(where: Any) -> Any:
+    return Signup.event.is_in(Event.select(Event.id).where(where))
+
+
+async def _open_waiting_payments(now: datetime) -> int:
+    """Open (and so start the hold of) the payments of promoted seats that have none yet; one
+    Stripe failure does not stop the others. Returns how many Stripe answered for.
+
+    Rule: a promoted owner keeps the seat until they can pay, and then gets the full hold.
+    While the intent cannot be created nobody can pay for that seat (the owners behind on the
+    waitlist could not pay either), so passing it on would only use up their turns; the
+    event's start is the limit (`release_unpaid`). Stripe's idempotency key per payment makes
+    a retry return the intent an earlier, unanswered try may have created."""
+    settings = jobs.current_settings()
+    due = await Signup.select(Signup.payment).where(_waiting_for_intent() & _of_events(Event.starts_at > now)).order_by(Signup.id)
+    payment_ids = list(dict.fromkeys(row["payment"] for row in due))
+    if not payment_ids:
+        return 0
+    gateway = gateway_for(settings)
+    if gateway is None:
+        log.warning("%d promoted seat(s) wait for Stripe, which is not configured", len(payment_ids))
+        return 0
+    opened = 0
+    for payment_id in payment_ids:
+        try:
+            await open_payment(payment_id, gateway, hold_minutes=settings.payment_hold_minutes)
+        except PaymentProviderError:
+            continue  # logged by the gateway; tried again next minute, the seat still kept
+        opened += 1
+    return opened
 
 
 async def mark_no_shows(now: datetime | None = None) -> int:

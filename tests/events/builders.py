@@ -12,7 +12,7 @@ import contextlib
 import itertools
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 
@@ -232,3 +232,33 @@ async def release_unpaid_as_worker(database: Any, settings: Settings) -> int:
 
 def refunds_of(localstripe: Any, intent_id: str) -> list[Any]:
     return list(localstripe.client().v1.refunds.list(params={"payment_intent": intent_id}).data)
+
+
+def intent_ids(localstripe: Any) -> set[str]:
+    """Every PaymentIntent localstripe holds (shared by the run: compare before and after)."""
+    listed = localstripe.client().v1.payment_intents.list(params={"limit": 100})
+    return {intent.id for intent in listed.auto_paging_iter()}
+
+
+def new_intents_for(localstripe: Any, before: set[str], payment_id: int) -> list[dict[str, Any]]:
+    """The intents made since `before` for our payment `payment_id`."""
+    made = [intent_now(localstripe, intent_id) for intent_id in sorted(intent_ids(localstripe) - before)]
+    return [intent for intent in made if intent["metadata"].get("payment_id") == str(payment_id)]
+
+
+@contextlib.contextmanager
+def open_payment_jobs_lost(monkeypatch: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """Inside, `loyalty.events.open_payment` jobs are lost as with the broker down
+    (`jobs.enqueue` answers False and runs nothing); yields the lost jobs' arguments."""
+    lost: list[tuple[Any, ...]] = []
+    enqueue = jobs.enqueue
+
+    async def losing(name: str, *args: Any) -> bool:
+        if name == "loyalty.events.open_payment":
+            lost.append(args)
+            return False
+        return await enqueue(name, *args)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(jobs, "enqueue", losing)
+        yield lost
