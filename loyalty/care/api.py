@@ -188,7 +188,8 @@ async def kpi_report(start: date, end: date, project_id: int | None) -> KpiRepor
                 nps=r.nps, recommend_answers=r.recommend_answers, reply_on_time_rate=r.reply_on_time_rate,
                 replies_due=r.replies_due, complaint_reply_on_time_rate=r.complaint_reply_on_time_rate,
                 follow_up_rate=r.follow_up_rate, follow_ups_due=r.follow_ups_due, referral_share=r.referral_share,
-                new_buyers=r.new_buyers, referral_signed=r.referral_signed, overdue_cases=r.overdue_now,
+                new_buyers=r.new_buyers, referred_buyers=r.referred_buyers, referral_signed=r.referral_signed,
+                overdue_cases=r.overdue_now,
             )
             for r in rows
         ],

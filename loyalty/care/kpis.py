@@ -7,7 +7,9 @@
   due), the share replied by the deadline; complaints alone are given too;
 - follow-up rate (target 100%): of resolved cases whose follow-up clock has ended, the share
   followed up by the deadline;
-- referral share of new buyers (target ≥ 30%): from the referral funnel.
+- referral share of new buyers (target ≥ 30%): referred buyers / new buyers, as the
+  referral funnel counts them (loyalty.referrals.service.new_buyer_counts); `referral_signed`
+  is the funnel's own count of leads signed in the month, shown beside it, not its numerator.
 One function; the dashboards and `/api/v1/staff/kpis` both use it."""
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import date, datetime, time
 from loyalty import clock
 from loyalty.care.tables import DIMENSIONS, Case, Survey
 from loyalty.errors import InvalidField
+from loyalty.referrals import service as referrals
 
 TARGETS = {"satisfaction_rate": 0.85, "reply_on_time_rate": 1.0, "follow_up_rate": 1.0, "referral_share": 0.30}
 
@@ -39,6 +42,7 @@ class KpiRow:
     followed_up_on_time: int = 0
     referral_signed: int = 0
     new_buyers: int = 0
+    referred_buyers: int = 0
     overdue_now: int = field(default=0)
 
     @staticmethod
@@ -69,7 +73,7 @@ class KpiRow:
 
     @property
     def referral_share(self) -> float | None:
-        return self._share(self.referral_signed, self.new_buyers)
+        return referrals.referral_share(self.referred_buyers, self.new_buyers)
 
 
 def _month(moment: datetime | date) -> str:
@@ -81,8 +85,6 @@ async def kpis(start: date, end: date, *, project_id: int | None = None, now: da
     """Rows per (project, month) with something to count, then one totals row (month "all",
     project `project_id`). Surveys count in the month they were answered, cases in the month
     they were opened."""
-    from loyalty.referrals import service as referrals
-
     for name, day in (("start", start), ("end", end)):
         if not date(2000, 1, 1) <= day <= date(2199, 12, 31):
             raise InvalidField("dates run from 2000-01-01 to 2199-12-31", field=name)
@@ -136,4 +138,5 @@ async def kpis(start: date, end: date, *, project_id: int | None = None, now: da
         for row in bucket(funnel_row.project_id, funnel_row.month):
             row.referral_signed += funnel_row.signed
             row.new_buyers += funnel_row.new_buyers
+            row.referred_buyers += funnel_row.referred_buyers
     return sorted(rows.values(), key=lambda r: (r.month, r.project_id or 0)) + [total]

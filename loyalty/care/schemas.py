@@ -120,7 +120,8 @@ class KpiView(msgspec.Struct):
     follow_ups_due: int
     referral_share: float | None
     new_buyers: int
-    referral_signed: int
+    referred_buyers: int  # of the new buyers, those who came through a signed lead; the share's numerator
+    referral_signed: int  # leads signed in the month (the funnel's stage count)
     overdue_cases: int
 
 

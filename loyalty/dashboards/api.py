@@ -82,7 +82,8 @@ async def tier_report(project_id: int | None) -> TierReport:
 def _referral_view(row: service.ReferralRow) -> ReferralRowView:
     return ReferralRowView(
         project_id=row.project_id, project=row.project, month=row.month, registered=row.registered, visited=row.visited,
-        subscribed=row.subscribed, signed=row.signed, new_buyers=row.new_buyers, conversion=row.conversion,
+        subscribed=row.subscribed, signed=row.signed, new_buyers=row.new_buyers,
+        referred_buyers=row.referred_buyers, conversion=row.conversion,
         referral_share=row.referral_share, target=row.target, meets_target=row.meets_target,
     )
 

@@ -30,8 +30,9 @@ class ReferralRowView(msgspec.Struct):
     registered: int
     visited: int
     subscribed: int
-    signed: int
+    signed: int  # leads that reached signed in the month (the funnel's stage count)
     new_buyers: int
+    referred_buyers: int  # of the new buyers, those who came through a signed lead
     conversion: float | None
     referral_share: float | None
     target: float

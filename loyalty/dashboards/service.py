@@ -119,6 +119,7 @@ class ReferralRow:
     subscribed: int = 0
     signed: int = 0
     new_buyers: int = 0
+    referred_buyers: int = 0
     target: float = REFERRAL_TARGET
 
     @property
@@ -127,7 +128,7 @@ class ReferralRow:
 
     @property
     def referral_share(self) -> float | None:
-        return rate(self.signed, self.new_buyers)
+        return referrals.referral_share(self.referred_buyers, self.new_buyers)
 
     @property
     def meets_target(self) -> bool | None:
@@ -143,18 +144,19 @@ class ReferralFunnel:
 
 async def referral_funnel(start: date, end: date, project_id: int | None = None) -> ReferralFunnel:
     """The referral funnel per project and month (referrals.funnel) against the 30% target:
-    a row meets it when referred signings are ≥ 30% of the month's new buyers (None when the
-    month had no new buyer)."""
+    a row meets it when referred buyers are ≥ 30% of the month's new buyers, both as
+    referrals.new_buyer_counts defines them (None when the month had no new buyer). The
+    totals add the rows up."""
     check_range(start, end)
     rows: list[ReferralRow] = []
     totals = ReferralRow(project_id, "", "all")
     for found in await referrals.funnel(start, end, project_id):
         row = ReferralRow(
             found.project_id, found.project, found.month, found.registered, found.visited, found.subscribed,
-            found.signed, found.new_buyers,
+            found.signed, found.new_buyers, found.referred_buyers,
         )
         rows.append(row)
-        for stage in ("registered", "visited", "subscribed", "signed", "new_buyers"):
+        for stage in ("registered", "visited", "subscribed", "signed", "new_buyers", "referred_buyers"):
             setattr(totals, stage, getattr(totals, stage) + getattr(row, stage))
     if project_id is not None:
         totals.project = (await _project_names(project_id)).get(project_id, "")

@@ -127,7 +127,7 @@ class StaffReferralController(Controller):
     @get(
         "/funnel",
         operation_id="staffReferralFunnel",
-        summary="Per project and month: registered, visited, subscribed, signed, conversion, referral share of new buyers",
+        summary="Per project and month: leads at each stage, conversion, new and referred buyers, referral share of new buyers",
         opt={"roles": ("sales", "service")},
     )
     async def funnel(
@@ -142,7 +142,7 @@ class StaffReferralController(Controller):
             FunnelMonth(
                 project_id=row.project_id, project=row.project, month=row.month, registered=row.registered,
                 visited=row.visited, subscribed=row.subscribed, signed=row.signed, new_buyers=row.new_buyers,
-                conversion=row.conversion, referral_share=row.referral_share,
+                referred_buyers=row.referred_buyers, conversion=row.conversion, referral_share=row.referral_share,
             )
             for row in await service.funnel(start, end, project_id)
         ]

@@ -57,8 +57,9 @@ class FunnelMonth(msgspec.Struct):
     registered: int
     visited: int
     subscribed: int
-    signed: int
+    signed: int  # leads that reached signed in the month (the funnel's stage count)
     new_buyers: int
+    referred_buyers: int  # of the new buyers, those who came through a signed lead; the share's numerator
     conversion: float | None
     referral_share: float | None
     referral_share_target: float = 0.30

@@ -4,7 +4,7 @@ reward exactly once, and count the funnel the business steers by (referred buyer
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from loyalty import clock, db
@@ -369,6 +369,87 @@ def signed_referral_counts_sql(windows: int, members_sql: str) -> str:
     )
 
 
+def referral_share(referred_buyers: int, new_buyers: int) -> float | None:
+    """The metric the business steers by: referred buyers / new buyers, rounded to 4 places;
+    None when there is no new buyer. Referred buyers are a subset of the new buyers of the
+    same project and month (`new_buyer_counts`), so the share is never above 1."""
+    return round(referred_buyers / new_buyers, 4) if new_buyers else None
+
+
+@dataclass
+class NewBuyers:
+    new_buyers: int = 0
+    referred_buyers: int = 0
+
+
+# One row per (project, member) who bought in the project: from the contract file (ownership
+# rows) and from signed leads (the buyer a lead became). Which month the buyer counts in, and
+# whether they were referred, is decided on that single row, so a buyer counts once.
+_BUYERS_SQL = """
+SELECT buyer.project AS project, buyer.member AS member,
+       MIN(buyer.contract_date) AS first_contract, MIN(buyer.signed_at) AS signed_at, MAX(buyer.referred) AS referred
+FROM (
+    SELECT unit.project AS project, ownership.member AS member, ownership.contract_date AS contract_date,
+           NULL AS signed_at, 0 AS referred
+    FROM ownership JOIN unit ON unit.id = ownership.unit
+    UNION ALL
+    SELECT lead.project, lead.new_member, NULL, lead.signed_at, 1
+    FROM lead WHERE lead.stage = 'signed' AND lead.new_member IS NOT NULL
+) AS buyer
+"""
+_BUYERS_IN_RANGE = """
+GROUP BY buyer.project, buyer.member
+HAVING (MIN(buyer.contract_date) >= {} AND MIN(buyer.contract_date) <= {})
+    OR (MIN(buyer.contract_date) IS NULL AND MIN(buyer.signed_at) >= {} AND MIN(buyer.signed_at) < {})
+"""
+
+
+def _check_dates(start: date, end: date) -> None:
+    if not (date(2000, 1, 1) <= start <= date(2199, 12, 31) and date(2000, 1, 1) <= end <= date(2199, 12, 31)):
+        raise InvalidField("dates run from 2000-01-01 to 2199-12-31", field="start")
+
+
+def _as_date(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value  # SQLite: aggregates come as text
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):  # SQLite keeps timestamps as UTC text
+        value = datetime.fromisoformat(value)
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value
+
+
+async def new_buyer_counts(start: date, end: date, project_id: int | None = None) -> dict[tuple[int, str], NewBuyers]:
+    """New buyers and referred buyers per (project, month "YYYY-MM", Beijing time), the one
+    definition behind the funnel, the referral dashboard and the KPI report.
+
+    A member is a new buyer of a project once: in the month of their first contract in that
+    project (ownership rows, whatever their status now), or, while the contract file has not
+    brought that contract in yet (no dated ownership in the project), in the month their
+    signed lead for the project was signed. A new buyer is a referred buyer when a lead of
+    that project reached `signed` (and is not cancelled) with them as its new member. So a
+    referred buyer always counts among the same bucket's new buyers, and after the import a
+    buyer moves from the signing month to the contract month instead of counting twice."""
+    _check_dates(start, end)
+    since = datetime(start.year, start.month, start.day, tzinfo=clock.LOCAL_ZONE)
+    until = datetime(end.year, end.month, end.day, tzinfo=clock.LOCAL_ZONE) + timedelta(days=1)
+    sql, args = _BUYERS_SQL, [start, end, since, until]
+    if project_id is not None:
+        sql += "WHERE buyer.project = {}"
+        args.insert(0, project_id)
+    counts: dict[tuple[int, str], NewBuyers] = {}
+    for buyer in await Ownership.raw(sql + _BUYERS_IN_RANGE, *args):
+        contract, signed_at = _as_date(buyer["first_contract"]), _as_datetime(buyer["signed_at"])
+        day = contract if contract is not None else signed_at.astimezone(clock.LOCAL_ZONE).date()
+        if not start <= day <= end:
+            continue
+        counted = counts.setdefault((buyer["project"], f"{day.year:04d}-{day.month:02d}"), NewBuyers())
+        counted.new_buyers += 1
+        counted.referred_buyers += bool(buyer["referred"])
+    return counts
+
+
 @dataclass
 class FunnelRow:
     project_id: int
@@ -379,6 +460,7 @@ class FunnelRow:
     subscribed: int = 0
     signed: int = 0
     new_buyers: int = 0
+    referred_buyers: int = 0
 
     @property
     def conversion(self) -> float | None:
@@ -386,24 +468,26 @@ class FunnelRow:
 
     @property
     def referral_share(self) -> float | None:
-        return round(self.signed / self.new_buyers, 4) if self.new_buyers else None
+        return referral_share(self.referred_buyers, self.new_buyers)
 
 
 async def funnel(start: date, end: date, project_id: int | None = None) -> list[FunnelRow]:
     """Per project and month (local time): leads registered, and how many reached each stage
-    (by the month they reached it); new buyers (first contract in that month and project);
-    conversion = signed / registered; referral share = signed referrals / new buyers."""
-    if not (date(2000, 1, 1) <= start <= date(2199, 12, 31) and date(2000, 1, 1) <= end <= date(2199, 12, 31)):
-        raise InvalidField("dates run from 2000-01-01 to 2199-12-31", field="start")
+    (by the month they reached it); conversion = signed / registered; new buyers and referred
+    buyers as `new_buyer_counts` defines them, and referral share = referred / new buyers
+    (the `signed` stage count is leads signed that month, not the share's numerator)."""
+    _check_dates(start, end)
     rows: dict[tuple[int, str], FunnelRow] = {}
     projects = {p["id"]: p["name"] for p in await Project.select(Project.id, Project.name)}
 
-    def bucket(project: int, when: datetime | date) -> FunnelRow | None:
-        day = when.astimezone(clock.LOCAL_ZONE).date() if isinstance(when, datetime) else when
+    def row_of(project: int, month: str) -> FunnelRow:
+        return rows.setdefault((project, month), FunnelRow(project, projects.get(project, ""), month))
+
+    def bucket(project: int, when: datetime) -> FunnelRow | None:
+        day = when.astimezone(clock.LOCAL_ZONE).date()
         if not start <= day <= end or (project_id is not None and project != project_id):
             return None
-        key = (project, f"{day.year:04d}-{day.month:02d}")
-        return rows.setdefault(key, FunnelRow(project, projects.get(project, ""), key[1]))
+        return row_of(project, f"{day.year:04d}-{day.month:02d}")
 
     since = datetime(start.year, start.month, start.day, tzinfo=clock.LOCAL_ZONE) - timedelta(days=1)
     for lead in await Lead.select(
@@ -414,15 +498,7 @@ async def funnel(start: date, end: date, project_id: int | None = None) -> list[
         for stage, column in (("registered", "registered_at"), ("visited", "visited_at"), ("subscribed", "subscribed_at"), ("signed", "signed_at")):
             if lead[column] is not None and (row := bucket(lead["project"], lead[column])):
                 setattr(row, stage, getattr(row, stage) + 1)
-    firsts = await Ownership.raw(
-        "SELECT unit.project AS project, MIN(ownership.contract_date) AS first_contract, ownership.member AS member "
-        "FROM ownership JOIN unit ON unit.id = ownership.unit GROUP BY ownership.member, unit.project"
-    )
-    for first in firsts:
-        contract = first["first_contract"]
-        if isinstance(contract, str):  # SQLite returns aggregates of dates as text
-            contract = date.fromisoformat(contract)
-        if contract is not None and (row := bucket(first["project"], contract)):
-            row.new_buyers += 1
+    for (project, month), counted in (await new_buyer_counts(start, end, project_id)).items():
+        row = row_of(project, month)
+        row.new_buyers, row.referred_buyers = counted.new_buyers, counted.referred_buyers
     return sorted(rows.values(), key=lambda r: (r.month, r.project_id))
-

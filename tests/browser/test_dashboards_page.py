@@ -4,8 +4,8 @@ test's records imply, worked out by hand below, with a chart and a CSV export.
 The world, dated today (Beijing), the page's default range being this year so far:
 - HZ-YH: 业主0 with two units (gold), 业主1 and 业主2 with one (blue), all signed today: three
   new buyers this month. SH-PD: 业主3 (blue), an owner for more than a year.
-- Referrals: 业主1's friend 王五 (HZ-YH) moved straight to signed; 业主3's friend 钱七 (SH-PD)
-  visited. Rewards (default rules): 200 at the visit to each referrer, 5,000 pending to 业主1
+- Referrals: 业主1's friend 王五 (HZ-YH) moved straight to signed, his contract not imported
+  yet (a new buyer of this month all the same); 业主3's friend 钱七 (SH-PD) visited. Rewards (default rules): 200 at the visit to each referrer, 5,000 pending to 业主1
   at the signing and 2,000 welcome points to 王五.
 - An event today at 10:00 (20 seats, 50 attendance points): 业主0 (party of 2), 业主1 and 业主2
   signed up; 业主0 came, the others are no-shows.
@@ -140,15 +140,16 @@ async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(dat
         {"project_id": sh, "project": "项目SH-PD", "platinum": 0, "gold": 0, "silver": 0, "blue": 1, "members": 1},
         {"project_id": None, "project": "", "platinum": 0, "gold": 1, "silver": 1, "blue": 2, "members": 4},
     ])
-    # Referrals this month: HZ-YH 1 registered → signed (visited and subscribed passed), 3 new
-    # buyers → share 1/3 = 0.3333 ≥ 0.30; SH-PD 1 registered and visited, no new buyer → no share.
+    # Referrals this month: HZ-YH 1 registered → signed (visited and subscribed passed); 4 new
+    # buyers (业主0–2 by their contracts, 王五 by his signed lead), 1 referred (王五) → share
+    # 1/4 = 0.25 < 0.30; SH-PD 1 registered and visited, no new buyer → no share.
     expect_rows(await table(page, "referrals"), [
-        {"project_id": hz, "month": month, "registered": 1, "visited": 1, "subscribed": 1, "signed": 1, "new_buyers": 3,
-         "conversion": 1.0, "referral_share": 0.3333, "target": 0.3, "meets_target": True},
+        {"project_id": hz, "month": month, "registered": 1, "visited": 1, "subscribed": 1, "signed": 1, "new_buyers": 4,
+         "referred_buyers": 1, "conversion": 1.0, "referral_share": 0.25, "target": 0.3, "meets_target": False},
         {"project_id": sh, "month": month, "registered": 1, "visited": 1, "subscribed": 0, "signed": 0, "new_buyers": 0,
-         "conversion": 0.0, "referral_share": None, "target": 0.3, "meets_target": None},
-        {"project_id": None, "month": "all", "registered": 2, "visited": 2, "subscribed": 1, "signed": 1, "new_buyers": 3,
-         "conversion": 0.5, "referral_share": 0.3333, "target": 0.3, "meets_target": True},
+         "referred_buyers": 0, "conversion": 0.0, "referral_share": None, "target": 0.3, "meets_target": None},
+        {"project_id": None, "month": "all", "registered": 2, "visited": 2, "subscribed": 1, "signed": 1, "new_buyers": 4,
+         "referred_buyers": 1, "conversion": 0.5, "referral_share": 0.25, "target": 0.3, "meets_target": False},
     ])
     # Events: 3 signups (4 people), 1 attended (2 people), 2 no-shows → no-show rate 2/3.
     game = {"title_zh": "业主篮球赛", "status": "published", "seats": 20, "signups": 3, "people": 4, "attended": 1,
@@ -174,14 +175,14 @@ async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(dat
     ])
     liability = await (await page.request.get("/api/v1/staff/dashboards/liability")).json()
     assert (liability["accounts"], liability["points_per_cny"], liability["total_value_fen"]) == (4, 100, 12_450)
-    # KPIs: HZ-YH two scores, one of 4–5 → 0.5; NPS (1 promoter − 1 detractor) / 2 = 0; share 1/3.
+    # KPIs: HZ-YH two scores, one of 4–5 → 0.5; NPS (1 promoter − 1 detractor) / 2 = 0; share 1/4.
     expect_rows(await table(page, "kpis"), [
         {"project_id": hz, "month": month, "satisfaction_rate": 0.5, "satisfaction_scores": 2, "nps": 0.0,
-         "recommend_answers": 2, "referral_share": 0.3333, "new_buyers": 3, "referral_signed": 1},
+         "recommend_answers": 2, "referral_share": 0.25, "new_buyers": 4, "referred_buyers": 1, "referral_signed": 1},
         {"project_id": sh, "month": month, "satisfaction_rate": None, "satisfaction_scores": 0, "nps": None,
-         "recommend_answers": 0, "referral_share": None, "new_buyers": 0, "referral_signed": 0},
+         "recommend_answers": 0, "referral_share": None, "new_buyers": 0, "referred_buyers": 0, "referral_signed": 0},
         {"project_id": None, "month": "all", "satisfaction_rate": 0.5, "satisfaction_scores": 2, "nps": 0.0,
-         "recommend_answers": 2, "referral_share": 0.3333, "new_buyers": 3, "referral_signed": 1},
+         "recommend_answers": 2, "referral_share": 0.25, "new_buyers": 4, "referred_buyers": 1, "referral_signed": 1},
     ])
 
     # The charts: one bar per figure, its label and value in the bar's title; targets drawn too.
@@ -191,7 +192,7 @@ async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(dat
     }
     assert bars == {
         "tiers": ["platinum: 0", "gold: 1", "silver: 1", "blue: 2"],  # the totals, each member once
-        "referrals": [f"项目HZ-YH {month}: 33.3%"],  # SH-PD has no share to draw
+        "referrals": [f"项目HZ-YH {month}: 25.0%"],  # SH-PD has no share to draw
         "events": ["业主篮球赛: 66.7%"],
         "merchants": ["森林装饰: 5,000", "湖畔餐厅: 0"],
         "liability": ["available: 7,450", "pending: 5,000", "total: 12,450", "debt: 0"],

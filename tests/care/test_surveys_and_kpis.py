@@ -392,7 +392,7 @@ async def test_the_follow_up_rate_counts_resolved_cases_whose_follow_up_clock_ha
     assert unresolved not in (on_time, late, never, running)
 
 
-async def test_referral_share_is_signed_referrals_over_new_buyers_by_first_contract_in_the_period(database, settings, frozen, tmp_path):
+async def test_referral_share_is_referred_buyers_over_new_buyers_by_first_contract_in_the_period(database, settings, frozen, tmp_path):
     world = await referral_world.build_world(tmp_path)  # owners whose contracts are from 2019 and 2025
     lead = await referral_world.register(world)
     await referral_world.move(world, lead, "signed")
@@ -417,10 +417,37 @@ async def test_referral_share_is_signed_referrals_over_new_buyers_by_first_contr
     async with staff_client(database, settings, "care1", "service") as service:
         shown = (await service.get("/api/v1/staff/kpis", params={"start": "2026-06-01", "end": "2026-06-30"})).json()["rows"]
 
-    # Project A: 1 signed referral / 4 new buyers = 0.25; project B: 0 / 1 = 0.0;
+    # Project A: 1 lead signed, 1 referred buyer (王五) / 4 new buyers = 0.25; project B: 0 / 1 = 0.0;
     # all: 1 / 5 = 0.2 (target 0.30).
-    per_project = sorted([(world.project, 1, 4, 0.25), (world.second_project, 0, 1, 0.0)])  # rows come by project id
-    assert [(r.project_id, r.month, r.referral_signed, r.new_buyers, r.referral_share) for r in rows] == [
-        (p, "2026-06", signed, buyers, share) for p, signed, buyers, share in per_project
-    ] + [(None, "all", 1, 5, 0.2)]
-    assert [(r["project_id"], r["referral_signed"], r["new_buyers"], r["referral_share"]) for r in shown] == per_project + [(None, 1, 5, 0.2)]
+    per_project = sorted([(world.project, 1, 4, 1, 0.25), (world.second_project, 0, 1, 0, 0.0)])  # rows come by project id
+    assert [(r.project_id, r.month, r.referral_signed, r.new_buyers, r.referred_buyers, r.referral_share) for r in rows] == [
+        (p, "2026-06", signed, buyers, referred, share) for p, signed, buyers, referred, share in per_project
+    ] + [(None, "all", 1, 5, 1, 0.2)]
+    assert [
+        (r["project_id"], r["referral_signed"], r["new_buyers"], r["referred_buyers"], r["referral_share"]) for r in shown
+    ] == per_project + [(None, 1, 5, 1, 0.2)]
+
+
+async def test_a_referred_buyer_signed_before_the_contract_file_counts_among_the_new_buyers_once(database, settings, frozen, tmp_path):
+    world = await referral_world.build_world(tmp_path)
+    frozen.move_to(beijing(2026, 5, 28))
+    early = await referral_world.register(world)
+    await referral_world.move(world, early, "signed")  # contract imported below, dated June 2nd
+    frozen.move_to(beijing(2026, 6, 5))
+    for friend, name in ((referral_world.FRIEND_2, "钱八"), (referral_world.FRIEND_3, "孙九")):  # no contract yet
+        await referral_world.move(world, await referral_world.register(world, phone=friend, name=name), "signed")
+    await import_rows(tmp_path, [
+        {"phone": referral_world.FRIEND, "name": "王五", "room": "0901", "contract_date": "2026-06-02"},
+        {"phone": "13600136001", "name": "新业主1", "room": "0902", "contract_date": "2026-06-20"},
+    ])
+
+    rows = await kpis.kpis(date(2026, 5, 1), date(2026, 6, 30))
+    async with staff_client(database, settings, "care1", "service") as service:
+        shown = (await service.get("/api/v1/staff/kpis", params={"start": "2026-05-01", "end": "2026-06-30"})).json()["rows"]
+
+    # May: 王五's lead signed, but he is June's buyer (his contract) → 0 new buyers, no share.
+    # June: 钱八 and 孙九 signed, no contracts yet; new buyers 王五, 钱八, 孙九 and 新业主1, referred
+    # the first three → 3/4 = 0.75 (the old arithmetic said 2 signed in June / 2 contracts = 1.0).
+    expected = [("2026-05", 1, 0, 0, None), ("2026-06", 2, 4, 3, 0.75), ("all", 3, 4, 3, 0.75)]
+    assert [(r.month, r.referral_signed, r.new_buyers, r.referred_buyers, r.referral_share) for r in rows] == expected
+    assert [(r["month"], r["referral_signed"], r["new_buyers"], r["referred_buyers"], r["referral_share"]) for r in shown] == expected

@@ -122,22 +122,22 @@ async def _referral_world(tmp_path: Any) -> tuple[int, int]:
 
 async def test_the_referral_dashboard_compares_each_month_with_the_30_percent_target(database, settings, frozen, tmp_path):
     hz, sh = await _referral_world(tmp_path)
-    # HZ-YH 2026-06: registered 2, visited 2, subscribed 1, signed 1; new buyers 4
-    #   → conversion 1/2 = 0.5, share 1/4 = 0.25 < 0.30: misses the target.
-    # SH-PD 2026-06: registered 1, visited 1, subscribed 1, signed 1; new buyers 2
-    #   → conversion 1.0, share 1/2 = 0.5: meets it.
-    # Totals: 3, 3, 2, 2; new buyers 6 → conversion 2/3 = 0.6667, share 2/6 = 0.3333: meets it.
+    # HZ-YH 2026-06: registered 2, visited 2, subscribed 1, signed 1; new buyers 4, of them
+    #   referred 1 (王五) → conversion 1/2 = 0.5, share 1/4 = 0.25 < 0.30: misses the target.
+    # SH-PD 2026-06: registered 1, visited 1, subscribed 1, signed 1; new buyers 2, referred 1
+    #   (钱七) → conversion 1.0, share 1/2 = 0.5: meets it.
+    # Totals: 3, 3, 2, 2; new buyers 6, referred 2 → conversion 2/3 = 0.6667, share 2/6 = 0.3333: meets it.
     hz_row = {
         "project_id": hz, "project": "项目HZ-YH", "month": "2026-06", "registered": 2, "visited": 2, "subscribed": 1,
-        "signed": 1, "new_buyers": 4, "conversion": 0.5, "referral_share": 0.25, "target": 0.3, "meets_target": False,
+        "signed": 1, "new_buyers": 4, "referred_buyers": 1, "conversion": 0.5, "referral_share": 0.25, "target": 0.3, "meets_target": False,
     }
     sh_row = {
         "project_id": sh, "project": "项目SH-PD", "month": "2026-06", "registered": 1, "visited": 1, "subscribed": 1,
-        "signed": 1, "new_buyers": 2, "conversion": 1.0, "referral_share": 0.5, "target": 0.3, "meets_target": True,
+        "signed": 1, "new_buyers": 2, "referred_buyers": 1, "conversion": 1.0, "referral_share": 0.5, "target": 0.3, "meets_target": True,
     }
     totals = {
         "project_id": None, "project": "", "month": "all", "registered": 3, "visited": 3, "subscribed": 2, "signed": 2,
-        "new_buyers": 6, "conversion": 0.6667, "referral_share": 0.3333, "target": 0.3, "meets_target": True,
+        "new_buyers": 6, "referred_buyers": 2, "conversion": 0.6667, "referral_share": 0.3333, "target": 0.3, "meets_target": True,
     }
 
     async with staff_client(database, settings, "sales2", "sales") as seller:
@@ -151,10 +151,13 @@ async def test_the_referral_dashboard_compares_each_month_with_the_30_percent_ta
     assert one["totals"] == {**hz_row, "month": "all"}
     # Nothing happened in May: no rows, and no share to compare (not a miss).
     assert may["rows"] == [] and (may["totals"]["referral_share"], may["totals"]["meets_target"]) == (None, None)
-    assert [(r["project_id"], r["month"], r["signed"], r["new_buyers"], r["referral_share"], r["meets_target"]) for r in exported] == [
-        (str(hz), "2026-06", "1", "4", "0.25", "false"),
-        (str(sh), "2026-06", "1", "2", "0.5", "true"),
-        ("", "all", "2", "6", "0.3333", "true"),
+    assert [
+        (r["project_id"], r["month"], r["signed"], r["new_buyers"], r["referred_buyers"], r["referral_share"], r["meets_target"])
+        for r in exported
+    ] == [
+        (str(hz), "2026-06", "1", "4", "1", "0.25", "false"),
+        (str(sh), "2026-06", "1", "2", "1", "0.5", "true"),
+        ("", "all", "2", "6", "2", "0.3333", "true"),
     ]
 
 
@@ -307,7 +310,8 @@ async def test_the_kpi_dashboard_is_the_care_kpis_with_the_referral_share(databa
     await cases.open_case(complainant, "complaint", "入户门变形", "入户门关不严")
     frozen.move_to(NOW + timedelta(days=3))  # nobody replied within 48 hours
     # HZ-YH June: 1 complaint whose reply clock ended unreplied → reply on time 0/1 = 0.0, 1 overdue;
-    #   referral share 1/4 = 0.25. SH-PD June: share 1/2 = 0.5, no cases. Totals: 0/1, share 2/6 = 0.3333.
+    #   1 lead signed, referral share 1 referred / 4 new buyers = 0.25. SH-PD June: share 1/2 = 0.5,
+    #   no cases. Totals: 0/1, share 2/6 = 0.3333.
 
     async with staff_client(database, settings, "care1", "service") as care:
         report = ok(await care.get(f"{BASE}/kpis", params=JUNE))
@@ -315,12 +319,17 @@ async def test_the_kpi_dashboard_is_the_care_kpis_with_the_referral_share(databa
         exported = csv_rows(await care.get(f"{BASE}/kpis.csv", params=JUNE), "kpis-2026-06-01-2026-06-30")
 
     assert report == same  # one formula, two routes
-    picked = [(r["project_id"], r["month"], r["reply_on_time_rate"], r["overdue_cases"], r["referral_signed"], r["new_buyers"], r["referral_share"])
-              for r in report["rows"]]
-    assert picked == [(hz, "2026-06", 0.0, 1, 1, 4, 0.25), (sh, "2026-06", None, 0, 1, 2, 0.5), (None, "all", 0.0, 1, 2, 6, 0.3333)]
+    picked = [
+        (r["project_id"], r["month"], r["reply_on_time_rate"], r["overdue_cases"], r["referral_signed"], r["new_buyers"],
+         r["referred_buyers"], r["referral_share"])
+        for r in report["rows"]
+    ]
+    assert picked == [
+        (hz, "2026-06", 0.0, 1, 1, 4, 1, 0.25), (sh, "2026-06", None, 0, 1, 2, 1, 0.5), (None, "all", 0.0, 1, 2, 6, 2, 0.3333),
+    ]
     assert report["targets"]["referral_share"] == 0.3
-    assert [(r["project_id"], r["month"], r["reply_on_time_rate"], r["referral_share"]) for r in exported] == [
-        (str(hz), "2026-06", "0.0", "0.25"), (str(sh), "2026-06", "", "0.5"), ("", "all", "0.0", "0.3333"),
+    assert [(r["project_id"], r["month"], r["reply_on_time_rate"], r["new_buyers"], r["referred_buyers"], r["referral_share"]) for r in exported] == [
+        (str(hz), "2026-06", "0.0", "4", "1", "0.25"), (str(sh), "2026-06", "", "2", "1", "0.5"), ("", "all", "0.0", "6", "2", "0.3333"),
     ]
 
 
