@@ -80,13 +80,16 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
     )
 
 
-@post("/sales", operation_id="createSale", summary="Record a sale: discount checked, points taken atomically, points earned")
+@post(
+    "/sales", operation_id="createSale", summary="Record a sale: discount checked, points taken atomically, points earned",
+    opt={"key_in_query": True},
+)
 async def create_sale(
     data: JSONBody[SaleCreate], idempotency_key: IdempotencyKey, request: Request[Any, Any, State],
     settings: NamedDependency[Settings],
 ) -> Response[SaleView]:
-    sale, replayed = await service.create_sale(
-        request.state.partner, key=idempotency_key, code=data.code, store_code=data.store, gross_fen=data.gross_fen,
+    _, sale, replayed = await service.create_sale_by_key(
+        request.state.key_digest, key=idempotency_key, code=data.code, store_code=data.store, gross_fen=data.gross_fen,
         discount_fen=data.discount_fen, points_to_redeem=data.points_to_redeem, signer=cards.signer_for(settings),
         unix_time=time.time(), points_per_cny=settings.points_per_cny, today=clock.today(),
     )

@@ -20,7 +20,7 @@ import pytest
 from piccolo.engine.base import Engine
 from piccolo.table import sort_table_classes
 
-from loyalty import db
+from loyalty import db, jobs
 from loyalty.app import create_app
 from loyalty.settings import Settings, load_settings
 
@@ -136,6 +136,9 @@ async def database(database_engine: Database, request: pytest.FixtureRequest) ->
     left behind must still equal its ledger and its lots: `audit_ledger` runs after every
     scenario of the suite, not only in the tests about it."""
     db.bind(database_engine.engine)
+    # Jobs and services that read the process settings get this database's, whatever app an
+    # earlier test built (a test that builds its own app configures its own).
+    jobs.configure(database_engine.settings())
     await _empty_tables()
     await _restore_seeds()
     yield database_engine

@@ -239,18 +239,12 @@ class Offer:
     points_available: int
 
 
+# The tier's discount here: the newest schedule in force for the tier.
 _SCHEDULE_WHERE = (
     "FROM discount_schedule WHERE discount_schedule.merchant = {} AND discount_schedule.tier = {} "
     "AND discount_schedule.valid_from <= {} AND (discount_schedule.valid_to IS NULL OR discount_schedule.valid_to >= {}) "
     "ORDER BY discount_schedule.id DESC LIMIT 1"
 )
-_SCHEDULE_SQL = f"SELECT percent_bp, cap_fen {_SCHEDULE_WHERE}"
-
-
-async def _schedule(merchant_id: int, tier: str, today: date) -> Any:
-    """The newest schedule in force for the tier."""
-    rows = await db.fetch(_SCHEDULE_SQL, merchant_id, tier, today, today)
-    return rows[0] if rows else None
 
 
 # A till's scan is the busiest request there is (DESIGN.md: ≥ 60% of one indexed SELECT), so
@@ -298,19 +292,30 @@ def max_discount(gross_fen: int, percent_bp: int, cap_fen: int | None) -> int:
     return min(discount, cap_fen) if cap_fen is not None else discount
 
 
-async def _store_id(ctx: KeyContext, store_code: str | None) -> int:
+def _store_in_force(ctx: KeyContext, store_code: str | None, found: int | None) -> int:
+    """The store a sale is recorded at: a store key's own (naming another store is refused),
+    or the one a merchant-wide key must name. `found`: the merchant's store with that code
+    (for a store key, only if it is the key's own)."""
     if ctx.store_id is not None:
-        if store_code is not None:
-            row = await Store.select(Store.id).where((Store.id == ctx.store_id) & (Store.code == store_code)).first()
-            if row is None:
-                raise StoreNotFound("this key belongs to another store", field="store")
+        if store_code is not None and found is None:
+            raise StoreNotFound("this key belongs to another store", field="store")
         return ctx.store_id
     if store_code is None:
         raise InvalidField("name the store (its code)", field="store")
-    row = await Store.select(Store.id).where((Store.merchant == ctx.merchant_id) & (Store.code == store_code)).first()
-    if row is None:
+    if found is None:
         raise StoreNotFound(f"no store {store_code!r}", field="store")
-    return row["id"]
+    return found
+
+
+async def _store_id(ctx: KeyContext, store_code: str | None) -> int:
+    found = None
+    if store_code is not None:
+        query = Store.select(Store.id).where((Store.merchant == ctx.merchant_id) & (Store.code == store_code))
+        if ctx.store_id is not None:
+            query = query.where(Store.id == ctx.store_id)
+        row = await query.first()
+        found = row["id"] if row else None
+    return _store_in_force(ctx, store_code, found)
 
 
 async def _replayed_sale(ctx: KeyContext, key: str, fingerprint: str) -> dict[str, Any] | None:
@@ -320,6 +325,25 @@ async def _replayed_sale(ctx: KeyContext, key: str, fingerprint: str) -> dict[st
     if sale["request_hash"] != fingerprint:
         raise points.IdempotencyConflict(f"Idempotency-Key {key!r} was used for another sale", field="Idempotency-Key")
     return sale
+
+
+# A sale is the busiest write there is (DESIGN.md: ≥ 40% of one INSERT and one UPDATE), so,
+# as for a verify, the key and its merchant, the store named, the card and its owner, the
+# tier's discount here, the owner's points and whether the Idempotency-Key was used already
+# are one statement; the rules applied to the row are the same functions the other routes use.
+_SALE_CONTEXT_SQL = (
+    f"SELECT {_KEY_COLUMNS}, merchant.points_per_cny, "
+    "card.id, card.member, card.number, card.tier, card.status, member.name AS member_name, "
+    "(SELECT store.id FROM store WHERE store.merchant = api_key.merchant AND store.code = {} "
+    "AND (api_key.store IS NULL OR store.id = api_key.store) ORDER BY store.id LIMIT 1) AS store_found, "
+    f"(SELECT percent_bp {_CORRELATED}) AS percent_bp, (SELECT cap_fen {_CORRELATED}) AS cap_fen, "
+    "(SELECT available FROM points_account WHERE points_account.member = card.member) AS available, "
+    "(SELECT sale.id FROM sale WHERE sale.merchant = api_key.merchant AND sale.idempotency_key = {}) AS sold "
+    "FROM api_key JOIN merchant ON merchant.id = api_key.merchant "
+    "LEFT JOIN card ON card.id = {} LEFT JOIN member ON member.id = card.member "
+)
+_SALE_BY_DIGEST_SQL = _SALE_CONTEXT_SQL + "WHERE api_key.key_hash = {}"
+_SALE_BY_KEY_ID_SQL = _SALE_CONTEXT_SQL + "WHERE api_key.id = {}"
 
 
 async def create_sale(
@@ -340,9 +364,68 @@ async def create_sale(
     is left (taken atomically from the ledger), points are earned on the cash part by the
     merchant's rule. Same key and body → the first answer (and `True`); same key, another
     body → IdempotencyConflict."""
+    _, sale, replayed = await _sell(
+        _SALE_BY_KEY_ID_SQL, ctx.key_id, key=key, code=code, store_code=store_code, gross_fen=gross_fen,
+        discount_fen=discount_fen, points_to_redeem=points_to_redeem, signer=signer, unix_time=unix_time,
+        points_per_cny=points_per_cny, today=today,
+    )
+    return sale, replayed
+
+
+async def create_sale_by_key(
+    digest: str,
+    *,
+    key: str,
+    code: str,
+    store_code: str | None,
+    gross_fen: int,
+    discount_fen: int,
+    points_to_redeem: int,
+    signer: CodeSigner,
+    unix_time: float,
+    points_per_cny: int = 100,
+    today: date | None = None,
+) -> tuple[KeyContext, dict[str, Any], bool]:
+    """`create_sale` as a till sends it: the bearer key (by `key_digest`) is judged on the
+    sale's own first statement, before anything else (a bad key is 401 whatever the sale)."""
+    return await _sell(
+        _SALE_BY_DIGEST_SQL, digest, key=key, code=code, store_code=store_code, gross_fen=gross_fen,
+        discount_fen=discount_fen, points_to_redeem=points_to_redeem, signer=signer, unix_time=unix_time,
+        points_per_cny=points_per_cny, today=today,
+    )
+
+
+async def _sell(
+    context_sql: str,
+    key_ref: int | str,
+    *,
+    key: str,
+    code: str,
+    store_code: str | None,
+    gross_fen: int,
+    discount_fen: int,
+    points_to_redeem: int,
+    signer: CodeSigner,
+    unix_time: float,
+    points_per_cny: int,
+    today: date | None,
+) -> tuple[KeyContext, dict[str, Any], bool]:
+    """`create_sale`'s rules, for the key that `context_sql` finds by `key_ref`."""
     today = today or clock.today()
     if not 1 <= len(key) <= 100:
         raise InvalidField("an Idempotency-Key of 1 to 100 characters is required", field="Idempotency-Key")
+    # The code is judged where it always was, after the key, an earlier sale under the same
+    # Idempotency-Key and the body: a retry whose dynamic code has expired since still gets
+    # its first answer.
+    try:
+        payload, expires_at = cards.open_card_code(code, signer, unix_time)
+        refused: DomainError | None = None
+    except DomainError as error:
+        payload, expires_at, refused = None, None, error
+    card_id = payload.subject_id if payload is not None else None
+    rows = await db.fetch(context_sql, store_code, today, today, today, today, key, card_id, key_ref)
+    row = rows[0] if rows else None
+    ctx = await _key_in_force(row)
     # The key is looked up before the body is judged: a retry gets the first answer, and a
     # different body under a used key is a conflict, whatever is wrong with it.
     # A store key's sales are its store's: the same key and body from another store's till
@@ -350,19 +433,19 @@ async def create_sale(
     fingerprint = points.request_hash(
         code=code, store=store_code, key_store=ctx.store_id, gross=gross_fen, discount=discount_fen, points=points_to_redeem
     )
-    replay = await _replayed_sale(ctx, key, fingerprint)
-    if replay:
-        return replay, True
+    if row["sold"] is not None and (replay := await _replayed_sale(ctx, key, fingerprint)):
+        return ctx, replay, True
     if not 0 < gross_fen <= 10**11:
         raise InvalidField("gross_fen must be a positive amount in fen", field="gross_fen")
     if not 0 <= discount_fen <= gross_fen:
         raise InvalidField("discount_fen must be between 0 and gross_fen", field="discount_fen")
     if points_to_redeem < 0:
         raise InvalidField("points_to_redeem cannot be negative", field="points_to_redeem")
-    store_id = await _store_id(ctx, store_code)
-    card = await cards.verify_code(code, signer, unix_time)
-    schedule = await _schedule(ctx.merchant_id, card.tier, today)
-    allowed = max_discount(gross_fen, schedule["percent_bp"], schedule["cap_fen"]) if schedule else 0
+    store_id = _store_in_force(ctx, store_code, row["store_found"])
+    if refused is not None:
+        raise refused
+    card = cards.card_in_force(row, payload, expires_at)
+    allowed = max_discount(gross_fen, row["percent_bp"], row["cap_fen"]) if row["percent_bp"] is not None else 0
     if discount_fen > allowed:
         raise DiscountNotAllowed(
             f"{card.tier} allows at most {allowed} fen off {gross_fen} fen here", field="discount_fen", allowed_fen=allowed
@@ -373,44 +456,92 @@ async def create_sale(
     if points_value > gross_fen - discount_fen:
         raise PointsExceedPayable(field="points_to_redeem")
     cash = gross_fen - discount_fen - points_value
-    merchant = await Merchant.select(Merchant.points_per_cny).where(Merchant.id == ctx.merchant_id).first()
-    earned = (cash // FEN_PER_CNY) * merchant["points_per_cny"]
-    pay_key, earn_key, source_id = _ledger_keys(ctx.merchant_id, key)
+    earned = (cash // FEN_PER_CNY) * row["points_per_cny"]
+    sale = {
+        "merchant": ctx.merchant_id, "store": store_id, "member": card.member_id, "card": card.card_id, "tier": card.tier,
+        "gross_fen": gross_fen, "discount_fen": discount_fen, "points_redeemed": points_to_redeem,
+        "points_value_fen": points_value, "points_earned": earned, "cash_fen": cash, "idempotency_key": key,
+        "request_hash": fingerprint,
+    }
     try:
-        async with db.transaction():
-            balance_after = await points.available(card.member_id)
-            if points_to_redeem:
-                balance_after = (
-                    await points.redeem(
-                        card.member_id, points_to_redeem, key=pay_key, source_kind="sale", source_id=source_id,
-                        actor=points.Actor("merchant", ctx.merchant_id), today=today,
-                    )
-                ).available
-            if earned:
-                balance_after = (
-                    await points.earn(
-                        card.member_id, earned, key=earn_key, source_kind="sale", source_id=source_id,
-                        actor=points.Actor("merchant", ctx.merchant_id), today=today,
-                    )
-                ).available
-            rows = await Sale.insert(
-                Sale(
-                    merchant=ctx.merchant_id, store=store_id, member=card.member_id, card=card.card_id, tier=card.tier,
-                    gross_fen=gross_fen, discount_fen=discount_fen, points_redeemed=points_to_redeem,
-                    points_value_fen=points_value, points_earned=earned, cash_fen=cash, balance_after=balance_after,
-                    idempotency_key=key, request_hash=fingerprint, created_at=clock.now(),
-                )
-            ).returning(*Sale.all_columns())
+        if db.is_postgres():
+            recorded = await _record_in_one_statement(sale, int(row["available"] or 0), today)
+        else:
+            recorded = await _record_step_by_step(sale, today)
+    except points.InsufficientPoints:
+        # A request with the same key may have held the owner's points first and spent them:
+        # then its sale is the answer (or the conflict).
+        replay = await _replayed_sale(ctx, key, fingerprint)
+        if replay:
+            return ctx, replay, True
+        raise
     except DomainError:
         raise
     except Exception:
         # A concurrent request with the same key won the race (the unique index on
-        # merchant + key refused this insert): answer as a replay.
+        # merchant + key, or on a ledger key, refused this insert): answer as a replay.
         replay = await _replayed_sale(ctx, key, fingerprint)
         if replay:
-            return replay, True
+            return ctx, replay, True
         raise
-    return rows[0], False
+    return ctx, recorded, False
+
+
+_SALE_VALUES = (
+    "merchant", "store", "member", "card", "tier", "gross_fen", "discount_fen", "points_redeemed", "points_value_fen",
+    "points_earned", "cash_fen", "balance_after", "idempotency_key", "request_hash", "created_at",
+)
+_INSERT_SALE_SQL = (
+    f"INSERT INTO sale ({', '.join(_SALE_VALUES)}, reversed_fen) VALUES ({', '.join('{}' for _ in _SALE_VALUES)}, 0) RETURNING *"
+)
+
+
+async def _record_in_one_statement(sale: dict[str, Any], available: int, today: date) -> dict[str, Any]:
+    """PostgreSQL: the sale and its points, one statement (`points.redeem_and_earn`) in one
+    transaction; a sale that moves no points is its INSERT alone, with the balance as read."""
+
+    def insert(balance_after: int) -> tuple[str, list[Any]]:
+        values = {**sale, "balance_after": balance_after, "created_at": clock.now()}
+        return _INSERT_SALE_SQL, [values[name] for name in _SALE_VALUES]
+
+    if not sale["points_redeemed"] and not sale["points_earned"]:
+        sql, args = insert(available)
+        rows = await db.fetch(sql, *args)
+        return dict(rows[0])
+    pay_key, earn_key, source_id = _ledger_keys(sale["merchant"], sale["idempotency_key"])
+    return await points.redeem_and_earn(
+        sale["member"], redeem=sale["points_redeemed"], earn=sale["points_earned"], redeem_key=pay_key, earn_key=earn_key,
+        source_kind="sale", source_id=source_id, actor=points.Actor("merchant", sale["merchant"]), record=insert,
+        today=today,
+    )
+
+
+async def _record_step_by_step(sale: dict[str, Any], today: date) -> dict[str, Any]:
+    """SQLite: the same rows as `_record_in_one_statement`, one operation after another in
+    the write transaction."""
+    member_id = sale["member"]
+    pay_key, earn_key, source_id = _ledger_keys(sale["merchant"], sale["idempotency_key"])
+    actor = points.Actor("merchant", sale["merchant"])
+    async with db.transaction():
+        balance_after = await points.available(member_id)
+        if sale["points_redeemed"]:
+            balance_after = (
+                await points.redeem(
+                    member_id, sale["points_redeemed"], key=pay_key, source_kind="sale", source_id=source_id, actor=actor,
+                    today=today,
+                )
+            ).available
+        if sale["points_earned"]:
+            balance_after = (
+                await points.earn(
+                    member_id, sale["points_earned"], key=earn_key, source_kind="sale", source_id=source_id, actor=actor,
+                    today=today,
+                )
+            ).available
+        rows = await Sale.insert(Sale(**sale, balance_after=balance_after, created_at=clock.now())).returning(
+            *Sale.all_columns()
+        )
+    return rows[0]
 
 
 async def get_sale(ctx: KeyContext, sale_id: int) -> dict[str, Any]:

@@ -13,11 +13,12 @@ Exactly once, under any concurrency:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
@@ -100,14 +101,11 @@ _REPLAY_SQL = (
 )
 
 
-async def _open(member_id: int, key: str, fingerprint: str) -> tuple[dict[str, Any], EntryResult | None]:
-    """Lock the member's account (created on first use), then look the idempotency key up:
-    every operation starts here. The lookup is a statement of its own on purpose: under READ
-    COMMITTED only a statement started after the lock was granted sees the entry that the
-    previous holder of the lock committed. Returns the account and, for a replay, the first
-    result."""
+async def _lock(member_id: int) -> dict[str, Any]:
+    """Lock the member's account (created on first use) until the transaction ends: every
+    operation starts here."""
     lock_sql = _LOCK_SQL + (" FOR UPDATE" if db.is_postgres() else "")
-    rows = await PointsAccount.raw(lock_sql, member_id)
+    rows = await db.fetch(lock_sql, member_id)
     if not rows:
         from loyalty.members.tables import Member
 
@@ -116,8 +114,16 @@ async def _open(member_id: int, key: str, fingerprint: str) -> tuple[dict[str, A
         await PointsAccount.insert(PointsAccount(member=member_id)).on_conflict(
             target=PointsAccount.member, action="DO NOTHING"
         )
-        rows = await PointsAccount.raw(lock_sql, member_id)
-    account = dict(rows[0])
+        rows = await db.fetch(lock_sql, member_id)
+    return dict(rows[0])
+
+
+async def _open(member_id: int, key: str, fingerprint: str) -> tuple[dict[str, Any], EntryResult | None]:
+    """Lock the member's account, then look the idempotency key up. The lookup is a
+    statement of its own on purpose: under READ COMMITTED only a statement started after the
+    lock was granted sees the entry that the previous holder of the lock committed. Returns
+    the account and, for a replay, the first result."""
+    account = await _lock(member_id)
     entries = await LedgerEntry.raw(_REPLAY_SQL, key)
     if not entries:
         return account, None
@@ -225,7 +231,7 @@ async def earn(
     them). Exactly once per `key`."""
     _check_points(points)
     today = today or clock.today()
-    fingerprint = request_hash(op="earn", member=member_id, points=points, source=[source_kind, source_id], vests=vests_on)
+    fingerprint = _earn_fingerprint(member_id, points, source_kind, source_id, vests_on)
     async with db.transaction():
         account, replay = await _open(member_id, key, fingerprint)
         if replay:
@@ -276,17 +282,17 @@ async def redeem(
     the check and the spend are one step for this member."""
     _check_points(points)
     today = today or clock.today()
-    fingerprint = request_hash(op="redeem", member=member_id, points=points, source=[source_kind, source_id])
+    fingerprint = _redeem_fingerprint(member_id, points, source_kind, source_id)
     async with db.transaction():
         account, replay = await _open(member_id, key, fingerprint)
         if replay:
             return replay
-        if account["available"] < points:
-            raise InsufficientPoints(
-                f"{points} points asked, {account['available']} available", field="points", available=account["available"]
-            )
+        _check_available(account, points)
         if db.is_postgres():
-            entry_id = await _redeem_in_one_statement(account, points, key, fingerprint, source_kind, source_id, actor, reason)
+            move = _Move(redeem=points, redeem_key=key, source_kind=source_kind, source_id=source_id, actor=actor, reason=reason)
+            rows = await db.fetch(_move_sql(move, "SELECT redeem_id AS id FROM entries"), *_move_args(account, move, today))
+            entry_id = rows[0]["id"]
+            account["available"] -= points
             available, pending = account["available"], account["pending"]
         else:
             entry_id, available, pending = await _write(
@@ -297,50 +303,164 @@ async def redeem(
     return EntryResult(entry_id, member_id, "redeem", points, available, pending)
 
 
-# The redemption is the hot path of every till (DESIGN.md: ≥ 40% of a bare INSERT+UPDATE).
-# On PostgreSQL the entry, the account and the oldest-first draw from the lots are one
-# statement (data-modifying CTEs), the same rows `_write` + `_draw` produce step by step,
-# which is what SQLite (no writes inside WITH) runs; the suite runs both.
-_REDEEM_SQL = """
-WITH entry AS (
-    INSERT INTO ledger_entry (member, kind, available_delta, pending_delta, source_kind, source_id,
-                              actor_kind, actor_id, reason, idempotency_key, request_hash, lot, reverses,
-                              reversed_points, available_after, pending_after, created_at)
-    VALUES ({}, 'redeem', -{}::bigint, 0, {}, {}, {}, {}, {}, {}, {}, NULL, NULL, 0, {}, {}, {})
-    RETURNING id
+def _redeem_fingerprint(member_id: int, points: int, source_kind: str, source_id: str) -> str:
+    return request_hash(op="redeem", member=member_id, points=points, source=[source_kind, source_id])
+
+
+def _earn_fingerprint(member_id: int, points: int, source_kind: str, source_id: str, vests_on: date | None = None) -> str:
+    return request_hash(op="earn", member=member_id, points=points, source=[source_kind, source_id], vests=vests_on)
+
+
+def _check_available(account: dict[str, Any], points: int) -> None:
+    if account["available"] < points:
+        raise InsufficientPoints(
+            f"{points} points asked, {account['available']} available", field="points", available=account["available"]
+        )
+
+
+async def redeem_and_earn(
+    member_id: int,
+    *,
+    redeem: int,
+    earn: int,
+    redeem_key: str,
+    earn_key: str,
+    source_kind: str,
+    source_id: str,
+    actor: Actor,
+    record: Callable[[int], tuple[str, Sequence[Any]]],
+    today: date | None = None,
+) -> dict[str, Any]:
+    """A purchase paid partly with points that earns points too (a till's sale), on
+    PostgreSQL, in one statement once the member's account is locked: `redeem` points spent
+    (oldest lots first, never below zero) and `earn` points credited (available at once),
+    the same entries, lots and draws as `redeem` then `earn`, each entry under its own key;
+    and the caller's record of the purchase written with them: `record(available balance
+    after)` gives its `INSERT ... RETURNING *` (with `{}` placeholders) and values, and its
+    row is returned. The keys must be unused: the record is what a retry replays, so a used
+    key is a unique violation, as two racing purchases under one record key are. SQLite has
+    no writes inside WITH: there the caller runs `redeem`, `earn` and its insert in turn."""
+    if not db.is_postgres():
+        raise RuntimeError("redeem_and_earn is PostgreSQL's path; SQLite records a purchase step by step")
+    if redeem:
+        _check_points(redeem)
+    today = today or clock.today()
+    async with db.transaction():
+        account = await _lock(member_id)
+        if redeem:
+            _check_available(account, redeem)
+        if earn:
+            _check_points(earn)
+        move = _Move(
+            redeem=redeem, redeem_key=redeem_key, earn=earn, earn_key=earn_key, source_kind=source_kind,
+            source_id=source_id, actor=actor,
+        )
+        record_sql, record_args = record(account["available"] - redeem + earn)
+        rows = await db.fetch(
+            _move_sql(move, "SELECT * FROM recorded", recorded=record_sql), *_move_args(account, move, today), *record_args
+        )
+    return dict(rows[0])
+
+
+# Every till's sale redeems and earns points (DESIGN.md: ≥ 40% of a bare INSERT + UPDATE), so
+# on PostgreSQL a movement of a locked account is one statement (data-modifying CTEs): the same
+# rows that `_write` (entry, account), `_draw` (oldest lots first) and `earn` (a lot and its
+# entry) produce step by step, which is what SQLite runs; the suite runs both. The values are
+# one row (`args`) that the parts read by name.
+@dataclass(frozen=True)
+class _Move:
+    redeem: int = 0
+    redeem_key: str = ""
+    earn: int = 0
+    earn_key: str = ""
+    source_kind: str = ""
+    source_id: str = ""
+    actor: Actor = SYSTEM
+    reason: str = ""
+
+
+_ENTRY_COLUMNS = (
+    "id, member, kind, available_delta, pending_delta, source_kind, source_id, actor_kind, actor_id, reason, "
+    "idempotency_key, request_hash, lot, reverses, reversed_points, available_after, pending_after, created_at"
+)
+_MOVE_ARGS_SQL = """args AS (
+    SELECT {}::int AS member, {}::int AS account, {}::bigint AS available, {}::bigint AS pending,
+           {}::bigint AS redeem, {}::varchar AS redeem_key, {}::varchar AS redeem_hash,
+           {}::bigint AS earn, {}::bigint AS earn_kept, {}::varchar AS earn_key, {}::varchar AS earn_hash,
+           {}::date AS expires_on, {}::varchar AS source_kind, {}::varchar AS source_id, {}::varchar AS actor_kind,
+           {}::int AS actor_id, {}::text AS reason, {}::timestamptz AS now
+)"""
+# The entries' ids are taken first, so that the earn's lot can name its entry; the smaller
+# one is the redemption's, which comes first as it does step by step.
+_MOVE_ENTRIES_SQL = """entries AS (
+    SELECT min(id) AS redeem_id, max(id) AS earn_id
+    FROM (SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id FROM generate_series(1, %d)) AS taken
 ), account AS (
-    UPDATE points_account SET available = {}, updated_at = {} WHERE id = {}
+    UPDATE points_account SET available = args.available - args.redeem + args.earn, updated_at = args.now
+    FROM args WHERE points_account.id = args.account
+)"""
+_MOVE_REDEEM_SQL = f"""redeem_entry AS (
+    INSERT INTO ledger_entry ({_ENTRY_COLUMNS})
+    SELECT entries.redeem_id, args.member, 'redeem', -args.redeem, 0, args.source_kind, args.source_id, args.actor_kind,
+           args.actor_id, args.reason, args.redeem_key, args.redeem_hash, NULL, NULL, 0, args.available - args.redeem,
+           args.pending, args.now
+    FROM args, entries
 ), candidates AS (
-    SELECT id, remaining, SUM(remaining) OVER (ORDER BY expires_on, id) AS running
-    FROM points_lot WHERE member = {} AND status = 'available' AND remaining > 0
+    SELECT points_lot.id, points_lot.remaining,
+           SUM(points_lot.remaining) OVER (ORDER BY points_lot.expires_on, points_lot.id) AS running
+    FROM points_lot JOIN args ON points_lot.member = args.member
+    WHERE points_lot.status = 'available' AND points_lot.remaining > 0
 ), take AS (
-    SELECT id, LEAST(remaining, {}::bigint - (running - remaining)) AS amount
-    FROM candidates WHERE running - remaining < {}::bigint
+    SELECT candidates.id, LEAST(candidates.remaining, args.redeem - (candidates.running - candidates.remaining)) AS amount
+    FROM candidates, args WHERE candidates.running - candidates.remaining < args.redeem
 ), drawn AS (
     UPDATE points_lot SET remaining = points_lot.remaining - take.amount FROM take
     WHERE points_lot.id = take.id RETURNING points_lot.id AS lot, take.amount AS amount
 ), draws AS (
-    INSERT INTO lot_draw (entry, lot, amount) SELECT entry.id, drawn.lot, drawn.amount FROM entry, drawn
-)
-SELECT id FROM entry
-"""
+    INSERT INTO lot_draw (entry, lot, amount) SELECT entries.redeem_id, drawn.lot, drawn.amount FROM entries, drawn
+)"""
+_MOVE_EARN_SQL = f"""earn_lot AS (
+    INSERT INTO points_lot (member, entry, amount, remaining, status, vests_on, expires_on, expiry_notice_sent, created_at)
+    SELECT args.member, entries.earn_id, args.earn, args.earn_kept, 'available', NULL, args.expires_on, NULL, args.now
+    FROM args, entries
+    RETURNING id
+), earn_entry AS (
+    INSERT INTO ledger_entry ({_ENTRY_COLUMNS})
+    SELECT entries.earn_id, args.member, 'earn', args.earn, 0, args.source_kind, args.source_id, args.actor_kind,
+           args.actor_id, args.reason, args.earn_key, args.earn_hash, earn_lot.id, NULL, 0,
+           args.available - args.redeem + args.earn, args.pending, args.now
+    FROM args, entries, earn_lot
+)"""
 
 
-async def _redeem_in_one_statement(
-    account: dict[str, Any], points: int, key: str, fingerprint: str, source_kind: str, source_id: str,
-    actor: Actor, reason: str,
-) -> int:
-    available = account["available"] - points
-    now = clock.now()
-    rows = await LedgerEntry.raw(
-        _REDEEM_SQL,
-        account["member"], points, source_kind, source_id, actor.kind, actor.id, reason, key, fingerprint,
-        available, account["pending"], now,
-        available, now, account["id"],
-        account["member"], points, points,
+def _move_sql(move: _Move, final: str, recorded: str = "") -> str:
+    """The statement for `move`: its parts, then `recorded` (another data-modifying
+    statement, the CTE `recorded`) if any, then the `final` SELECT."""
+    return _move_text(bool(move.redeem), bool(move.earn), final, recorded)
+
+
+@functools.lru_cache(maxsize=32)
+def _move_text(redeems: bool, earns: bool, final: str, recorded: str) -> str:
+    parts = [_MOVE_ARGS_SQL, _MOVE_ENTRIES_SQL % (redeems + earns)]
+    parts += [_MOVE_REDEEM_SQL] if redeems else []
+    parts += [_MOVE_EARN_SQL] if earns else []
+    parts += [f"recorded AS (\n    {recorded}\n)"] if recorded else []
+    return "WITH " + ",\n".join(parts) + "\n" + final
+
+
+def _move_args(account: dict[str, Any], move: _Move, today: date) -> tuple[Any, ...]:
+    """`args` for `move` on the locked `account`; an earn first pays off a debt (`_debt_paid`)."""
+    member = account["member"]
+    kept = move.earn - _debt_paid(account["available"] - move.redeem, move.earn)
+    redeem_hash = _redeem_fingerprint(member, move.redeem, move.source_kind, move.source_id) if move.redeem else ""
+    earn_hash = _earn_fingerprint(member, move.earn, move.source_kind, move.source_id) if move.earn else ""
+    return (
+        member, account["id"], account["available"], account["pending"],
+        move.redeem, move.redeem_key, redeem_hash,
+        move.earn, kept, move.earn_key, earn_hash,
+        expiry_for(today), move.source_kind, move.source_id, move.actor.kind,
+        move.actor.id, move.reason, clock.now(),
     )
-    account["available"] = available
-    return rows[0]["id"]
 
 
 async def adjust(
