@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from piccolo.apps.user.tables import BaseUser
 
@@ -140,12 +140,26 @@ async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> Me
 async def check_member_session(member_id: int, issued_at: float = 0.0) -> None:
     """A member session holds only while its member exists and has not been erased (PIPL
     erasure, loyalty.privacy), and if it was issued after the member last logged out: an
-    erased owner's old cookie, or a copy of one kept past logout, is refused like no cookie."""
-    row = await Member.select(Member.erased_at, Member.sessions_revoked_at).where(Member.id == member_id).first()
-    if row is None or row["erased_at"] is not None:
+    erased owner's old cookie, or a copy of one kept past logout, is refused like no cookie.
+    Every member request asks this, so it is one plain statement (db.fetch)."""
+    rows = await db.fetch(_MEMBER_SESSION_SQL, member_id)
+    if not rows or rows[0]["erased_at"] is not None:
         raise NotAuthenticated("this membership no longer exists; log in again")
-    if row["sessions_revoked_at"] is not None and issued_at < row["sessions_revoked_at"].timestamp():
+    if _ended_before(rows[0]["sessions_revoked_at"], issued_at):
         raise NotAuthenticated("this session ended when you logged out; log in again")
+
+
+_MEMBER_SESSION_SQL = "SELECT erased_at, sessions_revoked_at FROM member WHERE id = {}"
+
+
+def _ended_before(revoked_at: datetime | str | None, issued_at: float | None) -> bool:
+    """Was a session issued at `issued_at` ended by a logout at `revoked_at`? (SQLite gives
+    timestamps back as text through raw statements.)"""
+    if revoked_at is None or issued_at is None:
+        return False
+    if isinstance(revoked_at, str):
+        revoked_at = datetime.fromisoformat(revoked_at)
+    return issued_at < revoked_at.timestamp()
 
 
 async def end_member_sessions(member_id: int) -> None:
@@ -227,18 +241,18 @@ async def staff_login(username: str, password: str, settings: Settings | None = 
 
 async def get_staff(staff_id: int, *, issued_at: float | None = None) -> StaffIdentity:
     """The staff member behind a session; an account switched off since login is refused, and
-    so is a session (`issued_at`) from before the account last logged out."""
-    row = await StaffAccount.select(
-        StaffAccount.id, StaffAccount.user.username, StaffAccount.role, StaffAccount.display_name,
-        StaffAccount.sessions_revoked_at,
-    ).where(
-        (StaffAccount.id == staff_id) & (StaffAccount.active == True) & (StaffAccount.user.active == True)  # noqa: E712
-    ).first()
-    if row is None:
+    so is a session (`issued_at`) from before the account last logged out. Every staff request
+    (each door scan) asks this, so it is one plain statement (db.fetch)."""
+    rows = await db.fetch(_STAFF_SQL, staff_id)
+    if not rows:
         raise NotAuthenticated("the staff account is no longer active")
-    revoked = row["sessions_revoked_at"]
-    if issued_at is not None and revoked is not None and issued_at < revoked.timestamp():
+    row = rows[0]
+    if _ended_before(row["sessions_revoked_at"], issued_at):
         raise NotAuthenticated("this session ended when you logged out; log in again")
-    return StaffIdentity(
-        id=row["id"], username=row["user.username"], role=row["role"], display_name=row["display_name"]
-    )
+    return StaffIdentity(id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"])
+
+
+_STAFF_SQL = (
+    'SELECT s.id, u.username, s.role, s.display_name, s.sessions_revoked_at FROM staff_account s '
+    'JOIN piccolo_user u ON u.id = s."user" WHERE s.id = {} AND s.active AND u.active'
+)
