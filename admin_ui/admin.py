@@ -47,6 +47,36 @@ READ_ONLY = Validators(
 )
 
 
+def _guarded(table: Any, *columns: Any) -> Validators:
+    """Rows that staff may edit here, except `columns`, which move only through their service
+    (seats through signups, an event's status through publication and cancellation, a card's
+    tier and status through the audited card actions). A form that sends a guarded column
+    unchanged is fine; changing it is refused."""
+    names = [column._meta.name for column in columns]
+
+    async def unchanged(piccolo_crud: PiccoloCRUD, request: Request) -> None:
+        body = await request.json()
+        sent = [name for name in names if isinstance(body, dict) and name in body]
+        if not sent:
+            return
+        row_id = request.path_params.get("row_id")
+        if row_id is None:  # a new row: the guarded columns keep their defaults
+            current = {name: table._meta.get_column_by_name(name).get_default_value() for name in sent}
+        else:
+            current = await table.select(*(table._meta.get_column_by_name(n) for n in sent)).where(
+                table._meta.primary_key == int(row_id)
+            ).first() or {}
+        changed = [name for name in sent if name in current and body[name] != current[name]]
+        if changed:
+            raise HTTPException(
+                status_code=422,
+                detail=f"{', '.join(changed)}: change this through the staff pages, which keep its rules "
+                "and the audit log (在员工页面中修改，以保留规则与审计记录)",
+            )
+
+    return Validators(post_single=[unchanged], put_single=[unchanged], patch_single=[unchanged])
+
+
 def _ro(table: Any, group: str, **options: Any) -> TableConfig:
     return TableConfig(table, validators=READ_ONLY, menu_group=group, **options)
 
@@ -57,7 +87,7 @@ def _rw(table: Any, group: str, **options: Any) -> TableConfig:
 
 def _role_tables() -> dict[str, list[TableConfig]]:
     members = [_rw(Project, "业主 Owners"), _rw(Unit, "业主 Owners"), _rw(Member, "业主 Owners"), _rw(Ownership, "业主 Owners")]
-    cards = [_rw(Card, "会员卡 Cards"), _rw(TierCriterion, "会员卡 Cards"), _ro(TierAssignment, "会员卡 Cards"), _ro(TierChange, "会员卡 Cards")]
+    cards = [_rw(Card, "会员卡 Cards", validators=_guarded(Card, Card.tier, Card.status)), _rw(TierCriterion, "会员卡 Cards"), _ro(TierAssignment, "会员卡 Cards"), _ro(TierChange, "会员卡 Cards")]
     points = [_ro(PointsAccount, "积分 Points"), _ro(LedgerEntry, "积分 Points"), _ro(PointsLot, "积分 Points")]
     referrals = [_ro(Lead, "老带新 Referrals"), _ro(LeadStageChange, "老带新 Referrals"), _ro(OfficeVisit, "老带新 Referrals")]
     merchants = [
@@ -65,7 +95,12 @@ def _role_tables() -> dict[str, list[TableConfig]]:
         _ro(ApiKey, "联盟商家 Merchants", exclude_visible_columns=[ApiKey.key_hash]),
         _ro(Sale, "联盟商家 Merchants"), _ro(SaleReversal, "联盟商家 Merchants"),
     ]
-    events = [_rw(Program, "活动 Events"), _rw(Event, "活动 Events"), _ro(Signup, "活动 Events"), _ro(Scan, "活动 Events")]
+    events = [
+        _rw(Program, "活动 Events"),
+        _rw(Event, "活动 Events", validators=_guarded(Event, Event.seats_taken, Event.status)),
+        _ro(Signup, "活动 Events"),
+        _ro(Scan, "活动 Events"),
+    ]
     care = [_ro(Case, "客服 Care"), _ro(CaseMessage, "客服 Care"), _ro(Survey, "客服 Care"), _ro(OutboxMessage, "客服 Care")]
     return {
         "admin": [

@@ -43,7 +43,7 @@ from loyalty import clock, db, jobs
 from loyalty.app import create_app
 from loyalty.care import cases
 from loyalty.care.tables import CaseMessage, CasePhoto, Survey
-from loyalty.events.tables import Signup
+from loyalty.events.tables import Event, Signup
 from loyalty.identity import service as identity
 from loyalty.identity.tables import ROLES
 from loyalty.merchants import service as merchants
@@ -750,3 +750,21 @@ async def a_day_of_logins_sales_and_webhooks(http: httpx.AsyncClient, world: Wor
             "Content-Type": "application/json", "Stripe-Signature": sign_webhook(body, secret),
         })
         assert answer.status_code == status, answer.text
+
+
+async def test_in_admin_event_staff_edit_an_events_text_but_not_its_seats_or_status(world: World):
+    http = await admin_site_login(world, "event_staff")
+    url = f"/admin/api/tables/event/{world.event_id}/"
+    try:
+        csrf = {"X-CSRFToken": http.cookies["csrftoken"]}
+        before = await Event.select(Event.seats_taken, Event.status).where(Event.id == world.event_id).first()
+        seats = await http.patch(url, json={"seats_taken": before["seats_taken"] + 5}, headers=csrf)
+        status = await http.patch(url, json={"status": "cancelled"}, headers=csrf)
+        text = await http.patch(url, json={"title_en": "Renamed in admin", "seats_taken": before["seats_taken"]}, headers=csrf)
+    finally:
+        await http.aclose()
+    after = await Event.select(Event.seats_taken, Event.status, Event.title_en).where(Event.id == world.event_id).first()
+    assert (seats.status_code, status.status_code) == (422, 422), (seats.text, status.text)
+    assert "staff pages" in seats.text
+    assert text.status_code == 200, text.text
+    assert (after["seats_taken"], after["status"], after["title_en"]) == (before["seats_taken"], before["status"], "Renamed in admin")
