@@ -43,10 +43,10 @@ JOBS: dict[str, str] = {
     "loyalty.points.expire_due": "loyalty.points.service:expire_due",
     "loyalty.points.notify_expiring": "loyalty.points.service:notify_expiring",
     "loyalty.cards.yearly_review": "loyalty.cards.service:yearly_review_job",
-    "loyalty.events.open_payment": "loyalty.events.signups:open_payment_job",
-    "loyalty.events.release_unpaid": "loyalty.events.signups:release_unpaid",
+    "loyalty.events.open_payment": "loyalty.events.payments:open_payment_job",
+    "loyalty.events.release_unpaid": "loyalty.events.waitlist:release_unpaid",
     "loyalty.events.mark_no_shows": "loyalty.events.signups:mark_no_shows",
-    "loyalty.events.retry_failed_refunds": "loyalty.events.signups:retry_failed_refunds",
+    "loyalty.events.retry_failed_refunds": "loyalty.events.payments:retry_failed_refunds",
 }
 
 

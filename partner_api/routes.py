@@ -18,7 +18,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from loyalty import clock
 from loyalty.cards import service as cards
 from loyalty.labels import label
-from loyalty.merchants import service
+from loyalty.merchants import reversals, sales, service, settlement
 from loyalty.settings import Settings
 from partner_api.auth import requires_api_key
 from partner_api.schemas import (
@@ -88,7 +88,7 @@ async def create_sale(
     data: JSONBody[SaleCreate], idempotency_key: IdempotencyKey, request: Request[Any, Any, State],
     settings: NamedDependency[Settings],
 ) -> Response[SaleView]:
-    _, sale, replayed = await service.create_sale_by_key(
+    _, sale, replayed = await sales.create_sale_by_key(
         request.state.key_digest, key=idempotency_key, code=data.code, store_code=data.store, gross_fen=data.gross_fen,
         discount_fen=data.discount_fen, points_to_redeem=data.points_to_redeem, signer=cards.signer_for(settings),
         unix_time=time.time(), points_per_cny=settings.points_per_cny, today=clock.today(),
@@ -106,7 +106,7 @@ async def list_sales(
     cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> SalePage:
-    rows = await service.list_sales(
+    rows = await sales.list_sales(
         request.state.partner, start=start, end=end, store_code=store, after_id=cursor, limit=limit + 1
     )
     return SalePage(items=[sale_view(row) for row in rows[:limit]], next_cursor=rows[limit - 1]["id"] if len(rows) > limit else None)
@@ -114,7 +114,7 @@ async def list_sales(
 
 @get("/sales/{sale_id:int}", operation_id="getSale", summary="One of this merchant's sales")
 async def get_sale(sale_id: FromPath[int], request: Request[Any, Any, State]) -> SaleView:
-    return sale_view(await service.get_sale(request.state.partner, sale_id))
+    return sale_view(await sales.get_sale(request.state.partner, sale_id))
 
 
 @post("/sales/{sale_id:int}/reversals", operation_id="reverseSale", summary="Reverse all or part of a sale (a return)")
@@ -122,7 +122,7 @@ async def reverse_sale(
     sale_id: FromPath[int], data: JSONBody[ReversalCreate], idempotency_key: IdempotencyKey,
     request: Request[Any, Any, State],
 ) -> Response[ReversalView]:
-    reversal, replayed = await service.reverse_sale(
+    reversal, replayed = await reversals.reverse_sale(
         request.state.partner, sale_id, key=idempotency_key, amount_fen=data.amount_fen, reason=data.reason,
         today=clock.today(),
     )
@@ -143,10 +143,10 @@ async def reverse_sale(
 async def get_settlement(month: FromPath[str], request: Request[Any, Any, State]) -> Response[Any]:
     csv_wanted = month.endswith(".csv")
     month = month.removesuffix(".csv")
-    lines = await service.settlement(request.state.partner, month)
+    lines = await settlement.settlement(request.state.partner, month)
     if csv_wanted:
         return Response(
-            service.settlement_csv(month, lines),
+            settlement.settlement_csv(month, lines),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="settlement-{month}.csv"'},
         )

@@ -11,7 +11,7 @@ from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.cards.tables import TIERS
 from loyalty.errors import DomainError, InvalidField, NotFound
-from loyalty.events import rules, signups
+from loyalty.events import payments, rules, signups
 from loyalty.events.stripe_gateway import gateway_for
 from loyalty.events.tables import EVENT_KINDS, Event, Program, Signup
 from loyalty.labels import label
@@ -169,9 +169,9 @@ async def cancel_event(event_id: int, reason: str, staff_id: int, settings: Sett
     gateway = gateway_for(settings)
     for row in cancelled:
         if row["payment"] is not None:
-            await signups.refund_signup(row["id"], gateway)
+            await payments.refund_signup(row["id"], gateway)
     for payment_id in {row["payment"] for row in cancelled if row["payment"] is not None}:
-        await signups.cancel_unneeded_intent(payment_id)
+        await payments.cancel_unneeded_intent(payment_id)
     return len(cancelled)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from loyalty import clock, db
-from loyalty.events import signups
+from loyalty.events import payments
 from loyalty.events.stripe_gateway import Gateway, WebhookSignatureInvalid
 
 HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed")
@@ -34,11 +34,11 @@ async def handle(payload: bytes, signature: str | None, gateway: Gateway | None)
             return "ignored"
         intent = (event.get("data") or {}).get("object") or {}
         if kind == "payment_intent.succeeded":
-            to_refund = await signups.payment_succeeded(str(intent.get("id", "")))
+            to_refund = await payments.payment_succeeded(str(intent.get("id", "")))
         else:
             error = intent.get("last_payment_error") or {}
-            await signups.payment_failed(str(intent.get("id", "")), str(error.get("message") or "declined"))
+            await payments.payment_failed(str(intent.get("id", "")), str(error.get("message") or "declined"))
     for signup_id in to_refund:
-        await signups.refund_signup(signup_id, gateway)
+        await payments.refund_signup(signup_id, gateway)
     return "handled"
 

@@ -221,11 +221,11 @@ async def my_signup(me: httpx.AsyncClient, signup_id: int) -> dict[str, Any]:
 
 async def release_unpaid_as_worker(database: Any, settings: Settings) -> int:
     """The release job as a worker runs it: jobs configured with `settings` (Stripe)."""
-    from loyalty.events import signups
+    from loyalty.events import waitlist
 
     jobs.configure(settings)
     try:
-        return await signups.release_unpaid()
+        return await waitlist.release_unpaid()
     finally:
         jobs.configure(database.settings())
 

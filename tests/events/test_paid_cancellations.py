@@ -307,7 +307,7 @@ async def test_a_refund_that_failed_is_retried_by_the_job_until_stripe_takes_it(
     """Stripe unreachable when the owner cancels: the signup is cancelled, the refund recorded
     as failed and shown to staff; the job refunds it once Stripe answers, and only once."""
     from loyalty import jobs
-    from loyalty.events import signups
+    from loyalty.events import payments
 
     await owners(tmp_path, 1)
     event_id = await event(fee_blue_fen=BLUE_FEE)
@@ -317,10 +317,10 @@ async def test_a_refund_that_failed_is_retried_by_the_job_until_stripe_takes_it(
     async with member_client(database, unreachable, phone(0)) as me:
         cancelled = await me.post(f"/api/v1/me/signups/{confirmed['id']}/cancellation")
     jobs.configure(unreachable)
-    still_down = await signups.retry_failed_refunds()
+    still_down = await payments.retry_failed_refunds()
     jobs.configure(paid)
-    retried = await signups.retry_failed_refunds()
-    again = await signups.retry_failed_refunds()
+    retried = await payments.retry_failed_refunds()
+    again = await payments.retry_failed_refunds()
     async with staff_client(database, paid) as door:
         listed = (await door.get(f"/api/v1/staff/events/{event_id}/signups")).json()
 

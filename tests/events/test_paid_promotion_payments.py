@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from loyalty.events import signups
+from loyalty.events import payments
 from loyalty.labels import label
 from loyalty.events.stripe_gateway import gateway_for
 from loyalty.events.tables import Payment, Signup
@@ -177,7 +177,7 @@ async def test_two_runs_opening_one_payment_at_once_leave_one_payable_intent(
                 await gateway.cancel_intent(intent_id)
 
         before = intent_ids(localstripe)
-        await asyncio.gather(*(signups.open_payment(payment_id, BothAtOnce(), hold_minutes=15) for _ in range(2)))
+        await asyncio.gather(*(payments.open_payment(payment_id, BothAtOnce(), hold_minutes=15) for _ in range(2)))
         payable = await my_signup(second, waiting["id"])
         async with stripe_caller(database, paid) as stripe_http:
             kept = payable["payment"]["stripe_payment_intent"]

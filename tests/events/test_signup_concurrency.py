@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from loyalty import jobs
-from loyalty.events import signups
+from loyalty.events import capacity, signups
 from loyalty.events.tables import Signup
 from tests.events.builders import event, owners, seats, staff
 
@@ -137,7 +137,7 @@ async def test_a_seat_freed_between_a_refused_seat_and_the_waitlist_place_goes_t
     event_id = await event(capacity=1)
     [held] = await signups.sign_up(holder, event_id, settings=settings)
     refused, cancelled = asyncio.Event(), asyncio.Event()
-    take_seats = signups._take_seats
+    take_seats = capacity.take_seats
 
     async def take_then_wait_for_the_cancellation(event_id: int, seats: int) -> bool:
         taken = await take_seats(event_id, seats)
@@ -153,7 +153,7 @@ async def test_a_seat_freed_between_a_refused_seat_and_the_waitlist_place_goes_t
         finally:
             cancelled.set()
 
-    monkeypatch.setattr(signups, "_take_seats", take_then_wait_for_the_cancellation)
+    monkeypatch.setattr(capacity, "take_seats", take_then_wait_for_the_cancellation)
     [joined], _ = await asyncio.gather(
         signups.sign_up(newcomer, event_id, settings=settings, join_waitlist=True), cancel_once_refused()
     )
@@ -173,7 +173,7 @@ async def test_a_waitlisted_member_leaving_while_being_promoted_stays_gone_and_f
     [held] = await signups.sign_up(holder, event_id, settings=settings)
     [queued] = await signups.sign_up(waiting, event_id, settings=settings, join_waitlist=True)
     promoting, left = asyncio.Event(), asyncio.Event()
-    take_seats = signups._take_seats
+    take_seats = capacity.take_seats
 
     async def take_then_wait_for_the_leaver(event_id: int, seats: int) -> bool:
         taken = await take_seats(event_id, seats)
@@ -189,7 +189,7 @@ async def test_a_waitlisted_member_leaving_while_being_promoted_stays_gone_and_f
         finally:
             left.set()
 
-    monkeypatch.setattr(signups, "_take_seats", take_then_wait_for_the_leaver)
+    monkeypatch.setattr(capacity, "take_seats", take_then_wait_for_the_leaver)
     await asyncio.gather(signups.cancel(holder, held, settings=settings), leave_while_promoted())
     monkeypatch.undo()
 

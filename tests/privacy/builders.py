@@ -29,6 +29,7 @@ from loyalty.events.tables import Payment
 from loyalty.identity import service as identity
 from loyalty.members import importer
 from loyalty.members.tables import Member, Project
+from loyalty.merchants import reversals, sales
 from loyalty.merchants import service as merchants
 from loyalty.points import service as points
 from loyalty.referrals import service as referrals
@@ -127,14 +128,14 @@ async def build_world(folder: Path, settings: Settings) -> World:
     till = await shop()
     ctx = await merchants.authenticate(merchants.key_digest(till.key))
     code = await cards.static_code(me, signer)
-    sale, _ = await merchants.create_sale(
+    sale, _ = await sales.create_sale(
         ctx, key="privacy-sale", code=code, store_code="S1", gross_fen=100_000, discount_fen=0, points_to_redeem=100,
         signer=signer, unix_time=time.time(), today=NOW.date(),
     )
-    await merchants.reverse_sale(ctx, sale["id"], key="privacy-return", amount_fen=20_000, reason=f"{MY_NAME} 退货",
+    await reversals.reverse_sale(ctx, sale["id"], key="privacy-return", amount_fen=20_000, reason=f"{MY_NAME} 退货",
                                  today=NOW.date())
     neighbour_code = await cards.static_code(neighbour, signer)
-    await merchants.create_sale(
+    await sales.create_sale(
         ctx, key="neighbour-sale", code=neighbour_code, store_code="S2", gross_fen=50_000, discount_fen=0,
         points_to_redeem=0, signer=signer, unix_time=time.time(), today=NOW.date(),
     )

@@ -26,6 +26,7 @@ from loyalty.events.tables import Payment, Signup
 from loyalty.identity.tables import LoginCode
 from loyalty.members.tables import Member, Ownership
 from loyalty.merchants import service as merchants
+from loyalty.merchants import settlement
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points import service as points
 from loyalty.points.tables import LedgerEntry, PointsLot
@@ -78,7 +79,7 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     reversals_before = await rows(SaleReversal, AMOUNTS["reversal"])
     payments_before = await rows(Payment)
     fees_before = await rows(Signup, ("id", "event", "member", "party_size", "fee_fen", "refund_fen", "checked_in_at"))
-    settlement_before = await merchants.settlement(ctx, "2026-06")
+    settlement_before = await settlement.settlement(ctx, "2026-06")
     sales_board_before = await dashboards.merchant_sales(date(2026, 6, 1), date(2026, 6, 30))
     events_board_before = await dashboards.event_attendance(date(2026, 6, 1), date(2026, 6, 30))
     funnel_before = await dashboards.referral_funnel(date(2019, 1, 1), date(2026, 12, 31))
@@ -146,7 +147,7 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     assert await rows(SaleReversal, AMOUNTS["reversal"]) == reversals_before
     assert await rows(Payment) == payments_before
     assert await rows(Signup, ("id", "event", "member", "party_size", "fee_fen", "refund_fen", "checked_in_at")) == fees_before
-    assert await merchants.settlement(ctx, "2026-06") == settlement_before
+    assert await settlement.settlement(ctx, "2026-06") == settlement_before
     assert await dashboards.merchant_sales(date(2026, 6, 1), date(2026, 6, 30)) == sales_board_before
     assert await dashboards.event_attendance(date(2026, 6, 1), date(2026, 6, 30)) == events_board_before
     funnel_after = await dashboards.referral_funnel(date(2019, 1, 1), date(2026, 12, 31))
