@@ -11,7 +11,7 @@ member on a staff or partner route; staff on a member or partner route; a mercha
 member or staff route), 403 for a staff member whose role is not enough.
 
 The table must name every route `app.routes` has and nothing else: a new route without an
-entry fails, an entry whose route is gone fails (except those in COMING, being added now).
+entry fails, an entry whose route is gone fails.
 The matrix calls routes with ids of nothing, so no call changes anything; the object-level
 rules (another owner's signup or case, another merchant's sale: 404, and nothing of theirs) are
 tested further down with real objects, then /admin's roles, then that no secret is ever logged.
@@ -249,14 +249,6 @@ TABLE: dict[str, Access] = {
     "GET /partner/v1/settlements/{month}": MERCHANTS,
 }
 
-# Routes being added while this file was written (ops probes, PIPL export and erasure): checked
-# when present, tolerated when absent. Once all are in, this set can go.
-COMING = frozenset({
-    "GET /ready",
-    "GET /metrics",
-    "GET /api/v1/me/data-export",
-    "POST /api/v1/staff/members/{member_id}/erasure",
-})
 MOUNT_PREFIXES = ("/admin",)
 
 
@@ -310,7 +302,7 @@ def test_the_table_names_every_route_of_the_app_and_only_those(routes: dict[str,
     present = {shape(key) for key in routes}
     stale = sorted(
         key for key in TABLE
-        if shape(key) not in present and key not in COMING and not any(under(mount, key) for mount in mounts)
+        if shape(key) not in present and not any(under(mount, key) for mount in mounts)
     )
     problems = [
         *(["two TABLE entries have the same shape"] if len(_BY_SHAPE) != len(TABLE) else []),
@@ -435,9 +427,7 @@ async def test_another_owners_lists_show_nothing_of_the_first_owner(world: World
     assert statement["entries"] == [] and statement["balance"]["available"] == 0
 
 
-async def test_another_owners_data_export_holds_nothing_of_the_first_owner(world: World, routes: dict[str, str]):
-    if "GET /api/v1/me/data-export" not in routes:
-        pytest.skip("GET /api/v1/me/data-export is not in the app yet (COMING)")
+async def test_another_owners_data_export_holds_nothing_of_the_first_owner(world: World):
     theirs = await world.call(OTHER_OWNER, "GET", "/api/v1/me/data-export")
     assert theirs.status_code == 200, theirs.text[:300]
     with zipfile.ZipFile(io.BytesIO(theirs.content)) as archive:
