@@ -12,8 +12,8 @@ is lost, because every job sent from here has a scheduled job that finds its wor
 outbox message is a row that stays `queued` until `loyalty.care.dispatch_due` (beat, every
 minute) hands it to a worker once the broker is back; a seat promoted to a payment that was
 never opened is kept, and `loyalty.events.release_unpaid` (beat, every minute) opens the
-payment once Stripe answers, which starts the owner's time to pay. A job may also arrive twice (a send that outlived its deadline, a
-re-delivery): jobs are idempotent.
+payment once Stripe answers, which starts the owner's time to pay. A job may also arrive
+twice (a send that outlived its deadline, a re-delivery): jobs are idempotent.
 """
 
 from __future__ import annotations
