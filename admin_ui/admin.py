@@ -1,159 +1,222 @@
-"""`/admin`: piccolo-admin for staff CRUD, one admin per role.
+"""`/admin`: piccolo-admin for browsing the records, behind the application's own staff login.
 
-piccolo-admin shows every table it is given to every user it lets in, so there is one
-instance per staff role, each with that role's tables (event staff: events; sales: referrals;
-service: cases and surveys; admin: all), and `RoleAdmin` hands each request to the instance of
-the logged-in user's role. They share piccolo-admin's session table and cookie, so one login
-serves them all; a request without a session reaches the admin instance, whose pages other than
-the login all require a session.
+There is one staff identity. /admin has no login, no session table and no cookie of its own:
+it reads the staff session that /staff and the staff API use (Litestar's signed cookie session,
+already decoded into the scope by the session middleware) and asks the identity service who it
+is, as every staff route does. So deactivating an account, logging out or a changed role acts
+on /staff, the staff API and /admin at once, and the role that picks the tables is the one the
+server holds, never one read from cookie parsing that could disagree with the framework's.
 
-Money-like and append-only records (the points ledger, sales, payments, the audit log, the
-outbox) are read-only here for everyone: they change only through the services that keep
-their rules. Leads move through the referral board (rewards are paid by the service)."""
+piccolo-admin shows every table it is given to every user it lets in, so there is one instance
+per staff role (admin_ui.tables), each with that role's tables; its private API is
+authenticated by `StaffSessionBackend` instead of piccolo's own session table. Its login form,
+password change and logout are replaced: staff log in and out on /staff."""
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
+import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo_admin.endpoints import TableConfig, create_admin
-from piccolo_api.crud.endpoints import PiccoloCRUD
-from piccolo_api.crud.validators import Validators
-from piccolo_api.session_auth.tables import SessionsBase
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from piccolo_admin.endpoints import AdminRouter, create_admin, handle_auth_exception
+from piccolo_api.shared.auth import User
+from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection
+from starlette.routing import Mount
+from starlette.types import Message, Receive, Scope, Send
 
-from loyalty.audit.tables import AuditEntry
-from loyalty.cards.tables import Card, TierAssignment, TierChange, TierCriterion
-from loyalty.care.tables import Case, CaseMessage, OutboxMessage, Survey
-from loyalty.events.tables import Event, Payment, Program, Scan, Signup
-from loyalty.identity.tables import StaffAccount
-from loyalty.members.tables import Member, Ownership, Project, Unit
-from loyalty.merchants.tables import ApiKey, DiscountSchedule, Merchant, Sale, SaleReversal, Store
-from loyalty.points.tables import LedgerEntry, PointsAccount, PointsLot
-from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, RewardRule
+from admin_ui.tables import role_tables, writable_tables
+from loyalty import db
+from loyalty.audit import service as audit
+from loyalty.errors import DomainError, NotAuthenticated
+from loyalty.identity import service as identity
+from loyalty.identity.guards import ISSUED_KEY, STAFF_KEY
 from loyalty.settings import Settings
 
-
-async def _read_only(piccolo_crud: PiccoloCRUD, request: Request) -> None:
-    raise HTTPException(status_code=405, detail="read-only here: this record changes only through its service")
-
-
-READ_ONLY = Validators(
-    post_single=[_read_only], put_single=[_read_only], patch_single=[_read_only],
-    delete_single=[_read_only], delete_all=[_read_only],
-)
+STAFF_LOGIN_PAGE = "/staff?next=/admin/"
+_USER_KEY = "loyalty.admin_user_id"  # the scope key StaffSessionBackend reads
+_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def _guarded(table: Any, *columns: Any) -> Validators:
-    """Rows that staff may edit here, except `columns`, which move only through their service
-    (seats through signups, an event's status through publication and cancellation, a card's
-    tier and status through the audited card actions). A form that sends a guarded column
-    unchanged is fine; changing it is refused."""
-    names = [column._meta.name for column in columns]
-
-    async def unchanged(piccolo_crud: PiccoloCRUD, request: Request) -> None:
-        body = await request.json()
-        sent = [name for name in names if isinstance(body, dict) and name in body]
-        if not sent:
-            return
-        row_id = request.path_params.get("row_id")
-        if row_id is None:  # a new row: the guarded columns keep their defaults
-            current = {name: table._meta.get_column_by_name(name).get_default_value() for name in sent}
-        else:
-            current = await table.select(*(table._meta.get_column_by_name(n) for n in sent)).where(
-                table._meta.primary_key == int(row_id)
-            ).first() or {}
-        changed = [name for name in sent if name in current and body[name] != current[name]]
-        if changed:
-            raise HTTPException(
-                status_code=422,
-                detail=f"{', '.join(changed)}: change this through the staff pages, which keep its rules "
-                "and the audit log (在员工页面中修改，以保留规则与审计记录)",
-            )
-
-    return Validators(post_single=[unchanged], put_single=[unchanged], patch_single=[unchanged])
+class LoginElsewhere(DomainError):
+    type = "admin-login-on-staff-page"
+    status = 403
+    title_en = "Log in on the staff page"
+    title_zh = "请在员工页面登录"
 
 
-def _ro(table: Any, group: str, **options: Any) -> TableConfig:
-    return TableConfig(table, validators=READ_ONLY, menu_group=group, **options)
+class InvalidOrdering(DomainError):
+    type = "invalid-ordering"
+    status = 400
+    title_en = "The list cannot be ordered that way"
+    title_zh = "无法按该字段排序"
 
 
-def _rw(table: Any, group: str, **options: Any) -> TableConfig:
-    return TableConfig(table, menu_group=group, **options)
+class StaffSessionBackend(AuthenticationBackend):
+    """piccolo-admin's API, authenticated by the staff session RoleAdmin has already checked."""
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, User]:
+        user_id = conn.scope.get(_USER_KEY)
+        if user_id is None:
+            raise AuthenticationError("log in on /staff")
+        user = await BaseUser.objects().where(BaseUser.id == user_id).first()
+        if user is None:
+            raise AuthenticationError("log in on /staff")
+        return AuthCredentials(scopes=["authenticated"]), User(user=user)
 
 
-def _role_tables() -> dict[str, list[TableConfig]]:
-    members = [_rw(Project, "业主 Owners"), _rw(Unit, "业主 Owners"), _rw(Member, "业主 Owners"), _rw(Ownership, "业主 Owners")]
-    cards = [_rw(Card, "会员卡 Cards", validators=_guarded(Card, Card.tier, Card.status)), _rw(TierCriterion, "会员卡 Cards"), _ro(TierAssignment, "会员卡 Cards"), _ro(TierChange, "会员卡 Cards")]
-    points = [_ro(PointsAccount, "积分 Points"), _ro(LedgerEntry, "积分 Points"), _ro(PointsLot, "积分 Points")]
-    referrals = [_ro(Lead, "老带新 Referrals"), _ro(LeadStageChange, "老带新 Referrals"), _ro(OfficeVisit, "老带新 Referrals")]
-    merchants = [
-        _rw(Merchant, "联盟商家 Merchants"), _rw(Store, "联盟商家 Merchants"), _rw(DiscountSchedule, "联盟商家 Merchants"),
-        _ro(ApiKey, "联盟商家 Merchants", exclude_visible_columns=[ApiKey.key_hash]),
-        _ro(Sale, "联盟商家 Merchants"), _ro(SaleReversal, "联盟商家 Merchants"),
-    ]
-    events = [
-        _rw(Program, "活动 Events"),
-        _rw(Event, "活动 Events", validators=_guarded(Event, Event.seats_taken, Event.status)),
-        _ro(Signup, "活动 Events"),
-        _ro(Scan, "活动 Events"),
-    ]
-    care = [_ro(Case, "客服 Care"), _ro(CaseMessage, "客服 Care"), _ro(Survey, "客服 Care"), _ro(OutboxMessage, "客服 Care")]
-    return {
-        "admin": [
-            *members, *cards, *points, *referrals, _rw(RewardRule, "老带新 Referrals"), *merchants, *events,
-            _ro(Payment, "活动 Events"), *care, _rw(StaffAccount, "员工 Staff"), _ro(AuditEntry, "审计 Audit"),
-        ],
-        "sales": [*referrals, _ro(RewardRule, "老带新 Referrals")],
-        "event_staff": events,
-        "service": [_ro(Member, "业主 Owners"), *care],
-    }
+def _use_staff_sessions(admin: AdminRouter) -> AdminRouter:
+    """Swap piccolo-admin's session check on its private API for ours."""
+    for route in admin.routes:
+        if isinstance(route, Mount) and route.path == "/api":
+            inner = route.app.app if isinstance(route.app, AuthenticationMiddleware) else route.app
+            route.app = AuthenticationMiddleware(inner, backend=StaffSessionBackend(), on_error=handle_auth_exception)
+            return admin
+    raise RuntimeError("piccolo-admin has no /api mount to protect")  # a piccolo-admin upgrade moved it
+
+
+async def _redirect(send: Send, location: str) -> None:
+    await send({"type": "http.response.start", "status": 303,
+                "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _query(scope: Scope) -> list[tuple[str, str]]:
+    return parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
 
 
 class RoleAdmin:
-    """The ASGI app mounted at /admin: the logged-in user's role picks the admin instance."""
+    """The ASGI app mounted at /admin: the staff session's role picks the admin instance."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._apps: dict[str, Any] | None = None
+        self._writable: dict[str, set[str]] = {}
+        self._columns: dict[str, set[str]] = {}
 
     def _build(self) -> dict[str, Any]:
         """The admin instances, made on the first request to /admin (they take a second to
         build, and most processes — workers, tests — never serve the admin)."""
         common: dict[str, Any] = dict(
-            auth_table=BaseUser, session_table=SessionsBase, site_name="业主俱乐部 Owner Club",
-            default_language_code="zh-CN", production=self.settings.secure_cookies,
-            allowed_hosts=[], auto_include_related=False,
+            site_name="业主俱乐部 Owner Club", default_language_code="zh-CN",
+            production=self.settings.secure_cookies, allowed_hosts=[], auto_include_related=False,
         )
-        apps = {role: create_admin(tables, **common) for role, tables in _role_tables().items()}
-        apps[""] = create_admin([], **common)  # a staff login without a known role
+        apps: dict[str, Any] = {}
+        for role, tables in role_tables().items():
+            apps[role] = _use_staff_sessions(create_admin(tables, **common))
+            self._writable[role] = writable_tables(tables)
+            for config in tables:
+                meta = config.table_class._meta
+                self._columns[meta.tablename] = {column._meta.name for column in meta.columns}
+        apps[""] = _use_staff_sessions(create_admin([], **common))  # a role /admin does not know
         return apps
 
-    async def _role(self, scope: Scope) -> str | None:
-        cookies = SimpleCookie()
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                cookies.load(value.decode("latin-1"))
-        token = cookies.get("id")
-        if token is None:
+    async def _staff(self, scope: Scope) -> identity.StaffIdentity | None:
+        """The staff member of this request's session, if it still holds (active account,
+        issued after the last logout), else None."""
+        session = scope.get("session") or {}
+        staff_id = session.get(STAFF_KEY)
+        if not isinstance(staff_id, int):
             return None
-        user_id = await SessionsBase.get_user_id(token.value)
-        if user_id is None:
+        issued = session.get(ISSUED_KEY)
+        try:
+            return await identity.get_staff(staff_id, issued_at=float(issued) if isinstance(issued, (int, float)) else 0.0)
+        except NotAuthenticated:
             return None
-        row = await StaffAccount.select(StaffAccount.role).where(
-            (StaffAccount.user == user_id) & (StaffAccount.active == True)  # noqa: E712
-        ).first()
-        return row["role"] if row else ""
+
+    def _check_order(self, path: str, scope: Scope) -> None:
+        """piccolo-admin answers an unknown `__order` column with a 500: refuse it first."""
+        parts = path.strip("/").split("/")
+        if len(parts) < 3 or parts[:2] != ["api", "tables"]:
+            return
+        columns = self._columns.get(parts[2], set())
+        for key, value in _query(scope):
+            if key != "__order":
+                continue
+            for name in value.split(","):
+                if name.removeprefix("-") not in columns:
+                    raise InvalidOrdering(f"cannot order by {name!r}: not a column of {parts[2]}", field="__order")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
         if self._apps is None:
             self._apps = self._build()
-        role = await self._role(scope) if scope["type"] == "http" else None
-        if role is None:  # not logged in: the login page (every other page needs a session)
-            app = self._apps["admin"]
-        else:
-            app = self._apps.get(role, self._apps[""])
+        path = scope["path"]
+        if path.startswith("/admin"):
+            path = path[len("/admin"):]
+        staff = await self._staff(scope)
+        if path.startswith("/public/login"):
+            if scope["method"] == "GET":
+                return await _redirect(send, STAFF_LOGIN_PAGE)
+            raise LoginElsewhere("/admin has no login of its own: log in on /staff (请在 /staff 登录)")
+        if path.startswith("/public/logout"):
+            if staff is not None:
+                await identity.end_staff_sessions(staff.id)
+            return await _redirect(send, "/staff")
+        if staff is None:
+            if path in ("", "/"):
+                return await _redirect(send, STAFF_LOGIN_PAGE)
+            if path.startswith("/api"):
+                raise NotAuthenticated("log in as staff on /staff (请在 /staff 以员工身份登录)")
+            return await self._apps[""](scope, receive, send)  # its static files and public meta
+        if path.startswith("/api/change-password"):
+            raise LoginElsewhere("staff passwords are changed by an administrator with `loyalty create-staff` rules, not here")
+        self._check_order(path, scope)
+        scope[_USER_KEY] = staff.user_id
+        app = self._apps.get(staff.role, self._apps[""])
+        if scope["method"] in _WRITES:
+            return await self._audited(app, staff, path, scope, receive, send)
         await app(scope, receive, send)
+
+    async def _audited(
+        self, app: Any, staff: identity.StaffIdentity, path: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """A write through /admin on a table the role may write, audited like a service call:
+        the audit entry is written once piccolo-admin has answered with success."""
+        parts = path.strip("/").split("/")
+        table = parts[2] if len(parts) >= 3 and parts[:2] == ["api", "tables"] else ""
+        row = parts[3] if len(parts) >= 4 and parts[3].isdigit() else None
+        status: list[int] = []
+        body = bytearray()
+        sent = bytearray()
+
+        async def keep() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(sent) < 65536:
+                sent.extend(message.get("body", b""))
+            return message
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            elif message["type"] == "http.response.body" and table and status and status[0] < 300 and len(body) < 65536:
+                body.extend(message.get("body", b""))
+            await send(message)
+
+        await app(scope, keep, capture)
+        if not table or not status or status[0] >= 300 or table not in self._writable.get(staff.role, set()):
+            return
+        subject = int(row) if row else _created_id(bytes(body))
+        async with db.transaction():
+            await audit.record(
+                action=f"admin.{scope['method'].lower()}", subject_kind=table, subject_id=subject or 0,
+                actor_id=staff.id, data={"path": f"/admin{path}", "sent": _json(bytes(sent))},
+            )
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return None
+
+
+def _created_id(body: bytes) -> int | None:
+    """The id piccolo-admin answers a created row with (`[{"id": 7}]`)."""
+    data = _json(body)
+    if isinstance(data, list) and data and isinstance(data[0], dict) and isinstance(data[0].get("id"), int):
+        return data[0]["id"]
+    return None

@@ -36,6 +36,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+from piccolo_api.session_auth.tables import SessionsBase
 from litestar import Litestar
 from litestar.routes import ASGIRoute, HTTPRoute
 
@@ -43,9 +44,10 @@ from loyalty import clock, db, jobs
 from loyalty.app import create_app
 from loyalty.care import cases
 from loyalty.care.tables import CaseMessage, CasePhoto, Survey
-from loyalty.events.tables import Event, Signup
+from loyalty.audit.tables import AuditEntry
+from loyalty.events.tables import Event, Program, Signup
 from loyalty.identity import service as identity
-from loyalty.identity.tables import ROLES
+from loyalty.identity.tables import ROLES, StaffAccount
 from loyalty.merchants import service as merchants
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.settings import Settings
@@ -111,9 +113,6 @@ ALL_STAFF = STAFF(*ROLES)
 # /metrics answers loopback callers or the metrics token only; every caller here comes from a
 # non-loopback address (REMOTE), so everyone is refused, with 403.
 LOOPBACK_ONLY = Access(frozenset(), wrong_role=403, no_credential=403)
-# piccolo-admin's API needs piccolo-admin's own session (its login form): none of our session
-# cookies or keys is one.
-ADMIN_SITE_LOGIN = Access(frozenset())
 
 # Every route × method of the app (paths as in the route table, without the type converters).
 # Where this table knowingly differs from DESIGN.md it says so (and the report names it).
@@ -132,9 +131,10 @@ TABLE: dict[str, Access] = {
     "GET /schema/{path}": PUBLIC,
     "GET /schema/openapi.json": PUBLIC,
     "GET /schema/oauth2-redirect.html": PUBLIC,
-    # piccolo-admin: its login page is public, its API needs its own login
+    # /admin (piccolo-admin) behind the staff session: nobody is sent to the staff login page
+    # (303), every staff role sees its own tables (admin_ui/tables.py), tested further down
     "GET /admin/": PUBLIC,
-    "GET /admin/api/tables/": ADMIN_SITE_LOGIN,
+    "GET /admin/api/tables/": ALL_STAFF,
     # logging in and out, public keys, projects (for referring a friend), Stripe (signed)
     "POST /api/v1/auth/login-codes": PUBLIC,
     "POST /api/v1/auth/sessions": PUBLIC,
@@ -517,13 +517,12 @@ async def test_no_merchant_answer_contains_the_owners_phone_or_full_name(world: 
 # --- /admin (piccolo-admin, one instance per role) ---------------------------------------------------
 
 async def admin_site_login(world: World, role: str) -> httpx.AsyncClient:
-    """A client logged in to /admin as the world's staff member of `role`, through
-    piccolo-admin's own login (its CSRF cookie and header, then its session cookie)."""
+    """A client in /admin as the world's staff member of `role`: the staff session of /staff
+    and the staff API is /admin's session too (there is no other login), plus piccolo-admin's
+    CSRF cookie for writes."""
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=world.app, client=REMOTE), base_url=BASE_URL)
+    http.cookies.set("ocs", world.callers.credentials[role].cookie or "")
     assert (await http.get("/admin/")).status_code == 200
-    login = await http.post("/admin/public/login/", json={"username": f"matrix-{role}", "password": STAFF_PASSWORD},
-                            headers={"X-CSRFToken": http.cookies["csrftoken"]})
-    assert login.status_code in (200, 303), (login.status_code, login.text[:200])
     return http
 
 
@@ -554,12 +553,58 @@ async def test_each_role_sees_only_its_own_tables_in_admin_and_admins_see_all(wo
                 refused = await http.get(f"/admin/api/tables/{table}/")
                 if refused.status_code != 404:
                     wrong.append(f"{role} reads the /admin table {table}: {refused.status_code}")
-            # piccolo-admin's session is not ours: it opens no /api/v1/staff route.
-            if (ours := await http.get("/api/v1/staff/me")).status_code != 401:
-                wrong.append(f"{role}'s /admin session opens /api/v1/staff/me: {ours.status_code}")
         finally:
             await http.aclose()
     assert not wrong, "\n".join(wrong)
+
+
+# Cookie headers that once let any staff role into the admin instance (http.cookies gave up on
+# the whole header, piccolo's parser did not): `{ocs}` is the role's own staff session,
+# `{piccolo}` an admin's piccolo-admin session token, which must open nothing now.
+MALFORMED_COOKIES = (
+    "[x]=1; ocs={ocs}", "a=b c; ocs={ocs}", "ocs={ocs}; [x]=1", '"; ocs={ocs}', "ocs={ocs}; ocs=garbage",
+    "ocs=garbage; ocs={ocs}", "ocs={ocs}; id={piccolo}", "[x]=1; id={piccolo}", "a=b c; id={piccolo}",
+    "id={piccolo}", "id={piccolo}; ocs=", "ocs={ocs};;;=; id={piccolo}", "$Version=1; ocs={ocs}; id={piccolo}",
+)
+
+
+async def test_no_cookie_header_makes_a_staff_role_an_administrator_in_admin(world: World):
+    """The review's attack: log in as sales, send `Cookie: [x]=1; id=TOKEN`, list every table and
+    PATCH a staff account's role to admin. Each role, each malformed header: /admin serves that
+    role's tables or nothing, never the admin's, and no staff account changes."""
+    admin_user = await StaffAccount.select(StaffAccount.user).where(StaffAccount.role == "admin").first()
+    piccolo = (await SessionsBase.create_session(admin_user["user"])).token
+    accounts = await StaffAccount.select(StaffAccount.id, StaffAccount.role).order_by(StaffAccount.id)
+    wrong = []
+    for role in ("sales", "event_staff", "service"):
+        ocs = world.callers.credentials[role].cookie
+        for form in MALFORMED_COOKIES:
+            header = form.format(ocs=ocs, piccolo=piccolo)
+            world.callers.http.cookies.clear()
+            listed = await world.callers.http.get("/admin/api/tables/", headers={"Cookie": header})
+            if listed.status_code == 200 and set(listed.json()) != ADMIN_SITE_TABLES[role]:
+                wrong.append(f"{role} with {form!r} lists {sorted(listed.json())}")
+            elif listed.status_code not in (200, 401):
+                wrong.append(f"{role} with {form!r}: {listed.status_code}")
+            for target in accounts:
+                patched = await world.callers.http.patch(
+                    f"/admin/api/tables/staff_account/{target['id']}/", json={"role": "admin"},
+                    headers={"Cookie": f"{header}; csrftoken=t", "X-CSRFToken": "t"},
+                )
+                if patched.status_code < 400:
+                    wrong.append(f"{role} with {form!r} patched staff account {target['id']}: {patched.status_code}")
+    assert await StaffAccount.select(StaffAccount.id, StaffAccount.role).order_by(StaffAccount.id) == accounts
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_a_piccolo_admin_session_of_an_administrator_opens_nothing(world: World):
+    """/admin has no session store of its own: a token of piccolo's session table is no login."""
+    admin_user = await StaffAccount.select(StaffAccount.user).where(StaffAccount.role == "admin").first()
+    piccolo = (await SessionsBase.create_session(admin_user["user"])).token
+    world.callers.http.cookies.clear()
+    for path in ("/admin/api/tables/", "/admin/api/tables/staff_account/", "/admin/api/user/"):
+        answer = await world.callers.http.get(path, headers={"Cookie": f"id={piccolo}"})
+        assert answer.status_code == 401, (path, answer.status_code, answer.text[:200])
 
 
 async def test_no_staff_member_can_read_an_owners_login_code_in_admin(world: World):
@@ -742,19 +787,23 @@ async def a_day_of_logins_sales_and_webhooks(http: httpx.AsyncClient, world: Wor
         assert answer.status_code == status, answer.text
 
 
-async def test_in_admin_event_staff_edit_an_events_text_but_not_its_seats_or_status(world: World):
+async def test_in_admin_event_staff_cannot_change_an_event_and_their_program_edits_are_audited(world: World):
+    """Events carry rules (seats, fees, attendance points): /admin shows them read-only. A
+    program carries none; editing its text there is allowed and audited like a service call."""
     http = await admin_site_login(world, "event_staff")
-    url = f"/admin/api/tables/event/{world.event_id}/"
+    csrf = {"X-CSRFToken": http.cookies["csrftoken"]}
+    before = await Event.select().where(Event.id == world.event_id).first()
+    program = await Program.insert(Program(title_zh="春季计划", title_en="Spring")).returning(Program.id)
     try:
-        csrf = {"X-CSRFToken": http.cookies["csrftoken"]}
-        before = await Event.select(Event.seats_taken, Event.status).where(Event.id == world.event_id).first()
-        seats = await http.patch(url, json={"seats_taken": before["seats_taken"] + 5}, headers=csrf)
-        status = await http.patch(url, json={"status": "cancelled"}, headers=csrf)
-        text = await http.patch(url, json={"title_en": "Renamed in admin", "seats_taken": before["seats_taken"]}, headers=csrf)
+        minted = await http.patch(f"/admin/api/tables/event/{world.event_id}/", json={"attendance_points": 1_000_000_000}, headers=csrf)
+        negative = await http.patch(f"/admin/api/tables/event/{world.event_id}/", json={"capacity": -5, "fee_platinum_fen": -100000}, headers=csrf)
+        renamed = await http.patch(f"/admin/api/tables/program/{program[0]['id']}/", json={"title_en": "Spring program"}, headers=csrf)
     finally:
         await http.aclose()
-    after = await Event.select(Event.seats_taken, Event.status, Event.title_en).where(Event.id == world.event_id).first()
-    assert (seats.status_code, status.status_code) == (422, 422), (seats.text, status.text)
-    assert "staff pages" in seats.text
-    assert text.status_code == 200, text.text
-    assert (after["seats_taken"], after["status"], after["title_en"]) == (before["seats_taken"], before["status"], "Renamed in admin")
+    assert (minted.status_code, negative.status_code) == (405, 405), (minted.text, negative.text)
+    assert "staff pages" in minted.text
+    assert await Event.select().where(Event.id == world.event_id).first() == before
+    assert renamed.status_code == 200, renamed.text
+    entries = await AuditEntry.select().where((AuditEntry.subject_kind == "program") & (AuditEntry.subject_id == program[0]["id"]))
+    staff = await StaffAccount.select(StaffAccount.id).where(StaffAccount.role == "event_staff").first()
+    assert [(e["action"], e["actor_id"]) for e in entries] == [("admin.patch", staff["id"])]

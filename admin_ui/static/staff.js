@@ -216,6 +216,8 @@ $("sign-in").addEventListener("click", async () => {
     body: JSON.stringify({ username: $("username").value.trim(), password: $("password").value }),
   });
   if (!response.ok) { $("login-error").textContent = await problemText(response); return; }
+  // /admin sends a visitor here to log in (?next=/admin/): one staff login serves both.
+  if (new URLSearchParams(location.search).get("next") === "/admin/") { location.assign("/admin/"); return; }
   await start();
 });
 $("logout").addEventListener("click", async () => { await fetch("/api/v1/auth/staff-sessions/current", { method: "DELETE", credentials: "same-origin" }); showLogin(); });

@@ -179,6 +179,7 @@ class StaffIdentity:
     username: str
     role: str
     display_name: str
+    user_id: int  # Piccolo's BaseUser row behind the account (its password; /admin's user)
 
 
 async def create_staff(
@@ -206,7 +207,7 @@ async def create_staff(
         await user.save()
         account = StaffAccount(user=user.id, role=role, display_name=display_name or username)
         await account.save()
-    return StaffIdentity(id=account.id, username=username, role=role, display_name=account.display_name)
+    return StaffIdentity(id=account.id, username=username, role=role, display_name=account.display_name, user_id=user.id)
 
 
 async def staff_login(username: str, password: str, settings: Settings | None = None) -> StaffIdentity:
@@ -249,10 +250,12 @@ async def get_staff(staff_id: int, *, issued_at: float | None = None) -> StaffId
     row = rows[0]
     if _ended_before(row["sessions_revoked_at"], issued_at):
         raise NotAuthenticated("this session ended when you logged out; log in again")
-    return StaffIdentity(id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"])
+    return StaffIdentity(
+        id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"], user_id=row["user_id"]
+    )
 
 
 _STAFF_SQL = (
-    'SELECT s.id, u.username, s.role, s.display_name, s.sessions_revoked_at FROM staff_account s '
+    'SELECT s.id, u.username, s.role, s.display_name, s.sessions_revoked_at, u.id AS user_id FROM staff_account s '
     'JOIN piccolo_user u ON u.id = s."user" WHERE s.id = {} AND s.active AND u.active'
 )

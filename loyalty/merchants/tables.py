@@ -45,7 +45,7 @@ class ApiKey(Table):
     merchant = ForeignKey(references=Merchant, null=False, index=True, on_delete=OnDelete.restrict)
     store = Integer(null=True, default=None)  # a key may be limited to one store
     prefix = Varchar(length=24, index=True)
-    key_hash = Varchar(length=64, unique=True)
+    key_hash = Varchar(length=64, unique=True, secret=True)  # never served (piccolo-admin, exports)
     label = Varchar(length=100, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)

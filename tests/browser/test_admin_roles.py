@@ -1,8 +1,11 @@
-"""/admin (piccolo-admin, one instance per role): a sales user logs in through its login form
-and sees the referral tables only — the merchant table is neither listed nor reachable —
-while an admin sees and opens the merchant pages."""
+"""/admin (piccolo-admin, one instance per role) behind the one staff login: a visitor sent from
+/admin to the staff login page comes back to /admin logged in. A sales user sees the referral
+tables only — the merchant table is neither listed nor reachable — while an admin sees and opens
+the merchant pages; logging out on /staff ends /admin too."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.async_api import Page, expect
@@ -18,11 +21,14 @@ SALES_TABLES = ["lead", "lead_stage_change", "office_visit", "reward_rule"]
 
 
 async def admin_login(page: Page, username: str) -> None:
+    """Open /admin, be sent to the staff login, log in there, land back in /admin."""
     await page.goto("/admin/")
-    await page.fill('input[name="username"]', username)
-    await page.fill('input[type="password"]', STAFF_PASSWORD)
-    await page.click('[data-uitest="login_button"]')
-    await expect(page.locator('[data-uitest="login_button"]')).to_have_count(0)
+    await expect(page).to_have_url(re.compile(r"/staff\?next=/admin/$"))
+    await page.fill("#username", username)
+    await page.fill("#password", STAFF_PASSWORD)
+    await page.click("#sign-in")
+    await expect(page).to_have_url(re.compile(r"/admin/"))
+    await expect(page.locator('a[href^="#/"]').first).to_be_visible()
 
 
 async def table_links(page: Page) -> list[str]:
@@ -60,3 +66,16 @@ async def test_a_sales_user_cannot_open_the_merchant_pages_and_an_admin_can(data
     assert opened.status == 200, await opened.text()
     assert [row["name"] for row in (await opened.json())["rows"]] == ["森林装饰"]
     assert "merchant" in await (await boss.request.get("/admin/api/tables/")).json()
+
+
+async def test_logging_out_on_the_staff_page_ends_admin_too(database, pages: Pages):
+    await add_staff("boss", "admin")
+    page = await pages.new()
+    await admin_login(page, "boss")
+    await page.goto("/staff")
+    await page.click("#logout")
+    await expect(page.locator("#sign-in")).to_be_visible()
+    await page.goto("/admin/")
+    await expect(page).to_have_url(re.compile(r"/staff\?next=/admin/$"))
+    refused = await page.request.get("/admin/api/tables/")
+    assert refused.status == 401
