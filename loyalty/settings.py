@@ -31,6 +31,9 @@ class Settings:
     stripe_webhook_secret: str | None = None
     # Another Stripe API address (tests: localstripe on loopback); unset: Stripe's own.
     stripe_api_base: str | None = None
+    # A webhook whose signed timestamp is further than this from our clock, either way, is
+    # refused: an old one is a replay, one from the future was signed to outlive the window.
+    stripe_webhook_tolerance_seconds: int = 300
     # How long a seat is held for a signup that has not paid yet.
     payment_hold_minutes: int = 15
     # How long before an event starts its door opens for check-in.
@@ -218,6 +221,9 @@ def load_settings(
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=_stripe_base(env.get("STRIPE_API_BASE") or None),
+        stripe_webhook_tolerance_seconds=_int(
+            "LOYALTY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", env.get("LOYALTY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300")
+        ),
         payment_hold_minutes=_int("LOYALTY_PAYMENT_HOLD_MINUTES", env.get("LOYALTY_PAYMENT_HOLD_MINUTES", "15")),
         checkin_opens_minutes=_int("LOYALTY_CHECKIN_OPENS_MINUTES", env.get("LOYALTY_CHECKIN_OPENS_MINUTES", "120"), 0),
         default_region=_region(env.get("LOYALTY_DEFAULT_REGION", "CN")),
