@@ -83,6 +83,8 @@ class Settings:
     case_result_days: int = 7
     case_follow_up_hours: int = 24
     warranty_notice_days: int = 60
+    # Pixels an uploaded picture (a complaint photo) may have; more is refused before decoding.
+    upload_max_pixels: int = 40_000_000
     # Logs: "json" (one object per line, production) or "text" (a person at a terminal).
     log_format: str = "json"
     # /metrics answers loopback callers, or callers presenting this as a Bearer token.
@@ -213,6 +215,7 @@ def load_settings(
         case_follow_up_hours=_int("LOYALTY_CASE_FOLLOW_UP_HOURS", env.get("LOYALTY_CASE_FOLLOW_UP_HOURS", "24")),
         log_format=_choice("LOYALTY_LOG_FORMAT", env.get("LOYALTY_LOG_FORMAT", "text" if is_demo else "json"), ("json", "text")),
         metrics_token=env.get("LOYALTY_METRICS_TOKEN") or None,
+        upload_max_pixels=_int("LOYALTY_UPLOAD_MAX_PIXELS", env.get("LOYALTY_UPLOAD_MAX_PIXELS", "40000000")),
         warranty_notice_days=_int("LOYALTY_WARRANTY_NOTICE_DAYS", env.get("LOYALTY_WARRANTY_NOTICE_DAYS", "60")),
         database_url=_database_url(env.get("LOYALTY_DATABASE_URL") or DEFAULT_DATABASE_URL),
         broker_url=_broker_url(env["LOYALTY_BROKER_URL"]) if env.get("LOYALTY_BROKER_URL") else None,
