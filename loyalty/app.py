@@ -29,6 +29,7 @@ from loyalty.identity.api import MemberAuthController, StaffAuthController, Staf
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
 from loyalty.members.api import list_projects, MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
+from loyalty.json_bodies import BoundedJsonRequest
 from loyalty.openapi_contract import document_app
 from loyalty.privacy.api import MyDataExportController, StaffErasureController
 from loyalty.ops.edge import Edge
@@ -153,6 +154,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
         middleware=[request_metrics().middleware, sessions.middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=BoundedJsonRequest,  # every JSON body's nesting is bounded (a 400, not a RecursionError)
         lifespan=[lifespan],
         state=State({"partner_rate_limit": RateLimit(settings)}),
         openapi_config=OpenAPIConfig(

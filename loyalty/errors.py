@@ -35,6 +35,15 @@ class InvalidField(DomainError):
     title_zh = "字段取值无效"
 
 
+class BodyTooDeep(DomainError):
+    """A JSON body nested deeper than any of ours (`loyalty.json_bodies`): refused before decoding."""
+
+    type = "body-too-deep"
+    status = 400
+    title_en = "The JSON body is nested too deeply"
+    title_zh = "JSON 请求内容嵌套层级过深"
+
+
 class NotFound(DomainError):
     type = "not-found"
     status = 404

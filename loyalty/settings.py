@@ -31,6 +31,9 @@ class Settings:
     stripe_webhook_secret: str | None = None
     # Another Stripe API address (tests: localstripe on loopback); unset: Stripe's own.
     stripe_api_base: str | None = None
+    # A webhook whose signed timestamp is further than this from our clock, either way, is
+    # refused: an old one is a replay, one from the future was signed to outlive the window.
+    stripe_webhook_tolerance_seconds: int = 300
     # How long a seat is held for a signup that has not paid yet.
     payment_hold_minutes: int = 15
     # How long before an event starts its door opens for check-in.
@@ -80,6 +83,8 @@ class Settings:
     case_result_days: int = 7
     case_follow_up_hours: int = 24
     warranty_notice_days: int = 60
+    # Pixels an uploaded picture (a complaint photo) may have; more is refused before decoding.
+    upload_max_pixels: int = 40_000_000
     # Logs: "json" (one object per line, production) or "text" (a person at a terminal).
     log_format: str = "json"
     # /metrics answers loopback callers, or callers presenting this as a Bearer token.
@@ -210,6 +215,7 @@ def load_settings(
         case_follow_up_hours=_int("LOYALTY_CASE_FOLLOW_UP_HOURS", env.get("LOYALTY_CASE_FOLLOW_UP_HOURS", "24")),
         log_format=_choice("LOYALTY_LOG_FORMAT", env.get("LOYALTY_LOG_FORMAT", "text" if is_demo else "json"), ("json", "text")),
         metrics_token=env.get("LOYALTY_METRICS_TOKEN") or None,
+        upload_max_pixels=_int("LOYALTY_UPLOAD_MAX_PIXELS", env.get("LOYALTY_UPLOAD_MAX_PIXELS", "40000000")),
         warranty_notice_days=_int("LOYALTY_WARRANTY_NOTICE_DAYS", env.get("LOYALTY_WARRANTY_NOTICE_DAYS", "60")),
         database_url=_database_url(env.get("LOYALTY_DATABASE_URL") or DEFAULT_DATABASE_URL),
         broker_url=_broker_url(env["LOYALTY_BROKER_URL"]) if env.get("LOYALTY_BROKER_URL") else None,
@@ -218,6 +224,9 @@ def load_settings(
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=_stripe_base(env.get("STRIPE_API_BASE") or None),
+        stripe_webhook_tolerance_seconds=_int(
+            "LOYALTY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", env.get("LOYALTY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300")
+        ),
         payment_hold_minutes=_int("LOYALTY_PAYMENT_HOLD_MINUTES", env.get("LOYALTY_PAYMENT_HOLD_MINUTES", "15")),
         checkin_opens_minutes=_int("LOYALTY_CHECKIN_OPENS_MINUTES", env.get("LOYALTY_CHECKIN_OPENS_MINUTES", "120"), 0),
         default_region=_region(env.get("LOYALTY_DEFAULT_REGION", "CN")),

@@ -147,7 +147,7 @@ async def get_settlement(month: FromPath[str], request: Request[Any, Any, State]
     if csv_wanted:
         return Response(
             settlement.settlement_csv(month, lines),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
             headers={"Content-Disposition": f'attachment; filename="settlement-{month}.csv"'},
         )
     return Response(

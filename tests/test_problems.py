@@ -260,3 +260,66 @@ async def test_a_problem_for_a_member_who_exists_looks_like_one_for_a_stranger(c
     assert {k: v for k, v in member.json().items() if k != "instance"} == {
         k: v for k, v in stranger.json().items() if k != "instance"
     }
+
+
+# --- bounded JSON nesting (loyalty/json_bodies.py) -------------------------------------------
+
+DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECT = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+
+
+@pytest.mark.parametrize("body", [DEEP_ARRAY, DEEP_OBJECT], ids=["arrays", "objects"])
+async def test_a_100000_deep_json_body_is_a_400_problem_on_member_staff_and_partner_routes(client, monkeypatch, body):
+    from tests.partner_api.builders import bearer, shop
+
+    monkeypatch.setattr(BaseUser, "_pbkdf2_iteration_count", 1_000)
+    till = await shop()
+    await add_staff("boss", "admin")
+    await log_in_staff(client, "boss")
+    routes = {
+        "member": ("/api/v1/auth/login-codes", {}),
+        "staff": ("/api/v1/staff/events", {}),
+        "partner": ("/partner/v1/sales", {**bearer(till.key), "Idempotency-Key": "deep-1"}),
+    }
+
+    for face, (path, headers) in routes.items():
+        response = await client.post(path, content=body, headers={**JSON, **headers, "Accept-Language": "zh-CN"})
+
+        assert response.status_code == 400, (face, response.text)
+        assert response.headers["content-type"] == PROBLEM_JSON
+        problem = response.json()
+        assert problem["type"] == "/problems/body-too-deep", (face, problem)
+        assert problem["title"] == "JSON 请求内容嵌套层级过深"
+        assert problem["instance"] == path
+
+
+async def test_json_nested_to_the_limit_is_still_read_as_usual(client):
+    from loyalty.json_bodies import MAX_JSON_DEPTH
+
+    within = b'{"phone": ' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
+    beyond = b'{"phone": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}"
+
+    refused_by_schema = await client.post(LOGIN_CODES, content=within, headers=JSON)
+    refused_by_depth = await client.post(LOGIN_CODES, content=beyond, headers={**JSON, "Accept-Language": "en"})
+
+    assert refused_by_schema.json()["type"] == "/problems/validation-error"  # decoded, then the field refused
+    assert refused_by_depth.json()["type"] == "/problems/body-too-deep"
+    assert refused_by_depth.json()["title"] == "The JSON body is nested too deeply"
+
+
+@pytest.mark.parametrize(
+    ("text", "deeper_than_3"),
+    [
+        (b'{"a": [1, {"b": 2}]}', False),  # three levels
+        (b'{"a": [1, {"b": []}]}', True),  # four
+        (b'{"a": [[[[]]]]}', True),
+        (b'["[[[[[[", "{{{{{{{"]', False),  # brackets in text do not nest
+        (b'["\\"[[[[[[", "]]]]]]]]"]', False),  # nor behind an escaped quote
+        (b"[[],[],[],[],[],[],[]]", False),  # many brackets, shallow
+        (b"[[[[", True),  # unbalanced: refused either way
+    ],
+)
+def test_nesting_depth_counts_arrays_and_objects_but_not_brackets_in_strings(text, deeper_than_3):
+    from loyalty.json_bodies import nested_deeper_than
+
+    assert nested_deeper_than(text, 3) is deeper_than_3

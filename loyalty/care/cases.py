@@ -4,18 +4,16 @@ A job flags what runs late, once per clock, and tells the assignee (or the servi
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-from PIL import Image, UnidentifiedImageError
 
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
 from loyalty.care import outbox
 from loyalty.care.tables import CASE_KINDS, Case, CaseMessage, CasePhoto
 from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.images import check_image
 from loyalty.labels import label
 from loyalty.settings import Settings
 
@@ -92,19 +90,14 @@ async def messages(case_id: int) -> list[dict[str, Any]]:
     return await CaseMessage.select().where(CaseMessage.case == case_id).order_by(CaseMessage.id)
 
 
-async def add_photo(case_id: int, member_id: int | None, data: bytes) -> int:
-    """A photo for a case (JPEG, PNG or WebP, at most 5 MB, at most 5 per case)."""
+async def add_photo(case_id: int, member_id: int | None, data: bytes, settings: Settings | None = None) -> int:
+    """A photo for a case (JPEG, PNG or WebP, at most 5 MB and the pixel ceiling, at most 5 per
+    case), verified by Pillow before it is stored: staff open these in their browser."""
+    settings = settings or jobs.current_settings()
     await get_case(case_id, member_id)
-    if not 0 < len(data) <= MAX_PHOTO_BYTES:
-        raise InvalidField("a photo is at most 5 MB", field="photo")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise InvalidField("not a picture (JPEG, PNG or WebP)", field="photo") from None
-    if kind not in PHOTO_TYPES:
-        raise InvalidField("JPEG, PNG or WebP only", field="photo")
+    kind = check_image(
+        data, field="photo", formats=tuple(PHOTO_TYPES), max_bytes=MAX_PHOTO_BYTES, max_pixels=settings.upload_max_pixels
+    )
     async with db.transaction():
         if await CasePhoto.count().where(CasePhoto.case == case_id) >= MAX_PHOTOS:
             raise InvalidField(f"at most {MAX_PHOTOS} photos per case", field="photo")

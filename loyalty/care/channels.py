@@ -1,9 +1,12 @@
 """Delivery channels behind one interface: `send(recipient, subject, body)`.
 
 - `email`: SMTP (stdlib smtplib in a worker thread), configured by LOYALTY_SMTP_*;
-- `sms`, `wechat`: adapters that write to the log until a provider is contracted (the demo's
-  and development's way to read a login code), the place a provider's client goes;
+- `sms`, `wechat`: adapters that write to the log until a provider is contracted, the place a
+  provider's client goes;
 - `log`: the same log writer, for messages that are only ever shown in the log.
+The log writer puts the message itself (a login code!) in the log only under `--demo`, where
+that is how one reads the code; anywhere else a log is kept, shipped and read by more people
+than the owner, so it says only which kind of message went to which masked number.
 A channel raises on failure; the outbox records the error and retries."""
 
 from __future__ import annotations
@@ -28,18 +31,29 @@ class ChannelUnavailable(RuntimeError):
 class Channel(Protocol):
     name: str
 
-    async def send(self, recipient: str, subject: str, body: str) -> None: ...
+    async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None: ...
 
 
 class LogChannel:
-    """Writes the message to the log (the recipient masked)."""
+    """Writes to the log that a message went out (the recipient masked); the message itself
+    only when `show_body` (the demo)."""
 
-    def __init__(self, name: str = "log") -> None:
+    def __init__(self, name: str = "log", *, show_body: bool = False) -> None:
         self.name = name
+        self.show_body = show_body
 
-    async def send(self, recipient: str, subject: str, body: str) -> None:
-        shown = mask_phone(recipient) if recipient.startswith("+") else recipient
-        log.warning("message (%s) to %s: %s", self.name, shown, body)
+    async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None:
+        shown = mask_phone(recipient) if recipient.startswith("+") else _mask_address(recipient)
+        if self.show_body:
+            log.warning("message (%s) to %s: %s", self.name, shown, body)
+        else:
+            log.warning("message (%s) to %s: a %s message (its text is shown only in the demo)", self.name, shown, kind or "care")
+
+
+def _mask_address(recipient: str) -> str:
+    """z***@example.com: enough to tell two owners apart in a log, not enough to write to one."""
+    local, at, domain = recipient.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "****"
 
 
 class EmailChannel:
@@ -69,7 +83,7 @@ class EmailChannel:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
             smtp.send_message(message)
 
-    async def send(self, recipient: str, subject: str, body: str) -> None:
+    async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None:
         await asyncio.to_thread(self._send_now, self._message(recipient, subject, body))
 
 
@@ -77,7 +91,7 @@ def channel(name: str, settings: Settings) -> Channel:
     if name == "email":
         return EmailChannel(settings)
     if name in ("sms", "wechat", "log"):
-        return LogChannel(name)
+        return LogChannel(name, show_body=settings.demo)
     raise LookupError(f"no delivery channel named {name!r}")
 
 

@@ -138,7 +138,7 @@ async def deliver_message(message_id: int) -> str:
     row = claimed[0]
     try:
         body = unseal(row["body"], settings.secret_key)
-        await channel(row["channel"], settings).send(row["recipient"], row["subject"], body)
+        await channel(row["channel"], settings).send(row["recipient"], row["subject"], body, kind=row["kind"])
     except Exception as error:  # noqa: BLE001 - any channel failure is kept on the row and retried
         attempts = row["attempts"]
         final = attempts >= settings.outbox_max_attempts

@@ -6,8 +6,6 @@ attendance; service the KPIs."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -33,6 +31,7 @@ from loyalty.dashboards.schemas import (
     TierReport,
     TierRowView,
 )
+from loyalty.exports import csv_text
 from loyalty.settings import Settings
 
 ADMIN = {"roles": ("admin",)}
@@ -58,14 +57,9 @@ def _cell(value: Any) -> Any:
 
 def csv_reply(name: str, shape: type[msgspec.Struct], rows: Sequence[msgspec.Struct]) -> Response[str]:
     """A header row (the row's field names), then the rows; an attachment named `name`.csv."""
-    output = io.StringIO()
-    output.write("\ufeff")  # Excel reads UTF-8 only when the file says so
-    writer = csv.writer(output)
-    writer.writerow(shape.__struct_fields__)
-    for row in rows:
-        writer.writerow([_cell(getattr(row, column)) for column in shape.__struct_fields__])
+    fields = shape.__struct_fields__
     return Response(
-        output.getvalue(), media_type=CSV,
+        csv_text(fields, ([_cell(getattr(row, column)) for column in fields] for row in rows)), media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 

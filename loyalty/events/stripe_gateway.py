@@ -8,6 +8,7 @@ and then paid events refuse signups with a clear message)."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -49,12 +50,15 @@ class RefundResult:
 
 
 class Gateway:
-    def __init__(self, api_key: str, webhook_secret: str | None, api_base: str | None = None) -> None:
+    def __init__(
+        self, api_key: str, webhook_secret: str | None, api_base: str | None = None, *, webhook_tolerance_seconds: int = 300
+    ) -> None:
         bases = {"api": api_base} if api_base else None
         self._client = stripe.StripeClient(
             api_key, base_addresses=bases or {}, max_network_retries=2, http_client=stripe.HTTPXClient()
         )
         self._webhook_secret = webhook_secret
+        self._webhook_tolerance = webhook_tolerance_seconds
 
     async def create_intent(self, *, payment_id: int, amount_fen: int, member_id: int, description: str) -> Intent:
         """A PaymentIntent for `amount_fen` in CNY, named by our payment id (metadata and the
@@ -95,23 +99,38 @@ class Gateway:
         return RefundResult(id=refund.id, status=refund.status or "", amount_fen=int(refund.amount or 0))
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
-        """The event, if the signature verifies with our webhook secret; else a 400."""
+        """The event, if the signature verifies with our webhook secret and was made within the
+        tolerance of now, in the past or the future; else a 400."""
         if not self._webhook_secret:
             raise WebhookSignatureInvalid("no webhook secret is configured (STRIPE_WEBHOOK_SECRET)")
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
+            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret, tolerance=self._webhook_tolerance)
         except (stripe.SignatureVerificationError, ValueError) as error:
             raise WebhookSignatureInvalid(str(error)[:200]) from None
+        # Stripe's library only refuses old timestamps; a signature dated ahead would stay
+        # replayable until that future moment had passed by the tolerance.
+        ahead = _signed_at(signature or "") - time.time()
+        if ahead > self._webhook_tolerance:
+            raise WebhookSignatureInvalid(f"the signature's timestamp is {int(ahead)} s in the future")
         return event.to_dict()
 
 
+def _signed_at(header: str) -> int:
+    """The `t=` of a Stripe-Signature header, read as stripe-python reads it (the first one);
+    only called once the header has verified, so it is there and is a number."""
+    return int(next(value for key, _, value in (item.partition("=") for item in header.split(",")) if key == "t"))
+
+
 @lru_cache(maxsize=8)
-def _gateway(api_key: str, webhook_secret: str | None, api_base: str | None) -> Gateway:
-    return Gateway(api_key, webhook_secret, api_base)
+def _gateway(api_key: str, webhook_secret: str | None, api_base: str | None, webhook_tolerance_seconds: int) -> Gateway:
+    return Gateway(api_key, webhook_secret, api_base, webhook_tolerance_seconds=webhook_tolerance_seconds)
 
 
 def gateway_for(settings: Settings) -> Gateway | None:
     """The gateway for these settings, or None when Stripe is not configured."""
     if not settings.stripe_api_key:
         return None
-    return _gateway(settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_base)
+    return _gateway(
+        settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_base,
+        settings.stripe_webhook_tolerance_seconds,
+    )

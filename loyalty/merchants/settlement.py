@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from loyalty.errors import InvalidField
+from loyalty.exports import csv_text
 from loyalty.merchants.sales import in_range, local_midnight
 from loyalty.merchants.service import KeyContext
 from loyalty.merchants.tables import Sale, SaleReversal, Store
@@ -75,17 +74,14 @@ async def settlement(ctx: KeyContext, month: str) -> list[SettlementLine]:
 
 
 def settlement_csv(month: str, lines: list[SettlementLine]) -> str:
-    """The statement as CSV (UTF-8 with BOM, so Excel opens the Chinese store names)."""
-    output = io.StringIO()
-    output.write("\ufeff")
-    writer = csv.writer(output)
-    writer.writerow(
+    """The statement as CSV (UTF-8 with BOM, so Excel opens the Chinese store names); store
+    names are the merchant's own words, so cells go through `loyalty.exports`."""
+    return csv_text(
         ["month", "store_code", "store_name", "sales", "gross_fen", "discount_fen", "points_redeemed",
-         "points_value_fen", "points_earned", "reversals", "reversed_fen"]
-    )
-    for entry in lines:
-        writer.writerow(
+         "points_value_fen", "points_earned", "reversals", "reversed_fen"],
+        (
             [month, entry.store_code, entry.store_name, entry.sales, entry.gross_fen, entry.discount_fen,
              entry.points_redeemed, entry.points_value_fen, entry.points_earned, entry.reversals, entry.reversed_fen]
-        )
-    return output.getvalue()
+            for entry in lines
+        ),
+    )

@@ -12,7 +12,6 @@ other members; staff appear by id only.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -30,6 +29,7 @@ from loyalty.cards.tables import Card, TierAssignment, TierChange
 from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
 from loyalty.errors import NotFound
 from loyalty.events.tables import Payment, Scan, Signup
+from loyalty.exports import csv_text
 from loyalty.members.tables import Member, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal, Store
 from loyalty.points.tables import LedgerEntry, PointsAccount, PointsLot
@@ -221,13 +221,7 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _csv(rows: Rows) -> bytes:
-    output = io.StringIO()
-    output.write("\ufeff")  # Excel reads UTF-8 only when the file says so
-    writer = csv.writer(output)
-    writer.writerow(rows.columns)
-    for row in rows.rows:
-        writer.writerow([_csv_cell(row.get(column)) for column in rows.columns])
-    return output.getvalue().encode("utf-8")
+    return csv_text(rows.columns, ([_csv_cell(row.get(column)) for column in rows.columns] for row in rows.rows)).encode("utf-8")
 
 
 def data_json(data: MemberData) -> dict[str, Any]:

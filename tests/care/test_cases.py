@@ -74,6 +74,19 @@ def bomb() -> bytes:
     return bytes(data)
 
 
+def pixel_flood(width: int = 15_000, height: int = 10_000) -> bytes:
+    """A valid PNG of `width` × `height` black pixels at 1 bit each: the rows of zeros
+    compress to about 18 KB, 150 megapixels once decoded (a pixel flood)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte, then the packed pixels
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
 def at(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -411,6 +424,54 @@ async def test_a_body_that_is_not_a_jpeg_png_or_webp_picture_is_refused_naming_p
 
     assert refused.status_code == 422, refused.text
     assert field_of(refused) == ["photo"]
+    assert await CasePhoto.count() == 0
+
+
+async def test_a_pixel_flood_png_of_18_kb_and_150_megapixels_is_refused_naming_photo_and_never_stored(
+    database, settings, frozen, tmp_path
+):
+    await owners(tmp_path, 1)
+    flood = pixel_flood()
+    assert len(flood) < 64 * 1024
+    with pytest.warns(Image.DecompressionBombWarning), Image.open(io.BytesIO(flood)) as image:
+        assert image.size == (15_000, 10_000)  # a real PNG, not a broken header
+    async with member_client(database, settings, phone(0)) as me, staff_client(database, settings, "care1", "service") as service:
+        case = await open_via(me)
+        refused = await me.post(f"{ME_CASES}/{case['id']}/photos", content=flood, headers={"Content-Type": "image/png", "Accept-Language": "zh-CN"})
+        refused_en = await me.post(f"{ME_CASES}/{case['id']}/photos", content=flood, headers={"Content-Type": "image/png", "Accept-Language": "en"})
+        staff_view = (await service.get(f"{STAFF_CASES}/{case['id']}")).json()
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"] == "/problems/image-too-large"
+    assert refused.json()["title"] == "图片过大" and refused_en.json()["title"] == "The picture is too large"
+    assert field_of(refused) == ["photo"]
+    assert "40 megapixels" in refused.json()["detail"]
+    assert staff_view["photo_ids"] == [] and await CasePhoto.count() == 0
+
+
+async def test_the_pixel_ceiling_is_a_setting(database, settings, frozen, tmp_path):
+    await owners(tmp_path, 1)
+    strict = settings.with_overrides(upload_max_pixels=100)
+    async with member_client(database, strict, phone(0)) as me:
+        case = await open_via(me)
+        url = f"{ME_CASES}/{case['id']}/photos"
+        at_the_ceiling = await me.post(url, content=png((10, 10)), headers={"Content-Type": "image/png"})
+        above = await me.post(url, content=png((11, 10)), headers={"Content-Type": "image/png"})
+
+    assert at_the_ceiling.status_code == 201, at_the_ceiling.text
+    assert above.status_code == 422 and above.json()["type"] == "/problems/image-too-large", above.text
+
+
+async def test_a_photo_over_5_mb_is_refused_naming_photo(database, settings, frozen, tmp_path):
+    await owners(tmp_path, 1)
+    async with member_client(database, settings, phone(0)) as me:
+        case = await open_via(me)
+        refused = await me.post(
+            f"{ME_CASES}/{case['id']}/photos", content=png() + b"\x00" * (5 * 1024 * 1024), headers={"Content-Type": "image/png"}
+        )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"] == "/problems/image-too-large" and field_of(refused) == ["photo"]
     assert await CasePhoto.count() == 0
 
 

@@ -222,6 +222,46 @@ async def test_a_bad_signature_is_refused_and_changes_nothing(database, paid, lo
     assert still_good.json() == {"result": "handled"}, "a refused delivery must not mark the event as seen"
 
 
+async def test_a_webhook_signed_ten_minutes_ahead_or_behind_is_refused_and_changes_nothing(
+    database, paid, localstripe, frozen, tmp_path
+):
+    await owners(tmp_path, 1)
+    event_id = await event(fee_blue_fen=BLUE_FEE)
+    async with member_client(database, paid, phone(0)) as me, stripe_caller(database, paid) as stripe_http:
+        signed = await sign_up_via(me, event_id)
+        body = webhook_event("payment_intent.succeeded", pay(localstripe, signed["payment"]["stripe_payment_intent"]))
+        now = int(NOW.timestamp())
+        refused = {
+            "10 minutes ahead": await post_webhook(stripe_http, body, signature=sign_webhook(body, WEBHOOK_SECRET, timestamp=now + 600)),
+            "10 minutes behind": await post_webhook(stripe_http, body, signature=sign_webhook(body, WEBHOOK_SECRET, timestamp=now - 600)),
+            "just past the tolerance ahead": await post_webhook(
+                stripe_http, body, signature=sign_webhook(body, WEBHOOK_SECRET, timestamp=now + 301)
+            ),
+        }
+        after = await my_signup(me, signed["id"])
+        within = await post_webhook(stripe_http, body, signature=sign_webhook(body, WEBHOOK_SECRET, timestamp=now + 60))
+
+    for why, response in refused.items():
+        assert response.status_code == 400, (why, response.text)
+        assert problem(response) == "/problems/webhook-signature-invalid", (why, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert after["status"] == "pending_payment", "a refused delivery changed the signup"
+    assert within.json() == {"result": "handled"}, "a clock a minute apart is within the tolerance"
+
+
+async def test_the_webhook_tolerance_is_a_setting(database, paid, localstripe, frozen, tmp_path):
+    await owners(tmp_path, 1)
+    event_id = await event(fee_blue_fen=BLUE_FEE)
+    strict = paid.with_overrides(stripe_webhook_tolerance_seconds=30)
+    async with member_client(database, strict, phone(0)) as me, stripe_caller(database, strict) as stripe_http:
+        signed = await sign_up_via(me, event_id)
+        body = webhook_event("payment_intent.succeeded", pay(localstripe, signed["payment"]["stripe_payment_intent"]))
+        ahead = await post_webhook(stripe_http, body, signature=sign_webhook(body, WEBHOOK_SECRET, timestamp=int(NOW.timestamp()) + 60))
+
+    assert ahead.status_code == 400, ahead.text
+    assert problem(ahead) == "/problems/webhook-signature-invalid"
+
+
 async def test_event_types_we_do_not_act_on_are_ignored(database, paid, localstripe, frozen, tmp_path):
     await owners(tmp_path, 1)
     event_id = await event(fee_blue_fen=BLUE_FEE)

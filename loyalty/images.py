@@ -1,0 +1,64 @@
+"""Pictures people upload (complaint photos): checked with Pillow before anything is stored.
+
+A picture is refused, naming its field, when it is larger than the byte limit, when its
+header claims more pixels than the ceiling (LOYALTY_UPLOAD_MAX_PIXELS, 40 megapixels by
+default: a phone photo is 12 to 24), or when Pillow cannot verify it. The ceiling is read from
+the header, before a single pixel is decoded: an 18 KB PNG can claim 15000 × 10000 pixels and
+would otherwise cost whoever decodes it (a staff member's browser, a thumbnail) gigabytes.
+Pillow's own decompression-bomb warning is an error here, whatever the ceiling.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, UnidentifiedImageError
+
+from loyalty.errors import DomainError, InvalidField
+
+MEGAPIXEL = 1_000_000
+
+
+class ImageTooLarge(DomainError):
+    type = "image-too-large"
+    status = 422
+    title_en = "The picture is too large"
+    title_zh = "图片过大"
+
+
+def check_image(data: bytes, *, field: str, formats: tuple[str, ...], max_bytes: int, max_pixels: int) -> str:
+    """The picture's format (one of `formats`, Pillow's names), once it is within the limits
+    and verifies; else a 422 naming `field`."""
+    if not data:
+        raise InvalidField("the picture is empty", field=field)
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"a picture is at most {max_bytes // (1024 * 1024)} MB", field=field)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=formats) as image:
+                kind = image.format or ""
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise _TooManyPixels(width, height)
+                image.verify()
+    except _TooManyPixels as error:
+        raise ImageTooLarge(
+            f"{error.width} × {error.height} pixels; a picture has at most {max_pixels / MEGAPIXEL:g} megapixels",
+            field=field,
+        ) from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageTooLarge(
+            f"more pixels than can safely be opened; a picture has at most {max_pixels / MEGAPIXEL:g} megapixels",
+            field=field,
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        # ValueError too: Pillow's own limits on compressed text and profile chunks
+        raise InvalidField(f"not a picture ({', '.join(formats)})", field=field) from None
+    return kind
+
+
+class _TooManyPixels(Exception):
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
