@@ -47,7 +47,14 @@ JOBS: dict[str, str] = {
     "loyalty.events.release_unpaid": "loyalty.events.waitlist:release_unpaid",
     "loyalty.events.mark_no_shows": "loyalty.events.signups:mark_no_shows",
     "loyalty.events.retry_failed_refunds": "loyalty.events.payments:retry_failed_refunds",
+    "loyalty.members.import_owners": "loyalty.members.imports:run_import",
 }
+
+# Jobs that may take minutes (a 50,000-row owner file). Without a broker they run as a task
+# of their own in this process instead of inside the call that queued them, so the request
+# that asked for one answers at once and the server keeps answering while it runs.
+LONG_JOBS = frozenset({"loyalty.members.import_owners"})
+_background: set[asyncio.Task[None]] = set()
 
 
 def resolve(name: str) -> Callable[..., Awaitable[Any]]:
@@ -158,9 +165,24 @@ async def enqueue(name: str, *args: Any) -> bool:
             )
             return False
         return True
+    if name in LONG_JOBS:
+        task = asyncio.get_running_loop().create_task(_run_in_process(name, args), name=f"job {name}")
+        _background.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(_background.discard)
+        return True
+    await _run_in_process(name, args)
+    return True
+
+
+async def _run_in_process(name: str, args: tuple[Any, ...]) -> None:
     try:
         with observe_job(name):
             await resolve(name)(*args)
     except Exception:  # noqa: BLE001 - logged with traceback; the job's state says it must re-run
         log.exception("in-process job %s%r failed", name, args)
-    return True
+
+
+async def settle() -> None:
+    """Wait until the long jobs running in this process (LONG_JOBS, no broker) have ended."""
+    while _background:
+        await asyncio.gather(*list(_background), return_exceptions=True)
