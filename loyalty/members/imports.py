@@ -44,6 +44,8 @@ _SUMMARY = (
     "ownerships_created", "ownerships_updated",
 )
 _MB = 1024 * 1024
+# A job is sent within a second of its upload; one still queued after this was never sent.
+_NEVER_SENT = timedelta(minutes=2)
 
 
 async def start_import(
@@ -115,6 +117,21 @@ async def run_import(import_id: int) -> None:
         rows_imported=report.imported_rows, rows_skipped=report.skipped_rows,
         summary={name: getattr(report, name) for name in _SUMMARY},
     )
+
+
+async def resume_imports() -> int:
+    """Beat: queue again the imports whose job never came (the broker was down at the upload:
+    `jobs.enqueue` gave up) or whose worker died mid-import; returns how many. The job's claim
+    makes a second delivery of one still on its way harmless."""
+    now = clock.now()
+    abandoned = now - timedelta(seconds=jobs.current_settings().job_visibility_timeout_seconds)
+    stuck = await OwnerImport.select(OwnerImport.id).where(
+        ((OwnerImport.status == "queued") & (OwnerImport.created_at < now - _NEVER_SENT))
+        | ((OwnerImport.status == "running") & (OwnerImport.started_at < abandoned))
+    )
+    for row in stuck:
+        await jobs.enqueue(JOB, row["id"])
+    return len(stuck)
 
 
 def _read(file_name: str, content: bytes, import_id: int, settings: Settings) -> Any:

@@ -345,3 +345,25 @@ async def test_an_xlsx_with_a_300_mb_cell_is_refused_without_reading_the_cell_in
     refused(response, 422, "cell-too-long")
     assert peak < 30 * 1024 * 1024, f"{peak:,} bytes"
     assert await OwnerImport.count() == 0
+
+
+async def test_an_import_whose_job_was_never_sent_is_sent_again_by_the_beat_and_ends_done(client, database, tmp_path):
+    """With the broker down at the upload `jobs.enqueue` gives up and the import stays queued;
+    `resume_imports` (beat, every 5 minutes) finds it. Built as that upload left it."""
+    from datetime import timedelta
+
+    from loyalty import clock
+
+    await log_in(client, "admin")
+    path = write_owner_file(tmp_path / "owners.csv", [owner_row()])
+    created = await OwnerImport.insert(
+        OwnerImport(file_name="owners.csv", content=path.read_bytes(), created_at=clock.now() - timedelta(minutes=10))
+    ).returning(OwnerImport.id)
+    just_uploaded = await OwnerImport.insert(OwnerImport(file_name="new.csv", content=path.read_bytes())).returning(OwnerImport.id)
+
+    assert await imports.resume_imports() == 1
+    await jobs.settle()
+
+    assert (await client.get(f"{URL}/{created[0]['id']}")).json()["status"] == "done"
+    assert (await client.get(f"{URL}/{just_uploaded[0]['id']}")).json()["status"] == "queued"  # its own job is on its way
+    assert (await counts())["member"] == 1
