@@ -117,6 +117,34 @@ class ImportRejected(DomainError):
     title_zh = "文件中有无效行，未导入任何数据"
 
 
+class UploadTooLarge(DomainError):
+    """An uploaded file over its size limit (or an .xlsx that would unpack to more than the
+    limit: a zip bomb). Refused before anything is parsed; `field` names the form field."""
+
+    type = "upload-too-large"
+    status = 413
+    title_en = "The file is too large"
+    title_zh = "文件过大"
+
+
+class TooManyRows(DomainError):
+    """An owner file with more rows than one upload may carry (split it, or use the command)."""
+
+    type = "too-many-rows"
+    status = 422
+    title_en = "The file has too many rows"
+    title_zh = "文件行数过多"
+
+
+class CellTooLong(DomainError):
+    """A cell longer than any owner-file value can be: refused before it is read into memory."""
+
+    type = "cell-too-long"
+    status = 422
+    title_en = "A cell of the file is too long"
+    title_zh = "文件中有单元格内容过长"
+
+
 class NotMigrated(RuntimeError):
     """The database schema is behind the code. Not a DomainError: it stops start-up."""
 

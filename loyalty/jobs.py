@@ -1,7 +1,8 @@
 """Background jobs: one table of what can run in the background, two ways to run it.
 
 With a broker (`LOYALTY_BROKER_URL`), `enqueue` sends the job to Celery workers; without
-one (the embedded default) it runs the same coroutine in this process right away. Jobs take
+one (the embedded default) it runs the same coroutine in this process right away (a long
+job, LONG_JOBS, as a task of its own, so the caller does not wait for it). Jobs take
 ids and plain values, never objects, and must be idempotent: Celery may deliver twice.
 Enqueue only after the transaction that made the work has committed.
 
@@ -12,7 +13,8 @@ is lost, because every job sent from here has a scheduled job that finds its wor
 outbox message is a row that stays `queued` until `loyalty.care.dispatch_due` (beat, every
 minute) hands it to a worker once the broker is back; a seat promoted to a payment that was
 never opened is kept, and `loyalty.events.release_unpaid` (beat, every minute) opens the
-payment once Stripe answers, which starts the owner's time to pay. A job may also arrive
+payment once Stripe answers, which starts the owner's time to pay; an owner import stays
+`queued` until `loyalty.members.resume_imports` (beat, every 5 minutes) sends it again. A job may also arrive
 twice (a send that outlived its deadline, a re-delivery): jobs are idempotent.
 """
 
@@ -47,7 +49,15 @@ JOBS: dict[str, str] = {
     "loyalty.events.release_unpaid": "loyalty.events.waitlist:release_unpaid",
     "loyalty.events.mark_no_shows": "loyalty.events.signups:mark_no_shows",
     "loyalty.events.retry_failed_refunds": "loyalty.events.payments:retry_failed_refunds",
+    "loyalty.members.import_owners": "loyalty.members.imports:run_import",
+    "loyalty.members.resume_imports": "loyalty.members.imports:resume_imports",
 }
+
+# Jobs that may take minutes (a 50,000-row owner file). Without a broker they run as a task
+# of their own in this process instead of inside the call that queued them, so the request
+# that asked for one answers at once and the server keeps answering while it runs.
+LONG_JOBS = frozenset({"loyalty.members.import_owners"})
+_background: set[asyncio.Task[None]] = set()
 
 
 def resolve(name: str) -> Callable[..., Awaitable[Any]]:
@@ -158,9 +168,24 @@ async def enqueue(name: str, *args: Any) -> bool:
             )
             return False
         return True
+    if name in LONG_JOBS:
+        task = asyncio.get_running_loop().create_task(_run_in_process(name, args), name=f"job {name}")
+        _background.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(_background.discard)
+        return True
+    await _run_in_process(name, args)
+    return True
+
+
+async def _run_in_process(name: str, args: tuple[Any, ...]) -> None:
     try:
         with observe_job(name):
             await resolve(name)(*args)
     except Exception:  # noqa: BLE001 - logged with traceback; the job's state says it must re-run
         log.exception("in-process job %s%r failed", name, args)
-    return True
+
+
+async def settle() -> None:
+    """Wait until the long jobs running in this process (LONG_JOBS, no broker) have ended."""
+    while _background:
+        await asyncio.gather(*list(_background), return_exceptions=True)

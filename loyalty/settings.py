@@ -14,6 +14,9 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///loyalty.sqlite"
+# The upload route's own body limit, enforced while the body streams in: an owner-file limit
+# above it could never be reached.
+IMPORT_FILE_BYTES_CEILING = 100 * 1024 * 1024
 LANGUAGES = ("zh-CN", "en")
 
 
@@ -89,6 +92,12 @@ class Settings:
     log_format: str = "json"
     # /metrics answers loopback callers, or callers presenting this as a Bearer token.
     metrics_token: str | None = None
+    # Owner files uploaded by staff (the command line has no limits: the operator's own file).
+    import_max_file_bytes: int = 10 * 1024 * 1024
+    import_max_rows: int = 50_000
+    import_max_cell_chars: int = 1_000
+    # An .xlsx is a zip: what it may unpack to, all parts together (a zip-bomb guard).
+    import_max_unpacked_bytes: int = 100 * 1024 * 1024
 
     @property
     def database_kind(self) -> str:
@@ -111,13 +120,15 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false)")
 
 
-def _int(name: str, raw: str, minimum: int = 1) -> int:
+def _int(name: str, raw: str, minimum: int = 1, maximum: int | None = None) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not an integer") from None
     if value < minimum:
         raise SettingsError(f"{name}={value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name}={value} must be at most {maximum}")
     return value
 
 
@@ -216,6 +227,15 @@ def load_settings(
         log_format=_choice("LOYALTY_LOG_FORMAT", env.get("LOYALTY_LOG_FORMAT", "text" if is_demo else "json"), ("json", "text")),
         metrics_token=env.get("LOYALTY_METRICS_TOKEN") or None,
         upload_max_pixels=_int("LOYALTY_UPLOAD_MAX_PIXELS", env.get("LOYALTY_UPLOAD_MAX_PIXELS", "40000000")),
+        import_max_file_bytes=_int(
+            "LOYALTY_IMPORT_MAX_FILE_BYTES", env.get("LOYALTY_IMPORT_MAX_FILE_BYTES", str(10 * 1024 * 1024)),
+            maximum=IMPORT_FILE_BYTES_CEILING,
+        ),
+        import_max_rows=_int("LOYALTY_IMPORT_MAX_ROWS", env.get("LOYALTY_IMPORT_MAX_ROWS", "50000")),
+        import_max_cell_chars=_int("LOYALTY_IMPORT_MAX_CELL_CHARS", env.get("LOYALTY_IMPORT_MAX_CELL_CHARS", "1000")),
+        import_max_unpacked_bytes=_int(
+            "LOYALTY_IMPORT_MAX_UNPACKED_BYTES", env.get("LOYALTY_IMPORT_MAX_UNPACKED_BYTES", str(100 * 1024 * 1024))
+        ),
         warranty_notice_days=_int("LOYALTY_WARRANTY_NOTICE_DAYS", env.get("LOYALTY_WARRANTY_NOTICE_DAYS", "60")),
         database_url=_database_url(env.get("LOYALTY_DATABASE_URL") or DEFAULT_DATABASE_URL),
         broker_url=_broker_url(env["LOYALTY_BROKER_URL"]) if env.get("LOYALTY_BROKER_URL") else None,

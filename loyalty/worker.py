@@ -110,6 +110,11 @@ def _make_app() -> Celery:
                 "task": "loyalty.care.send_surveys",
                 "schedule": crontab(minute=15),
             },
+            "resume-owner-imports": {
+                # Imports whose job was never sent (broker down at the upload) or whose worker died.
+                "task": "loyalty.members.resume_imports",
+                "schedule": crontab(minute="*/5"),
+            },
             "yearly-tier-review": {
                 # The only time tiers go down (DESIGN.md, "Tiers"): January 1st.
                 "task": "loyalty.cards.yearly_review",

@@ -184,6 +184,8 @@ TABLE: dict[str, Access] = {
     # DESIGN.md names customer service as the importers of the owner database; the code keeps
     # the all-or-nothing bulk import to admins (stricter, reported, not changed here).
     "POST /api/v1/staff/owner-imports": STAFF(),
+    "GET /api/v1/staff/owner-imports": STAFF(),  # the uploads and their progress: whoever may upload
+    "GET /api/v1/staff/owner-imports/{import_id}": STAFF(),
     "POST /api/v1/staff/members/{member_id}/erasure": STAFF("service"),
     # cards and tiers
     "POST /api/v1/staff/card-checks": STAFF("event_staff", "service", "sales"),

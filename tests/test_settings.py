@@ -111,6 +111,10 @@ def test_booleans_accept_the_usual_spellings(raw, value):
         "LOYALTY_LOGIN_CODE_MAX_ATTEMPTS",
         "LOYALTY_LOGIN_CODES_PER_HOUR",
         "LOYALTY_LOGIN_CODE_MIN_INTERVAL",
+        "LOYALTY_IMPORT_MAX_FILE_BYTES",
+        "LOYALTY_IMPORT_MAX_ROWS",
+        "LOYALTY_IMPORT_MAX_CELL_CHARS",
+        "LOYALTY_IMPORT_MAX_UNPACKED_BYTES",
     ],
 )
 def test_an_integer_setting_that_is_not_an_integer_is_refused_naming_the_variable(variable):
@@ -127,6 +131,7 @@ def test_an_integer_setting_that_is_not_an_integer_is_refused_naming_the_variabl
         ("LOYALTY_LOGIN_CODE_MAX_ATTEMPTS", "0"),
         ("LOYALTY_LOGIN_CODES_PER_HOUR", "0"),
         ("LOYALTY_LOGIN_CODE_MIN_INTERVAL", "-1"),
+        ("LOYALTY_IMPORT_MAX_ROWS", "0"),
     ],
 )
 def test_an_integer_setting_below_its_minimum_is_refused_naming_the_variable(variable, too_small):
@@ -134,6 +139,29 @@ def test_an_integer_setting_below_its_minimum_is_refused_naming_the_variable(var
         load_settings(env(**{variable: too_small}))
 
     assert variable in str(refused.value) and "must be at least" in str(refused.value)
+
+
+def test_an_owner_file_limit_above_what_the_upload_route_reads_is_refused_naming_the_variable():
+    with pytest.raises(SettingsError) as refused:
+        load_settings(env(LOYALTY_IMPORT_MAX_FILE_BYTES=str(200 * 1024 * 1024)))
+
+    assert "LOYALTY_IMPORT_MAX_FILE_BYTES" in str(refused.value) and "must be at most" in str(refused.value)
+
+
+def test_owner_import_limits_are_read_from_the_environment():
+    settings = load_settings(
+        env(
+            LOYALTY_IMPORT_MAX_FILE_BYTES="2000000",
+            LOYALTY_IMPORT_MAX_ROWS="100",
+            LOYALTY_IMPORT_MAX_CELL_CHARS="200",
+            LOYALTY_IMPORT_MAX_UNPACKED_BYTES="30000000",
+        )
+    )
+
+    assert (
+        settings.import_max_file_bytes, settings.import_max_rows, settings.import_max_cell_chars,
+        settings.import_max_unpacked_bytes,
+    ) == (2_000_000, 100, 200, 30_000_000)
 
 
 def test_integer_settings_are_read_from_the_environment():

@@ -74,3 +74,32 @@ async def test_enqueue_refuses_a_job_that_does_not_exist(database, settings):
     jobs.configure(settings)
     with pytest.raises(KeyError):
         await jobs.enqueue("loyalty.nothing.here")
+
+
+@pytest.mark.postgres_only
+async def test_an_owner_import_runs_in_a_real_celery_worker_and_ends_done(database, redis_url, tmp_path):
+    """The upload's job, run by a worker process: it reads the stored file, imports it and
+    records the outcome on the import's progress record (the web process is not involved)."""
+    from loyalty.members.tables import OwnerImport
+    from tests.members.owner_files import owner_row, write_owner_file
+
+    path = write_owner_file(tmp_path / "owners.csv", [owner_row(), owner_row(name="李强", phone="13912345678")])
+    # What an upload leaves for a worker (members.imports.start_import, with a broker).
+    created = await OwnerImport.insert(OwnerImport(file_name="owners.csv", content=path.read_bytes())).returning(OwnerImport.id)
+    import_id = created[0]["id"]
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ, LOYALTY_DATABASE_URL=database.url, LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET)
+    worker = subprocess.Popen(
+        [LOYALTY, "worker", "--pool=solo", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        client = Celery(broker=redis_url, backend=redis_url)
+        result = client.send_task("loyalty.members.import_owners", args=[import_id], queue=queue)
+        await asyncio.to_thread(result.get, timeout=60)
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+    record = await OwnerImport.select().where(OwnerImport.id == import_id).first()
+    assert (record["status"], record["rows_imported"], bytes(record["content"])) == ("done", 2, b""), output
+    assert await Member.count() == 2

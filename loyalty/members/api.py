@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-import msgspec
-
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, patch, post
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from loyalty import clock
 from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import pick_language
-from loyalty.members import importer, service
-from loyalty.members.schemas import MemberPage, MemberProfile, OwnershipCreate, OwnershipTransfer, ProfileUpdate
-from loyalty.settings import Settings
+from loyalty.members import imports, service
+from loyalty.members.schemas import (
+    MemberPage,
+    MemberProfile,
+    OwnerImportSummary,
+    OwnerImportView,
+    OwnershipCreate,
+    OwnershipTransfer,
+    ProfileUpdate,
+)
+from loyalty.settings import IMPORT_FILE_BYTES_CEILING, Settings
 
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
-
-
-@dataclass
-class OwnerUpload:
-    """The multipart form: one file field named `data` (.csv or .xlsx)."""
-
-    data: UploadFile
+# The multipart envelope around the file (boundaries, part headers, other fields).
+_FORM_OVERHEAD = 64 * 1024
+_CHUNK = 256 * 1024
 
 
 class MeController(Controller):
@@ -117,28 +120,80 @@ class StaffOwnershipController(Controller):
         await service.transfer_ownership(ownership, reason=data.reason, staff_id=request.state.staff.id)
 
 
+class _OwnerUploadOperation(Operation):
+    """The upload's body, for the OpenAPI document: the handler reads the form itself (to
+    refuse a file over the limit before reading it, and name the field when it is missing)."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["data"],
+                        properties={"data": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY,
+                                                   description="the owner file, .csv or .xlsx")},
+                    )
+                )
+            },
+        )
+
+
 class OwnerImportController(Controller):
     path = "/owner-imports"
     tags = ["staff"]
 
     @post(
         operation_id="staffImportOwners",
-        summary="Import an owner file (.csv or .xlsx); all or nothing",
+        summary="Upload an owner file (.csv or .xlsx); it is imported in the background, all or nothing",
+        description="Answers 202 with the import's progress record and its address (Location) at once; "
+        "poll that address until `status` is `done` or `failed`.",
         opt={"roles": ("admin",)},
-        request_max_body_size=MAX_IMPORT_BYTES,
+        # Enforced while the body streams in; the owner-file limit (a setting, at most this) is
+        # checked before reading against Content-Length, and again on the file itself.
+        request_max_body_size=IMPORT_FILE_BYTES_CEILING + _FORM_OVERHEAD,
+        status_code=202,
+        operation_class=_OwnerUploadOperation,
     )
     async def import_file(
         self,
-        data: MultipartBody[OwnerUpload],
+        request: Request[Any, Any, State],
         settings: NamedDependency[Settings],
         skip_bad_rows: Annotated[bool, QueryParameter(description="import good rows, report bad ones")] = False,
-    ) -> dict[str, Any]:
-        upload = data.data
+    ) -> Response[OwnerImportView]:
+        if (request.content_length or 0) > settings.import_max_file_bytes + _FORM_OVERHEAD:
+            raise imports.upload_too_large(settings)
+        upload = (await request.form()).get("data")
+        if not isinstance(upload, UploadFile):
+            raise InvalidField("attach the owner file as the form field data", field="data")
         suffix = Path(upload.filename or "").suffix.lower()
         if suffix not in (".csv", ".xlsx"):
             raise InvalidField("upload a .csv or .xlsx file", field="data")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"owners{suffix}"
-            path.write_bytes(await upload.read())
-            report = await importer.import_owners(path, skip_bad_rows=skip_bad_rows, region=settings.default_region)
-        return report.as_dict()
+            with path.open("wb") as file:
+                while chunk := await upload.read(_CHUNK):
+                    if file.tell() + len(chunk) > settings.import_max_file_bytes:
+                        raise imports.upload_too_large(settings)
+                    await anyio.to_thread.run_sync(file.write, chunk)
+            started = await imports.start_import(
+                path, file_name=upload.filename or path.name, skip_bad_rows=skip_bad_rows,
+                staff_id=request.state.staff.id, settings=settings,
+            )
+        return Response(started, status_code=202, headers={"Location": f"{request.url.path.rstrip('/')}/{started.id}"})
+
+    @get(operation_id="staffListOwnerImports", summary="Recent owner imports, newest first", opt={"roles": ("admin",)})
+    async def list_imports(
+        self, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20
+    ) -> list[OwnerImportSummary]:
+        return await imports.list_imports(limit)
+
+    @get(
+        "/{import_id:int}",
+        operation_id="staffGetOwnerImport",
+        summary="One owner import: status, rows processed and imported, the first row errors",
+        opt={"roles": ("admin",)},
+    )
+    async def get_import(self, import_id: FromPath[int]) -> OwnerImportView:
+        return await imports.get_import(import_id)

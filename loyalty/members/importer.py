@@ -15,7 +15,7 @@ from loyalty import clock, db
 from loyalty.errors import ImportRejected
 from loyalty.cards import service as cards
 from loyalty.members import service
-from loyalty.members.owner_file import OwnerRow, RowError, read_owner_file
+from loyalty.members.owner_file import OwnerRow, ParsedFile, RowError, read_owner_file
 from loyalty.members.tables import Member, Ownership, Project, Unit
 
 Progress = Callable[[int], None]
@@ -61,7 +61,14 @@ async def import_owners(
     nothing if any row is bad, unless `skip_bad_rows`, which imports the good rows and reports
     the rest. Projects must exist or have a name in the file; units, members and ownerships
     are created or updated in place."""
-    parsed = read_owner_file(path, region)
+    return await import_parsed(read_owner_file(path, region), skip_bad_rows=skip_bad_rows, progress=progress)
+
+
+async def import_parsed(
+    parsed: ParsedFile, *, skip_bad_rows: bool = False, progress: Progress | None = None
+) -> ImportReport:
+    """Write what `owner_file.read_owner_file` accepted, by the rules of `import_owners`
+    (the background import parses in a thread first, then calls this)."""
     report = ImportReport(rows=parsed.total, errors=parsed.errors)
     if parsed.errors and not skip_bad_rows:
         raise ImportRejected(

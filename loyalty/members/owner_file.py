@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from openpyxl import load_workbook
 
-from loyalty.errors import InvalidField
+from loyalty.errors import CellTooLong, InvalidField, TooManyRows
+from loyalty.members.file_checks import FileLimits, decode_csv
 from loyalty.members.tables import GENDERS
 from loyalty.phones import normalise_phone
 from loyalty.settings import LANGUAGES
@@ -98,17 +99,10 @@ def _raw_rows(path: Path) -> Iterator[list[Any]]:
         finally:
             workbook.close()
     elif suffix == ".csv":
-        data = path.read_bytes()
-        # Excel on Chinese Windows saves CSV as GBK; everything else is UTF-8 (maybe with BOM).
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise InvalidField("the CSV file is neither UTF-8 nor GBK text", field="file")
-        yield from csv.reader(io.StringIO(text))
+        try:
+            yield from csv.reader(io.StringIO(decode_csv(path.read_bytes())))
+        except csv.Error:  # a field over the csv module's own limit (128 KB)
+            raise CellTooLong("a cell is longer than any owner-file value can be", field="file") from None
     else:
         raise InvalidField(f"{path.name}: owner files are .csv or .xlsx", field="file")
 
@@ -196,8 +190,17 @@ def _tags(value: Any) -> list[str]:
     return [tag.strip() for tag in text.split(_TAG_SEPARATORS[0]) if tag.strip()]
 
 
-def read_owner_file(path: Path, region: str = "CN") -> ParsedFile:
-    """Parse and check every row; collect every problem instead of stopping at the first."""
+# How often (in rows) a long parse reports how far it has come.
+PROGRESS_EVERY = 1000
+
+
+def read_owner_file(
+    path: Path, region: str = "CN", *, limits: FileLimits | None = None, progress: Callable[[int], None] | None = None
+) -> ParsedFile:
+    """Parse and check every row; collect every problem instead of stopping at the first.
+    With `limits` (an upload), more rows than allowed stop the parse (TooManyRows) and a
+    cell longer than allowed is a row error. `progress` hears the rows read so far, every
+    PROGRESS_EVERY rows and at the end."""
     rows = _raw_rows(path)
     header = next(rows, None)
     if header is None:
@@ -221,7 +224,20 @@ def read_owner_file(path: Path, region: str = "CN") -> ParsedFile:
         if all(_text(value) == "" for value in cells.values()):
             continue
         total += 1
+        if limits is not None and total > limits.max_rows:
+            raise TooManyRows(f"the file has more than {limits.max_rows:,} rows", field="file", limit=limits.max_rows)
+        if progress is not None and total % PROGRESS_EVERY == 0:
+            progress(total)
         row_errors: list[RowError] = []
+        if limits is not None:
+            row_errors = [
+                RowError(number, column, f"longer than {limits.max_cell_chars:,} characters")
+                for column, value in cells.items()
+                if len(_text(value)) > limits.max_cell_chars
+            ]
+            if row_errors:  # refused whatever else it holds; its values are checked no further
+                errors.extend(row_errors)
+                continue
 
         def take(column: str, convert: Any) -> Any:
             try:
@@ -270,4 +286,6 @@ def read_owner_file(path: Path, region: str = "CN") -> ParsedFile:
             errors.extend(row_errors)
         else:
             parsed.append(row)
+    if progress is not None:
+        progress(total)
     return ParsedFile(rows=parsed, errors=errors, total=total)

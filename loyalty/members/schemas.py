@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import msgspec
 
@@ -72,3 +72,39 @@ class OwnershipCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class OwnershipTransfer(msgspec.Struct, forbid_unknown_fields=True):
     reason: str
+
+
+class ImportRowError(msgspec.Struct):
+    row: int
+    column: str
+    reason: str
+
+
+class OwnerImportSummary(msgspec.Struct):
+    """One uploaded owner file and how far its import has come. `status`: queued → running →
+    done | failed. `rows_total` is counted at upload and made exact once the file is read;
+    `rows_processed` counts rows read and checked; the rows are written in one transaction
+    (all or nothing), so `rows_imported` is known when the import is done."""
+
+    id: int
+    file_name: str
+    status: str
+    skip_bad_rows: bool
+    started_by: int | None
+    rows_total: int | None
+    rows_processed: int
+    rows_imported: int
+    rows_skipped: int
+    error_count: int
+    summary: dict[str, int]
+    detail: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class OwnerImportView(OwnerImportSummary):
+    """With the error report: the first `errors` of `error_count` (row, column, reason; the
+    row and column say where to look in the file, the reason quotes no cell's value)."""
+
+    errors: list[ImportRowError]

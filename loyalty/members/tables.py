@@ -3,8 +3,11 @@
 from piccolo.columns import (
     JSON,
     BigInt,
+    Boolean,
+    Bytea,
     Date,
     ForeignKey,
+    Integer,
     Numeric,
     Text,
     Timestamptz,
@@ -19,6 +22,7 @@ GENDERS = ("female", "male", "unknown")
 # `erased`: the owner's data was erased on request (loyalty.privacy); the row stays for the
 # sales history (new buyers per month) but no longer makes its member an owner.
 OWNERSHIP_STATUSES = ("active", "transferred", "erased")
+IMPORT_STATUSES = ("queued", "running", "done", "failed")
 
 
 class Project(Table):
@@ -78,3 +82,27 @@ class Ownership(Table):
     delivery_date = Date(null=True, default=None)
     status = Varchar(length=16, default="active")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class OwnerImport(Table):
+    """An owner file uploaded by staff, imported by a background job (`members.imports`),
+    and the progress staff poll. The file waits in `content` until its import ends, then is
+    deleted; what stays is counts and a bounded error report: row, column and reason, with
+    no cell's value in it (a report outlives the file and must hold nobody's name or phone)."""
+
+    file_name = Varchar(length=255)
+    content = Bytea(default=b"")
+    skip_bad_rows = Boolean(default=False)
+    status = Varchar(length=10, default="queued", index=True)
+    started_by = Integer(null=True, default=None)  # the staff account that uploaded it
+    rows_total = Integer(null=True, default=None)  # known once the file is read
+    rows_processed = Integer(default=0)  # rows read and checked so far
+    rows_imported = Integer(default=0)
+    rows_skipped = Integer(default=0)
+    error_count = Integer(default=0)
+    errors = JSON(default="[]")  # the first few row errors (members.imports.REPORTED_ERRORS)
+    summary = JSON(default="{}")  # what was created and updated
+    detail = Text(default="")  # why it failed, in a sentence
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)

@@ -19,7 +19,7 @@ from loyalty.cards.tables import Card, TierAssignment, TierChange
 from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
 from loyalty.events.tables import Payment, Scan, Signup
 from loyalty.identity.tables import LoginCode
-from loyalty.members.tables import Member, Ownership, Project, Unit
+from loyalty.members.tables import Member, OwnerImport, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsLot
 from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit
@@ -69,6 +69,10 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(Survey, ("surveys",), "comment cleared; scores kept (satisfaction KPI)"),
     Holding(LoginCode, (), "deleted",
             not_exported_because="only keyed hashes of one-time codes: secrets, never exported"),
+    Holding(OwnerImport, (), "nothing to erase: the uploaded file (owners' rows) is deleted when its import ends, "
+            "and the error report keeps row numbers, columns and reasons that quote no cell",
+            not_exported_because="staff's record of an uploaded file (counts and row numbers), about no one member; "
+            "what the file brought in is exported as member, units and ownerships"),
     Holding(AuditEntry, ("audit_entries",), "kept (the record of what staff did); the owner's name, phone and "
             "e-mail scrubbed from reasons and data; the erasure itself is audited"),
 )
