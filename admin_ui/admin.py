@@ -30,14 +30,16 @@ from starlette.types import Message, Receive, Scope, Send
 from admin_ui.tables import role_tables, writable_tables
 from loyalty import db
 from loyalty.audit import service as audit
-from loyalty.errors import DomainError, NotAuthenticated
+from loyalty.errors import BodyTooDeep, DomainError, NotAuthenticated
 from loyalty.identity import service as identity
 from loyalty.identity.guards import ISSUED_KEY, STAFF_KEY
+from loyalty.json_bodies import MAX_JSON_DEPTH, nested_deeper_than
 from loyalty.settings import Settings
 
 STAFF_LOGIN_PAGE = "/staff?next=/admin/"
 _USER_KEY = "loyalty.admin_user_id"  # the scope key StaffSessionBackend reads
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_ADMIN_BODY_BYTES = 1_000_000  # a row's form; the largest text column is far below
 
 
 class LoginElsewhere(DomainError):
@@ -45,6 +47,13 @@ class LoginElsewhere(DomainError):
     status = 403
     title_en = "Log in on the staff page"
     title_zh = "请在员工页面登录"
+
+
+class AdminBodyTooLarge(DomainError):
+    type = "payload-too-large"
+    status = 413
+    title_en = "The request body is too large"
+    title_zh = "请求内容过大"
 
 
 class InvalidOrdering(DomainError):
@@ -168,11 +177,14 @@ class RoleAdmin:
         scope[_USER_KEY] = staff.user_id
         app = self._apps.get(staff.role, self._apps[""])
         if scope["method"] in _WRITES:
-            return await self._audited(app, staff, path, scope, receive, send)
+            sent, replay = await _buffered(receive)
+            if nested_deeper_than(sent):  # piccolo-admin's decoder would end in a RecursionError
+                raise BodyTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", field="body")
+            return await self._audited(app, staff, path, sent, scope, replay, send)
         await app(scope, receive, send)
 
     async def _audited(
-        self, app: Any, staff: identity.StaffIdentity, path: str, scope: Scope, receive: Receive, send: Send
+        self, app: Any, staff: identity.StaffIdentity, path: str, sent: bytes, scope: Scope, receive: Receive, send: Send
     ) -> None:
         """A write through /admin on a table the role may write, audited like a service call:
         the audit entry is written once piccolo-admin has answered with success."""
@@ -181,13 +193,6 @@ class RoleAdmin:
         row = parts[3] if len(parts) >= 4 and parts[3].isdigit() else None
         status: list[int] = []
         body = bytearray()
-        sent = bytearray()
-
-        async def keep() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(sent) < 65536:
-                sent.extend(message.get("body", b""))
-            return message
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -196,15 +201,41 @@ class RoleAdmin:
                 body.extend(message.get("body", b""))
             await send(message)
 
-        await app(scope, keep, capture)
+        await app(scope, receive, capture)
         if not table or not status or status[0] >= 300 or table not in self._writable.get(staff.role, set()):
             return
         subject = int(row) if row else _created_id(bytes(body))
         async with db.transaction():
             await audit.record(
                 action=f"admin.{scope['method'].lower()}", subject_kind=table, subject_id=subject or 0,
-                actor_id=staff.id, data={"path": f"/admin{path}", "sent": _json(bytes(sent))},
+                actor_id=staff.id, data={"path": f"/admin{path}", "sent": _json(sent[:65536])},
             )
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The request body, read whole (piccolo-admin bodies are small forms), and a `receive`
+    that hands it on as if it had not been read."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if sum(map(len, chunks)) > MAX_ADMIN_BODY_BYTES:
+            raise AdminBodyTooLarge(f"an /admin form is at most {MAX_ADMIN_BODY_BYTES} bytes", field="body")
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
 
 
 def _json(body: bytes) -> Any:

@@ -121,3 +121,17 @@ async def test_an_unknown_ordering_in_admin_is_a_400_naming_the_field(client: ht
     assert answer.status_code == 400, answer.text
     assert answer.json()["errors"][0]["field"] == "__order"
     assert (await client.get("/admin/api/tables/lead/", params={"__order": "-id"})).status_code == 200
+
+
+async def test_a_deeply_nested_admin_form_is_a_400_not_a_500(client: httpx.AsyncClient):
+    await add_staff("boss", "admin")
+    await log_in_staff(client, "boss")
+    client.cookies.set("csrftoken", "t")
+    body = "[" * 100_000 + "]" * 100_000
+    answer = await client.post("/admin/api/tables/project/", content=body,
+                               headers={"X-CSRFToken": "t", "content-type": "application/json"})
+    assert answer.status_code == 400, answer.text[:200]
+    assert answer.json()["type"] == "/problems/body-too-deep"
+    huge = await client.post("/admin/api/tables/project/", content=b"x" * 2_000_000,
+                             headers={"X-CSRFToken": "t", "content-type": "application/json"})
+    assert huge.status_code == 413
