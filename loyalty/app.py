@@ -36,7 +36,8 @@ from loyalty.ops.health import health, ready
 from loyalty.ops.metrics import metrics_controller, request_metrics
 from loyalty.problems import EXCEPTION_HANDLERS
 from loyalty.settings import Settings
-from partner_api.auth import RateLimit
+from loyalty.ops.rate_limits import Counters, FixedWindow
+from partner_api.auth import BadKeyLimit, RateLimit
 from partner_api.routes import partner_router
 
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     all been applied."""
     db.bind(engine or db.engine_from_url(settings.database_url))
     jobs.configure(settings)
+    counters = Counters(settings)  # one Redis pool per process for every request limit
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -93,6 +95,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             await db.check_migrated()
             yield
         finally:
+            await counters.close()
             if opened:
                 await db.stop()
 
@@ -154,7 +157,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         middleware=[request_metrics().middleware, sessions.middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        state=State({"partner_rate_limit": RateLimit(settings)}),
+        state=State({
+            "settings": settings,
+            "partner_rate_limit": RateLimit(settings, counters),
+            "partner_bad_keys": BadKeyLimit(settings, counters),
+            "login_codes_per_address": FixedWindow(counters, settings.login_codes_per_address, "login-codes-address"),
+        }),
         openapi_config=OpenAPIConfig(
             title="Owner Club API",
             version=__version__,
@@ -184,5 +192,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         logging_config=None,  # loyalty.ops.logs configures logging (Litestar's default would take over the root logger)
     )
     document_app(app)
-    app.asgi_handler = Edge(app.asgi_handler, hsts=settings.secure_cookies)
+    app.asgi_handler = Edge(app.asgi_handler, settings)
     return app
