@@ -13,7 +13,8 @@ count is exact across processes: the n-th request of a window, whichever process
 number n. (An earlier version took units in batches per process; concurrent requests that all
 missed a batch each took one, and 200 concurrent requests were counted as over 600.)
 
-If Redis is unreachable (down, or not answering within 0.2 s) the limits fail open, loudly:
+If Redis is unreachable (down, or not answering within REDIS_TIMEOUT_SECONDS) the limits fail
+open, loudly:
 each process then counts on its own in memory with the same windows, so a flood through one
 process is still refused while a till keeps selling (DESIGN.md, "Decisions"). Redis is left
 alone for RETRY_SHARED_AFTER_SECONDS after a failure, so one request pays the timeout rather
@@ -36,7 +37,10 @@ from loyalty.settings import Settings
 log = logging.getLogger("loyalty.rate_limits")
 
 RETRY_SHARED_AFTER_SECONDS = 5.0
-REDIS_TIMEOUT_SECONDS = 0.2
+# Long enough that a busy event loop (a burst of requests in one process: the reply waits for
+# the loop, and the clock runs meanwhile) is not taken for Redis being down, which would drop
+# the shared count and its headers; short enough that a stuck Redis costs one request a second.
+REDIS_TIMEOUT_SECONDS = 1.0
 # How long a request waits for a free Redis connection before the limit fails open for it;
 # only reached when Redis answers slower than the pool can turn over.
 POOL_WAIT_SECONDS = 5.0
