@@ -37,7 +37,8 @@ from loyalty.ops.health import health, ready
 from loyalty.ops.metrics import metrics_controller, request_metrics
 from loyalty.problems import EXCEPTION_HANDLERS
 from loyalty.settings import Settings
-from partner_api.auth import RateLimit
+from loyalty.ops.rate_limits import Counters, FixedWindow
+from partner_api.auth import BadKeyLimit, RateLimit
 from partner_api.routes import partner_router
 
 SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     all been applied."""
     db.bind(engine or db.engine_from_url(settings.database_url))
     jobs.configure(settings)
+    counters = Counters(settings)  # one Redis pool per process for every request limit
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -94,6 +96,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             await db.check_migrated()
             yield
         finally:
+            await counters.close()
             if opened:
                 await db.stop()
 
@@ -156,7 +159,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=BoundedJsonRequest,  # every JSON body's nesting is bounded (a 400, not a RecursionError)
         lifespan=[lifespan],
-        state=State({"partner_rate_limit": RateLimit(settings)}),
+        state=State({
+            "settings": settings,
+            "partner_rate_limit": RateLimit(settings, counters),
+            "partner_bad_keys": BadKeyLimit(settings, counters),
+            "login_codes_per_address": FixedWindow(counters, settings.login_codes_per_address, "login-codes-address"),
+        }),
         openapi_config=OpenAPIConfig(
             title="Owner Club API",
             version=__version__,
@@ -186,5 +194,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         logging_config=None,  # loyalty.ops.logs configures logging (Litestar's default would take over the root logger)
     )
     document_app(app)
-    app.asgi_handler = Edge(app.asgi_handler, hsts=settings.secure_cookies)
+    app.asgi_handler = Edge(app.asgi_handler, settings)
     return app

@@ -95,6 +95,23 @@ class TooManyAttempts(RetryLater):
     title_zh = "尝试次数过多，请稍后重新获取验证码"
 
 
+class LoginCodesFromAddressLimited(RetryLater):
+    """One address asking codes for many phones (`LOYALTY_LOGIN_CODES_PER_ADDRESS`)."""
+
+    type = "login-codes-limited"
+    title_en = "Too many login codes requested from your network; wait and try again"
+    title_zh = "您所在网络请求验证码过于频繁，请稍后再试"
+
+
+class BadPartnerKeysLimited(RetryLater):
+    """One address calling the partner API with keys that do not authenticate
+    (`LOYALTY_PARTNER_BAD_KEY_LIMIT`)."""
+
+    type = "bad-keys-limited"
+    title_en = "Too many calls without a valid API key from this address"
+    title_zh = "来自此地址的无效 API 密钥请求过多"
+
+
 class StaffLoginFailed(DomainError):
     type = "staff-login-failed"
     status = 401

@@ -48,9 +48,20 @@ class Settings:
     login_code_max_attempts: int = 5
     login_codes_per_hour: int = 5
     login_code_min_interval_seconds: int = 60
-    # Wrong staff passwords per username before logins are refused for the window.
+    # Per client address: login-code requests (any phone), `limits` notation; counted where the
+    # partner rate limit is (Redis with a broker, memory without).
+    login_codes_per_address: str = "20/hour"
+    # Wrong staff passwords per username and client address before that address is refused for
+    # the window (the staff member at another desk still logs in)...
     staff_login_max_failures: int = 10
     staff_login_window_minutes: int = 15
+    # ...and per username from any address before the username is refused everywhere, so
+    # guessing from many addresses is bounded too.
+    staff_login_username_max_failures: int = 50
+    staff_login_username_window_minutes: int = 60
+    # Proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated. Empty: the
+    # socket peer is the client (never loopback by default: a proxy must be named).
+    trusted_proxies: str = ""
     session_max_age_seconds: int = 14 * 24 * 3600
     # Secure cookies need HTTPS; production sets this to true behind TLS.
     secure_cookies: bool = False
@@ -63,6 +74,10 @@ class Settings:
     clawback_policy: str = "within_balance"
     # Per partner API key, `limits` notation; counted in Redis when a broker is configured.
     partner_rate_limit: str = "600/minute"
+    # Per client address: partner calls whose key does not authenticate (or that send none).
+    partner_bad_key_limit: str = "30/minute"
+    # Redis connections per web process for the limits; a burst waits for one, it never fails.
+    rate_limit_redis_connections: int = 32
     points_per_cny: int = 100
     # Channel used for login codes and notices until SMS/WeChat adapters are configured.
     sms_backend: str = "log"
@@ -149,14 +164,24 @@ def _broker_url(raw: str) -> str:
     return raw
 
 
-def _rate(raw: str) -> str:
+def _rate(raw: str, name: str = "LOYALTY_PARTNER_RATE_LIMIT") -> str:
     from limits import parse
 
     try:
         parse(raw)
     except ValueError:
-        raise SettingsError(f"LOYALTY_PARTNER_RATE_LIMIT={raw!r}: write it like 600/minute") from None
+        raise SettingsError(f"{name}={raw!r}: write it like 600/minute") from None
     return raw
+
+
+def _proxies(raw: str) -> str:
+    from loyalty.ops.client_address import parse_networks
+
+    try:
+        parse_networks(raw)
+    except ValueError as error:
+        raise SettingsError(f"LOYALTY_TRUSTED_PROXIES={raw!r}: {error} (write IPs or CIDRs, comma-separated)") from None
+    return raw.strip()
 
 
 def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
@@ -265,10 +290,24 @@ def load_settings(
         staff_login_window_minutes=_int(
             "LOYALTY_STAFF_LOGIN_WINDOW_MINUTES", env.get("LOYALTY_STAFF_LOGIN_WINDOW_MINUTES", "15")
         ),
+        staff_login_username_max_failures=_int(
+            "LOYALTY_STAFF_LOGIN_USERNAME_MAX_FAILURES", env.get("LOYALTY_STAFF_LOGIN_USERNAME_MAX_FAILURES", "50")
+        ),
+        staff_login_username_window_minutes=_int(
+            "LOYALTY_STAFF_LOGIN_USERNAME_WINDOW_MINUTES", env.get("LOYALTY_STAFF_LOGIN_USERNAME_WINDOW_MINUTES", "60")
+        ),
+        login_codes_per_address=_rate(
+            env.get("LOYALTY_LOGIN_CODES_PER_ADDRESS", "20/hour"), "LOYALTY_LOGIN_CODES_PER_ADDRESS"
+        ),
+        trusted_proxies=_proxies(env.get("LOYALTY_TRUSTED_PROXIES", "")),
         secure_cookies=_bool("LOYALTY_SECURE_COOKIES", env.get("LOYALTY_SECURE_COOKIES", "false")),
         sms_backend=sms_backend,
         signing_keys=_signing_keys(env.get("LOYALTY_SIGNING_KEYS") or None),
         partner_rate_limit=_rate(env.get("LOYALTY_PARTNER_RATE_LIMIT", "600/minute")),
+        partner_bad_key_limit=_rate(env.get("LOYALTY_PARTNER_BAD_KEY_LIMIT", "30/minute"), "LOYALTY_PARTNER_BAD_KEY_LIMIT"),
+        rate_limit_redis_connections=_int(
+            "LOYALTY_RATE_LIMIT_REDIS_CONNECTIONS", env.get("LOYALTY_RATE_LIMIT_REDIS_CONNECTIONS", "32")
+        ),
         points_per_cny=_int("LOYALTY_POINTS_PER_CNY", env.get("LOYALTY_POINTS_PER_CNY", "100")),
         referral_protection_days=_int("LOYALTY_REFERRAL_PROTECTION_DAYS", env.get("LOYALTY_REFERRAL_PROTECTION_DAYS", "90")),
         referral_yearly_cap=_int("LOYALTY_REFERRAL_YEARLY_CAP", env.get("LOYALTY_REFERRAL_YEARLY_CAP", "20")),

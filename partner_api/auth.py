@@ -1,38 +1,38 @@
-"""Bearer API keys and the per-key rate limit, as one guard on the partner router.
+"""Bearer API keys, the per-key rate limit, and the per-address limit on keys that do not
+authenticate, as one guard on the partner router.
 
-The limit is counted in Redis (the `limits` package) so it holds across web processes.
-
-If Redis is unreachable (down, or not answering within 0.2 s) the till keeps working: the
-shared limit fails open and the failure is logged, because a shop must not stop selling when
-a counter is down (DESIGN.md, "Decisions"). Meanwhile each web process counts every key on its
-own, with the same limit and the same clock-aligned windows (`limits`' in-memory storage):
+Both limits count in `loyalty.ops.rate_limits` (Redis with a broker, so they hold across web
+processes; each request one atomic increment, so the count is exact). If Redis is unreachable
+the till keeps working: the limits fail open, logged, and each web process counts on its own
+with the same limits and windows:
 - it never refuses a request the shared limit would have let through, since one process's
   count of a key is at most the key's count over all processes;
 - it still stops a runaway till, or a flood on one key (good or bad), from hammering the
   database through a process (with N web processes a key may get N times its limit then);
 - a request it lets through gets no RateLimit-* headers (the count is one process's, not the
   key's); one it refuses gets the 429 with Retry-After, as always.
-After a failure a process leaves Redis alone for RETRY_SHARED_AFTER_SECONDS, so one request
-in that time pays the timeout rather than every request; each failed try is logged as a
-warning, and the return to the shared count too.
+
+A flood of made-up keys would otherwise never be limited (each key its own bucket): every
+partner answer that is a 401 (no key, or a key that does not authenticate) counts against the
+caller's address (`loyalty.ops.client_address`), and once an address has used up
+`LOYALTY_PARTNER_BAD_KEY_LIMIT` in a window every partner call from it is refused with 429
+before any key is looked up, until the window ends.
 """
 
 from __future__ import annotations
 
-import logging
+import math
 import time
 from typing import Any
 
-from limits import parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from loyalty.errors import DomainError, NotAuthenticated
+from loyalty.errors import BadPartnerKeysLimited, DomainError, NotAuthenticated
 from loyalty.merchants import service
+from loyalty.ops.client_address import client_address
+from loyalty.ops.rate_limits import Counters, FixedWindow
 from loyalty.settings import Settings
-
-log = logging.getLogger("partner_api.auth")
 
 
 class RateLimited(DomainError):
@@ -42,93 +42,64 @@ class RateLimited(DomainError):
     title_zh = "该 API 密钥请求过于频繁"
 
 
-RETRY_SHARED_AFTER_SECONDS = 5.0
-
-
 class RateLimit:
-    """A fixed window aligned to the clock (e.g. each whole minute), counted in the `limits`
-    storage with its atomic increment-and-expire, so every process agrees on the count and on
-    `RateLimit-Reset` (the end of the window).
+    """`LOYALTY_PARTNER_RATE_LIMIT` per key, in clock-aligned windows, so every process agrees
+    on the count and on `RateLimit-Reset` (the end of the window)."""
 
-    A process takes units from Redis a batch at a time (1% of the limit, at least 1) and hands
-    them out locally, so a busy key costs one Redis round trip per batch rather than per
-    request. The count can only run ahead of the requests served (units a process took but did
-    not use before the window ended), never behind: a key is never let through over its limit,
-    and with limits under 200 a request the batch is 1 and the count is exact."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.item = parse(settings.partner_rate_limit)
-        self.period = self.item.get_expiry()
-        self.batch = max(1, self.item.amount // 100)
-        self._leases: dict[str, tuple[int, int, int]] = {}  # identity → (window, next unit, last unit)
-        storage: Storage
-        if settings.broker_url:
-            uri = settings.broker_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
-            storage = RedisStorage(uri, implementation="redispy", socket_timeout=0.2, socket_connect_timeout=0.2)
-        else:
-            storage = MemoryStorage()  # the embedded default runs one process
-        self.storage = storage
-        # Redis unreachable: each process counts on its own (see the module's docstring).
-        self.fallback = MemoryStorage() if isinstance(storage, RedisStorage) else None
-        self._shared_retry_at = 0.0  # time.monotonic() before which Redis is not tried again
-        self._shared_down = False
-
-    async def _unit(self, identity: str, window: int) -> int:
-        """This request's number in the window (1 = the first request of the key)."""
-        lease = self._leases.get(identity)
-        if lease is not None and lease[0] == window and lease[1] <= lease[2]:
-            self._leases[identity] = (window, lease[1] + 1, lease[2])
-            return lease[1]
-        if len(self._leases) > 10_000:  # keys idle since an earlier window
-            self._leases = {key: held for key, held in self._leases.items() if held[0] == window}
-        last = await self.storage.incr(self.item.key_for("partner-key", identity, window), self.period, amount=self.batch)
-        first = last - self.batch + 1
-        self._leases[identity] = (window, first + 1, last)
-        return first
-
-    async def _shared_unit(self, identity: str, window: int) -> int | None:
-        """`_unit`, or None while the storage is unreachable (then not tried again for
-        RETRY_SHARED_AFTER_SECONDS)."""
-        if self.fallback is not None and time.monotonic() < self._shared_retry_at:
-            return None
-        try:
-            count = await self._unit(identity, window)
-        except Exception as error:  # noqa: BLE001 - whatever the Redis client raises: fail open, loudly
-            if self.fallback is None:
-                raise
-            self._shared_retry_at = time.monotonic() + RETRY_SHARED_AFTER_SECONDS
-            self._shared_down = True
-            log.warning(
-                "rate limit storage unavailable, not limiting across processes (each process limits on its own, "
-                "next try in %.0f s): %s", RETRY_SHARED_AFTER_SECONDS, error,
-            )
-            return None
-        if self._shared_down:
-            self._shared_down = False
-            log.warning("rate limit storage reachable again, limiting across processes")
-        return count
+    def __init__(self, settings: Settings, counters: Counters | None = None) -> None:
+        self.window = FixedWindow(counters or Counters(settings), settings.partner_rate_limit, "partner-key")
+        self.item = self.window.item
 
     async def hit(self, identity: str) -> dict[str, str]:
-        """Count one request; raise RateLimited when over. Returns the RateLimit headers."""
-        now = time.time()
-        window = int(now // self.period)
-        reset = max(int((window + 1) * self.period - now), 0)
-        count = await self._shared_unit(identity, window)
-        if count is None:
-            assert self.fallback is not None
-            local = await self.fallback.incr(self.item.key_for("partner-key", identity, window), self.period)
-            if local > self.item.amount:
-                headers = {"RateLimit-Limit": str(self.item.amount), "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
-                raise RateLimited(f"limit {self.item}", retry_after=max(reset, 1), headers=headers)
+        """Count one request; raise RateLimited when over. Returns the RateLimit headers (none
+        while the count is this process's alone)."""
+        count = await self.window.hit(identity)
+        if not count.shared and not count.over:
             return {}
         headers = {
-            "RateLimit-Limit": str(self.item.amount),
-            "RateLimit-Remaining": str(max(self.item.amount - count, 0)),
-            "RateLimit-Reset": str(reset),
+            "RateLimit-Limit": str(count.limit),
+            "RateLimit-Remaining": str(count.remaining),
+            "RateLimit-Reset": str(count.reset),
         }
-        if count > self.item.amount:
-            raise RateLimited(f"limit {self.item}", retry_after=max(reset, 1), headers=headers)
+        if count.over:
+            raise RateLimited(f"limit {self.item}", retry_after=count.retry_after, headers=headers)
         return headers
+
+
+class BadKeyLimit:
+    """`LOYALTY_PARTNER_BAD_KEY_LIMIT`: 401 answers per client address and window.
+
+    Only answers that were 401 are counted, so a good till pays nothing for this limit: the
+    refusal is remembered in the process whose count went over (all processes share the
+    count, so each process that serves part of a flood sees it go over within one request),
+    and checked there in memory until the window ends."""
+
+    def __init__(self, settings: Settings, counters: Counters | None = None) -> None:
+        self.window = FixedWindow(counters or Counters(settings), settings.partner_bad_key_limit, "partner-bad-key")
+        self._refused: dict[str, float] = {}  # address → time.time() when its window ends
+
+    def check(self, address: str) -> None:
+        """Refuse the address while it has used up its bad keys for the window."""
+        until = self._refused.get(address)
+        if until is None:
+            return
+        left = until - time.time()
+        if left <= 0:
+            del self._refused[address]
+            return
+        raise BadPartnerKeysLimited(
+            f"too many calls without a valid API key from this address (limit {self.window})",
+            retry_after=max(math.ceil(left), 1),
+        )
+
+    async def count(self, address: str) -> None:
+        """Count one 401 answered to the address."""
+        counted = await self.window.hit(address)
+        if counted.number >= counted.limit:  # used up: the next call is refused
+            if len(self._refused) > 10_000:  # addresses whose window has ended
+                now = time.time()
+                self._refused = {known: until for known, until in self._refused.items() if until > now}
+            self._refused[address] = counted.ends_at
 
 
 def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -142,9 +113,14 @@ def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def requires_api_key(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Counts the request against its key, then (unless the route judges the key in its own
     statement, `opt={"key_in_query": True}`) resolves the key to its merchant. Counting comes
-    first so that a flood of bad keys is limited too; it is counted by the key's digest."""
+    first so that a flood of bad keys is limited too; it is counted by the key's digest, and an
+    address that sent too many keys that did not authenticate is refused first of all."""
+    state = connection.app.state
+    address = client_address(connection, state.settings)
+    connection.state.client_address = address
+    state.partner_bad_keys.check(address)
     digest = service.key_digest(bearer(connection))
     connection.state.key_digest = digest
-    connection.state.rate_headers = await connection.app.state.partner_rate_limit.hit(digest[:32])
+    connection.state.rate_headers = await state.partner_rate_limit.hit(digest[:32])
     if not handler.opt.get("key_in_query"):
         connection.state.partner = await service.authenticate(digest)

@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_401_UNAUTHORIZED
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyalty import clock
@@ -162,12 +162,17 @@ async def get_settlement(month: FromPath[str], request: Request[Any, Any, State]
 
 
 def rate_limit_headers(app: ASGIApp) -> ASGIApp:
-    """Adds the RateLimit-* headers the guard counted to every partner response."""
+    """Adds the RateLimit-* headers the guard counted to every partner response, and counts a
+    401 (no key, or one that does not authenticate, whether the guard or the route's own
+    statement found out) against the caller's address (partner_api/auth.py, BadKeyLimit)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = (scope.get("state") or {}).get("rate_headers") or {}
+                state = scope.get("state") or {}
+                if message["status"] == HTTP_401_UNAUTHORIZED and state.get("client_address"):
+                    await scope["app"].state.partner_bad_keys.count(state["client_address"])
+                extra = state.get("rate_headers") or {}
                 if extra:
                     headers = list(message.get("headers") or [])
                     headers += [(name.lower().encode(), value.encode()) for name, value in extra.items()]

@@ -173,7 +173,9 @@ async def fuzzed(database, settings, tmp_path) -> Fuzzed:
     code = await cards.static_code(member["id"], cards.signer_for(settings))
 
     # Hundreds of requests a minute on one key: the rate limit would answer most of them.
-    app = create_app(settings.with_overrides(partner_rate_limit="1000000/minute"), engine=database.engine)
+    app = create_app(settings.with_overrides(
+        partner_rate_limit="1000000/minute", partner_bad_key_limit="1000000/minute", login_codes_per_address="1000000/hour"
+    ), engine=database.engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http_client:
         till = AsyncPartnerClient(BASE_URL, key, http=http_client)
         sale = (await till.create_sale(code, 100_000, discount_fen=10_000, points_to_redeem=1000, store="S1")).sale

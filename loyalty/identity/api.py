@@ -11,7 +11,8 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from loyalty.identity import service
-from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY, new_session
+from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
+from loyalty.ops.client_address import client_address
 from loyalty.identity.schemas import (
     LoginCodeRequest,
     LoginCodeSent,
@@ -32,7 +33,11 @@ class MemberAuthController(Controller):
         status_code=HTTP_202_ACCEPTED,
         operation_id="requestLoginCode",
         summary="Send a one-time login code to a member's phone",
-        description="Always answers 202, whether or not the phone belongs to a member.",
+        description=(
+            "Always answers 202, whether or not the phone belongs to a member. Limited per phone and per "
+            "client address (429 with Retry-After)."
+        ),
+        guards=[login_codes_per_address],
     )
     async def request_code(self, data: JSONBody[LoginCodeRequest], settings: NamedDependency[Settings]) -> LoginCodeSent:
         await service.request_login_code(data.phone, settings)
@@ -71,7 +76,9 @@ class StaffAuthController(Controller):
     async def login(
         self, data: JSONBody[StaffLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]
     ) -> StaffSession:
-        staff = await service.staff_login(data.username, data.password, settings)
+        staff = await service.staff_login(
+            data.username, data.password, settings, client_address=client_address(request, settings)
+        )
         request.set_session(new_session(STAFF_KEY, staff.id))
         return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)
 

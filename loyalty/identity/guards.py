@@ -10,8 +10,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from loyalty import clock
-from loyalty.errors import Forbidden, NotAuthenticated
+from loyalty.errors import Forbidden, LoginCodesFromAddressLimited, NotAuthenticated
 from loyalty.identity import service
+from loyalty.ops.client_address import client_address
 
 MEMBER_KEY = "member_id"
 STAFF_KEY = "staff_id"
@@ -55,3 +56,17 @@ async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], ha
 def member_id(connection: ASGIConnection[Any, Any, Any, Any]) -> int:
     """The logged-in member (routes using this sit behind `requires_member`)."""
     return int(_session(connection)[MEMBER_KEY])
+
+
+async def login_codes_per_address(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """`LOYALTY_LOGIN_CODES_PER_ADDRESS`: one address asking codes for phone after phone is
+    refused (429) until the window ends, however many phones it tries; each phone has its own
+    limits too (identity.service.request_login_code). Counted where the partner rate limit is
+    (loyalty.ops.rate_limits: Redis with a broker, failing open to a per-process count)."""
+    state = connection.app.state
+    count = await state.login_codes_per_address.hit(client_address(connection, state.settings))
+    if count.over:
+        raise LoginCodesFromAddressLimited(
+            f"more than {count.limit} login codes requested from this address (limit {state.login_codes_per_address})",
+            retry_after=count.retry_after,
+        )

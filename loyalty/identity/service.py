@@ -11,6 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
 
@@ -210,34 +211,54 @@ async def create_staff(
     return StaffIdentity(id=account.id, username=username, role=role, display_name=account.display_name, user_id=user.id)
 
 
-async def staff_login(username: str, password: str, settings: Settings | None = None) -> StaffIdentity:
-    """Check a staff password (Piccolo's hashing) and return who it is. After
-    `staff_login_max_failures` wrong passwords for a username within the window, every try is
-    refused (429) until the oldest failure leaves the window, right password or not, so a
-    password cannot be guessed at speed. Unknown usernames count alike (no hint that they exist)."""
+async def staff_login(
+    username: str, password: str, settings: Settings | None = None, *, client_address: str
+) -> StaffIdentity:
+    """Check a staff password (Piccolo's hashing) and return who it is. Wrong passwords are
+    counted per username and client address: after `staff_login_max_failures` within
+    `staff_login_window_minutes` that address is refused (429), right password or not, while
+    the staff member at another address still logs in; so a stranger can lock only themselves
+    out. Per username from any address, `staff_login_username_max_failures` within
+    `staff_login_username_window_minutes` refuse the username everywhere, so guessing from many
+    addresses is bounded too. Unknown usernames count alike (no hint that they exist)."""
     settings = settings or Settings()  # the defaults, for callers without the app's settings
-    window = timedelta(minutes=settings.staff_login_window_minutes)
+    address = client_address[:45]
     now = clock.now()
-    recent = await StaffLoginFailure.select(StaffLoginFailure.created_at).where(
-        (StaffLoginFailure.username == username) & (StaffLoginFailure.created_at > now - window)
-    ).order_by(StaffLoginFailure.created_at).limit(settings.staff_login_max_failures)
-    if len(recent) >= settings.staff_login_max_failures:
-        retry_after = max(1, int((recent[0]["created_at"] + window - now).total_seconds()) + 1)
-        raise StaffLoginLocked(
-            f"{len(recent)} wrong passwords for this login in {settings.staff_login_window_minutes} minutes",
-            retry_after=retry_after,
-        )
+    failures = StaffLoginFailure.username == username
+    await _refuse_when_locked(
+        failures, settings.staff_login_username_max_failures, settings.staff_login_username_window_minutes, now,
+        "for this login from any address",
+    )
+    here = failures & (StaffLoginFailure.client_address == address)
+    await _refuse_when_locked(
+        here, settings.staff_login_max_failures, settings.staff_login_window_minutes, now,
+        "for this login from your address",
+    )
     user_id = await BaseUser.login(username=username, password=password)
     if user_id is None:
-        await StaffLoginFailure.insert(StaffLoginFailure(username=username, created_at=now))
+        await StaffLoginFailure.insert(StaffLoginFailure(username=username, client_address=address, created_at=now))
         raise StaffLoginFailed()
-    await StaffLoginFailure.delete().where(StaffLoginFailure.username == username)
+    # Only this address's failures: a guesser elsewhere stays locked, and the username's
+    # ceiling keeps counting what it has seen.
+    await StaffLoginFailure.delete().where(here)
     account = await StaffAccount.select(StaffAccount.id).where(
         (StaffAccount.user == user_id) & (StaffAccount.active == True)  # noqa: E712 - Piccolo expression
     ).first()
     if account is None:
         raise StaffLoginFailed("this login has no active staff account")
     return await get_staff(account["id"])
+
+
+async def _refuse_when_locked(failures: Any, most: int, minutes: int, now: datetime, whose: str) -> None:
+    """Raise StaffLoginLocked while `most` of `failures` lie within the last `minutes`, until the
+    oldest of them leaves the window."""
+    window = timedelta(minutes=minutes)
+    recent = await StaffLoginFailure.select(StaffLoginFailure.created_at).where(
+        failures & (StaffLoginFailure.created_at > now - window)
+    ).order_by(StaffLoginFailure.created_at).limit(most)
+    if len(recent) >= most:
+        retry_after = max(1, int((recent[0]["created_at"] + window - now).total_seconds()) + 1)
+        raise StaffLoginLocked(f"{len(recent)} wrong passwords {whose} in {minutes} minutes", retry_after=retry_after)
 
 
 async def get_staff(staff_id: int, *, issued_at: float | None = None) -> StaffIdentity:

@@ -19,11 +19,12 @@ class LoginCode(Table):
 
 
 class StaffLoginFailure(Table):
-    """One wrong staff password (or unknown username). Counted per username over a window, so
-    password guessing is limited whatever process the guesses hit; a successful login clears
-    the username's failures."""
+    """One wrong staff password (or unknown username), and the address it came from. Counted per
+    username and address over a short window, and per username over a longer one, so password
+    guessing is limited whatever process the guesses hit (identity.service.staff_login)."""
 
     username = Varchar(length=150, index=True)
+    client_address = Varchar(length=45, default="")  # IPv6 at most 45 characters
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 

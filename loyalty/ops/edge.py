@@ -26,7 +26,9 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from loyalty.labels import pick_language
+from loyalty.ops.client_address import client_address
 from loyalty.ops.logs import REQUEST_ID, sane_request_id
+from loyalty.settings import Settings
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 access_log = logging.getLogger("loyalty.access")
@@ -85,8 +87,10 @@ def _refusal(scope: dict[str, Any], why: str, request_id: str) -> tuple[dict[str
 class Edge:
     """Wraps the Litestar app's ASGI handler (see loyalty.app.create_app)."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
+        self.settings = settings
+        hsts = settings.secure_cookies
         common = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
@@ -135,7 +139,7 @@ class Edge:
                     "path": scope["path"],
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client": (scope.get("client") or ("-",))[0],
+                    "client": client_address(scope, self.settings),
                 },
             )
             REQUEST_ID.reset(token)

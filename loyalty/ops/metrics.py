@@ -9,11 +9,13 @@ mode), job outcomes from the workers included. Without it each process reports i
 
 `/metrics` answers only loopback callers (a scraper on the host or a sidecar; not a request a
 proxy forwarded), or anyone presenting `Authorization: Bearer $LOYALTY_METRICS_TOKEN` when set.
+The caller is `loyalty.ops.client_address`'s: behind a trusted proxy the forwarded client.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -23,6 +25,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Histogram
 
 from loyalty.errors import Forbidden
+from loyalty.ops.client_address import client_address, peer_is_trusted_proxy
 from loyalty.settings import Settings
 
 JOB_RUNS = Counter("loyalty_job_runs", "Background job runs by job and outcome (ok, failed)", ["job", "outcome"])
@@ -30,7 +33,13 @@ JOB_SECONDS = Histogram(
     "loyalty_job_duration_seconds", "How long background jobs ran", ["job"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900),
 )
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def request_metrics() -> PrometheusConfig:
@@ -62,10 +71,13 @@ def metrics_controller(settings: Settings) -> type[PrometheusController]:
     async def may_scrape(request: Request[Any, Any, Any], _: Any) -> None:
         if token and hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
             return
-        # A request a reverse proxy on this host passed on also comes from loopback: the
+        # A request a reverse proxy on this host passed on also comes from loopback: unless the
+        # proxy is a trusted one (then client_address names the client it forwarded), the
         # forwarding headers it adds say it started elsewhere.
         forwarded = "x-forwarded-for" in request.headers or "forwarded" in request.headers
-        if (request.client.host if request.client else None) in LOOPBACK and not forwarded:
+        if forwarded and not peer_is_trusted_proxy(request, settings):
+            raise Forbidden("metrics are served to loopback callers, or with the metrics token")
+        if _is_loopback(client_address(request, settings)):
             return
         raise Forbidden("metrics are served to loopback callers, or with the metrics token")
 

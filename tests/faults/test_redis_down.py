@@ -8,7 +8,7 @@ lost with it). Meanwhile every request must answer as usual and quickly (the bou
 catches a hang; it is not a timing target):
 - partner verify and sale: the shared rate limit fails open with a warning; each process
   keeps limiting each key on its own, so a flood on one key is still refused
-  (partner_api/auth.py);
+  (loyalty/ops/rate_limits.py);
 - a login code request, a login with it, and a cancelled signup that gives the seat to a
   waitlisted owner: each queues an outbox message, and the job that would deliver it cannot
   be sent, which is logged (loyalty/jobs.py) and leaves the message `queued`.
@@ -63,7 +63,7 @@ class Remember(logging.Handler):
 def warnings() -> Iterator[dict[str, Remember]]:
     """What the rate limit and the job dispatcher log (the app's logging set-up replaces the
     root handlers, so pytest's caplog would not see it)."""
-    handlers = {name: Remember() for name in ("partner_api.auth", "loyalty.jobs")}
+    handlers = {name: Remember() for name in ("loyalty.rate_limits", "loyalty.jobs")}
     for name, handler in handlers.items():
         logging.getLogger(name).addHandler(handler)
     yield handlers
@@ -167,7 +167,7 @@ async def test_with_redis_stuck_then_dead_tills_and_owners_are_served_and_messag
     # The rate limit failed open, loudly, and still limited the flood in this process.
     assert [r.status_code for r in flood] == [200] * LIMIT + [429] * 2
     assert 1 <= int(flood[-1].headers["retry-after"]) <= 24 * 3600
-    assert any("rate limit storage unavailable" in message for message in warnings["partner_api.auth"].messages)
+    assert any("rate limit storage unavailable" in message for message in warnings["loyalty.rate_limits"].messages)
 
     # The messages wait in the outbox: the new owner's seat, two login codes.
     assert (await Signup.select(Signup.status).where(Signup.id == waits).first())["status"] == "confirmed"
