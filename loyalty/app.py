@@ -20,7 +20,7 @@ from piccolo.engine.base import Engine
 
 from loyalty import __version__, db, jobs
 from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
-from loyalty.points.api import MyPointsController, StaffPointsController
+from loyalty.points.api import MyPointsController, StaffAdjustmentRequestController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.dashboards.api import StaffDashboardController
@@ -111,6 +111,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffCardController,
             TierRuleController,
             StaffPointsController,
+            StaffAdjustmentRequestController,
             StaffReferralController,
             StaffMerchantController,
             StaffEventController,

@@ -70,6 +70,12 @@ class Settings:
     signing_keys: str | None = None
     referral_protection_days: int = 90
     referral_yearly_cap: int = 20
+    # Leads one owner may try to register per Beijing day on the member page, refusals
+    # included (so the route cannot be used to probe phone numbers). Staff are not capped.
+    referral_daily_cap_per_owner: int = 10
+    # A staff adjustment larger than this (either sign) waits for an admin's approval.
+    # 0: every adjustment does. Never above the hard ceiling of one adjustment (10,000,000).
+    points_adjustment_approval_threshold: int = 10_000
     # Rewards reversed after they vested: within_balance | only_pending | unlimited.
     clawback_policy: str = "within_balance"
     # Per partner API key, `limits` notation; counted in Redis when a broker is configured.
@@ -311,11 +317,27 @@ def load_settings(
         points_per_cny=_int("LOYALTY_POINTS_PER_CNY", env.get("LOYALTY_POINTS_PER_CNY", "100")),
         referral_protection_days=_int("LOYALTY_REFERRAL_PROTECTION_DAYS", env.get("LOYALTY_REFERRAL_PROTECTION_DAYS", "90")),
         referral_yearly_cap=_int("LOYALTY_REFERRAL_YEARLY_CAP", env.get("LOYALTY_REFERRAL_YEARLY_CAP", "20")),
+        referral_daily_cap_per_owner=_int(
+            "LOYALTY_REFERRAL_DAILY_CAP_PER_OWNER", env.get("LOYALTY_REFERRAL_DAILY_CAP_PER_OWNER", "10")
+        ),
+        points_adjustment_approval_threshold=_threshold(
+            env.get("LOYALTY_POINTS_ADJUSTMENT_APPROVAL_THRESHOLD", "10000")
+        ),
         clawback_policy=_choice(
             "LOYALTY_CLAWBACK_POLICY", env.get("LOYALTY_CLAWBACK_POLICY", "within_balance"),
             ("within_balance", "only_pending", "unlimited"),
         ),
     )
+
+
+def _threshold(raw: str) -> int:
+    """The approval threshold: 0 (every adjustment is approved) up to the hard ceiling of one
+    adjustment (a threshold above it would approve nothing). Kept in step with
+    `loyalty.points.approvals.MAX_SINGLE_ADJUSTMENT`."""
+    value = _int("LOYALTY_POINTS_ADJUSTMENT_APPROVAL_THRESHOLD", raw, 0)
+    if value > 10_000_000:
+        raise SettingsError(f"LOYALTY_POINTS_ADJUSTMENT_APPROVAL_THRESHOLD={value} must be at most 10000000")
+    return value
 
 
 def _quiet_hours(raw: str) -> str:

@@ -200,11 +200,17 @@ TABLE: dict[str, Access] = {
     # points: sales and service read, service adjusts (with a reason)
     "GET /api/v1/staff/members/{member}/points": STAFF("service", "sales"),
     "POST /api/v1/staff/members/{member}/points/adjustments": STAFF("service"),
+    # large adjustments wait for a second person: service sees the queue, only admins decide
+    "GET /api/v1/staff/points/adjustment-requests": STAFF("service"),
+    "POST /api/v1/staff/points/adjustment-requests/{request_id}/approval": STAFF(),
+    "POST /api/v1/staff/points/adjustment-requests/{request_id}/rejection": STAFF(),
     # referrals: leads (prospects' phones) are the sales team's; the funnel (counts) also service's
     "GET /api/v1/staff/referrals": STAFF("sales"),
     "POST /api/v1/staff/referrals": STAFF("sales"),
     "POST /api/v1/staff/referrals/{lead_id}/stage": STAFF("sales"),
     "POST /api/v1/staff/referrals/office-visits": STAFF("sales"),
+    # owners' attempts with the precise refusal (phones of prospects): sales
+    "GET /api/v1/staff/referrals/attempts": STAFF("sales"),
     "GET /api/v1/staff/referrals/funnel": STAFF("sales", "service"),
     # merchants and their keys: admins
     "POST /api/v1/staff/merchants": STAFF(),

@@ -1,17 +1,25 @@
-"""Points faces: an owner's balance and statement; staff adjustments with a reason."""
+"""Points faces: an owner's balance and statement; staff adjustments with a reason, the large
+ones waiting for a second person (loyalty/points/approvals.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from loyalty import clock
 from loyalty.identity.guards import member_id, requires_member
-from loyalty.points import service
-from loyalty.points.schemas import PointsAdjusted, PointsAdjustment, PointsBalance, PointsEntry, PointsStatement
+from loyalty.points import approvals, service
+from loyalty.points.schemas import (
+    AdjustmentApproval, AdjustmentRejection, AdjustmentRequestView, PointsAdjusted, PointsAdjustment, PointsBalance,
+    PointsEntry, PointsStatement,
+)
+from loyalty.settings import Settings
 
 POINTS_PER_CNY = 100
 
@@ -64,12 +72,90 @@ class StaffPointsController(Controller):
         "/adjustments",
         operation_id="staffAdjustPoints",
         summary="Add or take points with a reason (audited; never below zero; idempotent by key)",
+        description=(
+            "Up to LOYALTY_POINTS_ADJUSTMENT_APPROVAL_THRESHOLD points (either sign) the adjustment is applied at once: "
+            "201 with the ledger entry. Above it, 202 with a pending request that another staff member (an admin, "
+            "never you) approves or rejects. Above 10,000,000 points: 422 `adjustment-too-large`."
+        ),
         opt={"roles": ("service",)},
+        responses={
+            HTTP_202_ACCEPTED: ResponseSpec(
+                data_container=AdjustmentRequestView, description="Above the threshold: waiting for approval"
+            )
+        },
     )
     async def adjust(
-        self, member: FromPath[int], data: JSONBody[PointsAdjustment], request: Request[Any, Any, State]
-    ) -> PointsAdjusted:
-        result = await service.adjust(
-            member, data.points, key=f"adjust:{data.idempotency_key}", reason=data.reason, staff_id=request.state.staff.id
+        self, member: FromPath[int], data: JSONBody[PointsAdjustment], request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
+    ) -> Response[PointsAdjusted | AdjustmentRequestView]:
+        outcome = await approvals.adjust_or_request(
+            member, data.points, key=data.idempotency_key, reason=data.reason, staff_id=request.state.staff.id,
+            threshold=settings.points_adjustment_approval_threshold,
         )
-        return PointsAdjusted(entry_id=result.entry_id, available=result.available, pending=result.pending, replayed=result.replayed)
+        if outcome.request is not None:
+            return Response(request_view(outcome.request, outcome.replayed), status_code=HTTP_202_ACCEPTED)
+        result = outcome.entry
+        assert result is not None
+        return Response(
+            PointsAdjusted(entry_id=result.entry_id, available=result.available, pending=result.pending, replayed=result.replayed),
+            status_code=HTTP_201_CREATED,
+        )
+
+
+def request_view(row: dict[str, Any], replayed: bool = False) -> AdjustmentRequestView:
+    return AdjustmentRequestView(
+        id=row["id"], member_id=row["member"], points=row["points"], reason=row["reason"], status=row["status"],
+        requested_by=row["requested_by"], requested_at=row["requested_at"], decided_by=row["decided_by"],
+        decided_at=row["decided_at"], decision_reason=row["decision_reason"], entry_id=row["entry"], replayed=replayed,
+    )
+
+
+class StaffAdjustmentRequestController(Controller):
+    """The approvers' queue. Service staff see it (their requests and where they stand);
+    only admins decide, and never on their own request (loyalty/points/approvals.py)."""
+
+    path = "/points/adjustment-requests"
+    tags = ["staff"]
+
+    @get(
+        operation_id="staffListAdjustmentRequests",
+        summary="Points adjustment requests awaiting approval (or approved, rejected)",
+        opt={"roles": ("service",)},
+    )
+    async def list_requests(
+        self,
+        status: Annotated[str, QueryParameter(description="pending (default), approved or rejected")] = "pending",
+        member_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+        cursor: Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> list[AdjustmentRequestView]:
+        rows = await approvals.requests(status=status, member_id=member_id, after_id=cursor, limit=limit)
+        return [request_view(row) for row in rows]
+
+    @post(
+        "/{request_id:int}/approval",
+        operation_id="staffApproveAdjustment",
+        summary="Approve a pending adjustment: it is applied through the ledger, once (admins; never the requester)",
+        opt={"roles": ()},  # admins only: the guard lets admins through whatever the roles say
+        status_code=200,
+    )
+    async def approve(
+        self, request_id: FromPath[int], data: JSONBody[AdjustmentApproval], request: Request[Any, Any, State]
+    ) -> AdjustmentRequestView:
+        staff = request.state.staff
+        row = await approvals.approve(request_id, staff_id=staff.id, staff_role=staff.role, note=data.note)
+        return request_view(row)
+
+    @post(
+        "/{request_id:int}/rejection",
+        operation_id="staffRejectAdjustment",
+        summary="Reject a pending adjustment, saying why (admins; never the requester)",
+        opt={"roles": ()},
+        status_code=200,
+    )
+    async def reject(
+        self, request_id: FromPath[int], data: JSONBody[AdjustmentRejection], request: Request[Any, Any, State]
+    ) -> AdjustmentRequestView:
+        staff = request.state.staff
+        row = await approvals.reject(request_id, staff_id=staff.id, staff_role=staff.role, reason=data.reason)
+        return request_view(row)

@@ -65,3 +65,22 @@ class LotDraw(Table):
     entry = Integer(index=True)
     lot = Integer(index=True)
     amount = BigInt()
+
+
+class PointsAdjustmentRequest(Table):
+    """A staff adjustment above the approval threshold: not applied at once, but held until
+    a second staff member (an admin, never the requester) approves it, which writes the
+    ledger entry exactly once (key `adjust-request:<id>`), or rejects it with a reason."""
+
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.restrict)
+    points = BigInt()
+    reason = Text(default="")
+    idempotency_key = Varchar(length=200, unique=True)  # the requester's key: a retried request finds its first answer
+    request_hash = Varchar(length=64, default="")
+    status = Varchar(length=10, default="pending", index=True)  # pending | approved | rejected
+    requested_by = Integer()
+    requested_at = Timestamptz(default=TimestamptzNow())
+    decided_by = Integer(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    decision_reason = Text(default="")
+    entry = Integer(null=True, default=None)  # the ledger entry an approval wrote

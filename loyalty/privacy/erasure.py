@@ -56,11 +56,11 @@ from loyalty.events.tables import Signup
 from loyalty.identity.tables import LoginCode
 from loyalty.members.tables import Member, Ownership
 from loyalty.merchants.tables import Sale, SaleReversal
-from loyalty.points import service as points
-from loyalty.points.tables import LedgerEntry
+from loyalty.points import approvals, service as points
+from loyalty.points.tables import LedgerEntry, PointsAdjustmentRequest
 from loyalty.privacy.schemas import ErasureReport
 from loyalty.referrals import service as referrals
-from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit
+from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt
 
 REDACTED = "[已删除 erased]"
 SCRUBBED = "***"
@@ -181,6 +181,8 @@ async def erase_member(
             await referrals.move_lead(lead["id"], "cancelled", staff_id=staff_id, note=CANCEL_NOTE, policy=policy, today=today)
         counts["leads_cancelled"] = len(still_open)
 
+        # A large adjustment still waiting for approval would credit someone who can never spend it.
+        await approvals.reject_pending_of(member_id, staff_id=staff_id, reason=FORFEIT_REASON)
         before = await points.balance(member_id, today)
         forfeited = await points.forfeit(
             member_id, key=f"erasure:member:{member_id}", reason=FORFEIT_REASON, actor=points.Actor("staff", staff_id),
@@ -199,6 +201,7 @@ async def erase_member(
             OfficeVisit.phone == member["phone"]
         ).returning(OfficeVisit.id)
         counts["office_visits_anonymised"] = len(visits)
+        await ReferralAttempt.update({ReferralAttempt.phone: placeholder}).where(ReferralAttempt.phone == member["phone"])
 
         counts.update(await _end_messages(member_id, member, placeholder))
         counts.update(await _redact_care(member_id))
@@ -208,6 +211,10 @@ async def erase_member(
         counts.update(await _end_membership(member_id, now))
 
         scrubbed += await _scrub(LedgerEntry, [LedgerEntry.reason], LedgerEntry.member == member_id, identity)
+        scrubbed += await _scrub(
+            PointsAdjustmentRequest, [PointsAdjustmentRequest.reason, PointsAdjustmentRequest.decision_reason],
+            PointsAdjustmentRequest.member == member_id, identity,
+        )
         sales = [row["id"] for row in await Sale.select(Sale.id).where(Sale.member == member_id)]
         scrubbed += await _scrub(SaleReversal, [SaleReversal.reason], _among(SaleReversal.sale, sales), identity)
         scrubbed += await _scrub(AuditEntry, [AuditEntry.reason, AuditEntry.data], await _audit_about(member_id, leads), identity)

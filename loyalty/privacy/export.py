@@ -32,8 +32,8 @@ from loyalty.events.tables import Payment, Scan, Signup
 from loyalty.exports import csv_text
 from loyalty.members.tables import Member, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal, Store
-from loyalty.points.tables import LedgerEntry, PointsAccount, PointsLot
-from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit
+from loyalty.points.tables import LedgerEntry, PointsAccount, PointsAdjustmentRequest, PointsLot
+from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt
 
 WITHHELD = "（验证码不导出 / login code withheld）"
 # Internal keys of the ledger, the tills and Stripe: not about the owner, and some are secrets.
@@ -51,9 +51,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "points_account": ("积分账户（可用、待生效）", "Your points account: available and pending"),
     "points_ledger": ("积分流水（每一笔变动）", "Every change of your points"),
     "points_lots": ("积分批次（生效、到期日期）", "Your points by batch: when they vest and expire"),
+    "points_adjustment_requests": ("工作人员对您积分的大额调整申请及审批结果", "Large adjustments of your points staff asked for, and their approval"),
     "referrals_made": ("您推荐的客户（老带新）", "The friends you referred"),
     "referrals_about_me": ("他人推荐您的记录", "Referrals of you by other owners"),
     "referral_stage_changes": ("上述推荐的阶段变化", "The stage changes of those referrals"),
+    "referral_attempts": ("推荐登记的尝试及结果（您的推荐和他人对您的推荐）", "Tries to register a referral, with their outcome (by you, and of you)"),
     "sales_office_visits": ("您到访售楼处的记录", "Your walk-in visits to sales offices"),
     "merchant_sales": ("您在联盟商家的消费（金额、折扣、积分、商家名称）", "Your purchases at partner merchants: amounts, discounts, points, merchant"),
     "merchant_sale_reversals": ("上述消费的退货", "Returns of those purchases"),
@@ -142,6 +144,9 @@ async def collect(member_id: int) -> MemberData:
     k["points_account"] = await _fetch(PointsAccount, PointsAccount.member == member_id)
     k["points_ledger"] = await _fetch(LedgerEntry, LedgerEntry.member == member_id, omit=_KEYS)
     k["points_lots"] = await _fetch(PointsLot, PointsLot.member == member_id)
+    k["points_adjustment_requests"] = await _fetch(
+        PointsAdjustmentRequest, PointsAdjustmentRequest.member == member_id, omit=_KEYS
+    )
     project_name = {"project_name": Lead.project.name}
     k["referrals_made"] = await _fetch(Lead, Lead.referrer == member_id, extra=project_name)
     k["referrals_about_me"] = await _fetch(
@@ -149,6 +154,9 @@ async def collect(member_id: int) -> MemberData:
     )
     lead_ids = sorted({*_ids(k["referrals_made"]), *_ids(k["referrals_about_me"])})
     k["referral_stage_changes"] = await _fetch(LeadStageChange, _among(LeadStageChange.lead, lead_ids))
+    k["referral_attempts"] = await _fetch(
+        ReferralAttempt, (ReferralAttempt.referrer == member_id) | (ReferralAttempt.phone == member["phone"])
+    )
     k["sales_office_visits"] = await _fetch(OfficeVisit, OfficeVisit.phone == member["phone"])
     k["merchant_sales"] = await _sales(member_id)
     k["merchant_sale_reversals"] = await _fetch(SaleReversal, _among(SaleReversal.sale, _ids(k["merchant_sales"])), omit=_KEYS)

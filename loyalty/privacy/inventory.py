@@ -21,8 +21,8 @@ from loyalty.events.tables import Payment, Scan, Signup
 from loyalty.identity.tables import LoginCode
 from loyalty.members.tables import Member, OwnerImport, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal
-from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsLot
-from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit
+from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsAdjustmentRequest, PointsLot
+from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(LedgerEntry, ("points_ledger",), "kept with every amount; the owner's name, phone and e-mail are "
             "scrubbed from reasons; one `adjust` entry (source `erasure`) forfeits what was left"),
     Holding(PointsLot, ("points_lots",), "kept; emptied by the forfeit (available drawn, pending voided)"),
+    Holding(PointsAdjustmentRequest, ("points_adjustment_requests",), "kept with amounts and decisions; a pending one "
+            "is rejected (nothing may be credited to an erased owner); the owner's name, phone and e-mail scrubbed "
+            "from reasons"),
     Holding(LotDraw, (), "kept: ids and amounts only",
             not_exported_because="bookkeeping between ledger entries and lots (ids and amounts), both exported"),
     Holding(Lead, ("referrals_made", "referrals_about_me"), "leads about the owner: name and phone anonymised and, "
@@ -54,6 +57,9 @@ HOLDINGS: tuple[Holding, ...] = (
             "earns nothing more), the friend's own data stays with the developer's sales"),
     Holding(LeadStageChange, ("referral_stage_changes",), "kept; the owner's name, phone and e-mail scrubbed from notes"),
     Holding(OfficeVisit, ("sales_office_visits",), "the phone is replaced by erased:<id>"),
+    Holding(ReferralAttempt, ("referral_attempts",), "attempts to refer the owner: the phone is replaced by "
+            "erased:<id>; attempts the owner made: kept (the friends' phones stay with the developer's sales, as "
+            "on leads)"),
     Holding(Sale, ("merchant_sales",), "kept as is: amounts, tier and card id (settlements must not change)"),
     Holding(SaleReversal, ("merchant_sale_reversals",), "kept with amounts; identity scrubbed from reasons"),
     Holding(Payment, ("event_payments",), "kept as is: amounts and Stripe ids (refunds and reconciliation)"),

@@ -15,7 +15,9 @@ from loyalty import clock
 from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.referrals import service
-from loyalty.referrals.schemas import FunnelMonth, LeadCreate, LeadMove, LeadView, OfficeVisitCreate, StaffLeadCreate
+from loyalty.referrals.schemas import (
+    FunnelMonth, LeadCreate, LeadMove, LeadView, OfficeVisitCreate, ReferralAttemptView, StaffLeadCreate,
+)
 from loyalty.settings import Settings
 
 
@@ -24,6 +26,7 @@ def policy(settings: Settings) -> service.Policy:
         protection_days=settings.referral_protection_days,
         yearly_cap=settings.referral_yearly_cap,
         clawback=settings.clawback_policy,
+        daily_cap_per_owner=settings.referral_daily_cap_per_owner,
     )
 
 
@@ -52,14 +55,24 @@ class MemberReferralController(Controller):
     tags = ["referrals"]
     guards = [requires_member]
 
-    @post("/referrals", operation_id="registerReferral", summary="Refer a friend (老带新): name, phone, project of interest")
+    @post(
+        "/referrals",
+        operation_id="registerReferral",
+        summary="Refer a friend (老带新): name, phone, project of interest",
+        description=(
+            "A friend who is already an owner, protected for another referrer or visited the sales office before is "
+            "refused with one answer, `referral-not-accepted` (your sales consultant can tell you why). At most "
+            "LOYALTY_REFERRAL_DAILY_CAP_PER_OWNER tries a day, refused ones included: then 429 `referral-daily-cap` "
+            "with Retry-After until midnight, Beijing time."
+        ),
+    )
     async def register(
         self, data: JSONBody[LeadCreate], request: Request[Any, Any, State], settings: NamedDependency[Settings]
     ) -> LeadView:
-        lead = await service.register_lead(
-            member_id(request), name=data.name, phone=data.phone, project_id=data.project_id, by_kind="member",
-            by_id=member_id(request), close_relative=data.close_relative, policy=policy(settings),
-            region=settings.default_region, today=clock.today(),
+        lead = await service.refer_friend(
+            member_id(request), name=data.name, phone=data.phone, project_id=data.project_id,
+            close_relative=data.close_relative, policy=policy(settings), region=settings.default_region,
+            today=clock.today(),
         )
         return lead_view(lead)
 
@@ -95,6 +108,29 @@ class StaffReferralController(Controller):
             region=settings.default_region, today=clock.today(),
         )
         return lead_view(lead)
+
+    @get(
+        "/attempts",
+        operation_id="staffListReferralAttempts",
+        summary="Owners' referral attempts with the precise outcome (what the owner was only told 'not accepted')",
+        opt={"roles": ("sales",)},
+    )
+    async def list_attempts(
+        self,
+        referrer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+        refused_only: Annotated[bool, QueryParameter()] = False,
+        cursor: Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> list[ReferralAttemptView]:
+        rows = await service.attempts(referrer_id=referrer_id, refused_only=refused_only, after_id=cursor, limit=limit)
+        return [
+            ReferralAttemptView(
+                id=row["id"], referrer_id=row["referrer"], referrer_name=row["referrer.name"], phone=row["phone"],
+                project_id=row["project"], day=row["day"], outcome=row["outcome"], detail=row["detail"],
+                lead_id=row["lead"], at=row["at"],
+            )
+            for row in rows
+        ]
 
     @post(
         "/{lead_id:int}/stage",

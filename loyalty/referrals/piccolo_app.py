@@ -2,12 +2,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, RewardRule
+from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt, RewardRule
 
 APP_CONFIG = AppConfig(
     app_name="referrals",
     migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations" / "referrals"),
-    table_classes=[Lead, LeadStageChange, OfficeVisit, RewardRule],
+    table_classes=[Lead, LeadStageChange, OfficeVisit, RewardRule, ReferralAttempt],
     migration_dependencies=["loyalty.members.piccolo_app"],
     commands=[],
 )

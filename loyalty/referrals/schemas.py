@@ -50,6 +50,23 @@ class LeadView(msgspec.Struct):
     cancel_reason: str
 
 
+class ReferralAttemptView(msgspec.Struct):
+    """One owner's try at registering a lead: `outcome` is `accepted`, or the precise
+    refusal (`referral-already-owner`, `referral-protected`, `referral-visited-before`, ...)
+    that the owner was told only as `referral-not-accepted`."""
+
+    id: int
+    referrer_id: int
+    referrer_name: str
+    phone: str
+    project_id: int
+    day: date
+    outcome: str
+    detail: str
+    lead_id: int | None
+    at: datetime
+
+
 class FunnelMonth(msgspec.Struct):
     project_id: int
     project: str

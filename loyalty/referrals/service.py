@@ -3,17 +3,18 @@ reward exactly once, and count the funnel the business steers by (referred buyer
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from loyalty import clock, db
 from loyalty.audit import service as audit
-from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.errors import DomainError, InvalidField, NotFound, RetryLater
 from loyalty.members.tables import Member, Ownership, Project
 from loyalty.phones import normalise_phone
 from loyalty.points import service as points
-from loyalty.referrals.tables import STAGES, Lead, LeadStageChange, OfficeVisit, RewardRule
+from loyalty.referrals.tables import STAGES, Lead, LeadStageChange, OfficeVisit, ReferralAttempt, RewardRule
 
 
 class ReferralRejected(DomainError):
@@ -74,6 +75,29 @@ class ReferrerNotOwner(ReferralRejected):
     title_zh = "仅业主可以推荐"
 
 
+class ReferralNotAccepted(ReferralRejected):
+    """What an owner is told for a phone that is already an owner's, protected for another
+    referrer, or visited the sales office before: one answer for all three, with nothing
+    that says which (no date, no other referrer), so the member route cannot be used to test
+    whether a phone number belongs to an owner. Sales see the real reason (staff route, and
+    the owner's attempts in `attempts`)."""
+
+    type = "referral-not-accepted"
+    title_en = "This referral cannot be accepted"
+    title_zh = "该推荐无法受理"
+
+
+NOT_ACCEPTED_DETAIL = "This person cannot be registered as your referral; your sales consultant can tell you more."
+# The refusals that tell something about the phone (or about another owner), never told to an owner.
+_KEPT_FROM_OWNERS = (AlreadyOwner, VisitedBeforeRegistration, ProtectedByAnotherOwner)
+
+
+class ReferralDailyCapReached(RetryLater):
+    type = "referral-daily-cap"
+    title_en = "You have registered as many referrals as allowed today; try again tomorrow"
+    title_zh = "今日推荐登记次数已达上限，请明天再试"
+
+
 class StageBackwards(DomainError):
     type = "referral-stage-backwards"
     status = 409
@@ -86,6 +110,7 @@ class Policy:
     protection_days: int = 90
     yearly_cap: int = 20
     clawback: str = "within_balance"
+    daily_cap_per_owner: int = 10  # attempts per owner per Beijing day on the member page
 
 
 def _stage_index(stage: str) -> int:
@@ -183,6 +208,91 @@ async def register_lead(
             LeadStageChange(lead=lead_id, from_stage="", to_stage="registered", actor_kind=by_kind, actor_id=by_id, at=now)
         )
     return await get_lead(lead_id)
+
+
+async def refer_friend(
+    referrer_id: int,
+    *,
+    name: str,
+    phone: str,
+    project_id: int,
+    close_relative: bool = False,
+    policy: Policy = Policy(),
+    region: str = "CN",
+    today: date | None = None,
+) -> dict[str, Any]:
+    """An owner registers a friend on the member page: `register_lead` under two more rules.
+    At most `policy.daily_cap_per_owner` attempts per owner per Beijing day, refusals counted
+    (the slot is taken before the checks run, under a per-owner lock, so concurrent requests
+    cannot all pass). And a phone that is already an owner's, protected for another referrer
+    or visited before is refused with one neutral `ReferralNotAccepted`; the precise reason
+    is kept on the attempt for sales."""
+    today = today or clock.today()
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 50:
+        raise InvalidField("the name needs 1 to 50 characters", field="name")
+    lead_phone = normalise_phone(phone, region)
+    if not await Project.exists().where(Project.id == project_id):
+        raise InvalidField(f"project {project_id} does not exist", field="project")
+    attempt_id = await _take_attempt(referrer_id, lead_phone, project_id, policy.daily_cap_per_owner, today)
+    try:
+        lead = await register_lead(
+            referrer_id, name=name, phone=lead_phone, project_id=project_id, by_kind="member", by_id=referrer_id,
+            close_relative=close_relative, policy=policy, region=region, today=today,
+        )
+    except DomainError as refused:
+        await ReferralAttempt.update(
+            {ReferralAttempt.outcome: refused.type, ReferralAttempt.detail: refused.detail[:500]}
+        ).where(ReferralAttempt.id == attempt_id)
+        if isinstance(refused, _KEPT_FROM_OWNERS):
+            raise ReferralNotAccepted(NOT_ACCEPTED_DETAIL, field="phone") from None
+        raise
+    await ReferralAttempt.update({ReferralAttempt.outcome: "accepted", ReferralAttempt.lead: lead["id"]}).where(
+        ReferralAttempt.id == attempt_id
+    )
+    return lead
+
+
+def _seconds_to_next_day(today: date) -> int:
+    """Until midnight after `today`, Beijing time (when the daily cap starts again)."""
+    midnight = datetime(today.year, today.month, today.day, tzinfo=clock.LOCAL_ZONE) + timedelta(days=1)
+    return max(1, math.ceil((midnight - clock.now()).total_seconds()))
+
+
+async def _take_attempt(referrer_id: int, phone: str, project_id: int, cap: int, today: date) -> int:
+    """Count the owner's attempts today and record this one, in its own committed transaction
+    (a refusal later must not roll the count back). One owner at a time: a lock per owner
+    and day, then the count as a statement of its own, so it sees every attempt committed by
+    whoever held the lock before."""
+    async with db.transaction():
+        await db.serialise_on(f"referral-attempts:{referrer_id}:{today.isoformat()}")
+        used = await ReferralAttempt.count().where((ReferralAttempt.referrer == referrer_id) & (ReferralAttempt.day == today))
+        if used >= cap:
+            raise ReferralDailyCapReached(
+                f"{used} referrals registered or tried today (limit {cap}); the count starts again at midnight, Beijing time",
+                retry_after=_seconds_to_next_day(today), limit=cap,
+            )
+        rows = await ReferralAttempt.insert(
+            ReferralAttempt(referrer=referrer_id, day=today, phone=phone, project=project_id, at=clock.now())
+        ).returning(ReferralAttempt.id)
+    return rows[0]["id"]
+
+
+async def attempts(
+    *, referrer_id: int | None = None, refused_only: bool = False, after_id: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Owners' referral attempts, newest last, with the precise outcome (what sales see and
+    the owner does not)."""
+    query = ReferralAttempt.select(*ReferralAttempt.all_columns(), ReferralAttempt.referrer.name).order_by(
+        ReferralAttempt.id
+    ).limit(limit)
+    if referrer_id is not None:
+        query = query.where(ReferralAttempt.referrer == referrer_id)
+    if refused_only:
+        query = query.where(ReferralAttempt.outcome.not_in(["accepted", "pending"]))
+    if after_id is not None:
+        query = query.where(ReferralAttempt.id > after_id)
+    return await query
 
 
 async def record_office_visit(phone: str, project_id: int, staff_id: int, region: str = "CN") -> None:

@@ -57,3 +57,20 @@ class RewardRule(Table):
     points = BigInt()
     vesting_days = Integer(default=0)
     active = Boolean(default=True)
+
+
+class ReferralAttempt(Table):
+    """Every lead an owner tried to register on the member page, accepted or refused, with
+    the precise outcome. The owner is told only "not accepted" for an owner, a protected or
+    a visited phone (so the route cannot test whether a phone number is an owner); sales
+    read the real reason here. The per-owner daily cap counts these rows, refusals included,
+    or the cap would not stop probing."""
+
+    referrer = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.restrict)
+    day = Date()  # the Beijing date the attempt counts for
+    phone = Varchar(length=20)  # E.164
+    project = ForeignKey(references=Project, null=False, on_delete=OnDelete.restrict)
+    outcome = Varchar(length=40, default="pending")  # accepted | the refusal's problem type (referral-protected...)
+    detail = Text(default="")
+    lead = Integer(null=True, default=None)  # the lead an accepted attempt made
+    at = Timestamptz(default=TimestamptzNow())

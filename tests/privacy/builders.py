@@ -31,6 +31,7 @@ from loyalty.members import importer
 from loyalty.members.tables import Member, Project
 from loyalty.merchants import reversals, sales
 from loyalty.merchants import service as merchants
+from loyalty.points import approvals
 from loyalty.points import service as points
 from loyalty.referrals import service as referrals
 from loyalty.settings import Settings
@@ -120,7 +121,10 @@ async def build_world(folder: Path, settings: Settings) -> World:
 
     await cards.assign_tier(me, "platinum", f"{MY_NAME} 是项目代言人", date(2026, 12, 31), staff["admin"], today=NOW.date())
     await points.adjust(me, 300, key="privacy-adjust", reason=f"补偿 {MY_NAME} {MY_PHONE}", staff_id=staff["service"])
-    friend = await referrals.register_lead(me, name=FRIEND_NAME, phone=FRIEND_PHONE, project_id=project, today=NOW.date())
+    # A large adjustment still waiting for an admin (erasure rejects it).
+    await approvals.adjust_or_request(me, 20_000, key="privacy-request", reason=f"团购补差 {MY_NAME}", staff_id=staff["service"])
+    # From the owner's page, so the attempt is on record too.
+    friend = await referrals.refer_friend(me, name=FRIEND_NAME, phone=FRIEND_PHONE, project_id=project, today=NOW.date())
     await referrals.move_lead(friend["id"], "visited", staff_id=staff["sales"], note="到访", today=NOW.date())
     await referrals.record_office_visit(MY_PHONE, project, staff["sales"])
 

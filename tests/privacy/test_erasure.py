@@ -29,7 +29,7 @@ from loyalty.merchants import service as merchants
 from loyalty.merchants import settlement
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points import service as points
-from loyalty.points.tables import LedgerEntry, PointsLot
+from loyalty.points.tables import LedgerEntry, PointsAdjustmentRequest, PointsLot
 from loyalty.privacy import erasure
 from loyalty.referrals.tables import Lead, OfficeVisit
 from tests.events.builders import NOW, STAFF_PASSWORD, member_client
@@ -121,6 +121,9 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     assert (lead["name"], lead["phone"], lead["stage"]) == (erasure.erased_name(world.me), f"erased:{world.me}", "signed")
     assert (await Lead.select(Lead.stage).where(Lead.id == world.friend_lead).first())["stage"] == "cancelled"
     assert await OfficeVisit.count().where(OfficeVisit.phone == f"erased:{world.me}") == 1
+    # A large adjustment still waiting for approval can never credit the erased owner.
+    requests = await PointsAdjustmentRequest.select().where(PointsAdjustmentRequest.member == world.me)
+    assert [r["status"] for r in requests] == ["rejected"] and (await points.balance(world.me)).available == 0
 
     # The membership ends: no card in force, no owner, no waitlist place, no tier assignment.
     assert await Card.count().where((Card.member == world.me) & (Card.status != "replaced")) == 0

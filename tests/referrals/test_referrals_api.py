@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from loyalty.referrals.tables import Lead
+from loyalty.referrals.tables import Lead, ReferralAttempt
 from tests.identity.builders import add_staff, log_in_member, log_in_staff
 from tests.members_builders import import_rows
 from tests.referrals.builders import (
@@ -63,7 +63,8 @@ async def test_a_refused_referral_is_a_problem_with_its_reason(world, new_client
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"] == "/problems/referral-self"
-    assert other.json()["type"] == "/problems/referral-already-owner"
+    # An owner's phone is refused without saying so (tests/referrals/test_referral_probing.py).
+    assert other.json()["type"] == "/problems/referral-not-accepted"
     assert await Lead.count() == 0
 
 
@@ -180,7 +181,10 @@ async def test_an_office_visit_logged_by_sales_blocks_a_later_referral(world, ne
     refused = await owner.post("/api/v1/referrals", json={"name": "王五", "phone": FRIEND, "project_id": world.project})
 
     assert logged.status_code == 204
-    assert refused.status_code == 422 and refused.json()["type"] == "/problems/referral-visited-before"
+    # The owner is not told why (a walk-in is the visitor's business); sales see it on the attempt.
+    assert refused.status_code == 422 and refused.json()["type"] == "/problems/referral-not-accepted"
+    (attempt,) = await ReferralAttempt.select().where(ReferralAttempt.phone == e164(FRIEND))
+    assert attempt["outcome"] == "referral-visited-before"
 
 
 async def test_the_funnel_counts_each_stage_in_the_month_it_was_reached(world, new_client, frozen, tmp_path):
