@@ -8,7 +8,11 @@
    issues their cards with the tier the default rules give (two units: gold; one: blue); one
    merchant (`points_per_cny=1`) with one store, a gold (10%) and a blue (3%) discount and a
    store API key; 1,000,000 points per owner (`points.earn`); every owner's static card code
-   (`cards.static_code`, signed with the key the server derives from the same secret).
+   (`cards.static_code`, signed with the key the server derives from the same secret) for the
+   verifies. A sale with points needs the phone's dynamic code, used once: before every wrk run
+   that sells, a pool of fresh dynamic codes (this minute's step, a nonce each, more than the run
+   can use) is signed with the same key and written beside the script (`paying_codes`); each
+   wrk thread takes its own slice, so no code is sent twice.
 2. The real server, `loyalty serve --host 127.0.0.1 --port P --workers 2` (Redis db 14 for the
    rate limit, set to 1000000/minute so it counts but never throttles), and the floor,
    `bench/floor_app.py` under the same uvicorn with the same worker count and log level, on
@@ -19,7 +23,7 @@
 3. `wrk` (Debian's; `apt-get install -y wrk`) with a generated Lua script, one run per route
    after a warm-up: `POST /partner/v1/codes/verify` rotating over every owner's code;
    `POST /partner/v1/sales` (12,800 fen, the tier's full discount, 100 points redeemed, a unique
-   Idempotency-Key per request); their floors `POST /floor/verify` (one indexed asyncpg SELECT)
+   Idempotency-Key and a fresh dynamic code per request); their floors `POST /floor/verify` (one indexed asyncpg SELECT)
    and `POST /floor/sales` (one asyncpg transaction: one INSERT, one UPDATE), with the same
    headers and comparable bodies. `--latency` gives the percentiles; the script's `done()`
    prints them exactly, and wrk's own summary is kept alongside.
@@ -46,6 +50,7 @@ import os
 import re
 import resource
 import shutil
+import secrets
 import signal
 import socket
 import statistics
@@ -65,7 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loyalty import clock, db  # noqa: E402
-from loyalty.cards import service as cards  # noqa: E402
+from loyalty.cards import codes, service as cards  # noqa: E402
 from loyalty.cards.tables import Card  # noqa: E402
 from loyalty.merchants import service as merchants  # noqa: E402
 from loyalty.points import service as points  # noqa: E402
@@ -198,6 +203,8 @@ def server_env(url: str) -> dict[str, str]:
         "LOYALTY_SECRET_KEY": SECRET,
         "LOYALTY_BROKER_URL": REDIS_URL,
         "LOYALTY_PARTNER_RATE_LIMIT": RATE_LIMIT,
+        # One merchant sells for the whole run: its daily earn cap must not cut the sales short.
+        "LOYALTY_MERCHANT_EARN_MAX_PER_DAY": "1000000000",
     }
 
 
@@ -326,6 +333,7 @@ local auth = "Bearer %(raw_key)s"
 local gross, points = %(gross)d, %(points)d
 local next_tid = 0
 local mode, run, counter
+local paying, slice, sold = {}, 1, 0
 
 function setup(thread)
   thread:set("tid", next_tid)
@@ -335,6 +343,13 @@ end
 function init(args)
   mode, run = args[1], args[2]
   counter = tid * 7919  -- threads start at different owners
+  if mode == "sale" then  -- one-time dynamic codes: "<code> <owner index>" per line, a slice per thread
+    for line in io.lines("%(paying_path)s") do
+      local code, owner = line:match("(%%S+) (%%d+)")
+      paying[#paying + 1] = {code, tonumber(owner)}
+    end
+    slice = math.floor(#paying / tonumber(args[3]))
+  end
 end
 
 function request()
@@ -345,8 +360,10 @@ function request()
     return wrk.format("POST", "/partner/v1/codes/verify", headers, '{"code":"' .. codes[i] .. '"}')
   elseif mode == "sale" then
     headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. counter
+    local pay = paying[tid * slice + sold %% slice + 1]
+    sold = sold + 1
     return wrk.format("POST", "/partner/v1/sales", headers, string.format(
-      '{"code":"%%s","gross_fen":%%d,"discount_fen":%%d,"points_to_redeem":%%d}', codes[i], gross, discounts[i], points))
+      '{"code":"%%s","gross_fen":%%d,"discount_fen":%%d,"points_to_redeem":%%d}', pay[1], gross, discounts[pay[2]], points))
   elseif mode == "floor_verify" then
     return wrk.format("POST", "/floor/verify", headers, string.format('{"card_id":%%d}', card_ids[i]))
   else  -- floor_sale
@@ -375,8 +392,34 @@ def write_lua(path: Path, data: dict[str, Any]) -> None:
     path.write_text(LUA % {
         "codes": lua_list(data["codes"]), "card_ids": lua_list(data["card_ids"]), "members": lua_list(data["members"]),
         "discounts": lua_list(data["discounts"]), "raw_key": data["raw_key"], "gross": GROSS_FEN,
-        "points": POINTS_PER_SALE,
+        "points": POINTS_PER_SALE, "paying_path": paying_path(path),
     })
+    PAYING[str(path)] = data
+
+
+# Scripts whose runs sell with points: their data, to sign fresh dynamic codes before each run.
+PAYING: dict[str, dict[str, Any]] = {}
+PAYING_MODES = ("sale", "mix")
+PAYING_CODES_PER_SECOND = 6000  # more than a sale run reaches on this machine
+
+
+def paying_path(script: Path) -> Path:
+    return script.with_suffix(".paying")
+
+
+def paying_codes(script: Path, seconds: float) -> int:
+    """A pool of one-time dynamic codes for the next run of `script`, signed for this minute
+    (accepted this minute and the next: a run must start within a minute and last under one).
+    Line n pays as owner n mod N, so the discount sent is that owner's tier's."""
+    data = PAYING[str(script)]
+    signer = cards.signer_for(data["settings"])
+    step = codes.current_step(time.time())
+    base = secrets.randbits(31)  # a run in the same minute as the last one gets other nonces
+    count = int(max(seconds, 1) * PAYING_CODES_PER_SECOND) + 1000
+    card_ids, n = data["card_ids"], len(data["card_ids"])
+    lines = (f"{signer.sign('dynamic', card_ids[j % n], step, nonce=base + j)} {j % n + 1}" for j in range(count))
+    paying_path(script).write_text("\n".join(lines) + "\n")
+    return count
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -434,9 +477,11 @@ def _system_ticks() -> tuple[int, int, int, int]:
 def run_wrk(
     server: Server, mode: str, script: Path, *, seconds: float, connections: int, threads: int, run: str
 ) -> dict[str, Any]:
+    if mode in PAYING_MODES and str(script) in PAYING:
+        paying_codes(script, seconds)
     command = [
         "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--latency", "--timeout", "10s",
-        "-s", str(script), f"http://127.0.0.1:{server.port}", "--", mode, run,
+        "-s", str(script), f"http://127.0.0.1:{server.port}", "--", mode, run, str(threads),
     ]
     pg_before, redis_before = _ticks_of(_postgres_backends), _ticks_of(_redis_server)
     cpu_before, (total_before, idle_before, irq_before, steal_before) = server.cpu_seconds(), _system_ticks()

@@ -13,7 +13,8 @@
 3. Owners log in over HTTP first (a login code is queued by the web process, delivered by the
    Celery worker through the outbox, read back from the outbox, exchanged for a session).
 4. The mixed load, one wrk run: 6 in 10 requests verify a card code at the till, 3 in 10 are
-   sales with points redemption (unique Idempotency-Keys), 1 in 10 is an owner fetching the
+   sales with points redemption (unique Idempotency-Keys; each pays with a fresh one-time dynamic
+   code from the pool `partner_throughput.paying_codes` signs before the run), 1 in 10 is an owner fetching the
    rotating card code with a session cookie. Meanwhile owners keep asking for login codes
    (one a second), and how long each takes from the request to `sent` by the worker is
    recorded: background work under foreground load.
@@ -66,6 +67,7 @@ local auth = "Bearer %(raw_key)s"
 local gross, points = %(gross)d, %(points)d
 local next_tid = 0
 local mode, run, counter
+local paying, slice, sold = {}, 1, 0
 
 function setup(thread)
   thread:set("tid", next_tid)
@@ -75,6 +77,13 @@ end
 function init(args)
   mode, run = args[1], args[2]
   counter = tid * 7919
+  if mode == "mix" then  -- one-time dynamic codes for the sales: "<code> <owner index>", a slice per thread
+    for line in io.lines("%(paying_path)s") do
+      local code, owner = line:match("(%%S+) (%%d+)")
+      paying[#paying + 1] = {code, tonumber(owner)}
+    end
+    slice = math.floor(#paying / tonumber(args[3]))
+  end
 end
 
 function request()
@@ -87,8 +96,10 @@ function request()
       return wrk.format("POST", "/partner/v1/codes/verify", headers, '{"code":"' .. codes[i] .. '"}')
     elseif kind < 9 then
       headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. counter
+      local pay = paying[tid * slice + sold %% slice + 1]
+      sold = sold + 1
       return wrk.format("POST", "/partner/v1/sales", headers, string.format(
-        '{"code":"%%s","gross_fen":%%d,"discount_fen":%%d,"points_to_redeem":%%d}', codes[i], gross, discounts[i], points))
+        '{"code":"%%s","gross_fen":%%d,"discount_fen":%%d,"points_to_redeem":%%d}', pay[1], gross, discounts[pay[2]], points))
     else
       return wrk.format("GET", "/api/v1/me/card/code", {["Cookie"] = cookies[counter %% #cookies + 1]})
     end
@@ -162,8 +173,9 @@ def write_lua(path: Path, data: dict[str, Any], cookies: list[str]) -> None:
     path.write_text(LUA % {
         "codes": lua_list(data["codes"]), "card_ids": lua_list(data["card_ids"]), "members": lua_list(data["members"]),
         "discounts": lua_list(data["discounts"]), "cookies": lua_list(cookies), "raw_key": data["raw_key"],
-        "gross": GROSS_FEN, "points": POINTS_PER_SALE,
+        "gross": GROSS_FEN, "points": POINTS_PER_SALE, "paying_path": partner.paying_path(path),
     })
+    partner.PAYING[str(path)] = data  # run_wrk signs fresh one-time codes before each "mix" run
 
 
 def scrape(port: int) -> dict[str, dict[str, float]]:

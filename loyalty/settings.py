@@ -85,6 +85,13 @@ class Settings:
     # Redis connections per web process for the limits; a burst waits for one, it never fails.
     rate_limit_redis_connections: int = 32
     points_per_cny: int = 100
+    # Points a merchant's sale earns are pending this many days (the merchant's window to
+    # reverse the sale), then vest; a reversal inside the window voids them.
+    merchant_earn_pending_days: int = 7
+    # What one sale, and one merchant in one (Beijing) day, may earn at most; beyond that a
+    # sale is recorded but earns nothing more, and staff are alerted (audit entry).
+    merchant_earn_max_per_sale: int = 20_000
+    merchant_earn_max_per_day: int = 500_000
     # Channel used for login codes and notices until SMS/WeChat adapters are configured.
     sms_backend: str = "log"
     # E-mail over SMTP for care messages to owners with an address; unset host: no e-mail.
@@ -315,6 +322,15 @@ def load_settings(
             "LOYALTY_RATE_LIMIT_REDIS_CONNECTIONS", env.get("LOYALTY_RATE_LIMIT_REDIS_CONNECTIONS", "32")
         ),
         points_per_cny=_int("LOYALTY_POINTS_PER_CNY", env.get("LOYALTY_POINTS_PER_CNY", "100")),
+        merchant_earn_pending_days=_int(
+            "LOYALTY_MERCHANT_EARN_PENDING_DAYS", env.get("LOYALTY_MERCHANT_EARN_PENDING_DAYS", "7"), 0
+        ),
+        merchant_earn_max_per_sale=_int(
+            "LOYALTY_MERCHANT_EARN_MAX_PER_SALE", env.get("LOYALTY_MERCHANT_EARN_MAX_PER_SALE", "20000"), 0
+        ),
+        merchant_earn_max_per_day=_int(
+            "LOYALTY_MERCHANT_EARN_MAX_PER_DAY", env.get("LOYALTY_MERCHANT_EARN_MAX_PER_DAY", "500000"), 0
+        ),
         referral_protection_days=_int("LOYALTY_REFERRAL_PROTECTION_DAYS", env.get("LOYALTY_REFERRAL_PROTECTION_DAYS", "90")),
         referral_yearly_cap=_int("LOYALTY_REFERRAL_YEARLY_CAP", env.get("LOYALTY_REFERRAL_YEARLY_CAP", "20")),
         referral_daily_cap_per_owner=_int(

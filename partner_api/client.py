@@ -15,6 +15,12 @@ the server answers a retry with the first answer. The client itself retries, wit
 key, when the connection fails or the server answers 5xx or 429 (a bounded number of times).
 Every refusal is raised as `PartnerError`, read from the RFC 9457 problem details the server
 sends; branch on `error.slug` (e.g. `discount-exceeds-schedule`), never on the words.
+
+Card codes: the static code (printed card, card image) identifies the owner — tier, discount,
+a sale without points. Paying with points needs the rotating code on the owner's phone
+(`Verification.code_can_pay`), and that code pays for one sale: a second sale with it is
+`code-already-used` (ask the owner to refresh), a static code with points is `code-cannot-pay`.
+A retry of the same sale with the same Idempotency-Key still gets the first answer.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
 from urllib.parse import quote
@@ -56,8 +62,9 @@ class Verification:
     discount: Discount
     points_available: int
     points_per_cny: int  # points worth 1 CNY (100 fen) when paying here
-    code_kind: str  # static | dynamic
+    code_kind: str  # static (printed card, card image) | dynamic (the owner's phone)
     code_expires_at_unix: int | None
+    code_can_pay: bool = False  # only a dynamic code may take points as payment, once
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,10 @@ class Sale:
     reversed_fen: int
     points_balance_after: int
     created_at: datetime
+    # The earned points vest on this day (the merchant's reversal window); a reversal before
+    # then voids them.
+    points_earned_pending_until: date | None = None
+    earn_cap_reached: str | None = None  # "sale" | "day": a cap on earning cut points_earned down
 
 
 @dataclass(frozen=True)
@@ -187,11 +198,14 @@ def _build(cls: type[T], data: dict[str, Any], **nested: Callable[[Any], Any]) -
     """A result dataclass from JSON; fields the server adds later are ignored, not errors."""
     values = {}
     for item in fields(cls):  # type: ignore[arg-type]
-        value = data[item.name]
+        # A field with a default is newer than some servers: absent there, it takes the default.
+        value = data[item.name] if item.default is MISSING else data.get(item.name, item.default)
         if item.name in nested:
             value = nested[item.name](value)
         elif item.type == "datetime":
             value = datetime.fromisoformat(value)
+        elif item.type == "date | None" and value is not None:
+            value = date.fromisoformat(value)
         values[item.name] = value
     return cls(**values)
 
@@ -400,7 +414,9 @@ class PartnerClient(_Base):
         self, code: str, gross_fen: int, discount_fen: int = 0, points_to_redeem: int = 0, store: str | None = None,
         idempotency_key: str | None = None,
     ) -> SaleResult:
-        """Record a sale; `store` is the store code (not needed with a store's own key)."""
+        """Record a sale; `store` is the store code (not needed with a store's own key).
+        `points_to_redeem` needs the dynamic code from the owner's phone, which this sale
+        consumes (`code-cannot-pay` for a static code, `code-already-used` for a spent one)."""
         call = _sale_call(code, gross_fen, discount_fen, points_to_redeem, store, idempotency_key)
         response = self._send(call)
         return SaleResult(_sale(response.json()), call.idempotency_key or "", _replayed(response))

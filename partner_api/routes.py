@@ -19,6 +19,7 @@ from loyalty import clock
 from loyalty.cards import service as cards
 from loyalty.labels import label
 from loyalty.merchants import reversals, sales, service, settlement
+from loyalty.merchants.earning import EarnRules
 from loyalty.settings import Settings
 from partner_api.auth import requires_api_key
 from partner_api.schemas import (
@@ -49,6 +50,8 @@ def sale_view(sale: dict[str, Any]) -> SaleView:
         discount_fen=sale["discount_fen"], points_redeemed=sale["points_redeemed"],
         points_value_fen=sale["points_value_fen"], points_earned=sale["points_earned"], cash_fen=sale["cash_fen"],
         reversed_fen=sale["reversed_fen"], points_balance_after=sale["balance_after"], created_at=sale["created_at"],
+        points_earned_pending_until=sale["earn_vests_on"] if sale["points_earned"] else None,
+        earn_cap_reached=sale["earn_cap"] or None,
     )
 
 
@@ -61,8 +64,20 @@ def reversal_view(reversal: dict[str, Any]) -> ReversalView:
     )
 
 
+CODES_EXPLAINED = (
+    "Two card codes exist. The **static** code is printed on the card and in its image: it *identifies* the member "
+    "(tier, discount, a sale without points) until the card is replaced, and anyone who photographs a card has it. "
+    "The **dynamic** code is on the owner's phone: it rotates every 60 s (accepted in its own minute and the next, "
+    "then `code-expired`) and it *pays*: only a dynamic code may take points as payment, and the sale that uses it "
+    "consumes it."
+)
+
+
 @post(
     "/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points",
+    description=CODES_EXPLAINED + " Verifying never consumes a code; `code_can_pay` says whether a sale with this code "
+    "may take points. Problems: `code-malformed`, `code-bad-signature`, `code-unknown-key`, `code-expired`, "
+    "`card-replaced`, `card-suspended`.",
     status_code=HTTP_200_OK, opt={"key_in_query": True},
 )
 async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Verified:
@@ -77,11 +92,19 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
         points_per_cny=settings.points_per_cny,
         code_kind=offer.code_kind,
         code_expires_at_unix=offer.code_expires_at_unix,
+        code_can_pay=offer.code_kind == "dynamic",
     )
 
 
 @post(
     "/sales", operation_id="createSale", summary="Record a sale: discount checked, points taken atomically, points earned",
+    description=CODES_EXPLAINED + " So: `points_to_redeem > 0` with a static code is `code-cannot-pay`; a dynamic code "
+    "that already made a sale is `code-already-used` (a retry of *the same* sale, same `Idempotency-Key` and body, "
+    "still gets the stored reply). Points earned here are pending until the reversal window ends "
+    "(`points_earned_pending_until`; a reversal before then voids them) and are capped per sale and per merchant "
+    "per day: a sale beyond a cap is recorded and says so in `earn_cap_reached`. Other problems: "
+    "`discount-exceeds-schedule`, `points-exceed-payable`, `insufficient-points`, `store-not-found`, "
+    "`idempotency-conflict`, and the code problems of verify.",
     opt={"key_in_query": True},
 )
 async def create_sale(
@@ -91,7 +114,8 @@ async def create_sale(
     _, sale, replayed = await sales.create_sale_by_key(
         request.state.key_digest, key=idempotency_key, code=data.code, store_code=data.store, gross_fen=data.gross_fen,
         discount_fen=data.discount_fen, points_to_redeem=data.points_to_redeem, signer=cards.signer_for(settings),
-        unix_time=time.time(), points_per_cny=settings.points_per_cny, today=clock.today(),
+        unix_time=time.time(), points_per_cny=settings.points_per_cny, earn_rules=EarnRules.from_settings(settings),
+        today=clock.today(),
     )
     return Response(sale_view(sale), status_code=HTTP_200_OK if replayed else HTTP_201_CREATED,
                     headers={"Idempotent-Replayed": "true"} if replayed else {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
@@ -11,7 +11,14 @@ Fen = Annotated[int, msgspec.Meta(ge=0, le=100_000_000_000, description="amount 
 
 
 class CodeVerify(msgspec.Struct, forbid_unknown_fields=True):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=512, description="the text of the scanned QR code")]
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=512,
+            description="the text of the scanned QR code: the static code of a printed card or card image, or the "
+            "rotating code on the owner's phone",
+        ),
+    ]
 
 
 class Discount(msgspec.Struct):
@@ -27,15 +34,31 @@ class Verified(msgspec.Struct):
     discount: Discount
     points_available: int
     points_per_cny: int  # points worth 1 CNY (100 fen) when paying here
-    code_kind: str  # static | dynamic
+    code_kind: Annotated[str, msgspec.Meta(description="static (printed card, card image) or dynamic (the owner's phone)")]
     code_expires_at_unix: int | None
+    code_can_pay: Annotated[
+        bool,
+        msgspec.Meta(
+            description="whether a sale with this code may take points as payment: only a dynamic code can, once "
+            "(a static code identifies for the discount; ask for the phone's code to pay with points)"
+        ),
+    ] = False
 
 
 class SaleCreate(msgspec.Struct, forbid_unknown_fields=True):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=512,
+            description="the scanned card code; a dynamic code is consumed by the sale (one sale per code)",
+        ),
+    ]
     gross_fen: Annotated[int, msgspec.Meta(gt=0, le=100_000_000_000, examples=[128000])]
     discount_fen: Fen = 0
-    points_to_redeem: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 0
+    points_to_redeem: Annotated[
+        int,
+        msgspec.Meta(ge=0, le=1_000_000_000, description="points as payment: needs the dynamic code from the owner's phone"),
+    ] = 0
     store: Annotated[str, msgspec.Meta(max_length=32, description="store code (not needed for a store key)")] | None = None
 
 
@@ -52,6 +75,16 @@ class SaleView(msgspec.Struct):
     reversed_fen: int
     points_balance_after: int
     created_at: datetime
+    points_earned_pending_until: Annotated[
+        date | None,
+        msgspec.Meta(description="the earned points vest on this day (the end of the reversal window); until then "
+                     "they cannot be spent, and reversing the sale voids them"),
+    ] = None
+    earn_cap_reached: Annotated[
+        str | None,
+        msgspec.Meta(description="`sale` or `day` when a cap on points earned at this merchant cut points_earned "
+                     "down (possibly to 0); staff are alerted"),
+    ] = None
 
 
 class SalePage(msgspec.Struct):

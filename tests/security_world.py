@@ -10,6 +10,7 @@ in production behind no proxy.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, AsyncIterator, Iterator
@@ -104,7 +105,8 @@ class World:
     merchant_a_id: int
     sale_id: int
     merchant_key: str
-    card_code: str
+    card_code: str  # the printed card's static code: it identifies
+    paying_code: str  # the phone's code the world's sale paid with (now spent)
 
     async def call(self, caller: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return await self.callers.call(caller, method, url, **kwargs)
@@ -196,6 +198,7 @@ async def world(database_engine: Database, fast_hashing: None, tmp_path_factory:
     survey = await Survey.select(Survey.id).where(Survey.member == owner).first()
     assert survey is not None
     code = await cards.static_code(owner, cards.signer_for(settings))
+    paying = (await cards.dynamic_code(owner, cards.signer_for(settings), time.time())).code
 
     app = create_app(settings, engine=database.engine)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=REMOTE), base_url=BASE_URL)
@@ -215,7 +218,7 @@ async def world(database_engine: Database, fast_hashing: None, tmp_path_factory:
                                        headers={"Content-Type": "image/png"}))
     lead = created(await callers.call(OWNER, "POST", "/api/v1/referrals", json={**FRIEND, "project_id": unit["unit.project"]}))
     sale = created(await callers.call(MERCHANT_A, "POST", "/partner/v1/sales", headers={"Idempotency-Key": "matrix-1"}, json={
-        "code": code, "store": "A1", "gross_fen": 100_000, "discount_fen": 10_000, "points_to_redeem": 1000,
+        "code": paying, "store": "A1", "gross_fen": 100_000, "discount_fen": 10_000, "points_to_redeem": 1000,
     }))
     try:
         yield World(
@@ -223,6 +226,7 @@ async def world(database_engine: Database, fast_hashing: None, tmp_path_factory:
             owner_unit_id=unit["unit"], project_id=unit["unit.project"], event_id=event, draft_event_id=draft,
             signup_id=signup["id"], case_id=case["id"], photo_id=photo["id"], survey_id=survey["id"], lead_id=lead["id"],
             merchant_a_id=shop_a, sale_id=sale["id"], merchant_key=key_a, card_code=code,
+            paying_code=paying,
         )
     finally:
         await http.aclose()

@@ -498,7 +498,7 @@ def phone_forms(phone: str) -> list[str]:
 async def test_no_merchant_answer_contains_the_owners_phone_or_full_name(world: World):
     month = clock.today().strftime("%Y-%m")
     dynamic = (await world.call(OWNER, "GET", "/api/v1/me/card/code")).json()["code"]
-    sale = {"code": world.card_code, "store": "A1", "gross_fen": 100_000, "discount_fen": 10_000, "points_to_redeem": 1000}
+    sale = {"code": world.paying_code, "store": "A1", "gross_fen": 100_000, "discount_fen": 10_000, "points_to_redeem": 1000}
     answers = [
         await world.call(MERCHANT_A, "POST", "/partner/v1/codes/verify", json={"code": world.card_code}),
         await world.call(MERCHANT_A, "POST", "/partner/v1/codes/verify", json={"code": dynamic}),
@@ -513,7 +513,7 @@ async def test_no_merchant_answer_contains_the_owners_phone_or_full_name(world: 
         await world.call(MERCHANT_A, "POST", "/partner/v1/sales", headers={"Idempotency-Key": "matrix-1"},
                          json={**sale, "gross_fen": 1, "discount_fen": 0, "points_to_redeem": 0}),
         await world.call(MERCHANT_A, "POST", "/partner/v1/sales", headers={"Idempotency-Key": "matrix-too-much"},
-                         json={**sale, "discount_fen": 0, "points_to_redeem": 10**9}),
+                         json={**sale, "code": dynamic, "discount_fen": 0, "points_to_redeem": 10**9}),
     ]
     assert [answer.status_code for answer in answers] == [200] * 8 + [409, 422], [answer.text[:200] for answer in answers]
     assert answers[0].json()["member_name"] != OWNER_ROW["name"]

@@ -46,7 +46,7 @@ class MyCardController(Controller):
     @get(
         "/card/code",
         operation_id="getMyDynamicCode",
-        summary="The rotating code for the phone (valid for its minute, ±1 minute of skew)",
+        summary="A rotating code for the phone: valid for its minute and the next; each call gives a new one-time code",
     )
     async def dynamic_code(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[DynamicCode]:
         code = await service.dynamic_code(member_id(request), service.signer_for(settings), time.time())

@@ -1,14 +1,20 @@
 """Signed codes for QR: never a bare card number.
 
 Text form (URL-safe, fits a small QR):  OC1.<key id>.<payload>.<signature>
-  payload   = base64url(kind 1 byte | subject id 8 bytes | step 4 bytes)
+  payload   = base64url(kind 1 byte | subject id 8 bytes | step 4 bytes [| nonce 4 bytes])
   signature = base64url(Ed25519 over "OC1.<key id>.<payload>")
 
 Kinds: `S` static card code (step 0: valid until the card is replaced), `D` dynamic card code
-(step = unix time // 60: valid for its minute, ±1 step of clock skew, so a screenshot dies),
-`T` event ticket (the events issue). Anyone holding the public key can check a signature
-offline; whether the card was replaced or suspended is checked online by the service.
+(step = unix time // 60, plus a random nonce: accepted in its own minute and the next one —
+one step of clock skew — so a screenshot dies within two minutes at most), `T` event ticket.
+Anyone holding the public key can check a signature offline; whether the card was replaced or
+suspended, and whether a dynamic code has already paid for a sale, is checked online.
 Keys come from settings with an id, so a new key can sign while old ones still verify.
+
+What each card code may do (DESIGN.md, "Which code may do what"): the static code on the
+printed card and the card PNG *identifies* (tier, discount, check-in); only a dynamic code
+*pays* with points, and the sale consumes it: each dynamic code carries its own nonce, so a
+phone that asks again gets a fresh code and (card, step, nonce) names one payment at most.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ STEP_SECONDS = 60
 SKEW_STEPS = 1
 KINDS = {"S": "static", "D": "dynamic", "T": "ticket"}
 _PAYLOAD = struct.Struct(">cQI")
+# A dynamic code carries a nonce: every code the phone is given is a different one-time code.
+_DYNAMIC_PAYLOAD = struct.Struct(">cQII")
 
 
 class CodeError(DomainError):
@@ -61,12 +69,31 @@ class CodeExpired(CodeError):
     title_zh = "会员码已过期，请在手机上刷新"
 
 
+class CodeAlreadyUsed(CodeError):
+    """A dynamic code pays for one sale: a second sale with it (under another Idempotency-Key)
+    is a replay of a photographed or intercepted code, not a retry."""
+
+    type = "code-already-used"
+    title_en = "This code has already been used for a sale; refresh it on the phone"
+    title_zh = "该会员码已用于一笔交易，请在手机上刷新"
+
+
+class CodeCannotPay(CodeError):
+    """The static code is printed on the card and in its image: anyone who photographs a card
+    has it, so it identifies the member but never spends their points."""
+
+    type = "code-cannot-pay"
+    title_en = "A printed card identifies; paying with points needs the rotating code on the owner's phone"
+    title_zh = "实体卡仅用于识别会员；积分支付请出示手机上的动态会员码"
+
+
 @dataclass(frozen=True)
 class SignedPayload:
     kind: str  # static | dynamic | ticket
     subject_id: int
     step: int
     key_id: str
+    nonce: int = 0  # dynamic codes: which of the step's codes this is (0 for the others)
 
 
 def _b64(data: bytes) -> str:
@@ -106,7 +133,7 @@ class CodeVerifier:
             signature = _unb64(signature_text)
         except (binascii.Error, ValueError):
             raise CodeMalformed("the code is not valid base64url", field="code") from None
-        if len(payload) != _PAYLOAD.size or len(signature) != 64:
+        if len(payload) not in (_PAYLOAD.size, _DYNAMIC_PAYLOAD.size) or len(signature) != 64:
             raise CodeMalformed("the code has the wrong length (truncated?)", field="code")
         public = self._public.get(key_id)
         if public is None:
@@ -115,11 +142,15 @@ class CodeVerifier:
             public.verify(signature, f"{PREFIX}.{key_id}.{payload_text}".encode())
         except InvalidSignature:
             raise CodeBadSignature("the signature does not match", field="code") from None
-        kind_byte, subject_id, step = _PAYLOAD.unpack(payload)
+        nonce = 0
+        if len(payload) == _DYNAMIC_PAYLOAD.size:
+            kind_byte, subject_id, step, nonce = _DYNAMIC_PAYLOAD.unpack(payload)
+        else:
+            kind_byte, subject_id, step = _PAYLOAD.unpack(payload)
         kind = KINDS.get(kind_byte.decode("latin-1"))
-        if kind is None:
+        if kind is None or (len(payload) == _DYNAMIC_PAYLOAD.size and kind != "dynamic"):
             raise CodeMalformed("unknown code kind", field="code")
-        return SignedPayload(kind=kind, subject_id=subject_id, step=step, key_id=key_id)
+        return SignedPayload(kind=kind, subject_id=subject_id, step=step, key_id=key_id, nonce=nonce)
 
 
 class CodeSigner(CodeVerifier):
@@ -151,20 +182,31 @@ class CodeSigner(CodeVerifier):
             keys.append((key_id, Ed25519PrivateKey.from_private_bytes(_unb64(seed))))
         return cls(keys)
 
-    def sign(self, kind: str, subject_id: int, step: int = 0) -> str:
+    def sign(self, kind: str, subject_id: int, step: int = 0, nonce: int | None = None) -> str:
+        """A code of `kind`; a `nonce` (dynamic codes) makes it one of many for its step."""
         kind_byte = next(k for k, name in KINDS.items() if name == kind).encode()
-        head = f"{PREFIX}.{self._signing_id}.{_b64(_PAYLOAD.pack(kind_byte, subject_id, step))}"
+        if nonce is None:
+            packed = _PAYLOAD.pack(kind_byte, subject_id, step)
+        else:
+            packed = _DYNAMIC_PAYLOAD.pack(kind_byte, subject_id, step, nonce)
+        head = f"{PREFIX}.{self._signing_id}.{_b64(packed)}"
         return f"{head}.{_b64(self._signing_key.sign(head.encode()))}"
+
 
 def current_step(unix_time: float) -> int:
     return int(unix_time // STEP_SECONDS)
 
 
 def check_fresh(payload: SignedPayload, unix_time: float) -> int:
-    """For a dynamic code: the unix time it stops being accepted; raises CodeExpired after."""
-    now_step = current_step(unix_time)
-    if abs(now_step - payload.step) > SKEW_STEPS:
-        raise CodeExpired(f"the code was made {abs(now_step - payload.step)} minute(s) away from now", field="code")
+    """For a dynamic code: the unix time it stops being accepted; raises CodeExpired after.
+    A code is accepted in its own step and the next one (one step of clock skew), so it lives
+    at most 60 s + one step. Our servers make the codes, so a code from a step that has not
+    begun here is refused too: accepting it would let a code live a third minute."""
+    late = current_step(unix_time) - payload.step
+    if late < 0:
+        raise CodeExpired(f"the code is for a minute that has not begun ({-late} ahead of this server's clock)", field="code")
+    if late > SKEW_STEPS:
+        raise CodeExpired(f"the code was made {late} minutes ago", field="code")
     return (payload.step + SKEW_STEPS + 1) * STEP_SECONDS
 
 

@@ -49,6 +49,9 @@ class VerifiedCard(msgspec.Struct):
     tier: str
     kind: str
     expires_at_unix: int | None
+    # A dynamic code's step and nonce: what a sale that consumes the code records.
+    step: int = 0
+    nonce: int = 0
 
 
 class CodeCheck(msgspec.Struct, forbid_unknown_fields=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
@@ -196,14 +197,16 @@ async def static_code(member_id: int, signer: codes.CodeSigner) -> str:
 
 
 async def dynamic_code(member_id: int, signer: codes.CodeSigner, unix_time: float) -> DynamicCode:
-    """The phone's code for this minute; the page fetches a new one before `expires_at`."""
+    """The phone's code for this minute; the page fetches a new one before `expires_at`. Each
+    call makes a new code (a random nonce), so after a code has paid for a sale the owner
+    simply refreshes: a paying code is single-use (DESIGN.md)."""
     card = await _current(member_id)
     if card["status"] == "suspended":
         raise CardSuspended(card["status_reason"] or "ask customer service")
     step = codes.current_step(unix_time)
     valid_until = (step + 1) * codes.STEP_SECONDS
     return DynamicCode(
-        code=signer.sign("dynamic", card["id"], step),
+        code=signer.sign("dynamic", card["id"], step, nonce=secrets.randbits(32)),
         step_seconds=codes.STEP_SECONDS,
         refresh_after_seconds=max(1, int(valid_until - unix_time)),
         expires_at_unix=valid_until + codes.SKEW_STEPS * codes.STEP_SECONDS,
@@ -243,6 +246,8 @@ def card_in_force(card: Mapping[str, Any] | None, payload: codes.SignedPayload, 
         tier=card["tier"],
         kind=payload.kind,
         expires_at_unix=expires_at,
+        step=payload.step,
+        nonce=payload.nonce,
     )
 
 

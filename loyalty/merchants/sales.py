@@ -1,6 +1,7 @@
 """A sale at an alliance merchant's till: the discount checked against the tier's schedule,
-points paying part of what is left, points earned on the cash part; replays of a retried
-request; and a merchant's own sales, one or listed."""
+points paying part of what is left (only with the phone's dynamic code, which the sale
+consumes), points earned on the cash part (capped, pending until the reversal window ends);
+replays of a retried request; and a merchant's own sales, one or listed."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 from loyalty import clock, db
 from loyalty.cards import service as cards
-from loyalty.cards.codes import CodeSigner
+from loyalty.cards.codes import CodeAlreadyUsed, CodeCannotPay, CodeSigner
 from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.merchants import earning
+from loyalty.merchants.earning import EarnRules
 from loyalty.merchants.service import CORRELATED_SCHEDULE, KEY_COLUMNS, KeyContext, StoreNotFound, key_in_force, sha256_hex
 from loyalty.merchants.tables import Sale, Store
 from loyalty.points import service as points
@@ -94,7 +97,10 @@ _SALE_CONTEXT_SQL = (
     "AND (api_key.store IS NULL OR store.id = api_key.store) ORDER BY store.id LIMIT 1) AS store_found, "
     f"(SELECT percent_bp {CORRELATED_SCHEDULE}) AS percent_bp, (SELECT cap_fen {CORRELATED_SCHEDULE}) AS cap_fen, "
     "(SELECT available FROM points_account WHERE points_account.member = card.member) AS available, "
-    "(SELECT sale.id FROM sale WHERE sale.merchant = api_key.merchant AND sale.idempotency_key = {}) AS sold "
+    "(SELECT sale.id FROM sale WHERE sale.merchant = api_key.merchant AND sale.idempotency_key = {}) AS sold, "
+    # Whether this dynamic code has paid already: refused before anything is locked. The
+    # unique index on (card, code_step, code_nonce) is what settles a race.
+    "(SELECT sale.id FROM sale WHERE sale.card = card.id AND sale.code_step = {} AND sale.code_nonce = {}) AS code_used "
     "FROM api_key JOIN merchant ON merchant.id = api_key.merchant "
     "LEFT JOIN card ON card.id = {} LEFT JOIN member ON member.id = card.member "
 )
@@ -114,16 +120,19 @@ async def create_sale(
     signer: CodeSigner,
     unix_time: float,
     points_per_cny: int = 100,
+    earn_rules: EarnRules = EarnRules(),
     today: date | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Record a sale: the discount is checked against the schedule, points pay part of what
     is left (taken atomically from the ledger), points are earned on the cash part by the
-    merchant's rule. Same key and body → the first answer (and `True`); same key, another
-    body → IdempotencyConflict."""
+    merchant's rule (capped, pending until the reversal window ends: `earn_rules`). Only a
+    dynamic code pays with points (a static one is CodeCannotPay), and the sale consumes it:
+    another sale with it is CodeAlreadyUsed. Same key and body → the first answer (and
+    `True`); same key, another body → IdempotencyConflict."""
     _, sale, replayed = await _sell(
         _SALE_BY_KEY_ID_SQL, ctx.key_id, key=key, code=code, store_code=store_code, gross_fen=gross_fen,
         discount_fen=discount_fen, points_to_redeem=points_to_redeem, signer=signer, unix_time=unix_time,
-        points_per_cny=points_per_cny, today=today,
+        points_per_cny=points_per_cny, earn_rules=earn_rules, today=today,
     )
     return sale, replayed
 
@@ -140,6 +149,7 @@ async def create_sale_by_key(
     signer: CodeSigner,
     unix_time: float,
     points_per_cny: int = 100,
+    earn_rules: EarnRules = EarnRules(),
     today: date | None = None,
 ) -> tuple[KeyContext, dict[str, Any], bool]:
     """`create_sale` as a till sends it: the bearer key (by `key_digest`) is judged on the
@@ -147,7 +157,7 @@ async def create_sale_by_key(
     return await _sell(
         _SALE_BY_DIGEST_SQL, digest, key=key, code=code, store_code=store_code, gross_fen=gross_fen,
         discount_fen=discount_fen, points_to_redeem=points_to_redeem, signer=signer, unix_time=unix_time,
-        points_per_cny=points_per_cny, today=today,
+        points_per_cny=points_per_cny, earn_rules=earn_rules, today=today,
     )
 
 
@@ -164,6 +174,7 @@ async def _sell(
     signer: CodeSigner,
     unix_time: float,
     points_per_cny: int,
+    earn_rules: EarnRules,
     today: date | None,
 ) -> tuple[KeyContext, dict[str, Any], bool]:
     """`create_sale`'s rules, for the key that `context_sql` finds by `key_ref`."""
@@ -179,7 +190,9 @@ async def _sell(
     except DomainError as error:
         payload, expires_at, refused = None, None, error
     card_id = payload.subject_id if payload is not None else None
-    rows = await db.fetch(context_sql, store_code, today, today, today, today, key, card_id, key_ref)
+    dynamic = payload is not None and payload.kind == "dynamic"
+    step, nonce = (payload.step, payload.nonce) if dynamic else (None, None)
+    rows = await db.fetch(context_sql, store_code, today, today, today, today, key, step, nonce, card_id, key_ref)
     row = rows[0] if rows else None
     ctx = await key_in_force(row)
     # The key is looked up before the body is judged: a retry gets the first answer, and a
@@ -201,6 +214,13 @@ async def _sell(
     if refused is not None:
         raise refused
     card = cards.card_in_force(row, payload, expires_at)
+    if not dynamic and points_to_redeem:
+        raise CodeCannotPay(
+            "this is the card's static code (printed card, card image); ask the owner for the code on their phone",
+            field="code",
+        )
+    if dynamic and row["code_used"] is not None:
+        raise CodeAlreadyUsed("this code has paid for a sale already", field="code")
     allowed = max_discount(gross_fen, row["percent_bp"], row["cap_fen"]) if row["percent_bp"] is not None else 0
     if discount_fen > allowed:
         raise DiscountNotAllowed(
@@ -212,73 +232,122 @@ async def _sell(
     if points_value > gross_fen - discount_fen:
         raise PointsExceedPayable(field="points_to_redeem")
     cash = gross_fen - discount_fen - points_value
-    earned = (cash // FEN_PER_CNY) * row["points_per_cny"]
     sale = {
         "merchant": ctx.merchant_id, "store": store_id, "member": card.member_id, "card": card.card_id, "tier": card.tier,
         "gross_fen": gross_fen, "discount_fen": discount_fen, "points_redeemed": points_to_redeem,
-        "points_value_fen": points_value, "points_earned": earned, "cash_fen": cash, "idempotency_key": key,
-        "request_hash": fingerprint,
+        "points_value_fen": points_value, "points_earned": 0, "cash_fen": cash, "idempotency_key": key,
+        "request_hash": fingerprint, "code_step": step, "code_nonce": nonce, "earn_vests_on": None, "earn_cap": "",
     }
+    earn = _Earn(row["points_per_cny"] or 0, earn_rules, today)
     try:
         if db.is_postgres():
-            recorded = await _record_in_one_statement(sale, int(row["available"] or 0), today)
+            recorded = await _record_in_one_statement(sale, int(row["available"] or 0), earn)
         else:
-            recorded = await _record_step_by_step(sale, today)
+            recorded = await _record_step_by_step(sale, earn)
     except points.InsufficientPoints:
         # A request with the same key may have held the owner's points first and spent them:
-        # then its sale is the answer (or the conflict).
+        # then its sale is the answer (or the conflict). A request with the same code under
+        # another key may have: then the code is spent.
         replay = await _replayed_sale(ctx, key, fingerprint)
         if replay:
             return ctx, replay, True
+        await _refuse_if_code_used(card.card_id, step, nonce)
         raise
     except DomainError:
         raise
-    except Exception:
+    except Exception as error:
         # A concurrent request with the same key won the race (the unique index on
-        # merchant + key, or on a ledger key, refused this insert): answer as a replay.
+        # merchant + key, or on a ledger key, refused this insert): answer as a replay. One
+        # with the same dynamic code under another key won it (the unique index on card +
+        # code step + nonce): the code is spent.
         replay = await _replayed_sale(ctx, key, fingerprint)
         if replay:
             return ctx, replay, True
+        if db.is_unique_violation(error):
+            await _refuse_if_code_used(card.card_id, step, nonce)
         raise
     return ctx, recorded, False
 
 
+async def _refuse_if_code_used(card_id: int, step: int | None, nonce: int | None) -> None:
+    if step is None:
+        return
+    used = await Sale.exists().where((Sale.card == card_id) & (Sale.code_step == step) & (Sale.code_nonce == nonce))
+    if used:
+        raise CodeAlreadyUsed("another sale used this code first", field="code")
+
+
+class _Earn:
+    """How the sale being recorded earns: the merchant's rule and the caps, counted inside
+    the recording transaction (`earning.grant`)."""
+
+    def __init__(self, points_per_cny: int, rules: EarnRules, today: date) -> None:
+        self.points_per_cny, self.rules, self.today = points_per_cny, rules, today
+
+    def wanted(self, sale: dict[str, Any]) -> int:
+        return earning.asked(sale["cash_fen"], self.points_per_cny)
+
+    async def grant(self, sale: dict[str, Any]) -> earning.Earned:
+        earned = await earning.grant(sale["merchant"], sale["cash_fen"], self.points_per_cny, self.rules, self.today)
+        sale.update(points_earned=earned.points, earn_vests_on=earned.vests_on, earn_cap=earned.cap)
+        return earned
+
+    async def alert(self, recorded: dict[str, Any], earned: earning.Earned) -> None:
+        if earned.cap:
+            await earning.alert_capped(recorded["merchant"], recorded, earned, self.today)
+
+
 _SALE_VALUES = (
     "merchant", "store", "member", "card", "tier", "gross_fen", "discount_fen", "points_redeemed", "points_value_fen",
-    "points_earned", "cash_fen", "balance_after", "idempotency_key", "request_hash", "created_at",
+    "points_earned", "cash_fen", "balance_after", "idempotency_key", "request_hash", "created_at", "code_step",
+    "code_nonce", "earn_vests_on", "earn_cap",
 )
 _INSERT_SALE_SQL = (
     f"INSERT INTO sale ({', '.join(_SALE_VALUES)}, reversed_fen) VALUES ({', '.join('{}' for _ in _SALE_VALUES)}, 0) RETURNING *"
 )
 
 
-async def _record_in_one_statement(sale: dict[str, Any], available: int, today: date) -> dict[str, Any]:
+async def _record_in_one_statement(sale: dict[str, Any], available: int, earn: _Earn) -> dict[str, Any]:
     """PostgreSQL: the sale and its points, one statement (`points.redeem_and_earn`) in one
-    transaction; a sale that moves no points is its INSERT alone, with the balance as read."""
+    transaction, after the merchant's day counter granted the earn; a sale that moves no
+    points is its INSERT alone, with the balance as read. A dynamic code's (card, step,
+    nonce) goes in with the sale row, so a second sale with it fails on the unique index."""
 
     def insert(balance_after: int) -> tuple[str, list[Any]]:
         values = {**sale, "balance_after": balance_after, "created_at": clock.now()}
         return _INSERT_SALE_SQL, [values[name] for name in _SALE_VALUES]
 
-    if not sale["points_redeemed"] and not sale["points_earned"]:
+    if not sale["points_redeemed"] and not earn.wanted(sale):
         sql, args = insert(available)
         rows = await db.fetch(sql, *args)
         return dict(rows[0])
-    pay_key, earn_key, source_id = ledger_keys(sale["merchant"], sale["idempotency_key"])
-    return await points.redeem_and_earn(
-        sale["member"], redeem=sale["points_redeemed"], earn=sale["points_earned"], redeem_key=pay_key, earn_key=earn_key,
-        source_kind="sale", source_id=source_id, actor=points.Actor("merchant", sale["merchant"]), record=insert,
-        today=today,
-    )
+    async with db.transaction():
+        # The day counter first, then (in redeem_and_earn) the account: every sale takes the
+        # two locks in this order, so they cannot deadlock.
+        earned = await earn.grant(sale)
+        if not sale["points_redeemed"] and not earned.points:
+            sql, args = insert(available)
+            recorded = dict((await db.fetch(sql, *args))[0])
+        else:
+            pay_key, earn_key, source_id = ledger_keys(sale["merchant"], sale["idempotency_key"])
+            recorded = await points.redeem_and_earn(
+                sale["member"], redeem=sale["points_redeemed"], earn=earned.points, redeem_key=pay_key,
+                earn_key=earn_key, source_kind="sale", source_id=source_id,
+                actor=points.Actor("merchant", sale["merchant"]), record=insert, earn_vests_on=earned.vests_on,
+                today=earn.today,
+            )
+        await earn.alert(recorded, earned)
+    return recorded
 
 
-async def _record_step_by_step(sale: dict[str, Any], today: date) -> dict[str, Any]:
+async def _record_step_by_step(sale: dict[str, Any], earn: _Earn) -> dict[str, Any]:
     """SQLite: the same rows as `_record_in_one_statement`, one operation after another in
     the write transaction."""
-    member_id = sale["member"]
+    member_id, today = sale["member"], earn.today
     pay_key, earn_key, source_id = ledger_keys(sale["merchant"], sale["idempotency_key"])
     actor = points.Actor("merchant", sale["merchant"])
     async with db.transaction():
+        earned = await earn.grant(sale)
         balance_after = await points.available(member_id)
         if sale["points_redeemed"]:
             balance_after = (
@@ -291,12 +360,13 @@ async def _record_step_by_step(sale: dict[str, Any], today: date) -> dict[str, A
             balance_after = (
                 await points.earn(
                     member_id, sale["points_earned"], key=earn_key, source_kind="sale", source_id=source_id, actor=actor,
-                    today=today,
+                    vests_on=earned.vests_on, today=today,
                 )
             ).available
         rows = await Sale.insert(Sale(**sale, balance_after=balance_after, created_at=clock.now())).returning(
             *Sale.all_columns()
         )
+        await earn.alert(rows[0], earned)
     return rows[0]
 
 

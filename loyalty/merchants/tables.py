@@ -73,6 +73,25 @@ class Sale(Table):
     idempotency_key = Varchar(length=100)
     request_hash = Varchar(length=64)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    # The dynamic code the sale consumed (NULL for a static code): (card, code_step,
+    # code_nonce) is unique (migrations/merchants), so a dynamic code makes one sale at most.
+    code_step = Integer(null=True, default=None)
+    code_nonce = BigInt(null=True, default=None)
+    # Points earned are pending until this day (the reversal window); `earn_cap` says which
+    # cap cut the earn down ("sale" or "day"), "" if none did.
+    earn_vests_on = Date(null=True, default=None)
+    earn_cap = Varchar(length=10, default="")
+
+
+class MerchantEarnDay(Table):
+    """Points a merchant's sales earned in one Beijing day, against the day's cap. (merchant,
+    day) is unique: every earning sale adds to its row under the row's lock, so concurrent
+    sales can never earn more than the cap together."""
+
+    merchant = ForeignKey(references=Merchant, null=False, on_delete=OnDelete.restrict)
+    day = Date()
+    earned = BigInt(default=0)
+    last_grant = BigInt(default=0)  # what the latest sale was allowed (read back by RETURNING)
 
 
 class SaleReversal(Table):

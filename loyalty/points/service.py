@@ -329,12 +329,14 @@ async def redeem_and_earn(
     source_id: str,
     actor: Actor,
     record: Callable[[int], tuple[str, Sequence[Any]]],
+    earn_vests_on: date | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
     """A purchase paid partly with points that earns points too (a till's sale), on
     PostgreSQL, in one statement once the member's account is locked: `redeem` points spent
-    (oldest lots first, never below zero) and `earn` points credited (available at once),
-    the same entries, lots and draws as `redeem` then `earn`, each entry under its own key;
+    (oldest lots first, never below zero) and `earn` points credited (available at once, or
+    pending until `earn_vests_on` as `earn` makes them), the same entries, lots and draws as
+    `redeem` then `earn`, each entry under its own key;
     and the caller's record of the purchase written with them: `record(available balance
     after)` gives its `INSERT ... RETURNING *` (with `{}` placeholders) and values, and its
     row is returned. The keys must be unused: the record is what a retry replays, so a used
@@ -351,11 +353,12 @@ async def redeem_and_earn(
             _check_available(account, redeem)
         if earn:
             _check_points(earn)
+        pending = earn_vests_on is not None and earn_vests_on > today
         move = _Move(
             redeem=redeem, redeem_key=redeem_key, earn=earn, earn_key=earn_key, source_kind=source_kind,
-            source_id=source_id, actor=actor,
+            source_id=source_id, actor=actor, vests_on=earn_vests_on if pending else None,
         )
-        record_sql, record_args = record(account["available"] - redeem + earn)
+        record_sql, record_args = record(account["available"] - redeem + (0 if pending else earn))
         rows = await db.fetch(
             _move_sql(move, "SELECT * FROM recorded", recorded=record_sql), *_move_args(account, move, today), *record_args
         )
@@ -377,6 +380,7 @@ class _Move:
     source_id: str = ""
     actor: Actor = SYSTEM
     reason: str = ""
+    vests_on: date | None = None  # the earn is pending until then (None: available at once)
 
 
 _ENTRY_COLUMNS = (
@@ -387,6 +391,7 @@ _MOVE_ARGS_SQL = """args AS (
     SELECT {}::int AS member, {}::int AS account, {}::bigint AS available, {}::bigint AS pending,
            {}::bigint AS redeem, {}::varchar AS redeem_key, {}::varchar AS redeem_hash,
            {}::bigint AS earn, {}::bigint AS earn_kept, {}::varchar AS earn_key, {}::varchar AS earn_hash,
+           {}::bigint AS earn_available, {}::bigint AS earn_pending, {}::varchar AS lot_status, {}::date AS vests_on,
            {}::date AS expires_on, {}::varchar AS source_kind, {}::varchar AS source_id, {}::varchar AS actor_kind,
            {}::int AS actor_id, {}::text AS reason, {}::timestamptz AS now
 )"""
@@ -396,7 +401,8 @@ _MOVE_ENTRIES_SQL = """entries AS (
     SELECT min(id) AS redeem_id, max(id) AS earn_id
     FROM (SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) AS id FROM generate_series(1, %d)) AS taken
 ), account AS (
-    UPDATE points_account SET available = args.available - args.redeem + args.earn, updated_at = args.now
+    UPDATE points_account SET available = args.available - args.redeem + args.earn_available,
+        pending = args.pending + args.earn_pending, updated_at = args.now
     FROM args WHERE points_account.id = args.account
 )"""
 _MOVE_REDEEM_SQL = f"""redeem_entry AS (
@@ -421,14 +427,15 @@ _MOVE_REDEEM_SQL = f"""redeem_entry AS (
 )"""
 _MOVE_EARN_SQL = f"""earn_lot AS (
     INSERT INTO points_lot (member, entry, amount, remaining, status, vests_on, expires_on, expiry_notice_sent, created_at)
-    SELECT args.member, entries.earn_id, args.earn, args.earn_kept, 'available', NULL, args.expires_on, NULL, args.now
+    SELECT args.member, entries.earn_id, args.earn, args.earn_kept, args.lot_status, args.vests_on, args.expires_on,
+           NULL, args.now
     FROM args, entries
     RETURNING id
 ), earn_entry AS (
     INSERT INTO ledger_entry ({_ENTRY_COLUMNS})
-    SELECT entries.earn_id, args.member, 'earn', args.earn, 0, args.source_kind, args.source_id, args.actor_kind,
-           args.actor_id, args.reason, args.earn_key, args.earn_hash, earn_lot.id, NULL, 0,
-           args.available - args.redeem + args.earn, args.pending, args.now
+    SELECT entries.earn_id, args.member, 'earn', args.earn_available, args.earn_pending, args.source_kind, args.source_id,
+           args.actor_kind, args.actor_id, args.reason, args.earn_key, args.earn_hash, earn_lot.id, NULL, 0,
+           args.available - args.redeem + args.earn_available, args.pending + args.earn_pending, args.now
     FROM args, entries, earn_lot
 )"""
 
@@ -449,16 +456,19 @@ def _move_text(redeems: bool, earns: bool, final: str, recorded: str) -> str:
 
 
 def _move_args(account: dict[str, Any], move: _Move, today: date) -> tuple[Any, ...]:
-    """`args` for `move` on the locked `account`; an earn first pays off a debt (`_debt_paid`)."""
+    """`args` for `move` on the locked `account`; an earn available at once first pays off a
+    debt (`_debt_paid`), a pending one is kept whole until it vests, as `earn` does."""
     member = account["member"]
-    kept = move.earn - _debt_paid(account["available"] - move.redeem, move.earn)
+    pending = move.vests_on is not None
+    kept = move.earn if pending else move.earn - _debt_paid(account["available"] - move.redeem, move.earn)
     redeem_hash = _redeem_fingerprint(member, move.redeem, move.source_kind, move.source_id) if move.redeem else ""
-    earn_hash = _earn_fingerprint(member, move.earn, move.source_kind, move.source_id) if move.earn else ""
+    earn_hash = _earn_fingerprint(member, move.earn, move.source_kind, move.source_id, move.vests_on) if move.earn else ""
     return (
         member, account["id"], account["available"], account["pending"],
         move.redeem, move.redeem_key, redeem_hash,
         move.earn, kept, move.earn_key, earn_hash,
-        expiry_for(today), move.source_kind, move.source_id, move.actor.kind,
+        0 if pending else move.earn, move.earn if pending else 0, "pending" if pending else "available", move.vests_on,
+        None if pending else expiry_for(today), move.source_kind, move.source_id, move.actor.kind,
         move.actor.id, move.reason, clock.now(),
     )
 

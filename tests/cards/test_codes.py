@@ -116,19 +116,38 @@ def test_a_new_signing_key_still_verifies_codes_signed_with_the_old_one():
         before.open(after.sign("static", CARD_ID))
 
 
-@pytest.mark.parametrize("offset_seconds", [0, -17, 42, 60, -60, 60 + 42, -60 - 17])
-def test_a_dynamic_code_is_fresh_in_its_minute_and_one_minute_either_side(signer, offset_seconds):
-    payload = signer.open(signer.sign("dynamic", CARD_ID, codes.current_step(T)))
+# T is 17 s into its minute: the code's minute ends 43 s later, the next one 103 s later.
+@pytest.mark.parametrize("offset_seconds", [0, -17, 42, 60, 60 + 42])
+def test_a_dynamic_code_is_fresh_in_its_minute_and_one_minute_of_skew_after(signer, offset_seconds):
+    payload = signer.open(signer.sign("dynamic", CARD_ID, codes.current_step(T), nonce=7))
 
     codes.check_fresh(payload, T + offset_seconds)
 
 
-@pytest.mark.parametrize("offset_seconds", [2 * 60 - 17, 2 * 60, 10 * 60, -60 - 18, -2 * 60])
-def test_a_dynamic_code_expires_two_minutes_away_from_its_minute(signer, offset_seconds):
-    payload = signer.open(signer.sign("dynamic", CARD_ID, codes.current_step(T)))
+@pytest.mark.parametrize("offset_seconds", [2 * 60 - 17, 2 * 60, 10 * 60])
+def test_a_dynamic_code_lives_at_most_its_minute_and_one_step_of_skew(signer, offset_seconds):
+    payload = signer.open(signer.sign("dynamic", CARD_ID, codes.current_step(T), nonce=7))
 
     with pytest.raises(codes.CodeExpired):
         codes.check_fresh(payload, T + offset_seconds)
+
+
+@pytest.mark.parametrize("offset_seconds", [-18, -60, -60 - 17, -2 * 60])
+def test_a_dynamic_code_for_a_minute_that_has_not_begun_is_refused(signer, offset_seconds):
+    # Our servers make the codes: a code "from the future" would otherwise live a third minute.
+    payload = signer.open(signer.sign("dynamic", CARD_ID, codes.current_step(T), nonce=7))
+
+    with pytest.raises(codes.CodeExpired):
+        codes.check_fresh(payload, T + offset_seconds)
+
+
+def test_a_dynamic_code_carries_its_nonce_and_each_nonce_is_another_code(signer):
+    step = codes.current_step(T)
+    first, second = signer.sign("dynamic", CARD_ID, step, nonce=1), signer.sign("dynamic", CARD_ID, step, nonce=2)
+
+    assert first != second
+    assert (signer.open(first).nonce, signer.open(second).nonce) == (1, 2)
+    assert signer.open(first).step == signer.open(second).step == step
 
 
 def test_check_fresh_says_the_last_moment_a_dynamic_code_is_accepted(signer):

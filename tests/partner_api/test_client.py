@@ -9,7 +9,7 @@ import asyncio
 import csv
 import io
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, AsyncIterator, Iterator
 
 import httpx
@@ -27,7 +27,7 @@ from partner_api.client import (
     PartnerUnreachable,
     problem_error,
 )
-from tests.partner_api.builders import GOLD, Shop, TODAY, balance, owner, shop, static_code
+from tests.partner_api.builders import GOLD, Shop, TODAY, balance, dynamic_code, owner, shop, static_code
 
 BASE_URL = "http://testserver"
 MONTH = TODAY.strftime("%Y-%m")
@@ -94,7 +94,14 @@ async def member(database, frozen, tmp_path) -> int:
 
 @pytest.fixture
 async def code(member, signer) -> str:
+    """The printed card's code: it identifies (verify, sales without points)."""
     return await static_code(member, signer)
+
+
+@pytest.fixture
+async def paying(member, signer) -> str:
+    """A code from the owner's phone: it pays with points, once."""
+    return await dynamic_code(member, signer)
 
 
 def faults(app: Litestar, script: list[str | int] | None = None, **kwargs: Any) -> Faults:
@@ -116,33 +123,34 @@ async def test_verify_gives_the_tier_the_discount_here_and_a_masked_name(club, c
     assert offer.tier_label_zh and offer.tier_label_en
 
 
-async def test_a_sale_without_a_key_gets_a_uuid4_key_back_and_a_retry_with_it_sells_nothing_twice(club, code, member):
-    first = await club.create_sale(code, 100_000, discount_fen=10_000, points_to_redeem=2000, store="S1")
+async def test_a_sale_without_a_key_gets_a_uuid4_key_back_and_a_retry_with_it_sells_nothing_twice(club, paying, member):
+    first = await club.create_sale(paying, 100_000, discount_fen=10_000, points_to_redeem=2000, store="S1")
 
     assert uuid.UUID(first.idempotency_key).version == 4
     assert not first.replayed
     sale = first.sale
     assert (sale.gross_fen, sale.discount_fen, sale.points_redeemed, sale.points_value_fen) == (100_000, 10_000, 2000, 2000)
-    assert (sale.cash_fen, sale.points_earned, sale.points_balance_after) == (88_000, 880, 5000 - 2000 + 880)
+    assert (sale.cash_fen, sale.points_earned, sale.points_balance_after) == (88_000, 880, 5000 - 2000)
+    assert sale.points_earned_pending_until == TODAY + timedelta(days=7) and sale.earn_cap_reached is None
     assert isinstance(sale.created_at, datetime) and sale.created_at.tzinfo is not None
 
     again = await club.create_sale(
-        code, 100_000, discount_fen=10_000, points_to_redeem=2000, store="S1", idempotency_key=first.idempotency_key
+        paying, 100_000, discount_fen=10_000, points_to_redeem=2000, store="S1", idempotency_key=first.idempotency_key
     )
 
     assert again.replayed and again.sale == sale and again.idempotency_key == first.idempotency_key
-    assert await balance(member) == 5000 - 2000 + 880
+    assert await balance(member) == 5000 - 2000
 
 
-async def test_a_reply_lost_after_the_sale_was_recorded_is_retried_with_the_same_key_and_replayed(app, store, code, member):
+async def test_a_reply_lost_after_the_sale_was_recorded_is_retried_with_the_same_key_and_replayed(app, store, paying, member):
     transport = faults(app, ["lost"])
     async with AsyncPartnerClient(BASE_URL, store.key, transport=transport, backoff_seconds=0) as till:
-        result = await till.create_sale(code, 50_000, points_to_redeem=1000, store="S1")
+        result = await till.create_sale(paying, 50_000, points_to_redeem=1000, store="S1")
 
     assert len(transport.requests) == 2 and transport.keys == [result.idempotency_key] * 2
     assert result.replayed
     assert await Sale.count() == 1
-    assert await balance(member) == 5000 - 1000 + 490
+    assert await balance(member) == 5000 - 1000  # the 490 earned are pending
 
 
 @pytest.mark.parametrize("script", [["connect", "connect"], [503, 502], ["connect", 500]])
@@ -218,8 +226,8 @@ async def test_list_sales_follows_next_cursor_until_the_last_page(app, club, sto
     assert await club.get_sale(made[2]) == (await club.sales_page(cursor=made[1], page_size=1)).items[0]
 
 
-async def test_reversals_return_what_is_left_and_get_sale_shows_it(club, code, member):
-    sale = (await club.create_sale(code, 100_000, points_to_redeem=2000, store="S1")).sale
+async def test_reversals_return_what_is_left_and_get_sale_shows_it(club, paying, member):
+    sale = (await club.create_sale(paying, 100_000, points_to_redeem=2000, store="S1")).sale
 
     part = await club.reverse_sale(sale.id, 25_000, reason="退货 one item")
     rest = await club.reverse_sale(sale.id, reason="退货 the rest")
@@ -235,8 +243,8 @@ async def test_reversals_return_what_is_left_and_get_sale_shows_it(club, code, m
     assert nothing_left.value.slug == "reversal-exceeds-sale"
 
 
-async def test_the_settlement_as_json_and_as_csv_say_the_same(club, code):
-    await club.create_sale(code, 100_000, discount_fen=10_000, points_to_redeem=2000, store="S1")
+async def test_the_settlement_as_json_and_as_csv_say_the_same(club, code, paying):
+    await club.create_sale(paying, 100_000, discount_fen=10_000, points_to_redeem=2000, store="S1")
     await club.create_sale(code, 30_000, store="S2")
 
     statement = await club.settlement(TODAY)
@@ -253,7 +261,7 @@ async def test_the_settlement_as_json_and_as_csv_say_the_same(club, code):
     assert bad_month.value.slug == "invalid-field"
 
 
-async def test_the_blocking_client_sells_retries_and_lists_like_the_async_one(app, store, code, member):
+async def test_the_blocking_client_sells_retries_and_lists_like_the_async_one(app, store, code, paying, member):
     dropped = iter([True])
 
     class DropOnce(ThreadToLoop):
@@ -271,7 +279,7 @@ async def test_the_blocking_client_sells_retries_and_lists_like_the_async_one(ap
     def at_the_till() -> tuple[Any, ...]:
         with till:
             offer = till.verify(code)
-            sold = till.create_sale(code, 100_000, discount_fen=10_000, points_to_redeem=1000, store="S2")
+            sold = till.create_sale(paying, 100_000, discount_fen=10_000, points_to_redeem=1000, store="S2")
             listed = list(till.list_sales(page_size=1))
             return offer, sold, listed, till.settlement_csv(MONTH)
 
@@ -281,7 +289,7 @@ async def test_the_blocking_client_sells_retries_and_lists_like_the_async_one(ap
     assert slept == [0.25], "the dropped verify was retried once, after the first backoff"
     assert not sold.replayed and listed == [sold.sale]
     assert statement.startswith("\ufeff".encode()) and b"S2" in statement
-    assert await balance(member) == 5000 - 1000 + 890
+    assert await balance(member) == 5000 - 1000  # the 890 earned are pending
 
 
 def test_an_error_page_that_is_not_problem_details_still_gives_status_and_detail():

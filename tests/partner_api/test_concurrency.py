@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from loyalty.merchants.tables import Sale, SaleReversal
-from tests.partner_api.builders import GOLD, balance, owner, problem, reverse, sale_body, sell, shop, static_code
+from tests.partner_api.builders import GOLD, balance, dynamic_code, owner, problem, reverse, sale_body, sell, shop, static_code
 
 pytestmark = pytest.mark.postgres_only
 
@@ -18,10 +18,10 @@ pytestmark = pytest.mark.postgres_only
 async def test_thirty_concurrent_sales_spending_one_balance_never_overdraw_it(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop()
-    code = await static_code(member, signer)
+    codes = [await dynamic_code(member, signer) for _ in range(30)]  # one phone code per sale
 
     answers = await asyncio.gather(*(
-        sell(client, a.auth, f"till-{n}", sale_body(code, gross_fen=10_000, points_to_redeem=500)) for n in range(30)
+        sell(client, a.auth, f"till-{n}", sale_body(codes[n], gross_fen=10_000, points_to_redeem=500)) for n in range(30)
     ))
 
     statuses = Counter(r.status_code for r in answers)
@@ -35,7 +35,7 @@ async def test_thirty_concurrent_sales_spending_one_balance_never_overdraw_it(cl
 async def test_concurrent_sales_with_one_key_make_one_sale_and_take_points_once(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop()
-    body = sale_body(await static_code(member, signer), points_to_redeem=700)
+    body = sale_body(await dynamic_code(member, signer), points_to_redeem=700)
 
     answers = await asyncio.gather(*(sell(client, a.auth, "one-key", body) for _ in range(20)))
 
@@ -62,7 +62,7 @@ async def test_concurrent_sales_with_one_key_and_no_points_make_one_sale(client,
 async def test_concurrent_sales_with_one_key_and_different_bodies_make_one_sale_and_conflicts(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop()
-    code = await static_code(member, signer)
+    code = await dynamic_code(member, signer)
 
     answers = await asyncio.gather(*(
         sell(client, a.auth, "one-key", sale_body(code, points_to_redeem=100 * (n + 1))) for n in range(10)
@@ -78,7 +78,7 @@ async def test_concurrent_sales_with_one_key_and_different_bodies_make_one_sale_
 async def test_concurrent_partial_reversals_never_exceed_the_sale(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop()
-    body = sale_body(await static_code(member, signer), gross_fen=100_000, points_to_redeem=3000)
+    body = sale_body(await dynamic_code(member, signer), gross_fen=100_000, points_to_redeem=3000)
     sale = (await sell(client, a.auth, "s1", body)).json()
 
     answers = await asyncio.gather(*(reverse(client, a.auth, sale["id"], f"r{n}", amount_fen=30_000) for n in range(12)))
@@ -92,7 +92,7 @@ async def test_concurrent_partial_reversals_never_exceed_the_sale(client, frozen
 async def test_concurrent_reversals_with_one_key_make_one_reversal(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop()
-    sale = (await sell(client, a.auth, "s1", sale_body(await static_code(member, signer), points_to_redeem=1000))).json()
+    sale = (await sell(client, a.auth, "s1", sale_body(await dynamic_code(member, signer), points_to_redeem=1000))).json()
 
     answers = await asyncio.gather(*(reverse(client, a.auth, sale["id"], "one-key", amount_fen=40_000) for _ in range(15)))
 

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from loyalty.merchants.tables import Sale, SaleReversal
-from tests.partner_api.builders import BASE, GOLD, balance, owner, problem, reverse, sale_body, sell, shop, static_code
+from tests.partner_api.builders import (
+    BASE, GOLD, balance, dynamic_code, owner, problem, reverse, sale_body, sell, shop, static_code,
+)
 
 
 async def two_merchants(client, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a, b = await shop("A"), await shop("B")
-    sale = await sell(client, a.auth, "a-1", sale_body(await static_code(member, signer), points_to_redeem=1000))
+    sale = await sell(client, a.auth, "a-1", sale_body(await dynamic_code(member, signer), points_to_redeem=1000))
     assert sale.status_code == 201
     return member, a, b, sale.json()
 
@@ -58,7 +60,7 @@ async def test_a_reversal_key_of_another_merchant_replays_nothing_of_it(client, 
 
 async def test_a_sale_key_of_another_merchant_replays_nothing_of_it(client, frozen, tmp_path, signer):
     member, a, b, sale = await two_merchants(client, tmp_path, signer)
-    body = sale_body(await static_code(member, signer), points_to_redeem=1000)
+    body = sale_body(await dynamic_code(member, signer), points_to_redeem=1000)
 
     response = await sell(client, b.auth, "a-1", body)
 
@@ -96,9 +98,8 @@ async def store_sales(client, tmp_path, signer):
     """Sales at S1 and S2 of one merchant, made with the merchant-wide key."""
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop(store_keys=True)
-    code = await static_code(member, signer)
-    s1 = (await sell(client, a.auth, "k1", sale_body(code, store="S1", points_to_redeem=100))).json()
-    s2 = (await sell(client, a.auth, "k2", sale_body(code, store="S2", points_to_redeem=100))).json()
+    s1 = (await sell(client, a.auth, "k1", sale_body(await dynamic_code(member, signer), store="S1", points_to_redeem=100))).json()
+    s2 = (await sell(client, a.auth, "k2", sale_body(await dynamic_code(member, signer), store="S2", points_to_redeem=100))).json()
     return member, a, s1, s2
 
 

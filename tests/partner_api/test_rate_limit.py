@@ -15,7 +15,9 @@ import time_machine
 
 from loyalty.cards import service as cards
 
-from tests.partner_api.builders import BASE, GOLD, app_client, bearer, owner, problem, sale_body, sell, shop, static_code
+from tests.partner_api.builders import (
+    BASE, GOLD, app_client, bearer, dynamic_code, owner, problem, sale_body, sell, shop, static_code,
+)
 
 SALES = f"{BASE}/sales"
 CLOSED_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens there
@@ -112,7 +114,8 @@ async def test_with_redis_unreachable_verify_and_sales_keep_working(database, lo
     signer_code = await static_code(member, cards.signer_for(settings))
     async with app_client(database, settings) as http:
         verified = [await http.post(f"{BASE}/codes/verify", json={"code": signer_code}, headers=a.auth) for _ in range(3)]
-        sold = await sell(http, a.auth, "k1", sale_body(signer_code, points_to_redeem=100))
+        paying_code = await dynamic_code(member, cards.signer_for(settings))
+        sold = await sell(http, a.auth, "k1", sale_body(paying_code, points_to_redeem=100))
         listed = await http.get(SALES, headers=a.auth)
 
     assert [r.status_code for r in verified] == [200, 200, 200]

@@ -1,18 +1,30 @@
 """POST /partner/v1/sales/{id}/reversals: a return gives back points paid and takes back points
-earned in proportion, and all reversals of a sale together never exceed it."""
+earned in proportion (voided while they are pending, clawed back after they vested), and all
+reversals of a sale together never exceed it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from loyalty.merchants.tables import Sale
 from loyalty.points import service as points
-from tests.partner_api.builders import GOLD, balance, owner, problem, reverse, sale_body, sell, shop, static_code
+from tests.partner_api.builders import TODAY, GOLD, at, balance, dynamic_code, owner, problem, reverse, sale_body, sell, shop
+
+AFTER_THE_WINDOW = TODAY + timedelta(days=7)
+
+
+async def vest(frozen) -> None:
+    """The merchant's reversal window (7 days) ends and the daily vest job runs."""
+    frozen.move_to(at(AFTER_THE_WINDOW))
+    assert await points.vest_due(AFTER_THE_WINDOW) >= 1
 
 
 async def gold_sale(client, tmp_path, signer, *, points_balance: int = 5000):
-    """A gold owner's sale of 1000 CNY: 100 CNY off, 2000 points paid, 880 points earned."""
+    """A gold owner's sale of 1000 CNY: 100 CNY off, 2000 points paid, 880 points earned
+    (pending for the reversal window)."""
     member = await owner(tmp_path, GOLD, points_balance=points_balance)
     a = await shop(points_per_cny=1)
-    body = sale_body(await static_code(member, signer), gross_fen=100_000, discount_fen=10_000, points_to_redeem=2000)
+    body = sale_body(await dynamic_code(member, signer), gross_fen=100_000, discount_fen=10_000, points_to_redeem=2000)
     response = await sell(client, a.auth, "s1", body)
     assert response.status_code == 201, response.text
     return member, a, response.json()
@@ -28,7 +40,9 @@ async def test_a_partial_reversal_returns_points_and_takes_back_earned_points_in
     assert {k: body[k] for k in ("sale_id", "amount_fen", "discount_fen", "points_returned", "points_removed")} == {
         "sale_id": sale["id"], "amount_fen": 30_000, "discount_fen": 3000, "points_returned": 600, "points_removed": 264,
     }
-    assert body["points_balance_after"] == 3880 + 600 - 264 == await balance(member)
+    # the 264 earned points taken back were still pending: voided, never spendable
+    assert body["points_balance_after"] == 3000 + 600 == await balance(member)
+    assert (await points.balance(member)).pending == 880 - 264
     assert (await client.get(f"/partner/v1/sales/{sale['id']}", headers=a.auth)).json()["reversed_fen"] == 30_000
 
 
@@ -95,6 +109,7 @@ async def test_a_reversal_takes_earned_points_back_out_of_the_points_it_returns(
     # 880 earned on the reversed sale must come out of them (clawback within the balance
     # *after* the return), not be forgiven because the balance was empty a moment before.
     member, a, sale = await gold_sale(client, tmp_path, signer, points_balance=2000)
+    await vest(frozen)
     assert await balance(member) == 880
     await points.redeem(member, 880, key="spent-elsewhere", source_kind="test")
 
@@ -110,8 +125,9 @@ async def test_a_reversal_reports_the_earned_points_it_actually_took_back(client
     # covers only part of it, and the reversal (and the settlement) must say what was taken.
     member = await owner(tmp_path, GOLD)
     a = await shop(points_per_cny=1)
-    sale = (await sell(client, a.auth, "s1", sale_body(await static_code(member, signer), gross_fen=100_000))).json()
+    sale = (await sell(client, a.auth, "s1", sale_body(await dynamic_code(member, signer), gross_fen=100_000))).json()
     assert sale["points_earned"] == 1000
+    await vest(frozen)
     await points.redeem(member, 700, key="spent-elsewhere", source_kind="test")
 
     response = await reverse(client, a.auth, sale["id"], "r1")

@@ -15,7 +15,7 @@ from tests.partner_api.builders import (
 async def test_a_sale_with_discount_and_points_is_created_and_returns_what_was_taken(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop(points_per_cny=1)
-    code = await static_code(member, signer)
+    code = await dynamic_code(member, signer)
 
     response = await sell(client, a.auth, "till1-0001", sale_body(code, gross_fen=100_000, discount_fen=10_000, points_to_redeem=2000))
 
@@ -28,14 +28,17 @@ async def test_a_sale_with_discount_and_points_is_created_and_returns_what_was_t
         "store_id": a.stores["S1"], "tier": "gold", "gross_fen": 100_000, "discount_fen": 10_000, "points_redeemed": 2000,
         "points_value_fen": 2000, "cash_fen": 88_000, "points_earned": 880, "reversed_fen": 0,
     }
-    # 5000 - 2000 redeemed + 880 earned on 880 CNY paid in cash
-    assert sale["points_balance_after"] == 3880 == await balance(member)
+    # 5000 - 2000 redeemed; the 880 earned on 880 CNY paid in cash are pending for the
+    # merchant's reversal window (7 days by default)
+    assert sale["points_balance_after"] == 3000 == await balance(member)
+    assert sale["points_earned_pending_until"] == (TODAY + timedelta(days=7)).isoformat()
+    assert sale["earn_cap_reached"] is None
 
 
 async def test_a_sale_can_be_read_back_by_its_id(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=500)
     a = await shop()
-    created = (await sell(client, a.auth, "k1", sale_body(await static_code(member, signer), points_to_redeem=500))).json()
+    created = (await sell(client, a.auth, "k1", sale_body(await dynamic_code(member, signer), points_to_redeem=500))).json()
 
     response = await client.get(f"{BASE}/sales/{created['id']}", headers=a.auth)
 
@@ -111,7 +114,7 @@ async def test_an_expired_schedule_allows_no_discount_on_a_sale(client, frozen, 
 async def test_points_cannot_pay_more_than_what_is_left_after_the_discount(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=100_000)
     a = await shop()
-    code = await static_code(member, signer)
+    code = await dynamic_code(member, signer)
 
     refused = await sell(client, a.auth, "k1", sale_body(code, gross_fen=10_000, discount_fen=1000, points_to_redeem=9001))
     accepted = await sell(client, a.auth, "k2", sale_body(code, gross_fen=10_000, discount_fen=1000, points_to_redeem=9000))
@@ -125,7 +128,7 @@ async def test_redeeming_more_points_than_available_is_refused_and_takes_nothing
     member = await owner(tmp_path, GOLD, points_balance=300)
     a = await shop(points_per_cny=1)
 
-    response = await sell(client, a.auth, "k1", sale_body(await static_code(member, signer), points_to_redeem=301))
+    response = await sell(client, a.auth, "k1", sale_body(await dynamic_code(member, signer), points_to_redeem=301))
 
     assert (response.status_code, problem(response)) == (422, "/problems/insufficient-points")
     assert await balance(member) == 300
@@ -135,7 +138,7 @@ async def test_redeeming_more_points_than_available_is_refused_and_takes_nothing
 async def test_a_refused_sale_stores_no_answer_so_its_key_can_carry_the_corrected_sale(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=300)
     a = await shop()
-    code = await static_code(member, signer)
+    code = await dynamic_code(member, signer)
 
     first = await sell(client, a.auth, "k1", sale_body(code, points_to_redeem=301))
     corrected = await sell(client, a.auth, "k1", sale_body(code, points_to_redeem=300))
@@ -265,7 +268,7 @@ async def test_points_are_earned_only_on_the_cash_part_in_whole_cny(client, froz
     gold, blue = await owners(tmp_path, GOLD, BLUE, points_balance=1000)
     a = await shop(points_per_cny=2)
 
-    body = sale_body(await static_code(gold, signer), gross_fen=12_399, discount_fen=1_239, points_to_redeem=1000)
+    body = sale_body(await dynamic_code(gold, signer), gross_fen=12_399, discount_fen=1_239, points_to_redeem=1000)
     sale = (await sell(client, a.auth, "k1", body)).json()
     plain = await shop("不送积分", points_per_cny=0)
     none = (await sell(client, plain.auth, "k1", sale_body(await static_code(blue, signer), gross_fen=50_000))).json()
@@ -278,7 +281,7 @@ async def test_points_are_earned_only_on_the_cash_part_in_whole_cny(client, froz
 async def test_a_refusal_is_titled_in_the_cashiers_language_with_the_same_type(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=10)
     a = await shop()
-    body = sale_body(await static_code(member, signer), points_to_redeem=11)
+    body = sale_body(await dynamic_code(member, signer), points_to_redeem=11)
 
     zh = await client.post(f"{BASE}/sales", json=body, headers={**a.auth, "Idempotency-Key": "k1", "Accept-Language": "zh-CN"})
     en = await client.post(f"{BASE}/sales", json=body, headers={**a.auth, "Idempotency-Key": "k1", "Accept-Language": "en"})

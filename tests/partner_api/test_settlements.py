@@ -9,7 +9,7 @@ import io
 from datetime import date
 
 from tests.partner_api.builders import (
-    BASE, GOLD, app_client, at, owner, problem, reverse, sale_body, sell, shop, static_code,
+    BASE, GOLD, app_client, at, dynamic_code, owner, problem, reverse, sale_body, sell, shop, static_code,
 )
 
 MARCH_LAST_NIGHT = at(date(2026, 3, 31), 23, 30)  # 15:30 UTC
@@ -24,9 +24,9 @@ async def march_sales(client, frozen, tmp_path, signer):
     frozen.move_to(MARCH_LAST_NIGHT)
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop(points_per_cny=1)
-    code = await static_code(member, signer)
+    code = await dynamic_code(member, signer)
     big = await sell(client, a.auth, "m1", sale_body(code, store="S1", gross_fen=100_000, discount_fen=10_000, points_to_redeem=2000))
-    small = await sell(client, a.auth, "m2", sale_body(code, store="S2", gross_fen=50_000))
+    small = await sell(client, a.auth, "m2", sale_body(await static_code(member, signer), store="S2", gross_fen=50_000))
     assert (big.status_code, small.status_code) == (201, 201)
     return member, a, big.json(), small.json()
 
@@ -123,7 +123,7 @@ async def test_a_sale_reversed_in_parts_leaves_nothing_owed_for_its_points(clien
     member = await owner(tmp_path, GOLD, points_balance=10)
     async with app_client(database, database.settings(points_per_cny=200)) as http:
         a = await shop()
-        sale = await sell(http, a.auth, "s1", sale_body(await static_code(member, signer), gross_fen=100, points_to_redeem=10))
+        sale = await sell(http, a.auth, "s1", sale_body(await dynamic_code(member, signer), gross_fen=100, points_to_redeem=10))
         assert sale.status_code == 201 and sale.json()["points_value_fen"] == 5, sale.text
         for number, amount in enumerate((30, 30, 40)):
             assert (await reverse(http, a.auth, sale.json()["id"], f"r{number}", amount_fen=amount)).status_code == 201
