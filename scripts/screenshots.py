@@ -6,6 +6,7 @@ Starts `loyalty serve --demo` in a temporary folder on a free loopback port, the
 Chromium (Playwright, never a downloaded browser) saves
 - docs/screenshots/owner-card-zh.png: the demo owner 张伟's card page, zh-CN, 390×844 at 2×;
 - docs/screenshots/dashboards.png: the dashboards as the demo admin, 1280 wide, the whole page.
+- docs/screenshots/admin-events-zh.png: /admin's events (read-only there) as the same admin, no second login.
 The owner's one-time code is read from the demo database's outbox (the SMS a phone would get).
 """
 
@@ -104,6 +105,12 @@ async def shoot(url: str, folder: Path, out: Path) -> None:
             await expect(page.locator(".dash")).to_have_count(6, timeout=30_000)
             await page.evaluate("document.fonts.ready.then(() => true)")
             await page.screenshot(path=out / "dashboards.png", full_page=True)
+
+            # /admin rides on the same staff login: no second sign-in.
+            await page.goto("/admin/#/event/")
+            await expect(page.locator('a[href="#/event/"]').first).to_be_visible(timeout=30_000)
+            await page.wait_for_load_state("networkidle")
+            await page.screenshot(path=out / "admin-events-zh.png")
         finally:
             await browser.close()
 
@@ -130,7 +137,7 @@ def main() -> None:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
-    print(f"saved {args.out / 'owner-card-zh.png'} and {args.out / 'dashboards.png'}")
+    print(f"saved owner-card-zh.png, dashboards.png and admin-events-zh.png in {args.out}")
 
 
 if __name__ == "__main__":
