@@ -30,7 +30,7 @@ from starlette.types import Message, Receive, Scope, Send
 from admin_ui.tables import role_tables, writable_tables
 from loyalty import db
 from loyalty.audit import service as audit
-from loyalty.errors import BodyTooDeep, DomainError, NotAuthenticated
+from loyalty.errors import BodyTooDeep, DomainError, InvalidField, NotAuthenticated
 from loyalty.identity import service as identity
 from loyalty.identity.guards import ISSUED_KEY, STAFF_KEY
 from loyalty.json_bodies import MAX_JSON_DEPTH, nested_deeper_than
@@ -162,6 +162,8 @@ class RoleAdmin:
                 return await _redirect(send, STAFF_LOGIN_PAGE)
             raise LoginElsewhere("/admin has no login of its own: log in on /staff (请在 /staff 登录)")
         if path.startswith("/public/logout"):
+            if scope["method"] != "POST":  # a link from anywhere must not log staff out everywhere
+                return await _redirect(send, "/admin/")
             if staff is not None:
                 await identity.end_staff_sessions(staff.id)
             return await _redirect(send, "/staff")
@@ -180,6 +182,7 @@ class RoleAdmin:
             sent, replay = await _buffered(receive)
             if nested_deeper_than(sent):  # piccolo-admin's decoder would end in a RecursionError
                 raise BodyTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", field="body")
+            _refuse_new_id(path, sent)
             return await self._audited(app, staff, path, sent, scope, replay, send)
         await app(scope, receive, send)
 
@@ -202,14 +205,27 @@ class RoleAdmin:
             await send(message)
 
         await app(scope, receive, capture)
-        if not table or not status or status[0] >= 300 or table not in self._writable.get(staff.role, set()):
+        # A failed write may still have reached the database (piccolo-admin answers some
+        # errors after writing): only a refusal (4xx) goes unaudited.
+        if not table or not status or 400 <= status[0] < 500 or table not in self._writable.get(staff.role, set()):
             return
         subject = int(row) if row else _created_id(bytes(body))
         async with db.transaction():
             await audit.record(
                 action=f"admin.{scope['method'].lower()}", subject_kind=table, subject_id=subject or 0,
-                actor_id=staff.id, data={"path": f"/admin{path}", "sent": _json(sent[:65536])},
+                actor_id=staff.id, data={"path": f"/admin{path}", "sent": _json(sent[:65536]), "status": status[0]},
             )
+
+
+def _refuse_new_id(path: str, body: bytes) -> None:
+    """piccolo-admin lets a form rewrite a row's id (and the foreign keys follow it), then
+    answers 500 with the change made: a form may carry a row's own id, never another."""
+    parts = path.strip("/").split("/")
+    own = int(parts[3]) if len(parts) >= 4 and parts[3].isdigit() else None
+    data = _json(body)
+    for row in data if isinstance(data, list) else [data]:
+        if isinstance(row, dict) and "id" in row and row["id"] != own:
+            raise InvalidField("a row's id cannot be changed here (记录编号不可修改)", field="id")
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:

@@ -118,8 +118,12 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
         fix_multiworker_nodelay()
     # Each web process configures its own logging (loyalty.asgi) and writes its own access
     # log line per request, with the request id and without the query string.
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer
+    # before the app sees it; which proxies to trust is LOYALTY_TRUSTED_PROXIES' decision
+    # (loyalty.ops.client_address), and by default none is.
     uvicorn.run(
-        "loyalty.asgi:create", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False
+        "loyalty.asgi:create", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False,
+        proxy_headers=False,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 from piccolo.apps.user.tables import BaseUser
 
+from loyalty.events.tables import Program
 from loyalty.identity.tables import StaffAccount
 from loyalty.merchants import service as merchants
 from loyalty.merchants.tables import ApiKey
@@ -135,3 +136,24 @@ async def test_a_deeply_nested_admin_form_is_a_400_not_a_500(client: httpx.Async
     huge = await client.post("/admin/api/tables/project/", content=b"x" * 2_000_000,
                              headers={"X-CSRFToken": "t", "content-type": "application/json"})
     assert huge.status_code == 413
+
+
+async def test_an_admin_form_cannot_rewrite_a_rows_id(client: httpx.AsyncClient):
+    """The review turned program 1 into program 5 (its events followed) with a 500 and no audit."""
+    program = (await Program.insert(Program(title_zh="春季计划", title_en="Spring")).returning(Program.id))[0]["id"]
+    await add_staff("door", "event_staff")
+    await log_in_staff(client, "door")
+    client.cookies.set("csrftoken", "t")
+    moved = await client.patch(f"/admin/api/tables/program/{program}/", json={"id": program + 4}, headers={"X-CSRFToken": "t"})
+    assert moved.status_code == 422 and moved.json()["errors"][0]["field"] == "id", moved.text
+    assert await Program.select(Program.id) == [{"id": program}]
+    same = await client.patch(f"/admin/api/tables/program/{program}/", json={"id": program, "title_en": "Spring program"},
+                              headers={"X-CSRFToken": "t"})
+    assert same.status_code == 200, same.text
+
+
+async def test_a_link_to_admin_logout_does_not_log_staff_out(client: httpx.AsyncClient):
+    await add_staff("boss", "admin")
+    await log_in_staff(client, "boss")
+    assert (await client.get("/admin/public/logout/")).status_code == 303
+    assert (await client.get("/api/v1/staff/me")).status_code == 200
