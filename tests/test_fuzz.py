@@ -27,6 +27,7 @@ import asyncio
 import http
 import io
 import json
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterator
@@ -178,7 +179,9 @@ async def fuzzed(database, settings, tmp_path) -> Fuzzed:
     ), engine=database.engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http_client:
         till = AsyncPartnerClient(BASE_URL, key, http=http_client)
-        sale = (await till.create_sale(code, 100_000, discount_fen=10_000, points_to_redeem=1000, store="S1")).sale
+        # Points pay only with the phone's one-time code; the static code identifies.
+        paying = (await cards.dynamic_code(member["id"], cards.signer_for(settings), time.time())).code
+        sale = (await till.create_sale(paying, 100_000, discount_fen=10_000, points_to_redeem=1000, store="S1")).sale
         await till.create_sale(code, 30_000, store="S2")
         await till.reverse_sale(sale.id, 20_000, reason="退货")
 

@@ -35,7 +35,7 @@ import httpx
 import pytest
 
 from loyalty import db
-from loyalty.cards import service as cards
+from loyalty.cards import codes as card_codes, service as cards
 from loyalty.cards.tables import TIERS
 from loyalty.merchants import service as merchants
 from loyalty.merchants.tables import Sale
@@ -70,6 +70,7 @@ class World:
     merchant_id: int
     codes: list[str]  # one static card code per owner
     members: list[int]
+    signer: Any = None  # signs the phone's one-time codes that sales with points need
     base_url: str = ""
     server_log: Path = Path()
 
@@ -97,7 +98,7 @@ async def world(postgres: PrivatePostgres, tmp_path: Path) -> AsyncIterator[Worl
         key, _ = await merchants.create_api_key(merchant_id, label="fault test")
         signer = cards.signer_for(load_settings({"LOYALTY_DATABASE_URL": postgres.url, "LOYALTY_SECRET_KEY": TEST_SECRET}))
         codes = [await cards.static_code(member, signer) for member in members]
-        yield World(pg=postgres, key=key, merchant_id=merchant_id, codes=codes, members=members)
+        yield World(pg=postgres, key=key, merchant_id=merchant_id, codes=codes, members=members, signer=signer)
     finally:
         await db.stop()
         db.bind(previous)
@@ -199,9 +200,10 @@ async def _till(number: int, world: World, load: Load) -> None:
         sale = 0
         while load.running:
             gross = chooser.randrange(10_000, 200_000)
+            paying = sale % 2
             body = {
-                "code": world.codes[owner], "store": "S1", "gross_fen": gross, "discount_fen": gross // 10,
-                "points_to_redeem": 500 if sale % 2 else 0,
+                "code": _phone_code(world, owner) if paying else world.codes[owner], "store": "S1", "gross_fen": gross,
+                "discount_fen": gross // 10, "points_to_redeem": 500 if paying else 0,
             }
             attempt = Attempt(key=f"till{number}-{sale}", body=body, member=world.members[owner], phase=load.phase)
             load.attempts.append(attempt)
@@ -209,6 +211,13 @@ async def _till(number: int, world: World, load: Load) -> None:
             sale += 1
             if attempt.status != 201:
                 await asyncio.sleep(0.1)
+
+
+def _phone_code(world: World, owner: int) -> str:
+    """A one-time dynamic code for a sale with points, signed here (no database needed while
+    it is down): the card id is the static code's subject."""
+    card_id = world.signer.open(world.codes[owner]).subject_id
+    return world.signer.sign("dynamic", card_id, card_codes.current_step(time.time()), nonce=random.getrandbits(32))
 
 
 async def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -381,7 +390,8 @@ def _is_error(line: str) -> bool:
 
 async def _assert_each_sale_recorded_once(world: World, attempts: list[Attempt]) -> None:
     """One sale per Idempotency-Key, as sent; its points paid and earned in the ledger exactly
-    once; every balance = seed + earned − paid = its ledger (and `audit_ledger` agrees)."""
+    once; every balance = seed − paid, with the earned points pending (the merchant's reversal
+    window) = its ledger (and `audit_ledger` agrees)."""
     sent = {a.key: a for a in attempts}
     sales = await Sale.select().where(Sale.merchant == world.merchant_id)
     assert len(sales) == len(sent) and {s["idempotency_key"] for s in sales} == set(sent), (len(sales), len(sent))
@@ -392,7 +402,9 @@ async def _assert_each_sale_recorded_once(world: World, attempts: list[Attempt])
             attempt.member, attempt.body["gross_fen"], attempt.body["discount_fen"], attempt.body["points_to_redeem"]
         )
 
-    entries = await LedgerEntry.select(LedgerEntry.idempotency_key, LedgerEntry.member, LedgerEntry.available_delta).where(
+    entries = await LedgerEntry.select(
+        LedgerEntry.idempotency_key, LedgerEntry.member, LedgerEntry.available_delta, LedgerEntry.pending_delta
+    ).where(
         LedgerEntry.source_kind == "sale"
     )
     keys = Counter(entry["idempotency_key"] for entry in entries)
@@ -403,9 +415,12 @@ async def _assert_each_sale_recorded_once(world: World, attempts: list[Attempt])
     assert keys == expected, f"ledger entries not exactly once per sale: {(keys - expected) + (expected - keys)}"
     for member in world.members:
         mine = [s for s in sales if s["member"] == member]
-        expected_balance = SEED_POINTS + sum(s["points_earned"] - s["points_redeemed"] for s in mine)
-        assert (await points.balance(member)).available == expected_balance, member
+        expected_balance = SEED_POINTS - sum(s["points_redeemed"] for s in mine)
+        expected_pending = sum(s["points_earned"] for s in mine)
+        held = await points.balance(member)
+        assert (held.available, held.pending) == (expected_balance, expected_pending), member
         assert sum(e["available_delta"] for e in entries if e["member"] == member) == expected_balance - SEED_POINTS
+        assert sum(e["pending_delta"] for e in entries if e["member"] == member) == expected_pending
     assert await points.audit_ledger() == []
 
 
@@ -428,7 +443,8 @@ async def test_a_sale_whose_commit_went_through_but_whose_answer_was_lost_is_fou
     # so that moment is made here: the COMMIT runs, then the connection dies unanswered.
     member = (await owners(tmp_path, GOLD, points_balance=5000))[0]
     shop_key, merchant_id = await _merchant_with_key()
-    body = {"code": await cards.static_code(member, cards.signer_for(settings)), "store": "S1", "gross_fen": 100_000,
+    paying = (await cards.dynamic_code(member, cards.signer_for(settings), time.time())).code
+    body = {"code": paying, "store": "S1", "gross_fen": 100_000,
             "discount_fen": 0, "points_to_redeem": 700}
     committed = asyncpg.transaction.Transaction.commit
     lost: list[str] = []
@@ -454,7 +470,7 @@ async def test_a_sale_whose_commit_went_through_but_whose_answer_was_lost_is_fou
     if first.status_code == 200:
         assert first.json() == again.json()
     assert await Sale.count().where(Sale.merchant == merchant_id) == 1
-    assert (await points.balance(member)).available == 5000 - 700 + again.json()["points_earned"]
+    assert (await points.balance(member)).available == 5000 - 700  # what it earned is pending
     assert await LedgerEntry.count().where(LedgerEntry.source_kind == "sale") == 2  # paid and earned, once each
 
 

@@ -42,7 +42,7 @@ from tests.events.builders import event, owners, phone
 from tests.faults.services import PrivateRedis, private_redis
 from tests.faults.workers import loyalty_worker
 from tests.identity.builders import latest_code, message_text
-from tests.partner_api.builders import BASE, app_client, sale_body, shop, static_code
+from tests.partner_api.builders import BASE, app_client, dynamic_code, sale_body, shop, static_code
 
 pytestmark = pytest.mark.postgres_only
 
@@ -133,6 +133,7 @@ async def test_with_redis_stuck_then_dead_tills_and_owners_are_served_and_messag
     seat, waits = await full_event_with_a_waitlist(settings, owner, waiting)
     till, flooder = await shop("森林装饰"), await shop("洪水商店")
     code = await static_code(owner, cards.signer_for(settings))
+    paying = await dynamic_code(owner, cards.signer_for(settings))  # points pay with the phone's one-time code
     verify = {"json": {"code": code}, "headers": till.auth}
 
     async with app_client(database, settings) as http:
@@ -148,7 +149,7 @@ async def test_with_redis_stuck_then_dead_tills_and_owners_are_served_and_messag
         broker.pause()  # up, accepting connections, never answering
         stuck = [
             await call("POST", f"{BASE}/codes/verify", **verify),
-            await call("POST", f"{BASE}/sales", json=sale_body(code, points_to_redeem=100), headers={**till.auth, "Idempotency-Key": "s1"}),
+            await call("POST", f"{BASE}/sales", json=sale_body(paying, points_to_redeem=100), headers={**till.auth, "Idempotency-Key": "s1"}),
             await call("POST", "/api/v1/auth/login-codes", json={"phone": f"+86{phone(0)}"}),
         ]
         broker.kill()  # gone, and the job it held with it
