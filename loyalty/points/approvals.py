@@ -13,7 +13,7 @@ twice, apply it once. Every step (requested, approved, rejected) is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from loyalty import clock, db
@@ -83,12 +83,29 @@ async def adjust_or_request(
     recorded as a pending request for an approver. Idempotent by `key` on both paths; the same
     key with another body is an IdempotencyConflict."""
     text = _check(points, reason)
-    if abs(points) <= threshold:
+    if abs(points) <= threshold and abs(await _recent_net(member_id, staff_id, key) + points) <= threshold:
         if await PointsAdjustmentRequest.exists().where(PointsAdjustmentRequest.idempotency_key == _ledger_key(key)):
             raise service.IdempotencyConflict(f"key {key!r} was first used for another request", field="idempotency_key")
         return AdjustmentOutcome(entry=await service.adjust(member_id, points, key=_ledger_key(key), reason=text, staff_id=staff_id, today=today))
     request, replayed = await _request(member_id, points, key=_ledger_key(key), reason=text, staff_id=staff_id)
     return AdjustmentOutcome(request=request, replayed=replayed)
+
+
+SPLIT_WINDOW = timedelta(hours=24)
+
+
+async def _recent_net(member_id: int, staff_id: int, key: str) -> int:
+    """What this staff member moved on this member's points by direct adjustments in the last
+    24 hours, so that 3 × 9,000 is judged as the 27,000 it is (a retry of an applied
+    adjustment is judged as itself: it replays). Corrections cancel out: +500 then -500 is 0."""
+    if await LedgerEntry.exists().where(LedgerEntry.idempotency_key == _ledger_key(key)):
+        return 0
+    rows = await LedgerEntry.select(LedgerEntry.available_delta).where(
+        (LedgerEntry.member == member_id) & (LedgerEntry.kind == "adjust") & (LedgerEntry.actor_kind == "staff")
+        & (LedgerEntry.actor_id == staff_id) & (LedgerEntry.created_at > clock.now() - SPLIT_WINDOW)
+        & LedgerEntry.idempotency_key.like("adjust:%")
+    )
+    return sum(row["available_delta"] for row in rows)
 
 
 async def _request(member_id: int, points: int, *, key: str, reason: str, staff_id: int) -> tuple[dict[str, Any], bool]:

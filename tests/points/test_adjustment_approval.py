@@ -210,3 +210,16 @@ async def test_two_admins_approving_at_once_apply_the_adjustment_once(member):
     assert len(await entries_of(member, "adjust")) == 1
     assert (await points.balance(member)).available == 50_000
     assert await AuditEntry.count().where(AuditEntry.action == "points.adjust_approved") == 1
+
+
+async def test_an_adjustment_split_into_small_ones_still_waits_for_approval(member, new_client):
+    """The review moved 27,000 points alone as 3 × 9,000 under a 10,000 threshold."""
+    service = await _staff(new_client, "kefu", "service")
+    answers = [
+        await service.post(_url(member), json={"points": 9_000, "reason": "补偿", "idempotency_key": f"split-000{n}"})
+        for n in range(3)
+    ]
+    assert [a.status_code for a in answers] == [201, 202, 202], [a.text for a in answers]
+    assert (await points.balance(member)).available == 9_000
+    retry = await service.post(_url(member), json={"points": 9_000, "reason": "补偿", "idempotency_key": "split-0000"})
+    assert retry.status_code == 201  # a retry of the applied one replays it
