@@ -32,7 +32,7 @@ from loyalty.referrals import service as referrals
 from tests.browser.conftest import Pages
 from tests.browser.pages import add_staff, staff_logs_in
 from tests.events.builders import event, owners, project_id
-from tests.partner_api.builders import sale_body, sell, shop, static_code
+from tests.partner_api.builders import dynamic_code, sale_body, sell, shop
 
 DASHBOARDS = ("tiers", "referrals", "events", "merchants", "liability", "kpis")
 
@@ -98,7 +98,7 @@ async def build_world(tmp_path: Any, settings: Any, server_url: str) -> dict[str
     forest = await shop("森林装饰")
     await shop("湖畔餐厅")
     async with httpx.AsyncClient(base_url=server_url) as till:
-        sold = await sell(till, forest.auth, "till-1", sale_body(await static_code(n0, signer), gross_fen=100_000,
+        sold = await sell(till, forest.auth, "till-1", sale_body(await dynamic_code(n0, signer), gross_fen=100_000,
                                                                   discount_fen=10_000, points_to_redeem=5_000))
         assert sold.status_code == 201, sold.text
 

@@ -51,7 +51,7 @@ class RecordingChannel:
         self.failures = failures
         self.calls = 0
 
-    async def send(self, recipient: str, subject: str, body: str) -> None:
+    async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None:
         self.calls += 1
         await asyncio.sleep(0)  # let a concurrent delivery run in between
         if self.calls <= self.failures:
@@ -425,7 +425,7 @@ async def test_concurrent_deliveries_of_one_message_send_it_once(database, froze
 
 async def test_a_row_stuck_in_sending_for_over_ten_minutes_is_requeued(database, frozen, use_settings, recorder, monkeypatch):
     class DyingChannel:
-        async def send(self, recipient: str, subject: str, body: str) -> None:
+        async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None:
             raise asyncio.CancelledError()  # the worker dies mid-send: not an error the outbox catches
 
     monkeypatch.setattr(outbox, "channel", lambda name, settings: DyingChannel())
@@ -453,7 +453,7 @@ async def test_a_message_whose_worker_dies_on_every_attempt_ends_failed(database
     settings = use_settings(outbox_max_attempts=2)
 
     class DyingChannel:
-        async def send(self, recipient: str, subject: str, body: str) -> None:
+        async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None:
             raise asyncio.CancelledError()
 
     monkeypatch.setattr(outbox, "channel", lambda name, settings: DyingChannel())

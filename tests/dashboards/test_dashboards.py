@@ -31,7 +31,7 @@ from tests.events.builders import (
     staff,
     staff_client,
 )
-from tests.partner_api.builders import reverse, sale_body, sell, shop, static_code
+from tests.partner_api.builders import dynamic_code, reverse, sale_body, sell, shop, static_code
 
 BASE = "/api/v1/staff/dashboards"
 JUNE = {"start": "2026-06-01", "end": "2026-06-30"}
@@ -237,7 +237,9 @@ async def test_merchant_sales_sum_the_sales_made_in_the_range_in_beijing_time(da
     assert (await sell(client, forest.auth, "may-1", sale_body(code, gross_fen=30_000))).status_code == 201
     # 2026-06-01 00:30 Beijing (still 05-31 in UTC): June → inside.
     frozen.move_to(at(date(2026, 6, 1), 0, 30))
-    first = await sell(client, forest.auth, "jun-1", sale_body(code, gross_fen=100_000, discount_fen=10_000, points_to_redeem=5_000))
+    # Paying with points takes the rotating code from the owner's phone.
+    paying = await dynamic_code(gold, signer)
+    first = await sell(client, forest.auth, "jun-1", sale_body(paying, gross_fen=100_000, discount_fen=10_000, points_to_redeem=5_000))
     assert first.status_code == 201, first.text
     frozen.move_to(NOW)
     second = await sell(client, forest.auth, "jun-2", sale_body(code, gross_fen=20_000, discount_fen=2_000))

@@ -131,7 +131,8 @@ async def build_world(folder: Path, settings: Settings) -> World:
     signer = cards.signer_for(settings)
     till = await shop()
     ctx = await merchants.authenticate(merchants.key_digest(till.key))
-    code = await cards.static_code(me, signer)
+    # Paying with points takes the rotating code from the owner's phone.
+    code = (await cards.dynamic_code(me, signer, time.time())).code
     sale, _ = await sales.create_sale(
         ctx, key="privacy-sale", code=code, store_code="S1", gross_fen=100_000, discount_fen=0, points_to_redeem=100,
         signer=signer, unix_time=time.time(), today=NOW.date(),
