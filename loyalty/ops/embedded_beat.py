@@ -120,14 +120,17 @@ class EmbeddedBeat:
         self.holder = holder or new_holder()
         self.resolve = resolve
         self._loop_task: asyncio.Task[None] | None = None
-        self._runs: set[asyncio.Future[list[Outcome]]] = set()
+        self._runs: set[asyncio.Task[list[Outcome]]] = set()
         self._stopping = asyncio.Event()
 
     # --- one round -------------------------------------------------------------------------
 
     async def tick(self, now: datetime | None = None) -> list[Outcome]:
         """Take every due run nobody else holds, run them together, and return what they did."""
-        return list(await asyncio.gather(*(self._run(run) for run in await self._take_due(now))))
+        return await self._run_all(await self._take_due(now))
+
+    async def _run_all(self, runs: list[Run]) -> list[Outcome]:
+        return list(await asyncio.gather(*(self._run(run) for run in runs)))
 
     async def _take_due(self, now: datetime | None = None) -> list[Run]:
         now = (now or clock.now()).astimezone(timezone.utc)
@@ -186,7 +189,10 @@ class EmbeddedBeat:
             # A shutdown: the run stays due, for another process or the next start.
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
-            await asyncio.shield(self._give_back(entry))
+            try:
+                await asyncio.shield(self._give_back(entry))
+            except Exception:  # noqa: BLE001 - then the lease lapses after LEASE instead
+                log.exception("periodic job %s: its lease could not be given back", entry.name)
             log.warning("periodic job %s cancelled by shutdown; still due", entry.name)
             raise
         error = work.exception()
@@ -264,9 +270,7 @@ class EmbeddedBeat:
             if taken:
                 # The runs go on as a task of their own, so a long job (the nightly one) does not
                 # hold up the next minute's round; its lease keeps other rounds from running it twice.
-                runs = asyncio.get_running_loop().create_task(
-                    asyncio.gather(*(self._run(run) for run in taken)), name="embedded beat runs"
-                )
+                runs = asyncio.get_running_loop().create_task(self._run_all(taken), name="embedded beat runs")
                 self._runs.add(runs)
                 runs.add_done_callback(self._runs.discard)
             try:
