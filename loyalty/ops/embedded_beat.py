@@ -135,8 +135,17 @@ class EmbeddedBeat:
     async def _take_due(self, now: datetime | None = None) -> list[Run]:
         now = (now or clock.now()).astimezone(timezone.utc)
         await self._plan(now)
-        runs = [await self._take(entry, now) for entry in self.entries.values()]
+        # A read first, so that a round with nothing due writes nothing (SQLite has one writer);
+        # the conditional UPDATE in `_take` still decides who runs.
+        due = await PeriodicJob.select(PeriodicJob.name).where(
+            PeriodicJob.name.is_in(list(self.entries)) & (PeriodicJob.next_run_at <= now) & self._lease_free(now)
+        ) if self.entries else []
+        runs = [await self._take(self.entries[row["name"]], now) for row in due]
         return [run for run in runs if run is not None]
+
+    @staticmethod
+    def _lease_free(now: datetime) -> Any:
+        return PeriodicJob.leased_until.is_null() | (PeriodicJob.leased_until <= now)
 
     async def _plan(self, now: datetime) -> None:
         """A row for every entry (planned for its next time after `now`), and a new plan for
@@ -165,7 +174,7 @@ class EmbeddedBeat:
         }).where(
             (PeriodicJob.name == entry.name)
             & (PeriodicJob.next_run_at <= now)
-            & (PeriodicJob.leased_until.is_null() | (PeriodicJob.leased_until <= now))
+            & self._lease_free(now)
         ).returning(PeriodicJob.next_run_at)
         return Run(entry, taken[0]["next_run_at"], now) if taken else None
 
