@@ -6,6 +6,7 @@ each run by one of them, once. (It waits for that next minute: up to a minute.)"
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
 import subprocess
@@ -97,3 +98,31 @@ async def test_serve_demo_with_two_workers_runs_a_due_minutely_job_once_not_once
         name: sum(1 for started, _ in starts if started == name) for name in MINUTELY
     }
     assert sorted(STOPPED.findall(output)) == sorted(holders), output[-3000:]  # each stopped cleanly
+
+
+@pytest.mark.parametrize("broker", [False, True], ids=["no broker", "broker"])
+def test_the_app_runs_the_beat_itself_only_when_there_is_no_broker(keep_engine, tmp_path, caplog, broker):
+    from litestar.testing import TestClient
+
+    from loyalty.app import create_app
+    from loyalty.settings import load_settings
+    from tests.conftest import REDIS_URL, TEST_SECRET
+
+    url = f"sqlite:///{tmp_path / 'loyalty.sqlite'}"
+    assert run_cli("migrate", cwd=tmp_path, LOYALTY_DATABASE_URL=url).returncode == 0
+    environment = {"LOYALTY_DATABASE_URL": url, "LOYALTY_SECRET_KEY": TEST_SECRET}
+    if broker:  # `loyalty beat` runs the schedule; nothing is sent to the broker here
+        environment["LOYALTY_BROKER_URL"] = REDIS_URL
+    app = create_app(load_settings(environment))
+
+    with caplog.at_level(logging.INFO, logger="loyalty.embedded_beat"), TestClient(app) as http:
+        assert http.get("/health").status_code == 200
+    with sqlite3.connect(tmp_path / "loyalty.sqlite") as connection:
+        planned = connection.execute("SELECT count(*) FROM periodic_job").fetchone()[0]
+    messages = [record.getMessage() for record in caplog.records]
+
+    if broker:
+        assert planned == 0 and not any("embedded beat" in message for message in messages)
+    else:
+        assert any(message.startswith("embedded beat started") for message in messages)
+        assert any(message.startswith("embedded beat stopped") for message in messages)
