@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Mapping
 
-from loyalty import clock, jobs
+from loyalty import clock, db, jobs
 from loyalty.ops.metrics import observe_job
 from loyalty.ops.tables import PeriodicJob
 
@@ -81,6 +81,16 @@ class Outcome:
     name: str
     due_at: datetime
     error: str = ""
+
+
+def _log_failure(error: BaseException, message: str, *args: Any) -> None:
+    """A bug is an ERROR with its traceback; a database that is unreachable for the moment (a
+    restart, a failover, SQLite's file locked) is a WARNING, as the requests that meet it are
+    answered 503, not 500: the next round tries again."""
+    if db.is_unavailable(error):
+        log.warning(message + ": the database is unreachable for the moment (%s)", *args, str(error) or type(error).__name__)
+    else:
+        log.error(message, *args, exc_info=error)
 
 
 def beat_entries() -> list[Entry]:
@@ -200,8 +210,8 @@ class EmbeddedBeat:
             await asyncio.gather(work, return_exceptions=True)
             try:
                 await asyncio.shield(self._give_back(entry))
-            except Exception:  # noqa: BLE001 - then the lease lapses after LEASE instead
-                log.exception("periodic job %s: its lease could not be given back", entry.name)
+            except Exception as give_back_error:  # noqa: BLE001 - then the lease lapses after LEASE instead
+                _log_failure(give_back_error, "periodic job %s: its lease could not be given back", entry.name)
             log.warning("periodic job %s cancelled by shutdown; still due", entry.name)
             raise
         error = work.exception()
@@ -209,15 +219,15 @@ class EmbeddedBeat:
         if error is None:
             log.info("periodic job %s finished in %.1f s (holder %s)", entry.name, seconds, self.holder)
         else:
-            log.error(
-                "periodic job %s failed after %.1f s; it runs again at its next time (holder %s)",
-                entry.name, seconds, self.holder, exc_info=error,
+            _log_failure(
+                error, "periodic job %s failed after %.1f s; it runs again at its next time (holder %s)",
+                entry.name, seconds, self.holder,
             )
         outcome = Outcome(entry.name, run.due_at, "" if error is None else f"{type(error).__name__}: {error}")
         try:
             await self._finish(run, outcome)
-        except Exception:  # noqa: BLE001 - the lease lapses and the run is taken again: jobs are idempotent
-            log.exception("periodic job %s ran, but its next time could not be written; it will run again", entry.name)
+        except Exception as finish_error:  # noqa: BLE001 - the lease lapses and the run is taken again: jobs are idempotent
+            _log_failure(finish_error, "periodic job %s ran, but its next time could not be written; it will run again", entry.name)
         return outcome
 
     async def _call(self, entry: Entry) -> None:
@@ -273,8 +283,8 @@ class EmbeddedBeat:
         while not self._stopping.is_set():
             try:
                 taken = await self._take_due()
-            except Exception:  # noqa: BLE001 - the database may be down for a moment: the next round tries again
-                log.exception("embedded beat: could not look for due jobs; trying again at the next round")
+            except Exception as error:  # noqa: BLE001 - the database may be down for a moment: the next round tries again
+                _log_failure(error, "embedded beat: could not look for due jobs; trying again at the next round")
                 taken = []
             if taken:
                 # The runs go on as a task of their own, so a long job (the nightly one) does not
