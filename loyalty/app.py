@@ -33,6 +33,7 @@ from loyalty.json_bodies import BoundedJsonRequest
 from loyalty.openapi_contract import document_app
 from loyalty.privacy.api import MyDataExportController, StaffErasureController
 from loyalty.ops.edge import Edge
+from loyalty.ops.embedded_beat import EmbeddedBeat
 from loyalty.ops.health import health, ready
 from loyalty.ops.metrics import metrics_controller, request_metrics
 from loyalty.problems import EXCEPTION_HANDLERS
@@ -94,7 +95,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         opened = await db.start()
         try:
             await db.check_migrated()
-            yield
+            # No broker, so no `loyalty beat`: this process runs the beat schedule itself, each
+            # run once across all web processes (loyalty/ops/embedded_beat.py).
+            beat = EmbeddedBeat() if settings.jobs_in_process else None
+            if beat is not None:
+                beat.start()
+            try:
+                yield
+            finally:
+                if beat is not None:
+                    await beat.stop()
         finally:
             await counters.close()
             if opened:

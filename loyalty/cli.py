@@ -278,7 +278,9 @@ def audit_ledger() -> None:
 def _celery(*args: str) -> None:
     settings = _settings()
     if not settings.broker_url:
-        raise click.ClickException("set LOYALTY_BROKER_URL (redis://...) to run Celery; without it jobs run in the web process")
+        raise click.ClickException(
+            "set LOYALTY_BROKER_URL (redis://...) to run Celery; without it the web process runs the jobs and the beat schedule itself"
+        )
     from loyalty.worker import celery_app
 
     celery_app.start(argv=list(args))

@@ -7,6 +7,9 @@ Tasks are generated from `loyalty.jobs.JOBS`: thin wrappers around service funct
     loyalty worker      # celery worker on LOYALTY_BROKER_URL
     loyalty beat        # the scheduler
 
+Without a broker there is no `loyalty beat`: the web processes run this same beat schedule
+themselves, each due run once across processes (loyalty/ops/embedded_beat.py).
+
 A worker that dies in the middle of a job (killed, out of memory, machine lost) does not
 lose it: a job is acknowledged only after it ran (`task_acks_late`), so
 - when only a pool process dies, the worker puts its job back on the queue at once
