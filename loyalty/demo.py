@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import logging
 import random
 import tempfile
 from dataclasses import dataclass, field
@@ -167,11 +168,21 @@ class _Story:
             heapq.heappush(self.steps, (moment, self.planned, work))
 
     async def replay(self) -> None:
-        """The planned steps in the order they happened (ties in the order planned)."""
-        while self.steps:
-            moment, _, work = heapq.heappop(self.steps)
-            with clock.as_of(moment):
-                await work()
+        """The planned steps in the order they happened (ties in the order planned). The
+        history's hundreds of delivered messages and capped earns are not logged: the demo's
+        log is where the owner's login code appears."""
+        quiet = [logging.getLogger(name) for name in ("loyalty.outbox", "loyalty.merchants.earning")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.ERROR)
+        try:
+            while self.steps:
+                moment, _, work = heapq.heappop(self.steps)
+                with clock.as_of(moment):
+                    await work()
+        finally:
+            for logger, level in zip(quiet, levels):
+                logger.setLevel(level)
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
