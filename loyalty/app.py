@@ -36,7 +36,7 @@ from loyalty.ops.edge import Edge
 from loyalty.ops.embedded_beat import EmbeddedBeat
 from loyalty.ops.health import health, ready
 from loyalty.ops.metrics import metrics_controller, request_metrics
-from loyalty.problems import EXCEPTION_HANDLERS
+from loyalty.problems import EXCEPTION_HANDLERS, SESSION_COOKIE
 from loyalty.settings import Settings
 from loyalty.ops.rate_limits import Counters, FixedWindow
 from partner_api.auth import BadKeyLimit, RateLimit
@@ -53,13 +53,15 @@ FONTS = Path(__file__).resolve().parent / "cards" / "fonts"
 @get("/staff", include_in_schema=False, media_type="text/html")
 async def staff_page() -> Response[bytes]:
     """The staff pages: referral board, door scanner, dashboards."""
-    return Response((STAFF_WEB / "staff.html").read_bytes(), media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    # "text/html", not "text/html; charset=utf-8": Litestar appends the charset to every text/*
+    # media type itself, and a second one made the header "...; charset=utf-8; charset=utf-8".
+    return Response((STAFF_WEB / "staff.html").read_bytes(), media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
 @get("/", include_in_schema=False, media_type="text/html")
 async def index() -> Response[bytes]:
     """The owner's page."""
-    return Response((WEB / "index.html").read_bytes(), media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    return Response((WEB / "index.html").read_bytes(), media_type="text/html", headers={"Cache-Control": "no-cache"})  # see staff_page
 
 
 def admin_mount(settings: Settings) -> Any:
@@ -142,7 +144,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     )
     sessions = CookieBackendConfig(
         secret=session_secret(settings),
-        key="ocs",
+        key=SESSION_COOKIE,  # a 401 names it in its WWW-Authenticate challenge
         max_age=settings.session_max_age_seconds,
         secure=settings.secure_cookies,
         httponly=True,

@@ -14,16 +14,29 @@ class DomainError(Exception):
     title_zh: ClassVar[str] = "请求不符合规则"
 
     def __init__(
-        self, detail: str | None = None, *, field: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+        self, detail: str | None = None, *, field: str | None = None, source: str | None = None,
+        headers: dict[str, str] | None = None, **extra: Any,
     ) -> None:
         super().__init__(detail or self.title_en)
         self.detail = detail or self.title_en
         self.field = field
+        self.source = source  # where `field` was sent: body, query, path, header or cookie
         self.headers = headers or {}  # e.g. RateLimit-* on a 429
         self.extra = extra
 
     def title(self, language: str) -> str:
         return self.title_zh if language.startswith("zh") else self.title_en
+
+
+class MalformedField(DomainError):
+    """A value not written as its field's syntax says (a month that is not `YYYY-MM`, a month
+    13): the same 400 `validation-error` Litestar's own checks give a date that is not
+    `YYYY-MM-DD`. A well-formed value a rule refuses is `InvalidField`, a 422."""
+
+    type = "validation-error"
+    status = 400
+    title_en = "A field failed validation"
+    title_zh = "请求字段校验失败"
 
 
 class InvalidField(DomainError):

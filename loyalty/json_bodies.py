@@ -1,4 +1,16 @@
-"""Bounded JSON nesting for every JSON body the app reads (member, staff and partner routes).
+"""Every JSON body the app reads (member, staff and partner routes) is bounded in nesting and
+checked strictly against its declared type, here, in the one place Litestar decodes a JSON
+body (`Request.json()`), so a new route cannot forget either.
+
+Strict types: Litestar converts a handler's arguments with msgspec in lax mode
+(`strict=False`), which query strings need (`?limit=50` is text) but which also takes the
+JSON string "12800" or the float 12800.0 / 1e5 for an integer field: a till sending amounts as
+text would work by accident, and a float that merely looks integral would be accepted as
+money. A body is therefore first converted in strict mode to the type the handler declares
+for `data`; a value of the wrong JSON type is a 400 naming the field ("expected an integer,
+got a string"). Strict mode still reads dates and datetimes from ISO 8601 text.
+
+Nesting:
 
 msgspec, like every recursive decoder, meets a body of 100,000 nested `[` with Python's
 RecursionError, which no handler expects: a 500 for one malformed request. Our deepest real
@@ -12,7 +24,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 from litestar import Request
+from litestar.exceptions import ValidationException
 from litestar.types import Empty
 
 from loyalty.errors import BodyTooDeep
@@ -44,11 +58,43 @@ def nested_deeper_than(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return bool(brackets)
 
 
+# "Expected `int`, got `str` - at `$.gross_fen`": the reason, then where.
+_AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+def declared_body_type(request: Request[Any, Any, Any]) -> Any:
+    """The type the route handler declares for its `data` argument (`JSONBody[SaleCreate]` →
+    `SaleCreate`), or None for a handler that takes no body."""
+    handler = request.scope.get("route_handler")
+    parameters = getattr(getattr(handler, "parsed_fn_signature", None), "parameters", {})
+    field = parameters.get("data")
+    return None if field is None else field.annotation
+
+
+def check_strictly(value: Any, body_type: Any) -> None:
+    """Raise Litestar's ValidationException, as its own body check would, when `value` (the
+    decoded JSON) is not exactly `body_type`: no text for a number, no float for an integer."""
+    try:
+        msgspec.convert(value, body_type, strict=True, str_keys=True)
+    except msgspec.ValidationError as error:
+        found = _AT_PATH.match(str(error))
+        reason, path = (found.group("reason"), found.group("path")) if found else (str(error), None)
+        key = path.removeprefix(".") if path else "data"  # "data": the body as a whole
+        raise ValidationException(
+            detail="Validation failed for the request body", extra=[{"message": reason, "key": key, "source": "body"}]
+        ) from None
+
+
 class BoundedJsonRequest(Request[Any, Any, Any]):
-    """Litestar's request, refusing a too-deeply nested JSON body before decoding it."""
+    """Litestar's request, refusing a too-deeply nested JSON body before decoding it, and a body
+    that is not strictly of the handler's declared type after."""
 
     async def json(self) -> Any:
-        if self._json is Empty and self._connection_state.json is Empty:
-            if nested_deeper_than(await self.body()):
-                raise BodyTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", field="body")
-        return await super().json()
+        first = self._json is Empty and self._connection_state.json is Empty
+        if first and nested_deeper_than(await self.body()):
+            raise BodyTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", field="body")
+        value = await super().json()
+        body_type = declared_body_type(self) if first else None
+        if body_type is not None and value is not None:
+            check_strictly(value, body_type)
+        return value

@@ -48,6 +48,11 @@ LABELS: dict[str, dict[str, str]] = {
     "why_not.not_open_yet": {"zh-CN": "报名将于 {at} 开始", "en": "Sign-up opens at {at}"},
     "why_not.closed": {"zh-CN": "报名已于 {at} 截止", "en": "Sign-up closed at {at}"},
     "why_not.full": {"zh-CN": "名额已满，可加入候补", "en": "Full: you can join the waitlist"},
+    "event_full.none": {"zh-CN": "名额已满（共 {capacity} 个），可加入候补", "en": "No seats left (of {capacity}): you can join the waitlist"},
+    "event_full.party": {
+        "zh-CN": "仅剩 {left} 个名额，不够 {party} 人报名，可加入候补",
+        "en": "Only {left} seat(s) left, not enough for a party of {party}: you can join the waitlist",
+    },
     "why_not.already": {"zh-CN": "您已报名", "en": "You have signed up"},
     "why_not.payments": {"zh-CN": "暂不支持在线支付，请联系客服报名", "en": "Online payment is not available; ask customer service"},
     "why_not.cancelled": {"zh-CN": "活动已取消", "en": "The event is cancelled"},

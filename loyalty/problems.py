@@ -43,6 +43,17 @@ _HTTP_TITLES: dict[int, tuple[str, str, str]] = {
 # unknown or missing fields as "... field `name`".
 _JSON_PATH = re.compile(r"`\$\.([^`]+)`")
 _NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
+# Litestar's words for a header, query, path or cookie parameter that was not sent at all.
+_MISSING_PARAMETER = re.compile(r"Missing required (header|query|path|cookie) parameter '([^']+)'")
+# msgspec's words for a value of the wrong JSON type: "Expected `int | null`, got `str`".
+_WRONG_TYPE = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
+_TYPE_WORDS = {
+    "int": "an integer", "float": "a number", "str": "a string", "bool": "true or false", "null": "null",
+    "object": "an object", "array": "an array", "bytes": "base64 text",
+}
+SESSION_COOKIE = "ocs"  # loyalty.app's cookie session
+# Where a value was sent, as a client names it (Litestar gives its ParamType enum, or "body").
+SOURCES = ("body", "header", "query", "path", "cookie")
 
 
 def _problem(
@@ -63,9 +74,31 @@ def _problem(
     }
     body.update({key: value for key, value in extra.items() if value is not None})
     headers = dict(headers or {})
+    if status == 401 and not any(name.lower() == "www-authenticate" for name in headers):
+        headers["WWW-Authenticate"] = challenge(request)
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def challenge(request: Request[Any, Any, Any]) -> str:
+    """The `WWW-Authenticate` a 401 must carry (RFC 9110 §11.6.1): how to authenticate here.
+
+    Partner routes take a bearer key (RFC 6750): `error="invalid_token"` when a key was sent
+    but does not authenticate, no error code when none was sent. Member and staff routes use
+    a cookie session, which has no registered scheme; the challenge uses the `Cookie` scheme
+    of draft-broyer-http-cookie-auth (never an RFC), naming where to log in and the cookie.
+    Browsers ask for a password only for Basic, Digest, Negotiate and NTLM, so an unknown
+    scheme opens no dialog, and a client reading the header learns how to get a session."""
+    path = request.url.path
+    if path.startswith("/partner/"):
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return 'Bearer realm="partner", error="invalid_token"'
+        return 'Bearer realm="partner"'
+    if path.startswith(("/api/v1/staff", "/api/v1/auth/staff-sessions")):
+        return f'Cookie realm="staff", form-action="/api/v1/auth/staff-sessions", cookie-name="{SESSION_COOKIE}"'
+    return f'Cookie realm="member", form-action="/api/v1/auth/sessions", cookie-name="{SESSION_COOKIE}"'
 
 
 def _language(request: Request[Any, Any, Any]) -> str:
@@ -75,31 +108,74 @@ def _language(request: Request[Any, Any, Any]) -> str:
 def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
     extra: dict[str, Any] = dict(error.extra)
     if error.field:
-        extra["errors"] = [{"field": error.field, "reason": error.detail}]
+        extra["errors"] = [{"field": error.field, "reason": error.detail, **({"source": error.source} if error.source else {})}]
     return _problem(
         request, error.status, error.type, error.title(_language(request)), error.detail, headers=error.headers, **extra
     )
 
 
-def _field_errors(extra: Any) -> list[dict[str, str]]:
+def _plain_reason(message: str) -> str:
+    """msgspec's reason in words a till developer reads without knowing Python's type names:
+    "Expected `int`, got `str`" → "expected an integer, got a string"."""
+    wrong = _WRONG_TYPE.match(message)
+    if not wrong:
+        return message
+    expected = " or ".join(_TYPE_WORDS.get(name.strip(), f"`{name.strip()}`") for name in wrong.group(1).split("|"))
+    return f"expected {expected}, got {_TYPE_WORDS.get(wrong.group(2), wrong.group(2))}"
+
+
+def _source(value: Any) -> str | None:
+    """A plain source word: Litestar's ParamType is an Enum whose str() is "ParamType.HEADER"."""
+    value = getattr(value, "value", value)
+    return value if value in SOURCES else None
+
+
+def _public_name(request: Request[Any, Any, Any], key: str, source: str | None) -> str:
+    """The name a client sent a parameter under (`Idempotency-Key`), not the handler's Python
+    argument name (`idempotency_key`)."""
+    if source not in ("header", "query", "cookie"):
+        return key
+    try:
+        definition = request.route_handler.parsed_fn_signature.parameters[key].kwarg_definition
+    except (AttributeError, KeyError):
+        return key
+    # Parameter(header="X") or HeaderParameter(name="X") / QueryParameter(name="x")
+    return getattr(definition, source, None) or getattr(definition, "name", None) or key
+
+
+def _field_errors(request: Request[Any, Any, Any], extra: Any) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
     for item in extra if isinstance(extra, list) else []:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid value"))
         field = item.get("key")
+        source = _source(item.get("source"))
         if not field or field == "data":  # "data" is Litestar's name for the whole body
             match = _JSON_PATH.search(message) or _NAMED_FIELD.search(message)
-            field = match.group(1) if match else "body"
-        reason = _JSON_PATH.sub("", message).rstrip(" -").strip() or "invalid value"
+            field, source = (match.group(1) if match else "body"), "body"
+        reason = _plain_reason(_JSON_PATH.sub("", message).removesuffix(" - at ").rstrip(" -").strip()) or "invalid value"
         if reason.strip("'\"") == "data":  # Litestar's words for a missing body
             field, reason = "body", "a JSON body is required"
-        errors.append({"field": str(field), "reason": reason, "source": str(item.get("source") or "body")})
+        error = {"field": _public_name(request, str(field), source), "reason": reason}
+        if source:
+            error["source"] = source
+        errors.append(error)
     return errors
 
 
+def _missing_parameter(detail: str) -> list[dict[str, str]]:
+    """Litestar reports a required header or query parameter that was not sent with no field
+    at all ("Missing required header parameter 'Idempotency-Key' for path ..."): name it."""
+    missing = _MISSING_PARAMETER.search(detail)
+    if not missing:
+        return []
+    source, name = missing.groups()
+    return [{"field": name, "reason": f"the {source} parameter is required", "source": source}]
+
+
 def validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
-    errors = _field_errors(error.extra)
+    errors = _field_errors(request, error.extra) or _missing_parameter(str(error.detail))
     detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or str(error.detail)
     zh = _language(request).startswith("zh")
     return _problem(
@@ -108,7 +184,7 @@ def validation_error(request: Request[Any, Any, Any], error: ValidationException
         "validation-error",
         "请求字段校验失败" if zh else "A field failed validation",
         detail,
-        errors=errors or [{"field": "body", "reason": str(error.detail)}],
+        errors=errors or [{"field": "body", "reason": str(error.detail), "source": "body"}],
     )
 
 

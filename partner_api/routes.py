@@ -35,6 +35,8 @@ from partner_api.schemas import (
     Verified,
 )
 
+PREFIX = "/partner/v1"
+
 IdempotencyKey = Annotated[
     str,
     HeaderParameter(
@@ -42,6 +44,26 @@ IdempotencyKey = Annotated[
         description="unique per write: a retry with the same key and body returns the first answer",
     ),
 ]
+
+
+def sale_location(sale_id: int) -> str:
+    """Where a created sale is read (getSale): the `Location` of its 201."""
+    return f"{PREFIX}/sales/{sale_id}"
+
+
+def reversal_location(sale_id: int, reversal_id: int) -> str:
+    """Where a created reversal is read (getReversal): the `Location` of its 201."""
+    return f"{PREFIX}/sales/{sale_id}/reversals/{reversal_id}"
+
+
+def created(view: Any, location: str, replayed: bool) -> Response[Any]:
+    """A write's answer: 201 with `Location` (RFC 9110 §15.3.2), or, for a retry under the same
+    Idempotency-Key, the first answer again as a 200 marked `Idempotent-Replayed` (with the
+    same `Location`, so a till that lost the first answer still learns where the resource is)."""
+    headers = {"Location": location}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(view, status_code=HTTP_200_OK if replayed else HTTP_201_CREATED, headers=headers)
 
 
 def sale_view(sale: dict[str, Any]) -> SaleView:
@@ -117,8 +139,7 @@ async def create_sale(
         unix_time=time.time(), points_per_cny=settings.points_per_cny, earn_rules=EarnRules.from_settings(settings),
         today=clock.today(),
     )
-    return Response(sale_view(sale), status_code=HTTP_200_OK if replayed else HTTP_201_CREATED,
-                    headers={"Idempotent-Replayed": "true"} if replayed else {})
+    return created(sale_view(sale), sale_location(sale["id"]), replayed)
 
 
 @get("/sales", operation_id="listSales", summary="This merchant's sales, oldest first (cursor pagination)")
@@ -150,8 +171,12 @@ async def reverse_sale(
         request.state.partner, sale_id, key=idempotency_key, amount_fen=data.amount_fen, reason=data.reason,
         today=clock.today(),
     )
-    return Response(reversal_view(reversal), status_code=HTTP_200_OK if replayed else HTTP_201_CREATED,
-                    headers={"Idempotent-Replayed": "true"} if replayed else {})
+    return created(reversal_view(reversal), reversal_location(reversal["sale"], reversal["id"]), replayed)
+
+
+@get("/sales/{sale_id:int}/reversals/{reversal_id:int}", operation_id="getReversal", summary="One reversal of one of this merchant's sales")
+async def get_reversal(sale_id: FromPath[int], reversal_id: FromPath[int], request: Request[Any, Any, State]) -> ReversalView:
+    return reversal_view(await reversals.get_reversal(request.state.partner, sale_id, reversal_id))
 
 
 @get(
@@ -210,8 +235,8 @@ def rate_limit_headers(app: ASGIApp) -> ASGIApp:
 
 def partner_router() -> Router:
     return Router(
-        "/partner/v1",
-        route_handlers=[verify_code, create_sale, list_sales, get_sale, reverse_sale, get_settlement],
+        PREFIX,
+        route_handlers=[verify_code, create_sale, list_sales, get_sale, reverse_sale, get_reversal, get_settlement],
         guards=[requires_api_key],
         middleware=[rate_limit_headers],
         tags=["partner"],

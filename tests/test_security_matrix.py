@@ -254,6 +254,7 @@ TABLE: dict[str, Access] = {
     "GET /partner/v1/sales": MERCHANTS,
     "GET /partner/v1/sales/{sale_id}": MERCHANTS,
     "POST /partner/v1/sales/{sale_id}/reversals": MERCHANTS,
+    "GET /partner/v1/sales/{sale_id}/reversals/{reversal_id}": MERCHANTS,
     "GET /partner/v1/settlements/{month}": MERCHANTS,
 }
 

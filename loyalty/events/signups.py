@@ -23,8 +23,8 @@ from loyalty.settings import Settings
 class EventFull(DomainError):
     type = "event-full"
     status = 409
-    title_en = "The event is full: you can join the waitlist"
-    title_zh = "名额已满，可加入候补"
+    title_en = "Not enough seats left: you can join the waitlist"
+    title_zh = "剩余名额不足，可加入候补"
 
 
 class AlreadySignedUp(DomainError):
@@ -103,6 +103,12 @@ async def project_names(event: Mapping[str, Any]) -> dict[int, str]:
 # --- signing up ----------------------------------------------------------------------------
 
 
+async def _seats_left(event_id: int) -> tuple[int, int]:
+    """(capacity, seats left) as the event row is now, inside the signup's transaction."""
+    row = (await db.fetch("SELECT capacity, seats_taken FROM event WHERE id = {}", event_id))[0]
+    return row["capacity"], max(row["capacity"] - row["seats_taken"], 0)
+
+
 async def _place(
     event: Mapping[str, Any], member: MemberFacts, party_size: int, join_waitlist: bool, now: datetime, hold_until: datetime
 ) -> dict[str, Any]:
@@ -120,13 +126,28 @@ async def _place(
         # looking at the waitlist before it is there); with the row held, look at the seats again.
         await db.fetch("SELECT id FROM event WHERE id = {} FOR UPDATE", event["id"])
         taken = await capacity.take_seats(event["id"], party_size)
+    # Why the seats were refused comes from the event row now, not from `event`, read before
+    # this transaction began: others may have signed up in between (a rush of signups each read
+    # "20 seats left" and were then refused with those words). Seats freed since the UPDATE
+    # looked are taken after all; each lost race means someone else took seats, so this ends.
+    capacity_now = left = 0
+    for _attempt in range(10):
+        if taken:
+            break
+        capacity_now, left = await _seats_left(event["id"])
+        if left < party_size:
+            break
+        taken = await capacity.take_seats(event["id"], party_size)
     if taken:
         status = "pending_payment" if fee else "confirmed"
     elif join_waitlist:
         status = "waitlisted"
     else:
-        left = max(event["capacity"] - event["seats_taken"], 0)
-        raise EventFull(f"{left} seat(s) left for a party of {party_size}", event_id=event["id"], waitlist=True)
+        detail = (
+            label("event_full.none", member.language, capacity=capacity_now) if left == 0
+            else label("event_full.party", member.language, left=left, party=party_size)
+        )
+        raise EventFull(detail, event_id=event["id"], waitlist=True, seats_left=left, party_size=party_size)
     rows = await Signup.insert(
         Signup(
             event=event["id"], member=member.member_id, party_size=party_size, status=status, fee_fen=fee,

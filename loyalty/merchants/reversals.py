@@ -101,3 +101,17 @@ async def reverse_sale(
             return existing, True
         raise
     return rows[0], False
+
+
+async def get_reversal(ctx: KeyContext, sale_id: int, reversal_id: int) -> dict[str, Any]:
+    """One reversal of one of this merchant's sales (a store's key: of its store's sales);
+    anything else is 404, so ids don't leak."""
+    query = SaleReversal.select().where(
+        (SaleReversal.id == reversal_id) & (SaleReversal.sale == sale_id) & (SaleReversal.merchant == ctx.merchant_id)
+    )
+    if ctx.store_id is not None:
+        query = query.where(SaleReversal.sale.store == ctx.store_id)
+    reversal = await query.first()
+    if reversal is None:
+        raise NotFound(f"no reversal {reversal_id} of sale {sale_id}")
+    return reversal

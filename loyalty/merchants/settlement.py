@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from loyalty.errors import InvalidField
+from loyalty.errors import InvalidField, MalformedField
 from loyalty.exports import csv_text
-from loyalty.merchants.sales import in_range, local_midnight
+from loyalty.merchants.sales import FIRST_DAY, LAST_DAY, local_midnight
 from loyalty.merchants.service import KeyContext
 from loyalty.merchants.tables import Sale, SaleReversal, Store
 
@@ -26,13 +27,27 @@ class SettlementLine:
     reversed_fen: int = 0
 
 
+# Exactly four ASCII digits, a hyphen, two ASCII digits: not "2026-1", "+2026-12", "02026-12"
+# (`\d` would also take other scripts' digits, and int() would take them all).
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
+def parse_month(text: str, field: str = "month") -> date:
+    """The first day of a month written `YYYY-MM`. Anything else (or a month 00 or 13) is a
+    400 naming the field, as a date not written `YYYY-MM-DD` is; a month outside the years
+    the app serves is a 422, as such a date is."""
+    written = _MONTH.fullmatch(text)
+    if written is None or not 1 <= int(written.group(2)) <= 12:
+        raise MalformedField(f"a month is written YYYY-MM (e.g. 2026-03), not {text[:20]!r}", field=field, source="path")
+    year = int(written.group(1))
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:  # well-formed (even 0000), refused by the rule
+        raise InvalidField(f"months run from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}", field=field, source="path")
+    return date(year, int(written.group(2)), 1)
+
+
 def _month_bounds(month: str) -> tuple[datetime, datetime]:
-    try:
-        year, number = (int(part) for part in month.split("-"))
-        first = in_range(date(year, number, 1), "month")
-    except ValueError:
-        raise InvalidField("month is written YYYY-MM", field="month") from None
-    following = date(year + (number == 12), number % 12 + 1, 1)
+    first = parse_month(month)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return local_midnight(first), local_midnight(following)
 
 

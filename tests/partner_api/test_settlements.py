@@ -110,7 +110,11 @@ async def test_a_month_without_sales_is_an_empty_statement(client, frozen, tmp_p
 async def test_a_month_not_written_yyyy_mm_is_refused(client, frozen, tmp_path):
     a = await shop()
 
-    for month in ("2026-13", "2026-00", "march", "2026-03-01", "2026-03.xlsx"):
+    for month in ("2026-13", "2026-00", "march", "2026-03-01", "2026-03.xlsx"):  # malformed: 400, as a bad date is
+        response = await client.get(f"{BASE}/settlements/{month}", headers=a.auth)
+        assert (response.status_code, problem(response)) == (400, "/problems/validation-error"), month
+        assert response.json()["errors"][0]["field"] == "month"
+    for month in ("1999-12", "2200-01"):  # well-formed, outside the years served: 422
         response = await client.get(f"{BASE}/settlements/{month}", headers=a.auth)
         assert (response.status_code, problem(response)) == (422, "/problems/invalid-field"), month
         assert response.json()["errors"][0]["field"] == "month"
