@@ -177,7 +177,7 @@ def declared_problems(handler: HTTPRouteHandler) -> set[str]:
 MEMBER, STAFF, PARTNER, PUBLIC = "member", "staff", "partner", "public"
 PARTNER_LIMITS = ("rate-limited", "bad-keys-limited")
 # Bodies and parameters are checked by the framework before the handler runs.
-BODY_PROBLEMS = ("validation-error", "bad-request", "body-too-deep", "value-out-of-range")
+BODY_PROBLEMS = ("validation-error", "bad-request", "body-too-deep", "value-out-of-range", "payload-too-large")
 NO_DATABASE = {"health"}  # operations that answer without the database
 
 

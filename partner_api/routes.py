@@ -23,6 +23,7 @@ from loyalty.merchants.earning import EarnRules
 from loyalty.settings import Settings
 from partner_api.auth import requires_api_key
 from partner_api.schemas import (
+from loyalty.openapi_contract import raises
     CodeVerify,
     Discount,
     ReversalCreate,
@@ -73,6 +74,7 @@ CODES_EXPLAINED = (
 )
 
 
+@raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field")
 @post(
     "/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points",
     description=CODES_EXPLAINED + " Verifying never consumes a code; `code_can_pay` says whether a sale with this code "
@@ -96,6 +98,7 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
     )
 
 
+@raises("card-replaced", "card-suspended", "code-already-used", "code-bad-signature", "code-cannot-pay", "code-expired", "code-malformed", "code-unknown-key", "discount-exceeds-schedule", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found", "points-exceed-payable", "store-not-found")
 @post(
     "/sales", operation_id="createSale", summary="Record a sale: discount checked, points taken atomically, points earned",
     description=CODES_EXPLAINED + " So: `points_to_redeem > 0` with a static code is `code-cannot-pay`; a dynamic code "
@@ -121,6 +124,7 @@ async def create_sale(
                     headers={"Idempotent-Replayed": "true"} if replayed else {})
 
 
+@raises("invalid-field", "store-not-found")
 @get("/sales", operation_id="listSales", summary="This merchant's sales, oldest first (cursor pagination)")
 async def list_sales(
     request: Request[Any, Any, State],
@@ -136,11 +140,13 @@ async def list_sales(
     return SalePage(items=[sale_view(row) for row in rows[:limit]], next_cursor=rows[limit - 1]["id"] if len(rows) > limit else None)
 
 
+@raises("not-found")
 @get("/sales/{sale_id:int}", operation_id="getSale", summary="One of this merchant's sales")
 async def get_sale(sale_id: FromPath[int], request: Request[Any, Any, State]) -> SaleView:
     return sale_view(await sales.get_sale(request.state.partner, sale_id))
 
 
+@raises("idempotency-conflict", "invalid-field", "not-found", "nothing-to-reverse", "reversal-exceeds-sale")
 @post("/sales/{sale_id:int}/reversals", operation_id="reverseSale", summary="Reverse all or part of a sale (a return)")
 async def reverse_sale(
     sale_id: FromPath[int], data: JSONBody[ReversalCreate], idempotency_key: IdempotencyKey,
@@ -154,6 +160,7 @@ async def reverse_sale(
                     headers={"Idempotent-Replayed": "true"} if replayed else {})
 
 
+@raises("invalid-field", "not-found")
 @get(
     "/settlements/{month:str}",
     operation_id="getSettlement",
