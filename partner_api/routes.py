@@ -20,10 +20,10 @@ from loyalty.cards import service as cards
 from loyalty.labels import label
 from loyalty.merchants import reversals, sales, service, settlement
 from loyalty.merchants.earning import EarnRules
+from loyalty.openapi_contract import raises
 from loyalty.settings import Settings
 from partner_api.auth import requires_api_key
 from partner_api.schemas import (
-from loyalty.openapi_contract import raises
     CodeVerify,
     Discount,
     ReversalCreate,
