@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Parameter, RequestBody, Schema
+from litestar.enums import ParamType
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from qrcode.constants import ERROR_CORRECT_M
 
@@ -224,10 +227,47 @@ class MemberEventController(Controller):
         return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 
+@dataclass  # so that its __init__ calls __post_init__ (Operation has none)
+class _StripeEventOperation(Operation):
+    """The webhook's body, for the OpenAPI document: the handler reads the raw bytes itself,
+    since Stripe signs exactly those."""
+
+    def __post_init__(self) -> None:
+        string = OpenAPIType.STRING
+        self.parameters = [*(self.parameters or []), Parameter(
+            name="Stripe-Signature", param_in=ParamType.HEADER, required=True, schema=Schema(type=string),
+            description="Stripe's signature of the raw body (`t=…,v1=…`), checked with STRIPE_WEBHOOK_SECRET",
+        )]
+        self.request_body = RequestBody(required=True, description="a Stripe Event object", content={
+            "application/json": OpenAPIMediaType(schema=Schema(
+                type=OpenAPIType.OBJECT, required=["id", "type", "data"],
+                properties={
+                    "id": Schema(type=string, description="the event id: each is handled once (`duplicate` after)",
+                                 examples=["evt_1QdXyZ2eZvKYlo2C0a1b2c3d"]),
+                    "type": Schema(type=string, examples=["payment_intent.succeeded"], description=(
+                        "acted on: payment_intent.succeeded (the signup is confirmed; a seat lost meanwhile is "
+                        "refunded) and payment_intent.payment_failed (`last_payment_error.message` is kept; the "
+                        "member may pay again); any other type is answered `ignored`")),
+                    "data": Schema(type=OpenAPIType.OBJECT, description="`object`: the PaymentIntent", properties={
+                        "object": Schema(type=OpenAPIType.OBJECT, properties={
+                            "id": Schema(type=string, examples=["pi_3QdXyZ2eZvKYlo2C1x2y3z4w"]),
+                            "last_payment_error": Schema(type=OpenAPIType.OBJECT, properties={
+                                "message": Schema(type=string, examples=["Your card was declined."])}),
+                        }),
+                    }),
+                },
+            )),
+        })
+
+
 @raises("webhook-signature-invalid")
 @post(
     "/payments/stripe/webhook", operation_id="stripeWebhook", status_code=HTTP_200_OK, tags=["payments"],
     summary="Stripe's events (signature checked with STRIPE_WEBHOOK_SECRET; each event handled once)",
+    description="Called by Stripe, not by apps: set this URL as the webhook endpoint in the Stripe dashboard. "
+    "Answers 200 with what was done (Stripe retries anything else); a body whose signature does not verify is a "
+    "400 `webhook-signature-invalid`. 由 Stripe 调用，非客户端接口。",
+    operation_class=_StripeEventOperation,
 )
 async def stripe_webhook(request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> WebhookAnswer:
     body = await request.body()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -127,6 +128,7 @@ class StaffOwnershipController(Controller):
         await service.transfer_ownership(ownership, reason=data.reason, staff_id=request.state.staff.id)
 
 
+@dataclass  # so that its __init__ calls __post_init__ (Operation has none)
 class _OwnerUploadOperation(Operation):
     """The upload's body, for the OpenAPI document: the handler reads the form itself (to
     refuse a file over the limit before reading it, and name the field when it is missing)."""
