@@ -129,7 +129,7 @@ class ReversalCreate(msgspec.Struct, forbid_unknown_fields=True):
     amount_fen: Annotated[
         int,
         msgspec.Meta(
-            gt=0, le=100_000_000_000, examples=[32000],
+            ge=1, le=100_000_000_000, examples=[32000],
             description="how much of the sale is returned, in GROSS fen (before discount; at least 1): the discount and "
             "the points are returned in proportion; at most what is left (else `reversal-exceeds-sale`, with "
             "`left_fen`). Omit for the whole rest",
