@@ -200,6 +200,8 @@ def operation_problems(handler: HTTPRouteHandler, operation: Operation) -> set[s
     """The problem types an operation can answer: those its handler declares, and those that
     follow from its guard, parameters and body."""
     found = declared_problems(handler)
+    for guard in handler.resolve_guards():  # a guard may declare its own (`@raises` on the guard function)
+        found.update(p if isinstance(p, str) else p.type for p in getattr(guard, "__problems__", ()))
     who = credential(handler)
     if who in (MEMBER, STAFF, PARTNER):
         found.add("not-authenticated")

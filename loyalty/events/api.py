@@ -51,6 +51,11 @@ from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
 EVENT_STAFF = {"roles": ("event_staff",)}
+# What a signup (to an event, or to each session of a program) may be refused with.
+SIGNUP_REFUSALS = (
+    "already-signed-up", "event-cancelled", "event-full", "event-not-eligible", "invalid-field", "not-found",
+    "party-too-large", "payment-provider-error", "payments-unavailable", "signup-closed", "signup-not-open-yet",
+)
 
 
 
@@ -147,7 +152,7 @@ class MemberEventController(Controller):
             raise NotFound(f"no event {event_id}")
         return event_view(found[0], language)
 
-    @raises("already-signed-up", "event-full", "invalid-field", "not-found", "party-too-large", "payment-provider-error", "payments-unavailable")
+    @raises(*SIGNUP_REFUSALS)
     @post(
         "/events/{event_id:int}/signups", operation_id="signUp", status_code=HTTP_201_CREATED,
         summary="Sign up (with family); a paid event holds the seat and answers with the payment to confirm",
@@ -173,7 +178,7 @@ class MemberEventController(Controller):
             for p in await catalog.programs()
         ]
 
-    @raises("already-signed-up", "event-full", "invalid-field", "not-found", "party-too-large", "payment-provider-error", "payments-unavailable")
+    @raises(*SIGNUP_REFUSALS)
     @post(
         "/programs/{program_id:int}/signups", operation_id="signUpForProgram", status_code=HTTP_201_CREATED,
         summary="Sign up for a whole program or chosen sessions (one payment for the fees)",
