@@ -439,6 +439,14 @@ def document_operation(path: str, handler: HTTPRouteHandler, operation: Operatio
             content=created.content,
             headers={**RATE_HEADERS, "Idempotent-Replayed": HEADERS["Idempotent-Replayed"]},
         )
+    if operation.operation_id == "getSettlement" and isinstance(responses.get("200"), OpenAPIResponse):
+        statement = responses["200"]
+        assert isinstance(statement, OpenAPIResponse)
+        statement.content = {
+            **(statement.content or {}),
+            "text/csv": MediaType(schema=Schema(type=OpenAPIType.STRING,
+                                                description="for a month written YYYY-MM.csv (UTF-8 with BOM)")),
+        }
     operation.responses = responses
     if who == PUBLIC:
         operation.security = [] if operation.security is None else operation.security

@@ -222,7 +222,9 @@ def test_units_and_rules_a_till_needs_are_written(document: dict[str, Any]) -> N
     assert "merchant-wide" in str(props["SaleCreate"]["properties"]["store"])
     amount = str(props["ReversalCreate"]["properties"]["amount_fen"])
     assert "gross" in amount.lower() and "'minimum': 1" in amount
-    assert "net of the reversals" in document["paths"]["/partner/v1/settlements/{month}"]["get"]["description"]
+    statement = document["paths"]["/partner/v1/settlements/{month}"]["get"]
+    assert "net of the reversals" in statement["description"]
+    assert set(statement["responses"]["200"]["content"]) == {"application/json", "text/csv"}
     sale = document["paths"]["/partner/v1/sales"]["post"]["description"]
     assert "per merchant" in sale and "not stored" in sale
     nonce = props["CheckinRequest"]["properties"]["nonce"]
