@@ -182,13 +182,25 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             title="Owner Club API",
             version=__version__,
             description=(
-                "Member API (`/api/v1`) of Owner Club, the loyalty and membership platform for home owners. "
-                "Errors are RFC 9457 problem details with a stable `type`."
+                "Owner Club, the loyalty and membership platform for home owners (业主俱乐部). This document holds "
+                "three faces: the **member API** (`/api/v1`, a member's session cookie), the **staff API** "
+                "(`/api/v1/staff`, a staff session; each operation names the roles it needs) and the **partner API** "
+                "(`/partner/v1`, an alliance merchant's till with a Bearer API key). Money is in integer fen "
+                "(1 CNY = 100 fen), points are integers, months are `YYYY-MM`, days are Beijing time.\n\n"
+                "Every failure is RFC 9457 problem details (`application/problem+json`) with a stable `type` to "
+                "branch on: each operation lists the types it can answer (`x-problem-types`, and one example per "
+                "type under each status); `components.schemas.ProblemType` and the document's `x-problem-types` say "
+                "what each means and which extra fields its body carries. Partner writes take an `Idempotency-Key` "
+                "(kept per merchant; a refused write is not stored, so the same key may be retried after fixing it)."
             ),
             path="/schema",
             components=Components(
                 security_schemes={
-                    "session": SecurityScheme(type="apiKey", name="ocs", security_scheme_in="cookie"),
+                    "session": SecurityScheme(
+                        type="apiKey", name="ocs", security_scheme_in="cookie",
+                        description="the session cookie from POST /api/v1/auth/sessions (members) or "
+                        "/api/v1/auth/staff-sessions (staff)",
+                    ),
                     "partnerKey": SecurityScheme(type="http", scheme="bearer", description="ocm_live_… merchant API key"),
                 }
             ),

@@ -20,6 +20,7 @@ from loyalty.cards import service as cards
 from loyalty.labels import label
 from loyalty.merchants import reversals, sales, service, settlement
 from loyalty.merchants.earning import EarnRules
+from loyalty.openapi_contract import raises
 from loyalty.settings import Settings
 from partner_api.auth import requires_api_key
 from partner_api.schemas import (
@@ -95,6 +96,7 @@ CODES_EXPLAINED = (
 )
 
 
+@raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field")
 @post(
     "/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points",
     description=CODES_EXPLAINED + " Verifying never consumes a code; `code_can_pay` says whether a sale with this code "
@@ -118,6 +120,7 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
     )
 
 
+@raises("card-replaced", "card-suspended", "code-already-used", "code-bad-signature", "code-cannot-pay", "code-expired", "code-malformed", "code-unknown-key", "discount-exceeds-schedule", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found", "points-exceed-payable", "store-not-found")
 @post(
     "/sales", operation_id="createSale", summary="Record a sale: discount checked, points taken atomically, points earned",
     description=CODES_EXPLAINED + " So: `points_to_redeem > 0` with a static code is `code-cannot-pay`; a dynamic code "
@@ -126,7 +129,12 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
     "(`points_earned_pending_until`; a reversal before then voids them) and are capped per sale and per merchant "
     "per day: a sale beyond a cap is recorded and says so in `earn_cap_reached`. Other problems: "
     "`discount-exceeds-schedule`, `points-exceed-payable`, `insufficient-points`, `store-not-found`, "
-    "`idempotency-conflict`, and the code problems of verify.",
+    "`idempotency-conflict`, and the code problems of verify.\n\n"
+    "Idempotency: `Idempotency-Key` is kept per merchant (two merchants may use the same key). A retry with the same "
+    "key and body answers 200 with the stored sale and `Idempotent-Replayed: true`; the same key with another body is "
+    "409 `idempotency-conflict`. A refused sale is not stored: fix the request and retry with the same key. "
+    "`store` is required with a merchant-wide key. Amounts are integer fen; `points_per_cny` (from verify) says how "
+    "many points pay 1 CNY.",
     opt={"key_in_query": True},
 )
 async def create_sale(
@@ -142,7 +150,12 @@ async def create_sale(
     return created(sale_view(sale), sale_location(sale["id"]), replayed)
 
 
-@get("/sales", operation_id="listSales", summary="This merchant's sales, oldest first (cursor pagination)")
+@raises("invalid-field", "store-not-found")
+@get(
+    "/sales", operation_id="listSales", summary="This merchant's sales, oldest first (cursor pagination)",
+    description="Pass `next_cursor` of one page as `cursor` for the next; null means the last page. A store key sees "
+    "its store's sales only; `store` filters by store code.",
+)
 async def list_sales(
     request: Request[Any, Any, State],
     start: Annotated[date | None, QueryParameter(description="first day (Beijing time)")] = None,
@@ -157,12 +170,24 @@ async def list_sales(
     return SalePage(items=[sale_view(row) for row in rows[:limit]], next_cursor=rows[limit - 1]["id"] if len(rows) > limit else None)
 
 
-@get("/sales/{sale_id:int}", operation_id="getSale", summary="One of this merchant's sales")
+@raises("not-found")
+@get(
+    "/sales/{sale_id:int}", operation_id="getSale", summary="One of this merchant's sales",
+    description="Another merchant's sale (or another store's, for a store key) is `not-found`.",
+)
 async def get_sale(sale_id: FromPath[int], request: Request[Any, Any, State]) -> SaleView:
     return sale_view(await sales.get_sale(request.state.partner, sale_id))
 
 
-@post("/sales/{sale_id:int}/reversals", operation_id="reverseSale", summary="Reverse all or part of a sale (a return)")
+@raises("idempotency-conflict", "invalid-field", "not-found", "nothing-to-reverse", "reversal-exceeds-sale")
+@post(
+    "/sales/{sale_id:int}/reversals", operation_id="reverseSale", summary="Reverse all or part of a sale (a return)",
+    description="`amount_fen` is in gross terms (the price before discount), at least 1, at most what is left of the "
+    "sale (`reversal-exceeds-sale` carries `left_fen`); omit it to reverse the rest. The discount and the redeemed "
+    "points go back in proportion; earned points are taken away (`nothing-to-reverse` if they were spent). The "
+    "reversal counts in the settlement of the month it is made. Idempotency as for createSale: kept per merchant, "
+    "replayed with `Idempotent-Replayed: true`, refusals not stored.",
+)
 async def reverse_sale(
     sale_id: FromPath[int], data: JSONBody[ReversalCreate], idempotency_key: IdempotencyKey,
     request: Request[Any, Any, State],
@@ -179,13 +204,17 @@ async def get_reversal(sale_id: FromPath[int], reversal_id: FromPath[int], reque
     return reversal_view(await reversals.get_reversal(request.state.partner, sale_id, reversal_id))
 
 
+@raises("invalid-field", "not-found")
 @get(
     "/settlements/{month:str}",
     operation_id="getSettlement",
     summary="The monthly statement per store: YYYY-MM as JSON, YYYY-MM.csv as CSV",
     description=(
-        "Sales of the month and reversals made in the month (Beijing time). A closed month never "
-        "changes: a later return lands in the month it was made."
+        "Sales of the month and reversals made in the month (Beijing time), one line per store (a store key: its "
+        "store only). Each line's discount, points and points value are net of the reversals made in the month, "
+        "including reversals of earlier months' sales; `gross_fen` is not (see `reversed_fen`). A closed month never "
+        "changes: a later return lands in the month it was made. `month` is `YYYY-MM` (pattern "
+        "`^\\d{4}-(0[1-9]|1[0-2])$`), or `YYYY-MM.csv` for CSV (UTF-8 with BOM)."
     ),
     responses={200: ResponseSpec(data_container=Settlement, description="the statement (JSON; CSV for .csv)")},
 )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 Fen = Annotated[int, msgspec.Meta(ge=0, le=100_000_000_000, description="amount in fen (1 CNY = 100 fen)")]
+Tier = Annotated[
+    Literal["platinum", "gold", "silver", "blue"],
+    msgspec.Meta(description="the member's card tier, highest first: platinum 铂金卡, gold 金卡, silver 银卡, blue 蓝卡",
+                 examples=["gold"]),
+]
 
 
 class CodeVerify(msgspec.Struct, forbid_unknown_fields=True):
@@ -22,20 +27,31 @@ class CodeVerify(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Discount(msgspec.Struct):
-    percent_bp: int  # basis points: 1000 = 10% off
-    cap_fen: int | None
+    percent_bp: Annotated[
+        int, msgspec.Meta(ge=0, le=10_000, examples=[1000],
+                          description="the tier's discount at this merchant in basis points: 1000 = 10 % off, 10000 = 100 %")
+    ]
+    cap_fen: Annotated[int | None, msgspec.Meta(examples=[5000], description="the most discount one sale may get, in fen; "
+                                                 "null: no cap")]
 
 
 class Verified(msgspec.Struct):
-    tier: str
-    tier_label_zh: str
-    tier_label_en: str
-    member_name: str  # masked, e.g. 张*
+    tier: Tier
+    tier_label_zh: Annotated[str, msgspec.Meta(examples=["金卡"])]
+    tier_label_en: Annotated[str, msgspec.Meta(examples=["Gold"])]
+    member_name: Annotated[str, msgspec.Meta(examples=["张*"], description="masked as merchants see it: the family name only")]
     discount: Discount
-    points_available: int
-    points_per_cny: int  # points worth 1 CNY (100 fen) when paying here
-    code_kind: Annotated[str, msgspec.Meta(description="static (printed card, card image) or dynamic (the owner's phone)")]
-    code_expires_at_unix: int | None
+    points_available: Annotated[int, msgspec.Meta(examples=[12800], description="points the member can spend now")]
+    points_per_cny: Annotated[
+        int, msgspec.Meta(examples=[100], description="how many points pay 1 CNY (100 fen) here: with 100, 1 point = 1 fen")
+    ]
+    code_kind: Annotated[
+        Literal["static", "dynamic"],
+        msgspec.Meta(description="static (printed card, card image) or dynamic (the owner's phone)"),
+    ]
+    code_expires_at_unix: Annotated[
+        int | None, msgspec.Meta(examples=[1798732860], description="a dynamic code's end (Unix seconds); null: static")
+    ]
     code_can_pay: Annotated[
         bool,
         msgspec.Meta(
@@ -51,29 +67,46 @@ class SaleCreate(msgspec.Struct, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1, max_length=512,
             description="the scanned card code; a dynamic code is consumed by the sale (one sale per code)",
+            examples=["OC1.k1.RAAAAAAAAAQAAcl13wAAMDk.ooyouuVvW_rQxdjuDrYq_rTTpCT9ysqN7LBK3P8pksMT2UB1C2BL_jIUwnztVPRPNw9-HKOaQRWluzhAgw0uBw"],
         ),
     ]
-    gross_fen: Annotated[int, msgspec.Meta(gt=0, le=100_000_000_000, examples=[128000])]
-    discount_fen: Fen = 0
+    gross_fen: Annotated[
+        int, msgspec.Meta(gt=0, le=100_000_000_000, examples=[128000], description="the bill before discount, in fen")
+    ]
+    discount_fen: Annotated[
+        int, msgspec.Meta(ge=0, le=100_000_000_000, examples=[12800],
+                          description="discount given, in fen: at most the tier's `percent_bp` of gross_fen, capped at "
+                          "`cap_fen` (else `discount-exceeds-schedule`)"),
+    ] = 0
     points_to_redeem: Annotated[
         int,
         msgspec.Meta(ge=0, le=1_000_000_000, description="points as payment: needs the dynamic code from the owner's phone"),
     ] = 0
-    store: Annotated[str, msgspec.Meta(max_length=32, description="store code (not needed for a store key)")] | None = None
+    store: Annotated[
+        str,
+        msgspec.Meta(max_length=32, examples=["SH-01"],
+                     description="store code: REQUIRED with a merchant-wide key (else `store-not-found`); with a store "
+                     "key omit it or send the key's own store"),
+    ] | None = None
 
 
 class SaleView(msgspec.Struct):
     id: int
     store_id: int
-    tier: str
-    gross_fen: int
-    discount_fen: int
-    points_redeemed: int
-    points_value_fen: int
-    points_earned: int
-    cash_fen: int
-    reversed_fen: int
-    points_balance_after: int
+    tier: Tier
+    gross_fen: Annotated[int, msgspec.Meta(examples=[128000], description="the bill before discount, in fen")]
+    discount_fen: Annotated[int, msgspec.Meta(examples=[12800], description="in fen")]
+    points_redeemed: Annotated[int, msgspec.Meta(examples=[5000], description="points taken as payment")]
+    points_value_fen: Annotated[
+        int, msgspec.Meta(examples=[5000], description="what the redeemed points are worth, in fen: the developer owes "
+                          "it to the merchant (settlement)")
+    ]
+    points_earned: Annotated[int, msgspec.Meta(examples=[1102], description="points the member earns (pending first)")]
+    cash_fen: Annotated[
+        int, msgspec.Meta(examples=[110200], description="what the member pays otherwise: gross − discount − points value")
+    ]
+    reversed_fen: Annotated[int, msgspec.Meta(examples=[0], description="gross fen reversed so far")]
+    points_balance_after: Annotated[int, msgspec.Meta(examples=[7800], description="the member's points after the sale")]
     created_at: datetime
     points_earned_pending_until: Annotated[
         date | None,
@@ -81,7 +114,7 @@ class SaleView(msgspec.Struct):
                      "they cannot be spent, and reversing the sale voids them"),
     ] = None
     earn_cap_reached: Annotated[
-        str | None,
+        Literal["sale", "day"] | None,
         msgspec.Meta(description="`sale` or `day` when a cap on points earned at this merchant cut points_earned "
                      "down (possibly to 0); staff are alerted"),
     ] = None
@@ -93,37 +126,54 @@ class SalePage(msgspec.Struct):
 
 
 class ReversalCreate(msgspec.Struct, forbid_unknown_fields=True):
-    amount_fen: Annotated[int, msgspec.Meta(gt=0, le=100_000_000_000, description="omit for the whole rest")] | None = None
-    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    amount_fen: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=100_000_000_000, examples=[32000],
+            description="how much of the sale is returned, in GROSS fen (before discount; at least 1): the discount and "
+            "the points are returned in proportion; at most what is left (else `reversal-exceeds-sale`, with "
+            "`left_fen`). Omit for the whole rest",
+        ),
+    ] | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=200, examples=["退货 / returned"])] = ""
 
 
 class ReversalView(msgspec.Struct):
     id: int
     sale_id: int
-    amount_fen: int
-    discount_fen: int
-    points_returned: int
-    points_removed: int
-    points_balance_after: int
+    amount_fen: Annotated[int, msgspec.Meta(examples=[32000], description="gross fen reversed")]
+    discount_fen: Annotated[int, msgspec.Meta(examples=[3200], description="the part of the discount taken back, in fen")]
+    points_returned: Annotated[int, msgspec.Meta(examples=[1250], description="redeemed points given back to the member")]
+    points_removed: Annotated[int, msgspec.Meta(examples=[275], description="earned points taken away again")]
+    points_balance_after: Annotated[int, msgspec.Meta(examples=[8775], description="the member's points afterwards")]
     created_at: datetime
 
 
+NETTED = " Net of the reversals made in the month (those of earlier sales included)."
+
+
 class SettlementLineView(msgspec.Struct):
-    store_code: str
-    store_name: str
-    sales: int
-    gross_fen: int
-    discount_fen: int
-    points_redeemed: int
-    points_value_fen: int
-    points_earned: int
-    reversals: int
-    reversed_fen: int
+    store_code: Annotated[str, msgspec.Meta(examples=["SH-01"])]
+    store_name: Annotated[str, msgspec.Meta(examples=["静安店"])]
+    sales: Annotated[int, msgspec.Meta(examples=[42], description="sales made in the month")]
+    gross_fen: Annotated[int, msgspec.Meta(examples=[5376000], description="their gross, in fen, NOT net of reversals "
+                                            "(see reversed_fen)")]
+    discount_fen: Annotated[int, msgspec.Meta(examples=[537600], description="discount given, in fen." + NETTED)]
+    points_redeemed: Annotated[int, msgspec.Meta(examples=[210000], description="points taken as payment." + NETTED)]
+    points_value_fen: Annotated[int, msgspec.Meta(examples=[210000], description="their value in fen, owed to the "
+                                                   "merchant." + NETTED)]
+    points_earned: Annotated[int, msgspec.Meta(examples=[46200], description="points members earned." + NETTED)]
+    reversals: Annotated[int, msgspec.Meta(examples=[2], description="reversals made in the month")]
+    reversed_fen: Annotated[int, msgspec.Meta(examples=[64000], description="their gross fen")]
 
 
 class Settlement(msgspec.Struct):
-    month: str
+    month: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-12"],
+                                       description="YYYY-MM, Beijing time")]
     lines: list[SettlementLineView]
-    points_value_owed_fen: int  # what the developer owes the merchant for points taken as payment
-    discount_fen: int
-    sales: int
+    points_value_owed_fen: Annotated[
+        int, msgspec.Meta(examples=[210000], description="what the developer owes the merchant for points taken as "
+                          "payment, in fen (sum of the lines, net of reversals)")
+    ]
+    discount_fen: Annotated[int, msgspec.Meta(examples=[537600], description="sum of the lines, in fen")]
+    sales: Annotated[int, msgspec.Meta(examples=[42], description="sum of the lines")]

@@ -12,7 +12,7 @@ import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -197,3 +197,48 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+# The OpenAPI contract (loyalty/openapi_contract.py): every problem any test makes the app
+# answer must be listed, in the document the app serves, for the operation that answered it.
+# A route that starts raising a new error without declaring it (`@raises`) fails the test that
+# first makes it happen, naming the operation and the type. 500s are bugs, never documented.
+UNDOCUMENTED_EXEMPT = {"internal-error"}
+
+
+def undocumented_problem(request: object, slug: str) -> str | None:
+    """Why answering `slug` for `request` breaks the document, or None if it is listed (or the
+    path is not in the document: static files, /admin, an unknown path or method)."""
+    scope = getattr(request, "scope", {})
+    template = scope.get("path_template")
+    app = scope.get("app")
+    if not template or app is None or slug in UNDOCUMENTED_EXEMPT:
+        return None
+    item = (app.openapi_schema.paths or {}).get(template)
+    operation = getattr(item, str(scope.get("method", "")).lower(), None) if item is not None else None
+    if operation is None or "_extensions" not in operation.__dict__:  # not a document of create_app's
+        return None
+    listed = operation.__dict__["_extensions"].get("x-problem-types", [])
+    if f"/problems/{slug}" in listed:
+        return None
+    return f"{operation.operation_id} ({scope['method']} {template}) answered /problems/{slug}, which it does not list"
+
+
+@pytest.fixture(autouse=True)
+def problems_are_documented(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from loyalty import problems
+
+    found: list[str] = []
+    answer = problems._problem
+
+    def recording(request: Any, status: int, slug: str, *args: Any, **kwargs: Any) -> Any:
+        why = undocumented_problem(request, slug)
+        if why and why not in found:
+            found.append(why)
+        return answer(request, status, slug, *args, **kwargs)
+
+    monkeypatch.setattr(problems, "_problem", recording)
+    yield
+    if found:
+        pytest.fail("the OpenAPI document does not list a problem this test caused (declare it with "
+                    "@raises next to the route, see loyalty/openapi_contract.py):\n" + "\n".join(found), pytrace=False)

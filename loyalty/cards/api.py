@@ -28,6 +28,7 @@ from loyalty.cards.schemas import (
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label, pick_language
 from loyalty.settings import Settings
+from loyalty.openapi_contract import raises
 
 
 def _language(request: Request[Any, Any, State]) -> str:
@@ -39,10 +40,12 @@ class MyCardController(Controller):
     tags = ["cards"]
     guards = [requires_member]
 
+    @raises("invalid-field", "no-card")
     @get("/card", operation_id="getMyCard", summary="My card: tier, why I have it, and what the next tier needs")
     async def card(self, request: Request[Any, Any, State]) -> CardView:
         return await service.card_view(member_id(request), _language(request), clock.today())
 
+    @raises("card-suspended", "no-card")
     @get(
         "/card/code",
         operation_id="getMyDynamicCode",
@@ -52,6 +55,7 @@ class MyCardController(Controller):
         code = await service.dynamic_code(member_id(request), service.signer_for(settings), time.time())
         return Response(code, headers={"Cache-Control": "no-store"})
 
+    @raises("card-suspended", "no-card")
     @get(
         "/card/code.svg",
         operation_id="getMyDynamicCodeImage",
@@ -72,6 +76,7 @@ class MyCardController(Controller):
             },
         )
 
+    @raises("no-card")
     @get(
         "/card.png",
         operation_id="getMyCardImage",
@@ -101,6 +106,7 @@ class StaffCardController(Controller):
     path = "/"
     tags = ["staff"]
 
+    @raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field", "not-found")
     @post(
         "/card-checks",
         operation_id="staffCheckCard",
@@ -120,6 +126,7 @@ class StaffCardController(Controller):
             expires_at_unix=card.expires_at_unix,
         )
 
+    @raises("invalid-field", "no-card")
     @get(
         "/members/{member:int}/card",
         operation_id="staffGetMemberCard",
@@ -130,6 +137,7 @@ class StaffCardController(Controller):
         view = await service.card_view(member, _language(request), clock.today())
         return {"card": view, "history": await service.tier_history(member)}
 
+    @raises("invalid-field", "no-card")
     @post(
         "/members/{member:int}/card/suspension",
         operation_id="staffSuspendCard",
@@ -140,6 +148,7 @@ class StaffCardController(Controller):
     async def suspend(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
         await service.suspend_card(member, data.reason, request.state.staff.id)
 
+    @raises("invalid-field", "no-card")
     @post(
         "/members/{member:int}/card/reactivation",
         operation_id="staffReactivateCard",
@@ -150,6 +159,7 @@ class StaffCardController(Controller):
     async def reactivate(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
         await service.reactivate_card(member, data.reason, request.state.staff.id)
 
+    @raises("invalid-field", "no-card")
     @post(
         "/members/{member:int}/card/reissue",
         operation_id="staffReissueCard",
@@ -159,6 +169,7 @@ class StaffCardController(Controller):
     async def reissue(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> dict[str, str]:
         return {"number": await service.reissue_card(member, data.reason, request.state.staff.id)}
 
+    @raises("invalid-field", "no-card")
     @post(
         "/members/{member:int}/tier-assignments",
         operation_id="staffAssignTier",
@@ -178,10 +189,12 @@ class TierRuleController(Controller):
     async def list_rules(self) -> list[TierRule]:
         return [TierRule(**{k: row[k] for k in TierRule.__struct_fields__}) for row in await service.list_rules()]
 
+    @raises("invalid-field", "not-found")
     @post(operation_id="staffAddTierRule", summary="Add a tier rule (audited; upgrades apply at once)", opt={"roles": ("admin",)})
     async def add_rule(self, data: JSONBody[TierRuleChange], request: Request[Any, Any, State]) -> dict[str, int]:
         return {"id": await service.save_rule(rule_id=None, staff_id=request.state.staff.id, **_rule_fields(data))}
 
+    @raises("invalid-field", "not-found")
     @put(
         "/{rule_id:int}",
         operation_id="staffChangeTierRule",

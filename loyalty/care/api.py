@@ -33,6 +33,7 @@ from loyalty.care.schemas import (
 from loyalty.care.tables import DIMENSIONS, CasePhoto
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label
+from loyalty.openapi_contract import raises
 
 SERVICE = {"roles": ("service",)}
 KPI_READERS = {"roles": ("service", "sales")}
@@ -69,20 +70,24 @@ class MyCareController(Controller):
     async def list_cases(self, request: Request[Any, Any, State]) -> list[CaseView]:
         return [await case_view(c) for c in await cases.list_cases(member_id=member_id(request))]
 
+    @raises("invalid-field", "not-found")
     @post("/cases", operation_id="openMyCase", status_code=HTTP_201_CREATED, summary="Open a case: we reply within 48 hours")
     async def open(self, data: JSONBody[CaseCreate], request: Request[Any, Any, State]) -> CaseView:
         me = member_id(request)
         case_id = await cases.open_case(me, data.kind, data.title, data.text, unit_id=data.unit_id)
         return await case_view(await cases.get_case(case_id, me))
 
+    @raises("not-found")
     @get("/cases/{case_id:int}", operation_id="getMyCase", summary="One of my cases, with replies and its clocks")
     async def get_case(self, case_id: FromPath[int], request: Request[Any, Any, State]) -> CaseView:
         return await case_view(await cases.get_case(case_id, member_id(request)))
 
+    @raises("case-closed", "invalid-field", "not-found")
     @post("/cases/{case_id:int}/messages", operation_id="replyToMyCase", status_code=HTTP_201_CREATED, summary="Add to my case")
     async def reply(self, case_id: FromPath[int], data: JSONBody[MessageCreate], request: Request[Any, Any, State]) -> Created:
         return Created(id=await cases.owner_reply(case_id, member_id(request), data.text))
 
+    @raises("image-too-large", "invalid-field", "not-found")
     @post(
         "/cases/{case_id:int}/photos", operation_id="addPhotoToMyCase", status_code=HTTP_201_CREATED,
         summary="A photo for my case: send the image itself as the body (JPEG, PNG or WebP, ≤ 5 MB)",
@@ -90,6 +95,7 @@ class MyCareController(Controller):
     async def add_photo(self, case_id: FromPath[int], request: Request[Any, Any, State]) -> Created:
         return Created(id=await cases.add_photo(case_id, member_id(request), await request.body()))
 
+    @raises("not-found")
     @get("/cases/{case_id:int}/photos/{photo_id:int}", operation_id="getMyCasePhoto", summary="A photo of my case", media_type="image/jpeg")
     async def get_photo(self, case_id: FromPath[int], photo_id: FromPath[int], request: Request[Any, Any, State]) -> Response[bytes]:
         return _photo_response(await cases.photo(case_id, photo_id, member_id(request)))
@@ -104,6 +110,7 @@ class MyCareController(Controller):
             for s in await surveys.open_surveys(member_id(request))
         ]
 
+    @raises("invalid-field", "not-found", "survey-answered")
     @post(
         "/surveys/{survey_id:int}/answers", operation_id="answerMySurvey", status_code=HTTP_204_NO_CONTENT,
         summary="Answer a survey (1–5 scores, 0–10 recommend), once",
@@ -116,6 +123,7 @@ class MyCareController(Controller):
     async def preferences(self, request: Request[Any, Any, State]) -> Preferences:
         return Preferences(opt_outs=await outbox.opt_outs(member_id(request)))  # type: ignore[arg-type]
 
+    @raises("invalid-field")
     @put("/message-preferences", operation_id="setMyMessagePreferences", summary="Refuse greetings, reminders or surveys (not service messages)")
     async def set_preferences(self, data: JSONBody[Preferences], request: Request[Any, Any, State]) -> Preferences:
         return Preferences(opt_outs=await outbox.set_opt_outs(member_id(request), list(data.opt_outs)))  # type: ignore[arg-type]
@@ -135,6 +143,7 @@ class StaffCaseController(Controller):
         found = await cases.list_cases(status=status, overdue=overdue, project_id=project_id, assigned_to=assigned_to)
         return [await case_view(c) for c in found]
 
+    @raises("invalid-field", "not-found")
     @post(operation_id="staffOpenCase", status_code=HTTP_201_CREATED, summary="Open a case for an owner (e.g. from a call)", opt=SERVICE)
     async def open(self, data: JSONBody[StaffCaseCreate], request: Request[Any, Any, State]) -> CaseView:
         case_id = await cases.open_case(
@@ -142,31 +151,38 @@ class StaffCaseController(Controller):
         )
         return await case_view(await cases.get_case(case_id))
 
+    @raises("not-found")
     @get("/{case_id:int}", operation_id="staffGetCase", summary="One case", opt=SERVICE)
     async def get_case(self, case_id: FromPath[int]) -> CaseView:
         return await case_view(await cases.get_case(case_id))
 
+    @raises("not-found")
     @get("/{case_id:int}/photos/{photo_id:int}", operation_id="staffGetCasePhoto", summary="A photo of a case", opt=SERVICE, media_type="image/jpeg")
     async def get_photo(self, case_id: FromPath[int], photo_id: FromPath[int]) -> Response[bytes]:
         return _photo_response(await cases.photo(case_id, photo_id))
 
+    @raises("case-closed", "invalid-field", "not-found")
     @post("/{case_id:int}/messages", operation_id="staffReplyToCase", status_code=HTTP_201_CREATED, summary="Reply to the owner", opt=SERVICE)
     async def reply(self, case_id: FromPath[int], data: JSONBody[MessageCreate], request: Request[Any, Any, State]) -> Created:
         return Created(id=await cases.staff_reply(case_id, request.state.staff.id, data.text))
 
+    @raises("invalid-field", "not-found")
     @post("/{case_id:int}/assignment", operation_id="staffAssignCase", status_code=HTTP_204_NO_CONTENT, summary="Assign (audited)", opt=SERVICE)
     async def assign(self, case_id: FromPath[int], data: JSONBody[Assignment], request: Request[Any, Any, State]) -> None:
         await cases.assign(case_id, data.staff_id, request.state.staff.id)
 
+    @raises("case-closed", "invalid-field", "not-found")
     @post("/{case_id:int}/resolution", operation_id="staffResolveCase", status_code=HTTP_204_NO_CONTENT, summary="Give the result (a survey follows)", opt=SERVICE)
     async def resolve(self, case_id: FromPath[int], data: JSONBody[Resolution], request: Request[Any, Any, State]) -> None:
         await cases.resolve(case_id, data.result, request.state.staff.id)
 
+    @raises("invalid-field", "not-found")
     @post("/{case_id:int}/follow-up", operation_id="staffFollowUpCase", status_code=HTTP_204_NO_CONTENT, summary="Record the follow-up call", opt=SERVICE)
     async def follow_up(self, case_id: FromPath[int], data: JSONBody[FollowUp], request: Request[Any, Any, State]) -> None:
         await cases.follow_up(case_id, data.note, request.state.staff.id)
 
 
+@raises("invalid-field")
 @get("/kpis", operation_id="staffKpis", tags=["staff"], opt=KPI_READERS,
      summary="Satisfaction, NPS, reply on time, follow-up rate and referral share per project and month, with targets")
 async def staff_kpis(

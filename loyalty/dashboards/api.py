@@ -33,6 +33,7 @@ from loyalty.dashboards.schemas import (
 )
 from loyalty.exports import csv_text
 from loyalty.settings import Settings
+from loyalty.openapi_contract import raises
 
 ADMIN = {"roles": ("admin",)}
 REFERRAL_READERS = {"roles": ("sales",)}
@@ -144,55 +145,65 @@ class StaffDashboardController(Controller):
         report = await tier_report(project_id)
         return csv_reply("tiers", TierRowView, [*report.rows, report.totals])
 
+    @raises("invalid-field")
     @get("/referrals", operation_id="dashboardReferrals", opt=REFERRAL_READERS,
          summary="The referral funnel per project and month, and the referral share of new buyers against the 30% target")
     async def referrals(self, start: Start, end: End, project_id: ProjectId = None) -> ReferralReport:
         return await referral_report(start, end, project_id)
 
+    @raises("invalid-field")
     @get("/referrals.csv", operation_id="dashboardReferralsCsv", opt=REFERRAL_READERS, media_type=CSV,
          summary="The referral funnel as CSV")
     async def referrals_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
         report = await referral_report(start, end, project_id)
         return csv_reply(f"referrals-{start}-{end}", ReferralRowView, [*report.rows, report.totals])
 
+    @raises("invalid-field")
     @get("/events", operation_id="dashboardEvents", opt=EVENT_READERS,
          summary="Per event starting in the range: seats, signed up, attended, no-shows, no-show and attendance rates")
     async def events(self, start: Start, end: End) -> EventReport:
         return await event_report(start, end)
 
+    @raises("invalid-field")
     @get("/events.csv", operation_id="dashboardEventsCsv", opt=EVENT_READERS, media_type=CSV,
          summary="Event attendance as CSV")
     async def events_csv(self, start: Start, end: End) -> Response[str]:
         report = await event_report(start, end)
         return csv_reply(f"events-{start}-{end}", EventRowView, [*report.rows, report.totals])
 
+    @raises("invalid-field")
     @get("/merchants", operation_id="dashboardMerchants", opt=ADMIN,
          summary="Per merchant, sales made in the range: count, gross, discounts, points redeemed and their value, reversed")
     async def merchants(self, start: Start, end: End) -> MerchantReport:
         return await merchant_report(start, end)
 
+    @raises("invalid-field")
     @get("/merchants.csv", operation_id="dashboardMerchantsCsv", opt=ADMIN, media_type=CSV,
          summary="Merchant sales as CSV")
     async def merchants_csv(self, start: Start, end: End) -> Response[str]:
         report = await merchant_report(start, end)
         return csv_reply(f"merchants-{start}-{end}", MerchantRowView, [*report.rows, report.totals])
 
+    @raises("invalid-field")
     @get("/liability", operation_id="dashboardLiability", opt=ADMIN,
          summary="Outstanding points (available and pending) and what they are worth in fen")
     async def liability(self, settings: NamedDependency[Settings]) -> LiabilityView:
         return await liability_view(settings.points_per_cny)
 
+    @raises("invalid-field")
     @get("/liability.csv", operation_id="dashboardLiabilityCsv", opt=ADMIN, media_type=CSV,
          summary="The points liability as CSV")
     async def liability_csv(self, settings: NamedDependency[Settings]) -> Response[str]:
         view = await liability_view(settings.points_per_cny)
         return csv_reply(f"liability-{clock.today()}", LiabilityRowView, view.rows)
 
+    @raises("invalid-field")
     @get("/kpis", operation_id="dashboardKpis", opt=KPI_READERS,
          summary="Satisfaction, NPS, reply on time, follow-up rate and referral share per project and month, with targets")
     async def kpis(self, start: Start, end: End, project_id: ProjectId = None) -> KpiReport:
         return await kpi_report(start, end, project_id)
 
+    @raises("invalid-field")
     @get("/kpis.csv", operation_id="dashboardKpisCsv", opt=KPI_READERS, media_type=CSV, summary="The KPIs as CSV")
     async def kpis_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
         report = await kpi_report(start, end, project_id)

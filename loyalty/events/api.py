@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Parameter, RequestBody, Schema
+from litestar.enums import ParamType
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from qrcode.constants import ERROR_CORRECT_M
 
@@ -45,8 +48,14 @@ from loyalty.events.tables import Event, Payment, Signup
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label, pick_language
 from loyalty.settings import Settings
+from loyalty.openapi_contract import raises
 
 EVENT_STAFF = {"roles": ("event_staff",)}
+# What a signup (to an event, or to each session of a program) may be refused with.
+SIGNUP_REFUSALS = (
+    "already-signed-up", "event-cancelled", "event-full", "event-not-eligible", "invalid-field", "not-found",
+    "party-too-large", "payment-provider-error", "payments-unavailable", "signup-closed", "signup-not-open-yet",
+)
 
 
 
@@ -128,11 +137,13 @@ class MemberEventController(Controller):
     tags = ["events"]
     guards = [requires_member]
 
+    @raises("invalid-field", "not-found")
     @get("/events", operation_id="listEvents", summary="Upcoming events: what I may join, and why not for the rest")
     async def list_events(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> list[EventView]:
         language = _language(request)
         return [event_view(o, language) for o in await catalog.offers(member_id(request), settings, language=language)]
 
+    @raises("invalid-field", "not-found")
     @get("/events/{event_id:int}", operation_id="getEvent", summary="One event, with what I pay and why I may not join")
     async def get_event(self, event_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> EventView:
         language = _language(request)
@@ -141,6 +152,7 @@ class MemberEventController(Controller):
             raise NotFound(f"no event {event_id}")
         return event_view(found[0], language)
 
+    @raises(*SIGNUP_REFUSALS)
     @post(
         "/events/{event_id:int}/signups", operation_id="signUp", status_code=HTTP_201_CREATED,
         summary="Sign up (with family); a paid event holds the seat and answers with the payment to confirm",
@@ -166,6 +178,7 @@ class MemberEventController(Controller):
             for p in await catalog.programs()
         ]
 
+    @raises(*SIGNUP_REFUSALS)
     @post(
         "/programs/{program_id:int}/signups", operation_id="signUpForProgram", status_code=HTTP_201_CREATED,
         summary="Sign up for a whole program or chosen sessions (one payment for the fees)",
@@ -185,6 +198,7 @@ class MemberEventController(Controller):
     async def my_signups(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> list[SignupView]:
         return await signup_views(None, member_id(request), settings)
 
+    @raises("not-found")
     @get("/me/signups/{signup_id:int}", operation_id="getMySignup", summary="One of my signups")
     async def my_signup(self, signup_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> SignupView:
         views = await signup_views([signup_id], member_id(request), settings)
@@ -192,6 +206,7 @@ class MemberEventController(Controller):
             raise NotFound(f"no signup {signup_id}")
         return views[0]
 
+    @raises("cancel-deadline-passed", "invalid-field", "not-found", "signup-not-cancellable")
     @post(
         "/me/signups/{signup_id:int}/cancellation", operation_id="cancelMySignup", status_code=HTTP_200_OK,
         summary="Cancel before the deadline: the seat goes to the waitlist, a paid fee is refunded",
@@ -201,6 +216,7 @@ class MemberEventController(Controller):
         await signups.cancel(me, signup_id, settings=settings)
         return (await signup_views([signup_id], me, settings))[0]
 
+    @raises("not-found")
     @get(
         "/me/signups/{signup_id:int}/ticket.png", operation_id="getMyTicketImage", media_type="image/png",
         summary="The ticket's QR code (for a confirmed signup)",
@@ -216,9 +232,47 @@ class MemberEventController(Controller):
         return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 
+@dataclass  # so that its __init__ calls __post_init__ (Operation has none)
+class _StripeEventOperation(Operation):
+    """The webhook's body, for the OpenAPI document: the handler reads the raw bytes itself,
+    since Stripe signs exactly those."""
+
+    def __post_init__(self) -> None:
+        string = OpenAPIType.STRING
+        self.parameters = [*(self.parameters or []), Parameter(
+            name="Stripe-Signature", param_in=ParamType.HEADER, required=True, schema=Schema(type=string),
+            description="Stripe's signature of the raw body (`t=…,v1=…`), checked with STRIPE_WEBHOOK_SECRET",
+        )]
+        self.request_body = RequestBody(required=True, description="a Stripe Event object", content={
+            "application/json": OpenAPIMediaType(schema=Schema(
+                type=OpenAPIType.OBJECT, required=["id", "type", "data"],
+                properties={
+                    "id": Schema(type=string, description="the event id: each is handled once (`duplicate` after)",
+                                 examples=["evt_1QdXyZ2eZvKYlo2C0a1b2c3d"]),
+                    "type": Schema(type=string, examples=["payment_intent.succeeded"], description=(
+                        "acted on: payment_intent.succeeded (the signup is confirmed; a seat lost meanwhile is "
+                        "refunded) and payment_intent.payment_failed (`last_payment_error.message` is kept; the "
+                        "member may pay again); any other type is answered `ignored`")),
+                    "data": Schema(type=OpenAPIType.OBJECT, description="`object`: the PaymentIntent", properties={
+                        "object": Schema(type=OpenAPIType.OBJECT, properties={
+                            "id": Schema(type=string, examples=["pi_3QdXyZ2eZvKYlo2C1x2y3z4w"]),
+                            "last_payment_error": Schema(type=OpenAPIType.OBJECT, properties={
+                                "message": Schema(type=string, examples=["Your card was declined."])}),
+                        }),
+                    }),
+                },
+            )),
+        })
+
+
+@raises("webhook-signature-invalid")
 @post(
     "/payments/stripe/webhook", operation_id="stripeWebhook", status_code=HTTP_200_OK, tags=["payments"],
     summary="Stripe's events (signature checked with STRIPE_WEBHOOK_SECRET; each event handled once)",
+    description="Called by Stripe, not by apps: set this URL as the webhook endpoint in the Stripe dashboard. "
+    "Answers 200 with what was done (Stripe retries anything else); a body whose signature does not verify is a "
+    "400 `webhook-signature-invalid`. 由 Stripe 调用，非客户端接口。",
+    operation_class=_StripeEventOperation,
 )
 async def stripe_webhook(request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> WebhookAnswer:
     body = await request.body()
@@ -242,6 +296,7 @@ class StaffEventController(Controller):
             for e in rows
         ]
 
+    @raises("invalid-field")
     @post(operation_id="staffCreateEvent", summary="Create an event (audited)", opt=EVENT_STAFF)
     async def create(self, data: JSONBody[EventCreate], request: Request[Any, Any, State]) -> Created:
         draft = catalog.EventDraft(
@@ -256,10 +311,12 @@ class StaffEventController(Controller):
         )
         return Created(id=await catalog.create_event(draft, request.state.staff.id))
 
+    @raises("not-found")
     @post("/{event_id:int}/publication", operation_id="staffPublishEvent", summary="Publish a draft", opt=EVENT_STAFF, status_code=HTTP_204_NO_CONTENT)
     async def publish(self, event_id: FromPath[int], request: Request[Any, Any, State]) -> None:
         await catalog.publish_event(event_id, request.state.staff.id)
 
+    @raises("invalid-field", "not-found")
     @post(
         "/{event_id:int}/cancellation", operation_id="staffCancelEvent", opt=EVENT_STAFF, status_code=HTTP_200_OK,
         summary="Call an event off: every signup cancelled, every fee refunded (audited)",
@@ -284,6 +341,7 @@ class StaffEventController(Controller):
             for r in rows
         ]
 
+    @raises("not-found")
     @get("/{event_id:int}/door", operation_id="staffDoorCount", summary="Live count at the door: checked in / expected", opt=EVENT_STAFF)
     async def door(self, event_id: FromPath[int]) -> DoorCountView:
         if not await Event.exists().where(Event.id == event_id):
@@ -296,6 +354,7 @@ class StaffProgramController(Controller):
     path = "/programs"
     tags = ["staff"]
 
+    @raises("invalid-field")
     @post(operation_id="staffCreateProgram", summary="Create a seasonal program (its sessions are events)", opt=EVENT_STAFF)
     async def create(self, data: JSONBody[ProgramCreate], request: Request[Any, Any, State]) -> Created:
         return Created(
@@ -306,6 +365,7 @@ class StaffProgramController(Controller):
         )
 
 
+@raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field", "not-found")
 @post(
     "/checkins", operation_id="staffCheckIn", status_code=HTTP_200_OK, opt=EVENT_STAFF, tags=["staff"],
     summary="Scan a ticket or a member card at the door: exactly one answer, exactly once",

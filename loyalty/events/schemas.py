@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -13,6 +13,25 @@ Title = Annotated[str, msgspec.Meta(max_length=100)]
 Body = Annotated[str, msgspec.Meta(max_length=5000)]
 Party = Annotated[int, msgspec.Meta(ge=1, le=20, description="the owner plus family members coming")]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+
+SignupStatus = Annotated[
+    Literal["pending_payment", "confirmed", "waitlisted", "cancelled", "attended", "no_show"],
+    msgspec.Meta(description="pending_payment: seat held until hold_expires_at, pay to confirm (while `payment.status` is "
+                 "preparing the seat is kept with no deadline yet) | confirmed: a seat (and a ticket) | waitlisted: no seat "
+                 "yet, promoted in order when one frees | cancelled | attended: checked in at the door | no_show: "
+                 "confirmed but did not come"),
+]
+RefundStatus = Annotated[
+    Literal["", "pending", "requires_action", "succeeded", "failed", "canceled"],
+    msgspec.Meta(description="Stripe's refund status: \"\" no refund | pending | requires_action | succeeded | failed "
+                 "(retried every 15 minutes) | canceled"),
+]
+EventStatus = Annotated[
+    Literal["draft", "published", "cancelled"],
+    msgspec.Meta(description="draft: only staff see it | published | cancelled: called off, signups cancelled and refunded"),
+]
+EventKind = Literal["club_activity", "owner_meetup", "festival_gathering", "site_open_day", "decoration_seminar", "other"]
 
 
 class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,12 +97,12 @@ class WhyNot(msgspec.Struct):
 
 class MySignupRef(msgspec.Struct):
     id: int
-    status: str
+    status: SignupStatus
 
 
 class EventView(msgspec.Struct):
     id: int
-    kind: str
+    kind: EventKind
     kind_label_zh: str
     kind_label_en: str
     title_zh: str
@@ -102,8 +121,8 @@ class EventView(msgspec.Struct):
     seats_left: int
     party_size_limit: int
     fee_per_person_fen: int
-    attendance_points: int
-    status: str
+    attendance_points: Annotated[int, msgspec.Meta(description="points each member earns for checking in")]
+    status: EventStatus
     can_sign_up: bool
     why_not: WhyNot | None
     my_signup: MySignupRef | None
@@ -123,9 +142,9 @@ class ProgramView(msgspec.Struct):
 class PaymentView(msgspec.Struct):
     id: int
     amount_fen: int
-    currency: str
+    currency: Annotated[Literal["cny"], msgspec.Meta(description="ISO 4217, lower case as Stripe writes it")]
     status: Annotated[
-        str,
+        Literal["requires_payment", "preparing", "failed", "succeeded", "cancelled"],
         msgspec.Meta(
             description="requires_payment (pay with client_secret) | preparing (Stripe has not created the payment yet: "
             "no client_secret, the seat is kept and the hold starts once it is ready; look again in a minute) | "
@@ -144,7 +163,7 @@ class SignupView(msgspec.Struct):
     event_title_en: str
     starts_at: datetime
     venue: str
-    status: str
+    status: SignupStatus
     status_label_zh: str
     status_label_en: str
     party_size: int
@@ -156,16 +175,16 @@ class SignupView(msgspec.Struct):
     ticket_code: str | None
     payment: PaymentView | None
     refund_fen: int
-    refund_status: str
+    refund_status: RefundStatus
     checked_in_at: datetime | None
 
 
 class StaffEventView(msgspec.Struct):
     id: int
-    kind: str
+    kind: EventKind
     title_zh: str
     title_en: str
-    status: str
+    status: EventStatus
     starts_at: datetime
     ends_at: datetime
     capacity: int
@@ -176,33 +195,48 @@ class StaffSignupView(msgspec.Struct):
     id: int
     member_id: int
     member_name: str
-    status: str
+    status: SignupStatus
     party_size: int
     fee_fen: int
     created_at: datetime
     checked_in_at: datetime | None
     checked_in_gate: str
     refund_fen: int
-    refund_status: str  # "" (none), succeeded, pending, failed (retried every 15 minutes)
+    refund_status: RefundStatus
 
 
 class CheckinRequest(msgspec.Struct, forbid_unknown_fields=True):
     event_id: Id
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
     gate: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-    nonce: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    nonce: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=64, examples=["gate-a-000417"],
+            description="the scanner's own id for this scan: a retry with the same nonce (after a lost answer) gets the "
+            "first answer again with `replayed: true`, instead of `already_checked_in`; one nonce per event",
+        ),
+    ] | None = None
 
 
 class DoorCountView(msgspec.Struct):
     event_id: int
-    checked_in: int
-    expected: int
-    people_in: int
-    people_expected: int
+    checked_in: Annotated[int, msgspec.Meta(description="signups checked in so far")]
+    expected: Annotated[int, msgspec.Meta(description="signups holding a seat: confirmed, checked in, or no-show")]
+    people_in: Annotated[int, msgspec.Meta(description="people checked in: the party sizes of the checked-in signups")]
+    people_expected: Annotated[int, msgspec.Meta(description="people expected: the party sizes of all `expected` signups")]
 
 
 class CheckinView(msgspec.Struct):
-    result: Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet"]
+    result: Annotated[
+        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet"],
+        msgspec.Meta(
+            description="checked_in: let them in (points awarded) | already_checked_in: this signup was scanned before "
+            "(see first_checked_in_at, first_gate) | not_signed_up: the member has no seat for this event | "
+            "wrong_event: a ticket for another event | cancelled: the signup was cancelled | not_open_yet: check-in "
+            "opens before the start (120 minutes by default). Each is a 200: the door decides, nothing is refused"
+        ),
+    ]
     result_label_zh: str
     result_label_en: str
     event_id: int
@@ -218,4 +252,9 @@ class CheckinView(msgspec.Struct):
 
 
 class WebhookAnswer(msgspec.Struct):
-    result: Literal["handled", "duplicate", "ignored"]
+    result: Annotated[
+        Literal["handled", "duplicate", "ignored"],
+        msgspec.Meta(description="handled: acted on | duplicate: this event id was handled before | ignored: a type "
+                     "we do not act on"),
+    ]
+

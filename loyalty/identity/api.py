@@ -22,12 +22,14 @@ from loyalty.identity.schemas import (
     StaffSession,
 )
 from loyalty.settings import Settings
+from loyalty.openapi_contract import raises
 
 
 class MemberAuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
+    @raises("invalid-field", "too-many-attempts")
     @post(
         "/login-codes",
         status_code=HTTP_202_ACCEPTED,
@@ -47,6 +49,7 @@ class MemberAuthController(Controller):
             detail="If this phone belongs to a member, a code is on its way.",
         )
 
+    @raises("invalid-field", "login-code-expired", "login-code-invalid", "too-many-attempts")
     @post("/sessions", operation_id="memberLogin", summary="Log in with phone and one-time code")
     async def login(self, data: JSONBody[MemberLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> MemberSession:
         member = await service.verify_login_code(data.phone, data.code, settings)
@@ -72,6 +75,7 @@ class StaffAuthController(Controller):
     path = "/auth/staff-sessions"
     tags = ["auth"]
 
+    @raises("invalid-field", "login-code-expired", "login-code-invalid", "staff-login-failed", "staff-login-locked", "too-many-attempts")
     @post(operation_id="staffLogin", summary="Log in as staff")
     async def login(
         self, data: JSONBody[StaffLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]

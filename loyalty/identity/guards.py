@@ -12,6 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 from loyalty import clock
 from loyalty.errors import Forbidden, LoginCodesFromAddressLimited, NotAuthenticated
 from loyalty.identity import service
+from loyalty.openapi_contract import raises
 from loyalty.ops.client_address import client_address
 
 MEMBER_KEY = "member_id"
@@ -58,6 +59,7 @@ def member_id(connection: ASGIConnection[Any, Any, Any, Any]) -> int:
     return int(_session(connection)[MEMBER_KEY])
 
 
+@raises(LoginCodesFromAddressLimited)
 async def login_codes_per_address(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """`LOYALTY_LOGIN_CODES_PER_ADDRESS`: one address asking codes for phone after phone is
     refused (429) until the window ends, however many phones it tries; each phone has its own

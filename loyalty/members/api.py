@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from loyalty.members.schemas import (
     ProfileUpdate,
 )
 from loyalty.settings import IMPORT_FILE_BYTES_CEILING, Settings
+from loyalty.openapi_contract import raises
 
 # The multipart envelope around the file (boundaries, part headers, other fields).
 _FORM_OVERHEAD = 64 * 1024
@@ -40,11 +42,13 @@ class MeController(Controller):
     tags = ["members"]
     guards = [requires_member]
 
+    @raises("not-found")
     @get(operation_id="getMe", summary="My profile, lifecycle stage and units")
     async def me(self, request: Request[Any, Any, State]) -> MemberProfile:
         language = pick_language(request.headers.get("accept-language"))
         return await service.get_profile(member_id(request), clock.today(), language)
 
+    @raises("invalid-field", "not-found")
     @patch(operation_id="updateMe", summary="Change my birthday, gender, language or hobby tags")
     async def update(self, request: Request[Any, Any, State], data: JSONBody[ProfileUpdate]) -> MemberProfile:
         language = pick_language(request.headers.get("accept-language"))
@@ -71,6 +75,7 @@ class StaffMemberController(Controller):
     path = "/members"
     tags = ["staff"]
 
+    @raises("invalid-field")
     @get(
         operation_id="staffListMembers",
         summary="Search the owner database",
@@ -85,6 +90,7 @@ class StaffMemberController(Controller):
     ) -> MemberPage:
         return await service.list_members(search=search, stage=stage, after_id=cursor, limit=limit)
 
+    @raises("not-found")
     @get("/{member_id:int}", operation_id="staffGetMember", summary="One member with units and stage", opt={"roles": ("service", "sales")})
     async def get_member(self, member_id: FromPath[int], request: Request[Any, Any, State]) -> MemberProfile:
         language = pick_language(request.headers.get("accept-language"))
@@ -95,6 +101,7 @@ class StaffOwnershipController(Controller):
     path = "/"
     tags = ["staff"]
 
+    @raises("invalid-field", "not-found")
     @post(
         "/members/{member:int}/ownerships",
         operation_id="staffAddOwnership",
@@ -109,6 +116,7 @@ class StaffOwnershipController(Controller):
         )
         return {"ownership_id": ownership}
 
+    @raises("invalid-field", "not-found")
     @post(
         "/ownerships/{ownership:int}/transfer",
         operation_id="staffTransferOwnership",
@@ -120,6 +128,7 @@ class StaffOwnershipController(Controller):
         await service.transfer_ownership(ownership, reason=data.reason, staff_id=request.state.staff.id)
 
 
+@dataclass  # so that its __init__ calls __post_init__ (Operation has none)
 class _OwnerUploadOperation(Operation):
     """The upload's body, for the OpenAPI document: the handler reads the form itself (to
     refuse a file over the limit before reading it, and name the field when it is missing)."""
@@ -144,6 +153,7 @@ class OwnerImportController(Controller):
     path = "/owner-imports"
     tags = ["staff"]
 
+    @raises("cell-too-long", "import-rejected", "invalid-field", "not-found", "too-many-rows", "upload-too-large")
     @post(
         operation_id="staffImportOwners",
         summary="Upload an owner file (.csv or .xlsx); it is imported in the background, all or nothing",
@@ -189,6 +199,7 @@ class OwnerImportController(Controller):
     ) -> list[OwnerImportSummary]:
         return await imports.list_imports(limit)
 
+    @raises("not-found")
     @get(
         "/{import_id:int}",
         operation_id="staffGetOwnerImport",

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from loyalty.merchants import service
 from loyalty.cards.schemas import Reason
 from loyalty.merchants.schemas import Created, DiscountCreate, KeyCreate, KeyView, MerchantCreate, NewKey, StoreCreate
+from loyalty.openapi_contract import raises
 
 ADMIN = {"roles": ("admin",)}
 
@@ -20,6 +21,7 @@ class StaffMerchantController(Controller):
     path = "/merchants"
     tags = ["staff"]
 
+    @raises("invalid-field")
     @post(operation_id="staffCreateMerchant", summary="Add an alliance merchant", opt=ADMIN)
     async def create(self, data: JSONBody[MerchantCreate]) -> Created:
         return Created(
@@ -29,10 +31,12 @@ class StaffMerchantController(Controller):
             )
         )
 
+    @raises("invalid-field", "not-found")
     @post("/{merchant:int}/stores", operation_id="staffAddStore", summary="Add a store", opt=ADMIN)
     async def add_store(self, merchant: FromPath[int], data: JSONBody[StoreCreate]) -> Created:
         return Created(id=await service.add_store(merchant, data.code, data.name))
 
+    @raises("invalid-field")
     @post("/{merchant:int}/discounts", operation_id="staffSetDiscount", summary="A tier discount with its validity", opt=ADMIN)
     async def set_discount(self, merchant: FromPath[int], data: JSONBody[DiscountCreate]) -> Created:
         return Created(
@@ -41,6 +45,7 @@ class StaffMerchantController(Controller):
             )
         )
 
+    @raises("not-found", "store-not-found")
     @post("/{merchant:int}/api-keys", operation_id="staffCreateApiKey", summary="A new API key, shown once", opt=ADMIN)
     async def create_key(self, merchant: FromPath[int], data: JSONBody[KeyCreate]) -> NewKey:
         raw, key_id = await service.create_api_key(merchant, store_id=data.store_id, label=data.label)
@@ -56,6 +61,7 @@ class StaffMerchantController(Controller):
             for row in await service.list_api_keys(merchant)
         ]
 
+    @raises("not-found", "store-not-found")
     @post(
         "/api-keys/{key_id:int}/rotation",
         operation_id="staffRotateApiKey",
@@ -66,10 +72,12 @@ class StaffMerchantController(Controller):
         raw, new_id = await service.rotate_api_key(key_id)
         return NewKey(id=new_id, key=raw, prefix=raw[: len(service.KEY_PREFIX) + 6])
 
+    @raises("not-found")
     @post("/api-keys/{key_id:int}/revocation", operation_id="staffRevokeApiKey", summary="Revoke a key now", opt=ADMIN, status_code=HTTP_204_NO_CONTENT)
     async def revoke(self, key_id: FromPath[int]) -> None:
         await service.revoke_api_key(key_id)
 
+    @raises("invalid-field", "not-found")
     @post(
         "/{merchant:int}/suspension", operation_id="staffSuspendMerchant", opt=ADMIN, status_code=HTTP_204_NO_CONTENT,
         summary="Suspend a merchant: its keys are refused at once (audited)",
@@ -77,6 +85,7 @@ class StaffMerchantController(Controller):
     async def suspend(self, merchant: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
         await service.set_merchant_status(merchant, "suspended", data.reason, request.state.staff.id)
 
+    @raises("invalid-field", "not-found")
     @post(
         "/{merchant:int}/reactivation", operation_id="staffReactivateMerchant", opt=ADMIN, status_code=HTTP_204_NO_CONTENT,
         summary="Reactivate a suspended merchant (audited)",

@@ -20,6 +20,7 @@ from loyalty.points.schemas import (
     PointsEntry, PointsStatement,
 )
 from loyalty.settings import Settings
+from loyalty.openapi_contract import raises
 
 POINTS_PER_CNY = 100
 
@@ -68,6 +69,7 @@ class StaffPointsController(Controller):
     ) -> PointsStatement:
         return await statement(member, cursor, limit)
 
+    @raises("adjustment-too-large", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found")
     @post(
         "/adjustments",
         operation_id="staffAdjustPoints",
@@ -117,6 +119,7 @@ class StaffAdjustmentRequestController(Controller):
     path = "/points/adjustment-requests"
     tags = ["staff"]
 
+    @raises("invalid-field")
     @get(
         operation_id="staffListAdjustmentRequests",
         summary="Points adjustment requests awaiting approval (or approved, rejected)",
@@ -132,6 +135,7 @@ class StaffAdjustmentRequestController(Controller):
         rows = await approvals.requests(status=status, member_id=member_id, after_id=cursor, limit=limit)
         return [request_view(row) for row in rows]
 
+    @raises("adjustment-already-decided", "adjustment-own-request", "adjustment-too-large", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found")
     @post(
         "/{request_id:int}/approval",
         operation_id="staffApproveAdjustment",
@@ -146,6 +150,7 @@ class StaffAdjustmentRequestController(Controller):
         row = await approvals.approve(request_id, staff_id=staff.id, staff_role=staff.role, note=data.note)
         return request_view(row)
 
+    @raises("adjustment-already-decided", "adjustment-own-request", "invalid-field", "not-found")
     @post(
         "/{request_id:int}/rejection",
         operation_id="staffRejectAdjustment",

@@ -14,6 +14,7 @@ from loyalty.identity.guards import member_id as session_member, requires_member
 from loyalty.privacy import erasure, export
 from loyalty.privacy.schemas import ErasureReport, ErasureRequest
 from loyalty.settings import Settings
+from loyalty.openapi_contract import raises
 
 ZIP = "application/zip"
 MemberId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="the member to erase")]
@@ -24,6 +25,7 @@ class MyDataExportController(Controller):
     tags = ["privacy"]
     guards = [requires_member]
 
+    @raises("not-found")
     @get(
         operation_id="getMyDataExport",
         summary="Download everything held about me (PIPL): a zip of data.json, one CSV per kind, my case photos "
@@ -43,6 +45,7 @@ class StaffErasureController(Controller):
     path = "/members/{member_id:int}/erasure"
     tags = ["staff", "privacy"]
 
+    @raises("already-erased", "invalid-field", "not-found")
     @post(
         operation_id="staffEraseMember",
         summary="Erase an owner's personal data on their request (PIPL): identity goes, amounts stay; audited, "

@@ -19,6 +19,7 @@ from loyalty.referrals.schemas import (
     FunnelMonth, LeadCreate, LeadMove, LeadView, OfficeVisitCreate, ReferralAttemptView, StaffLeadCreate,
 )
 from loyalty.settings import Settings
+from loyalty.openapi_contract import raises
 
 
 def policy(settings: Settings) -> service.Policy:
@@ -55,6 +56,7 @@ class MemberReferralController(Controller):
     tags = ["referrals"]
     guards = [requires_member]
 
+    @raises("invalid-field", "not-found", "referral-already-owner", "referral-close-relative", "referral-daily-cap", "referral-duplicate", "referral-not-accepted", "referral-not-owner", "referral-protected", "referral-same-household", "referral-self", "referral-visited-before", "referral-yearly-cap")
     @post(
         "/referrals",
         operation_id="registerReferral",
@@ -76,6 +78,7 @@ class MemberReferralController(Controller):
         )
         return lead_view(lead)
 
+    @raises("invalid-field")
     @get("/me/referrals", operation_id="getMyReferrals", summary="The friends I referred and how far each has come")
     async def mine(self, request: Request[Any, Any, State]) -> list[LeadView]:
         return [lead_view(lead) for lead in await service.leads(referrer_id=member_id(request), limit=500)]
@@ -85,6 +88,7 @@ class StaffReferralController(Controller):
     path = "/referrals"
     tags = ["staff"]
 
+    @raises("invalid-field")
     @get(operation_id="staffListLeads", summary="Referred leads, filtered by stage and project", opt={"roles": ("sales",)})
     async def list_leads(
         self,
@@ -96,6 +100,7 @@ class StaffReferralController(Controller):
         rows = await service.leads(stage=stage, project_id=project_id, after_id=cursor, limit=limit)
         return [lead_view(lead) for lead in rows]
 
+    @raises("invalid-field", "not-found", "referral-already-owner", "referral-close-relative", "referral-duplicate", "referral-not-owner", "referral-protected", "referral-same-household", "referral-self", "referral-visited-before", "referral-yearly-cap")
     @post(operation_id="staffRegisterLead", summary="Register a lead on an owner's behalf", opt={"roles": ("sales",)})
     async def register(
         self, data: JSONBody[StaffLeadCreate], request: Request[Any, Any, State], settings: NamedDependency[Settings]
@@ -132,6 +137,7 @@ class StaffReferralController(Controller):
             for row in rows
         ]
 
+    @raises("idempotency-conflict", "invalid-field", "not-found", "referral-stage-backwards")
     @post(
         "/{lead_id:int}/stage",
         operation_id="staffMoveLead",
@@ -148,6 +154,7 @@ class StaffReferralController(Controller):
         )
         return lead_view(lead)
 
+    @raises("invalid-field")
     @post(
         "/office-visits",
         operation_id="staffRecordOfficeVisit",
@@ -160,6 +167,7 @@ class StaffReferralController(Controller):
     ) -> None:
         await service.record_office_visit(data.phone, data.project_id, request.state.staff.id, settings.default_region)
 
+    @raises("invalid-field")
     @get(
         "/funnel",
         operation_id="staffReferralFunnel",

@@ -1,0 +1,264 @@
+"""The OpenAPI document as a contract (loyalty/openapi_contract.py).
+
+Checked here, on the document the app serves: every operation says what it does, who may call
+it and which problem types each error status can carry; every problem type the code can raise
+is documented once, with the extra fields its body carries; status-like fields are enums that
+hold every value the code writes; examples are real-looking values; headers clients rely on are
+declared. The other half of the drift check is in tests/conftest.py: every problem any test
+makes the app answer must be listed for the operation that answered it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import pytest
+
+from loyalty import db
+from loyalty.app import create_app
+from loyalty.events.tables import SIGNUP_STATUSES
+from loyalty.labels import LABELS
+from loyalty.openapi_contract import EXTRA_FIELDS, error_classes, problem_types
+from loyalty.settings import load_settings
+from tests.conftest import TEST_SECRET, undocumented_problem
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[Any]:
+    bound = db.engine()  # building an app binds an engine: give the bound one back
+    settings = load_settings({"LOYALTY_DATABASE_URL": "sqlite:///unused.sqlite", "LOYALTY_SECRET_KEY": TEST_SECRET})
+    try:
+        yield create_app(settings, engine=bound)
+    finally:
+        db.bind(bound)
+
+
+@pytest.fixture(scope="module")
+def document(app: Any) -> dict[str, Any]:
+    return app.openapi_schema.to_schema()
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def test_the_document_names_both_apis(document: dict[str, Any]) -> None:
+    text = document["info"]["description"]
+    for face in ("/api/v1", "/api/v1/staff", "/partner/v1"):
+        assert f"`{face}`" in text
+    assert "Member API" not in document["info"]["title"]
+
+
+def test_every_operation_has_summary_description_and_id(document: dict[str, Any]) -> None:
+    seen: set[str] = set()
+    for path, method, operation in operations(document):
+        where = f"{method.upper()} {path}"
+        assert operation.get("operationId"), where
+        assert operation["operationId"] not in seen, where
+        seen.add(operation["operationId"])
+        assert operation.get("summary"), where
+        assert operation.get("description", "").strip() not in ("", operation["summary"]), where
+        assert "Who may call" in operation["description"], where
+
+
+def test_every_operation_says_who_may_call_it(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["session"]["in"] == "cookie" and schemes["partnerKey"]["scheme"] == "bearer"
+    for path, method, operation in operations(document):
+        security = operation.get("security")
+        if path.startswith("/partner/v1"):
+            assert security == [{"partnerKey": []}], path
+        elif path.startswith("/api/v1/staff"):
+            assert security == [{"session": []}], path
+            assert "admin" in operation["x-roles"], path
+            assert all(f"`{role}`" in operation["description"] for role in operation["x-roles"]), path
+
+
+def test_each_error_status_lists_exactly_its_problem_types(document: dict[str, Any]) -> None:
+    registry = document["x-problem-types"]
+    for path, method, operation in operations(document):
+        listed = operation["x-problem-types"]
+        assert listed == sorted(set(listed)), path
+        by_status: dict[str, set[str]] = {}
+        for uri in listed:
+            assert uri in registry, f"{path}: {uri} is not documented"
+            by_status.setdefault(str(registry[uri]["status"]), set()).add(uri)
+        errors = {status for status in operation["responses"] if status[0] in "45"}
+        assert errors == set(by_status), f"{method.upper()} {path}: {errors} ≠ {set(by_status)}"
+        for status, uris in by_status.items():
+            answer = operation["responses"][status]
+            examples = answer["content"]["application/problem+json"]["examples"]
+            assert {example["value"]["type"] for example in examples.values()} == uris, path
+            assert all(uri.removeprefix("/problems/") in answer["description"] for uri in uris), path
+
+
+def test_health_answers_no_refusals(document: dict[str, Any]) -> None:
+    health = document["paths"]["/health"]["get"]
+    assert set(health["responses"]) == {"200"}
+    assert health["x-problem-types"] == []
+    assert {"401", "403", "409", "422"}.isdisjoint(document["paths"]["/api/v1/code-keys"]["get"]["responses"])
+
+
+def test_the_partner_api_lists_its_real_refusals(document: dict[str, Any]) -> None:
+    sale = document["paths"]["/partner/v1/sales"]["post"]["x-problem-types"]
+    for slug in ("code-malformed", "code-bad-signature", "code-unknown-key", "code-expired", "code-already-used",
+                 "code-cannot-pay", "card-replaced", "card-suspended", "discount-exceeds-schedule",
+                 "points-exceed-payable", "insufficient-points", "store-not-found", "idempotency-conflict",
+                 "rate-limited", "bad-keys-limited", "not-authenticated", "merchant-suspended", "validation-error"):
+        assert f"/problems/{slug}" in sale, slug
+    assert "/problems/reversal-exceeds-sale" in document["paths"]["/partner/v1/sales/{sale_id}/reversals"]["post"][
+        "x-problem-types"]
+    signup = document["paths"]["/api/v1/events/{event_id}/signups"]["post"]["x-problem-types"]
+    assert {"/problems/event-full", "/problems/already-signed-up"} <= set(signup)
+    cancel = document["paths"]["/api/v1/me/signups/{signup_id}/cancellation"]["post"]["x-problem-types"]
+    assert "/problems/signup-not-cancellable" in cancel
+
+
+def test_every_problem_type_is_documented_once(document: dict[str, Any]) -> None:
+    slugs = [cls.type for cls in error_classes()]
+    assert len(slugs) == len(set(slugs)), "two errors share a type"
+    enum = document["components"]["schemas"]["ProblemType"]["enum"]
+    for slug in slugs:
+        assert f"/problems/{slug}" in enum
+        entry = document["x-problem-types"][f"/problems/{slug}"]
+        assert entry["title_en"] and entry["title_zh"] and entry["meaning"] and entry["status"] >= 400
+    details = document["components"]["schemas"]["ProblemDetails"]
+    assert details["properties"]["type"] == {"$ref": "#/components/schemas/ProblemType"}
+    for field in ("allowed_fen", "available", "left_fen", "retry_after"):
+        assert field in details["properties"], field
+
+
+def _raised_keywords() -> dict[str, set[str]]:
+    """`raise SomeError(..., name=value)` anywhere in the code: the extra fields each error carries."""
+    by_class = {cls.__name__: cls.type for cls in error_classes()}
+    found: dict[str, set[str]] = {}
+    for source in [*(ROOT / "loyalty").rglob("*.py"), *(ROOT / "partner_api").rglob("*.py")]:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in by_class:
+                    found.setdefault(by_class[name], set()).update(
+                        k.arg for k in node.keywords if k.arg and k.arg not in ("field", "headers")
+                    )
+    return found
+
+
+def test_every_extra_field_a_problem_carries_is_documented() -> None:
+    registry = problem_types()
+    for slug, names in _raised_keywords().items():
+        missing = names - set(EXTRA_FIELDS.get(slug, {}))
+        assert not missing, f"/problems/{slug} carries {sorted(missing)}: describe them in EXTRA_FIELDS"
+        assert set(registry[slug].fields) >= names
+
+
+def _enum(document: dict[str, Any], schema: str, field: str) -> list[Any]:
+    prop = document["components"]["schemas"][schema]["properties"][field]
+    for option in prop.get("oneOf", [prop]):
+        if "enum" in option:
+            return option["enum"]
+    raise AssertionError(f"{schema}.{field} is not an enum: {prop}")
+
+
+def test_status_fields_are_enums_holding_every_value_the_code_writes(document: dict[str, Any]) -> None:
+    def labelled(prefix: str) -> set[str]:
+        return {key.split(".", 1)[1] for key in LABELS if key.startswith(prefix + ".")}
+
+    tiers = labelled("tier")
+    for schema in ("Verified", "SaleView"):
+        assert set(_enum(document, schema, "tier")) == tiers
+    for schema in ("SignupView", "StaffSignupView", "MySignupRef"):
+        assert set(_enum(document, schema, "status")) == set(SIGNUP_STATUSES)
+    for schema in ("SignupView", "StaffSignupView"):
+        assert {"", "pending", "succeeded", "failed"} <= set(_enum(document, schema, "refund_status"))
+    assert set(_enum(document, "CheckinView", "result")) == labelled("checkin")
+    assert "opens" in document["components"]["schemas"]["CheckinView"]["properties"]["result"]["description"]
+    assert set(_enum(document, "Verified", "code_kind")) == {"static", "dynamic"}
+    assert set(_enum(document, "EventView", "status")) >= {"draft", "published"}
+    assert set(_enum(document, "EventView", "kind")) == labelled("event_kind")
+    assert set(_enum(document, "PaymentView", "status")) >= {"requires_payment", "succeeded", "failed", "cancelled"}
+
+
+RANDOM = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])[A-Za-z]{12,}$")  # what Litestar's example factory writes
+
+
+def _examples(node: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "examples" and isinstance(value, list):
+                yield from ((where, v) for v in value)
+            elif key == "example":
+                yield where, value
+            yield from _examples(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for value in node:
+            yield from _examples(value, where)
+
+
+def test_examples_are_realistic(document: dict[str, Any]) -> None:
+    for where, value in _examples(document):
+        if isinstance(value, str):
+            assert not RANDOM.match(value), f"{where}: random example {value!r}"
+    props = document["components"]["schemas"]
+    assert props["Settlement"]["properties"]["month"]["examples"] == ["2026-12"]
+    assert props["Settlement"]["properties"]["month"]["pattern"] == r"^\d{4}-(0[1-9]|1[0-2])$"
+    assert props["Verified"]["properties"]["member_name"]["examples"] == ["张*"]
+    assert props["SaleCreate"]["properties"]["code"]["examples"][0].startswith("OC1.")
+
+
+def test_units_and_rules_a_till_needs_are_written(document: dict[str, Any]) -> None:
+    props = document["components"]["schemas"]
+    assert "basis points" in props["Discount"]["properties"]["percent_bp"]["description"]
+    assert "1 CNY" in props["Verified"]["properties"]["points_per_cny"]["description"]
+    assert "merchant-wide" in str(props["SaleCreate"]["properties"]["store"])
+    amount = str(props["ReversalCreate"]["properties"]["amount_fen"])
+    assert "gross" in amount.lower() and "'minimum': 1" in amount
+    statement = document["paths"]["/partner/v1/settlements/{month}"]["get"]
+    assert "net of the reversals" in statement["description"]
+    assert set(statement["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    sale = document["paths"]["/partner/v1/sales"]["post"]["description"]
+    assert "per merchant" in sale and "not stored" in sale
+    nonce = props["CheckinRequest"]["properties"]["nonce"]
+    assert "retry" in str(nonce)
+    assert all(props["DoorCountView"]["properties"][f].get("description") for f in ("expected", "people_in", "people_expected"))
+
+
+def test_headers_clients_rely_on_are_declared(document: dict[str, Any]) -> None:
+    sale = document["paths"]["/partner/v1/sales"]["post"]["responses"]
+    assert "Location" in sale["201"]["headers"]
+    assert "Idempotent-Replayed" in sale["200"]["headers"]
+    assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"} <= set(sale["429"]["headers"])
+    assert sale["401"]["headers"]["WWW-Authenticate"]["schema"]["enum"] == ["Bearer"]
+    assert "Location" in document["paths"]["/partner/v1/sales/{sale_id}/reversals"]["post"]["responses"]["201"]["headers"]
+    login = document["paths"]["/api/v1/auth/login-codes"]["post"]["responses"]["429"]
+    assert "Retry-After" in login["headers"]
+
+
+def test_the_stripe_webhook_body_is_documented(document: dict[str, Any]) -> None:
+    webhook = document["paths"]["/api/v1/payments/stripe/webhook"]["post"]
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"id", "type", "data"}
+    assert [p["name"] for p in webhook["parameters"]] == ["Stripe-Signature"]
+
+
+def test_the_drift_check_sees_an_unlisted_problem(app: Any) -> None:
+    """The conftest recorder: a listed type passes, an unlisted one is named, paths outside the
+    document are not judged."""
+    def request(path: str, method: str = "POST") -> SimpleNamespace:
+        return SimpleNamespace(scope={"path_template": path, "app": app, "method": method})
+
+    assert undocumented_problem(request("/partner/v1/sales"), "insufficient-points") is None
+    why = undocumented_problem(request("/partner/v1/sales"), "survey-answered")
+    assert why is not None and "createSale" in why and "survey-answered" in why
+    assert undocumented_problem(request("/health", "GET"), "forbidden") is not None
+    assert undocumented_problem(request("/admin/api/tables"), "forbidden") is None
+    assert undocumented_problem(request("/partner/v1/sales"), "internal-error") is None
