@@ -148,7 +148,7 @@ def _raised_keywords() -> dict[str, set[str]]:
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
                 if name in by_class:
                     found.setdefault(by_class[name], set()).update(
-                        k.arg for k in node.keywords if k.arg and k.arg not in ("field", "headers")
+                        k.arg for k in node.keywords if k.arg and k.arg not in ("field", "source", "headers")
                     )
     return found
 
