@@ -7,12 +7,14 @@ runner and the tests (which switch between SQLite and PostgreSQL) all talk to on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import io
 import logging
 import re
 import sqlite3
+import weakref
 from pathlib import Path
 from typing import Any, AsyncIterator, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -32,6 +34,10 @@ MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
 # A new connection that takes longer than this is an unreachable database: the request that
 # waits for it is answered 503 (asyncpg's default is 60 s, longer than any till waits).
 CONNECT_TIMEOUT_SECONDS = 5
+# SQLite has one writer at a time: a write waits this long for the one before it (another
+# process: the worker, the CLI) before "database is locked" makes it a 503. Writers of this
+# process queue in order on `_sqlite_writer` and never wait on SQLite's lock for each other.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 log = logging.getLogger("loyalty.db")
 
@@ -42,7 +48,17 @@ def engine_from_url(url: str) -> Engine:
         return PostgresEngine(config={"dsn": url})
     # sqlite:///loyalty.sqlite is relative to the working folder, sqlite:////abs/path is absolute.
     path = urlsplit(url).path[1:]
-    return SQLiteEngine(path=path or "loyalty.sqlite")
+    return SQLiteEngine(path=path or "loyalty.sqlite", timeout=SQLITE_BUSY_TIMEOUT_SECONDS, factory=_SQLiteConnection)
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """Every connection Piccolo opens (it opens one per statement outside a transaction) puts
+    the file in WAL mode: readers never block the writer nor the writer them, so only writers
+    wait for each other. The mode is kept in the file; asking again is a no-op."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA journal_mode=WAL")
 
 
 def all_tables() -> list[type[Table]]:
@@ -83,19 +99,34 @@ def is_postgres() -> bool:
 
 @contextlib.asynccontextmanager
 async def transaction() -> AsyncIterator[object]:
-    """A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so two
-    writers queue instead of failing with 'database is locked' when both try to upgrade."""
+    """A write transaction. On SQLite, the writers of this process take turns in arrival order
+    (an asyncio lock per database file), and each takes SQLite's write lock at BEGIN
+    (IMMEDIATE), never by upgrading a read, which fails at once with 'database is locked'
+    whatever the busy timeout. Waiting in the event loop rather than in SQLite's busy handler
+    means a queue of writers waits its turn, however long, instead of each polling the lock
+    from its own thread and failing after the busy timeout."""
     current = engine()
     if isinstance(current, SQLiteEngine):
         existing = current.current_transaction.get()
         if existing is not None:
             yield existing
             return
-        async with current.transaction(transaction_type=TransactionType.immediate) as txn:
-            yield txn
+        async with _sqlite_writer(current.path):
+            async with current.transaction(transaction_type=TransactionType.immediate) as txn:
+                yield txn
     else:
         async with _PostgresTransaction(current) as txn:
             yield txn
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_writer(path: str) -> asyncio.Lock:
+    """The lock the writers of one SQLite file take turns on, in this event loop (an asyncio
+    lock belongs to one loop; the tests run several)."""
+    locks = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(str(Path(path).resolve()), asyncio.Lock())
 
 
 class _PostgresTransaction(PostgresTransaction):
@@ -217,7 +248,8 @@ _DRIVERS = frozenset({"asyncpg", "piccolo", "aiosqlite", "sqlite3"})
 def is_unavailable(error: BaseException) -> bool:
     """The database is unreachable for the moment (both engines): the connection went away,
     a new one cannot be opened (refused, timed out, the server starting up or shutting down),
-    or SQLite's file stayed locked by another writer. Not a bug, and not the caller's fault."""
+    or SQLite's file stayed locked by another writer
+    past the busy timeout or cannot be opened at all. Not a bug, and not the caller's fault."""
     import asyncpg
 
     if isinstance(error, _unavailable_postgres()):
@@ -227,10 +259,23 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, asyncpg.exceptions.InternalClientError):
         return bool(_BROKEN_PROTOCOL.search(str(error)))
     if isinstance(error, sqlite3.OperationalError):
-        return "locked" in str(error)
+        return _sqlite_unreachable(error)
     if isinstance(error, OSError):  # refused, reset, timed out (asyncio's TimeoutError too)...
         return _raised_by_driver(error)  # ... while connecting or talking to the database
     return False
+
+
+# SQLite's primary result codes for "the file cannot be used right now": still locked by another
+# writer after the busy timeout, cannot be opened (its folder gone, not readable), I/O failed.
+_SQLITE_UNREACHABLE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR})
+_SQLITE_UNREACHABLE_TEXT = re.compile(r"database is locked|database table is locked|unable to open database file|disk I/O error")
+
+
+def _sqlite_unreachable(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_UNREACHABLE
+    return bool(_SQLITE_UNREACHABLE_TEXT.search(str(error)))
 
 
 def _raised_by_driver(error: BaseException) -> bool:

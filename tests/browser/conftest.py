@@ -5,7 +5,7 @@ The server runs as a task in the test's own event loop, so it shares the test's 
 engine (SQLite or PostgreSQL, like every database test) and the process clock: a test that
 moves time with time_machine moves the server's time too (the browser keeps its own clock,
 which Playwright's `page.clock` controls). Never `playwright install`: the browser is
-/usr/bin/chromium (`.ci/run` installs Debian's `chromium` when it is missing)."""
+/usr/bin/chromium (`scripts/test` installs Debian's `chromium` when it is missing)."""
 
 from __future__ import annotations
 
@@ -49,10 +49,33 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def chromium_missing() -> str | None:
+    """What to do when the browser the tests drive is not there; None when it is."""
+    if Path(CHROMIUM).is_file():
+        return None
+    return (
+        f"Chromium not found at {CHROMIUM}: run scripts/test (it installs Debian's chromium), "
+        "or apt-get install chromium; or leave the browser tests out with --ignore=tests/browser"
+    )
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m have deselected: only the tests that will run count
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium, a run that includes browser tests stops before running anything, with
+    one line saying how to get it, rather than an error per browser test at the end of a long
+    run. Runs without browser tests (and --collect-only) are not concerned."""
+    if config.option.collectonly or not any("browser" in getattr(item, "fixturenames", ()) for item in items):
+        return
+    missing = chromium_missing()
+    if missing:
+        raise pytest.UsageError(missing)
+
+
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)", pytrace=False)
+    missing = chromium_missing()
+    if missing:  # not reached through pytest_collection_modifyitems; kept for direct fixture use
+        pytest.fail(missing, pytrace=False)
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
         try:
