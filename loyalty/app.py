@@ -7,18 +7,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-import swagger_ui_bundle
 from litestar import Litestar, Response, Router, asgi, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
-from loyalty import __version__, db, jobs
+from loyalty import __version__, apidocs, db, jobs
 from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
 from loyalty.points.api import MyPointsController, StaffAdjustmentRequestController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
@@ -41,9 +39,6 @@ from loyalty.settings import Settings
 from loyalty.ops.rate_limits import Counters, FixedWindow
 from partner_api.auth import BadKeyLimit, RateLimit
 from partner_api.routes import partner_router
-
-SWAGGER_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
-
 
 WEB = Path(__file__).resolve().parent / "web" / "static"
 STAFF_WEB = Path(__file__).resolve().parent.parent / "admin_ui" / "static"
@@ -160,7 +155,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             staff_page,
             api_v1,
             partner_router(),
-            create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], include_in_schema=False),
+            apidocs.assets_router(),
             create_static_files_router(path="/static/web", directories=[WEB], include_in_schema=False),
             create_static_files_router(path="/static/staff", directories=[STAFF_WEB], include_in_schema=False),
             create_static_files_router(path="/static/fonts", directories=[FONTS], include_in_schema=False,
@@ -204,16 +199,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
                     "partnerKey": SecurityScheme(type="http", scheme="bearer", description="ocm_live_… merchant API key"),
                 }
             ),
-            render_plugins=[
-                SwaggerRenderPlugin(
-                    path="/swagger",
-                    # Vendored from the swagger-ui-bundle package: the machines have no internet.
-                    js_url="/static/swagger/swagger-ui-bundle.js",
-                    css_url="/static/swagger/swagger-ui.css",
-                    standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
-                    favicon="<link rel='icon' type='image/png' href='/static/swagger/favicon-32x32.png'>",
-                )
-            ],
+            # Swagger UI 5 and Redoc 2 from our own files: the docs work offline (loyalty/apidocs.py).
+            render_plugins=apidocs.render_plugins(),
         ),
         debug=False,
         logging_config=None,  # loyalty.ops.logs configures logging (Litestar's default would take over the root logger)

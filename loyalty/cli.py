@@ -103,7 +103,7 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             "  Staff logins: "
             + ", ".join(f"{user} / {password} ({role})" for user, (role, password, _) in demo_data.DEMO_STAFF.items())
             + f"\n  Partner API key (好家居建材; stores BJ, XH): {partner_key}"
-            + f"\n  API docs: http://{host}:{port}/schema/swagger"
+            + f"\n  API docs: http://{host}:{port}/schema/swagger (Swagger UI), http://{host}:{port}/schema/redoc (Redoc)"
         )
         os.environ.setdefault("LOYALTY_DEMO", "true")
         os.environ.setdefault("LOYALTY_SECRET_KEY", settings.secret_key or "")

@@ -6,7 +6,10 @@ Starts `loyalty serve --demo` in a temporary folder on a free loopback port, the
 Chromium (Playwright, never a downloaded browser) saves
 - docs/screenshots/owner-card-zh.png: the demo owner 张伟's card page, zh-CN, 390×844 at 2×;
 - docs/screenshots/dashboards.png: the dashboards as the demo admin, 1280 wide, the whole page.
-- docs/screenshots/admin-events-zh.png: /admin's events (read-only there) as the same admin, no second login.
+- docs/screenshots/admin-events-zh.png: /admin's events (read-only there) as the same admin, no second login;
+- docs/screenshots/api-swagger.png and api-redoc.png: the API documentation (Swagger UI, Redoc) at
+  the partner API's "record a sale", 1280 wide, as a merchant's developer first sees it.
+`--only NAME …` takes only those (e.g. `--only api-swagger api-redoc`).
 The owner's one-time code is read from the demo database's outbox (the SMS a phone would get).
 """
 
@@ -25,7 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Browser, async_playwright, expect
 
 from loyalty.care.sealing import unseal
 
@@ -73,11 +76,36 @@ def latest_code(folder: Path, phone: str) -> str:
     return found[0]
 
 
-async def shoot(url: str, folder: Path, out: Path) -> None:
+SHOTS = ("owner-card-zh", "dashboards", "admin-events-zh", "api-swagger", "api-redoc")
+
+
+async def shoot_api_docs(browser: Browser, url: str, out: Path, only: set[str]) -> None:
+    """The docs pages load nothing from elsewhere (tests/browser/test_api_docs.py checks)."""
+    desk = await browser.new_context(base_url=url, locale="en-US", viewport={"width": 1280, "height": 900})
+    page = await desk.new_page()
+    if "api-swagger" in only:
+        # Deep link: the partner tag with "record a sale" opened, scrolled to the partner operations.
+        await page.goto("/schema/swagger#/partner/createSale")
+        await expect(page.locator("#swagger-ui[data-state=ready]")).to_be_attached(timeout=30_000)
+        await expect(page.locator("#operations-partner-createSale .opblock-body")).to_be_visible(timeout=30_000)
+        await page.locator("#operations-tag-partner").evaluate("(tag) => tag.scrollIntoView({block: 'start'})")
+        await page.screenshot(path=out / "api-swagger.png")
+    if "api-redoc" in only:
+        await page.goto("/schema/redoc#tag/partner/operation/createSale")
+        await expect(page.locator("#redoc[data-state=ready]")).to_be_attached(timeout=30_000)
+        await expect(page.locator('[id="operation/createSale"]')).to_be_in_viewport(timeout=30_000)
+        await page.screenshot(path=out / "api-redoc.png")
+    await desk.close()
+
+
+async def shoot(url: str, folder: Path, out: Path, only: set[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            await shoot_api_docs(browser, url, out, only)
+            if not only & {"owner-card-zh", "dashboards", "admin-events-zh"}:
+                return
             phone = await browser.new_context(
                 base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 390, "height": 844},
                 device_scale_factor=2, is_mobile=True, has_touch=True,
@@ -92,7 +120,8 @@ async def shoot(url: str, folder: Path, out: Path) -> None:
             await expect(page.locator("#qr svg")).to_be_visible()
             await expect(page.locator("#why")).not_to_be_empty()
             await page.evaluate("document.fonts.ready.then(() => true)")
-            await page.screenshot(path=out / "owner-card-zh.png")
+            if "owner-card-zh" in only:
+                await page.screenshot(path=out / "owner-card-zh.png")
 
             desk = await browser.new_context(
                 base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900},
@@ -104,13 +133,15 @@ async def shoot(url: str, folder: Path, out: Path) -> None:
             await page.click("#sign-in")
             await expect(page.locator(".dash")).to_have_count(6, timeout=30_000)
             await page.evaluate("document.fonts.ready.then(() => true)")
-            await page.screenshot(path=out / "dashboards.png", full_page=True)
+            if "dashboards" in only:
+                await page.screenshot(path=out / "dashboards.png", full_page=True)
 
             # /admin rides on the same staff login: no second sign-in.
             await page.goto("/admin/#/event/")
             await expect(page.locator('a[href="#/event/"]').first).to_be_visible(timeout=30_000)
             await page.wait_for_load_state("networkidle")
-            await page.screenshot(path=out / "admin-events-zh.png")
+            if "admin-events-zh" in only:
+                await page.screenshot(path=out / "admin-events-zh.png")
         finally:
             await browser.close()
 
@@ -118,6 +149,7 @@ async def shoot(url: str, folder: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--only", nargs="+", choices=SHOTS, default=list(SHOTS), help="take only these screenshots")
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -130,14 +162,14 @@ def main() -> None:
         )
         try:
             wait_healthy(url, server)
-            asyncio.run(shoot(url, folder, args.out))
+            asyncio.run(shoot(url, folder, args.out, set(args.only)))
         finally:
             server.terminate()
             try:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
-    print(f"saved owner-card-zh.png, dashboards.png and admin-events-zh.png in {args.out}")
+    print(f"saved {', '.join(f'{name}.png' for name in args.only)} in {args.out}")
 
 
 if __name__ == "__main__":

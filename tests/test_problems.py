@@ -30,7 +30,7 @@ FOUR_XX = [
     ("not-logged-in", "GET", "/api/v1/me", {}, 401),
     ("no-code-requested", "POST", "/api/v1/auth/sessions", {"json": {"phone": "13800138000", "code": "123456"}}, 401),
     ("unknown-route", "GET", "/api/v1/no-such-thing", {}, 404),
-    ("unknown-static-file", "GET", "/static/swagger/no-such-file.js", {}, 404),
+    ("unknown-static-file", "GET", "/static/apidocs/no-such-file.js", {}, 404),
     ("wrong-method", "PUT", LOGIN_CODES, {"json": {"phone": "13800138000"}}, 405),
 ]
 

@@ -124,13 +124,13 @@ TABLE: dict[str, Access] = {
     # the pages and their files (their data sits behind the APIs below)
     "GET /": PUBLIC,
     "GET /staff": PUBLIC,
-    **{f"{method} /static/{folder}/{{file_path}}": PUBLIC for folder in ("swagger", "web", "staff", "fonts") for method in ("GET", "HEAD")},
+    **{f"{method} /static/{folder}/{{file_path}}": PUBLIC for folder in ("apidocs", "web", "staff", "fonts") for method in ("GET", "HEAD")},
     # the OpenAPI document (the partner API is a published contract)
     "GET /schema": PUBLIC,
     "GET /schema/swagger": PUBLIC,
+    "GET /schema/redoc": PUBLIC,
     "GET /schema/{path}": PUBLIC,
     "GET /schema/openapi.json": PUBLIC,
-    "GET /schema/oauth2-redirect.html": PUBLIC,
     # /admin (piccolo-admin) behind the staff session: nobody is sent to the staff login page
     # (303), every staff role sees its own tables (admin_ui/tables.py), tested further down
     "GET /admin/": PUBLIC,
@@ -325,7 +325,7 @@ def test_the_table_names_every_route_of_the_app_and_only_those(routes: dict[str,
 
 # --- the matrix ----------------------------------------------------------------------------------
 
-STATIC_FILES = {"/static/swagger/": "swagger-ui.css", "/static/web/": "owner.css", "/static/staff/": "staff.css",
+STATIC_FILES = {"/static/apidocs/": "apidocs.css", "/static/web/": "owner.css", "/static/staff/": "staff.css",
                 "/static/fonts/": "LICENSE-OFL.txt"}
 
 

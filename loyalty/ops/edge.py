@@ -43,7 +43,20 @@ PAGE_POLICY = (
     b"font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
     b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-PAGES = {"/": b"camera=(), microphone=(), geolocation=()", "/staff": b"camera=(self), microphone=(), geolocation=()"}
+# The API documentation (loyalty/apidocs.py) runs its viewers from our own files under the same
+# policy, with two exceptions for Redoc only: its styling library (styled-components) writes
+# <style> elements at run time, and its search index runs in a Web Worker made from a blob: URL.
+# Neither lets a script in; scripts stay 'self' on every page.
+REDOC_POLICY = PAGE_POLICY.replace(b"style-src 'self';", b"style-src 'self' 'unsafe-inline'; worker-src blob:;")
+assert REDOC_POLICY != PAGE_POLICY
+NO_DEVICES = b"camera=(), microphone=(), geolocation=()"
+POLICIES = {
+    "/": (PAGE_POLICY, NO_DEVICES),
+    "/staff": (PAGE_POLICY, b"camera=(self), microphone=(), geolocation=()"),
+    "/schema": (PAGE_POLICY, NO_DEVICES),  # Litestar serves the first viewer, Swagger UI, here too
+    "/schema/swagger": (PAGE_POLICY, NO_DEVICES),
+    "/schema/redoc": (REDOC_POLICY, NO_DEVICES),
+}
 
 
 def _headers(scope: dict[str, Any]) -> dict[bytes, bytes]:
@@ -100,8 +113,8 @@ class Edge:
         if hsts:  # only behind TLS (LOYALTY_SECURE_COOKIES=true says it is)
             common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
         self.common = common
-        self.pages = {path: [(b"content-security-policy", PAGE_POLICY), (b"permissions-policy", permissions)]
-                      for path, permissions in PAGES.items()}
+        self.pages = {path: [(b"content-security-policy", policy), (b"permissions-policy", permissions)]
+                      for path, (policy, permissions) in POLICIES.items()}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -111,7 +124,7 @@ class Edge:
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 0
-        extra = self.common + [(b"x-request-id", request_id.encode())] + self.pages.get(scope["path"], [])
+        extra = self.common + [(b"x-request-id", request_id.encode())] + self.pages.get(scope["path"].rstrip("/") or "/", [])
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             nonlocal status
