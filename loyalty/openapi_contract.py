@@ -23,6 +23,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, TypeVar
 
+import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin  # its cache is shared: see document_app
 from litestar.handlers import HTTPRouteHandler
@@ -149,6 +150,15 @@ def problem_types() -> dict[str, ProblemType]:
         slug: ProblemType(p.slug, p.status, p.title_en, p.title_zh, p.meaning, EXTRA_FIELDS.get(slug, {}))
         for slug, p in sorted(registry.items())
     }
+
+
+def checked_enum(values: Iterable[str], description: str, example: str) -> msgspec.Meta:
+    """The schema of a request `str` field whose allowed values the service checks: documented
+    as an enum of `values`, but decoded as any text, so an unknown value keeps its answer (422
+    `invalid-field` naming the field, from the service) instead of becoming a 400 decode failure.
+    Litestar copies `extra_json_schema["extra"]` onto the field's schema."""
+    return msgspec.Meta(description=description, examples=[example],
+                        extra_json_schema={"extra": {"enum": list(values)}})
 
 
 # ---------------------------------------------------------------------------------------------

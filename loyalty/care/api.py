@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -30,7 +31,7 @@ from loyalty.care.schemas import (
     SurveyAnswer,
     SurveyView,
 )
-from loyalty.care.tables import DIMENSIONS, CasePhoto
+from loyalty.care.tables import CASE_STATUSES, DIMENSIONS, CasePhoto
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label
 from loyalty.openapi_contract import raises
@@ -135,7 +136,11 @@ class StaffCaseController(Controller):
 
     @get(operation_id="staffListCases", summary="Cases, newest first; `overdue=true` for those past a clock", opt=SERVICE)
     async def list_cases(
-        self, status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        self,
+        status: Annotated[str | None, QueryParameter(
+            max_length=16, schema_extra={"enum": list(CASE_STATUSES)}, examples=[Example(value="open")],
+            description="only cases in this status (see CaseView.status); another text matches none",
+        )] = None,
         overdue: Annotated[bool, QueryParameter(description="only cases past a clock")] = False,
         project_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         assigned_to: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
