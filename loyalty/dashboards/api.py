@@ -123,9 +123,9 @@ async def liability_view(points_per_cny: int) -> LiabilityView:
         available_value_fen=found.available_value_fen, pending=found.pending, pending_value_fen=found.pending_value_fen,
         total_points=found.total_points, total_value_fen=found.total_value_fen, debt=found.debt,
         rows=[
-            LiabilityRowView(kind=kind, points=amount, value_fen=found.value_fen(amount))
-            for kind, amount in (
-                ("available", found.available), ("pending", found.pending), ("total", found.total_points), ("debt", found.debt),
+            LiabilityRowView(kind=kind, points=amount, value_fen=found.value_fen(amount))  # type: ignore[arg-type]
+            for kind, amount in zip(
+                service.LIABILITY_KINDS, (found.available, found.pending, found.total_points, found.debt), strict=True
             )
         ],
     )

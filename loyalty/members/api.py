@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import Example, OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from loyalty import clock
@@ -20,6 +20,7 @@ from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import pick_language
 from loyalty.members import imports, service
+from loyalty.members.stages import STAGES
 from loyalty.members.schemas import (
     MemberPage,
     MemberProfile,
@@ -84,7 +85,10 @@ class StaffMemberController(Controller):
     async def list_members(
         self,
         search: Annotated[str | None, QueryParameter(max_length=50, description="part of a name or phone")] = None,
-        stage: Annotated[str | None, QueryParameter(description="a lifecycle stage, e.g. veteran")] = None,
+        stage: Annotated[str | None, QueryParameter(
+            description="only members in this lifecycle stage (see MemberSummary.stage); another text is a 422 "
+            "invalid-field", schema_extra={"enum": list(STAGES)}, examples=[Example(value="veteran")],
+        )] = None,
         cursor: Annotated[int | None, QueryParameter(ge=0, description="next_cursor of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MemberPage:

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
@@ -127,7 +128,10 @@ class StaffAdjustmentRequestController(Controller):
     )
     async def list_requests(
         self,
-        status: Annotated[str, QueryParameter(description="pending (default), approved or rejected")] = "pending",
+        status: Annotated[str, QueryParameter(
+            description="pending (default), approved or rejected (see AdjustmentRequestView.status); another text is "
+            "a 422 invalid-field", schema_extra={"enum": list(approvals.STATUSES)}, examples=[Example(value="pending")],
+        )] = "pending",
         member_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         cursor: Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
