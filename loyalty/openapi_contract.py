@@ -204,7 +204,7 @@ def credential(handler: HTTPRouteHandler) -> str:
 
 
 def staff_roles(handler: HTTPRouteHandler) -> tuple[str, ...]:
-    return tuple(handler.opt.get("roles", ())) + ("admin",)
+    return tuple(dict.fromkeys((*handler.opt.get("roles", ()), "admin")))  # admin may do everything, listed once
 
 
 def operation_problems(handler: HTTPRouteHandler, operation: Operation) -> set[str]:
@@ -470,6 +470,10 @@ def document_operation(path: str, handler: HTTPRouteHandler, operation: Operatio
         extensions["x-roles"] = list(staff_roles(handler))
     set_extensions(operation, extensions)
     text = operation.description or inspect.getdoc(handler.fn) or ""
+    if text.strip() == (inspect.getdoc(type(handler)) or "").strip():
+        # Litestar falls back to the decorator class's own docstring ("GET Route Decorator. ...")
+        # when a handler has neither a description nor a docstring: that says nothing.
+        text = ""
     operation.description = "\n\n".join(
         part for part in (text.strip() or (operation.summary or "").strip() + ".", _who(handler),
                           "**Problems / 错误类型:** " + ", ".join(f"`{slug}`" for slug in problems) + ".")
