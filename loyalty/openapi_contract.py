@@ -23,6 +23,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, TypeVar
 
+import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin  # its cache is shared: see document_app
 from litestar.handlers import HTTPRouteHandler
@@ -151,6 +152,15 @@ def problem_types() -> dict[str, ProblemType]:
     }
 
 
+def checked_enum(values: Iterable[str], description: str, example: str) -> msgspec.Meta:
+    """The schema of a request `str` field whose allowed values the service checks: documented
+    as an enum of `values`, but decoded as any text, so an unknown value keeps its answer (422
+    `invalid-field` naming the field, from the service) instead of becoming a 400 decode failure.
+    Litestar copies `extra_json_schema["extra"]` onto the field's schema."""
+    return msgspec.Meta(description=description, examples=[example],
+                        extra_json_schema={"extra": {"enum": list(values)}})
+
+
 # ---------------------------------------------------------------------------------------------
 # What a route declares
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +204,7 @@ def credential(handler: HTTPRouteHandler) -> str:
 
 
 def staff_roles(handler: HTTPRouteHandler) -> tuple[str, ...]:
-    return tuple(handler.opt.get("roles", ())) + ("admin",)
+    return tuple(dict.fromkeys((*handler.opt.get("roles", ()), "admin")))  # admin may do everything, listed once
 
 
 def operation_problems(handler: HTTPRouteHandler, operation: Operation) -> set[str]:
@@ -460,6 +470,10 @@ def document_operation(path: str, handler: HTTPRouteHandler, operation: Operatio
         extensions["x-roles"] = list(staff_roles(handler))
     set_extensions(operation, extensions)
     text = operation.description or inspect.getdoc(handler.fn) or ""
+    if text.strip() == (inspect.getdoc(type(handler)) or "").strip():
+        # Litestar falls back to the decorator class's own docstring ("GET Route Decorator. ...")
+        # when a handler has neither a description nor a docstring: that says nothing.
+        text = ""
     operation.description = "\n\n".join(
         part for part in (text.strip() or (operation.summary or "").strip() + ".", _who(handler),
                           "**Problems / 错误类型:** " + ", ".join(f"`{slug}`" for slug in problems) + ".")

@@ -20,10 +20,20 @@ import pytest
 
 from loyalty import db
 from loyalty.app import create_app
-from loyalty.events.tables import SIGNUP_STATUSES
+from loyalty.cards.codes import CARD_CODE_KINDS
+from loyalty.cards.tables import CARD_STATUSES, CRITERION_KINDS, TIERS, WHY_KINDS
+from loyalty.care.cases import CLOCK_NAMES, CLOCK_STATES
+from loyalty.care.outbox import OPTIONAL_KINDS
+from loyalty.care.tables import AUTHORS, CASE_KINDS, CASE_STATUSES, SURVEY_KINDS
+from loyalty.dashboards.service import LIABILITY_KINDS
+from loyalty.events.tables import EVENT_STATUSES, SIGNUP_STATUSES
 from loyalty.labels import LABELS
-from loyalty.openapi_contract import EXTRA_FIELDS, error_classes, problem_types
-from loyalty.settings import load_settings
+from loyalty.members.stages import STAGES
+from loyalty.members.tables import GENDERS, IMPORT_STATUSES, OWNERSHIP_STATUSES
+from loyalty.openapi_contract import EXTRA_FIELDS, _handlers, error_classes, problem_types
+from loyalty.points.approvals import STATUSES as ADJUSTMENT_STATUSES
+from loyalty.points.tables import ENTRY_KINDS, SOURCE_KINDS
+from loyalty.settings import LANGUAGES, load_settings
 from tests.conftest import TEST_SECRET, undocumented_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +79,20 @@ def test_every_operation_has_summary_description_and_id(document: dict[str, Any]
         assert operation.get("summary"), where
         assert operation.get("description", "").strip() not in ("", operation["summary"]), where
         assert "Who may call" in operation["description"], where
+        assert "Route Decorator" not in operation["description"], where  # Litestar's fallback says nothing
+
+
+CONTEXTS_DESCRIBED = ("cards", "care", "members", "points", "dashboards")
+
+
+def test_operations_of_the_described_contexts_say_more_than_their_summary(app: Any, document: dict[str, Any]) -> None:
+    """Their handlers carry a description (what it does, for which page or role) besides the summary."""
+    for path, method, handler in _handlers(app):
+        package, _, rest = handler.fn.__module__.partition(".")
+        if package == "loyalty" and rest.split(".")[0] in CONTEXTS_DESCRIBED:
+            operation = document["paths"][path][method]
+            first = operation["description"].split("\n\n")[0]
+            assert first.rstrip(".") != operation["summary"].rstrip("."), f"{method.upper()} {path}: only a summary"
 
 
 def test_every_operation_says_who_may_call_it(document: dict[str, Any]) -> None:
@@ -80,7 +104,7 @@ def test_every_operation_says_who_may_call_it(document: dict[str, Any]) -> None:
             assert security == [{"partnerKey": []}], path
         elif path.startswith("/api/v1/staff"):
             assert security == [{"session": []}], path
-            assert "admin" in operation["x-roles"], path
+            assert "admin" in operation["x-roles"] and len(set(operation["x-roles"])) == len(operation["x-roles"]), path
             assert all(f"`{role}`" in operation["description"] for role in operation["x-roles"]), path
 
 
@@ -163,7 +187,7 @@ def test_every_extra_field_a_problem_carries_is_documented() -> None:
 
 def _enum(document: dict[str, Any], schema: str, field: str) -> list[Any]:
     prop = document["components"]["schemas"][schema]["properties"][field]
-    for option in prop.get("oneOf", [prop]):
+    for option in [prop, *prop.get("oneOf", [])]:  # on the field, or on one arm of its union
         if "enum" in option:
             return option["enum"]
     raise AssertionError(f"{schema}.{field} is not an enum: {prop}")
@@ -186,6 +210,111 @@ def test_status_fields_are_enums_holding_every_value_the_code_writes(document: d
     assert set(_enum(document, "EventView", "status")) >= {"draft", "published"}
     assert set(_enum(document, "EventView", "kind")) == labelled("event_kind")
     assert set(_enum(document, "PaymentView", "status")) >= {"requires_payment", "succeeded", "failed", "cancelled"}
+
+
+def _written(sources: list[str], column: str, table: str | None = None) -> set[str]:
+    """The string constants the code writes to `column`: keyword arguments `column=...` (to a
+    call of `table` only, when given), Piccolo updates `{table.column: ...}`, assignments
+    `column = ...` and parameter defaults `column=...`; every string constant in the written expression counts (both arms of a
+    conditional, say). Values written in raw SQL are not seen."""
+    found: set[str] = set()
+
+    def strings(node: ast.AST) -> set[str]:
+        if isinstance(node, ast.Constant):
+            return {node.value} if isinstance(node.value, str) else set()
+        if isinstance(node, (ast.Subscript, ast.Call)):  # original["source_kind"], f(x): read, not literals
+            return set()
+        return {value for child in ast.iter_child_nodes(node) for value in strings(child)}
+
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call):
+                callee = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if table is None or callee == table:
+                    found.update(v for k in node.keywords if k.arg == column for v in strings(k.value))
+            elif isinstance(node, ast.Dict) and table is not None:
+                for key, value in zip(node.keys, node.values):
+                    if (isinstance(key, ast.Attribute) and key.attr == column
+                            and getattr(key.value, "id", None) == table and value is not None):
+                        found.update(strings(value))
+            elif isinstance(node, ast.Assign) and table is None:
+                if any(getattr(target, "id", None) == column for target in node.targets):
+                    found.update(strings(node.value))
+            elif isinstance(node, ast.arguments) and table is None:  # def f(*, source_kind="erasure")
+                positional = [*node.posonlyargs, *node.args]
+                pairs = [*zip(positional[len(positional) - len(node.defaults):], node.defaults),
+                         *zip(node.kwonlyargs, node.kw_defaults)]
+                found.update(v for arg, default in pairs if arg.arg == column and default is not None
+                             for v in strings(default))
+    return found
+
+
+def _code(*contexts: str) -> list[str]:
+    return [path.read_text(encoding="utf-8") for context in contexts for path in (ROOT / "loyalty" / context).rglob("*.py")]
+
+
+# (schema, field, the values the schema must hold: the constants the code writes from)
+CONTEXT_ENUMS = [
+    ("CardView", "status", CARD_STATUSES), ("CardView", "why_kind", WHY_KINDS),
+    *((schema, "tier", TIERS) for schema in ("CardView", "TierProgress", "CodeCheckResult", "TierRule",
+                                              "TierAssignmentRequest", "TierRuleChange")),
+    *((schema, "kind", CRITERION_KINDS) for schema in ("CriterionProgress", "TierRule", "TierRuleChange")),
+    ("CodeCheckResult", "kind", CARD_CODE_KINDS),
+    *((schema, "kind", CASE_KINDS) for schema in ("CaseView", "CaseCreate", "StaffCaseCreate")),
+    ("CaseView", "status", CASE_STATUSES), ("CaseView", "opened_by", AUTHORS), ("CaseMessageView", "author_kind", AUTHORS),
+    ("ClockView", "name", CLOCK_NAMES), ("ClockView", "state", CLOCK_STATES), ("SurveyView", "kind", SURVEY_KINDS),
+    ("OwnedUnit", "status", OWNERSHIP_STATUSES), ("MemberProfile", "stage", STAGES), ("MemberSummary", "stage", STAGES),
+    ("MemberProfile", "gender", GENDERS), ("MemberProfile", "language", LANGUAGES),
+    ("ProfileUpdate", "gender", GENDERS), ("ProfileUpdate", "language", LANGUAGES),
+    ("OwnerImportSummary", "status", IMPORT_STATUSES), ("OwnerImportView", "status", IMPORT_STATUSES),
+    ("PointsEntry", "kind", ENTRY_KINDS), ("PointsEntry", "source_kind", SOURCE_KINDS),
+    ("AdjustmentRequestView", "status", ADJUSTMENT_STATUSES),
+    ("EventRowView", "status", ("", *EVENT_STATUSES)), ("LiabilityRowView", "kind", LIABILITY_KINDS),
+]
+
+
+def test_context_status_fields_are_enums_of_their_constants_with_words_and_examples(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for schema, field, values in CONTEXT_ENUMS:
+        assert _enum(document, schema, field) == list(values), f"{schema}.{field}"
+        prop = schemas[schema]["properties"][field]
+        assert prop.get("description") and prop.get("examples"), f"{schema}.{field} needs a description and an example"
+        assert set(prop["examples"]) <= set(values), f"{schema}.{field}"
+    opt_outs = schemas["Preferences"]["properties"]["opt_outs"]
+    assert opt_outs["items"]["enum"] == list(OPTIONAL_KINDS) and "login codes" in opt_outs["description"].lower()
+    parameters = {(path, p["name"]): p for path, _, op in operations(document) for p in op.get("parameters", [])}
+    assert parameters["/api/v1/staff/members", "stage"]["schema"]["enum"] == list(STAGES)
+    assert parameters["/api/v1/staff/cases", "status"]["schema"]["enum"] == list(CASE_STATUSES)
+    assert parameters["/api/v1/staff/points/adjustment-requests", "status"]["schema"]["enum"] == list(ADJUSTMENT_STATUSES)
+
+
+def test_context_enums_hold_every_value_the_code_writes() -> None:
+    """Read from the code, not listed here: a new `source_kind="gift"` (or a case status, a
+    card status...) written anywhere fails until its constant, and so the schema, has it."""
+    everywhere = _code(".")
+    written = {
+        "source_kind": (_written(everywhere, "source_kind"), SOURCE_KINDS),
+        "author_kind": (_written(_code("care"), "author_kind"), AUTHORS),
+        "opened_by": (_written(_code("care"), "opened_by"), AUTHORS),
+        "Case.status": (_written(everywhere, "status", "Case"), CASE_STATUSES),
+        "Card.status": (_written(everywhere, "status", "Card"), CARD_STATUSES),
+        "why_kind": (_written(_code("cards"), "why_kind"), WHY_KINDS),
+        "LedgerEntry.kind": (_written(_code("points"), "kind", "_write"), ENTRY_KINDS),  # every entry goes through _write
+        "Ownership.status": (_written(everywhere, "status", "Ownership"), OWNERSHIP_STATUSES),
+        "OwnerImport.status": (_written(everywhere, "status", "OwnerImport"), IMPORT_STATUSES),
+        "PointsAdjustmentRequest.status": (_written(everywhere, "status", "PointsAdjustmentRequest"), ADJUSTMENT_STATUSES),
+    }
+    for name, (values, allowed) in written.items():
+        assert values, f"the scan found no value written to {name}: is it still written that way?"
+        assert values <= set(allowed), f"{name}: the code writes {sorted(values - set(allowed))}, not in the schema"
+    assert written["source_kind"][0] == set(SOURCE_KINDS)
+    assert {"resolved", "followed_up", "in_progress"} <= written["Case.status"][0]
+
+
+def test_the_written_values_scan_sees_a_new_value() -> None:
+    source = 'await points.earn(1, 5, key="k", source_kind="gift")\nawait Case.update({Case.status: "reopened"})\n'
+    assert _written([source], "source_kind") - set(SOURCE_KINDS) == {"gift"}
+    assert _written([source], "status", "Case") - set(CASE_STATUSES) == {"reopened"}
 
 
 RANDOM = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])[A-Za-z]{12,}$")  # what Litestar's example factory writes

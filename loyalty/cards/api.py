@@ -43,6 +43,9 @@ class MyCardController(Controller):
     @raises("invalid-field", "no-card")
     @get("/card", operation_id="getMyCard", summary="My card: tier, why I have it, and what the next tier needs")
     async def card(self, request: Request[Any, Any, State]) -> CardView:
+        """The member app's card page: the card's status, tier, why the owner has it, and what each rule of the
+        next tier still needs.
+        """
         return await service.card_view(member_id(request), _language(request), clock.today())
 
     @raises("card-suspended", "no-card")
@@ -52,6 +55,9 @@ class MyCardController(Controller):
         summary="A rotating code for the phone: valid for its minute and the next; each call gives a new one-time code",
     )
     async def dynamic_code(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[DynamicCode]:
+        """For the member app's pay screen: a one-time code to show at an alliance merchant's till, which can pay
+        with points. Fetch a new one after refresh_after_seconds.
+        """
         code = await service.dynamic_code(member_id(request), service.signer_for(settings), time.time())
         return Response(code, headers={"Cache-Control": "no-store"})
 
@@ -64,6 +70,9 @@ class MyCardController(Controller):
         "X-Code-Expires-At and X-Refresh-After headers",
     )
     async def dynamic_code_svg(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
+        """For the member app's pay screen, as an image: the same one-time code as `getMyDynamicCode`, drawn as a
+        QR code.
+        """
         code = await service.dynamic_code(member_id(request), service.signer_for(settings), time.time())
         return Response(
             image.qr_svg(code.code),
@@ -84,6 +93,9 @@ class MyCardController(Controller):
         media_type="image/png",
     )
     async def image_png(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[bytes]:
+        """The member app's card picture, to show or save: it carries the static code, which identifies the owner
+        for discounts but cannot pay with points.
+        """
         face = await service.card_face(member_id(request), service.signer_for(settings))
         etag = face.etag()
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -99,6 +111,9 @@ class MyCardController(Controller):
     tags=["cards"],
 )
 async def code_keys(settings: NamedDependency[Settings]) -> PublicKeys:
+    """For tills, door scanners and apps that verify card and ticket QR codes without calling us: each key id
+    maps to an Ed25519 public key. Keys rotate; fetch again when a code names a key id you do not know.
+    """
     return PublicKeys(algorithm="Ed25519", format="raw-base64url", keys=service.signer_for(settings).public_keys())
 
 
@@ -115,6 +130,9 @@ class StaffCardController(Controller):
         status_code=200,
     )
     async def check(self, data: JSONBody[CodeCheck], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> CodeCheckResult:
+        """For staff at a door, a desk or an event: scan an owner's card code to see their tier and masked name
+        (never the phone).
+        """
         card = await service.verify_code(data.code, service.signer_for(settings), time.time())
         language = _language(request)
         return CodeCheckResult(
@@ -134,6 +152,7 @@ class StaffCardController(Controller):
         opt={"roles": ("service", "sales")},
     )
     async def member_card(self, member: FromPath[int], request: Request[Any, Any, State]) -> dict[str, Any]:
+        """The staff member page's card panel: the card, why the member has their tier, and every tier change."""
         view = await service.card_view(member, _language(request), clock.today())
         return {"card": view, "history": await service.tier_history(member)}
 
@@ -146,6 +165,8 @@ class StaffCardController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def suspend(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
+        """For service staff: stop a card's codes working until it is reactivated, with a reason.
+        """
         await service.suspend_card(member, data.reason, request.state.staff.id)
 
     @raises("invalid-field", "no-card")
@@ -157,6 +178,7 @@ class StaffCardController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def reactivate(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> None:
+        """For service staff: lift a suspension, so the card's codes work again."""
         await service.reactivate_card(member, data.reason, request.state.staff.id)
 
     @raises("invalid-field", "no-card")
@@ -167,6 +189,7 @@ class StaffCardController(Controller):
         opt={"roles": ("service",)},
     )
     async def reissue(self, member: FromPath[int], data: JSONBody[Reason], request: Request[Any, Any, State]) -> dict[str, str]:
+        """For service staff when a card is lost: a new card number; codes of the old card stop working at once."""
         return {"number": await service.reissue_card(member, data.reason, request.state.staff.id)}
 
     @raises("invalid-field", "no-card")
@@ -178,6 +201,9 @@ class StaffCardController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def assign(self, member: FromPath[int], data: JSONBody[TierAssignmentRequest], request: Request[Any, Any, State]) -> None:
+        """For admins: give a member a tier above the one the rules give, until an end date (at most the end of
+        the third year from now), with a reason.
+        """
         await service.assign_tier(member, data.tier, data.reason, data.ends_on, request.state.staff.id, clock.today())
 
 
@@ -187,11 +213,13 @@ class TierRuleController(Controller):
 
     @get(operation_id="staffListTierRules", summary="The tier rules in force", opt={"roles": ("service", "sales")})
     async def list_rules(self) -> list[TierRule]:
+        """The staff tier-rules page: every rule, in the order each tier's rules are tried."""
         return [TierRule(**{k: row[k] for k in TierRule.__struct_fields__}) for row in await service.list_rules()]
 
     @raises("invalid-field", "not-found")
     @post(operation_id="staffAddTierRule", summary="Add a tier rule (audited; upgrades apply at once)", opt={"roles": ("admin",)})
     async def add_rule(self, data: JSONBody[TierRuleChange], request: Request[Any, Any, State]) -> dict[str, int]:
+        """For admins: a new way to reach a tier. Members who now qualify are upgraded at once."""
         return {"id": await service.save_rule(rule_id=None, staff_id=request.state.staff.id, **_rule_fields(data))}
 
     @raises("invalid-field", "not-found")
@@ -204,6 +232,9 @@ class TierRuleController(Controller):
     async def change_rule(
         self, rule_id: FromPath[int], data: JSONBody[TierRuleChange], request: Request[Any, Any, State]
     ) -> dict[str, int]:
+        """For admins: change a rule's threshold, window or order, or switch it off. Upgrades apply at once;
+        downgrades wait for the yearly review.
+        """
         return {"id": await service.save_rule(rule_id=rule_id, staff_id=request.state.staff.id, **_rule_fields(data))}
 
 

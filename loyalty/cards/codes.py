@@ -36,6 +36,7 @@ PREFIX = "OC1"
 STEP_SECONDS = 60
 SKEW_STEPS = 1
 KINDS = {"S": "static", "D": "dynamic", "T": "ticket"}
+CARD_CODE_KINDS = ("static", "dynamic")  # a ticket code is an event's, never a card's
 _PAYLOAD = struct.Struct(">cQI")
 # A dynamic code carries a nonce: every code the phone is given is a different one-time code.
 _DYNAMIC_PAYLOAD = struct.Struct(">cQII")

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
+from loyalty.cards.codes import CARD_CODE_KINDS
+from loyalty.cards.tables import CARD_STATUSES, CRITERION_KINDS, TIERS, WHY_KINDS
+from loyalty.openapi_contract import checked_enum
+
+TIER_WORDS = "platinum 铂金卡, gold 金卡, silver 银卡, blue 蓝卡 (highest first)"
+CRITERION_WORDS = ("units_owned: homes owned | delivered_units: homes handed over | contract_value_fen: total "
+                   "contract value in fen | stage: lifecycle stage reached | signed_referrals: referrals signed "
+                   "within window_months")
+Tier = Annotated[Literal[TIERS], msgspec.Meta(description="the card tier: " + TIER_WORDS, examples=["gold"])]
+CriterionKind = Annotated[Literal[CRITERION_KINDS], msgspec.Meta(description=CRITERION_WORDS, examples=["units_owned"])]
+CodeKind = Annotated[
+    Literal[CARD_CODE_KINDS],
+    msgspec.Meta(description="static: the printed card or card image (identifies only) | dynamic: the rotating "
+                 "one-time code on the owner's phone", examples=["dynamic"]),
+]
+TierLabel = Annotated[str, msgspec.Meta(description="the tier's name in the caller's language", examples=["金卡"])]
+MaskedNumber = Annotated[str, msgspec.Meta(description="masked card number", examples=["8860 **** **** 1234"])]
+
 
 class CriterionProgress(msgspec.Struct):
-    kind: str
+    kind: CriterionKind
     text: str
     have: int
     need: int
@@ -17,19 +35,28 @@ class CriterionProgress(msgspec.Struct):
 
 
 class TierProgress(msgspec.Struct):
-    tier: str
-    tier_label: str
+    tier: Tier
+    tier_label: TierLabel
     criteria: list[CriterionProgress]
 
 
 class CardView(msgspec.Struct):
-    number: str  # masked
-    status: str
-    tier: str
-    tier_label: str
+    number: MaskedNumber
+    status: Annotated[
+        Literal[CARD_STATUSES],
+        msgspec.Meta(description="active: in use | suspended: codes are refused until staff lift it | replaced: "
+                     "reissued, its codes no longer verify", examples=["active"]),
+    ]
+    tier: Tier
+    tier_label: TierLabel
     tier_since: datetime
     why: str
-    why_kind: str
+    why_kind: Annotated[
+        Literal[WHY_KINDS],
+        msgspec.Meta(description="why the card has its tier: the criterion that matched (" + CRITERION_WORDS
+                     + ") | assignment: given by staff until an end date | kept_until_review: no rule holds any "
+                     "more; kept until the next yearly review", examples=["delivered_units"]),
+    ]
     next_tier: TierProgress | None
     issued_at: datetime
 
@@ -46,8 +73,8 @@ class VerifiedCard(msgspec.Struct):
     member_id: int
     member_name: str
     number: str
-    tier: str
-    kind: str
+    tier: Tier
+    kind: CodeKind
     expires_at_unix: int | None
     # A dynamic code's step and nonce: what a sale that consumes the code records.
     step: int = 0
@@ -61,11 +88,11 @@ class CodeCheck(msgspec.Struct, forbid_unknown_fields=True):
 class CodeCheckResult(msgspec.Struct):
     """What staff see for a scanned card: never the phone."""
 
-    card_number: str
-    member_name: str
-    tier: str
-    tier_label: str
-    kind: str
+    card_number: MaskedNumber
+    member_name: Annotated[str, msgspec.Meta(examples=["张*"])]
+    tier: Tier
+    tier_label: TierLabel
+    kind: CodeKind
     expires_at_unix: int | None
 
 
@@ -74,7 +101,8 @@ class Reason(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TierAssignmentRequest(msgspec.Struct, forbid_unknown_fields=True):
-    tier: str
+    tier: Annotated[str, checked_enum(TIERS, "the tier to give: " + TIER_WORDS + "; it must be above the tier "
+                                      "the rules give (else 422 invalid-field)", "platinum")]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     ends_on: date
 
@@ -87,8 +115,8 @@ class PublicKeys(msgspec.Struct):
 
 class TierRule(msgspec.Struct):
     id: int
-    tier: str
-    kind: str
+    tier: Tier
+    kind: CriterionKind
     threshold: int
     window_months: int | None
     position: int
@@ -96,8 +124,8 @@ class TierRule(msgspec.Struct):
 
 
 class TierRuleChange(msgspec.Struct, forbid_unknown_fields=True):
-    tier: str
-    kind: str
+    tier: Annotated[str, checked_enum(TIERS, "the tier the rule gives: " + TIER_WORDS, "gold")]
+    kind: Annotated[str, checked_enum(CRITERION_KINDS, "what the rule measures: " + CRITERION_WORDS, "delivered_units")]
     threshold: int
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     window_months: int | None = None

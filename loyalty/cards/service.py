@@ -224,7 +224,7 @@ def open_card_code(text: str, signer: codes.CodeSigner, unix_time: float) -> tup
     """The offline half of a scan: format, signature and, for a dynamic code, freshness.
     Returns the payload and when a dynamic code stops being accepted."""
     payload = signer.open(text)
-    if payload.kind not in ("static", "dynamic"):
+    if payload.kind not in codes.CARD_CODE_KINDS:
         raise codes.CodeMalformed("this is not a card code", field="code")
     return payload, codes.check_fresh(payload, unix_time) if payload.kind == "dynamic" else None
 

@@ -11,6 +11,9 @@ TIERS = ("platinum", "gold", "silver", "blue")  # highest first
 TIER_RANK = {"platinum": 4, "gold": 3, "silver": 2, "blue": 1}
 CARD_STATUSES = ("active", "suspended", "replaced")
 CRITERION_KINDS = ("units_owned", "delivered_units", "contract_value_fen", "stage", "signed_referrals")
+# Why a card has its tier (CardView.why_kind): the criterion that matched, a staff assignment, or
+# no rule holds any more and the tier is kept until the next yearly review.
+WHY_KINDS = (*CRITERION_KINDS, "assignment", "kept_until_review")
 
 
 class Card(Table):

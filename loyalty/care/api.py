@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -30,7 +31,7 @@ from loyalty.care.schemas import (
     SurveyAnswer,
     SurveyView,
 )
-from loyalty.care.tables import DIMENSIONS, CasePhoto
+from loyalty.care.tables import CASE_STATUSES, DIMENSIONS, CasePhoto
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label
 from loyalty.openapi_contract import raises
@@ -68,11 +69,15 @@ class MyCareController(Controller):
 
     @get("/cases", operation_id="listMyCases", summary="My feedback and complaints, newest first")
     async def list_cases(self, request: Request[Any, Any, State]) -> list[CaseView]:
+        """The member app's list of the owner's own feedback, repair requests and complaints, newest first."""
         return [await case_view(c) for c in await cases.list_cases(member_id=member_id(request))]
 
     @raises("invalid-field", "not-found")
     @post("/cases", operation_id="openMyCase", status_code=HTTP_201_CREATED, summary="Open a case: we reply within 48 hours")
     async def open(self, data: JSONBody[CaseCreate], request: Request[Any, Any, State]) -> CaseView:
+        """From the member app: the owner opens a complaint, suggestion, repair request or inquiry. The care desk
+        must reply within 48 hours; the clocks show it.
+        """
         me = member_id(request)
         case_id = await cases.open_case(me, data.kind, data.title, data.text, unit_id=data.unit_id)
         return await case_view(await cases.get_case(case_id, me))
@@ -80,11 +85,17 @@ class MyCareController(Controller):
     @raises("not-found")
     @get("/cases/{case_id:int}", operation_id="getMyCase", summary="One of my cases, with replies and its clocks")
     async def get_case(self, case_id: FromPath[int], request: Request[Any, Any, State]) -> CaseView:
+        """The member app's case page: one of the owner's own cases with the care desk's replies, photos and the
+        reply, result and follow-up clocks.
+        """
         return await case_view(await cases.get_case(case_id, member_id(request)))
 
     @raises("case-closed", "invalid-field", "not-found")
     @post("/cases/{case_id:int}/messages", operation_id="replyToMyCase", status_code=HTTP_201_CREATED, summary="Add to my case")
     async def reply(self, case_id: FromPath[int], data: JSONBody[MessageCreate], request: Request[Any, Any, State]) -> Created:
+        """From the member app's case page: the owner adds a message to their own case (not after it was followed
+        up).
+        """
         return Created(id=await cases.owner_reply(case_id, member_id(request), data.text))
 
     @raises("image-too-large", "invalid-field", "not-found")
@@ -93,15 +104,20 @@ class MyCareController(Controller):
         summary="A photo for my case: send the image itself as the body (JPEG, PNG or WebP, ≤ 5 MB)",
     )
     async def add_photo(self, case_id: FromPath[int], request: Request[Any, Any, State]) -> Created:
+        """From the member app's case page: attach a photo (a leak, a crack) to the owner's own open case. At
+        most five photos per case.
+        """
         return Created(id=await cases.add_photo(case_id, member_id(request), await request.body()))
 
     @raises("not-found")
     @get("/cases/{case_id:int}/photos/{photo_id:int}", operation_id="getMyCasePhoto", summary="A photo of my case", media_type="image/jpeg")
     async def get_photo(self, case_id: FromPath[int], photo_id: FromPath[int], request: Request[Any, Any, State]) -> Response[bytes]:
+        """A photo attached to one of the owner's own cases, for the member app's case page."""
         return _photo_response(await cases.photo(case_id, photo_id, member_id(request)))
 
     @get("/surveys", operation_id="listMySurveys", summary="Surveys waiting for my answers")
     async def open_surveys(self, request: Request[Any, Any, State]) -> list[SurveyView]:
+        """The member app's surveys waiting for the owner's answers (after an event, after a case, yearly)."""
         return [
             SurveyView(
                 id=s["id"], kind=s["kind"], subject_id=s["subject_id"], sent_at=s["sent_at"],
@@ -116,16 +132,23 @@ class MyCareController(Controller):
         summary="Answer a survey (1–5 scores, 0–10 recommend), once",
     )
     async def answer(self, survey_id: FromPath[int], data: JSONBody[SurveyAnswer], request: Request[Any, Any, State]) -> None:
+        """From the member app's survey page: the owner answers one of their surveys. A survey is answered once;
+        a second answer is refused.
+        """
         answers = {name: getattr(data, name) for name in data.__struct_fields__}
         await surveys.answer(member_id(request), survey_id, answers)
 
     @get("/message-preferences", operation_id="getMyMessagePreferences", summary="Kinds of messages I refused")
     async def preferences(self, request: Request[Any, Any, State]) -> Preferences:
+        """The member app's message settings: the kinds of optional messages the owner refused."""
         return Preferences(opt_outs=await outbox.opt_outs(member_id(request)))  # type: ignore[arg-type]
 
     @raises("invalid-field")
     @put("/message-preferences", operation_id="setMyMessagePreferences", summary="Refuse greetings, reminders or surveys (not service messages)")
     async def set_preferences(self, data: JSONBody[Preferences], request: Request[Any, Any, State]) -> Preferences:
+        """The member app's message settings: replace the list of refused kinds. Login codes and updates on the
+        owner's own events and cases are always sent.
+        """
         return Preferences(opt_outs=await outbox.set_opt_outs(member_id(request), list(data.opt_outs)))  # type: ignore[arg-type]
 
 
@@ -135,17 +158,25 @@ class StaffCaseController(Controller):
 
     @get(operation_id="staffListCases", summary="Cases, newest first; `overdue=true` for those past a clock", opt=SERVICE)
     async def list_cases(
-        self, status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        self,
+        status: Annotated[str | None, QueryParameter(
+            max_length=16, schema_extra={"enum": list(CASE_STATUSES)}, examples=[Example(value="open")],
+            description="only cases in this status (see CaseView.status); another text matches none",
+        )] = None,
         overdue: Annotated[bool, QueryParameter(description="only cases past a clock")] = False,
         project_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         assigned_to: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     ) -> list[CaseView]:
+        """The care desk's queue: cases by status, project or assignee, or only those past a clock, newest first."""
         found = await cases.list_cases(status=status, overdue=overdue, project_id=project_id, assigned_to=assigned_to)
         return [await case_view(c) for c in found]
 
     @raises("invalid-field", "not-found")
     @post(operation_id="staffOpenCase", status_code=HTTP_201_CREATED, summary="Open a case for an owner (e.g. from a call)", opt=SERVICE)
     async def open(self, data: JSONBody[StaffCaseCreate], request: Request[Any, Any, State]) -> CaseView:
+        """For the care desk: open a case for an owner who called or came in; the same clocks run as for one the
+        owner opened.
+        """
         case_id = await cases.open_case(
             data.member_id, data.kind, data.title, data.text, unit_id=data.unit_id, opened_by_staff=request.state.staff.id
         )
@@ -154,31 +185,39 @@ class StaffCaseController(Controller):
     @raises("not-found")
     @get("/{case_id:int}", operation_id="staffGetCase", summary="One case", opt=SERVICE)
     async def get_case(self, case_id: FromPath[int]) -> CaseView:
+        """The care desk's case page: one case with its messages, photos and clocks."""
         return await case_view(await cases.get_case(case_id))
 
     @raises("not-found")
     @get("/{case_id:int}/photos/{photo_id:int}", operation_id="staffGetCasePhoto", summary="A photo of a case", opt=SERVICE, media_type="image/jpeg")
     async def get_photo(self, case_id: FromPath[int], photo_id: FromPath[int]) -> Response[bytes]:
+        """A photo an owner attached to a case, for the care desk's case page."""
         return _photo_response(await cases.photo(case_id, photo_id))
 
     @raises("case-closed", "invalid-field", "not-found")
     @post("/{case_id:int}/messages", operation_id="staffReplyToCase", status_code=HTTP_201_CREATED, summary="Reply to the owner", opt=SERVICE)
     async def reply(self, case_id: FromPath[int], data: JSONBody[MessageCreate], request: Request[Any, Any, State]) -> Created:
+        """For the care desk: reply to the owner on their case. The first reply stops the reply clock."""
         return Created(id=await cases.staff_reply(case_id, request.state.staff.id, data.text))
 
     @raises("invalid-field", "not-found")
     @post("/{case_id:int}/assignment", operation_id="staffAssignCase", status_code=HTTP_204_NO_CONTENT, summary="Assign (audited)", opt=SERVICE)
     async def assign(self, case_id: FromPath[int], data: JSONBody[Assignment], request: Request[Any, Any, State]) -> None:
+        """For the care desk: give a case to the staff member who will handle it (audited)."""
         await cases.assign(case_id, data.staff_id, request.state.staff.id)
 
     @raises("case-closed", "invalid-field", "not-found")
     @post("/{case_id:int}/resolution", operation_id="staffResolveCase", status_code=HTTP_204_NO_CONTENT, summary="Give the result (a survey follows)", opt=SERVICE)
     async def resolve(self, case_id: FromPath[int], data: JSONBody[Resolution], request: Request[Any, Any, State]) -> None:
+        """For the care desk: give the case's result. It stops the result clock, starts the follow-up clock, and
+        the owner gets a survey.
+        """
         await cases.resolve(case_id, data.result, request.state.staff.id)
 
     @raises("invalid-field", "not-found")
     @post("/{case_id:int}/follow-up", operation_id="staffFollowUpCase", status_code=HTTP_204_NO_CONTENT, summary="Record the follow-up call", opt=SERVICE)
     async def follow_up(self, case_id: FromPath[int], data: JSONBody[FollowUp], request: Request[Any, Any, State]) -> None:
+        """For the care desk: record the call made to the owner after a case was resolved. That closes the case."""
         await cases.follow_up(case_id, data.note, request.state.staff.id)
 
 
@@ -190,6 +229,9 @@ async def staff_kpis(
     end: Annotated[date, QueryParameter(description="last day")],
     project_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
 ) -> KpiReport:
+    """The care KPIs as data, for the service, sales and admin roles: each row one project and month, compared
+    with the targets.
+    """
     return await kpi_report(start, end, project_id)
 
 

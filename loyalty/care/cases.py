@@ -206,9 +206,13 @@ async def follow_up(case_id: int, note: str, staff_id: int, now: datetime | None
 # --- the clocks ----------------------------------------------------------------------------
 
 
+CLOCK_NAMES = ("reply", "result", "follow_up")
+CLOCK_STATES = ("met", "missed", "running", "overdue", "not_started")
+
+
 @dataclass(frozen=True)
 class Clock:
-    name: str  # reply | result | follow_up
+    name: str  # one of CLOCK_NAMES
     due: datetime | None
     done: datetime | None
 

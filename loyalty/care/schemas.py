@@ -7,22 +7,33 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from loyalty.care.cases import CLOCK_NAMES, CLOCK_STATES
+from loyalty.care.outbox import OPTIONAL_KINDS
+from loyalty.care.tables import AUTHORS, CASE_KINDS, CASE_STATUSES, SURVEY_KINDS
+
+CaseKind = Annotated[
+    Literal[CASE_KINDS],
+    msgspec.Meta(description="complaint 投诉 | suggestion 建议 | repair 报修 | inquiry 咨询", examples=["repair"]),
+]
+Author = Annotated[Literal[AUTHORS], msgspec.Meta(description="member: the owner | staff: the care desk",
+                                                   examples=["member"])]
+
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 Five = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 
 class CaseCreate(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Literal["complaint", "suggestion", "repair", "inquiry"]
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    kind: CaseKind
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["卫生间天花板漏水"])]
     text: Text
     unit_id: Id | None = None
 
 
 class StaffCaseCreate(msgspec.Struct, forbid_unknown_fields=True):
     member_id: Id
-    kind: Literal["complaint", "suggestion", "repair", "inquiry"]
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    kind: CaseKind
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["卫生间天花板漏水"])]
     text: Text
     unit_id: Id | None = None
 
@@ -44,15 +55,24 @@ class FollowUp(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ClockView(msgspec.Struct):
-    name: str
+    name: Annotated[
+        Literal[CLOCK_NAMES],
+        msgspec.Meta(description="reply: the first reply | result: the case resolved | follow_up: the call after "
+                     "resolving", examples=["reply"]),
+    ]
     due: datetime | None
     done: datetime | None
-    state: Literal["met", "missed", "running", "overdue", "not_started"]
+    state: Annotated[
+        Literal[CLOCK_STATES],
+        msgspec.Meta(description="met: done by `due` | missed: done late | running: not done, not yet due | overdue: "
+                     "not done, past `due` | not_started: no due time yet (the follow-up before resolving)",
+                     examples=["running"]),
+    ]
 
 
 class CaseMessageView(msgspec.Struct):
     id: int
-    author_kind: str
+    author_kind: Author
     text: str
     created_at: datetime
 
@@ -60,18 +80,24 @@ class CaseMessageView(msgspec.Struct):
 class CaseView(msgspec.Struct):
     id: int
     member_id: int
-    kind: str
-    kind_label_zh: str
-    kind_label_en: str
-    title: str
+    kind: CaseKind
+    kind_label_zh: Annotated[str, msgspec.Meta(examples=["报修"])]
+    kind_label_en: Annotated[str, msgspec.Meta(examples=["Repair request"])]
+    title: Annotated[str, msgspec.Meta(examples=["卫生间天花板漏水"])]
     text: str
-    status: str
-    status_label_zh: str
-    status_label_en: str
+    status: Annotated[
+        Literal[CASE_STATUSES],
+        msgspec.Meta(description="open: waiting for the first reply | in_progress: replied, being handled | "
+                     "resolved: the result is given, the follow-up call is due | followed_up: the owner was called "
+                     "back; closed", examples=["in_progress"]),
+    ]
+    status_label_zh: Annotated[str, msgspec.Meta(examples=["处理中"])]
+    status_label_en: Annotated[str, msgspec.Meta(examples=["In progress"])]
     project_id: int | None
     unit_id: int | None
     assigned_to: int | None
-    opened_by: str
+    opened_by: Annotated[Literal[AUTHORS], msgspec.Meta(description="member: opened by the owner | staff: entered by "
+                                                         "the care desk for the owner", examples=["member"])]
     opened_at: datetime
     result: str
     clocks: list[ClockView]
@@ -85,8 +111,13 @@ class Created(msgspec.Struct):
 
 class SurveyView(msgspec.Struct):
     id: int
-    kind: str
-    subject_id: int
+    kind: Annotated[
+        Literal[SURVEY_KINDS],
+        msgspec.Meta(description="event: after attending an event | case: after a case was resolved | yearly: the "
+                     "yearly satisfaction survey on five dimensions", examples=["case"]),
+    ]
+    subject_id: Annotated[int, msgspec.Meta(description="the event or case id; the year for a yearly survey",
+                                            examples=[2026])]
     sent_at: datetime
     questions: list[str]
 
@@ -103,7 +134,13 @@ class SurveyAnswer(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Preferences(msgspec.Struct, forbid_unknown_fields=True):
-    opt_outs: Annotated[list[Literal["birthday", "holiday", "warranty", "event_reminder", "points_expiry", "survey"]], msgspec.Meta(max_length=10)]
+    opt_outs: Annotated[
+        list[Literal[OPTIONAL_KINDS]],
+        msgspec.Meta(max_length=10, description="the messages the owner does not want: birthday greetings | holiday "
+                     "greetings | warranty reminders | event_reminder: before an event signed up for | points_expiry "
+                     "notices | survey invitations. Login codes and updates on the owner's events and cases are "
+                     "always sent", examples=[["holiday", "survey"]]),
+    ]
 
 
 class KpiView(msgspec.Struct):

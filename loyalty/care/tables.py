@@ -55,6 +55,7 @@ class OptOut(Table):
 CASE_KINDS = ("complaint", "suggestion", "repair", "inquiry")
 # open → in_progress (first reply) → resolved (the result) → followed_up (the call after closing)
 CASE_STATUSES = ("open", "in_progress", "resolved", "followed_up")
+AUTHORS = ("member", "staff")  # who opened a case (Case.opened_by), who wrote a message (CaseMessage.author_kind)
 
 
 class Case(Table):
@@ -67,7 +68,7 @@ class Case(Table):
     title = Varchar(length=200)
     text = Text()
     status = Varchar(length=16, default="open", index=True)
-    opened_by = Varchar(length=10, default="member")  # member | staff
+    opened_by = Varchar(length=10, default="member")  # one of AUTHORS
     opened_by_staff = Integer(null=True, default=None)
     assigned_to = Integer(null=True, default=None, index=True)  # staff account id
     opened_at = Timestamptz(default=TimestamptzNow(), index=True)
@@ -87,7 +88,7 @@ class Case(Table):
 
 class CaseMessage(Table):
     case = ForeignKey(references=Case, null=False, index=True, on_delete=OnDelete.cascade)
-    author_kind = Varchar(length=10)  # member | staff
+    author_kind = Varchar(length=10)  # one of AUTHORS
     author_id = Integer()
     text = Text()
     created_at = Timestamptz(default=TimestamptzNow())

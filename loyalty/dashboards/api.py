@@ -123,9 +123,9 @@ async def liability_view(points_per_cny: int) -> LiabilityView:
         available_value_fen=found.available_value_fen, pending=found.pending, pending_value_fen=found.pending_value_fen,
         total_points=found.total_points, total_value_fen=found.total_value_fen, debt=found.debt,
         rows=[
-            LiabilityRowView(kind=kind, points=amount, value_fen=found.value_fen(amount))
-            for kind, amount in (
-                ("available", found.available), ("pending", found.pending), ("total", found.total_points), ("debt", found.debt),
+            LiabilityRowView(kind=kind, points=amount, value_fen=found.value_fen(amount))  # type: ignore[arg-type]
+            for kind, amount in zip(
+                service.LIABILITY_KINDS, (found.available, found.pending, found.total_points, found.debt), strict=True
             )
         ],
     )
@@ -138,10 +138,12 @@ class StaffDashboardController(Controller):
     @get("/tiers", operation_id="dashboardTiers", opt=ADMIN,
          summary="Members with a current card per project and tier (a member counts in each project they own in), with totals")
     async def tiers(self, project_id: ProjectId = None) -> TierReport:
+        """The tier dashboard, for admins: how many members hold each tier, per project and in total."""
         return await tier_report(project_id)
 
     @get("/tiers.csv", operation_id="dashboardTiersCsv", opt=ADMIN, media_type=CSV, summary="The tier distribution as CSV")
     async def tiers_csv(self, project_id: ProjectId = None) -> Response[str]:
+        """The tier dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await tier_report(project_id)
         return csv_reply("tiers", TierRowView, [*report.rows, report.totals])
 
@@ -149,12 +151,16 @@ class StaffDashboardController(Controller):
     @get("/referrals", operation_id="dashboardReferrals", opt=REFERRAL_READERS,
          summary="The referral funnel per project and month, and the referral share of new buyers against the 30% target")
     async def referrals(self, start: Start, end: End, project_id: ProjectId = None) -> ReferralReport:
+        """The referral dashboard, for sales and admins: per project and month, the funnel and the share of new
+        buyers who were referred.
+        """
         return await referral_report(start, end, project_id)
 
     @raises("invalid-field")
     @get("/referrals.csv", operation_id="dashboardReferralsCsv", opt=REFERRAL_READERS, media_type=CSV,
          summary="The referral funnel as CSV")
     async def referrals_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
+        """The referral dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await referral_report(start, end, project_id)
         return csv_reply(f"referrals-{start}-{end}", ReferralRowView, [*report.rows, report.totals])
 
@@ -162,12 +168,16 @@ class StaffDashboardController(Controller):
     @get("/events", operation_id="dashboardEvents", opt=EVENT_READERS,
          summary="Per event starting in the range: seats, signed up, attended, no-shows, no-show and attendance rates")
     async def events(self, start: Start, end: End) -> EventReport:
+        """The event-attendance dashboard, for event staff and admins: per event, who signed up, came and did not
+        come.
+        """
         return await event_report(start, end)
 
     @raises("invalid-field")
     @get("/events.csv", operation_id="dashboardEventsCsv", opt=EVENT_READERS, media_type=CSV,
          summary="Event attendance as CSV")
     async def events_csv(self, start: Start, end: End) -> Response[str]:
+        """The event-attendance dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await event_report(start, end)
         return csv_reply(f"events-{start}-{end}", EventRowView, [*report.rows, report.totals])
 
@@ -175,12 +185,16 @@ class StaffDashboardController(Controller):
     @get("/merchants", operation_id="dashboardMerchants", opt=ADMIN,
          summary="Per merchant, sales made in the range: count, gross, discounts, points redeemed and their value, reversed")
     async def merchants(self, start: Start, end: End) -> MerchantReport:
+        """The alliance-merchant dashboard, for admins: per merchant, the sales in the range and the points taken
+        as payment.
+        """
         return await merchant_report(start, end)
 
     @raises("invalid-field")
     @get("/merchants.csv", operation_id="dashboardMerchantsCsv", opt=ADMIN, media_type=CSV,
          summary="Merchant sales as CSV")
     async def merchants_csv(self, start: Start, end: End) -> Response[str]:
+        """The alliance-merchant dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await merchant_report(start, end)
         return csv_reply(f"merchants-{start}-{end}", MerchantRowView, [*report.rows, report.totals])
 
@@ -188,12 +202,16 @@ class StaffDashboardController(Controller):
     @get("/liability", operation_id="dashboardLiability", opt=ADMIN,
          summary="Outstanding points (available and pending) and what they are worth in fen")
     async def liability(self, settings: NamedDependency[Settings]) -> LiabilityView:
+        """The points-liability dashboard, for admins: the points members hold and what they are worth in fen,
+        for the accounts.
+        """
         return await liability_view(settings.points_per_cny)
 
     @raises("invalid-field")
     @get("/liability.csv", operation_id="dashboardLiabilityCsv", opt=ADMIN, media_type=CSV,
          summary="The points liability as CSV")
     async def liability_csv(self, settings: NamedDependency[Settings]) -> Response[str]:
+        """The points-liability dashboard as a CSV file (UTF-8 with BOM, for Excel): one line per kind."""
         view = await liability_view(settings.points_per_cny)
         return csv_reply(f"liability-{clock.today()}", LiabilityRowView, view.rows)
 
@@ -201,10 +219,12 @@ class StaffDashboardController(Controller):
     @get("/kpis", operation_id="dashboardKpis", opt=KPI_READERS,
          summary="Satisfaction, NPS, reply on time, follow-up rate and referral share per project and month, with targets")
     async def kpis(self, start: Start, end: End, project_id: ProjectId = None) -> KpiReport:
+        """The care KPI dashboard, for sales, service and admins: per project and month, against the targets."""
         return await kpi_report(start, end, project_id)
 
     @raises("invalid-field")
     @get("/kpis.csv", operation_id="dashboardKpisCsv", opt=KPI_READERS, media_type=CSV, summary="The KPIs as CSV")
     async def kpis_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
+        """The care KPI dashboard as a CSV file (UTF-8 with BOM, for Excel)."""
         report = await kpi_report(start, end, project_id)
         return csv_reply(f"kpis-{start}-{end}", KpiView, report.rows)

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Literal
 
 import msgspec
+
+from loyalty.dashboards.service import LIABILITY_KINDS
+from loyalty.events.tables import EVENT_STATUSES
 
 
 class TierRowView(msgspec.Struct):
@@ -52,7 +56,11 @@ class EventRowView(msgspec.Struct):
     title_zh: str
     title_en: str
     starts_at: datetime | None
-    status: str
+    status: Annotated[
+        Literal[("", *EVENT_STATUSES)],
+        msgspec.Meta(description="the event's status: published | cancelled (drafts are not counted); \"\" in the "
+                     "totals row", examples=["published"]),
+    ]
     seats: int
     signups: int
     people: int
@@ -90,9 +98,14 @@ class MerchantReport(msgspec.Struct):
 
 
 class LiabilityRowView(msgspec.Struct):
-    kind: str  # available | pending | total (available + pending) | debt (owed by members, not netted)
-    points: int
-    value_fen: int
+    kind: Annotated[
+        Literal[LIABILITY_KINDS],
+        msgspec.Meta(description="available: spendable points | pending: earned, not yet vested | total: available + "
+                     "pending | debt: points members owe (negative balances after reversals), not netted",
+                     examples=["available"]),
+    ]
+    points: Annotated[int, msgspec.Meta(examples=[1280000])]
+    value_fen: Annotated[int, msgspec.Meta(examples=[1280000], description="what the points are worth, in fen")]
 
 
 class LiabilityView(msgspec.Struct):

@@ -27,6 +27,8 @@ FEN_PER_CNY = 100
 REFERRAL_TARGET = 0.30
 # Signups that are (or were) a seat at the event; waitlisted, unpaid and cancelled ones are not.
 SIGNED_UP = ("confirmed", "attended", "no_show")
+# The lines of the points liability, in order (LiabilityRowView.kind).
+LIABILITY_KINDS = ("available", "pending", "total", "debt")
 
 
 def rate(part: int, whole: int) -> float | None:

@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import Example, OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from loyalty import clock
@@ -20,6 +20,7 @@ from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import pick_language
 from loyalty.members import imports, service
+from loyalty.members.stages import STAGES
 from loyalty.members.schemas import (
     MemberPage,
     MemberProfile,
@@ -45,12 +46,18 @@ class MeController(Controller):
     @raises("not-found")
     @get(operation_id="getMe", summary="My profile, lifecycle stage and units")
     async def me(self, request: Request[Any, Any, State]) -> MemberProfile:
+        """The member app's profile page: the owner's own name, phone, lifecycle stage and the units they own.
+        Never another member's.
+        """
         language = pick_language(request.headers.get("accept-language"))
         return await service.get_profile(member_id(request), clock.today(), language)
 
     @raises("invalid-field", "not-found")
     @patch(operation_id="updateMe", summary="Change my birthday, gender, language or hobby tags")
     async def update(self, request: Request[Any, Any, State], data: JSONBody[ProfileUpdate]) -> MemberProfile:
+        """The member app's profile page: send only the fields to change. Name and phone are changed by staff,
+        not here.
+        """
         language = pick_language(request.headers.get("accept-language"))
         return await service.update_profile(member_id(request), data, clock.today(), language)
 
@@ -65,6 +72,9 @@ class ProjectView(msgspec.Struct):
 
 @get("/projects", operation_id="listProjects", summary="The developer's projects (public: for referring a friend, for filters)", tags=["members"])
 async def list_projects() -> list[ProjectView]:
+    """The developer's projects with their codes and cities, for the referral form and the filters of staff
+    pages. Public: needs no login.
+    """
     from loyalty.members.tables import Project
 
     rows = await Project.select(Project.id, Project.code, Project.name, Project.name_en, Project.city).order_by(Project.id)
@@ -84,15 +94,22 @@ class StaffMemberController(Controller):
     async def list_members(
         self,
         search: Annotated[str | None, QueryParameter(max_length=50, description="part of a name or phone")] = None,
-        stage: Annotated[str | None, QueryParameter(description="a lifecycle stage, e.g. veteran")] = None,
+        stage: Annotated[str | None, QueryParameter(
+            description="only members in this lifecycle stage (see MemberSummary.stage); another text is a 422 "
+            "invalid-field", schema_extra={"enum": list(STAGES)}, examples=[Example(value="veteran")],
+        )] = None,
         cursor: Annotated[int | None, QueryParameter(ge=0, description="next_cursor of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MemberPage:
+        """The staff member search: by part of a name or phone, or by lifecycle stage, one page at a time."""
         return await service.list_members(search=search, stage=stage, after_id=cursor, limit=limit)
 
     @raises("not-found")
     @get("/{member_id:int}", operation_id="staffGetMember", summary="One member with units and stage", opt={"roles": ("service", "sales")})
     async def get_member(self, member_id: FromPath[int], request: Request[Any, Any, State]) -> MemberProfile:
+        """The staff member page: one owner's contact details, lifecycle stage and units, for the service, sales
+        and admin roles.
+        """
         language = pick_language(request.headers.get("accept-language"))
         return await service.get_profile(member_id, clock.today(), language)
 
@@ -109,6 +126,8 @@ class StaffOwnershipController(Controller):
         opt={"roles": ("sales", "service")},
     )
     async def add(self, member: FromPath[int], data: JSONBody[OwnershipCreate], request: Request[Any, Any, State]) -> dict[str, int]:
+        """For sales (and service) staff entering a signed contract: the unit is added to the member's homes, and their stage, card and tier follow at once.
+        """
         ownership = await service.add_ownership(
             member, project_id=data.project_id, phase=data.phase, building=data.building, room=data.room,
             contract_date=data.contract_date, delivery_date=data.delivery_date,
@@ -125,6 +144,7 @@ class StaffOwnershipController(Controller):
         status_code=204,
     )
     async def transfer(self, ownership: FromPath[int], data: JSONBody[OwnershipTransfer], request: Request[Any, Any, State]) -> None:
+        """For service staff when an owner sells a unit on: the ownership is kept as history, marked transferred."""
         await service.transfer_ownership(ownership, reason=data.reason, staff_id=request.state.staff.id)
 
 
@@ -197,6 +217,7 @@ class OwnerImportController(Controller):
     async def list_imports(
         self, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20
     ) -> list[OwnerImportSummary]:
+        """The admin's owner-import page: the recent uploads and how far each has come."""
         return await imports.list_imports(limit)
 
     @raises("not-found")
@@ -207,4 +228,7 @@ class OwnerImportController(Controller):
         opt={"roles": ("admin",)},
     )
     async def get_import(self, import_id: FromPath[int]) -> OwnerImportView:
+        """The admin's owner-import page: poll it after an upload until `status` is done or failed; the first row
+        errors say where to look in the file.
+        """
         return await imports.get_import(import_id)

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Literal
 
 import msgspec
 
+from loyalty.members.stages import STAGES
+from loyalty.members.tables import GENDERS, IMPORT_STATUSES, OWNERSHIP_STATUSES
+from loyalty.openapi_contract import checked_enum
+from loyalty.settings import LANGUAGES
+
+STAGE_WORDS = ("prospect: no signed contract | pre_owner 准业主: signed, no home delivered yet | settling 磨合期: the "
+               "first year after the first delivery | stable 稳定期: years two and three | veteran 老业主: from the "
+               "fourth year on")
+Stage = Annotated[Literal[STAGES], msgspec.Meta(description="the lifecycle stage: " + STAGE_WORDS, examples=["settling"])]
+GENDER_WORDS = "female | male | unknown (not given)"
+LANGUAGE_WORDS = "the language messages and labels use: zh-CN (Chinese) or en (English)"
+Phone = Annotated[str, msgspec.Meta(description="mobile number, E.164", examples=["+8613800138000"])]
 
 
 class OwnedUnit(msgspec.Struct):
@@ -19,19 +32,24 @@ class OwnedUnit(msgspec.Struct):
     area_sqm: str | None
     contract_date: date | None
     delivery_date: date | None
-    status: str
+    status: Annotated[
+        Literal[OWNERSHIP_STATUSES],
+        msgspec.Meta(description="active: the member owns it | transferred: sold on (kept for the history) | erased: "
+                     "the owner's data was erased", examples=["active"]),
+    ]
 
 
 class MemberProfile(msgspec.Struct):
     id: int
-    name: str
-    phone: str
+    name: Annotated[str, msgspec.Meta(examples=["张伟"])]
+    phone: Phone
     birthday: date | None
-    gender: str
-    language: str
+    gender: Annotated[Literal[GENDERS], msgspec.Meta(description=GENDER_WORDS, examples=["female"])]
+    language: Annotated[Literal[LANGUAGES], msgspec.Meta(description=LANGUAGE_WORDS, examples=["zh-CN"])]
     tags: list[str]
-    stage: str
-    stage_label: str
+    stage: Stage
+    stage_label: Annotated[str, msgspec.Meta(description="the stage's name in the caller's language",
+                                             examples=["磨合期业主"])]
     units: list[OwnedUnit]
 
 
@@ -40,16 +58,16 @@ class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     change those, so they are refused here as unknown fields."""
 
     birthday: date | None | msgspec.UnsetType = msgspec.UNSET
-    gender: str | msgspec.UnsetType = msgspec.UNSET
-    language: str | msgspec.UnsetType = msgspec.UNSET
+    gender: Annotated[str, checked_enum(GENDERS, GENDER_WORDS, "female")] | msgspec.UnsetType = msgspec.UNSET
+    language: Annotated[str, checked_enum(LANGUAGES, LANGUAGE_WORDS, "en")] | msgspec.UnsetType = msgspec.UNSET
     tags: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class MemberSummary(msgspec.Struct):
     id: int
-    name: str
-    phone: str
-    stage: str
+    name: Annotated[str, msgspec.Meta(examples=["张伟"])]
+    phone: Phone
+    stage: Stage
     units: int
 
 
@@ -87,8 +105,12 @@ class OwnerImportSummary(msgspec.Struct):
     (all or nothing), so `rows_imported` is known when the import is done."""
 
     id: int
-    file_name: str
-    status: str
+    file_name: Annotated[str, msgspec.Meta(examples=["2026年12月业主名册.xlsx"])]
+    status: Annotated[
+        Literal[IMPORT_STATUSES],
+        msgspec.Meta(description="queued: waiting for a worker | running: being read and checked | done: imported "
+                     "(see rows_imported) | failed: nothing imported (see detail and errors)", examples=["done"]),
+    ]
     skip_bad_rows: bool
     started_by: int | None
     rows_total: int | None

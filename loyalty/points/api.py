@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
@@ -53,6 +54,9 @@ class MyPointsController(Controller):
         cursor: Annotated[int | None, QueryParameter(ge=0, description="next_cursor of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PointsStatement:
+        """The member app's points page: the balance (available, pending, expiring soon and its day) and the
+        ledger, newest first, one page at a time.
+        """
         return await statement(member_id(request), cursor, limit)
 
 
@@ -67,6 +71,7 @@ class StaffPointsController(Controller):
         cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PointsStatement:
+        """The staff member page's points panel: a member's balance and ledger, one page at a time."""
         return await statement(member, cursor, limit)
 
     @raises("adjustment-too-large", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found")
@@ -127,11 +132,17 @@ class StaffAdjustmentRequestController(Controller):
     )
     async def list_requests(
         self,
-        status: Annotated[str, QueryParameter(description="pending (default), approved or rejected")] = "pending",
+        status: Annotated[str, QueryParameter(
+            description="pending (default), approved or rejected (see AdjustmentRequestView.status); another text is "
+            "a 422 invalid-field", schema_extra={"enum": list(approvals.STATUSES)}, examples=[Example(value="pending")],
+        )] = "pending",
         member_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         cursor: Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> list[AdjustmentRequestView]:
+        """The staff approvals page, for service staff and admins: large points adjustments by status (pending by
+        default), oldest first.
+        """
         rows = await approvals.requests(status=status, member_id=member_id, after_id=cursor, limit=limit)
         return [request_view(row) for row in rows]
 
@@ -146,6 +157,9 @@ class StaffAdjustmentRequestController(Controller):
     async def approve(
         self, request_id: FromPath[int], data: JSONBody[AdjustmentApproval], request: Request[Any, Any, State]
     ) -> AdjustmentRequestView:
+        """For admins, as the second person: apply a large points adjustment another staff member asked for. It
+        is booked once.
+        """
         staff = request.state.staff
         row = await approvals.approve(request_id, staff_id=staff.id, staff_role=staff.role, note=data.note)
         return request_view(row)
@@ -161,6 +175,9 @@ class StaffAdjustmentRequestController(Controller):
     async def reject(
         self, request_id: FromPath[int], data: JSONBody[AdjustmentRejection], request: Request[Any, Any, State]
     ) -> AdjustmentRequestView:
+        """For admins, as the second person: refuse a large points adjustment, with a reason (kept as its
+        decision_reason).
+        """
         staff = request.state.staff
         row = await approvals.reject(request_id, staff_id=staff.id, staff_role=staff.role, reason=data.reason)
         return request_view(row)

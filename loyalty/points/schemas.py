@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+from loyalty.points.approvals import STATUSES as REQUEST_STATUSES
+from loyalty.points.tables import ENTRY_KINDS, SOURCE_KINDS
 
 
 class PointsBalance(msgspec.Struct):
@@ -16,12 +19,24 @@ class PointsBalance(msgspec.Struct):
 
 class PointsEntry(msgspec.Struct):
     id: int
-    kind: str
-    available_delta: int
-    pending_delta: int
-    source_kind: str
-    source_id: str
-    reason: str
+    kind: Annotated[
+        Literal[ENTRY_KINDS],
+        msgspec.Meta(description="earn: points credited (pending first when they vest later) | redeem: spent as "
+                     "payment | expire: unspent points lapsed | adjust: a staff adjustment (or points forfeited on "
+                     "erasure) | reverse: a sale or earning undone | vest: pending points became available | void: "
+                     "pending points cancelled before vesting", examples=["earn"]),
+    ]
+    available_delta: Annotated[int, msgspec.Meta(examples=[1280], description="change to spendable points")]
+    pending_delta: Annotated[int, msgspec.Meta(examples=[0], description="change to points not yet vested")]
+    source_kind: Annotated[
+        Literal[SOURCE_KINDS],
+        msgspec.Meta(description="what caused it: sale (at an alliance merchant; source_id the sale) | referral "
+                     "(source_id `lead:stage`) | event (attendance points; source_id the event) | staff (an "
+                     "adjustment; source_id the staff account) | lot (vesting or expiry of earlier points; source_id "
+                     "the lot) | erasure (points forfeited when the owner's data was erased)", examples=["sale"]),
+    ]
+    source_id: Annotated[str, msgspec.Meta(examples=["345"])]
+    reason: Annotated[str, msgspec.Meta(examples=["静安店消费"])]
     available_after: int
     pending_after: int
     created_at: datetime
@@ -57,7 +72,11 @@ class AdjustmentRequestView(msgspec.Struct):
     member_id: int
     points: int
     reason: str
-    status: str  # pending | approved | rejected
+    status: Annotated[
+        Literal[REQUEST_STATUSES],
+        msgspec.Meta(description="pending: waiting for an admin other than the requester | approved: booked (see "
+                     "entry_id) | rejected: not booked (see decision_reason)", examples=["pending"]),
+    ]
     requested_by: int
     requested_at: datetime
     decided_by: int | None

@@ -16,6 +16,9 @@ from loyalty.members.tables import Member
 
 ENTRY_KINDS = ("earn", "redeem", "expire", "adjust", "reverse", "vest", "void")
 LOT_STATUSES = ("pending", "available", "expired", "void")
+# What caused an entry (LedgerEntry.source_kind; a reversal keeps the source of what it undoes).
+# tests/test_openapi_contract.py fails if the code writes a source_kind missing here.
+SOURCE_KINDS = ("sale", "referral", "event", "staff", "lot", "erasure")
 
 
 class PointsAccount(Table):
@@ -30,7 +33,7 @@ class LedgerEntry(Table):
     kind = Varchar(length=10)
     available_delta = BigInt(default=0)
     pending_delta = BigInt(default=0)
-    # What caused it: ("referral", "12:signed"), ("sale", "345"), ("staff", ""), ("lot", "7")...
+    # What caused it (one of SOURCE_KINDS): ("referral", "12:signed"), ("sale", "345"), ("staff", ""), ("lot", "7")...
     source_kind = Varchar(length=20)
     source_id = Varchar(length=64, default="")
     actor_kind = Varchar(length=10, default="system")  # system | staff | member | merchant
