@@ -223,9 +223,11 @@ def operation_problems(handler: HTTPRouteHandler, operation: Operation) -> set[s
         found.add("merchant-suspended")
     params = operation.parameters or []
     if params or operation.request_body is not None:
-        found.add("validation-error")
+        # Any value the database is handed may be beyond its range (an id past int32 on
+        # PostgreSQL) or hold a character it refuses (NUL): a 400, whichever parameter.
+        found.update(("validation-error", "value-out-of-range"))
     if any(getattr(p, "param_in", None) == "path" for p in params):
-        found.update(("not-found", "value-out-of-range"))
+        found.add("not-found")
     if operation.request_body is not None and handler.http_methods & {"POST", "PUT", "PATCH"}:
         found.update(BODY_PROBLEMS)
     if operation.operation_id not in NO_DATABASE:

@@ -164,7 +164,7 @@ async def fuzzed(database, settings, tmp_path) -> Fuzzed:
     discount, a key and a few sales (one partly reversed), and the logged-in callers."""
     await import_rows(tmp_path, [OWNER, NEIGHBOUR])
     member = await Member.select(Member.id).where(Member.phone == f"+86{OWNER['phone']}").first()
-    await points.earn(member["id"], 5000, key="seed", source_kind="test")
+    await points.earn(member["id"], 5000, key="seed", source_kind="staff")
     await identity.create_staff("fuzz-admin", STAFF_PASSWORD, "admin")
     merchant = await merchants.create_merchant("森林装饰", "decoration", points_per_cny=1)
     for store in ("S1", "S2"):
