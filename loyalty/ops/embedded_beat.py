@@ -58,6 +58,13 @@ class Entry:
     schedule: Any  # a celery.schedules.crontab, bound to the Celery app (its time zone)
     args: tuple[Any, ...] = ()
 
+    @property
+    def cron(self) -> str:
+        """The schedule as a person reads it in the periodic_job table: `5 0 * * * Asia/Shanghai`."""
+        s = self.schedule
+        fields = (s._orig_minute, s._orig_hour, s._orig_day_of_month, s._orig_month_of_year, s._orig_day_of_week)
+        return " ".join(str(f) for f in fields) + f" {s.tz}"
+
     def next_after(self, moment: datetime) -> datetime:
         """The first time strictly after `moment` the schedule names (celery's own arithmetic,
         in the Celery app's time zone: crontab(hour=0, minute=5) is 00:05 Beijing time)."""
@@ -162,7 +169,7 @@ class EmbeddedBeat:
         an entry whose schedule changed in the code since its row was written."""
         rows = {row["name"]: row["schedule"] for row in await PeriodicJob.select(PeriodicJob.name, PeriodicJob.schedule)}
         for entry in self.entries.values():
-            declared = repr(entry.schedule)
+            declared = entry.cron
             if entry.name not in rows:
                 # Several processes start together: the first insert wins, the others change nothing.
                 await PeriodicJob.insert(

@@ -135,14 +135,14 @@ async def test_a_run_whose_process_died_is_taken_again_once_its_lease_lapses(dat
 async def test_a_changed_schedule_is_planned_again_from_its_new_times(database):
     counting = CountingJobs()
     await EmbeddedBeat(holder="web-1", resolve=counting.resolve).tick(at(15, 9, 0, 30))
-    await PeriodicJob.update({PeriodicJob.schedule: "<crontab: 0 3 * * * (m/h/dM/MY/d)>"}).where(
+    await PeriodicJob.update({PeriodicJob.schedule: "0 3 * * * Asia/Shanghai"}).where(
         PeriodicJob.name == "dispatch-outbox"
     )  # as if the code had said 03:00 until now
 
     await EmbeddedBeat(holder="web-1", resolve=counting.resolve).tick(at(15, 9, 0, 40))
 
     replanned = await row("dispatch-outbox")
-    assert replanned["schedule"] == "<crontab: * * * * * (m/h/dM/MY/d)>"
+    assert replanned["schedule"] == "* * * * * Asia/Shanghai"
     assert replanned["next_run_at"] == at(15, 9, 1)
 
 
@@ -201,7 +201,7 @@ async def test_stop_cancels_a_run_in_progress_which_stays_due_for_the_next_proce
     beat = EmbeddedBeat(entries, holder="web-1", resolve=resolve)
     due_at = datetime(2026, 1, 1, tzinfo=LOCAL_ZONE)  # long overdue: due at the first round
     await PeriodicJob.insert(
-        PeriodicJob(name="vest-pending-points", schedule=repr(entries[0].schedule), next_run_at=due_at)
+        PeriodicJob(name="vest-pending-points", schedule=entries[0].cron, next_run_at=due_at)
     )
     monkeypatch.setattr(embedded_beat, "SHUTDOWN_GRACE_SECONDS", 0.0)
 
