@@ -176,13 +176,56 @@ class _Story:
         for logger in quiet:
             logger.setLevel(logging.ERROR)
         try:
+            nights = self._nights()
             while self.steps:
-                moment, _, work = heapq.heappop(self.steps)
+                moment, number, work = heapq.heappop(self.steps)
+                if nights and nights[0] <= moment:
+                    # A night passed before this step: its jobs run as of that night.
+                    heapq.heappush(self.steps, (moment, number, work))
+                    with clock.as_of(nights.pop(0)):
+                        await _nightly()
+                    continue
                 with clock.as_of(moment):
                     await work()
+                    # What the minute-by-minute outbox job would have sent by now, sent now:
+                    # the replayed past leaves nothing years old for the first real run.
+                    await _deliver_due()
+            for night in nights:
+                with clock.as_of(night):
+                    await _nightly()
         finally:
             for logger, level in zip(quiet, levels):
                 logger.setLevel(level)
+
+
+    def _nights(self) -> list[datetime]:
+        """02:00 of every replayed day up to now, when the nightly jobs run."""
+        if not self.steps:
+            return []
+        first = min(self.steps)[0].astimezone(clock.LOCAL_ZONE).date()
+        nights = [local(first + timedelta(days=n), 2) for n in range((self.today - first).days + 1)]
+        return [night for night in nights if night <= self.now]
+
+
+async def _nightly() -> None:
+    """The nightly jobs of the replayed past, each on its day: pending points vest on the day
+    they fall due (and their `vest` entries are dated then), lots past their expiry expire."""
+    from loyalty.points import service as points
+
+    await points.vest_due()
+    await points.expire_due()
+    await _deliver_due()
+
+
+async def _deliver_due() -> None:
+    from loyalty.care import outbox
+    from loyalty.care.tables import OutboxMessage
+
+    now = clock.now()
+    for row in await OutboxMessage.select(OutboxMessage.id).where(
+        (OutboxMessage.status == "queued") & (OutboxMessage.scheduled_at <= now) & (OutboxMessage.next_attempt_at <= now)
+    ).order_by(OutboxMessage.id):
+        await outbox.deliver_message(row["id"])
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -338,7 +381,7 @@ async def _demo_merchants(today: date) -> list[_Shop]:
         for tier, percent_bp in zip(TIERS, discounts):
             # In force for the whole replayed month (and more), whatever day of the year it is.
             await merchants.set_discount(merchant, tier, percent_bp, valid_from=today - timedelta(days=400), cap_fen=200_000)
-        raw, key_id = await merchants.create_api_key(merchant, label="收银台 till")
+        raw, key_id = await merchants.create_api_key(merchant, label="收银台")
         shops.append(_Shop(KeyContext(key_id, merchant, None, raw[:12]), [code for code, _ in stores], dict(zip(TIERS, discounts)), sale_range))
     return shops
 
@@ -382,7 +425,8 @@ def _sale_step(story: _Story, shop: _Shop, owner: _Owner, key: str, gross: int, 
         discount = sales.max_discount(gross, shop.discounts[card["tier"]], 200_000)
         payable_points = (gross - discount) * story.settings.points_per_cny // 100
         available = await points.available(owner.member_id)
-        redeem = min(available, payable_points, 20_000) // 100 * 100 if wants_points else 0
+        # 张伟 saves his points (the README shows last year's lot, expiring this December).
+        redeem = min(available, payable_points, 20_000) // 100 * 100 if wants_points and owner is not story.demo_owner else 0
         unix_time = clock.now().timestamp()
         code = (
             (await cards.dynamic_code(owner.member_id, story.signer, unix_time)).code if redeem
@@ -400,7 +444,7 @@ def _sale_step(story: _Story, shop: _Shop, owner: _Owner, key: str, gross: int, 
             async def give_back() -> None:
                 await reversals.reverse_sale(
                     shop.context, sale["id"], key=f"{key}-return", amount_fen=amount,
-                    reason="部分退货 partial return" if amount else "整单退货 full return",
+                    reason="部分退货" if amount else "整单退货",
                 )
 
             story.at(back, give_back)
@@ -451,10 +495,10 @@ async def _demo_referrals(story: _Story) -> None:
         story.at(registered, register())
         moment = registered
         if final == "cancelled":
-            story.at(moment + timedelta(days=rng.randint(5, 15)), move("visited", "带看样板间 showed the show flat"))
-            story.at(moment + timedelta(days=rng.randint(20, 30)), move("cancelled", "客户选择了其他楼盘 chose another development"))
+            story.at(moment + timedelta(days=rng.randint(5, 15)), move("visited", "带看样板间"))
+            story.at(moment + timedelta(days=rng.randint(20, 30)), move("cancelled", "客户选择了其他楼盘"))
             continue
-        for stage, gap, note in (("visited", (2, 8), "到访售楼处 came to the sales office"), ("subscribed", (3, 12), "已认购 subscribed"), ("signed", (5, 20), "已签约 contract signed")):
+        for stage, gap, note in (("visited", (2, 8), "到访售楼处"), ("subscribed", (3, 12), "已认购"), ("signed", (5, 20), "已签约")):
             if STAGE_ORDER.index(stage) > STAGE_ORDER.index(final):
                 break
             moment += timedelta(days=rng.randint(*gap), hours=rng.randint(0, 5))
@@ -490,7 +534,7 @@ async def _referred_buyers_file(story: _Story) -> None:
         contract = lead["signed_at"].astimezone(clock.LOCAL_ZONE).date()
         rows.append([
             code, project_name, "3期", f"{19 + number // 8}幢", f"{number % 8 + 1}01", f"{area}.00", f"{area * 36_000}.00",
-            lead["name"], lead["phone"].removeprefix("+86"), "", "", contract.isoformat(), "", "", "老带新 referred",
+            lead["name"], lead["phone"].removeprefix("+86"), "", "", contract.isoformat(), "", "", "老带新",
         ])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "referred-buyers.csv"
@@ -586,16 +630,14 @@ def _check_in(story: _Story, planned: _Planned, owner: _Owner) -> Work:
 
 def _event_survey(story: _Story, event_id: int, owner: _Owner) -> Work:
     """The survey the hourly job sends an attendee after the event, answered a little later."""
-    from loyalty import jobs
     from loyalty.care import surveys
     from loyalty.care.tables import Survey
     from loyalty.events.tables import Event
 
     async def work() -> None:
         event = await Event.select(Event.title_zh, Event.project).where(Event.id == event_id).first()
-        message = await surveys.create_survey(owner.member_id, "event", event_id, event["project"] or owner.project_id, event["title_zh"])
-        if message is not None:
-            await jobs.enqueue("loyalty.care.deliver_message", message)
+        await surveys.create_survey(owner.member_id, "event", event_id, event["project"] or owner.project_id, event["title_zh"])
+        # (its delivery: the replay's outbox run after this step)
         survey = await Survey.select(Survey.id).where(
             (Survey.member == owner.member_id) & (Survey.kind == "event") & (Survey.subject_id == event_id)
         ).first()
@@ -697,15 +739,15 @@ def catalog_service() -> Any:
 
 # --- care -------------------------------------------------------------------------------------
 
-CASE_TOPICS = [  # kind, title, text
-    ("complaint", "地库渗水 Basement leak", "B2 车位上方渗水，车上都是水渍。 Water drips from the ceiling above my B2 parking space."),
-    ("complaint", "夜间施工噪音 Night-time construction noise", "隔壁楼栋晚上十点后仍在施工。 The next building is still being worked on after 10 pm."),
-    ("repair", "入户门锁损坏 Front door lock broken", "指纹锁经常识别失败。 The fingerprint lock often fails to read."),
-    ("complaint", "电梯故障 Lift out of order", "3 号楼电梯本周停了两次。 The lift in building 3 stopped twice this week."),
-    ("repair", "卫生间瓷砖空鼓 Hollow bathroom tiles", "主卫墙砖敲击有空响。 The master bathroom's wall tiles sound hollow."),
-    ("suggestion", "增加儿童游乐设施 More play equipment", "希望在中央花园增加滑梯和沙池。 Please add a slide and a sandpit to the central garden."),
-    ("inquiry", "交付时间咨询 When is delivery?", "想确认 2 期交付的具体日期。 When exactly will phase 2 be delivered?"),
-    ("complaint", "快递柜不够用 Too few parcel lockers", "傍晚快递柜经常满。 The parcel lockers are full every evening."),
+CASE_TOPICS = [  # kind, title, text: owners write in their own words, in one language (Chinese)
+    ("complaint", "地库渗水", "B2 车位上方渗水，车上都是水渍。"),
+    ("complaint", "夜间施工噪音", "隔壁楼栋晚上十点后仍在施工。"),
+    ("repair", "入户门锁损坏", "指纹锁经常识别失败。"),
+    ("complaint", "电梯故障", "3 号楼电梯本周停了两次。"),
+    ("repair", "卫生间瓷砖空鼓", "主卫墙砖敲击有空响。"),
+    ("suggestion", "增加儿童游乐设施", "希望在中央花园增加滑梯和沙池。"),
+    ("inquiry", "交付时间咨询", "想确认 2 期交付的具体日期。"),
+    ("complaint", "快递柜不够用", "傍晚快递柜经常满。"),
 ]
 # How each case has gone so far: hours ago it was opened, then hours after that to the first
 # reply, to the result, to the follow-up call (None: not yet). Some replied within 48 hours,
@@ -745,14 +787,14 @@ def _case_step(story: _Story, what: str, case: dict[str, int], *, owner: _Owner 
             case["id"] = await cases.open_case(owner.member_id, kind, title, text, opened_by_staff=handler if by_phone else None)
             await cases.assign(case["id"], handler, story.staff["admin"])
         elif what == "reply":
-            await cases.staff_reply(case["id"], handler, "您好，已收到，工程部将上门查看。 Hello, we have it: our engineers will come to look.")
+            await cases.staff_reply(case["id"], handler, "您好，已收到，工程部将上门查看。")
         elif what == "resolve":
-            await cases.resolve(case["id"], "已处理完毕并复查。 Done and checked again.", handler)
+            await cases.resolve(case["id"], "已处理完毕并复查。", handler)
             survey = await Survey.select(Survey.id).where((Survey.kind == "case") & (Survey.subject_id == case["id"])).first()
             if survey is not None and story.rng.random() < 0.8:
                 story.at(clock.now() + timedelta(hours=story.rng.randint(2, 20)), _answer(story, owner, survey["id"]))
         else:
-            await cases.follow_up(case["id"], "电话回访：业主认可处理结果。 Called back: the owner is happy with the result.", handler)
+            await cases.follow_up(case["id"], "电话回访：业主认可处理结果。", handler)
 
     return work
 

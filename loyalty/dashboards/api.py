@@ -71,15 +71,18 @@ def _tier_view(row: service.TierRow) -> TierRowView:
 
 async def tier_report(project_id: int | None) -> TierReport:
     found = await service.tier_distribution(project_id)
-    return TierReport(rows=[_tier_view(row) for row in found.rows], totals=_tier_view(found.totals))
+    return TierReport(
+        rows=[_tier_view(row) for row in found.rows], totals=_tier_view(found.totals),
+        counted_again=_tier_view(found.counted_again), without_a_unit=_tier_view(found.without_a_unit),
+    )
 
 
 def _referral_view(row: service.ReferralRow) -> ReferralRowView:
     return ReferralRowView(
         project_id=row.project_id, project=row.project, month=row.month, registered=row.registered, visited=row.visited,
         subscribed=row.subscribed, signed=row.signed, new_buyers=row.new_buyers,
-        referred_buyers=row.referred_buyers, conversion=row.conversion,
-        referral_share=row.referral_share, target=row.target, meets_target=row.meets_target,
+        referred_buyers=row.referred_buyers, signed_of_registered=row.signed_of_registered,
+        conversion=row.conversion, referral_share=row.referral_share, target=row.target, meets_target=row.meets_target,
     )
 
 

@@ -23,8 +23,13 @@ class TierRowView(msgspec.Struct):
 
 
 class TierReport(msgspec.Struct):
+    """rows − counted_again + without_a_unit = totals, per tier and in `members`: a member owning
+    units in two projects counts in both projects' rows, once in the totals."""
+
     rows: list[TierRowView]
     totals: TierRowView
+    counted_again: TierRowView  # owners of units in several projects: their extra counts in the rows
+    without_a_unit: TierRowView  # current cards of members owning no unit today (in the totals only)
 
 
 class ReferralRowView(msgspec.Struct):
@@ -37,7 +42,8 @@ class ReferralRowView(msgspec.Struct):
     signed: int  # leads that reached signed in the month (the funnel's stage count)
     new_buyers: int
     referred_buyers: int  # of the new buyers, those who came through a signed lead
-    conversion: float | None
+    signed_of_registered: int  # of the leads registered in the month, those that have signed since
+    conversion: float | None  # signed_of_registered / registered: a cohort rate, at most 1
     referral_share: float | None
     target: float
     meets_target: bool | None

@@ -70,8 +70,13 @@ class TierRow:
 
 @dataclass
 class TierDistribution:
+    """rows (per project) − counted_again + without_a_unit = totals, tier by tier: an owner of
+    units in two projects is in both projects' rows and once in the totals."""
+
     rows: list[TierRow]
     totals: TierRow
+    counted_again: TierRow  # per tier: the rows' extra counts of owners in several projects
+    without_a_unit: TierRow  # per tier: current cards whose member owns no unit today
 
 
 _ACTIVE_OWNERS = (
@@ -105,7 +110,19 @@ async def tier_distribution(project_id: int | None = None) -> TierDistribution:
     for found in await Card.raw(totals_sql + " GROUP BY card.tier", *args):
         if found["tier"] in totals.counts:
             totals.counts[found["tier"]] += int(found["members"])
-    return TierDistribution(rows=list(rows.values()), totals=totals)
+    without = TierRow(project_id, totals.project)
+    if project_id is None:
+        for found in await Card.raw(
+            "SELECT card.tier AS tier, COUNT(DISTINCT card.member) AS members FROM card WHERE card.status <> 'replaced' "
+            "AND card.member NOT IN (SELECT ownership.member FROM ownership WHERE ownership.status = 'active') GROUP BY card.tier"
+        ):
+            if found["tier"] in without.counts:
+                without.counts[found["tier"]] += int(found["members"])
+    again = TierRow(project_id, totals.project)
+    for tier in again.counts:
+        in_rows = sum(row.counts[tier] for row in rows.values())
+        again.counts[tier] = in_rows - (totals.counts[tier] - without.counts[tier])
+    return TierDistribution(rows=list(rows.values()), totals=totals, counted_again=again, without_a_unit=without)
 
 
 # --- referrals -------------------------------------------------------------------------------
@@ -122,11 +139,13 @@ class ReferralRow:
     signed: int = 0
     new_buyers: int = 0
     referred_buyers: int = 0
+    signed_of_registered: int = 0  # of the leads registered in the month, those signed since
     target: float = REFERRAL_TARGET
 
     @property
     def conversion(self) -> float | None:
-        return rate(self.signed, self.registered)
+        """The month's cohort (referrals.FunnelRow.conversion): at most 1 by construction."""
+        return rate(self.signed_of_registered, self.registered)
 
     @property
     def referral_share(self) -> float | None:
@@ -155,10 +174,10 @@ async def referral_funnel(start: date, end: date, project_id: int | None = None)
     for found in await referrals.funnel(start, end, project_id):
         row = ReferralRow(
             found.project_id, found.project, found.month, found.registered, found.visited, found.subscribed,
-            found.signed, found.new_buyers, found.referred_buyers,
+            found.signed, found.new_buyers, found.referred_buyers, found.signed_of_registered,
         )
         rows.append(row)
-        for stage in ("registered", "visited", "subscribed", "signed", "new_buyers", "referred_buyers"):
+        for stage in ("registered", "visited", "subscribed", "signed", "new_buyers", "referred_buyers", "signed_of_registered"):
             setattr(totals, stage, getattr(totals, stage) + getattr(row, stage))
     if project_id is not None:
         totals.project = (await _project_names(project_id)).get(project_id, "")

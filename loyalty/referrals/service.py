@@ -571,10 +571,14 @@ class FunnelRow:
     signed: int = 0
     new_buyers: int = 0
     referred_buyers: int = 0
+    signed_of_registered: int = 0  # of the leads registered this month, those that have signed since
 
     @property
     def conversion(self) -> float | None:
-        return round(self.signed / self.registered, 4) if self.registered else None
+        """A cohort rate, never above 1: of the leads registered in the month, the share that
+        has signed (whenever). Leads signed this month but registered earlier count in `signed`,
+        not here: signed / registered of the same month could be 200%."""
+        return round(self.signed_of_registered / self.registered, 4) if self.registered else None
 
     @property
     def referral_share(self) -> float | None:
@@ -583,7 +587,8 @@ class FunnelRow:
 
 async def funnel(start: date, end: date, project_id: int | None = None) -> list[FunnelRow]:
     """Per project and month (local time): leads registered, and how many reached each stage
-    (by the month they reached it); conversion = signed / registered; new buyers and referred
+    (by the month they reached it); conversion = of the month's registered leads, the share
+    signed since (a cohort rate, at most 1); new buyers and referred
     buyers as `new_buyer_counts` defines them, and referral share = referred / new buyers
     (the `signed` stage count is leads signed that month, not the share's numerator)."""
     _check_dates(start, end)
@@ -608,6 +613,8 @@ async def funnel(start: date, end: date, project_id: int | None = None) -> list[
         for stage, column in (("registered", "registered_at"), ("visited", "visited_at"), ("subscribed", "subscribed_at"), ("signed", "signed_at")):
             if lead[column] is not None and (row := bucket(lead["project"], lead[column])):
                 setattr(row, stage, getattr(row, stage) + 1)
+        if lead["signed_at"] is not None and (row := bucket(lead["project"], lead["registered_at"])):
+            row.signed_of_registered += 1
     for (project, month), counted in (await new_buyer_counts(start, end, project_id)).items():
         row = row_of(project, month)
         row.new_buyers, row.referred_buyers = counted.new_buyers, counted.referred_buyers

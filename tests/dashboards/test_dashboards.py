@@ -88,9 +88,15 @@ async def test_tiers_count_current_cards_per_project_and_each_member_once_in_the
         one = ok(await admin.get(f"{BASE}/tiers", params={"project_id": sh}))
         exported = csv_rows(await admin.get(f"{BASE}/tiers.csv"), "tiers")
 
-    assert report == {"rows": expected_rows, "totals": expected_totals}
+    # n0 is in both projects' rows: gold counted again once; every card's member owns a unit.
+    blank = {"project_id": None, "project": "", "platinum": 0, "gold": 0, "silver": 0, "blue": 0, "members": 0}
+    counted_again = {**blank, "gold": 1, "members": 1}
+    assert report == {"rows": expected_rows, "totals": expected_totals, "counted_again": counted_again,
+                      "without_a_unit": blank}
     # One project: its row, and totals of the members owning there (the same numbers).
-    assert one == {"rows": [expected_rows[1]], "totals": {**expected_rows[1]}}
+    sh_blank = {**blank, "project_id": sh, "project": "项目SH-PD"}
+    assert one == {"rows": [expected_rows[1]], "totals": {**expected_rows[1]}, "counted_again": sh_blank,
+                   "without_a_unit": sh_blank}
     assert [list(row.values()) for row in exported] == [
         [str(hz), "项目HZ-YH", "0", "2", "0", "1", "3"],
         [str(sh), "项目SH-PD", "0", "1", "0", "1", "2"],
@@ -129,15 +135,15 @@ async def test_the_referral_dashboard_compares_each_month_with_the_30_percent_ta
     # Totals: 3, 3, 2, 2; new buyers 6, referred 2 → conversion 2/3 = 0.6667, share 2/6 = 0.3333: meets it.
     hz_row = {
         "project_id": hz, "project": "项目HZ-YH", "month": "2026-06", "registered": 2, "visited": 2, "subscribed": 1,
-        "signed": 1, "new_buyers": 4, "referred_buyers": 1, "conversion": 0.5, "referral_share": 0.25, "target": 0.3, "meets_target": False,
+        "signed": 1, "signed_of_registered": 1, "new_buyers": 4, "referred_buyers": 1, "conversion": 0.5, "referral_share": 0.25, "target": 0.3, "meets_target": False,
     }
     sh_row = {
         "project_id": sh, "project": "项目SH-PD", "month": "2026-06", "registered": 1, "visited": 1, "subscribed": 1,
-        "signed": 1, "new_buyers": 2, "referred_buyers": 1, "conversion": 1.0, "referral_share": 0.5, "target": 0.3, "meets_target": True,
+        "signed": 1, "signed_of_registered": 1, "new_buyers": 2, "referred_buyers": 1, "conversion": 1.0, "referral_share": 0.5, "target": 0.3, "meets_target": True,
     }
     totals = {
         "project_id": None, "project": "", "month": "all", "registered": 3, "visited": 3, "subscribed": 2, "signed": 2,
-        "new_buyers": 6, "referred_buyers": 2, "conversion": 0.6667, "referral_share": 0.3333, "target": 0.3, "meets_target": True,
+        "signed_of_registered": 2, "new_buyers": 6, "referred_buyers": 2, "conversion": 0.6667, "referral_share": 0.3333, "target": 0.3, "meets_target": True,
     }
 
     async with staff_client(database, settings, "sales2", "sales") as seller:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from loyalty.care.tables import Case, OutboxMessage, Survey
-from loyalty.demo import DEMO_OWNER_PHONE, DEMO_STAFF, festival_dates, load_demo_data, spring_sessions
+from loyalty.demo import DEMO_OWNER_PHONE, DEMO_STAFF, festival_dates, load_demo_data, local, spring_sessions
 from loyalty.events.tables import Event, Program, Signup
 from loyalty.members.tables import Member
 from loyalty.merchants.tables import Merchant, Sale, SaleReversal
@@ -51,12 +51,20 @@ async def test_the_demo_fills_every_dashboard_with_consistent_numbers(database, 
     totals = tiers["totals"]
     assert all(totals[tier] > 0 for tier in ("platinum", "gold", "silver", "blue")), totals
     assert totals["members"] == sum(totals[tier] for tier in ("platinum", "gold", "silver", "blue"))
+    # ...and the per-project rows explain them: an owner in both projects is in both rows, once in the totals.
+    for column in ("platinum", "gold", "silver", "blue", "members"):
+        in_rows = sum(row[column] for row in tiers["rows"])
+        assert in_rows - tiers["counted_again"][column] + tiers["without_a_unit"][column] == totals[column], column
+    assert tiers["counted_again"]["members"] > 0  # 张伟 owns units in both projects
 
     # Referrals: a narrowing funnel, new buyers, and a referred-buyer share computed from them.
     f = funnel["totals"]
     assert f["registered"] >= f["visited"] >= f["subscribed"] >= f["signed"] > 0, f
     assert 0 < f["referred_buyers"] <= f["new_buyers"], f
     assert f["referral_share"] == round(f["referred_buyers"] / f["new_buyers"], 4)
+    # Conversion is a cohort rate (of a month's registered leads, those signed since): never above 1.
+    assert all(row["conversion"] is None or 0 <= row["conversion"] <= 1 for row in [*funnel["rows"], f]), funnel["rows"]
+    assert all(row["signed_of_registered"] <= row["registered"] for row in funnel["rows"])
 
     # Events: past ones with attendance and no-shows, upcoming ones with signups.
     e = events["totals"]
@@ -123,6 +131,32 @@ async def test_the_demo_story_is_whole_and_loads_once(database, settings, frozen
     assert (baking["seats_taken"], baking["capacity"]) == (11, 12)
     assert await Signup.count().where((Signup.event == baking["id"]) & (Signup.status == "waitlisted")) == 2
     assert await Event.exists().where((Event.kind == "decoration_seminar") & (Event.fee_blue_fen > 0))
+
+    # The referral board's 已签约 column (every signed lead) is the dashboard's signed count over
+    # a range holding every signing; this year's range leaves out those signed before it.
+    board_signed = await Lead.count().where(Lead.stage == "signed")
+    async with staff_client(database, settings, "boss", "admin") as admin:
+        ever = ok(await admin.get(f"{BASE}/referrals", params={"start": "2020-01-01", "end": TODAY.isoformat()}))["totals"]
+        this_year = ok(await admin.get(f"{BASE}/referrals", params={"start": f"{TODAY.year}-01-01", "end": TODAY.isoformat()}))["totals"]
+    signed_before = await Lead.count().where((Lead.stage == "signed") & (Lead.signed_at < local(date(TODAY.year, 1, 1), 0)))
+    assert ever["signed"] == board_signed and this_year["signed"] == board_signed - signed_before and signed_before > 0
+
+    # Vesting happened in the replayed history, on each lot's day, not at load time.
+    vests = await LedgerEntry.select(LedgerEntry.created_at, LedgerEntry.lot).where(LedgerEntry.kind == "vest")
+    assert vests and all(v["created_at"] < NOW - timedelta(hours=6) for v in vests), vests
+    due = {lot["id"]: lot["vests_on"] for lot in await PointsLot.select(PointsLot.id, PointsLot.vests_on)}
+    assert all(v["created_at"].astimezone(NOW.tzinfo).date() == due[v["lot"]] for v in vests)
+
+    # The replayed past's messages were delivered in the replay: what is queued is due from now on.
+    late = await OutboxMessage.select(OutboxMessage.kind, OutboxMessage.scheduled_at).where(
+        (OutboxMessage.status == "queued") & (OutboxMessage.scheduled_at < NOW - timedelta(days=1))
+    )
+    assert late == [], late
+    assert not await OutboxMessage.exists().where((OutboxMessage.status == "sent") & (OutboxMessage.sent_at >= NOW - timedelta(minutes=1)))
+
+    # Owners write in one language: their case titles and texts are Chinese only.
+    for case in await Case.select(Case.title, Case.text):
+        assert not any(word.isascii() and word.isalpha() and len(word) > 2 for word in " ".join(case.values()).split()), case
 
     # A second start finds the demo and changes nothing.
     assert await load_demo_data() is False
