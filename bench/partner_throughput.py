@@ -726,10 +726,14 @@ def probe(app: Server, floor: Server, data: dict[str, Any], tag: str) -> dict[st
     app.wait_ready(lambda: get_status(app.port, "/health") == 200)
     floor.wait_ready(lambda: post(floor.port, "/floor/verify", {"card_id": data["card_ids"][0]}, {})[0] == 200)
     auth = {"Authorization": f"Bearer {data['raw_key']}"}
+    # Paying with points takes a dynamic code (the static one only identifies): a fresh one,
+    # signed for this minute, as the load's are.
+    signer = cards.signer_for(data["settings"])
+    paying = signer.sign("dynamic", data["card_ids"][0], codes.current_step(time.time()), nonce=secrets.randbits(31))
     answers = {}
     for name, port, path, body, headers, expected in (
         ("verify", app.port, "/partner/v1/codes/verify", {"code": data["codes"][0]}, auth, 200),
-        ("sale", app.port, "/partner/v1/sales", {"code": data["codes"][0], "gross_fen": GROSS_FEN,
+        ("sale", app.port, "/partner/v1/sales", {"code": paying, "gross_fen": GROSS_FEN,
          "discount_fen": data["discounts"][0], "points_to_redeem": POINTS_PER_SALE},
          {**auth, "Idempotency-Key": f"probe-{tag}"}, 201),
         ("floor_verify", floor.port, "/floor/verify", {"card_id": data["card_ids"][0]}, {}, 200),
