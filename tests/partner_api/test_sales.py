@@ -256,6 +256,20 @@ async def test_listing_sales_filters_by_beijing_days(client, frozen, tmp_path, s
     assert [item["id"] for item in to_14th["items"]] == [made["14th late"]]
 
 
+async def test_listing_sales_from_a_start_after_the_end_is_refused_naming_end(client, frozen, tmp_path, signer):
+    a = await shop()
+    await sell(client, a.auth, "one", sale_body(await static_code(await owner(tmp_path, GOLD), signer)))
+
+    response = await client.get(f"{BASE}/sales", params={"start": "2026-06-16", "end": "2026-06-15"}, headers=a.auth)
+
+    assert (response.status_code, problem(response)) == (422, "/problems/invalid-field")
+    assert response.json()["errors"] == [
+        {"field": "end", "reason": "end (2026-06-15) is before start (2026-06-16)", "source": "query"}
+    ]
+    same_day = await client.get(f"{BASE}/sales", params={"start": "2026-06-15", "end": "2026-06-15"}, headers=a.auth)
+    assert same_day.status_code == 200, same_day.text
+
+
 async def test_listing_sales_with_a_bad_limit_is_a_validation_error(client, frozen, tmp_path):
     a = await shop()
 
