@@ -44,6 +44,7 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key", min_length=1, max_length=100,
         description="unique per write: a retry with the same key and body returns the first answer",
+        examples=[Example(summary="till id + receipt number", value="till-bj-1-20261207-0002")],
     ),
 ]
 
@@ -159,9 +160,11 @@ async def create_sale(
 )
 async def list_sales(
     request: Request[Any, Any, State],
-    start: Annotated[date | None, QueryParameter(description="first day (Beijing time)")] = None,
-    end: Annotated[date | None, QueryParameter(description="last day (Beijing time)")] = None,
-    store: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    start: Annotated[date | None, QueryParameter(description="first day (Beijing time)",
+                                                 examples=[Example(value="2026-12-01")])] = None,
+    end: Annotated[date | None, QueryParameter(description="last day (Beijing time); not before start",
+                                               examples=[Example(value="2026-12-31")])] = None,
+    store: Annotated[str | None, QueryParameter(max_length=32, description="a store code", examples=[Example(value="BJ")])] = None,
     cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> SalePage:
