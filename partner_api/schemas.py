@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -17,7 +17,8 @@ Tier = Annotated[
 
 # A rotating code as a scanner reads it (signed for an example member; expired long ago).
 CARD_CODE_EXAMPLE = "OC1.k1.RAAAAAAAAAQAAcl13wAAMDk.ooyouuVvW_rQxdjuDrYq_rTTpCT9ysqN7LBK3P8pksMT2UB1C2BL_jIUwnztVPRPNw9-HKOaQRWluzhAgw0uBw"
-SALE_TIME_EXAMPLE = datetime(2026, 12, 7, 8, 19, 26, 749957, tzinfo=timezone.utc)
+# As text, as the answer carries it: a document holding datetime objects is not JSON to every reader.
+SALE_TIME_EXAMPLE = "2026-12-07T08:19:26.749957Z"
 
 
 class CodeVerify(msgspec.Struct, forbid_unknown_fields=True):
@@ -116,7 +117,7 @@ class SaleView(msgspec.Struct):
     created_at: Annotated[datetime, msgspec.Meta(examples=[SALE_TIME_EXAMPLE], description="when the sale was recorded (UTC)")]
     points_earned_pending_until: Annotated[
         date | None,
-        msgspec.Meta(examples=[date(2026, 12, 14)], description="the earned points vest on this day (the end of the reversal window); until then "
+        msgspec.Meta(examples=["2026-12-14"], description="the earned points vest on this day (the end of the reversal window); until then "
                      "they cannot be spent, and reversing the sale voids them"),
     ] = None
     earn_cap_reached: Annotated[
