@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ValidationException
+from litestar.exceptions import SerializationException, ValidationException
 from litestar.types import Empty
 
 from loyalty.errors import BodyTooDeep
@@ -57,6 +57,11 @@ def nested_deeper_than(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         brackets = peeled
     return bool(brackets)
 
+
+# msgspec refuses an integer literal it cannot hold while decoding untyped JSON, and says where
+# only as "$[...]" (it has not read the key yet): the key is found in the text instead.
+_HUGE_INTEGER = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*-?\d{20,}')
+_OUT_OF_RANGE = "Integer value out of range"
 
 # "Expected `int`, got `str` - at `$.gross_fen`": the reason, then where.
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -93,7 +98,16 @@ class BoundedJsonRequest(Request[Any, Any, Any]):
         first = self._json is Empty and self._connection_state.json is Empty
         if first and nested_deeper_than(await self.body()):
             raise BodyTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", field="body")
-        value = await super().json()
+        try:
+            value = await super().json()
+        except SerializationException as error:
+            if not str(error.detail).startswith(_OUT_OF_RANGE):
+                raise
+            huge = _HUGE_INTEGER.search(await self.body())
+            key = huge.group(1).decode("utf-8", "replace") if huge else "data"
+            raise ValidationException(
+                detail="Validation failed for the request body", extra=[{"message": _OUT_OF_RANGE, "key": key, "source": "body"}]
+            ) from None
         body_type = declared_body_type(self) if first else None
         if body_type is not None and value is not None:
             check_strictly(value, body_type)

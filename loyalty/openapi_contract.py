@@ -33,7 +33,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
 from loyalty.errors import DomainError
-from loyalty.problems import _HTTP_TITLES, PROBLEM_JSON
+from loyalty.problems import _HTTP_TITLES, PROBLEM_JSON, SOURCES
 
 T = TypeVar("T")
 
@@ -285,10 +285,12 @@ def problem_schema(registry: dict[str, ProblemType]) -> Schema:
     carried_by = {name: sorted(p.slug for p in registry.values() if name in p.fields) for name in extra}
     properties: dict[str, Schema | Reference] = {
         "type": Reference(ref="#/components/schemas/ProblemType"),
-        "title": Schema(type=OpenAPIType.STRING, description="in the caller's language (Accept-Language: zh-CN or en)"),
-        "status": Schema(type=OpenAPIType.INTEGER, description="the HTTP status, repeated"),
-        "detail": Schema(type=OpenAPIType.STRING, description="what exactly was wrong, for a person"),
-        "instance": Schema(type=OpenAPIType.STRING, description="the request path"),
+        "title": Schema(type=OpenAPIType.STRING, description="in the caller's language (Accept-Language: zh-CN or en)",
+                        examples=["A field failed validation", "请求字段校验失败"]),
+        "status": Schema(type=OpenAPIType.INTEGER, description="the HTTP status, repeated", examples=[400]),
+        "detail": Schema(type=OpenAPIType.STRING, description="what exactly was wrong, for a person",
+                         examples=["gross_fen: must be at most 100000000000"]),
+        "instance": Schema(type=OpenAPIType.STRING, description="the request path", examples=["/partner/v1/sales"]),
         "errors": Schema(
             type=OpenAPIType.ARRAY,
             description="the fields at fault (validation, Idempotency-Key) or the rows of a rejected import",
@@ -296,9 +298,11 @@ def problem_schema(registry: dict[str, ProblemType]) -> Schema:
                 type=OpenAPIType.OBJECT,
                 properties={
                     "field": Schema(type=OpenAPIType.STRING, description="a body field (`gross_fen`, `items[0].name`), "
-                                    "a parameter or header (`Idempotency-Key`), or `body`"),
-                    "reason": Schema(type=OpenAPIType.STRING),
-                    "source": Schema(type=OpenAPIType.STRING, description="where the field is: body, query, path or header"),
+                                    "a parameter or header (`Idempotency-Key`), or `body`", examples=["gross_fen"]),
+                    "reason": Schema(type=OpenAPIType.STRING, description="why, in plain words",
+                                     examples=["must be at most 100000000000"]),
+                    "source": Schema(type=OpenAPIType.STRING, enum=list(SOURCES), examples=["body"],
+                                     description="where the field is: body, query, path, header or cookie"),
                 },
             ),
         ),

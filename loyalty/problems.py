@@ -47,6 +47,21 @@ _NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
 _MISSING_PARAMETER = re.compile(r"Missing required (header|query|path|cookie) parameter '([^']+)'")
 # msgspec's words for a value of the wrong JSON type: "Expected `int | null`, got `str`".
 _WRONG_TYPE = re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$")
+# msgspec's words for a bound ("Expected `int` <= 200", "Expected `str` of length <= 32").
+_BOUND = re.compile(r"^Expected `(?P<type>[a-z]+)`(?P<length> of length)? (?P<op><=|>=|<|>) (?P<limit>-?\d+)$")
+_BOUND_WORDS = {"<=": "at most", ">=": "at least", "<": "less than", ">": "more than"}
+_LENGTH_UNITS = {"str": "characters", "array": "items", "object": "entries", "bytes": "bytes"}
+# msgspec's fixed sentences, in the words a till developer reads.
+_FIXED_REASONS = {
+    "Invalid RFC3339 encoded date": "a date is written YYYY-MM-DD, e.g. 2026-12-07",
+    "Invalid RFC3339 encoded datetime": "a time is written as RFC 3339, e.g. 2026-12-07T08:00:00Z",
+    "Invalid RFC3339 encoded time": "a time of day is written HH:MM:SS, e.g. 08:00:00",
+    "Integer value out of range": "the number is too large",
+    "Invalid base64 encoded string": "expected base64 text",
+    "Invalid UUID": "expected a UUID",
+}
+# The largest integer the database holds (a signed 64-bit column, PostgreSQL BIGINT and SQLite INTEGER).
+DATABASE_INT_MAX = 2**63 - 1
 _TYPE_WORDS = {
     "int": "an integer", "float": "a number", "str": "a string", "bool": "true or false", "null": "null",
     "object": "an object", "array": "an array", "bytes": "base64 text",
@@ -116,7 +131,16 @@ def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respons
 
 def _plain_reason(message: str) -> str:
     """msgspec's reason in words a till developer reads without knowing Python's type names:
-    "Expected `int`, got `str`" → "expected an integer, got a string"."""
+    "Expected `int`, got `str`" → "expected an integer, got a string", "Expected `int` <= 200" →
+    "must be at most 200", "Invalid RFC3339 encoded date" → "a date is written YYYY-MM-DD"."""
+    if message in _FIXED_REASONS:
+        return _FIXED_REASONS[message]
+    bound = _BOUND.match(message)
+    if bound:
+        words = f"must be {_BOUND_WORDS[bound.group('op')]} {bound.group('limit')}"
+        if bound.group("length"):
+            words += f" {_LENGTH_UNITS.get(bound.group('type'), 'long')}"
+        return words
     wrong = _WRONG_TYPE.match(message)
     if not wrong:
         return message
@@ -195,13 +219,44 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     return _problem(request, error.status_code, slug, title, str(error.detail), headers=dict(error.headers or {}))
 
 
+def _too_large(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.lstrip("+-").isdigit():
+            return False
+        try:
+            value = int(value)
+        except ValueError:  # more digits than Python converts: certainly too large
+            return True
+    return isinstance(value, int) and not -DATABASE_INT_MAX - 1 <= value <= DATABASE_INT_MAX
+
+
+def _out_of_range_fields(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
+    """The path and query parameters whose number the database cannot hold: the usual cause of
+    the database's refusal (an id or cursor typed or generated wrong), named so the caller
+    need not guess. A body's numbers carry their own bounds and never get this far."""
+    found: list[dict[str, str]] = []
+    for source, values in (("path", dict(request.path_params)), ("query", dict(request.query_params))):
+        for name, value in values.items():
+            if _too_large(value):
+                reason = f"must be between {-DATABASE_INT_MAX - 1} and {DATABASE_INT_MAX}"
+                found.append({"field": name, "reason": reason, "source": source})
+    return found
+
+
 def out_of_range(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """A value the database cannot hold (an id beyond its integer range, text with a NUL
     character) is the caller's mistake: 400, not a 500. The transaction has rolled back."""
     zh = _language(request).startswith("zh")
+    errors = _out_of_range_fields(request)
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or (
+        "a number is too large, a date is out of range, or a text contains a NUL character"
+    )
     return _problem(
         request, 400, "value-out-of-range", "取值超出范围或含有无效字符" if zh else "A value is out of range or has invalid characters",
-        "a number is too large, a date is out of range, or a text contains a NUL character",
+        detail, errors=errors or None,
     )
 
 

@@ -15,6 +15,12 @@ Tier = Annotated[
 ]
 
 
+# A rotating code as a scanner reads it (signed for an example member; expired long ago).
+CARD_CODE_EXAMPLE = "OC1.k1.RAAAAAAAAAQAAcl13wAAMDk.ooyouuVvW_rQxdjuDrYq_rTTpCT9ysqN7LBK3P8pksMT2UB1C2BL_jIUwnztVPRPNw9-HKOaQRWluzhAgw0uBw"
+# As text, as the answer carries it: a document holding datetime objects is not JSON to every reader.
+SALE_TIME_EXAMPLE = "2026-12-07T08:19:26.749957Z"
+
+
 class CodeVerify(msgspec.Struct, forbid_unknown_fields=True):
     code: Annotated[
         str,
@@ -22,6 +28,7 @@ class CodeVerify(msgspec.Struct, forbid_unknown_fields=True):
             min_length=1, max_length=512,
             description="the text of the scanned QR code: the static code of a printed card or card image, or the "
             "rotating code on the owner's phone",
+            examples=[CARD_CODE_EXAMPLE],
         ),
     ]
 
@@ -67,7 +74,7 @@ class SaleCreate(msgspec.Struct, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1, max_length=512,
             description="the scanned card code; a dynamic code is consumed by the sale (one sale per code)",
-            examples=["OC1.k1.RAAAAAAAAAQAAcl13wAAMDk.ooyouuVvW_rQxdjuDrYq_rTTpCT9ysqN7LBK3P8pksMT2UB1C2BL_jIUwnztVPRPNw9-HKOaQRWluzhAgw0uBw"],
+            examples=[CARD_CODE_EXAMPLE],
         ),
     ]
     gross_fen: Annotated[
@@ -107,10 +114,10 @@ class SaleView(msgspec.Struct):
     ]
     reversed_fen: Annotated[int, msgspec.Meta(examples=[0], description="gross fen reversed so far")]
     points_balance_after: Annotated[int, msgspec.Meta(examples=[7800], description="the member's points after the sale")]
-    created_at: datetime
+    created_at: Annotated[datetime, msgspec.Meta(examples=[SALE_TIME_EXAMPLE], description="when the sale was recorded (UTC)")]
     points_earned_pending_until: Annotated[
         date | None,
-        msgspec.Meta(description="the earned points vest on this day (the end of the reversal window); until then "
+        msgspec.Meta(examples=["2026-12-14"], description="the earned points vest on this day (the end of the reversal window); until then "
                      "they cannot be spent, and reversing the sale voids them"),
     ] = None
     earn_cap_reached: Annotated[
@@ -146,7 +153,7 @@ class ReversalView(msgspec.Struct):
     points_returned: Annotated[int, msgspec.Meta(examples=[1250], description="redeemed points given back to the member")]
     points_removed: Annotated[int, msgspec.Meta(examples=[275], description="earned points taken away again")]
     points_balance_after: Annotated[int, msgspec.Meta(examples=[8775], description="the member's points afterwards")]
-    created_at: datetime
+    created_at: Annotated[datetime, msgspec.Meta(examples=[SALE_TIME_EXAMPLE], description="when the reversal was made (UTC)")]
 
 
 NETTED = " Net of the reversals made in the month (those of earlier sales included)."

@@ -318,13 +318,32 @@ def test_the_written_values_scan_sees_a_new_value() -> None:
 
 
 RANDOM = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])[A-Za-z]{12,}$")  # what Litestar's example factory writes
+YEAR_FIRST = re.compile(r"^(\d{4})-\d{2}")  # a month, a date or a time
+STATUS_LIKE = ("status", "stage", "role", "tier", "kind", "type", "state", "result")
+# Fields with a status-like name that hold free text (what staff wrote), not one of a set of values.
+FREE_TEXT = {("CaseView", "result"), ("Resolution", "result")}
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
 
 
 def _examples(node: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """Every example in the document: schema `examples` lists, `example` values, and the
+    `examples` maps of parameters and media types (their `value`s)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "examples" and isinstance(value, list):
                 yield from ((where, v) for v in value)
+            elif key == "examples" and isinstance(value, dict):
+                yield from ((f"{where}/examples/{name}", e.get("value")) for name, e in value.items() if isinstance(e, dict))
             elif key == "example":
                 yield where, value
             yield from _examples(value, f"{where}/{key}")
@@ -333,15 +352,146 @@ def _examples(node: Any, where: str = "") -> Iterator[tuple[str, Any]]:
             yield from _examples(value, where)
 
 
+def invented_examples(document: dict[str, Any]) -> list[str]:
+    """Examples that look made up by a generator: mixed-case letter soup anywhere inside an
+    example (a store code in a settlement line, say), or a date in a year no one will see."""
+    faults = []
+    for where, example in _examples(document):
+        for text in _strings(example):
+            year = YEAR_FIRST.match(text)
+            if RANDOM.match(text) or (year and not 2000 <= int(year.group(1)) <= 2199):
+                faults.append(f"{where}: {text!r}")
+    return faults
+
+
+def _is_string(prop: dict[str, Any]) -> bool:
+    return prop.get("type") == "string" or any(option.get("type") == "string" for option in prop.get("oneOf", []))
+
+
+def _has_enum(prop: dict[str, Any]) -> bool:
+    return "enum" in prop or "const" in prop or any("enum" in o or "const" in o for o in prop.get("oneOf", []))
+
+
+def status_fields_without_enum(document: dict[str, Any]) -> list[str]:
+    """A text field named like a status (`status`, `refund_status`, `stage`, `role`, ...) holds
+    one of a set of values a client branches on: the schema must list them."""
+    faults = []
+    for name, schema in document["components"]["schemas"].items():
+        for field, prop in schema.get("properties", {}).items():
+            status_like = field in STATUS_LIKE or field.endswith(tuple(f"_{word}" for word in STATUS_LIKE))
+            if status_like and _is_string(prop) and not _has_enum(prop) and (name, field) not in FREE_TEXT:
+                faults.append(f"{name}.{field}")
+    return faults
+
+
+def _schemas_used_under(document: dict[str, Any], prefix: str) -> set[str]:
+    schemas = document["components"]["schemas"]
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref" and isinstance(value, str):
+                    name = value.rsplit("/", 1)[-1]
+                    if name in schemas and name not in found:
+                        found.add(name)
+                        walk(schemas[name])
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk([item for path, item in document["paths"].items() if path.startswith(prefix)])
+    return found
+
+
+def strings_without_example(document: dict[str, Any], prefix: str) -> list[str]:
+    """Text fields (and text parameters) of the operations under `prefix` with no example."""
+    schemas = document["components"]["schemas"]
+    faults = [
+        f"{name}.{field}"
+        for name in sorted(_schemas_used_under(document, prefix))
+        for field, prop in schemas[name].get("properties", {}).items()
+        if _is_string(prop) and not prop.get("examples") and not _has_enum(prop)
+    ]
+    for path, method, operation in operations(document):
+        for parameter in operation.get("parameters", []) if path.startswith(prefix) else []:
+            schema = parameter.get("schema", {})
+            if _is_string(schema) and not (schema.get("examples") or parameter.get("examples") or _has_enum(schema)):
+                faults.append(f"{method.upper()} {path} {parameter['name']}")
+    return faults
+
+
 def test_examples_are_realistic(document: dict[str, Any]) -> None:
-    for where, value in _examples(document):
-        if isinstance(value, str):
-            assert not RANDOM.match(value), f"{where}: random example {value!r}"
+    assert invented_examples(document) == []
     props = document["components"]["schemas"]
     assert props["Settlement"]["properties"]["month"]["examples"] == ["2026-12"]
     assert props["Settlement"]["properties"]["month"]["pattern"] == r"^\d{4}-(0[1-9]|1[0-2])$"
     assert props["Verified"]["properties"]["member_name"]["examples"] == ["张*"]
     assert props["SaleCreate"]["properties"]["code"]["examples"][0].startswith("OC1.")
+
+
+def test_every_text_field_of_the_partner_api_has_an_example(document: dict[str, Any]) -> None:
+    assert strings_without_example(document, "/partner/") == []
+
+
+def test_the_settlement_month_parameter_has_its_pattern_and_an_example(document: dict[str, Any]) -> None:
+    (month,) = document["paths"]["/partner/v1/settlements/{month}"]["get"]["parameters"]
+    assert month["name"] == "month" and month["in"] == "path"
+    pattern = re.compile(month["schema"]["pattern"])
+    assert pattern.match("2026-11") and pattern.match("2026-11.csv")
+    assert not pattern.match("2026-13") and not pattern.match("2026-1")
+    assert "2026-11" in [example["value"] for example in month["examples"].values()]
+
+
+def test_every_status_like_field_is_an_enum(document: dict[str, Any]) -> None:
+    assert status_fields_without_enum(document) == []
+    schemas = document["components"]["schemas"]
+    from loyalty.cards.tables import TIERS
+    from loyalty.events.rules import WHY_NOT_TYPES
+    from loyalty.identity.tables import ROLES
+    from loyalty.referrals.tables import LEAD_STAGES
+
+    for schema, field, values in (("LeadView", "stage", LEAD_STAGES), ("LeadMove", "stage", LEAD_STAGES),
+                                  ("StaffSession", "role", ROLES), ("DiscountCreate", "tier", TIERS),
+                                  ("WhyNot", "type", WHY_NOT_TYPES)):
+        assert schemas[schema]["properties"][field]["enum"] == list(values), f"{schema}.{field}"
+
+
+def test_the_example_and_enum_checks_catch_what_a_reviewer_found() -> None:
+    """The checks above, on the faults they exist for: Litestar's invented settlement example and
+    status fields that are plain text."""
+    line = {"store_code": "QIBShDtFfOfiPXwvmoGj", "store_name": "静安店", "sales": 3}
+    invented = {
+        "paths": {},
+        "components": {"schemas": {
+            "Settlement": {"properties": {"month": {"type": "string", "examples": ["2026-12"]}},
+                           "examples": [{"month": "6790-08", "lines": [line]}]},
+            "SettlementLineView": {"properties": {"store_code": {"type": "string", "examples": ["SH-01"]}}},
+        }},
+    }
+    assert invented_examples(invented) == [
+        "/components/schemas/Settlement: '6790-08'", "/components/schemas/Settlement: 'QIBShDtFfOfiPXwvmoGj'",
+    ]
+    parameter = {"paths": {"/p/{month}": {"get": {"parameters": [
+        {"name": "month", "in": "path", "examples": {"m": {"value": "aBcDeFgHiJkLmNoPqRsT"}}}]}}}}
+    assert invented_examples(parameter) == ["/paths//p/{month}/get/parameters/examples/m: 'aBcDeFgHiJkLmNoPqRsT'"]
+
+    plain = {"components": {"schemas": {
+        "LeadView": {"properties": {"stage": {"type": "string"}, "name": {"type": "string"}}},
+        "StaffSession": {"properties": {"role": {"type": "string"}}},
+        "SaleView": {"properties": {"refund_status": {"oneOf": [{"type": "string"}, {"type": "null"}]},
+                                    "tier": {"type": "string", "enum": ["gold"]}}},
+        "CaseView": {"properties": {"result": {"type": "string"}}},
+    }}}
+    assert status_fields_without_enum(plain) == ["LeadView.stage", "StaffSession.role", "SaleView.refund_status"]
+
+    partner = {"paths": {"/partner/v1/settlements/{month}": {"get": {
+        "parameters": [{"name": "month", "in": "path", "schema": {"type": "string"}}],
+        "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Line"}}}}},
+    }}}, "components": {"schemas": {"Line": {"properties": {"store_code": {"type": "string"}, "n": {"type": "integer"}}}}}}
+    assert strings_without_example(partner, "/partner/") == ["Line.store_code", "GET /partner/v1/settlements/{month} month"]
 
 
 def test_units_and_rules_a_till_needs_are_written(document: dict[str, Any]) -> None:

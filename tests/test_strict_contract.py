@@ -106,7 +106,7 @@ async def test_every_report_answers_a_malformed_date_400_and_a_refused_one_422_n
 
         assert (malformed.status_code, malformed.json()["type"]) == (400, "/problems/validation-error"), (path, malformed.text)
         assert malformed.json()["errors"] == [
-            {"field": "start", "reason": "Invalid RFC3339 encoded date", "source": "query"}
+            {"field": "start", "reason": "a date is written YYYY-MM-DD, e.g. 2026-12-07", "source": "query"}
         ], path
         assert (refused.status_code, refused.json()["type"]) == (422, "/problems/invalid-field"), (path, refused.text)
         assert refused.json()["errors"][0]["field"] == "start", path

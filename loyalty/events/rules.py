@@ -82,6 +82,10 @@ def _names(prefix: str, keys: list[str], language: str) -> str:
     )
 
 
+# The refusals `refusal` can give, as the `type` URIs an event's `why_not` carries.
+WHY_NOT_TYPES = tuple(f"/problems/{cls.type}" for cls in (EventCancelled, NotEligible, SignupNotOpenYet, SignupClosed))
+
+
 def refusal(
     event: Mapping[str, Any], member: MemberFacts, now: datetime, project_names: Mapping[int, str] | None = None
 ) -> DomainError | None:

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from loyalty.events.rules import WHY_NOT_TYPES
+
 Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with a time zone")]
 Fen = Annotated[int, msgspec.Meta(ge=0, le=100_000_000, description="per person, in fen (0 = free)")]
 Title = Annotated[str, msgspec.Meta(max_length=100)]
@@ -89,7 +91,9 @@ class ProgramSignupRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class WhyNot(msgspec.Struct):
-    type: str
+    type: Annotated[Literal[WHY_NOT_TYPES], msgspec.Meta(
+        description="the problem type a signup now would be refused with", examples=["/problems/event-not-eligible"]
+    )]
     message: str
     title_zh: str
     title_en: str

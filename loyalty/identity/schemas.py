@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+from loyalty.identity.tables import ROLES
 
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["13800138000"])]
 
@@ -34,6 +36,7 @@ class StaffLogin(msgspec.Struct, forbid_unknown_fields=True):
 
 class StaffSession(msgspec.Struct):
     staff_id: int
-    username: str
-    role: str
-    display_name: str
+    username: Annotated[str, msgspec.Meta(examples=["sales"])]
+    role: Annotated[Literal[ROLES], msgspec.Meta(description="what the staff member may do: " + ", ".join(ROLES),
+                                                 examples=["sales"])]
+    display_name: Annotated[str, msgspec.Meta(examples=["李销售"])]

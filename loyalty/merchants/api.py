@@ -36,7 +36,7 @@ class StaffMerchantController(Controller):
     async def add_store(self, merchant: FromPath[int], data: JSONBody[StoreCreate]) -> Created:
         return Created(id=await service.add_store(merchant, data.code, data.name))
 
-    @raises("invalid-field")
+    @raises("invalid-field", "not-found")
     @post("/{merchant:int}/discounts", operation_id="staffSetDiscount", summary="A tier discount with its validity", opt=ADMIN)
     async def set_discount(self, merchant: FromPath[int], data: JSONBody[DiscountCreate]) -> Created:
         return Created(

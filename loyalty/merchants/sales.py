@@ -385,6 +385,10 @@ async def list_sales(
     ctx: KeyContext, *, start: date | None = None, end: date | None = None, store_code: str | None = None,
     after_id: int | None = None, limit: int = 50,
 ) -> list[dict[str, Any]]:
+    # A range that ends before it starts is a mistake in the request, not an empty month: say so,
+    # as the dashboards do, rather than answer an empty list the till would take as "no sales".
+    if start is not None and end is not None and start > end:
+        raise InvalidField(f"end ({end}) is before start ({start})", field="end", source="query")
     query = Sale.select().where(Sale.merchant == ctx.merchant_id).order_by(Sale.id).limit(limit)
     if ctx.store_id is not None:
         query = query.where(Sale.store == ctx.store_id)
@@ -404,7 +408,7 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 
 def in_range(day: date, field: str) -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidField(f"dates run from {FIRST_DAY} to {LAST_DAY}", field=field)
+        raise InvalidField(f"dates run from {FIRST_DAY} to {LAST_DAY}", field=field, source="query")
     return day
 
 

@@ -5,6 +5,9 @@ from typing import Annotated
 
 import msgspec
 
+from loyalty.cards.tables import TIERS
+from loyalty.openapi_contract import checked_enum
+
 
 class MerchantCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["好家居建材"])]
@@ -20,7 +23,8 @@ class StoreCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DiscountCreate(msgspec.Struct, forbid_unknown_fields=True):
-    tier: str
+    # Checked by the service (422 invalid-field naming `tier`), not by the decoder.
+    tier: Annotated[str, checked_enum(TIERS, "the card tier the discount is for: " + ", ".join(TIERS), "gold")]
     percent_bp: Annotated[int, msgspec.Meta(gt=0, le=10000, description="basis points: 1000 = 10% off")]
     valid_from: date
     valid_to: date | None = None

@@ -108,6 +108,8 @@ async def set_discount(
         raise InvalidField("a cap must be positive", field="cap_fen")
     if valid_to is not None and valid_to < valid_from:
         raise InvalidField("valid_to is before valid_from", field="valid_to")
+    if not await Merchant.exists().where(Merchant.id == merchant_id):  # else the foreign key refuses it: a 500
+        raise NotFound(f"merchant {merchant_id} does not exist", field="merchant", source="path")
     rows = await DiscountSchedule.insert(
         DiscountSchedule(merchant=merchant_id, tier=tier, percent_bp=percent_bp, cap_fen=cap_fen, valid_from=valid_from, valid_to=valid_to)
     ).returning(DiscountSchedule.id)

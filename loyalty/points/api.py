@@ -87,7 +87,8 @@ class StaffPointsController(Controller):
         opt={"roles": ("service",)},
         responses={
             HTTP_202_ACCEPTED: ResponseSpec(
-                data_container=AdjustmentRequestView, description="Above the threshold: waiting for approval"
+                data_container=AdjustmentRequestView, description="Above the threshold: waiting for approval",
+                generate_examples=False,  # Litestar's invented ones are random text; the fields carry real ones
             )
         },
     )

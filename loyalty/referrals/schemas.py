@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+from loyalty.openapi_contract import checked_enum
+from loyalty.referrals.tables import LEAD_STAGES
+
+STAGE_WORDS = "registered → visited → subscribed → signed, or cancelled"
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=50, examples=["王先生"])]
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["13912345678"])]
@@ -23,7 +28,8 @@ class StaffLeadCreate(LeadCreate, forbid_unknown_fields=True):
 
 
 class LeadMove(msgspec.Struct, forbid_unknown_fields=True):
-    stage: Annotated[str, msgspec.Meta(examples=["visited", "subscribed", "signed", "cancelled"])]
+    # Checked by the service (422 invalid-field, or stage-backwards), not by the decoder.
+    stage: Annotated[str, checked_enum(LEAD_STAGES, "the stage to move the lead to: " + STAGE_WORDS, "visited")]
     note: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
@@ -40,7 +46,8 @@ class LeadView(msgspec.Struct):
     phone: str
     project_id: int
     project: str
-    stage: str
+    stage: Annotated[Literal[LEAD_STAGES], msgspec.Meta(description="where the lead is: " + STAGE_WORDS,
+                                                          examples=["visited"])]
     registered_at: datetime
     protected_until: date
     visited_at: datetime | None

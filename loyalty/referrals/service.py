@@ -14,7 +14,7 @@ from loyalty.errors import DomainError, InvalidField, NotFound, RetryLater
 from loyalty.members.tables import Member, Ownership, Project
 from loyalty.phones import normalise_phone
 from loyalty.points import service as points
-from loyalty.referrals.tables import STAGES, Lead, LeadStageChange, OfficeVisit, ReferralAttempt, RewardRule
+from loyalty.referrals.tables import LEAD_STAGES, STAGES, Lead, LeadStageChange, OfficeVisit, ReferralAttempt, RewardRule
 
 
 class ReferralRejected(DomainError):
@@ -337,8 +337,8 @@ async def move_lead(
     lead row is locked and every reward has its own idempotency key, so double clicks and
     concurrent calls pay each reward once."""
     today = today or clock.today()
-    if to_stage not in (*STAGES, "cancelled"):
-        raise InvalidField(f"stage must be one of {', '.join((*STAGES, 'cancelled'))}", field="stage")
+    if to_stage not in LEAD_STAGES:
+        raise InvalidField(f"stage must be one of {', '.join(LEAD_STAGES)}", field="stage")
     signed_referrer: int | None = None
     async with db.transaction():
         query = Lead.select().where(Lead.id == lead_id)

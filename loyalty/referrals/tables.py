@@ -9,6 +9,7 @@ from piccolo.table import Table
 from loyalty.members.tables import Member, Project
 
 STAGES = ("registered", "visited", "subscribed", "signed")  # forward order; plus "cancelled"
+LEAD_STAGES = (*STAGES, "cancelled")  # every stage a lead can be in
 BENEFICIARIES = ("referrer", "new_owner")
 
 

@@ -45,6 +45,17 @@ async def test_an_unknown_category_or_tier_is_refused_naming_the_field(client):
     assert bad_tier.status_code == 422 and bad_tier.json()["errors"][0]["field"] == "tier"
 
 
+async def test_a_discount_for_an_unknown_merchant_is_not_found_not_a_500(client):
+    await _login(client, "admin")
+
+    response = await client.post(
+        "/api/v1/staff/merchants/999999/discounts", json={"tier": "gold", "percent_bp": 1000, "valid_from": "2026-01-01"}
+    )
+
+    assert response.status_code == 404 and response.json()["type"] == "/problems/not-found"
+    assert response.json()["errors"] == [{"field": "merchant", "reason": "merchant 999999 does not exist", "source": "path"}]
+
+
 async def test_only_admins_manage_merchants(client):
     await _login(client, "service")
     assert (await client.post("/api/v1/staff/merchants", json={"name": "好家居"})).status_code == 403

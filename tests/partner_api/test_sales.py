@@ -256,6 +256,20 @@ async def test_listing_sales_filters_by_beijing_days(client, frozen, tmp_path, s
     assert [item["id"] for item in to_14th["items"]] == [made["14th late"]]
 
 
+async def test_listing_sales_from_a_start_after_the_end_is_refused_naming_end(client, frozen, tmp_path, signer):
+    a = await shop()
+    await sell(client, a.auth, "one", sale_body(await static_code(await owner(tmp_path, GOLD), signer)))
+
+    response = await client.get(f"{BASE}/sales", params={"start": "2026-06-16", "end": "2026-06-15"}, headers=a.auth)
+
+    assert (response.status_code, problem(response)) == (422, "/problems/invalid-field")
+    assert response.json()["errors"] == [
+        {"field": "end", "reason": "end (2026-06-15) is before start (2026-06-16)", "source": "query"}
+    ]
+    same_day = await client.get(f"{BASE}/sales", params={"start": "2026-06-15", "end": "2026-06-15"}, headers=a.auth)
+    assert same_day.status_code == 200, same_day.text
+
+
 async def test_listing_sales_with_a_bad_limit_is_a_validation_error(client, frozen, tmp_path):
     a = await shop()
 
@@ -289,3 +303,41 @@ async def test_a_refusal_is_titled_in_the_cashiers_language_with_the_same_type(c
     assert problem(zh) == problem(en) == "/problems/insufficient-points"
     assert (zh.json()["title"], en.json()["title"]) == ("积分不足", "Not enough points")
     assert zh.json()["available"] == 10
+
+
+async def test_a_number_too_large_for_the_database_names_its_parameter_in_plain_words(client, frozen, tmp_path):
+    a = await shop()
+    beyond = "must be between -9223372036854775808 and 9223372036854775807"
+
+    by_id = await client.get(f"{BASE}/sales/9223372036854775808", headers=a.auth)
+    by_cursor = await client.get(f"{BASE}/sales", params={"cursor": "9" * 23}, headers=a.auth)
+
+    assert (by_id.status_code, problem(by_id)) == (400, "/problems/value-out-of-range")
+    assert by_id.json()["errors"] == [{"field": "sale_id", "reason": beyond, "source": "path"}]
+    assert (by_cursor.status_code, problem(by_cursor)) == (400, "/problems/value-out-of-range")
+    assert by_cursor.json()["errors"] == [{"field": "cursor", "reason": beyond, "source": "query"}]
+
+
+async def test_body_and_query_refusals_name_the_field_in_plain_words_not_the_decoders(client, frozen, tmp_path, signer):
+    a = await shop()
+    code = await static_code(await owner(tmp_path, GOLD), signer)
+    huge = b'{"code": "%s", "store": "S1", "gross_fen": %s}' % (code.encode(), b"9" * 5000)
+    headers = {**a.auth, "Idempotency-Key": "k1", "content-type": "application/json"}
+
+    answers = {
+        "huge": await client.post(f"{BASE}/sales", content=huge, headers=headers),
+        "above": await client.post(f"{BASE}/sales", json={**sale_body(code), "gross_fen": 10**12}, headers=headers),
+        "date": await client.get(f"{BASE}/sales", params={"start": "2026-02-30"}, headers=a.auth),
+        "limit": await client.get(f"{BASE}/sales", params={"limit": "500"}, headers=a.auth),
+    }
+
+    errors = {name: (answer.status_code, problem(answer), answer.json()["errors"]) for name, answer in answers.items()}
+    assert errors == {
+        "huge": (400, "/problems/validation-error",
+                 [{"field": "gross_fen", "reason": "the number is too large", "source": "body"}]),
+        "above": (400, "/problems/validation-error",
+                  [{"field": "gross_fen", "reason": "must be at most 100000000000", "source": "body"}]),
+        "date": (400, "/problems/validation-error",
+                 [{"field": "start", "reason": "a date is written YYYY-MM-DD, e.g. 2026-12-07", "source": "query"}]),
+        "limit": (400, "/problems/validation-error", [{"field": "limit", "reason": "must be at most 200", "source": "query"}]),
+    }
