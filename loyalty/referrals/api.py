@@ -185,7 +185,8 @@ class StaffReferralController(Controller):
         return [
             FunnelMonth(
                 project_id=row.project_id, project=row.project, month=row.month, registered=row.registered,
-                visited=row.visited, subscribed=row.subscribed, signed=row.signed, new_buyers=row.new_buyers,
+                visited=row.visited, subscribed=row.subscribed, signed=row.signed,
+                signed_of_registered=row.signed_of_registered, new_buyers=row.new_buyers,
                 referred_buyers=row.referred_buyers, conversion=row.conversion, referral_share=row.referral_share,
             )
             for row in await service.funnel(start, end, project_id)

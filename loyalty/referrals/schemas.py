@@ -82,6 +82,9 @@ class FunnelMonth(msgspec.Struct):
     visited: int
     subscribed: int
     signed: int  # leads that reached signed in the month (the funnel's stage count)
+    # Of the leads registered in the month, those signed since: conversion's numerator (a
+    # cohort, so conversion never passes 1; `signed` may count leads registered earlier).
+    signed_of_registered: int
     new_buyers: int
     referred_buyers: int  # of the new buyers, those who came through a signed lead; the share's numerator
     conversion: float | None

@@ -215,6 +215,7 @@ async def test_the_funnel_counts_each_stage_in_the_month_it_was_reached(world, n
     assert (june["registered"], june["visited"], june["subscribed"], june["signed"], june["new_buyers"]) == (2, 1, 1, 1, 3)
     # Conversion is the month's cohort: May's one lead has signed since (1.0); of June's two
     # leads none has signed (one was cancelled), though June's `signed` counts May's lead.
+    assert (may["signed_of_registered"], june["signed_of_registered"]) == (1, 0)
     assert may["conversion"] == 1.0 and june["conversion"] == 0.0
     assert june["referral_share"] == pytest.approx(0.3333)
     assert june["referral_share_target"] == 0.30
