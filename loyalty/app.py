@@ -39,6 +39,8 @@ from loyalty.settings import Settings
 from loyalty.ops.rate_limits import Counters, FixedWindow
 from partner_api.auth import BadKeyLimit, RateLimit
 from partner_api.routes import partner_router
+from loyalty.i18n.api import choose_language, page_catalogue
+from loyalty.i18n.catalog import check_compiled
 
 WEB = Path(__file__).resolve().parent / "web" / "static"
 STAFF_WEB = Path(__file__).resolve().parent.parent / "admin_ui" / "static"
@@ -83,6 +85,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     """The application for `settings`. It binds the database engine for the URL (or the one
     given, which tests share), and refuses to start on a database whose migrations have not
     all been applied."""
+    check_compiled()  # a missing .mo stops here, not at the first page a reader opens
     db.bind(engine or db.engine_from_url(settings.database_url))
     jobs.configure(settings)
     counters = Counters(settings)  # one Redis pool per process for every request limit
@@ -135,6 +138,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         route_handlers=[
             code_keys, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
             MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, staff,
+            choose_language,
         ],
     )
     sessions = CookieBackendConfig(
@@ -153,6 +157,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             metrics_controller(settings),
             index,
             staff_page,
+            page_catalogue,
             api_v1,
             partner_router(),
             apidocs.assets_router(),

@@ -18,6 +18,7 @@ from rich.table import Table as RichTable
 
 from loyalty import db, jobs
 from loyalty.errors import DomainError, ImportRejected, NotMigrated
+from loyalty.i18n import environment_locale
 from loyalty.settings import Settings, SettingsError, load_settings
 
 console = Console(stderr=True)
@@ -63,7 +64,8 @@ def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
     except ImportRejected:
         raise  # the import command prints its row-level report
     except DomainError as error:
-        raise click.ClickException(f"{error.title('en')}: {error.detail}") from None
+        locale = environment_locale()
+        raise click.ClickException(f"{error.title_in(locale)}: {error.detail_in(locale)}") from None
 
 
 def _logging(settings: Settings | None = None) -> None:
@@ -160,7 +162,7 @@ def import_owners(file: Path, skip_bad_rows: bool) -> None:
         except ImportRejected as error:
             bar.stop()
             _print_row_errors(error.extra.get("errors", []))
-            raise click.ClickException(error.detail) from None
+            raise click.ClickException(error.detail_in(environment_locale())) from None
         except NotMigrated as error:
             raise click.ClickException(str(error)) from None
     if report.errors:

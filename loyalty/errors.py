@@ -6,26 +6,33 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from loyalty.i18n import Message, _, translate
+
 
 class DomainError(Exception):
+    """`title` and `detail` are catalogue messages, rendered in the reader's locale by the
+    mapper; a plain-text `detail` is for names and identifiers only (it is shown as it is)."""
+
     type: ClassVar[str] = "domain-error"
     status: ClassVar[int] = 400
-    title_en: ClassVar[str] = "The request breaks a rule"
-    title_zh: ClassVar[str] = "请求不符合规则"
+    title: ClassVar[Message] = _("The request breaks a rule")
 
     def __init__(
-        self, detail: str | None = None, *, field: str | None = None, source: str | None = None,
+        self, detail: Message | str | None = None, *, field: str | None = None, source: str | None = None,
         headers: dict[str, str] | None = None, **extra: Any,
     ) -> None:
-        super().__init__(detail or self.title_en)
-        self.detail = detail or self.title_en
+        self.detail: Message | str = detail or self.title
+        super().__init__(str(self.detail))
         self.field = field
         self.source = source  # where `field` was sent: body, query, path, header or cookie
         self.headers = headers or {}  # e.g. RateLimit-* on a 429
         self.extra = extra
 
-    def title(self, language: str) -> str:
-        return self.title_zh if language.startswith("zh") else self.title_en
+    def title_in(self, locale: str) -> str:
+        return translate(self.title, locale)
+
+    def detail_in(self, locale: str) -> str:
+        return translate(self.detail, locale)
 
 
 class MalformedField(DomainError):
@@ -35,8 +42,7 @@ class MalformedField(DomainError):
 
     type = "validation-error"
     status = 400
-    title_en = "A field failed validation"
-    title_zh = "请求字段校验失败"
+    title = _("A field failed validation")
 
 
 class InvalidField(DomainError):
@@ -44,8 +50,7 @@ class InvalidField(DomainError):
 
     type = "invalid-field"
     status = 422
-    title_en = "A field has an invalid value"
-    title_zh = "字段取值无效"
+    title = _("A field has an invalid value")
 
 
 class BodyTooDeep(DomainError):
@@ -53,43 +58,37 @@ class BodyTooDeep(DomainError):
 
     type = "body-too-deep"
     status = 400
-    title_en = "The JSON body is nested too deeply"
-    title_zh = "JSON 请求内容嵌套层级过深"
+    title = _("The JSON body is nested too deeply")
 
 
 class NotFound(DomainError):
     type = "not-found"
     status = 404
-    title_en = "Not found"
-    title_zh = "未找到"
+    title = _("Not found")
 
 
 class NotAuthenticated(DomainError):
     type = "not-authenticated"
     status = 401
-    title_en = "Please log in"
-    title_zh = "请先登录"
+    title = _("Please log in")
 
 
 class Forbidden(DomainError):
     type = "forbidden"
     status = 403
-    title_en = "Your role does not allow this"
-    title_zh = "您的角色无权执行此操作"
+    title = _("Your role does not allow this")
 
 
 class LoginCodeInvalid(DomainError):
     type = "login-code-invalid"
     status = 401
-    title_en = "The login code is wrong"
-    title_zh = "验证码错误"
+    title = _("The login code is wrong")
 
 
 class LoginCodeExpired(DomainError):
     type = "login-code-expired"
     status = 401
-    title_en = "The login code has expired; ask for a new one"
-    title_zh = "验证码已过期，请重新获取"
+    title = _("The login code has expired; ask for a new one")
 
 
 class RetryLater(DomainError):
@@ -104,16 +103,14 @@ class RetryLater(DomainError):
 
 class TooManyAttempts(RetryLater):
     type = "too-many-attempts"
-    title_en = "Too many attempts; wait and ask for a new code"
-    title_zh = "尝试次数过多，请稍后重新获取验证码"
+    title = _("Too many attempts; wait and ask for a new code")
 
 
 class LoginCodesFromAddressLimited(RetryLater):
     """One address asking codes for many phones (`LOYALTY_LOGIN_CODES_PER_ADDRESS`)."""
 
     type = "login-codes-limited"
-    title_en = "Too many login codes requested from your network; wait and try again"
-    title_zh = "您所在网络请求验证码过于频繁，请稍后再试"
+    title = _("Too many login codes requested from your network; wait and try again")
 
 
 class BadPartnerKeysLimited(RetryLater):
@@ -121,21 +118,18 @@ class BadPartnerKeysLimited(RetryLater):
     (`LOYALTY_PARTNER_BAD_KEY_LIMIT`)."""
 
     type = "bad-keys-limited"
-    title_en = "Too many calls without a valid API key from this address"
-    title_zh = "来自此地址的无效 API 密钥请求过多"
+    title = _("Too many calls without a valid API key from this address")
 
 
 class StaffLoginFailed(DomainError):
     type = "staff-login-failed"
     status = 401
-    title_en = "Wrong username or password"
-    title_zh = "用户名或密码错误"
+    title = _("Wrong username or password")
 
 
 class StaffLoginLocked(RetryLater):
     type = "staff-login-locked"
-    title_en = "Too many wrong passwords; wait before trying again"
-    title_zh = "密码错误次数过多，请稍后再试"
+    title = _("Too many wrong passwords; wait before trying again")
 
 
 class ImportRejected(DomainError):
@@ -143,8 +137,7 @@ class ImportRejected(DomainError):
 
     type = "import-rejected"
     status = 422
-    title_en = "The file has invalid rows; nothing was imported"
-    title_zh = "文件中有无效行，未导入任何数据"
+    title = _("The file has invalid rows; nothing was imported")
 
 
 class UploadTooLarge(DomainError):
@@ -153,8 +146,7 @@ class UploadTooLarge(DomainError):
 
     type = "upload-too-large"
     status = 413
-    title_en = "The file is too large"
-    title_zh = "文件过大"
+    title = _("The file is too large")
 
 
 class TooManyRows(DomainError):
@@ -162,8 +154,7 @@ class TooManyRows(DomainError):
 
     type = "too-many-rows"
     status = 422
-    title_en = "The file has too many rows"
-    title_zh = "文件行数过多"
+    title = _("The file has too many rows")
 
 
 class CellTooLong(DomainError):
@@ -171,8 +162,7 @@ class CellTooLong(DomainError):
 
     type = "cell-too-long"
     status = 422
-    title_en = "A cell of the file is too long"
-    title_zh = "文件中有单元格内容过长"
+    title = _("A cell of the file is too long")
 
 
 class NotMigrated(RuntimeError):

@@ -15,6 +15,7 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
+from loyalty.i18n import _
 from loyalty.errors import DomainError, InvalidField
 
 MEGAPIXEL = 1_000_000
@@ -23,8 +24,7 @@ MEGAPIXEL = 1_000_000
 class ImageTooLarge(DomainError):
     type = "image-too-large"
     status = 422
-    title_en = "The picture is too large"
-    title_zh = "图片过大"
+    title = _("The picture is too large")
 
 
 def check_image(data: bytes, *, field: str, formats: tuple[str, ...], max_bytes: int, max_pixels: int) -> str:

@@ -32,6 +32,7 @@ from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
+from loyalty.i18n import Message, _, translate
 from loyalty.errors import DomainError
 from loyalty.problems import _HTTP_TITLES, PROBLEM_JSON, SOURCES
 
@@ -79,16 +80,16 @@ EXTRA_FIELDS: dict[str, dict[str, str]] = {
     "party-too-large": {"limit": "the most people one signup may bring"},
 }
 
-# Answers `loyalty.problems` and the edge make without a DomainError: (status, title_en, title_zh, meaning).
-_OTHER_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
-    "validation-error": (400, "A field failed validation", "请求字段校验失败",
+# Answers `loyalty.problems` and the edge make without a DomainError: (status, title, meaning).
+_OTHER_PROBLEMS: dict[str, tuple[int, Message, str]] = {
+    "validation-error": (400, _("A field failed validation"),
                          "A parameter or body field has the wrong type, is missing, or is out of its range; "
                          "`errors[]` names each (`field`, `reason`)."),
-    "value-out-of-range": (400, "A value is out of range or has invalid characters", "取值超出范围或含有无效字符",
+    "value-out-of-range": (400, _("A value is out of range or has invalid characters"),
                            "A number beyond what the database holds, or a text with a NUL character."),
-    "cross-origin-refused": (403, "Cross-origin request refused", "拒绝跨域请求",
+    "cross-origin-refused": (403, _("Requests from another site are refused"),
                              "A browser write from another origin (the session cookie is not accepted cross-site)."),
-    "http-error": (400, "Request failed", "请求失败", "Any other HTTP-level refusal; `status` says which."),
+    "http-error": (400, _("Request failed"), "Any other HTTP-level refusal; `status` says which."),
 }
 _HTTP_MEANINGS = {
     "bad-request": "The body is not JSON (or not the content type the route reads).",
@@ -127,7 +128,7 @@ def _subclasses(cls: type) -> Iterable[type]:
 
 def _meaning(cls: type[DomainError]) -> str:
     doc = inspect.getdoc(cls) if cls.__doc__ else None
-    return " ".join((doc or cls.title_en).split("\n\n")[0].split())
+    return " ".join((doc or translate(cls.title, "en")).split("\n\n")[0].split())
 
 
 def error_classes() -> list[type[DomainError]]:
@@ -140,12 +141,15 @@ def error_classes() -> list[type[DomainError]]:
 def problem_types() -> dict[str, ProblemType]:
     """slug → ProblemType, for every problem the app can answer."""
     registry: dict[str, ProblemType] = {}
-    for status, (slug, title_en, title_zh) in _HTTP_TITLES.items():
-        registry[slug] = ProblemType(slug, status, title_en, title_zh, _HTTP_MEANINGS.get(slug, title_en))
-    for slug, (status, title_en, title_zh, meaning) in _OTHER_PROBLEMS.items():
-        registry[slug] = ProblemType(slug, status, title_en, title_zh, meaning)
+    def both(title: Message) -> tuple[str, str]:
+        return translate(title, "en"), translate(title, "zh-CN")
+
+    for status, (slug, title) in _HTTP_TITLES.items():
+        registry[slug] = ProblemType(slug, status, *both(title), _HTTP_MEANINGS.get(slug, translate(title, "en")))
+    for slug, (status, title, meaning) in _OTHER_PROBLEMS.items():
+        registry[slug] = ProblemType(slug, status, *both(title), meaning)
     for cls in error_classes():
-        registry[cls.type] = ProblemType(cls.type, cls.status, cls.title_en, cls.title_zh, _meaning(cls))
+        registry[cls.type] = ProblemType(cls.type, cls.status, *both(cls.title), _meaning(cls))
     return {
         slug: ProblemType(p.slug, p.status, p.title_en, p.title_zh, p.meaning, EXTRA_FIELDS.get(slug, {}))
         for slug, p in sorted(registry.items())

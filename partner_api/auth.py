@@ -28,6 +28,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from loyalty.i18n import _
 from loyalty.errors import BadPartnerKeysLimited, DomainError, NotAuthenticated
 from loyalty.merchants import service
 from loyalty.ops.client_address import client_address
@@ -38,8 +39,7 @@ from loyalty.settings import Settings
 class RateLimited(DomainError):
     type = "rate-limited"
     status = 429
-    title_en = "Too many requests for this API key"
-    title_zh = "该 API 密钥请求过于频繁"
+    title = _("Too many requests for this API key")
 
 
 class RateLimit:

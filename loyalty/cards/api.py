@@ -26,13 +26,14 @@ from loyalty.cards.schemas import (
     TierRuleChange,
 )
 from loyalty.identity.guards import member_id, requires_member
-from loyalty.labels import label, pick_language
+from loyalty.i18n import request_locale
+from loyalty.labels import label
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
 
 def _language(request: Request[Any, Any, State]) -> str:
-    return pick_language(request.headers.get("accept-language"))
+    return request_locale(request)
 
 
 class MyCardController(Controller):

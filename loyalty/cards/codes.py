@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from loyalty.i18n import _
 from loyalty.errors import DomainError
 
 PREFIX = "OC1"
@@ -48,26 +49,22 @@ class CodeError(DomainError):
 
 class CodeMalformed(CodeError):
     type = "code-malformed"
-    title_en = "This is not an Owner Club code"
-    title_zh = "无法识别的会员码"
+    title = _("This is not an Owner Club code")
 
 
 class CodeBadSignature(CodeError):
     type = "code-bad-signature"
-    title_en = "The code's signature is not valid"
-    title_zh = "会员码签名无效"
+    title = _("The code's signature is not valid")
 
 
 class CodeUnknownKey(CodeError):
     type = "code-unknown-key"
-    title_en = "The code was signed with an unknown key"
-    title_zh = "会员码的签名密钥未知"
+    title = _("The code was signed with an unknown key")
 
 
 class CodeExpired(CodeError):
     type = "code-expired"
-    title_en = "The code has expired; refresh it on the phone"
-    title_zh = "会员码已过期，请在手机上刷新"
+    title = _("The code has expired; refresh it on the phone")
 
 
 class CodeAlreadyUsed(CodeError):
@@ -75,8 +72,7 @@ class CodeAlreadyUsed(CodeError):
     is a replay of a photographed or intercepted code, not a retry."""
 
     type = "code-already-used"
-    title_en = "This code has already been used for a sale; refresh it on the phone"
-    title_zh = "该会员码已用于一笔交易，请在手机上刷新"
+    title = _("This code has already been used for a sale; refresh it on the phone")
 
 
 class CodeCannotPay(CodeError):
@@ -84,8 +80,7 @@ class CodeCannotPay(CodeError):
     has it, so it identifies the member but never spends their points."""
 
     type = "code-cannot-pay"
-    title_en = "A printed card identifies; paying with points needs the rotating code on the owner's phone"
-    title_zh = "实体卡仅用于识别会员；积分支付请出示手机上的动态会员码"
+    title = _("A printed card identifies; paying with points needs the rotating code on the owner's phone")
 
 
 @dataclass(frozen=True)

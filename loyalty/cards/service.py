@@ -7,6 +7,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.cards import codes, tiers
@@ -23,22 +24,19 @@ from loyalty.settings import Settings
 
 class NoCard(NotFound):
     type = "no-card"
-    title_en = "No membership card: cards come with a signed contract"
-    title_zh = "暂无会员卡：签约后自动发卡"
+    title = _("No membership card: cards come with a signed contract")
 
 
 class CardReplaced(DomainError):
     type = "card-replaced"
     status = 422
-    title_en = "This card was replaced; use the new card"
-    title_zh = "该卡已补办作废，请使用新卡"
+    title = _("This card was replaced; use the new card")
 
 
 class CardSuspended(DomainError):
     type = "card-suspended"
     status = 422
-    title_en = "This card is suspended"
-    title_zh = "该卡已暂停使用"
+    title = _("This card is suspended")
 
 
 @lru_cache(maxsize=8)
@@ -131,8 +129,7 @@ def _rule_text(rule: tiers.Rule, language: str) -> str:
         need = cny(rule.threshold, language)
     elif rule.kind == "stage":
         need = label(f"stage.{STAGES[min(rule.threshold, len(STAGES) - 1)]}", language)
-    homes = "home" if rule.threshold == 1 else "homes"
-    return label(f"criterion.{rule.kind}", language, need=need, months=rule.window_months or 24, homes=homes)
+    return label(f"criterion.{rule.kind}", language, need=need, months=rule.window_months or 24)
 
 
 async def card_view(member_id: int, language: str = "zh-CN", today: date | None = None) -> CardView:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from loyalty.i18n import _
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
 from loyalty.care import outbox
@@ -25,8 +26,7 @@ PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 class CaseClosed(DomainError):
     type = "case-closed"
     status = 409
-    title_en = "This case is already resolved"
-    title_zh = "该反馈已处理完毕"
+    title = _("This case is already resolved")
 
 
 def _text(value: str, field: str, limit: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
+from loyalty.i18n import _
 from loyalty import clock, jobs
 from loyalty.care import outbox
 from loyalty.care.tables import DIMENSIONS, Survey
@@ -21,8 +22,7 @@ EVENT_SURVEY_WINDOW = timedelta(days=7)  # events that ended longer ago get no s
 class SurveyAnswered(DomainError):
     type = "survey-answered"
     status = 409
-    title_en = "This survey has already been answered"
-    title_zh = "该问卷已提交"
+    title = _("This survey has already been answered")
 
 
 async def create_survey(

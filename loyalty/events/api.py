@@ -46,7 +46,8 @@ from loyalty.events.schemas import (
 from loyalty.events.stripe_gateway import gateway_for
 from loyalty.events.tables import Event, Payment, Signup
 from loyalty.identity.guards import member_id, requires_member
-from loyalty.labels import label, pick_language
+from loyalty.i18n import request_locale
+from loyalty.labels import label
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
@@ -60,13 +61,16 @@ SIGNUP_REFUSALS = (
 
 
 def _language(request: Request[Any, Any, State]) -> str:
-    return pick_language(request.headers.get("accept-language"))
+    return request_locale(request)
 
 
 def _why_not(problem: DomainError | None, language: str) -> WhyNot | None:
     if problem is None:
         return None
-    return WhyNot(type=f"/problems/{problem.type}", message=problem.detail, title_zh=problem.title_zh, title_en=problem.title_en)
+    return WhyNot(
+        type=f"/problems/{problem.type}", message=problem.detail_in(language),
+        title_zh=problem.title_in("zh-CN"), title_en=problem.title_in("en"),
+    )
 
 
 def event_view(offer: catalog.Offer, language: str) -> EventView:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from loyalty.i18n import _
 from loyalty import clock
 from loyalty.errors import DomainError, InvalidField
 from loyalty.labels import label
@@ -36,35 +37,30 @@ def split(text: str) -> list[str]:
 class NotEligible(DomainError):
     type = "event-not-eligible"
     status = 422
-    title_en = "You are not eligible for this event"
-    title_zh = "您不符合本活动的报名条件"
+    title = _("You are not eligible for this event")
 
 
 class SignupNotOpenYet(DomainError):
     type = "signup-not-open-yet"
     status = 422
-    title_en = "Sign-up has not opened yet"
-    title_zh = "报名尚未开始"
+    title = _("Sign-up has not opened yet")
 
 
 class SignupClosed(DomainError):
     type = "signup-closed"
     status = 422
-    title_en = "Sign-up has closed"
-    title_zh = "报名已截止"
+    title = _("Sign-up has closed")
 
 
 class PartyTooLarge(InvalidField):
     type = "party-too-large"
-    title_en = "Too many people in the party for this event"
-    title_zh = "同行人数超过本活动上限"
+    title = _("Too many people in the party for this event")
 
 
 class EventCancelled(DomainError):
     type = "event-cancelled"
     status = 409
-    title_en = "The event is cancelled"
-    title_zh = "活动已取消"
+    title = _("The event is cancelled")
 
 
 def fee_per_person(event: Mapping[str, Any], tier: str | None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.events import capacity, payments, rules, waitlist
@@ -23,36 +24,31 @@ from loyalty.settings import Settings
 class EventFull(DomainError):
     type = "event-full"
     status = 409
-    title_en = "Not enough seats left: you can join the waitlist"
-    title_zh = "剩余名额不足，可加入候补"
+    title = _("Not enough seats left: you can join the waitlist")
 
 
 class AlreadySignedUp(DomainError):
     type = "already-signed-up"
     status = 409
-    title_en = "You have already signed up for this event"
-    title_zh = "您已报名本活动"
+    title = _("You have already signed up for this event")
 
 
 class PaymentsUnavailable(DomainError):
     type = "payments-unavailable"
     status = 422
-    title_en = "Online payment is not available; paid events cannot take signups here (free events can)"
-    title_zh = "暂不支持在线支付，收费活动无法在线报名（免费活动不受影响）"
+    title = _("Online payment is not available; paid events cannot take signups here (free events can)")
 
 
 class CancelDeadlinePassed(DomainError):
     type = "cancel-deadline-passed"
     status = 409
-    title_en = "The cancellation deadline has passed; please contact customer service"
-    title_zh = "已过取消截止时间，请联系客服"
+    title = _("The cancellation deadline has passed; please contact customer service")
 
 
 class SignupNotCancellable(DomainError):
     type = "signup-not-cancellable"
     status = 409
-    title_en = "This signup can no longer be cancelled"
-    title_zh = "该报名已无法取消"
+    title = _("This signup can no longer be cancelled")
 
 
 # --- who is signing up ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 import stripe
 
+from loyalty.i18n import _
 from loyalty.errors import DomainError
 from loyalty.settings import Settings
 
@@ -24,15 +25,13 @@ log = logging.getLogger("loyalty.events.stripe")
 class PaymentProviderError(DomainError):
     type = "payment-provider-error"
     status = 502
-    title_en = "The payment provider did not answer as expected; please try again"
-    title_zh = "支付服务暂时异常，请稍后重试"
+    title = _("The payment provider did not answer as expected; please try again")
 
 
 class WebhookSignatureInvalid(DomainError):
     type = "webhook-signature-invalid"
     status = 400
-    title_en = "The webhook's signature does not verify"
-    title_zh = "回调签名无效"
+    title = _("The webhook's signature does not verify")
 
 
 @dataclass(frozen=True)

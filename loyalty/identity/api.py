@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from loyalty.identity import service
+from loyalty.i18n.locale import SESSION_LANG_KEY
 from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
 from loyalty.ops.client_address import client_address
 from loyalty.identity.schemas import (
@@ -53,7 +54,8 @@ class MemberAuthController(Controller):
     @post("/sessions", operation_id="memberLogin", summary="Log in with phone and one-time code")
     async def login(self, data: JSONBody[MemberLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> MemberSession:
         member = await service.verify_login_code(data.phone, data.code, settings)
-        request.set_session(new_session(MEMBER_KEY, member.id))
+        # The owner's saved language comes first from now on (loyalty.i18n.locale).
+        request.set_session({**new_session(MEMBER_KEY, member.id), SESSION_LANG_KEY: member.language})
         return MemberSession(member_id=member.id, name=member.name)
 
     @delete("/sessions/current", status_code=HTTP_204_NO_CONTENT, operation_id="logout", summary="Log out")

@@ -96,6 +96,7 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
 class MemberIdentity:
     id: int
     name: str
+    language: str = "zh-CN"
 
 
 async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> MemberIdentity:
@@ -132,10 +133,10 @@ async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> Me
     used = await LoginCode.update({LoginCode.used_at: now}).where(still_open).returning(LoginCode.id)
     if not used:
         raise LoginCodeInvalid("this code was already used")
-    member = await Member.select(Member.id, Member.name).where(Member.phone == phone).first()
+    member = await Member.select(Member.id, Member.name, Member.language).where(Member.phone == phone).first()
     if member is None:
         raise LoginCodeInvalid("no member has this phone")
-    return MemberIdentity(id=member["id"], name=member["name"])
+    return MemberIdentity(id=member["id"], name=member["name"], language=member["language"])
 
 
 async def check_member_session(member_id: int, issued_at: float = 0.0) -> None:

@@ -18,7 +18,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from loyalty import clock
 from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
-from loyalty.labels import pick_language
+from loyalty.i18n import request_locale
+from loyalty.i18n.locale import SESSION_LANG_KEY
 from loyalty.members import imports, service
 from loyalty.members.stages import STAGES
 from loyalty.members.schemas import (
@@ -49,7 +50,7 @@ class MeController(Controller):
         """The member app's profile page: the owner's own name, phone, lifecycle stage and the units they own.
         Never another member's.
         """
-        language = pick_language(request.headers.get("accept-language"))
+        language = request_locale(request)
         return await service.get_profile(member_id(request), clock.today(), language)
 
     @raises("invalid-field", "not-found")
@@ -58,8 +59,10 @@ class MeController(Controller):
         """The member app's profile page: send only the fields to change. Name and phone are changed by staff,
         not here.
         """
-        language = pick_language(request.headers.get("accept-language"))
-        return await service.update_profile(member_id(request), data, clock.today(), language)
+        if data.language is not msgspec.UNSET and request.scope.get("session"):
+            # The saved language is the first choice of locale: this reply is in it already.
+            request.set_session({**request.scope["session"], SESSION_LANG_KEY: data.language})
+        return await service.update_profile(member_id(request), data, clock.today(), request_locale(request))
 
 
 class ProjectView(msgspec.Struct):
@@ -110,7 +113,7 @@ class StaffMemberController(Controller):
         """The staff member page: one owner's contact details, lifecycle stage and units, for the service, sales
         and admin roles.
         """
-        language = pick_language(request.headers.get("accept-language"))
+        language = request_locale(request)
         return await service.get_profile(member_id, clock.today(), language)
 
 

@@ -104,10 +104,10 @@ async def run_import(import_id: int) -> None:
         report = await importer.import_parsed(parsed, skip_bad_rows=stored["skip_bad_rows"])
     except ImportRejected as rejected:
         errors = rejected.extra.get("errors", [])
-        await _finish(import_id, "failed", detail=rejected.detail, errors=errors)
+        await _finish(import_id, "failed", detail=str(rejected.detail), errors=errors)
         return
     except DomainError as refused:  # the file as a whole: too many rows, unreadable, ...
-        await _finish(import_id, "failed", detail=refused.detail, errors=[])
+        await _finish(import_id, "failed", detail=str(refused.detail), errors=[])
         return
     except Exception:
         await _finish(import_id, "failed", detail="the import stopped on an unexpected error; nothing was imported", errors=[])

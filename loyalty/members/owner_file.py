@@ -243,7 +243,7 @@ def read_owner_file(
             try:
                 return convert(cells.get(column))
             except (ValueError, InvalidField) as error:
-                reason = error.detail if isinstance(error, InvalidField) else str(error)
+                reason = str(error.detail) if isinstance(error, InvalidField) else str(error)
                 row_errors.append(RowError(number, column, reason))
                 return None
 

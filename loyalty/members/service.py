@@ -9,6 +9,7 @@ import msgspec
 
 from loyalty import clock, db
 from loyalty.errors import InvalidField, NotFound
+from loyalty.i18n import _
 from loyalty.labels import label
 from loyalty.members import stages
 from loyalty.members.schemas import MemberPage, MemberProfile, MemberSummary, OwnedUnit, ProfileUpdate
@@ -99,6 +100,14 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date, la
         if not updated:
             raise NotFound(f"member {member_id} does not exist")
     return await get_profile(member_id, today, language=language)
+
+
+async def save_language(member_id: int, language: str) -> None:
+    """The owner's chosen language: pages, problems and every message to them follow it."""
+    if language not in LANGUAGES:
+        raise InvalidField(_("language must be one of {choices}", choices=", ".join(LANGUAGES)), field="language")
+    async with db.transaction():
+        await Member.update({Member.language: language, Member.updated_at: clock.now()}).where(Member.id == member_id)
 
 
 def clean_tags(tags: Sequence[str]) -> list[str]:

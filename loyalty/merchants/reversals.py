@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.merchants.sales import ledger_keys
@@ -17,8 +18,7 @@ from loyalty.points import service as points
 class ReversalTooLarge(DomainError):
     type = "reversal-exceeds-sale"
     status = 422
-    title_en = "More than what is left of the sale"
-    title_zh = "超出该笔交易可撤销的金额"
+    title = _("More than what is left of the sale")
 
 
 async def reverse_sale(

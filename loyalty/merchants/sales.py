@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.cards import service as cards
 from loyalty.cards.codes import CodeAlreadyUsed, CodeCannotPay, CodeSigner
@@ -24,15 +25,13 @@ FEN_PER_CNY = 100
 class DiscountNotAllowed(DomainError):
     type = "discount-exceeds-schedule"
     status = 422
-    title_en = "The discount is more than this member's tier allows here"
-    title_zh = "折扣超出该会员等级在本商家的优惠"
+    title = _("The discount is more than this member's tier allows here")
 
 
 class PointsExceedPayable(DomainError):
     type = "points-exceed-payable"
     status = 422
-    title_en = "Points can pay at most what is left after the discount"
-    title_zh = "积分抵扣不能超过折后应付金额"
+    title = _("Points can pay at most what is left after the discount")
 
 
 def ledger_keys(merchant_id: int, client_key: str, kind: str = "sale") -> tuple[str, str, str]:

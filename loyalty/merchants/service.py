@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.cards import service as cards
@@ -23,14 +24,12 @@ KEY_PREFIX = "ocm_live_"
 class MerchantSuspended(DomainError):
     type = "merchant-suspended"
     status = 403
-    title_en = "This merchant is suspended"
-    title_zh = "该商家已暂停合作"
+    title = _("This merchant is suspended")
 
 
 class StoreNotFound(InvalidField):
     type = "store-not-found"
-    title_en = "No such store for this merchant"
-    title_zh = "本商家没有该门店"
+    title = _("No such store for this merchant")
 
 
 @dataclass(frozen=True)

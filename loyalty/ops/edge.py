@@ -25,7 +25,7 @@ import uuid
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from loyalty.labels import pick_language
+from loyalty.i18n import DEFAULT_LOCALE, Message, _, negotiate, translate
 from loyalty.ops.client_address import client_address
 from loyalty.ops.logs import REQUEST_ID, sane_request_id
 from loyalty.settings import Settings
@@ -63,30 +63,31 @@ def _headers(scope: dict[str, Any]) -> dict[bytes, bytes]:
     return dict(scope.get("headers") or ())
 
 
-def cross_origin(scope: dict[str, Any]) -> str | None:
+def cross_origin(scope: dict[str, Any]) -> Message | None:
     """Why this request must be refused as cross-origin, or None."""
     if scope["method"] not in UNSAFE_METHODS or scope["path"].startswith(EXEMPT_PREFIXES):
         return None
     headers = _headers(scope)
     site = headers.get(b"sec-fetch-site")
     if site is not None:
-        return None if site in _SAME_ORIGIN else f"Sec-Fetch-Site is {site.decode(errors='replace')}"
+        return None if site in _SAME_ORIGIN else _("the request came from another site (Sec-Fetch-Site: {site})", site=site.decode(errors="replace"))
     origin = headers.get(b"origin")
     if origin is None:
         return None
     host = headers.get(b"host", b"").decode(errors="replace")
     if origin == b"null" or urlsplit(origin.decode(errors="replace")).netloc != host:
-        return f"Origin {origin.decode(errors='replace')} is not this site ({host})"
+        return _("the request came from {origin}, not from this site ({host})", origin=origin.decode(errors="replace"), host=host)
     return None
 
 
-def _refusal(scope: dict[str, Any], why: str, request_id: str) -> tuple[dict[str, Any], bytes]:
-    zh = pick_language(_headers(scope).get(b"accept-language", b"").decode(errors="replace") or None, default="en").startswith("zh")
+def _refusal(scope: dict[str, Any], why: Message, request_id: str) -> tuple[dict[str, Any], bytes]:
+    # Before the application: no session or cookie parsing here, so the header decides.
+    locale = negotiate(_headers(scope).get(b"accept-language", b"").decode(errors="replace")) or DEFAULT_LOCALE
     body = {
         "type": "/problems/cross-origin-refused",
-        "title": "拒绝来自其他网站的请求" if zh else "Requests from another site are refused",
+        "title": translate(_("Requests from another site are refused"), locale),
         "status": 403,
-        "detail": f"{why}; state-changing requests must come from this site's own pages",
+        "detail": translate(_("{why}; state-changing requests must come from this site's own pages", why=why), locale),
         "instance": scope["path"],
     }
     start = {

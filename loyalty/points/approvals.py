@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.errors import DomainError, Forbidden, InvalidField, NotFound
@@ -33,22 +34,19 @@ STATUSES = ("pending", "approved", "rejected")
 class AdjustmentTooLarge(DomainError):
     type = "adjustment-too-large"
     status = 422
-    title_en = "One adjustment may move at most 10,000,000 points"
-    title_zh = "单次积分调整不得超过 10,000,000 积分"
+    title = _("One adjustment may move at most 10,000,000 points")
 
 
 class AdjustmentAlreadyDecided(DomainError):
     type = "adjustment-already-decided"
     status = 409
-    title_en = "This adjustment request has already been decided"
-    title_zh = "该积分调整申请已处理"
+    title = _("This adjustment request has already been decided")
 
 
 class OwnAdjustmentRequest(DomainError):
     type = "adjustment-own-request"
     status = 403
-    title_en = "Another staff member must decide on an adjustment you asked for"
-    title_zh = "不能审批自己提交的积分调整申请"
+    title = _("Another staff member must decide on an adjustment you asked for")
 
 
 @dataclass(frozen=True)

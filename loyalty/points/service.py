@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Callable, Sequence
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsLot
@@ -31,22 +32,19 @@ CLAWBACK_POLICIES = ("within_balance", "only_pending", "unlimited")
 class InsufficientPoints(DomainError):
     type = "insufficient-points"
     status = 422
-    title_en = "Not enough points"
-    title_zh = "积分不足"
+    title = _("Not enough points")
 
 
 class IdempotencyConflict(DomainError):
     type = "idempotency-conflict"
     status = 409
-    title_en = "This idempotency key was used for a different request"
-    title_zh = "该幂等键已用于另一请求"
+    title = _("This idempotency key was used for a different request")
 
 
 class NothingToReverse(DomainError):
     type = "nothing-to-reverse"
     status = 422
-    title_en = "More than what is left to reverse"
-    title_zh = "超出可撤销的积分"
+    title = _("More than what is left to reverse")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ import phonenumbers
 from piccolo.columns import Column
 from piccolo.table import Table
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.audit.tables import AuditEntry
@@ -71,8 +72,7 @@ FORFEIT_REASON = "会员个人信息已删除，积分作废 / forfeited: the me
 class AlreadyErased(DomainError):
     type = "already-erased"
     status = 409
-    title_en = "This member's data has already been erased"
-    title_zh = "该会员的个人信息已删除"
+    title = _("This member's data has already been erased")
 
 
 def erased_name(member_id: int) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.errors import DomainError, InvalidField, NotFound, RetryLater
@@ -23,56 +24,47 @@ class ReferralRejected(DomainError):
 
 class SelfReferral(ReferralRejected):
     type = "referral-self"
-    title_en = "You cannot refer yourself"
-    title_zh = "不能推荐自己"
+    title = _("You cannot refer yourself")
 
 
 class SameHousehold(ReferralRejected):
     type = "referral-same-household"
-    title_en = "Co-owners of one home are one household and cannot refer each other"
-    title_zh = "同一房产的共有人属于同一家庭，不能互相推荐"
+    title = _("Co-owners of one home are one household and cannot refer each other")
 
 
 class CloseRelativeExcluded(ReferralRejected):
     type = "referral-close-relative"
-    title_en = "Close relatives are excluded from referral rewards"
-    title_zh = "直系亲属不参与老带新奖励"
+    title = _("Close relatives are excluded from referral rewards")
 
 
 class AlreadyOwner(ReferralRejected):
     type = "referral-already-owner"
-    title_en = "This person is already an owner"
-    title_zh = "该客户已是业主"
+    title = _("This person is already an owner")
 
 
 class VisitedBeforeRegistration(ReferralRejected):
     type = "referral-visited-before"
-    title_en = "This person visited the sales office before the referral"
-    title_zh = "该客户在推荐登记前已到访售楼处"
+    title = _("This person visited the sales office before the referral")
 
 
 class ProtectedByAnotherOwner(ReferralRejected):
     type = "referral-protected"
-    title_en = "Another owner referred this person first"
-    title_zh = "该客户已由其他业主推荐，仍在保护期内"
+    title = _("Another owner referred this person first")
 
 
 class AlreadyReferred(ReferralRejected):
     type = "referral-duplicate"
-    title_en = "You have already referred this person"
-    title_zh = "您已推荐过该客户"
+    title = _("You have already referred this person")
 
 
 class YearlyCapReached(ReferralRejected):
     type = "referral-yearly-cap"
-    title_en = "The yearly referral limit is reached"
-    title_zh = "已达到本年度推荐上限"
+    title = _("The yearly referral limit is reached")
 
 
 class ReferrerNotOwner(ReferralRejected):
     type = "referral-not-owner"
-    title_en = "Only owners can refer"
-    title_zh = "仅业主可以推荐"
+    title = _("Only owners can refer")
 
 
 class ReferralNotAccepted(ReferralRejected):
@@ -83,8 +75,7 @@ class ReferralNotAccepted(ReferralRejected):
     the owner's attempts in `attempts`)."""
 
     type = "referral-not-accepted"
-    title_en = "This referral cannot be accepted"
-    title_zh = "该推荐无法受理"
+    title = _("This referral cannot be accepted")
 
 
 NOT_ACCEPTED_DETAIL = "This person cannot be registered as your referral; your sales consultant can tell you more."
@@ -94,15 +85,13 @@ _KEPT_FROM_OWNERS = (AlreadyOwner, VisitedBeforeRegistration, ProtectedByAnother
 
 class ReferralDailyCapReached(RetryLater):
     type = "referral-daily-cap"
-    title_en = "You have registered as many referrals as allowed today; try again tomorrow"
-    title_zh = "今日推荐登记次数已达上限，请明天再试"
+    title = _("You have registered as many referrals as allowed today; try again tomorrow")
 
 
 class StageBackwards(DomainError):
     type = "referral-stage-backwards"
     status = 409
-    title_en = "A lead's stage only moves forward"
-    title_zh = "客户阶段只能向前推进"
+    title = _("A lead's stage only moves forward")
 
 
 @dataclass(frozen=True)
@@ -242,7 +231,7 @@ async def refer_friend(
         )
     except DomainError as refused:
         await ReferralAttempt.update(
-            {ReferralAttempt.outcome: refused.type, ReferralAttempt.detail: refused.detail[:500]}
+            {ReferralAttempt.outcome: refused.type, ReferralAttempt.detail: str(refused.detail)[:500]}
         ).where(ReferralAttempt.id == attempt_id)
         if isinstance(refused, _KEPT_FROM_OWNERS):
             raise ReferralNotAccepted(NOT_ACCEPTED_DETAIL, field="phone") from None

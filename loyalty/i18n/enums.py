@@ -1,0 +1,118 @@
+"""Every enumeration a person reads, named in words: one table per enum, its value → the words.
+
+The pages get these tables with their catalogue (`/i18n/{locale}.json`), exports and messages
+take them through `enum_label`; `tests/i18n/test_enums.py` holds each table to its enum's values."""
+
+from __future__ import annotations
+
+from loyalty.i18n.catalog import translate
+from loyalty.i18n.message import Message, _p
+
+ENUMS: dict[str, dict[str, Message]] = {
+    "tier": {
+        "platinum": _p("tier", "Platinum"),
+        "gold": _p("tier", "Gold"),
+        "silver": _p("tier", "Silver"),
+        "blue": _p("tier", "Blue"),
+    },
+    "owner_stage": {
+        "prospect": _p("owner_stage", "Prospect"),
+        "pre_owner": _p("owner_stage", "Pre-owner"),
+        "settling": _p("owner_stage", "Settling-in owner"),
+        "stable": _p("owner_stage", "Established owner"),
+        "veteran": _p("owner_stage", "Veteran owner"),
+    },
+    "gender": {
+        "female": _p("gender", "Female"),
+        "male": _p("gender", "Male"),
+        "unknown": _p("gender", "Unknown"),
+    },
+    "referral_stage": {
+        "registered": _p("referral_stage", "Registered"),
+        "visited": _p("referral_stage", "Visited"),
+        "subscribed": _p("referral_stage", "Subscribed"),
+        "signed": _p("referral_stage", "Signed"),
+        "cancelled": _p("referral_stage", "Cancelled"),
+    },
+    "event_kind": {
+        "club_activity": _p("event_kind", "Club activity"),
+        "owner_meetup": _p("event_kind", "Owner meetup"),
+        "festival_gathering": _p("event_kind", "Festival gathering"),
+        "site_open_day": _p("event_kind", "Site open day"),
+        "decoration_seminar": _p("event_kind", "Decoration seminar"),
+        "other": _p("event_kind", "Other"),
+    },
+    "event_status": {
+        "draft": _p("event_status", "Draft"),
+        "published": _p("event_status", "Published"),
+        "cancelled": _p("event_status", "Cancelled"),
+    },
+    "signup_status": {
+        "pending_payment": _p("signup_status", "Awaiting payment (seat held)"),
+        # A promoted seat whose payment is not ready yet (Stripe or the job queue was down).
+        "payment_preparing": _p(
+            "signup_status", "Preparing your payment (your seat is kept; the time to pay starts once it is ready)"
+        ),
+        "confirmed": _p("signup_status", "Confirmed"),
+        "waitlisted": _p("signup_status", "On the waitlist"),
+        "cancelled": _p("signup_status", "Cancelled"),
+        "attended": _p("signup_status", "Attended"),
+        "no_show": _p("signup_status", "Did not come"),
+    },
+    "checkin_result": {
+        "checked_in": _p("checkin_result", "Checked in"),
+        "already_checked_in": _p("checkin_result", "Already checked in"),
+        "not_signed_up": _p("checkin_result", "Not signed up"),
+        "wrong_event": _p("checkin_result", "Ticket for another event"),
+        "cancelled": _p("checkin_result", "Signup cancelled"),
+        "not_open_yet": _p("checkin_result", "Check-in not open yet"),
+    },
+    "case_kind": {
+        "complaint": _p("case_kind", "Complaint"),
+        "suggestion": _p("case_kind", "Suggestion"),
+        "repair": _p("case_kind", "Repair request"),
+        "inquiry": _p("case_kind", "Inquiry"),
+    },
+    "case_status": {
+        "open": _p("case_status", "Waiting for a reply"),
+        "in_progress": _p("case_status", "In progress"),
+        "resolved": _p("case_status", "Resolved"),
+        "followed_up": _p("case_status", "Followed up"),
+    },
+    "staff_role": {
+        "admin": _p("staff_role", "Administrator"),
+        "sales": _p("staff_role", "Sales"),
+        "event_staff": _p("staff_role", "Event staff"),
+        "service": _p("staff_role", "Customer service"),
+    },
+    "liability_kind": {
+        "available": _p("liability_kind", "Available"),
+        "pending": _p("liability_kind", "Pending"),
+        "total": _p("liability_kind", "Total"),
+        "debt": _p("liability_kind", "Owed by members"),
+    },
+    "ledger_entry_kind": {
+        "earn": _p("ledger_entry_kind", "Earned"),
+        "redeem": _p("ledger_entry_kind", "Spent"),
+        "expire": _p("ledger_entry_kind", "Expired"),
+        "adjust": _p("ledger_entry_kind", "Adjusted by staff"),
+        "reverse": _p("ledger_entry_kind", "Reversed"),
+        "vest": _p("ledger_entry_kind", "Became available"),
+        "void": _p("ledger_entry_kind", "Voided"),
+    },
+    "language": {
+        "zh-CN": _p("language", "简体中文"),
+        "en": _p("language", "English"),
+    },
+}
+
+
+def enum_label(enum: str, value: str, locale: str) -> str:
+    """The words for one value of `enum`; a value the table does not know is shown as it is
+    (and fails `tests/i18n/test_enums.py` before it reaches anyone)."""
+    message = ENUMS.get(enum, {}).get(value)
+    return translate(message, locale) if message is not None else value
+
+
+def enum_tables(locale: str) -> dict[str, dict[str, str]]:
+    return {enum: {value: translate(message, locale) for value, message in values.items()} for enum, values in ENUMS.items()}

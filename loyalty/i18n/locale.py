@@ -1,0 +1,73 @@
+"""Which locale a reader gets: their saved language, else the page's switch (the `lang` cookie),
+else the browser's `Accept-Language`, else zh-CN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LOCALES = ("zh-CN", "en")
+DEFAULT_LOCALE = "zh-CN"
+LANG_COOKIE = "lang"
+SESSION_LANG_KEY = "lang"
+
+
+def normalise(tag: str | None) -> str:
+    """One of LOCALES for any language tag (`zh`, `zh-Hans-CN`, `zh_TW`, `en-GB`...), else zh-CN."""
+    tag = (tag or "").strip().lower().replace("_", "-")
+    if tag.startswith("en"):
+        return "en"
+    return DEFAULT_LOCALE
+
+
+def _known(tag: str | None) -> str | None:
+    tag = (tag or "").strip().lower().replace("_", "-")
+    if tag.startswith("zh"):
+        return "zh-CN"
+    if tag.startswith("en"):
+        return "en"
+    return None
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The best of LOCALES an `Accept-Language` header asks for (RFC 9110 §12.5.4, by q-value),
+    or None when it names neither."""
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        known = _known(tag)
+        if known and quality > 0:
+            choices.append((-quality, position, known))
+    return min(choices)[2] if choices else None
+
+
+def request_locale(connection: Any) -> str:
+    """The locale for one request or websocket (a Litestar ASGIConnection)."""
+    session = connection.scope.get("session") or {}
+    saved = _known(session.get(SESSION_LANG_KEY)) if isinstance(session, dict) else None
+    if saved:
+        return saved
+    switched = _known(connection.cookies.get(LANG_COOKIE))
+    if switched:
+        return switched
+    return negotiate(connection.headers.get("accept-language")) or DEFAULT_LOCALE
+
+
+def environment_locale(environ: dict[str, str] | None = None) -> str:
+    """The CLI's locale, from the POSIX variables (LC_ALL, LC_MESSAGES, LANG); zh-CN when they
+    name neither Chinese nor English (`C.UTF-8` on most servers)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        known = _known(environ.get(name))
+        if known:
+            return known
+    return DEFAULT_LOCALE
