@@ -274,6 +274,8 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     locale = _locale(request)
     slug, title = _HTTP_TITLES.get(error.status_code, _HTTP_FALLBACK)
     detail = _HTTP_DETAILS.get(error.status_code, title)
+    if error.status_code == 400 and str(error.detail).startswith("JSON is malformed"):
+        detail = _("The body is not valid JSON")
     # Keep what Litestar says in headers (Allow on a 405, WWW-Authenticate, Retry-After).
     return _problem(
         request, error.status_code, slug, translate(title, locale), translate(detail, locale),

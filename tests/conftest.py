@@ -224,6 +224,26 @@ def undocumented_problem(request: object, slug: str) -> str | None:
     return f"{operation.operation_id} ({scope['method']} {template}) answered /problems/{slug}, which it does not list"
 
 
+def unreadable_problem(request: Any, body: dict[str, Any]) -> str | None:
+    """Every problem any test causes is read in its locale: no English words in a Chinese title,
+    detail or reason (nor Chinese in an English one), beyond the names of the fields in question."""
+    from loyalty.i18n import request_locale
+    from tests.i18n_words import foreign_words
+
+    try:
+        locale = request_locale(request)
+    except Exception:  # a bare ASGI scope (the unit tests of the mapper): the header decides
+        locale = "zh-CN"
+    errors = body.get("errors") or []
+    fields = [str(e.get("field", "")) for e in errors] + [str(e.get("field", "")).split(".")[-1] for e in errors]
+    texts = [body.get("title", ""), body.get("detail", ""), *(str(e.get("reason", "")) for e in errors)]
+    words = [w for text in texts for w in foreign_words(str(text), locale, allowed=[f for f in fields if f])]
+    if not words:
+        return None
+    path = getattr(getattr(request, "url", None), "path", "?")
+    return f"{locale} {body.get('type')} at {path}: {words} in {body.get('detail')!r}"
+
+
 @pytest.fixture(autouse=True)
 def problems_are_documented(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from loyalty import problems
@@ -235,10 +255,18 @@ def problems_are_documented(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         why = undocumented_problem(request, slug)
         if why and why not in found:
             found.append(why)
-        return answer(request, status, slug, *args, **kwargs)
+        response = answer(request, status, slug, *args, **kwargs)
+        foreign = unreadable_problem(request, response.content)
+        if foreign and foreign not in unreadable:
+            unreadable.append(foreign)
+        return response
 
+    unreadable: list[str] = []
     monkeypatch.setattr(problems, "_problem", recording)
     yield
+    if unreadable:
+        pytest.fail("a problem's words are not in the reader's language (mark them with _() in the code and "
+                    "translate them in loyalty/i18n/locales, see loyalty/i18n):\n" + "\n".join(unreadable), pytrace=False)
     if found:
         pytest.fail("the OpenAPI document does not list a problem this test caused (declare it with "
                     "@raises next to the route, see loyalty/openapi_contract.py):\n" + "\n".join(found), pytrace=False)

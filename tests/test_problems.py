@@ -12,6 +12,7 @@ from litestar import Litestar, get
 from piccolo.apps.user.tables import BaseUser
 
 from loyalty.problems import EXCEPTION_HANDLERS
+from tests.i18n_words import foreign_words
 from tests.identity.builders import add_member, add_staff, log_in_staff
 
 PROBLEM_JSON = "application/problem+json"
@@ -50,11 +51,13 @@ async def test_every_4xx_is_a_problem_with_type_title_status_detail_and_instance
 
 
 async def test_malformed_json_is_a_400_bad_request_not_a_500(client):
-    response = await client.post(LOGIN_CODES, content=b"{not json", headers=JSON)
+    response = await client.post(LOGIN_CODES, content=b"{not json", headers={**JSON, "accept-language": "en"})
+    chinese = await client.post(LOGIN_CODES, content=b"{not json", headers=JSON)
 
-    assert response.status_code == 400
+    assert response.status_code == chinese.status_code == 400
     assert response.json()["type"] == "/problems/bad-request"
-    assert "JSON" in response.json()["detail"]
+    assert response.json()["detail"] == "The body is not valid JSON"
+    assert chinese.json()["detail"] == "请求内容不是有效的 JSON"
 
 
 @pytest.mark.parametrize(
@@ -164,7 +167,7 @@ async def test_a_405_problem_keeps_the_allow_header_listing_the_allowed_methods(
     ],
     ids=["404", "405", "malformed", "validation", "domain-422", "domain-401", "login-code"],
 )
-async def test_accept_language_zh_cn_gives_chinese_titles_and_english_is_the_default(client, method, path, kwargs, chinese, english):
+async def test_accept_language_chooses_the_title_and_chinese_is_the_default(client, method, path, kwargs, chinese, english):
     kwargs_zh = {**kwargs, "headers": {**kwargs.get("headers", {}), "accept-language": "zh-CN,zh;q=0.9"}}
     kwargs_en = {**kwargs, "headers": {**kwargs.get("headers", {}), "accept-language": "en-US"}}
 
@@ -174,8 +177,10 @@ async def test_accept_language_zh_cn_gives_chinese_titles_and_english_is_the_def
 
     assert in_chinese.json()["title"] == chinese
     assert in_english.json()["title"] == english
-    assert by_default.json()["title"] == english
+    assert by_default.json()["title"] == chinese
     assert in_chinese.json()["type"] == in_english.json()["type"]
+    # The detail is the reader's language too, not English under a Chinese title.
+    assert not foreign_words(in_chinese.json()["detail"], "zh-CN", allowed=("phone",))
 
 
 async def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing():
@@ -225,8 +230,8 @@ async def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_not_a
 
     app = Litestar(route_handlers=[sales], exception_handlers=EXCEPTION_HANDLERS, debug=False)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-        english = await http.get("/sales")
-        chinese = await http.get("/sales", headers={"Accept-Language": "zh-CN"})
+        english = await http.get("/sales", headers={"Accept-Language": "en"})
+        chinese = await http.get("/sales")  # zh-CN is the default
 
     assert english.status_code == chinese.status_code == 503, english.text
     assert english.headers["content-type"] == PROBLEM_JSON

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, get, put
 from litestar.datastructures import Cookie, State
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from loyalty.i18n.catalog import catalogue
 from loyalty.i18n.enums import enum_tables
@@ -36,7 +36,7 @@ def _page_catalogue(locale: str) -> bytes:
 
 
 @get("/i18n/{file_name:str}", include_in_schema=False)
-async def page_catalogue(file_name: str) -> Response[bytes]:
+async def page_catalogue(file_name: FromPath[str]) -> Response[bytes]:
     """`/i18n/zh-CN.json` or `/i18n/en.json`; any other name is the default locale's."""
     locale = file_name.removesuffix(".json")
     if locale not in LOCALES:
