@@ -1,5 +1,6 @@
 """Which locale a reader gets: their saved language, else the page's switch (the `lang` cookie),
-else the browser's `Accept-Language`, else zh-CN."""
+else the browser's `Accept-Language`, else the configured default (`LOYALTY_DEFAULT_LANGUAGE`,
+zh-CN unless set)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,13 @@ def request_locale(connection: Any) -> str:
     switched = _known(connection.cookies.get(LANG_COOKIE))
     if switched:
         return switched
-    return negotiate(connection.headers.get("accept-language")) or DEFAULT_LOCALE
+    return negotiate(connection.headers.get("accept-language")) or _configured_default(connection)
+
+
+def _configured_default(connection: Any) -> str:
+    app = connection.scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return _known(getattr(settings, "default_language", None)) or DEFAULT_LOCALE
 
 
 def environment_locale(environ: dict[str, str] | None = None) -> str:
