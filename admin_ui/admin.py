@@ -27,10 +27,12 @@ from starlette.requests import HTTPConnection
 from starlette.routing import Mount
 from starlette.types import Message, Receive, Scope, Send
 
+from admin_ui.localise import admin_locale, admin_options, schema_table, send_relabelled_schema
 from admin_ui.tables import role_tables, writable_tables
 from loyalty import db
 from loyalty.audit import service as audit
 from loyalty.errors import BodyTooDeep, DomainError, InvalidField, NotAuthenticated
+from loyalty.i18n import _
 from loyalty.identity import service as identity
 from loyalty.identity.guards import ISSUED_KEY, STAFF_KEY
 from loyalty.json_bodies import MAX_JSON_DEPTH, nested_deeper_than
@@ -45,22 +47,19 @@ MAX_ADMIN_BODY_BYTES = 1_000_000  # a row's form; the largest text column is far
 class LoginElsewhere(DomainError):
     type = "admin-login-on-staff-page"
     status = 403
-    title_en = "Log in on the staff page"
-    title_zh = "请在员工页面登录"
+    title = _("Log in on the staff page")
 
 
 class AdminBodyTooLarge(DomainError):
     type = "payload-too-large"
     status = 413
-    title_en = "The request body is too large"
-    title_zh = "请求内容过大"
+    title = _("The request body is too large")
 
 
 class InvalidOrdering(DomainError):
     type = "invalid-ordering"
     status = 400
-    title_en = "The list cannot be ordered that way"
-    title_zh = "无法按该字段排序"
+    title = _("The list cannot be ordered that way")
 
 
 class StaffSessionBackend(AuthenticationBackend):
@@ -97,30 +96,30 @@ def _query(scope: Scope) -> list[tuple[str, str]]:
 
 
 class RoleAdmin:
-    """The ASGI app mounted at /admin: the staff session's role picks the admin instance."""
+    """The ASGI app mounted at /admin: the staff session's role and the request's locale pick
+    the admin instance (admin_ui.localise says why one per locale)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._apps: dict[str, Any] | None = None
-        self._writable: dict[str, set[str]] = {}
-        self._columns: dict[str, set[str]] = {}
+        self._apps: dict[tuple[str, str], Any] = {}
+        tables = role_tables()
+        self._writable: dict[str, set[str]] = {role: writable_tables(configs) for role, configs in tables.items()}
+        self._columns: dict[str, set[str]] = {
+            config.table_class._meta.tablename: {column._meta.name for column in config.table_class._meta.columns}
+            for configs in tables.values() for config in configs
+        }
 
-    def _build(self) -> dict[str, Any]:
-        """The admin instances, made on the first request to /admin (they take a second to
-        build, and most processes — workers, tests — never serve the admin)."""
-        common: dict[str, Any] = dict(
-            site_name="业主俱乐部 Owner Club", default_language_code="zh-CN",
-            production=self.settings.secure_cookies, allowed_hosts=[], auto_include_related=False,
-        )
-        apps: dict[str, Any] = {}
-        for role, tables in role_tables().items():
-            apps[role] = _use_staff_sessions(create_admin(tables, **common))
-            self._writable[role] = writable_tables(tables)
-            for config in tables:
-                meta = config.table_class._meta
-                self._columns[meta.tablename] = {column._meta.name for column in meta.columns}
-        apps[""] = _use_staff_sessions(create_admin([], **common))  # a role /admin does not know
-        return apps
+    def _app(self, role: str, locale: str) -> Any:
+        """The admin instance of `role` in `locale` ("" for a role /admin does not know), made
+        on its first request (each takes a fraction of a second to build, and most processes —
+        workers, tests — never serve the admin)."""
+        key = (role if role in self._writable else "", locale)
+        if key not in self._apps:
+            self._apps[key] = _use_staff_sessions(create_admin(
+                role_tables(locale).get(key[0], []), production=self.settings.secure_cookies, allowed_hosts=[],
+                auto_include_related=False, **admin_options(locale),
+            ))
+        return self._apps[key]
 
     async def _staff(self, scope: Scope) -> identity.StaffIdentity | None:
         """The staff member of this request's session, if it still holds (active account,
@@ -146,13 +145,13 @@ class RoleAdmin:
                 continue
             for name in value.split(","):
                 if name.removeprefix("-") not in columns:
-                    raise InvalidOrdering(f"cannot order by {name!r}: not a column of {parts[2]}", field="__order")
+                    raise InvalidOrdering(
+                        _("Cannot order by '{name}': it is not a column of '{table}'", name=name, table=parts[2]), field="__order")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        if self._apps is None:
-            self._apps = self._build()
+        locale = admin_locale(scope)
         path = scope["path"]
         if path.startswith("/admin"):
             path = path[len("/admin"):]
@@ -160,7 +159,7 @@ class RoleAdmin:
         if path.startswith("/public/login"):
             if scope["method"] == "GET":
                 return await _redirect(send, STAFF_LOGIN_PAGE)
-            raise LoginElsewhere("/admin has no login of its own: log in on /staff (请在 /staff 登录)")
+            raise LoginElsewhere(_("/admin has no login of its own: log in on /staff"))
         if path.startswith("/public/logout"):
             if scope["method"] != "POST":  # a link from anywhere must not log staff out everywhere
                 return await _redirect(send, "/admin/")
@@ -171,19 +170,22 @@ class RoleAdmin:
             if path in ("", "/"):
                 return await _redirect(send, STAFF_LOGIN_PAGE)
             if path.startswith("/api"):
-                raise NotAuthenticated("log in as staff on /staff (请在 /staff 以员工身份登录)")
-            return await self._apps[""](scope, receive, send)  # its static files and public meta
+                raise NotAuthenticated(_("Log in as staff on /staff"))
+            return await self._app("", locale)(scope, receive, send)  # its static files and public meta
         if path.startswith("/api/change-password"):
-            raise LoginElsewhere("staff passwords are changed by an administrator with `loyalty create-staff` rules, not here")
+            raise LoginElsewhere(_("Staff passwords are changed by an administrator with `loyalty create-staff`, not here"))
         self._check_order(path, scope)
         scope[_USER_KEY] = staff.user_id
-        app = self._apps.get(staff.role, self._apps[""])
+        app = self._app(staff.role, locale)
         if scope["method"] in _WRITES:
             sent, replay = await _buffered(receive)
             if nested_deeper_than(sent):  # piccolo-admin's decoder would end in a RecursionError
-                raise BodyTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", field="body")
+                raise BodyTooDeep(_("JSON nested deeper than {depth} levels", depth=MAX_JSON_DEPTH), field="body")
             _refuse_new_id(path, sent)
             return await self._audited(app, staff, path, sent, scope, replay, send)
+        table = schema_table(scope["method"], path)
+        if table:
+            return await send_relabelled_schema(app, scope, receive, send, table, locale)
         await app(scope, receive, send)
 
     async def _audited(
@@ -225,7 +227,7 @@ def _refuse_new_id(path: str, body: bytes) -> None:
     data = _json(body)
     for row in data if isinstance(data, list) else [data]:
         if isinstance(row, dict) and "id" in row and row["id"] != own:
-            raise InvalidField("a row's id cannot be changed here (记录编号不可修改)", field="id")
+            raise InvalidField(_("A row's ID cannot be changed here"), field="id")
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
@@ -238,7 +240,7 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
             break
         chunks.append(message.get("body", b""))
         if sum(map(len, chunks)) > MAX_ADMIN_BODY_BYTES:
-            raise AdminBodyTooLarge(f"an /admin form is at most {MAX_ADMIN_BODY_BYTES} bytes", field="body")
+            raise AdminBodyTooLarge(_("An /admin form is at most {limit} bytes", limit=MAX_ADMIN_BODY_BYTES), field="body")
         if not message.get("more_body"):
             break
     body = b"".join(chunks)

@@ -18,24 +18,26 @@ from piccolo_api.crud.validators import Validators
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from admin_ui.labels import MENU_GROUPS
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards.tables import Card, TierAssignment, TierChange, TierCriterion
 from loyalty.care.tables import Case, CaseMessage, OutboxMessage, Survey
 from loyalty.events.tables import Event, Payment, Program, Scan, Signup
+from loyalty.i18n import DEFAULT_LOCALE, _, request_locale, translate
 from loyalty.identity.tables import StaffAccount
 from loyalty.members.tables import Member, Ownership, Project, Unit
 from loyalty.merchants.tables import ApiKey, DiscountSchedule, Merchant, Sale, SaleReversal, Store
 from loyalty.points.tables import LedgerEntry, PointsAccount, PointsLot
 from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, RewardRule
 
-READ_ONLY_DETAIL = (
-    "read-only here: this record carries a rule and changes only on the staff pages, which keep the rule "
-    "and the audit log (此记录只读：请在员工页面中修改，以保留规则与审计记录)"
+READ_ONLY_DETAIL = _(
+    "Read-only here: this record carries a rule and changes only on the staff pages, which keep the rule "
+    "and the audit log"
 )
 
 
 async def _read_only(piccolo_crud: PiccoloCRUD, request: Request) -> None:
-    raise HTTPException(status_code=405, detail=READ_ONLY_DETAIL)
+    raise HTTPException(status_code=405, detail=translate(READ_ONLY_DETAIL, request_locale(request)))
 
 
 READ_ONLY = Validators(
@@ -44,40 +46,38 @@ READ_ONLY = Validators(
 )
 
 
-def _ro(table: Any, group: str, **options: Any) -> TableConfig:
-    return TableConfig(table, validators=READ_ONLY, menu_group=group, **options)
-
-
-def _rw(table: Any, group: str, **options: Any) -> TableConfig:
-    return TableConfig(table, menu_group=group, **options)
-
-
-OWNERS, CARDS, POINTS, REFERRALS = "业主 Owners", "会员卡 Cards", "积分 Points", "老带新 Referrals"
-MERCHANTS, EVENTS, CARE = "联盟商家 Merchants", "活动 Events", "客服 Care"
-
-
-def role_tables() -> dict[str, list[TableConfig]]:
+def role_tables(locale: str = DEFAULT_LOCALE) -> dict[str, list[TableConfig]]:
     """The tables of each role's /admin (event staff: events; sales: referrals; service: cases
-    and surveys; admin: all)."""
-    members = [_rw(Project, OWNERS), _rw(Unit, OWNERS), _ro(Member, OWNERS), _ro(Ownership, OWNERS)]
-    cards = [_ro(Card, CARDS), _ro(TierCriterion, CARDS), _ro(TierAssignment, CARDS), _ro(TierChange, CARDS)]
-    points = [_ro(PointsAccount, POINTS), _ro(LedgerEntry, POINTS), _ro(PointsLot, POINTS)]
-    referrals = [_ro(Lead, REFERRALS), _ro(LeadStageChange, REFERRALS), _ro(OfficeVisit, REFERRALS), _ro(RewardRule, REFERRALS)]
-    merchants = [
-        _ro(Merchant, MERCHANTS), _rw(Store, MERCHANTS), _ro(DiscountSchedule, MERCHANTS),
-        _ro(ApiKey, MERCHANTS),  # its key_hash is a secret column: never served
-        _ro(Sale, MERCHANTS), _ro(SaleReversal, MERCHANTS),
+    and surveys; admin: all), their menu groups named in `locale`: piccolo-admin takes one
+    name per group when it is built, so admin_ui.admin builds one admin per role and locale."""
+
+    def _ro(table: Any, group: str) -> TableConfig:
+        return TableConfig(table, validators=READ_ONLY, menu_group=translate(MENU_GROUPS[group], locale))
+
+    def _rw(table: Any, group: str) -> TableConfig:
+        return TableConfig(table, menu_group=translate(MENU_GROUPS[group], locale))
+
+    members = [_rw(Project, "owners"), _rw(Unit, "owners"), _ro(Member, "owners"), _ro(Ownership, "owners")]
+    cards = [_ro(Card, "cards"), _ro(TierCriterion, "cards"), _ro(TierAssignment, "cards"), _ro(TierChange, "cards")]
+    points = [_ro(PointsAccount, "points"), _ro(LedgerEntry, "points"), _ro(PointsLot, "points")]
+    referrals = [
+        _ro(Lead, "referrals"), _ro(LeadStageChange, "referrals"), _ro(OfficeVisit, "referrals"), _ro(RewardRule, "referrals"),
     ]
-    events = [_rw(Program, EVENTS), _ro(Event, EVENTS), _ro(Signup, EVENTS), _ro(Scan, EVENTS)]
-    care = [_ro(Case, CARE), _ro(CaseMessage, CARE), _ro(Survey, CARE), _ro(OutboxMessage, CARE)]
+    merchants = [
+        _ro(Merchant, "merchants"), _rw(Store, "merchants"), _ro(DiscountSchedule, "merchants"),
+        _ro(ApiKey, "merchants"),  # its key_hash is a secret column: never served
+        _ro(Sale, "merchants"), _ro(SaleReversal, "merchants"),
+    ]
+    events = [_rw(Program, "events"), _ro(Event, "events"), _ro(Signup, "events"), _ro(Scan, "events")]
+    care = [_ro(Case, "care"), _ro(CaseMessage, "care"), _ro(Survey, "care"), _ro(OutboxMessage, "care")]
     return {
         "admin": [
-            *members, *cards, *points, *referrals, *merchants, *events, _ro(Payment, EVENTS), *care,
-            _ro(StaffAccount, "员工 Staff"), _ro(AuditEntry, "审计 Audit"),
+            *members, *cards, *points, *referrals, *merchants, *events, _ro(Payment, "events"), *care,
+            _ro(StaffAccount, "staff"), _ro(AuditEntry, "audit"),
         ],
         "sales": referrals,
         "event_staff": events,
-        "service": [_ro(Member, OWNERS), *care],
+        "service": [_ro(Member, "owners"), *care],
     }
 
 

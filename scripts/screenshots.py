@@ -7,6 +7,7 @@ Chromium (Playwright, never a downloaded browser) saves
 - docs/screenshots/owner-card-zh.png: the demo owner 张伟's card page, zh-CN, 390×844 at 2×;
 - docs/screenshots/dashboards.png: the dashboards as the demo admin, 1280 wide, the whole page.
 - docs/screenshots/admin-events-zh.png: /admin's events (read-only there) as the same admin, no second login;
+- docs/screenshots/admin-zh.png: one event's record in /admin, every field named in Chinese (zh-CN);
 - docs/screenshots/api-swagger.png and api-redoc.png: the API documentation (Swagger UI, Redoc) at
   the partner API's "record a sale", 1280 wide, as a merchant's developer first sees it.
 `--only NAME …` takes only those (e.g. `--only api-swagger api-redoc`).
@@ -76,7 +77,7 @@ def latest_code(folder: Path, phone: str) -> str:
     return found[0]
 
 
-SHOTS = ("owner-card-zh", "dashboards", "admin-events-zh", "api-swagger", "api-redoc")
+SHOTS = ("owner-card-zh", "dashboards", "admin-events-zh", "admin-zh", "api-swagger", "api-redoc")
 
 
 async def shoot_api_docs(browser: Browser, url: str, out: Path, only: set[str]) -> None:
@@ -104,7 +105,7 @@ async def shoot(url: str, folder: Path, out: Path, only: set[str]) -> None:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             await shoot_api_docs(browser, url, out, only)
-            if not only & {"owner-card-zh", "dashboards", "admin-events-zh"}:
+            if not only & {"owner-card-zh", "dashboards", "admin-events-zh", "admin-zh"}:
                 return
             phone = await browser.new_context(
                 base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 390, "height": 844},
@@ -142,6 +143,12 @@ async def shoot(url: str, folder: Path, out: Path, only: set[str]) -> None:
             await page.wait_for_load_state("networkidle")
             if "admin-events-zh" in only:
                 await page.screenshot(path=out / "admin-events-zh.png")
+            if "admin-zh" in only:  # a record's form names every field (admin_ui/labels.py)
+                await page.goto("/admin/#/event/1/")
+                await expect(page.get_by_text("铂金卡费用（分）")).to_be_visible(timeout=30_000)
+                await page.wait_for_load_state("networkidle")
+                await page.evaluate("document.fonts.ready.then(() => true)")
+                await page.screenshot(path=out / "admin-zh.png", full_page=True)
         finally:
             await browser.close()
 
