@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody
 
 from loyalty.i18n.catalog import catalogue
 from loyalty.i18n.enums import enum_tables
-from loyalty.i18n.locale import LANG_COOKIE, LOCALES, SESSION_LANG_KEY, request_locale
+from loyalty.i18n.locale import LANG_COOKIE, LOCALES, SESSION_LANG_KEY
 from loyalty.openapi_contract import raises
 
 # A year: the switch is a standing choice, like the saved language it stands in for.
@@ -72,4 +72,5 @@ async def choose_language(data: JSONBody[LanguageChoice], request: Request[Any, 
     if session:
         request.set_session({**session, SESSION_LANG_KEY: data.language})
     cookie = Cookie(key=LANG_COOKIE, value=data.language, max_age=LANG_COOKIE_SECONDS, samesite="lax", path="/")
-    return Response(LanguageChosen(language=request_locale(request) if not session else data.language), cookies=[cookie])
+    # The switch is what the next request follows (session, then the cookie set here), so it is the answer.
+    return Response(LanguageChosen(language=data.language), cookies=[cookie])

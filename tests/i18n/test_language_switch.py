@@ -1,0 +1,60 @@
+"""`PUT /api/v1/language`: the switch sets the `lang` cookie; a logged-in owner's choice is saved
+on the member, so it follows them to their next session whatever the browser asks for."""
+
+from __future__ import annotations
+
+import httpx
+
+from loyalty.errors import MalformedField
+from loyalty.i18n import LOCALES, translate
+from loyalty.members.tables import Member
+from tests.identity.builders import MEMBER_PHONE, add_member, log_in_member
+
+# A validation problem's title tells which language the request was answered in.
+VALIDATION_TITLE = {locale: translate(MalformedField.title, locale) for locale in LOCALES}
+
+
+async def _problem_language(client: httpx.AsyncClient, accept_language: str) -> str:
+    """The language of a problem this client causes (a switch to a language we do not have)."""
+    refused = await client.put("/api/v1/language", json={"language": "fr"}, headers={"Accept-Language": accept_language})
+    assert refused.status_code == 400, refused.text
+    title = refused.json()["title"]
+    assert title in VALIDATION_TITLE.values(), title
+    return next(locale for locale, words in VALIDATION_TITLE.items() if title == words)
+
+
+async def _saved(member_id: int) -> str:
+    return (await Member.select(Member.language).where(Member.id == member_id).first())["language"]
+
+
+async def test_the_switch_sets_the_lang_cookie(client: httpx.AsyncClient):
+    switched = await client.put("/api/v1/language", json={"language": "en"})
+    assert switched.status_code == 200, switched.text
+    assert switched.json() == {"language": "en"}
+    assert switched.cookies["lang"] == "en"
+    assert "Max-Age" in switched.headers["set-cookie"] and "Path=/" in switched.headers["set-cookie"]
+    assert await _problem_language(client, "zh-CN") == "en"  # the cookie wins over the browser
+
+
+async def test_an_owners_choice_is_saved_and_followed_in_their_next_session(client: httpx.AsyncClient):
+    member = await add_member(language="zh-CN")
+    await log_in_member(client)
+    assert (await client.put("/api/v1/language", json={"language": "en"})).status_code == 200
+    assert await _saved(member) == "en"
+    client.cookies.clear()  # another browser, asking for Chinese
+    await log_in_member(client, MEMBER_PHONE)
+    assert await _problem_language(client, "zh-CN") == "en"
+
+    assert (await client.put("/api/v1/language", json={"language": "zh-CN"})).status_code == 200
+    assert await _saved(member) == "zh-CN"
+    client.cookies.clear()  # and the other way round
+    await log_in_member(client, MEMBER_PHONE)
+    assert await _problem_language(client, "en") == "zh-CN"
+
+
+async def test_a_language_we_do_not_have_is_a_400_naming_the_field(client: httpx.AsyncClient):
+    for body in ({"language": "fr"}, {"language": ""}, {"language": 1}, {}):
+        refused = await client.put("/api/v1/language", json=body, headers={"Accept-Language": "en"})
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["errors"][0]["field"] == "language", (body, refused.text)
+        assert "lang" not in refused.cookies
