@@ -125,6 +125,9 @@ TABLE: dict[str, Access] = {
     "GET /": PUBLIC,
     "GET /staff": PUBLIC,
     **{f"{method} /static/{folder}/{{file_path}}": PUBLIC for folder in ("apidocs", "web", "staff", "fonts") for method in ("GET", "HEAD")},
+    # the pages' words (the catalogue of a locale, or of the caller's own) and the language switch
+    "GET /i18n/{file_name}": PUBLIC,
+    "PUT /api/v1/language": PUBLIC,
     # the OpenAPI document (the partner API is a published contract)
     "GET /schema": PUBLIC,
     "GET /schema/swagger": PUBLIC,

@@ -1,64 +1,38 @@
 // Staff pages: the referral board (sales), the door scanner (event staff) and the dashboards.
-// Plain JavaScript against /api/v1/staff (session cookie); texts in zh-CN and en; charts are SVG drawn here.
+// Plain JavaScript against /api/v1/staff (session cookie); every word from i18n.js; charts are SVG drawn here.
 "use strict";
 
-const TEXT = {
-  "zh-CN": {
-    title: "业主俱乐部 · 工作台", nav_referrals: "推荐看板", nav_scanner: "扫码签到", nav_dashboards: "数据看板", nav_admin: "后台管理",
-    logout: "退出", login_title: "员工登录", username: "用户名", password: "密码", sign_in: "登录", reload: "刷新",
-    check_in: "签到", camera: "摄像头", door_count: "到场 / 应到", from: "从", to: "到", all_projects: "全部项目", csv: "导出 CSV",
-    stage_registered: "已登记", stage_visited: "已到访", stage_subscribed: "已认购", stage_signed: "已签约", stage_cancelled: "已取消",
-    move_visited: "到访", move_subscribed: "认购", move_signed: "签约", move_cancelled: "取消", target: "目标",
-    dash_tiers: "会员等级分布", dash_referrals: "老带新：推荐成交占新客比例", dash_events: "活动出席与爽约率",
-    dash_merchants: "联盟商家销售与积分抵扣", dash_liability: "积分负债", dash_kpis: "满意度与服务时效",
-    no_camera: "此浏览器不支持摄像头识码，请手动输入票码",
-  },
-  en: {
-    title: "Owner Club · Staff", nav_referrals: "Referral board", nav_scanner: "Door scanner", nav_dashboards: "Dashboards", nav_admin: "Admin",
-    logout: "Log out", login_title: "Staff login", username: "Username", password: "Password", sign_in: "Log in", reload: "Reload",
-    check_in: "Check in", camera: "Camera", door_count: "In / expected", from: "From", to: "To", all_projects: "All projects", csv: "Export CSV",
-    stage_registered: "Registered", stage_visited: "Visited", stage_subscribed: "Subscribed", stage_signed: "Signed", stage_cancelled: "Cancelled",
-    move_visited: "Visited", move_subscribed: "Subscribed", move_signed: "Signed", move_cancelled: "Cancel", target: "target",
-    dash_tiers: "Tier distribution", dash_referrals: "Referral share of new buyers", dash_events: "Event attendance and no-shows",
-    dash_merchants: "Merchant sales and points redeemed", dash_liability: "Points liability", dash_kpis: "Satisfaction and service times",
-    no_camera: "This browser cannot read codes from the camera: type or paste the code",
-  },
-};
 const STAGES = ["registered", "visited", "subscribed", "signed", "cancelled"];
 const NEXT = { registered: ["visited", "subscribed", "signed", "cancelled"], visited: ["subscribed", "signed", "cancelled"], subscribed: ["signed", "cancelled"], signed: [], cancelled: [] };
+const TIERS = ["platinum", "gold", "silver", "blue"];
 const RESULT_COLOUR = { checked_in: "green", already_checked_in: "amber", not_open_yet: "amber" };
-// What each dashboard charts: the row label, the value, and the business target if there is one.
-const DASHBOARDS = {
-  tiers: { title: "dash_tiers", roles: ["admin"], value: "members", label: (r) => r.tier,
-           chartRows: (d) => ["platinum", "gold", "silver", "blue"].map((tier) => ({ tier, members: d.totals[tier] })) },
-  referrals: { title: "dash_referrals", roles: ["admin", "sales"], label: (r) => `${r.project} ${r.month}`, value: "referral_share", target: 0.3, percent: true },
-  events: { title: "dash_events", roles: ["admin", "event_staff"], label: (r) => r.title_zh, value: "no_show_rate", percent: true },
-  merchants: { title: "dash_merchants", roles: ["admin"], label: (r) => r.merchant, value: "points_redeemed" },
-  liability: { title: "dash_liability", roles: ["admin"], label: (r) => r.kind, value: "points" },
-  kpis: { title: "dash_kpis", roles: ["admin", "sales", "service"], label: (r) => `${r.project_id ?? "all"} ${r.month}`, value: "satisfaction_rate", target: 0.85, percent: true },
-};
 
-const state = { lang: localStorage.getItem("lang") || "zh-CN", me: null, view: null };
+const state = { me: null, view: null, projects: null };
 const $ = (id) => document.getElementById(id);
-const t = (key) => TEXT[state.lang][key] ?? key;
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const english = () => I18n.locale === "en";
+const titleOf = (item) => (english() && item.title_en ? item.title_en : item.title_zh);
 
 async function api(path, options = {}) {
   const response = await fetch(path, {
     credentials: "same-origin", ...options,
-    headers: { "accept-language": state.lang, "content-type": "application/json", ...(options.headers || {}) },
+    headers: { "content-type": "application/json", ...(options.headers || {}) },
   });
   if (response.status === 401) { showLogin(); throw new Error("not logged in"); }
   return response;
 }
-async function problemText(response) {
-  try { const p = await response.json(); return p.detail || p.title; } catch { return response.statusText; }
+// A refused request: the problem (title and detail, rendered by the server in this page's locale).
+async function problemOf(response) {
+  try {
+    const p = await response.json();
+    return { title: p.title || _("Something went wrong; please try again"), detail: p.detail || "" };
+  } catch {
+    return { title: _("Something went wrong; please try again"), detail: "" };
+  }
 }
-function translate() {
-  document.documentElement.lang = state.lang;
-  document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
-  $("lang").textContent = state.lang === "zh-CN" ? "English" : "中文";
-}
+async function problemText(response) { const p = await problemOf(response); return p.detail || p.title; }
+
+function showSwitch() { $("lang").textContent = enumLabel("language", I18n.other); }
 function showLogin() { $("nav").hidden = true; document.querySelectorAll(".view").forEach((v) => { v.hidden = true; }); $("login").hidden = false; }
 
 async function start() {
@@ -77,25 +51,40 @@ async function show(view) {
   await { referrals: loadBoard, scanner: loadScanner, dashboards: loadDashboards }[view]?.();
 }
 
-// --- the referral board --------------------------------------------------------------------
+// --- projects, by name in the reader's language ----------------------------------------------
 
-async function loadProjects(select) {
-  if (select.options.length) return;
-  const projects = await api("/api/v1/projects").then((r) => (r.ok ? r.json() : []));
-  select.innerHTML = `<option value="">${t("all_projects")}</option>` + projects.map((p) => `<option value="${p.id}">${esc(p.name)}</option>`).join("");
+async function loadProjectList() {
+  if (!state.projects) state.projects = await api("/api/v1/projects").then((r) => (r.ok ? r.json() : []));
+  return state.projects;
+}
+function projectName(id, fallback = "") {
+  const p = (state.projects || []).find((x) => x.id === id);
+  return p ? (english() && p.name_en ? p.name_en : p.name) : fallback;
 }
 
+// --- the referral board --------------------------------------------------------------------
+
+const MOVE_WORDS = {  // the button that moves a lead on to a stage: short, the board has five columns
+  visited: () => _p("lead action", "Visited"), subscribed: () => _p("lead action", "Subscribed"),
+  signed: () => _p("lead action", "Signed"), cancelled: () => _p("lead action", "Cancel"),
+};
+
 async function loadBoard() {
-  await loadProjects($("ref-project"));
-  const project = $("ref-project").value;
+  const select = $("ref-project");
+  const chosen = select.value;
+  select.innerHTML = `<option value="">${esc(_("All projects"))}</option>` +
+    (await loadProjectList()).map((p) => `<option value="${p.id}">${esc(projectName(p.id))}</option>`).join("");
+  select.value = chosen;
+  const project = select.value;
   const response = await api(`/api/v1/staff/referrals?limit=200${project ? `&project_id=${project}` : ""}`);
   if (!response.ok) { $("board").innerHTML = ""; $("board-error").textContent = await problemText(response); return; }
   const leads = await response.json();
   $("board").innerHTML = STAGES.map((stage) => {
     const here = leads.filter((l) => l.stage === stage);
-    return `<div class="column" data-stage="${stage}"><h3><span>${t(`stage_${stage}`)}</span><span>${here.length}</span></h3>${here.map((l) => `
-      <div class="lead" data-lead="${l.id}"><strong>${esc(l.name)}</strong> · ${esc(l.phone)}<div class="muted">${esc(l.project)} · ${esc(l.referrer_name)}</div>
-      <div class="actions">${NEXT[stage].map((to) => `<button class="${to === "cancelled" ? "secondary" : ""}" data-move="${l.id}" data-to="${to}">${t(`move_${to}`)}</button>`).join("")}</div></div>`).join("")}</div>`;
+    return `<div class="column" data-stage="${stage}"><h3><span>${esc(enumLabel("referral_stage", stage))}</span><span>${here.length}</span></h3>${here.map((l) => `
+      <div class="lead" data-lead="${l.id}"><strong>${esc(l.name)}</strong> · ${esc(l.phone)}
+      <div class="muted">${esc(projectName(l.project_id, l.project))} · ${esc(_("referred by {name}", { name: l.referrer_name }))}</div>
+      <div class="actions">${NEXT[stage].map((to) => `<button class="${to === "cancelled" ? "secondary" : ""}" data-move="${l.id}" data-to="${to}">${esc(MOVE_WORDS[to]())}</button>`).join("")}</div></div>`).join("")}</div>`;
   }).join("");
 }
 
@@ -109,10 +98,13 @@ async function moveLead(id, stage) {
 // --- the door scanner ----------------------------------------------------------------------
 
 async function loadScanner() {
-  if (!$("scan-event").options.length) {
-    const events = await api("/api/v1/staff/events").then((r) => (r.ok ? r.json() : []));
-    $("scan-event").innerHTML = events.map((e) => `<option value="${e.id}">${esc(e.title_zh)} · ${esc(new Date(e.starts_at).toLocaleString(state.lang, { timeZone: "Asia/Shanghai" }))}</option>`).join("");
-  }
+  const select = $("scan-event");
+  const chosen = select.value;
+  const events = await api("/api/v1/staff/events").then((r) => (r.ok ? r.json() : []));
+  select.innerHTML = events.map((e) => `<option value="${e.id}">${esc(titleOf(e))} · ${esc(I18n.dateTime(e.starts_at))}</option>`).join("");
+  if (chosen) select.value = chosen;
+  // The gate's name is stored with each scan; the first guess is in the staff member's words.
+  if (!$("scan-gate").value) $("scan-gate").value = _("East gate");
   await refreshCount();
   $("scan-code").focus();
 }
@@ -124,6 +116,20 @@ async function refreshCount() {
   if (response.ok) { const c = await response.json(); $("door-count").textContent = `${c.checked_in} / ${c.expected}`; }
 }
 
+// What the door shows for an answer: the result in words (the largest text), who, and why.
+function answerWords(answer) {
+  const who = answer.member_name
+    ? (answer.party_size > 1 ? _("{name}, party of {count}", { name: answer.member_name, count: answer.party_size }) : answer.member_name)
+    : "";
+  let detail = answer.detail || "";
+  if (answer.result === "already_checked_in" && answer.first_checked_in_at) {
+    detail = _("First checked in at {time} at {gate}", { time: I18n.timeOfDay(answer.first_checked_in_at), gate: answer.first_gate });
+  } else if (answer.result === "checked_in" && answer.points_earned) {
+    detail = _n("{count} point awarded", "{count} points awarded", answer.points_earned);
+  }
+  return { big: enumLabel("checkin_result", answer.result), who, detail };
+}
+
 async function scan(code) {
   code = code.trim();
   if (!code) return;
@@ -131,15 +137,14 @@ async function scan(code) {
   const response = await api("/api/v1/staff/checkins", { method: "POST", body: JSON.stringify(body) });
   const box = $("scan-result");
   if (!response.ok) {
-    box.className = "result red"; $("result-code").textContent = response.status; $("result-label").textContent = await problemText(response);
-    $("result-detail").textContent = "";
+    const problem = await problemOf(response);
+    box.className = "result red"; box.dataset.result = "problem";
+    $("result-code").textContent = problem.title; $("result-label").textContent = ""; $("result-detail").textContent = problem.detail;
   } else {
     const answer = await response.json();
-    box.className = `result ${RESULT_COLOUR[answer.result] || "red"}`;
-    $("result-code").textContent = answer.result;
-    $("result-label").textContent = `${state.lang === "en" ? answer.result_label_en : answer.result_label_zh} ${answer.member_name || ""}${answer.party_size ? ` ×${answer.party_size}` : ""}`;
-    $("result-detail").textContent = answer.result === "already_checked_in"
-      ? `${new Date(answer.first_checked_in_at).toLocaleTimeString(state.lang, { timeZone: "Asia/Shanghai" })} · ${answer.first_gate}` : answer.detail;
+    const words = answerWords(answer);
+    box.className = `result ${RESULT_COLOUR[answer.result] || "red"}`; box.dataset.result = answer.result;
+    $("result-code").textContent = words.big; $("result-label").textContent = words.who; $("result-detail").textContent = words.detail;
     $("door-count").textContent = `${answer.count.checked_in} / ${answer.count.expected}`;
   }
   $("scan-code").value = "";
@@ -147,7 +152,7 @@ async function scan(code) {
 }
 
 async function startCamera() {
-  if (!("BarcodeDetector" in window)) { $("result-detail").textContent = t("no_camera"); return; }
+  if (!("BarcodeDetector" in window)) { $("result-detail").textContent = _("This browser cannot read codes with the camera: type or paste the code"); return; }
   const detector = new BarcodeDetector({ formats: ["qr_code"] });
   const video = $("camera");
   video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
@@ -165,26 +170,127 @@ async function startCamera() {
 
 // --- dashboards ----------------------------------------------------------------------------
 
+// Column kinds: how a value is written.
+const count = (v) => (v === null || v === undefined ? "" : I18n.number(v));
+const rate = (v) => I18n.percent(v);
+const fen = (v) => (v === null || v === undefined ? "" : I18n.money(v));
+const yesNo = (v) => (v === true ? _("Yes") : v === false ? _("No") : "—");
+const signed = (v) => (v === null || v === undefined ? "—" : new Intl.NumberFormat(I18n.locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(v));
+const col = (key, head, show = count) => ({ key, head, show, text: ![count, rate, fen, signed, yesNo].includes(show) });
+// The totals row names itself in its first column (its project/merchant/title is empty).
+const projectCell = (v, r) => (r.project_id === null || r.project_id === undefined ? _("All projects") : projectName(r.project_id, r.project));
+const monthCell = (v, length = "long") => (v === "all" ? _("All months") : v ? I18n.month(v, length) : "");
+
+// What each dashboard shows: its columns (header words, how a value is written), the chart's
+// row label and value, and the business target if there is one.
+const DASHBOARDS = {
+  tiers: {
+    title: () => _("Members by tier"), roles: ["admin"], value: "members", label: (r) => enumLabel("tier", r.tier),
+    chartRows: (d) => TIERS.map((tier) => ({ tier, members: d.totals[tier] })),
+    columns: () => [col("project", _("Project"), projectCell), ...TIERS.map((t) => col(t, enumLabel("tier", t))), col("members", _("Members"))],
+  },
+  referrals: {
+    title: () => _("Referrals: share of new buyers who were referred"), roles: ["admin", "sales"], target: 0.3, percent: true,
+    value: "referral_share", label: (r) => `${projectName(r.project_id, r.project)} ${monthCell(r.month, "short")}`,
+    columns: () => [
+      col("project", _("Project"), projectCell), col("month", _("Month"), (v) => monthCell(v)),
+      ...STAGES.slice(0, 4).map((s) => col(s, enumLabel("referral_stage", s))),
+      col("new_buyers", _("New buyers")), col("referred_buyers", _("Referred buyers")),
+      col("conversion", _("Signed of registered"), rate), col("referral_share", _("Referral share"), rate),
+      col("meets_target", _("Meets the target"), yesNo),
+    ],
+  },
+  events: {
+    title: () => _("Event attendance and no-shows"), roles: ["admin", "event_staff"], value: "no_show_rate", percent: true,
+    label: (r) => titleOf(r),
+    columns: () => [
+      col("title_zh", _("Event"), (v, r) => (r.event_id === null ? _("All events") : titleOf(r))),
+      col("starts_at", _("Starts"), (v) => I18n.dateTime(v)), col("status", _("Status"), (v) => (v ? enumLabel("event_status", v) : "")),
+      col("seats", _("Seats")), col("signups", _("Signups")), col("people", _("People")),
+      col("attended", _("Attended")), col("attended_people", _("People who came")),
+      col("no_show", _("No-shows")), col("no_show_people", _("People who did not come")),
+      col("no_show_rate", _("No-show rate"), rate), col("attendance_rate", _("Attendance rate"), rate),
+    ],
+  },
+  merchants: {
+    title: () => _("Alliance merchants: sales and points spent"), roles: ["admin"], value: "points_redeemed", label: (r) => r.merchant,
+    columns: () => [
+      col("merchant", _("Merchant"), (v, r) => (r.merchant_id === null ? _("All merchants") : v)),
+      col("sales", _("Sales")), col("gross_fen", _("Sales amount"), fen), col("discount_fen", _("Tier discounts"), fen),
+      col("points_redeemed", _("Points spent")), col("points_value_fen", _("Worth of the points"), fen),
+      col("reversed_fen", _("Returned"), fen),
+    ],
+  },
+  liability: {
+    title: () => _("Points owed to members"), roles: ["admin"], value: "points", label: (r) => enumLabel("liability_kind", r.kind),
+    columns: () => [col("kind", _("Which points"), (v) => enumLabel("liability_kind", v)), col("points", _("Number of points")), col("value_fen", _("Worth"), fen)],
+  },
+  kpis: {
+    title: () => _("Satisfaction and service"), roles: ["admin", "sales", "service"], target: 0.85, percent: true,
+    value: "satisfaction_rate",
+    label: (r) => (r.month === "all" ? _("Overall") : `${projectCell(null, r)} ${monthCell(r.month, "short")}`),
+    columns: () => [
+      col("project", _("Project"), projectCell), col("month", _("Month"), (v) => monthCell(v)),
+      col("satisfaction_rate", _("Satisfied (4 or 5 of 5)"), rate), col("satisfaction_scores", _("Scores")),
+      col("nps", _("Net promoter score"), signed), col("recommend_answers", _("Answers")),
+      col("reply_on_time_rate", _("Replied on time"), rate), col("follow_up_rate", _("Followed up on time"), rate),
+      col("referral_share", _("Referral share"), rate), col("new_buyers", _("New buyers")),
+      col("referred_buyers", _("Referred buyers")), col("referral_signed", _("Referrals signed")),
+    ],
+  },
+};
+
 function rowsOf(data) { return Array.isArray(data) ? data : Array.isArray(data.rows) ? data.rows : [data]; }
+
+// Bars with their labels below them, slanted when they would not fit side by side (a month of
+// two projects makes two dozen bars); each bar's label and value in its tooltip.
+const labelWidth = (text) => [...text].reduce((sum, c) => sum + (c.charCodeAt(0) > 0x2e80 ? 10 : 5.5), 0);  // at 10px
+function fitted(text, width) {
+  if (labelWidth(text) <= width) return text;
+  let cut = [...text];
+  while (cut.length && labelWidth(`${cut.join("")}…`) > width) cut = cut.slice(0, -1);
+  return `${cut.join("")}…`;
+}
 
 function chart(rows, config) {
   const values = rows.map((r) => Number(r[config.value]) || 0);
   const top = Math.max(config.target || 0, ...values, config.percent ? 0.01 : 1);
-  const width = 600, height = 180, bar = Math.max(8, Math.min(60, (width - 40) / Math.max(rows.length, 1) - 8));
+  const width = 600, base = 150, bar = Math.max(8, Math.min(60, (width - 40) / Math.max(rows.length, 1) - 8));
+  const labels = rows.map((r) => fitted(String(config.label(r) ?? ""), 185));
+  const slanted = labels.some((l) => labelWidth(l) > bar + 6);
+  const reach = Math.max(0, ...labels.map(labelWidth));  // a slanted label's depth is its length × sin 35°
+  const height = base + (slanted ? Math.ceil(reach * 0.58) + 25 : 20);
+  const y = (value) => base - (value / top) * (base - 10);
   const bars = rows.map((r, i) => {
-    const h = (values[i] / top) * (height - 40), x = 30 + i * (bar + 8), y = height - 20 - h;
-    const shown = config.percent ? `${(values[i] * 100).toFixed(1)}%` : values[i].toLocaleString();
-    return `<rect x="${x}" y="${y}" width="${bar}" height="${h}" fill="#1e3a8a"><title>${esc(config.label(r))}: ${shown}</title></rect>
-      <text x="${x + bar / 2}" y="${height - 6}" font-size="10" text-anchor="middle">${esc(String(config.label(r) ?? "").slice(0, 12))}</text>`;
+    const x = 30 + i * (bar + 8), middle = x + bar / 2;
+    const shown = config.percent ? I18n.percent(values[i]) : I18n.number(values[i]);
+    const place = slanted ? `transform="translate(${middle + 3} ${base + 12}) rotate(-35)" text-anchor="end"` : `x="${middle}" y="${base + 14}" text-anchor="middle"`;
+    return `<rect x="${x}" y="${y(values[i])}" width="${bar}" height="${base - y(values[i])}" fill="#1e3a8a"><title>${esc(String(config.label(r) ?? ""))}: ${esc(shown)}</title></rect>
+      <text ${place} font-size="10">${esc(labels[i])}</text>`;
   }).join("");
-  const target = config.target ? `<line x1="20" x2="${width}" y1="${height - 20 - (config.target / top) * (height - 40)}" y2="${height - 20 - (config.target / top) * (height - 40)}" stroke="#b91c1c" stroke-dasharray="6 4"/>` : "";
-  return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img">${bars}${target}</svg>`;
+  const target = config.target ? `<line x1="20" x2="${width}" y1="${y(config.target)}" y2="${y(config.target)}" stroke="#b91c1c" stroke-dasharray="6 4"/>` : "";
+  // Slanted labels reach left of the first bar: the chart may draw into its margin.
+  return `<svg class="chart" viewBox="0 0 ${width} ${height}" height="${height}" role="img">${bars}${target}</svg>`;
 }
 
-function table(rows) {
-  if (!rows.length) return "";
-  const columns = Object.keys(rows[0]).filter((c) => typeof rows[0][c] !== "object" || rows[0][c] === null);
-  return `<table><thead><tr>${columns.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${columns.map((c) => `<td data-column="${esc(c)}">${esc(r[c])}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+function table(rows, columns) {
+  if (!rows.length) return `<p class="muted">${esc(_("Nothing in this period"))}</p>`;
+  const kind = (c) => (c.text ? ' class="text"' : "");  // words read from the left, figures from the right
+  const head = columns.map((c) => `<th data-column="${c.key}"${kind(c)}>${esc(c.head)}</th>`).join("");
+  const body = rows.map((r) => `<tr>${columns.map((c) => `<td data-column="${c.key}"${kind(c)}>${esc(c.show(r[c.key], r))}</td>`).join("")}</tr>`).join("");
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+async function dashboard(name, config, query) {
+  const response = await api(`/api/v1/staff/dashboards/${name}?${query}`);
+  if (!response.ok) return `<div class="dash" data-dashboard="${name}"><h2>${esc(config.title())}</h2><p class="error">${esc(await problemText(response))}</p></div>`;
+  const data = await response.json();
+  const rows = rowsOf(data);
+  const target = config.target ? `<span class="muted">${esc(_("target {rate}", { rate: I18n.percent(config.target, 0) }))}</span>` : "";
+  const charted = (config.chartRows ? config.chartRows(data) : rows).filter((r) => r[config.value] !== undefined && r[config.value] !== null);
+  return `<div class="dash" data-dashboard="${name}"><h2><span>${esc(config.title())} ${target}</span>
+    <a class="button secondary" href="/api/v1/staff/dashboards/${name}.csv?${query}">${esc(_("Export CSV"))}</a></h2>
+    ${chart(charted, config)}${table(data.totals ? [...rows, data.totals] : rows, config.columns())}</div>`;
 }
 
 async function loadDashboards() {
@@ -193,35 +299,39 @@ async function loadDashboards() {
     $("dash-start").value = `${today.slice(0, 4)}-01-01`;
     $("dash-end").value = today;
   }
+  await loadProjectList();
   const query = `start=${$("dash-start").value}&end=${$("dash-end").value}`;
   const mine = Object.entries(DASHBOARDS).filter(([, c]) => c.roles.includes(state.me.role) || state.me.role === "admin");
-  const parts = await Promise.all(mine.map(async ([name, config]) => {
-    const response = await api(`/api/v1/staff/dashboards/${name}?${query}`);
-    if (!response.ok) return `<div class="dash" data-dashboard="${name}"><h2>${t(config.title)}</h2><p class="error">${esc(await problemText(response))}</p></div>`;
-    const data = await response.json();
-    const rows = rowsOf(data);
-    const target = config.target ? `<span class="muted">${t("target")} ${(config.target * 100).toFixed(0)}%</span>` : "";
-    return `<div class="dash" data-dashboard="${name}"><h2><span>${t(config.title)} ${target}</span>
-      <a class="button secondary" href="/api/v1/staff/dashboards/${name}.csv?${query}">${t("csv")}</a></h2>
-      ${chart((config.chartRows ? config.chartRows(data) : rows).filter((r) => r[config.value] !== undefined && r[config.value] !== null), config)}${table(data.totals ? [...rows, data.totals] : rows)}</div>`;
-  }));
-  $("dashboards").innerHTML = parts.join("");
+  $("dashboards").innerHTML = (await Promise.all(mine.map(([name, config]) => dashboard(name, config, query)))).join("");
 }
 
 // --- wiring --------------------------------------------------------------------------------
 
 $("sign-in").addEventListener("click", async () => {
   const response = await fetch("/api/v1/auth/staff-sessions", {
-    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json", "accept-language": state.lang },
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: $("username").value.trim(), password: $("password").value }),
   });
   if (!response.ok) { $("login-error").textContent = await problemText(response); return; }
+  $("login-error").textContent = "";
   // /admin sends a visitor here to log in (?next=/admin/): one staff login serves both.
   if (new URLSearchParams(location.search).get("next") === "/admin/") { location.assign("/admin/"); return; }
   await start();
 });
-$("logout").addEventListener("click", async () => { await fetch("/api/v1/auth/staff-sessions/current", { method: "DELETE", credentials: "same-origin" }); showLogin(); });
-$("lang").addEventListener("click", async () => { state.lang = state.lang === "zh-CN" ? "en" : "zh-CN"; localStorage.setItem("lang", state.lang); translate(); if (state.view) await show(state.view); });
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/v1/auth/staff-sessions/current", { method: "DELETE", credentials: "same-origin" });
+  await I18n.load();  // the session's language went with it: the cookie or the browser's now
+  showSwitch();
+  showLogin();
+});
+$("lang").addEventListener("click", async () => {
+  await I18n.choose(I18n.other);
+  showSwitch();
+  // Words a request left on the page were said in the other language: the scanner starts afresh.
+  $("board-error").textContent = ""; $("scan-result").className = "result idle";
+  $("result-code").textContent = "—"; $("result-label").textContent = ""; $("result-detail").textContent = "";
+  if (state.view) await show(state.view);
+});
 $("ref-reload").addEventListener("click", loadBoard);
 $("ref-project").addEventListener("change", loadBoard);
 $("scan-submit").addEventListener("click", () => scan($("scan-code").value));
@@ -231,5 +341,4 @@ $("scan-camera").addEventListener("click", startCamera);
 $("dash-reload").addEventListener("click", loadDashboards);
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 document.addEventListener("click", (e) => { if (e.target.dataset.move) moveLead(e.target.dataset.move, e.target.dataset.to); });
-translate();
-start();
+I18n.load().then(() => { showSwitch(); return start(); });

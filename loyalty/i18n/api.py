@@ -1,4 +1,5 @@
-"""The pages' catalogue (`GET /i18n/{locale}.json`) and the language switch (`PUT /api/v1/language`)."""
+"""The pages' catalogue (`GET /i18n/{locale}.json`; `/i18n/current.json` is the request's own
+locale's) and the language switch (`PUT /api/v1/language`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from loyalty.i18n.catalog import catalogue
 from loyalty.i18n.enums import enum_tables
-from loyalty.i18n.locale import LANG_COOKIE, LOCALES, SESSION_LANG_KEY
+from loyalty.i18n.locale import LANG_COOKIE, LOCALES, SESSION_LANG_KEY, request_locale
 from loyalty.openapi_contract import raises
 
 # A year: the switch is a standing choice, like the saved language it stands in for.
@@ -36,12 +37,18 @@ def _page_catalogue(locale: str) -> bytes:
 
 
 @get("/i18n/{file_name:str}", include_in_schema=False)
-async def page_catalogue(file_name: FromPath[str]) -> Response[bytes]:
-    """`/i18n/zh-CN.json` or `/i18n/en.json`; any other name is the default locale's."""
+async def page_catalogue(file_name: FromPath[str], request: Request[Any, Any, State]) -> Response[bytes]:
+    """`/i18n/zh-CN.json` or `/i18n/en.json`; `/i18n/current.json` is the one this request's
+    locale names (saved language, the `lang` cookie, Accept-Language, zh-CN), so a page starts in
+    the language the server answers it in; any other name is the default locale's."""
     locale = file_name.removesuffix(".json")
-    if locale not in LOCALES:
+    headers = {"Cache-Control": "no-cache"}
+    if locale == "current":
+        locale = request_locale(request)
+        headers["Vary"] = "Cookie, Accept-Language"
+    elif locale not in LOCALES:
         locale = "zh-CN"
-    return Response(_page_catalogue(locale), media_type="application/json", headers={"Cache-Control": "no-cache"})
+    return Response(_page_catalogue(locale), media_type="application/json", headers=headers)
 
 
 class LanguageChoice(msgspec.Struct, forbid_unknown_fields=True):
@@ -72,5 +79,4 @@ async def choose_language(data: JSONBody[LanguageChoice], request: Request[Any, 
     if session:
         request.set_session({**session, SESSION_LANG_KEY: data.language})
     cookie = Cookie(key=LANG_COOKIE, value=data.language, max_age=LANG_COOKIE_SECONDS, samesite="lax", path="/")
-    # The switch is what the next request follows (session, then the cookie set here), so it is the answer.
-    return Response(LanguageChosen(language=data.language), cookies=[cookie])
+    return Response(LanguageChosen(language=request_locale(request) if not session else data.language), cookies=[cookie])

@@ -24,6 +24,8 @@ ROOT = HERE.parent.parent
 LOCALES_DIR = HERE / "locales"
 LOCALES = ("zh_CN", "en")
 KEYWORDS = {"_": None, "_n": (1, 2), "_p": ((1, "c"), 2)}
+# The pages' extractors: calls in the JavaScript, data-t attributes in the HTML.
+JS, HTML = "loyalty.i18n.js_extract:extract_calls", "loyalty.i18n.html_extract:extract_data_t"
 # Which files each domain's words come from (relative to the repository root).
 DOMAINS: dict[str, dict[str, list[tuple[str, str]]]] = {
     "messages": {
@@ -32,8 +34,8 @@ DOMAINS: dict[str, dict[str, list[tuple[str, str]]]] = {
         "admin_ui": [("**.py", "python")],
     },
     "pages": {
-        "loyalty/web/static": [("**.js", "javascript"), ("**.html", "loyalty.i18n.html_extract:extract_data_t")],
-        "admin_ui/static": [("**.js", "javascript"), ("**.html", "loyalty.i18n.html_extract:extract_data_t")],
+        "loyalty/web/static": [("**.js", JS), ("**.html", HTML)],
+        "admin_ui/static": [("**.js", JS), ("**.html", HTML)],
     },
 }
 HEADER = "Owner Club 业主俱乐部"

@@ -1,5 +1,7 @@
 """An admin opens the dashboards (/staff#dashboards): each of the six shows the numbers the
-test's records imply, worked out by hand below, with a chart and a CSV export.
+test's records imply, worked out by hand below, in words and formats a Chinese reader reads
+(tiers and stages by name, money in yuan, rates as percentages, months and times in Beijing),
+with a chart and a CSV export.
 
 The world, dated today (Beijing), the page's default range being this year so far:
 - HZ-YH: 业主0 with two units (gold), 业主1 and 业主2 with one (blue), all signed today: three
@@ -37,31 +39,16 @@ from tests.partner_api.builders import dynamic_code, sale_body, sell, shop
 DASHBOARDS = ("tiers", "referrals", "events", "merchants", "liability", "kpis")
 
 
-def shown(value: Any) -> str:
-    """A JSON value as the page's table prints it (String() of the parsed value; null empty)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 async def table(page: Page, name: str) -> list[dict[str, str]]:
+    """A dashboard's table as the reader sees it, each cell keyed by its column's API field."""
     return await page.locator(f'.dash[data-dashboard="{name}"] table').evaluate(
-        """(t) => { const head = [...t.querySelectorAll("thead th")].map((th) => th.textContent);
-                   return [...t.querySelectorAll("tbody tr")].map((tr) =>
-                     Object.fromEntries([...tr.children].map((td, i) => [head[i], td.textContent]))); }"""
+        """(t) => [...t.querySelectorAll("tbody tr")].map((tr) =>
+                     Object.fromEntries([...tr.children].map((td) => [td.dataset.column, td.textContent])))"""
     )
 
 
-def picked(rows: list[dict[str, str]], columns: list[str]) -> list[dict[str, str]]:
-    return [{c: row[c] for c in columns} for row in rows]
-
-
-def expect_rows(actual: list[dict[str, str]], expected: list[dict[str, Any]]) -> None:
-    assert picked(actual, list(expected[0])) == [{k: shown(v) for k, v in row.items()} for row in expected]
+def expect_rows(actual: list[dict[str, str]], expected: list[dict[str, str]]) -> None:
+    assert [{c: row[c] for c in expected[0]} for row in actual] == expected
 
 
 async def build_world(tmp_path: Any, settings: Any, server_url: str) -> dict[str, int]:
@@ -113,10 +100,8 @@ async def build_world(tmp_path: Any, settings: Any, server_url: str) -> dict[str
 
 
 async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(database, pages: Pages, tmp_path):
-    world = await build_world(tmp_path, pages.server.settings, pages.server.url)
-    hz, sh = world["hz"], world["sh"]
+    await build_world(tmp_path, pages.server.settings, pages.server.url)
     today = clock.today()
-    month = f"{today.year:04d}-{today.month:02d}"
     await add_staff("boss", "admin")
     page = await pages.new()
     # The browser's clock at 00:30 in Beijing, still yesterday in UTC: the default range must end
@@ -135,54 +120,59 @@ async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(dat
 
     # Tiers: HZ-YH gold 1 (业主0), silver 1 (业主1: one signed referral lifts a card to silver),
     # blue 1 (业主2); SH-PD blue 1 (业主3); totals 4 members, each once.
+    headers = await page.locator('.dash[data-dashboard="tiers"] thead th').all_text_contents()
+    assert headers == ["项目", "铂金卡", "金卡", "银卡", "蓝卡", "会员数"]
     expect_rows(await table(page, "tiers"), [
-        {"project_id": hz, "project": "项目HZ-YH", "platinum": 0, "gold": 1, "silver": 1, "blue": 1, "members": 3},
-        {"project_id": sh, "project": "项目SH-PD", "platinum": 0, "gold": 0, "silver": 0, "blue": 1, "members": 1},
-        {"project_id": None, "project": "", "platinum": 0, "gold": 1, "silver": 1, "blue": 2, "members": 4},
+        {"project": "项目HZ-YH", "platinum": "0", "gold": "1", "silver": "1", "blue": "1", "members": "3"},
+        {"project": "项目SH-PD", "platinum": "0", "gold": "0", "silver": "0", "blue": "1", "members": "1"},
+        {"project": "全部项目", "platinum": "0", "gold": "1", "silver": "1", "blue": "2", "members": "4"},
     ])
     # Referrals this month: HZ-YH 1 registered → signed (visited and subscribed passed); 4 new
     # buyers (业主0–2 by their contracts, 王五 by his signed lead), 1 referred (王五) → share
-    # 1/4 = 0.25 < 0.30; SH-PD 1 registered and visited, no new buyer → no share.
+    # 1/4 = 25% < 30%; SH-PD 1 registered and visited, no new buyer → no share.
+    month = f"{today.year}年{today.month}月"
     expect_rows(await table(page, "referrals"), [
-        {"project_id": hz, "month": month, "registered": 1, "visited": 1, "subscribed": 1, "signed": 1, "new_buyers": 4,
-         "referred_buyers": 1, "conversion": 1.0, "referral_share": 0.25, "target": 0.3, "meets_target": False},
-        {"project_id": sh, "month": month, "registered": 1, "visited": 1, "subscribed": 0, "signed": 0, "new_buyers": 0,
-         "referred_buyers": 0, "conversion": 0.0, "referral_share": None, "target": 0.3, "meets_target": None},
-        {"project_id": None, "month": "all", "registered": 2, "visited": 2, "subscribed": 1, "signed": 1, "new_buyers": 4,
-         "referred_buyers": 1, "conversion": 0.5, "referral_share": 0.25, "target": 0.3, "meets_target": False},
+        {"project": "项目HZ-YH", "month": month, "registered": "1", "visited": "1", "subscribed": "1", "signed": "1",
+         "new_buyers": "4", "referred_buyers": "1", "conversion": "100.0%", "referral_share": "25.0%", "meets_target": "否"},
+        {"project": "项目SH-PD", "month": month, "registered": "1", "visited": "1", "subscribed": "0", "signed": "0",
+         "new_buyers": "0", "referred_buyers": "0", "conversion": "0.0%", "referral_share": "—", "meets_target": "—"},
+        {"project": "全部项目", "month": "全部月份", "registered": "2", "visited": "2", "subscribed": "1", "signed": "1",
+         "new_buyers": "4", "referred_buyers": "1", "conversion": "50.0%", "referral_share": "25.0%", "meets_target": "否"},
     ])
-    # Events: 3 signups (4 people), 1 attended (2 people), 2 no-shows → no-show rate 2/3.
-    game = {"title_zh": "业主篮球赛", "status": "published", "seats": 20, "signups": 3, "people": 4, "attended": 1,
-            "attended_people": 2, "no_show": 2, "no_show_people": 2, "no_show_rate": 0.6667, "attendance_rate": 0.3333}
-    events = await table(page, "events")
-    expect_rows(events, [{"event_id": world["game"], **game}, {"event_id": None, **game, "title_zh": "", "status": ""}])
-    assert events[0]["starts_at"] and events[1]["starts_at"] == ""
-    # Merchants: one sale of 100,000 fen, 10,000 off, 5,000 points worth 5,000 fen (100 per CNY).
-    forest = {"sales": 1, "gross_fen": 100_000, "discount_fen": 10_000, "points_redeemed": 5_000, "points_value_fen": 5_000, "reversed_fen": 0}
-    nothing = dict.fromkeys(forest, 0)
-    merchants = await table(page, "merchants")
-    expect_rows(merchants, [{"merchant": "森林装饰", **forest}, {"merchant": "湖畔餐厅", **nothing}, {"merchant": "", **forest}])
-    assert merchants[0]["merchant_id"] == str(world["forest"])
-    # Liability: 业主0 10,000 − 5,000 + 50 = 5,050; 业主1 200 (+5,000 pending); 王五 2,000; 业主3 200
-    # → 4 accounts, 7,450 available, 5,000 pending, 12,450 in all, worth as many fen.
+    # Events: 3 signups (4 people), 1 attended (2 people), 2 no-shows → no-show rate 2/3; it
+    # started at 10:00 Beijing time.
+    game = {"status": "已发布", "seats": "20", "signups": "3", "people": "4", "attended": "1", "attended_people": "2",
+            "no_show": "2", "no_show_people": "2", "no_show_rate": "66.7%", "attendance_rate": "33.3%"}
+    expect_rows(await table(page, "events"), [
+        {"title_zh": "业主篮球赛", "starts_at": f"{today.year}年{today.month}月{today.day}日 10:00", **game},
+        {"title_zh": "全部活动", "starts_at": "", **game, "status": ""},
+    ])
+    # Merchants: one sale of ¥1,000, ¥100 off, 5,000 points worth ¥50 (100 points per yuan).
+    forest = {"sales": "1", "gross_fen": "¥1,000.00", "discount_fen": "¥100.00", "points_redeemed": "5,000",
+              "points_value_fen": "¥50.00", "reversed_fen": "¥0.00"}
+    nothing = {"sales": "0", "gross_fen": "¥0.00", "discount_fen": "¥0.00", "points_redeemed": "0",
+               "points_value_fen": "¥0.00", "reversed_fen": "¥0.00"}
+    expect_rows(await table(page, "merchants"), [
+        {"merchant": "森林装饰", **forest}, {"merchant": "湖畔餐厅", **nothing}, {"merchant": "全部商家", **forest},
+    ])
     # Liability: 业主0 10,000 − 5,000 + 50 = 5,050; 业主1 200 (+5,000 pending); 王五 2,000; 业主3 200
     # → 7,450 available, 5,000 pending, 12,450 in all, worth as many fen (100 points per CNY), in 4 accounts.
     expect_rows(await table(page, "liability"), [
-        {"kind": "available", "points": 7_450, "value_fen": 7_450},
-        {"kind": "pending", "points": 5_000, "value_fen": 5_000},
-        {"kind": "total", "points": 12_450, "value_fen": 12_450},
-        {"kind": "debt", "points": 0, "value_fen": 0},
+        {"kind": "可用积分", "points": "7,450", "value_fen": "¥74.50"},
+        {"kind": "待生效积分", "points": "5,000", "value_fen": "¥50.00"},
+        {"kind": "合计", "points": "12,450", "value_fen": "¥124.50"},
+        {"kind": "会员欠分", "points": "0", "value_fen": "¥0.00"},
     ])
     liability = await (await page.request.get("/api/v1/staff/dashboards/liability")).json()
     assert (liability["accounts"], liability["points_per_cny"], liability["total_value_fen"]) == (4, 100, 12_450)
-    # KPIs: HZ-YH two scores, one of 4–5 → 0.5; NPS (1 promoter − 1 detractor) / 2 = 0; share 1/4.
+    # KPIs: HZ-YH two scores, one of 4–5 → 50%; NPS (1 promoter − 1 detractor) / 2 = 0; share 1/4.
     expect_rows(await table(page, "kpis"), [
-        {"project_id": hz, "month": month, "satisfaction_rate": 0.5, "satisfaction_scores": 2, "nps": 0.0,
-         "recommend_answers": 2, "referral_share": 0.25, "new_buyers": 4, "referred_buyers": 1, "referral_signed": 1},
-        {"project_id": sh, "month": month, "satisfaction_rate": None, "satisfaction_scores": 0, "nps": None,
-         "recommend_answers": 0, "referral_share": None, "new_buyers": 0, "referred_buyers": 0, "referral_signed": 0},
-        {"project_id": None, "month": "all", "satisfaction_rate": 0.5, "satisfaction_scores": 2, "nps": 0.0,
-         "recommend_answers": 2, "referral_share": 0.25, "new_buyers": 4, "referred_buyers": 1, "referral_signed": 1},
+        {"project": "项目HZ-YH", "month": month, "satisfaction_rate": "50.0%", "satisfaction_scores": "2", "nps": "0",
+         "recommend_answers": "2", "referral_share": "25.0%", "new_buyers": "4", "referred_buyers": "1", "referral_signed": "1"},
+        {"project": "项目SH-PD", "month": month, "satisfaction_rate": "—", "satisfaction_scores": "0", "nps": "—",
+         "recommend_answers": "0", "referral_share": "—", "new_buyers": "0", "referred_buyers": "0", "referral_signed": "0"},
+        {"project": "全部项目", "month": "全部月份", "satisfaction_rate": "50.0%", "satisfaction_scores": "2", "nps": "0",
+         "recommend_answers": "2", "referral_share": "25.0%", "new_buyers": "4", "referred_buyers": "1", "referral_signed": "1"},
     ])
 
     # The charts: one bar per figure, its label and value in the bar's title; targets drawn too.
@@ -191,12 +181,12 @@ async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(dat
         for name in DASHBOARDS
     }
     assert bars == {
-        "tiers": ["platinum: 0", "gold: 1", "silver: 1", "blue: 2"],  # the totals, each member once
+        "tiers": ["铂金卡: 0", "金卡: 1", "银卡: 1", "蓝卡: 2"],  # the totals, each member once
         "referrals": [f"项目HZ-YH {month}: 25.0%"],  # SH-PD has no share to draw
         "events": ["业主篮球赛: 66.7%"],
         "merchants": ["森林装饰: 5,000", "湖畔餐厅: 0"],
-        "liability": ["available: 7,450", "pending: 5,000", "total: 12,450", "debt: 0"],
-        "kpis": [f"{hz} {month}: 50.0%", "all all: 50.0%"],
+        "liability": ["可用积分: 7,450", "待生效积分: 5,000", "合计: 12,450", "会员欠分: 0"],
+        "kpis": [f"项目HZ-YH {month}: 50.0%", "总体: 50.0%"],
     }
     await expect(page.locator('.dash[data-dashboard="referrals"] h2')).to_contain_text("目标 30%")
     await expect(page.locator('.dash[data-dashboard="kpis"] h2')).to_contain_text("目标 85%")

@@ -1,5 +1,5 @@
 """An event-staff user at the door: types a ticket code into the scanner twice and sees green
-(checked in) then amber (already checked in), with the live count 1 / N."""
+(checked in) then amber (already checked in), in words, with the live count 1 / N."""
 
 from __future__ import annotations
 
@@ -45,16 +45,15 @@ async def test_an_event_staff_user_scans_a_ticket_twice_and_sees_green_then_ambe
     await page.click("#scan-submit")
     result = page.locator("#scan-result")
     await expect(result).to_have_class("result green")
-    await expect(page.locator("#result-code")).to_have_text("checked_in")
-    await expect(page.locator("#result-label")).to_contain_text("业主0")
-    await expect(page.locator("#result-label")).to_contain_text("×2")
+    await expect(page.locator("#result-code")).to_have_text("签到成功")
+    await expect(page.locator("#result-label")).to_have_text("业主0，共 2 人")
     await expect(page.locator("#door-count")).to_have_text("1 / 3")
     await expect(page.locator("#scan-code")).to_have_value("")  # ready for the next one
 
     await page.fill("#scan-code", ticket)
     await page.press("#scan-code", "Enter")  # the keyboard way (a USB scanner types and presses Enter)
     await expect(result).to_have_class("result amber")
-    await expect(page.locator("#result-code")).to_have_text("already_checked_in")
+    await expect(page.locator("#result-code")).to_have_text("已签到过")
     await expect(page.locator("#result-detail")).to_contain_text("东门")  # where the first scan was
     await expect(page.locator("#door-count")).to_have_text("1 / 3")
 

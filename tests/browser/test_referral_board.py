@@ -70,4 +70,4 @@ async def test_a_sales_user_signs_a_lead_with_one_click_and_the_referrer_gets_th
     await expect(owner.locator("#points-pending")).to_have_text("5,000")
     await owner.click('[role=tab][data-tab="referrals"]')
     await expect(owner.locator("#referrals")).to_contain_text("王五")
-    await expect(owner.locator("#referrals .status")).to_have_text("signed")
+    await expect(owner.locator("#referrals .status")).to_have_text("已签约")

@@ -1,54 +1,31 @@
 // The owner's page: phone login, the card with its rotating QR, points, referrals and events.
-// Plain JavaScript against /api/v1 (the session is a cookie); texts in zh-CN and en.
+// Plain JavaScript against /api/v1 (the session is a cookie); every word from i18n.js.
 "use strict";
 
-const TEXT = {
-  "zh-CN": {
-    title: "业主俱乐部", logout: "退出", login_title: "手机号登录", phone: "手机号", send_code: "获取验证码",
-    code: "验证码", sign_in: "登录", tab_card: "会员卡", tab_points: "积分", tab_referrals: "推荐", tab_events: "活动",
-    card_image: "下载会员卡图片", available: "可用积分", pending: "待生效", expiring: "30 天内到期",
-    refer_title: "推荐好友购房", friend_name: "好友姓名", friend_phone: "好友手机号", project: "意向项目", refer: "提交推荐",
-    my_referrals: "我的推荐", events: "可报名的活动", my_signups: "我的报名与电子票", code_sent: "验证码已发送",
-    refresh_in: (s) => `${s} 秒后刷新`, next_tier: (t) => `升级到${t}还需要：`, sign_up: "报名", party: "人数",
-    cancel: "取消报名", seats_left: (n) => `剩余 ${n} 个名额`, free: "免费", fee: (y) => `¥${y}/人`,
-    waitlist: "加入候补", nothing: "暂无", referred: "推荐成功", signed_up: "报名成功", pay: "待支付",
-  },
-  en: {
-    title: "Owner Club", logout: "Log out", login_title: "Log in with your phone", phone: "Phone", send_code: "Send code",
-    code: "Code", sign_in: "Log in", tab_card: "Card", tab_points: "Points", tab_referrals: "Refer", tab_events: "Events",
-    card_image: "Download the card image", available: "Available points", pending: "Pending", expiring: "Expiring within 30 days",
-    refer_title: "Refer a friend", friend_name: "Friend's name", friend_phone: "Friend's phone", project: "Project", refer: "Refer",
-    my_referrals: "My referrals", events: "Events", my_signups: "My signups and tickets", code_sent: "Code sent",
-    refresh_in: (s) => `refreshes in ${s} s`, next_tier: (t) => `To reach ${t}:`, sign_up: "Sign up", party: "People",
-    cancel: "Cancel", seats_left: (n) => `${n} seats left`, free: "Free", fee: (y) => `¥${y} per person`,
-    waitlist: "Join the waitlist", nothing: "Nothing yet", referred: "Referred", signed_up: "Signed up", pay: "Awaiting payment",
-  },
-};
-
-const state = { lang: localStorage.getItem("lang") || "zh-CN", tab: "card", qrTimer: null, tickTimer: null };
+// `chosen`: a language picked with the switch before logging in, saved for the owner once they are in.
+const state = { tab: "card", qrTimer: null, tickTimer: null, projects: null, chosen: null };
 const $ = (id) => document.getElementById(id);
-const t = (key, ...args) => { const v = TEXT[state.lang][key]; return typeof v === "function" ? v(...args) : v; };
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const local = (iso) => new Date(iso).toLocaleString(state.lang, { timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" });
+const english = () => I18n.locale === "en";
 
 async function api(path, options = {}) {
   const response = await fetch(path, {
     credentials: "same-origin", ...options,
-    headers: { "accept-language": state.lang, "content-type": "application/json", ...(options.headers || {}) },
+    headers: { "content-type": "application/json", ...(options.headers || {}) },
   });
   if (response.status === 401) { showLogin(); throw new Error("not logged in"); }
   return response;
 }
 
+// A refused request in words: the problem's detail (rendered by the server in this page's
+// locale), else its title; a body that is no problem at all gets a sentence of our own.
 async function problemText(response) {
-  try { const p = await response.json(); return p.detail || p.title || response.statusText; } catch { return response.statusText; }
+  try { const p = await response.json(); return p.detail || p.title || _("Something went wrong; please try again"); } catch {
+    return _("Something went wrong; please try again");
+  }
 }
 
-function translate() {
-  document.documentElement.lang = state.lang;
-  document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
-  $("lang").textContent = state.lang === "zh-CN" ? "English" : "中文";
-}
+function showSwitch() { $("lang").textContent = enumLabel("language", I18n.other); }
 
 function showLogin() {
   $("app").hidden = true; $("logout").hidden = true; $("login").hidden = false;
@@ -73,13 +50,13 @@ async function selectTab(name) {
 async function loadCard() {
   const [me, card] = await Promise.all([api("/api/v1/me").then((r) => r.json()), api("/api/v1/me/card").then((r) => r.json())]);
   $("card").className = `card ${card.tier}`;
-  $("tier").textContent = card.tier_label;
+  $("tier").textContent = enumLabel("tier", card.tier);
   $("member-name").textContent = me.name;
   $("card-number").textContent = card.number;
   $("why").textContent = card.why;
   const next = card.next_tier;
   $("next").innerHTML = next
-    ? `<p>${esc(t("next_tier", next.tier_label))}</p><ul class="progress">${next.criteria
+    ? `<p>${esc(_("To reach {tier}:", { tier: enumLabel("tier", next.tier) }))}</p><ul class="progress">${next.criteria
         .map((c) => `<li class="${c.met ? "met" : ""}">${esc(c.text)}</li>`).join("")}</ul>`
     : "";
   await refreshCode();
@@ -92,7 +69,7 @@ async function refreshCode() {
   $("qr").innerHTML = await response.text();
   $("qr").dataset.code = response.headers.get("x-card-code");
   let left = Number(response.headers.get("x-refresh-after")) || 60;
-  const tick = () => { $("countdown").textContent = t("refresh_in", left); left -= 1; };
+  const tick = () => { $("countdown").textContent = _n("A new code in {count} second", "A new code in {count} seconds", left); left -= 1; };
   tick();
   state.tickTimer = setInterval(tick, 1000);
   // A little before the code's minute ends, so the till never sees an expired code.
@@ -103,20 +80,32 @@ async function refreshCode() {
 
 async function loadPoints() {
   const points = (await api("/api/v1/me/points").then((r) => r.json())).balance;  // the statement: { balance, entries }
-  $("points-available").textContent = points.available.toLocaleString();
-  $("points-pending").textContent = points.pending.toLocaleString();
-  $("points-expiring").textContent = points.expiring_soon.toLocaleString() + (points.expiring_on ? ` (${points.expiring_on})` : "");
+  $("points-available").textContent = I18n.number(points.available);
+  $("points-pending").textContent = I18n.number(points.pending);
+  $("points-expiring").textContent = points.expiring_on && points.expiring_soon
+    ? _("{points} (by {date})", { points: I18n.number(points.expiring_soon), date: I18n.date(points.expiring_on) })
+    : I18n.number(points.expiring_soon);
+}
+
+async function projects() {
+  state.projects = state.projects || await api("/api/v1/projects").then((r) => r.json());
+  return state.projects;
+}
+// A project's name as this reader reads it (the English name where the project has one).
+function projectName(id, fallback = "") {
+  const p = (state.projects || []).find((x) => x.id === id);
+  return p ? (english() && p.name_en ? p.name_en : p.name) : fallback;
 }
 
 async function loadReferrals() {
-  const [projects, leads] = await Promise.all([
-    api("/api/v1/projects").then((r) => r.json()), api("/api/v1/me/referrals").then((r) => r.json()),
-  ]);
-  $("ref-project").innerHTML = projects
-    .map((p) => `<option value="${p.id}">${esc(state.lang === "en" && p.name_en ? p.name_en : p.name)}</option>`).join("");
+  const [all, leads] = await Promise.all([projects(), api("/api/v1/me/referrals").then((r) => r.json())]);
+  const chosen = $("ref-project").value;
+  $("ref-project").innerHTML = all.map((p) => `<option value="${p.id}">${esc(projectName(p.id))}</option>`).join("");
+  if (chosen) $("ref-project").value = chosen;
   $("referrals").innerHTML = leads.length
-    ? leads.map((l) => `<div class="row event"><span>${esc(l.name)} · ${esc(l.project)}</span><span class="status">${esc(l.stage)}</span></div>`).join("")
-    : `<p class="muted">${t("nothing")}</p>`;
+    ? leads.map((l) => `<div class="row event"><span>${esc(l.name)} · ${esc(projectName(l.project_id, l.project))}</span>
+        <span class="status" data-stage="${esc(l.stage)}">${esc(enumLabel("referral_stage", l.stage))}</span></div>`).join("")
+    : `<p class="muted">${esc(_("No referrals yet"))}</p>`;
 }
 
 async function refer() {
@@ -128,30 +117,44 @@ async function refer() {
   await loadReferrals();
 }
 
-function title(item) { return state.lang === "en" && item.title_en ? item.title_en : item.title_zh; }
+function title(item) { return english() && item.title_en ? item.title_en : item.title_zh; }
+
+function signupStatus(s) {  // a promoted seat whose payment Stripe has not made yet reads as "preparing"
+  return enumLabel("signup_status", s.payment && s.payment.status === "preparing" ? "payment_preparing" : s.status);
+}
+
+function eventItem(e) {
+  const fee = e.fee_per_person_fen ? _("{fee} per person", { fee: I18n.money(e.fee_per_person_fen) }) : _("Free");
+  const options = Array.from({ length: e.party_size_limit }, (unused, i) => `<option value="${i + 1}">${esc(_n("{count} person", "{count} people", i + 1))}</option>`);
+  const party = `<select data-party="${e.id}" aria-label="${esc(_("How many people"))}">${options.join("")}</select>`;
+  const full = e.why_not && e.why_not.type === "/problems/event-full";
+  const action = e.can_sign_up ? `${party}<button data-signup="${e.id}">${esc(_("Sign up"))}</button>`
+    : full ? `${party}<button data-waitlist="${e.id}">${esc(_("Join the waitlist"))}</button>` : "";
+  const seats = _n("{count} seat left", "{count} seats left", e.seats_left);
+  return `<div class="event" data-event="${e.id}"><strong>${esc(title(e))}</strong>
+    <div class="muted">${esc(I18n.dateTime(e.starts_at))} · ${esc(e.venue)} · ${esc(fee)} · ${esc(seats)}</div>
+    ${e.why_not && !full ? `<div class="why">${esc(e.why_not.message)}</div>` : ""}
+    <div class="row">${action}</div></div>`;
+}
+
+function signupItem(s) {
+  const place = s.waitlist_position ? ` · ${esc(_("number {position} on the waitlist", { position: s.waitlist_position }))}` : "";
+  const cancellable = ["confirmed", "waitlisted", "pending_payment"].includes(s.status);
+  return `<div class="event ticket" data-signup-id="${s.id}">
+    <div class="row"><strong>${esc(english() && s.event_title_en ? s.event_title_en : s.event_title_zh)}</strong>
+    <span class="status" data-status="${esc(s.status)}">${esc(signupStatus(s))}</span></div>
+    <div class="muted">${esc(I18n.dateTime(s.starts_at))} · ${esc(s.venue)}${place}</div>
+    ${s.ticket_code ? `<img alt="${esc(_("Ticket code"))}" src="/api/v1/me/signups/${s.id}/ticket.png" data-ticket="${esc(s.ticket_code)}">` : ""}
+    ${cancellable ? `<button class="secondary" data-cancel="${s.id}">${esc(_("Cancel the signup"))}</button>` : ""}
+  </div>`;
+}
 
 async function loadEvents() {
   const [events, signups] = await Promise.all([
     api("/api/v1/events").then((r) => r.json()), api("/api/v1/me/signups").then((r) => r.json()),
   ]);
-  $("events").innerHTML = events.length ? events.map((e) => {
-    const fee = e.fee_per_person_fen ? t("fee", (e.fee_per_person_fen / 100).toFixed(2)) : t("free");
-    const party = `<select data-party="${e.id}" aria-label="${t("party")}">${Array.from({ length: e.party_size_limit }, (_, i) => `<option>${i + 1}</option>`).join("")}</select>`;
-    const full = e.why_not && e.why_not.type === "/problems/event-full";
-    const action = e.can_sign_up ? `${party}<button data-signup="${e.id}">${t("sign_up")}</button>`
-      : full ? `${party}<button data-waitlist="${e.id}">${t("waitlist")}</button>` : "";
-    return `<div class="event" data-event="${e.id}"><strong>${esc(title(e))}</strong>
-      <div class="muted">${esc(local(e.starts_at))} · ${esc(e.venue)} · ${esc(fee)} · ${esc(t("seats_left", e.seats_left))}</div>
-      ${e.why_not && !full ? `<div class="why">${esc(e.why_not.message)}</div>` : ""}
-      <div class="row">${action}</div></div>`;
-  }).join("") : `<p class="muted">${t("nothing")}</p>`;
-  $("signups").innerHTML = signups.length ? signups.map((s) => `<div class="event ticket" data-signup-id="${s.id}">
-      <div class="row"><strong>${esc(state.lang === "en" && s.event_title_en ? s.event_title_en : s.event_title_zh)}</strong>
-      <span class="status">${esc(state.lang === "en" ? s.status_label_en : s.status_label_zh)}</span></div>
-      <div class="muted">${esc(local(s.starts_at))} · ${esc(s.venue)}${s.waitlist_position ? ` · #${s.waitlist_position}` : ""}</div>
-      ${s.ticket_code ? `<img alt="ticket" src="/api/v1/me/signups/${s.id}/ticket.png" data-ticket="${esc(s.ticket_code)}">` : ""}
-      ${["confirmed", "waitlisted", "pending_payment"].includes(s.status) ? `<button class="secondary" data-cancel="${s.id}">${t("cancel")}</button>` : ""}
-    </div>`).join("") : `<p class="muted">${t("nothing")}</p>`;
+  $("events").innerHTML = events.length ? events.map(eventItem).join("") : `<p class="muted">${esc(_("No events to join right now"))}</p>`;
+  $("signups").innerHTML = signups.length ? signups.map(signupItem).join("") : `<p class="muted">${esc(_("No signups yet"))}</p>`;
 }
 
 async function signUp(eventId, waitlist) {
@@ -173,27 +176,34 @@ async function cancelSignup(signupId) {
 // --- wiring --------------------------------------------------------------------------------
 
 $("lang").addEventListener("click", async () => {
-  state.lang = state.lang === "zh-CN" ? "en" : "zh-CN";
-  localStorage.setItem("lang", state.lang);
-  translate();
+  if ($("app").hidden) state.chosen = I18n.other;
+  await I18n.choose(I18n.other);
+  showSwitch();
+  ["login-error", "refer-error", "event-error"].forEach((id) => { $(id).textContent = ""; });  // said in the other language
   if (!$("app").hidden) await selectTab(state.tab);
 });
 $("send-code").addEventListener("click", async () => {
   $("login-error").textContent = "";
   const response = await api("/api/v1/auth/login-codes", { method: "POST", body: JSON.stringify({ phone: $("phone").value.trim() }) });
-  $("login-error").textContent = response.ok ? t("code_sent") : await problemText(response);
+  $("login-error").textContent = response.ok ? _("Code sent") : await problemText(response);
 });
 $("sign-in").addEventListener("click", async () => {
   const body = { phone: $("phone").value.trim(), code: $("code").value.trim() };
   const response = await fetch("/api/v1/auth/sessions", {
-    method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-    headers: { "content-type": "application/json", "accept-language": state.lang },
+    method: "POST", credentials: "same-origin", body: JSON.stringify(body), headers: { "content-type": "application/json" },
   });
   if (!response.ok) { $("login-error").textContent = await problemText(response); return; }
+  $("login-error").textContent = "";
+  // Logged in, the owner's saved language comes first, unless they just picked one on this page.
+  if (state.chosen) await I18n.choose(state.chosen); else await I18n.load();
+  showSwitch();
   await showApp();
 });
 $("logout").addEventListener("click", async () => {
   await fetch("/api/v1/auth/sessions/current", { method: "DELETE", credentials: "same-origin" });
+  state.chosen = null;
+  await I18n.load();  // the saved language went with the session: the cookie or the browser's now
+  showSwitch();
   showLogin();
 });
 $("refer").addEventListener("click", refer);
@@ -205,5 +215,7 @@ document.addEventListener("click", (event) => {
   if (el.dataset.cancel) cancelSignup(el.dataset.cancel);
 });
 
-translate();
-api("/api/v1/me").then((r) => (r.ok ? showApp() : showLogin())).catch(() => showLogin());
+I18n.load().then(() => {
+  showSwitch();
+  return api("/api/v1/me").then((r) => (r.ok ? showApp() : showLogin()));
+}).catch(() => showLogin());

@@ -1,0 +1,300 @@
+"""Every page in Chinese shows no English, and in English no Chinese, but for names.
+
+The demo's world (loyalty.demo: about 200 owners, leads, events, sales, surveys, staff of every
+role), with two events of the test's own for the door: one opening now, one tomorrow, and owners
+in every state a scan can find. Chromium opens, in zh-CN and then in en (the browser's locale,
+which it sends as Accept-Language):
+- the owner page, on a phone: the login with its problems (a malformed phone, a wrong code),
+  then the demo owner 张伟's four tabs, and a referral refused for its phone;
+- the staff pages as the demo's admin, sales, event staff and customer service: every view
+  (what a role may not open shows the refusal), a wrong password, the dashboards with a range
+  that ends before it starts, and the door scanner with each result a scan can give.
+What counts as a foreign word and which names are allowed: tests/browser/words.py.
+
+With LOYALTY_SCREENSHOTS_DIR set (docs/screenshots), the run also saves the README's pictures of
+the pages: the scanner and the dashboards in both languages, the owner's card in Chinese. Words
+do not depend on the database: the test runs on SQLite only."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from loyalty import clock
+from loyalty.cards import service as cards
+from loyalty.demo import DEMO_OWNER_PHONE, DEMO_STAFF, load_demo_data
+from loyalty.events import signups
+from loyalty.members.tables import Member
+from tests.browser.conftest import PHONE, Pages
+from tests.browser.pages import owner_logs_in, staff_logs_in
+from tests.browser.words import Reader, data_names
+from tests.events.builders import event
+from tests.identity.builders import latest_code
+
+LOCALES = ["zh-CN", "en"]
+SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
+ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
+# Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
+DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
+
+
+@dataclass
+class Door:
+    """The scanner's events and the codes that give each answer at the door."""
+
+    open_now: int
+    tomorrow: int
+    codes: dict[str, str]  # what the scan should answer → the code to scan (at `open_now`)
+    not_open_yet: str  # a ticket for `tomorrow`, scanned there
+
+
+@dataclass
+class World:
+    names: set[str]
+    door: Door
+
+    def reader(self, locale: str) -> Reader:
+        return Reader(locale, self.names)
+
+
+# What the test types: a person's own words and identifiers, shown back in the fields they typed.
+TYPED = {*DEMO_STAFF, "李雷", "not-the-password", "not-a-code"}
+
+
+async def _door(settings: Any) -> Door:
+    """Two events and five demo owners: one checked in twice, one with a cancelled signup, one on
+    the waitlist, one with no signup (their card), and the first one's ticket for tomorrow."""
+    now = clock.now()
+    soon = now + timedelta(minutes=30)  # the door opens 120 minutes before the start: open now
+    open_now = await event(
+        title_zh="业主篮球赛", title_en="Owners' basketball", starts_at=soon, ends_at=soon + timedelta(hours=2),
+        signup_opens_at=now - timedelta(days=3), signup_closes_at=now + timedelta(minutes=10),
+        cancel_deadline=now + timedelta(minutes=5), capacity=3,
+    )
+    later = now + timedelta(days=1)
+    tomorrow = await event(
+        title_zh="亲子烘焙课", title_en="Family baking class", starts_at=later, ends_at=later + timedelta(hours=2),
+        signup_opens_at=now - timedelta(days=1), signup_closes_at=later - timedelta(hours=2),
+        cancel_deadline=later - timedelta(hours=3),
+    )
+    rows = await Member.select(Member.id).where(Member.phone != f"+86{DEMO_OWNER_PHONE}").order_by(Member.id).limit(5)
+    first, cancelling, waiting, taking, stranger = [row["id"] for row in rows]
+    [ticket] = await signups.sign_up(first, open_now, settings=settings, party_size=2)
+    [cancelled] = await signups.sign_up(cancelling, open_now, settings=settings)
+    await signups.cancel(cancelling, cancelled, settings=settings)
+    await signups.sign_up(taking, open_now, settings=settings)  # the three seats taken again
+    [waitlisted] = await signups.sign_up(waiting, open_now, settings=settings, join_waitlist=True)
+    [elsewhere] = await signups.sign_up(first, tomorrow, settings=settings)
+    signer = cards.signer_for(settings)
+    codes = {
+        "checked_in": signer.sign("ticket", ticket),
+        "already_checked_in": signer.sign("ticket", ticket),
+        "not_signed_up": await cards.static_code(stranger, signer),
+        "wrong_event": signer.sign("ticket", elsewhere),
+        "cancelled": signer.sign("ticket", cancelled),
+        "waitlisted": signer.sign("ticket", waitlisted),  # not signed up either: a waitlist place is no seat
+    }
+    return Door(open_now, tomorrow, codes, signer.sign("ticket", elsewhere))
+
+
+@pytest.fixture
+async def world(database: Any, pages: Pages) -> World:
+    if database.kind != "sqlite":
+        pytest.skip("the pages' words do not depend on the database: SQLite only")
+    assert await load_demo_data() is True
+    door = await _door(pages.server.settings)
+    return World(await data_names() | TYPED, door)
+
+
+def screenshot(name: str) -> Path | None:
+    folder = os.environ.get("LOYALTY_SCREENSHOTS_DIR")
+    return Path(folder) / f"{name}.png" if folder else None
+
+
+async def save(page: Page, name: str, **options: Any) -> None:
+    path = screenshot(name)
+    if path is not None:
+        await page.evaluate("document.fonts.ready.then(() => true)")
+        await page.screenshot(path=path, **options)
+
+
+async def catalogue(page: Page, locale: str) -> dict[str, Any]:
+    return await (await page.request.get(f"/i18n/{locale}.json")).json()
+
+
+# --- the owner page ----------------------------------------------------------------------------
+
+
+async def owner_tabs(page: Page, reader: Reader) -> None:
+    """The four tabs, and a referral refused for its phone."""
+    tiers = "|".join((await catalogue(page, reader.locale))["enums"]["tier"].values())
+    await expect(page.locator("#tier")).to_have_text(re.compile(f"^({tiers})$"))  # the card in this language
+    await expect(page.locator("#qr svg")).to_be_visible()
+    await expect(page.locator("#why")).not_to_be_empty()
+    await reader.read(page, "the card tab")
+    await page.click('[role=tab][data-tab="points"]')
+    await expect(page.locator("#points-available")).not_to_have_text("0")
+    await reader.read(page, "the points tab")
+    await page.click('[role=tab][data-tab="referrals"]')
+    await expect(page.locator("#ref-project option").first).to_be_attached()
+    await expect(page.locator("#referrals")).not_to_be_empty()
+    await reader.read(page, "the referrals tab")
+    await page.fill("#ref-name", "李雷")
+    await page.fill("#ref-phone", "12345")  # not a phone number
+    await page.click("#refer")
+    await expect(page.locator("#refer-error")).not_to_be_empty()
+    await reader.read(page, "the referrals tab, a malformed phone refused")
+    await page.click('[role=tab][data-tab="events"]')
+    await expect(page.locator("#events .event").first).to_be_visible()
+    await expect(page.locator("#signups .event").first).to_be_visible()
+    await reader.read(page, "the events tab")
+    await page.click('[role=tab][data-tab="card"]')
+
+
+async def login_problems(page: Page, reader: Reader) -> None:
+    """The login page in the browser's language, then its problems: a malformed phone, a wrong code."""
+    sent = (await catalogue(page, reader.locale))["messages"]["Code sent"]
+    await page.goto("/")
+    await expect(page.locator("#login")).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", reader.locale)
+    await reader.read(page, "the owner's login")
+    await page.fill("#phone", "12345")
+    await page.click("#send-code")
+    await expect(page.locator("#login-error")).not_to_be_empty()
+    await reader.read(page, "the owner's login, a malformed phone refused")
+    await page.fill("#phone", DEMO_OWNER_PHONE)
+    await page.click("#send-code")
+    await expect(page.locator("#login-error")).to_have_text(sent)
+    right = await latest_code(f"+86{DEMO_OWNER_PHONE}")
+    await page.fill("#code", "000000" if right != "000000" else "111111")
+    await page.click("#sign-in")
+    await expect(page.locator("#login-error")).not_to_have_text(sent)
+    await expect(page.locator("#login-error")).not_to_be_empty()
+    await reader.read(page, "the owner's login, a wrong code refused")
+
+
+async def test_the_owner_page_in_chinese_has_no_english(world: World, pages: Pages):
+    reader = world.reader("zh-CN")
+    page = await pages.new(locale="zh-CN", **PHONE)
+    await login_problems(page, reader)
+    await owner_logs_in(page, DEMO_OWNER_PHONE)
+    await expect(page.locator("#qr svg")).to_be_visible()
+    await expect(page.locator("#why")).not_to_be_empty()
+    await save(page, "owner-card-zh")
+    await owner_tabs(page, reader)
+    reader.assert_none()
+
+
+async def test_the_owner_page_in_english_has_no_chinese(world: World, pages: Pages):
+    """The browser asks for English: the login is in English. Logged in, the owner's saved
+    language (Chinese) comes first; the switch makes it English, and saves it."""
+    reader = world.reader("en")
+    page = await pages.new(locale="en-US", **PHONE)
+    await login_problems(page, reader)
+    await owner_logs_in(page, DEMO_OWNER_PHONE, sent="Code sent")
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await expect(page.locator("#lang")).to_have_text("English")
+    await page.click("#lang")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("#lang")).to_have_text("简体中文")
+    await owner_tabs(page, reader)
+    await page.reload()  # saved: the page opens in English again
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await owner_tabs(page, reader)
+    reader.assert_none()
+
+
+# --- the staff pages ---------------------------------------------------------------------------
+
+
+async def open_view(page: Page, view: str, role: str) -> None:
+    """Click the view's link and wait for what it shows (or for its refusal)."""
+    await page.click(f'#nav a[data-view="{view}"]')
+    await expect(page.locator(f"#view-{view}")).to_be_visible()
+    if view == "referrals":
+        await expect(page.locator("#board .column").first.or_(page.locator("#board-error:not(:empty)"))).to_be_visible()
+    elif view == "dashboards":
+        await expect(page.locator(".dash")).to_have_count(DASHBOARDS[role])
+    else:
+        await page.wait_for_load_state("networkidle")
+
+
+async def scan(page: Page, code: str) -> None:
+    """Scan `code`; the answer is there when the result box names it again (data-result)."""
+    await page.locator("#scan-result").evaluate("(box) => box.removeAttribute('data-result')")
+    await page.fill("#scan-code", code)
+    await page.click("#scan-submit")
+    await expect(page.locator("#scan-result")).to_have_attribute("data-result", re.compile(r"."))
+
+
+async def door_scans(page: Page, reader: Reader, door: Door) -> None:
+    """Each answer at the door: its words (never its key) as the largest text, its colour."""
+    words = (await catalogue(page, reader.locale))["enums"]["checkin_result"]
+    colour = {"checked_in": "green", "already_checked_in": "amber", "not_open_yet": "amber"}
+    await page.select_option("#scan-event", str(door.open_now))
+    for expected, code in door.codes.items():
+        result = "not_signed_up" if expected == "waitlisted" else expected
+        await scan(page, code)
+        await expect(page.locator("#scan-result")).to_have_attribute("data-result", result)
+        await expect(page.locator("#scan-result")).to_have_class(f"result {colour.get(result, 'red')}")
+        await expect(page.locator("#result-code")).to_have_text(words[result])
+        await reader.read(page, f"the door scanner, {expected}")
+        if expected == "already_checked_in":
+            await save(page, f"scanner-results-{SHORT[reader.locale]}")
+    await page.select_option("#scan-event", str(door.tomorrow))
+    await scan(page, door.not_open_yet)
+    await expect(page.locator("#scan-result")).to_have_attribute("data-result", "not_open_yet")
+    await expect(page.locator("#result-code")).to_have_text(words["not_open_yet"])
+    await reader.read(page, "the door scanner, not open yet")
+    await scan(page, "not-a-code")
+    await expect(page.locator("#scan-result")).to_have_attribute("data-result", "problem")
+    await expect(page.locator("#scan-result")).to_have_class("result red")
+    await reader.read(page, "the door scanner, a code it cannot read")
+
+
+async def staff_login_problem(page: Page, reader: Reader) -> None:
+    await page.goto("/staff")
+    await expect(page.locator("#login")).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", reader.locale)
+    await reader.read(page, "the staff login")
+    await page.fill("#username", "admin")
+    await page.fill("#password", "not-the-password")
+    await page.click("#sign-in")
+    await expect(page.locator("#login-error")).not_to_be_empty()
+    await reader.read(page, "the staff login, a wrong password")
+
+
+async def bad_range(page: Page, reader: Reader) -> None:
+    """The dashboards that take a range, asked for one that ends before it starts."""
+    await page.fill("#dash-start", "2026-12-31")
+    await page.fill("#dash-end", "2026-01-01")
+    await page.click("#dash-reload")
+    await expect(page.locator(".dash .error").first).to_be_visible()
+    await reader.read(page, "the dashboards, a range that ends before it starts")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages, locale: str):
+    """Each role opens every view; the event staff scan at the door; the admin's dashboards."""
+    reader = world.reader(locale)
+    browser_locale = "en-US" if locale == "en" else locale
+    await staff_login_problem(await pages.new(locale=browser_locale), reader)
+    for role, (username, password) in ROLES.items():
+        page = await pages.new(locale=browser_locale)
+        await staff_logs_in(page, username, password=password)
+        for view in ("referrals", "scanner", "dashboards"):
+            await open_view(page, view, role)
+            await reader.read(page, f"the staff page {view} as {role}")
+            if view == "scanner" and role == "event_staff":
+                await door_scans(page, reader, world.door)
+            if view == "dashboards" and role == "admin":
+                await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
+                await bad_range(page, reader)
+    reader.assert_none()
