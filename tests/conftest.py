@@ -182,15 +182,22 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "postgres_only: about PostgreSQL itself (row locks, several processes); not run on SQLite"
     )
     config.addinivalue_line("markers", "ledger_drift_expected: the test breaks the ledger on purpose")
+    config.addinivalue_line(
+        "markers", "sqlite_only: does not depend on the database (the pages' words); not run on PostgreSQL"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A `postgres_only` test has no [sqlite] variant: deselected, not skipped."""
+    """A `postgres_only` test has no [sqlite] variant, a `sqlite_only` one no [postgres] variant:
+    deselected, not skipped (CI fails on a skip)."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_sqlite = callspec is not None and callspec.params.get("database_engine") == "sqlite"
-        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+        engine = callspec.params.get("database_engine") if callspec is not None else None
+        unwanted = (engine == "sqlite" and item.get_closest_marker("postgres_only")) or (
+            engine == "postgres" and item.get_closest_marker("sqlite_only")
+        )
+        (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

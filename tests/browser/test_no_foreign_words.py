@@ -38,6 +38,9 @@ from tests.browser.words import Reader, data_names
 from tests.events.builders import event
 from tests.identity.builders import latest_code
 
+# The pages' words do not depend on the database: the [postgres] variants are deselected.
+pytestmark = pytest.mark.sqlite_only
+
 LOCALES = ["zh-CN", "en"]
 SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
@@ -106,8 +109,6 @@ async def _door(settings: Any) -> Door:
 
 @pytest.fixture
 async def world(database: Any, pages: Pages) -> World:
-    if database.kind != "sqlite":
-        pytest.skip("the pages' words do not depend on the database: SQLite only")
     assert await load_demo_data() is True
     door = await _door(pages.server.settings)
     return World(await data_names() | TYPED, door)
