@@ -46,8 +46,8 @@ from loyalty.events.schemas import (
 from loyalty.events.stripe_gateway import gateway_for
 from loyalty.events.tables import Event, Payment, Signup
 from loyalty.identity.guards import member_id, requires_member
-from loyalty.i18n import request_locale
-from loyalty.labels import label
+from loyalty.i18n import _, request_locale, translate
+from loyalty.i18n.enums import enum_label
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
@@ -77,8 +77,8 @@ def event_view(offer: catalog.Offer, language: str) -> EventView:
     event = offer.event
     mine = offer.my_signup
     return EventView(
-        id=event["id"], kind=event["kind"], kind_label_zh=label(f"event_kind.{event['kind']}", "zh-CN"),
-        kind_label_en=label(f"event_kind.{event['kind']}", "en"), title_zh=event["title_zh"], title_en=event["title_en"],
+        id=event["id"], kind=event["kind"], kind_label_zh=enum_label("event_kind", event["kind"], "zh-CN"),
+        kind_label_en=enum_label("event_kind", event["kind"], "en"), title_zh=event["title_zh"], title_en=event["title_en"],
         body_zh=event["body_zh"], body_en=event["body_en"], venue=event["venue"], program_id=event["program"],
         project_id=event["project"], starts_at=event["starts_at"], ends_at=event["ends_at"],
         signup_opens_at=event["signup_opens_at"], signup_closes_at=event["signup_closes_at"],
@@ -113,12 +113,13 @@ async def signup_views(ids: list[int] | None, member: int, settings: Settings) -
             row["status"] == "pending_payment" and payment is not None
             and payment["status"] == "requires_payment" and not payment["stripe_intent_id"]
         )
+        shown_status = "payment_preparing" if preparing else row["status"]
         views.append(
             SignupView(
                 id=row["id"], event_id=event["id"], event_title_zh=event["title_zh"], event_title_en=event["title_en"],
                 starts_at=event["starts_at"], venue=event["venue"], status=row["status"],
-                status_label_zh=label("signup_status.payment_preparing" if preparing else f"signup_status.{row['status']}", "zh-CN"),
-                status_label_en=label("signup_status.payment_preparing" if preparing else f"signup_status.{row['status']}", "en"),
+                status_label_zh=enum_label("signup_status", shown_status, "zh-CN"),
+                status_label_en=enum_label("signup_status", shown_status, "en"),
                 party_size=row["party_size"],
                 fee_fen=row["fee_fen"], hold_expires_at=row["hold_expires_at"], waitlist_position=position,
                 ticket_code=signer.sign("ticket", row["id"]) if row["status"] in ("confirmed", "attended") else None,
@@ -153,7 +154,7 @@ class MemberEventController(Controller):
         language = _language(request)
         found = await catalog.offers(member_id(request), settings, event_ids=[event_id], language=language)
         if not found:
-            raise NotFound(f"no event {event_id}")
+            raise NotFound(_("There is no event {event_id}", event_id=event_id))
         return event_view(found[0], language)
 
     @raises(*SIGNUP_REFUSALS)
@@ -207,7 +208,7 @@ class MemberEventController(Controller):
     async def my_signup(self, signup_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> SignupView:
         views = await signup_views([signup_id], member_id(request), settings)
         if not views:
-            raise NotFound(f"no signup {signup_id}")
+            raise NotFound(_("There is no signup {signup_id}", signup_id=signup_id))
         return views[0]
 
     @raises("cancel-deadline-passed", "invalid-field", "not-found", "signup-not-cancellable")
@@ -228,7 +229,7 @@ class MemberEventController(Controller):
     async def ticket_png(self, signup_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[bytes]:
         views = await signup_views([signup_id], member_id(request), settings)
         if not views or views[0].ticket_code is None:
-            raise NotFound(f"no ticket for signup {signup_id}")
+            raise NotFound(_("Signup {signup_id} has no ticket (only a confirmed seat has one)", signup_id=signup_id))
         maker = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=8)
         maker.add_data(views[0].ticket_code)
         buffer = io.BytesIO()
@@ -349,7 +350,7 @@ class StaffEventController(Controller):
     @get("/{event_id:int}/door", operation_id="staffDoorCount", summary="Live count at the door: checked in / expected", opt=EVENT_STAFF)
     async def door(self, event_id: FromPath[int]) -> DoorCountView:
         if not await Event.exists().where(Event.id == event_id):
-            raise NotFound(f"no event {event_id}")
+            raise NotFound(_("There is no event {event_id}", event_id=event_id))
         count = await checkin.door_count(event_id)
         return DoorCountView(event_id=event_id, **vars(count))
 
@@ -382,9 +383,10 @@ async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, A
     assert answer.count is not None
     return CheckinView(
         result=answer.result,  # type: ignore[arg-type]
-        result_label_zh=label(f"checkin.{answer.result}", "zh-CN"), result_label_en=label(f"checkin.{answer.result}", "en"),
+        result_label_zh=enum_label("checkin_result", answer.result, "zh-CN"),
+        result_label_en=enum_label("checkin_result", answer.result, "en"),
         event_id=answer.event_id, signup_id=answer.signup_id, member_name=answer.member_name, party_size=answer.party_size,
         first_checked_in_at=answer.first_checked_in_at, first_gate=answer.first_gate, points_earned=answer.points_earned,
-        detail=answer.detail, replayed=answer.replayed,
+        detail=translate(answer.detail, request_locale(request)), replayed=answer.replayed,
         count=DoorCountView(event_id=answer.event_id, **vars(answer.count)),
     )

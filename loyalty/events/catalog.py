@@ -14,12 +14,15 @@ from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.events import payments, rules, signups
 from loyalty.events.stripe_gateway import gateway_for
 from loyalty.events.tables import EVENT_KINDS, Event, Program, Signup
-from loyalty.labels import label
+from loyalty.i18n import _, _n
+from loyalty.i18n.format import Later, identifiers, items, number
+from loyalty.labels import message
 from loyalty.members.stages import STAGES
 from loyalty.members.tables import Project
 from loyalty.settings import Settings
 
 MAX_FEE_FEN = 100_000_000  # 1,000,000 元 per person: anything above is a typo
+CHINESE_TITLE_NEEDED = _("A Chinese title is required")
 
 
 @dataclass(frozen=True)
@@ -54,33 +57,43 @@ class EventDraft:
 
 def _check(draft: EventDraft) -> None:
     if draft.kind not in EVENT_KINDS:
-        raise InvalidField(f"kind must be one of {', '.join(EVENT_KINDS)}", field="kind")
+        raise InvalidField(_("The kind is one of {kinds}", kinds=Later(identifiers, EVENT_KINDS)), field="kind")
     if not draft.title_zh.strip():
-        raise InvalidField("a Chinese title is required", field="title_zh")
+        raise InvalidField(CHINESE_TITLE_NEEDED, field="title_zh")
     if draft.ends_at <= draft.starts_at:
-        raise InvalidField("the event must end after it starts", field="ends_at")
+        raise InvalidField(_("The event must end after it starts"), field="ends_at")
     if draft.signup_closes_at <= draft.signup_opens_at:
-        raise InvalidField("sign-up must close after it opens", field="signup_closes_at")
+        raise InvalidField(_("Sign-up must close after it opens"), field="signup_closes_at")
     if draft.signup_closes_at > draft.ends_at:
-        raise InvalidField("sign-up must close by the end of the event", field="signup_closes_at")
+        raise InvalidField(_("Sign-up must close by the end of the event"), field="signup_closes_at")
     if draft.cancel_deadline > draft.starts_at:
-        raise InvalidField("the cancellation deadline must be no later than the start", field="cancel_deadline")
+        raise InvalidField(_("The cancellation deadline must be no later than the start of the event"), field="cancel_deadline")
     if not 1 <= draft.capacity <= 100_000:
-        raise InvalidField("capacity is 1 to 100000 people", field="capacity")
+        raise InvalidField(_("The capacity is 1 to {most} people", most=Later(number, 100_000)), field="capacity")
     if not 1 <= draft.party_size_limit <= 20:
-        raise InvalidField("a party is 1 to 20 people", field="party_size_limit")
+        raise InvalidField(_("The party size limit is 1 to 20 people"), field="party_size_limit")
     if unknown := set(draft.eligible_tiers) - set(TIERS):
-        raise InvalidField(f"unknown tiers {sorted(unknown)}; use {', '.join(TIERS)}", field="eligible_tiers")
+        raise InvalidField(
+            _("Unknown tiers {unknown}; the tiers are {tiers}", unknown=Later(identifiers, sorted(unknown), style="standard"),
+              tiers=Later(identifiers, TIERS)),
+            field="eligible_tiers",
+        )
     if unknown := set(draft.eligible_stages) - set(STAGES):
-        raise InvalidField(f"unknown stages {sorted(unknown)}; use {', '.join(STAGES)}", field="eligible_stages")
+        raise InvalidField(
+            _("Unknown stages {unknown}; the stages are {stages}", unknown=Later(identifiers, sorted(unknown), style="standard"),
+              stages=Later(identifiers, STAGES)),
+            field="eligible_stages",
+        )
     for tier in TIERS:
         fee = getattr(draft, f"fee_{tier}_fen")
         if not 0 <= fee <= MAX_FEE_FEN:
-            raise InvalidField(f"a fee is 0 to {MAX_FEE_FEN} fen per person", field=f"fee_{tier}_fen")
+            raise InvalidField(
+                _("A fee is 0 to {most} fen per person", most=Later(number, MAX_FEE_FEN)), field=f"fee_{tier}_fen"
+            )
     if not 0 <= draft.attendance_points <= 100_000:
-        raise InvalidField("attendance points are 0 to 100000", field="attendance_points")
+        raise InvalidField(_("Attendance points are 0 to {most}", most=Later(number, 100_000)), field="attendance_points")
     if draft.status not in ("draft", "published"):
-        raise InvalidField("a new event is draft or published", field="status")
+        raise InvalidField(_("A new event is {statuses}", statuses=Later(identifiers, ("draft", "published"))), field="status")
 
 
 async def _check_references(draft: EventDraft) -> None:
@@ -89,9 +102,12 @@ async def _check_references(draft: EventDraft) -> None:
         found = {row["id"] for row in await Project.select(Project.id).where(Project.id.is_in(list(projects)))}
         if missing := projects - found:
             field = "project_id" if draft.project_id in missing else "eligible_project_ids"
-            raise InvalidField(f"no project {sorted(missing)}", field=field)
+            ids = sorted(missing)
+            raise InvalidField(
+                _n("There is no project {ids}", "There are no projects {ids}", len(ids), ids=Later(items, ids)), field=field
+            )
     if draft.program_id is not None and not await Program.exists().where(Program.id == draft.program_id):
-        raise InvalidField(f"no program {draft.program_id}", field="program_id")
+        raise InvalidField(_("There is no program {program_id}", program_id=draft.program_id), field="program_id")
 
 
 async def create_event(draft: EventDraft, staff_id: int) -> int:
@@ -121,9 +137,9 @@ async def create_program(
     title_zh: str, staff_id: int, *, title_en: str = "", body_zh: str = "", body_en: str = "", project_id: int | None = None
 ) -> int:
     if not title_zh.strip():
-        raise InvalidField("a Chinese title is required", field="title_zh")
+        raise InvalidField(CHINESE_TITLE_NEEDED, field="title_zh")
     if project_id is not None and not await Project.exists().where(Project.id == project_id):
-        raise InvalidField(f"no project {project_id}", field="project_id")
+        raise InvalidField(_("There is no project {project_id}", project_id=project_id), field="project_id")
     async with db.transaction():
         rows = await Program.insert(
             Program(title_zh=title_zh.strip(), title_en=title_en.strip(), body_zh=body_zh, body_en=body_en, project=project_id)
@@ -139,7 +155,7 @@ async def publish_event(event_id: int, staff_id: int) -> None:
         ).returning(Event.id)
         if not rows:
             if not await Event.exists().where(Event.id == event_id):
-                raise NotFound(f"no event {event_id}")
+                raise NotFound(_("There is no event {event_id}", event_id=event_id))
             return  # published already (or cancelled: stays cancelled)
         await audit.record(action="event.publish", subject_kind="event", subject_id=event_id, actor_id=staff_id)
 
@@ -155,7 +171,7 @@ async def cancel_event(event_id: int, reason: str, staff_id: int, settings: Sett
         ).returning(Event.id)
         if not rows:
             if not await Event.exists().where(Event.id == event_id):
-                raise NotFound(f"no event {event_id}")
+                raise NotFound(_("There is no event {event_id}", event_id=event_id))
             return 0
         cancelled = await Signup.update(
             {Signup.status: "cancelled", Signup.cancelled_at: now, Signup.cancel_reason: "event_cancelled"}
@@ -214,11 +230,11 @@ async def offers(
         seats_left = max(event["capacity"] - event["seats_taken"], 0)
         why_not = rules.refusal(event, facts, now, await signups.project_names(event))
         if why_not is None and event["id"] in mine:
-            why_not = signups.AlreadySignedUp(label("why_not.already", facts.language))
+            why_not = signups.AlreadySignedUp(message("why_not.already"))
         if why_not is None and fee and not payments_ready:
-            why_not = signups.PaymentsUnavailable(label("why_not.payments", facts.language))
+            why_not = signups.PaymentsUnavailable(message("why_not.payments"))
         if why_not is None and seats_left == 0:
-            why_not = signups.EventFull(label("why_not.full", facts.language), waitlist=True)
+            why_not = signups.EventFull(message("why_not.full"), waitlist=True)
         result.append(Offer(event, fee, seats_left, mine.get(event["id"]), why_not))
     return result
 

@@ -17,8 +17,13 @@ from loyalty.cards import codes
 from loyalty.cards import service as cards
 from loyalty.errors import InvalidField, NotFound
 from loyalty.events.tables import Event, Scan
+from loyalty.i18n import Message, _
+from loyalty.i18n.enums import ENUMS
+from loyalty.i18n.format import Later, datetime as written_datetime, time_of_day
 from loyalty.points import service as points
 
+NOT_OUR_CODE = _("This is not an Owner Club ticket or member card: scan the QR code of the owner's ticket or card")
+NOT_GENUINE = _("This ticket or card is not genuine: its signature does not match; ask the owner to show it again")
 RESULTS = ("checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet")
 
 
@@ -40,7 +45,7 @@ class ScanAnswer:
     first_checked_in_at: datetime | None = None
     first_gate: str = ""
     points_earned: int = 0
-    detail: str = ""
+    detail: Message | str = ""  # rendered in the scanner's locale by the API
     count: DoorCount | None = None
     replayed: bool = False
 
@@ -68,11 +73,17 @@ _SIGNUP_SQL = (
 async def _signup_for(event_id: int, code: str, signer: codes.CodeSigner, unix_time: float) -> tuple[dict[str, Any] | None, bool]:
     """The signup the code names → (row or None, named another event). A ticket names its
     signup; a member card names the member, whose signup for this event counts."""
-    payload = signer.open(code)
+    try:
+        payload = signer.open(code)
+    except codes.CodeMalformed:
+        # What the door needs to hear: whatever was scanned, it is no ticket or card of ours.
+        raise codes.CodeMalformed(NOT_OUR_CODE, field="code") from None
+    except codes.CodeBadSignature:
+        raise codes.CodeBadSignature(NOT_GENUINE, field="code") from None
     if payload.kind == "ticket":
         rows = await db.fetch(_SIGNUP_SQL + "WHERE signup.id = {}", payload.subject_id)
         if not rows:
-            raise codes.CodeBadSignature("no such ticket", field="code")
+            raise codes.CodeBadSignature(_("No signup has this ticket"), field="code")
         row = dict(rows[0])
         return (None, True) if row["event"] != event_id else (row, False)
     card = await cards.verify_code(code, signer, unix_time)
@@ -119,14 +130,14 @@ async def check_in(
     now = now or clock.now()
     gate = (gate or "").strip()
     if not 1 <= len(gate) <= 50:
-        raise InvalidField("name the gate (1 to 50 characters)", field="gate")
+        raise InvalidField(_("Name the gate (1 to 50 characters)"), field="gate")
     if nonce is not None and not 1 <= len(nonce) <= 64:
-        raise InvalidField("a nonce has 1 to 64 characters", field="nonce")
+        raise InvalidField(_("A nonce has 1 to 64 characters"), field="nonce")
     event = await Event.select(Event.id, Event.starts_at, Event.attendance_points, Event.title_zh).where(
         (Event.id == event_id) & (Event.status != "draft")
     ).first()
     if event is None:
-        raise NotFound(f"no event {event_id}")
+        raise NotFound(_("There is no event {event_id}", event_id=event_id))
     if nonce is not None and (replayed := await _replay(event_id, nonce)) is not None:
         return replayed
     signup, elsewhere = await _signup_for(event_id, code, signer, unix_time if unix_time is not None else now.timestamp())
@@ -148,17 +159,27 @@ async def check_in(
     return replace(answer, count=await door_count(event_id))
 
 
+def _when(moment: datetime, now: datetime) -> Later:
+    """A time at the door: the time of day when it is today (Beijing time), else day and time."""
+    if moment.astimezone(clock.LOCAL_ZONE).date() == now.astimezone(clock.LOCAL_ZONE).date():
+        return Later(time_of_day, moment)
+    return Later(written_datetime, moment)
+
+
 def _decide(event: dict[str, Any], signup: dict[str, Any] | None, elsewhere: bool, now: datetime, opens_minutes: int) -> ScanAnswer:
     """The answer before the door's write: all but `checked_in` are final."""
     event_id = event["id"]
     if elsewhere:
-        return ScanAnswer(result="wrong_event", event_id=event_id, detail="the ticket is for another event")
+        return ScanAnswer(result="wrong_event", event_id=event_id, detail=_("This ticket is for another event"))
     if signup is None:
         return ScanAnswer(result="not_signed_up", event_id=event_id)
     if signup["status"] == "cancelled":
         return _answer("cancelled", event_id, signup)
     if signup["status"] in ("waitlisted", "pending_payment"):
-        return _answer("not_signed_up", event_id, signup, detail=f"the signup is {signup['status']}")
+        return _answer(
+            "not_signed_up", event_id, signup,
+            detail=_("The signup is “{status}”, not a confirmed seat", status=ENUMS["signup_status"][signup["status"]]),
+        )
     if signup["status"] == "attended":
         return _answer(
             "already_checked_in", event_id, signup,
@@ -166,7 +187,7 @@ def _decide(event: dict[str, Any], signup: dict[str, Any] | None, elsewhere: boo
         )
     opens_at = event["starts_at"] - timedelta(minutes=opens_minutes)
     if now < opens_at:
-        return _answer("not_open_yet", event_id, signup, detail=f"the door opens at {opens_at.isoformat()}")
+        return _answer("not_open_yet", event_id, signup, detail=_("Check-in opens at {at}", at=_when(opens_at, now)))
     return _answer("checked_in", event_id, signup)
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from loyalty.i18n import _
-from loyalty import clock
+from loyalty.i18n import _, _n, translate
+from loyalty.i18n.enums import enum_list
+from loyalty.i18n.format import Later, datetime as written_datetime, items
 from loyalty.errors import DomainError, InvalidField
-from loyalty.labels import label
+from loyalty.labels import message
 
 TIER_FEE_COLUMN = {
     "platinum": "fee_platinum_fen",
@@ -68,14 +69,15 @@ def fee_per_person(event: Mapping[str, Any], tier: str | None) -> int:
     return int(event[TIER_FEE_COLUMN.get(tier or "blue", "fee_blue_fen")] or 0)
 
 
-def _local(moment: datetime) -> str:
-    return moment.astimezone(clock.LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
+def _project_names(names: list[str], locale: str) -> str:
+    # Names are the club's own words, not the reader's language: quoted, as each language quotes.
+    # i18n: a name quoted the way the language quotes it (「」 in Chinese)
+    return items([translate(_("“{name}”", name=name), locale) for name in names], locale, style="or")
 
 
-def _names(prefix: str, keys: list[str], language: str) -> str:
-    return "、".join(label(f"{prefix}.{key}", language) for key in keys) if language == "zh-CN" else ", ".join(
-        label(f"{prefix}.{key}", language) for key in keys
-    )
+def _choices(enum: str, values: list[str]) -> Later:
+    """The tiers or stages an event is open to, in words, as the reader lists a choice."""
+    return Later(enum_list, enum, values, style="or")
 
 
 # The refusals `refusal` can give, as the `type` URIs an event's `why_not` carries.
@@ -86,30 +88,30 @@ def refusal(
     event: Mapping[str, Any], member: MemberFacts, now: datetime, project_names: Mapping[int, str] | None = None
 ) -> DomainError | None:
     """Why this member may not sign up now (the first reason, in the order a member would
-    want to hear them), or None. Capacity and earlier signups are judged in the signup."""
-    language = member.language
+    want to hear them), or None. Capacity and earlier signups are judged in the signup.
+    The reasons are messages, written in whichever locale reads them."""
     if event["status"] == "cancelled":
-        return EventCancelled(label("why_not.cancelled", language), reason="cancelled")
+        return EventCancelled(message("why_not.cancelled"), reason="cancelled")
     tiers = split(event["eligible_tiers"])
     if tiers and member.tier not in tiers:
-        return NotEligible(label("why_not.tier", language, tiers=_names("tier", tiers, language)), rule="tier", allowed=tiers)
+        return NotEligible(message("why_not.tier", tiers=_choices("tier", tiers)), rule="tier", allowed=tiers)
     stages = split(event["eligible_stages"])
     if stages and member.stage not in stages:
-        return NotEligible(
-            label("why_not.stage", language, stages=_names("stage", stages, language)), rule="stage", allowed=stages
-        )
+        return NotEligible(message("why_not.stage", stages=_choices("owner_stage", stages)), rule="stage", allowed=stages)
     projects = [int(part) for part in split(event["eligible_projects"])]
     if projects and not member.project_ids & set(projects):
-        names = "、".join((project_names or {}).get(p, str(p)) for p in projects)
-        return NotEligible(label("why_not.project", language, projects=names), rule="project", allowed=projects)
+        names = [(project_names or {}).get(p, str(p)) for p in projects]
+        return NotEligible(
+            message("why_not.project", projects=Later(_project_names, names)), rule="project", allowed=projects
+        )
     if now < event["signup_opens_at"]:
         return SignupNotOpenYet(
-            label("why_not.not_open_yet", language, at=_local(event["signup_opens_at"])),
+            message("why_not.not_open_yet", at=Later(written_datetime, event["signup_opens_at"])),
             reason="not_open_yet", opens_at=event["signup_opens_at"].isoformat(),
         )
     if now >= event["signup_closes_at"]:
         return SignupClosed(
-            label("why_not.closed", language, at=_local(event["signup_closes_at"])),
+            message("why_not.closed", at=Later(written_datetime, event["signup_closes_at"])),
             reason="closed", closed_at=event["signup_closes_at"].isoformat(),
         )
     return None
@@ -117,9 +119,13 @@ def refusal(
 
 def check_party(event: Mapping[str, Any], party_size: int) -> None:
     if party_size < 1:
-        raise InvalidField("a party is at least the owner (1)", field="party_size")
+        raise InvalidField(_("A party is at least 1 person, the owner"), field="party_size")
     if party_size > event["party_size_limit"]:
         raise PartyTooLarge(
-            f"at most {event['party_size_limit']} people (owner + family) for this event",
+            _n(
+                "At most {count} person (the owner) can come to this event on one signup",
+                "At most {count} people (the owner and family) can come to this event on one signup",
+                event["party_size_limit"],
+            ),
             field="party_size", limit=event["party_size_limit"],
         )

@@ -10,14 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
-from loyalty.i18n import _
+from loyalty.i18n import _, _n
+from loyalty.i18n.enums import ENUMS
+from loyalty.i18n.format import Later, items
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.events import capacity, payments, rules, waitlist
 from loyalty.events.rules import MemberFacts
 from loyalty.events.stripe_gateway import PaymentProviderError, gateway_for
 from loyalty.events.tables import HOLDING, Event, Program, Signup
-from loyalty.labels import label
+from loyalty.labels import message
 from loyalty.settings import Settings
 
 
@@ -67,7 +69,7 @@ _PROJECTS_SQL = (
 async def member_facts(member_id: int, language: str | None = None) -> MemberFacts:
     rows = await db.fetch(_FACTS_SQL, member_id)
     if not rows:
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(_("There is no member {member_id}", member_id=member_id))
     projects = await db.fetch(_PROJECTS_SQL, member_id)
     row = rows[0]
     return MemberFacts(
@@ -83,7 +85,7 @@ async def visible_event(event_id: int) -> dict[str, Any]:
     """An event members can see (published or cancelled; drafts are staff-only)."""
     event = await Event.select().where((Event.id == event_id) & (Event.status != "draft")).first()
     if event is None:
-        raise NotFound(f"no event {event_id}")
+        raise NotFound(_("There is no event {event_id}", event_id=event_id))
     return event
 
 
@@ -113,7 +115,7 @@ async def _place(
     if await Signup.exists().where(
         (Signup.event == event["id"]) & (Signup.member == member.member_id) & (Signup.status != "cancelled")
     ):
-        raise AlreadySignedUp(f"already signed up for event {event['id']}", event_id=event["id"])
+        raise AlreadySignedUp(event_id=event["id"])
     fee = rules.fee_per_person(event, member.tier) * party_size
     taken = await capacity.take_seats(event["id"], party_size)
     if not taken and join_waitlist and db.is_postgres():
@@ -140,8 +142,8 @@ async def _place(
         status = "waitlisted"
     else:
         detail = (
-            label("event_full.none", member.language, capacity=capacity_now) if left == 0
-            else label("event_full.party", member.language, left=left, party=party_size)
+            message("event_full.none", capacity=capacity_now) if left == 0
+            else message("event_full.party", left=left, party=party_size)
         )
         raise EventFull(detail, event_id=event["id"], waitlist=True, seats_left=left, party_size=party_size)
     rows = await Signup.insert(
@@ -170,19 +172,29 @@ async def sign_up_program(
     judged first (one refusal refuses all); then each gets a seat or a waitlist place; the
     fees due are one payment."""
     if not await Program.exists().where((Program.id == program_id) & (Program.status != "draft")):
-        raise NotFound(f"no program {program_id}")
+        raise NotFound(_("There is no program {program_id}", program_id=program_id))
     sessions = await Event.select().where((Event.program == program_id) & (Event.status == "published")).order_by(Event.starts_at)
     if event_ids is not None:
         chosen = set(event_ids)
         unknown = chosen - {session["id"] for session in sessions}
-        if unknown or not chosen:
-            raise InvalidField(f"not sessions of program {program_id}: {sorted(unknown)}", field="event_ids")
+        if not chosen:
+            raise InvalidField(_("Choose at least one session of the program"), field="event_ids")
+        if unknown:
+            ids = sorted(unknown)
+            raise InvalidField(
+                _n(
+                    "Event {ids} is not a session of program {program_id}",
+                    "Events {ids} are not sessions of program {program_id}",
+                    len(ids), ids=Later(items, ids), program_id=program_id,
+                ),
+                field="event_ids",
+            )
         sessions = [session for session in sessions if session["id"] in chosen]
     now = now or clock.now()
     # Sessions already over are not offered as part of "the whole program".
     sessions = [session for session in sessions if event_ids is not None or session["signup_closes_at"] > now]
     if not sessions:
-        raise InvalidField("the program has no session open for sign-up", field="event_ids")
+        raise InvalidField(_("No session of the program is open for sign-up"), field="event_ids")
     return await _sign_up(member_id, sessions, settings, party_size, join_waitlist, now, language)
 
 
@@ -199,7 +211,7 @@ async def _sign_up(
             raise problem
         rules.check_party(event, party_size)
         if rules.fee_per_person(event, facts.tier) and gateway is None:
-            raise PaymentsUnavailable(label("why_not.payments", facts.language))
+            raise PaymentsUnavailable(message("why_not.payments"))
     hold_until = now + timedelta(minutes=settings.payment_hold_minutes)
     payment_id = None
     try:
@@ -243,9 +255,11 @@ async def cancel(member_id: int, signup_id: int, *, settings: Settings, now: dat
     now = now or clock.now()
     signup = await Signup.select().where((Signup.id == signup_id) & (Signup.member == member_id)).first()
     if signup is None:
-        raise NotFound(f"no signup {signup_id}")
+        raise NotFound(_("There is no signup {signup_id}", signup_id=signup_id))
     if signup["status"] not in ("pending_payment", "confirmed", "waitlisted"):
-        raise SignupNotCancellable(f"the signup is {signup['status']}", status_now=signup["status"])
+        raise SignupNotCancellable(
+            _("The signup is “{status}” now", status=ENUMS["signup_status"][signup["status"]]), status_now=signup["status"]
+        )
     event = await Event.select(Event.cancel_deadline).where(Event.id == signup["event"]).first()
     if signup["status"] != "waitlisted" and now >= event["cancel_deadline"]:
         raise CancelDeadlinePassed(deadline=event["cancel_deadline"].isoformat())
@@ -255,7 +269,7 @@ async def cancel(member_id: int, signup_id: int, *, settings: Settings, now: dat
             {Signup.status: "cancelled", Signup.cancelled_at: now, Signup.cancel_reason: "member"}
         ).where((Signup.id == signup_id) & (Signup.status == signup["status"])).returning(Signup.id)
         if not rows:
-            raise SignupNotCancellable("the signup changed meanwhile; look again")
+            raise SignupNotCancellable(_("The signup changed in the meantime; please look at it again"))
         if signup["status"] in HOLDING:
             await capacity.free_seats(signup["event"], signup["party_size"])
             promotion = await waitlist.promote(signup["event"], now, settings.payment_hold_minutes)

@@ -15,7 +15,7 @@ from typing import Any
 
 import stripe
 
-from loyalty.i18n import _
+from loyalty.i18n import _, _n
 from loyalty.errors import DomainError
 from loyalty.settings import Settings
 
@@ -74,7 +74,8 @@ class Gateway:
             )
         except stripe.StripeError as error:
             log.warning("stripe: creating the intent for payment %s failed: %s", payment_id, error)
-            raise PaymentProviderError(str(error.user_message or error)) from None
+            # Stripe's own words (in the log above) are for us; the owner hears what to do.
+            raise PaymentProviderError(_("The payment could not be prepared just now; please try again in a moment")) from None
         return Intent(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
 
     async def cancel_intent(self, intent_id: str) -> None:
@@ -101,17 +102,37 @@ class Gateway:
         """The event, if the signature verifies with our webhook secret and was made within the
         tolerance of now, in the past or the future; else a 400."""
         if not self._webhook_secret:
-            raise WebhookSignatureInvalid("no webhook secret is configured (STRIPE_WEBHOOK_SECRET)")
+            raise WebhookSignatureInvalid(_("No webhook secret is configured here (`STRIPE_WEBHOOK_SECRET`)"))
+        if not signature:
+            raise WebhookSignatureInvalid(_("The `Stripe-Signature` header is missing"))
         try:
             event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret, tolerance=self._webhook_tolerance)
-        except (stripe.SignatureVerificationError, ValueError) as error:
-            raise WebhookSignatureInvalid(str(error)[:200]) from None
+        except stripe.SignatureVerificationError as error:
+            if "tolerance" in str(error):  # stripe-python's words for a timestamp too old
+                raise WebhookSignatureInvalid(self._too_far(int(time.time()) - _signed_at(signature))) from None
+            raise WebhookSignatureInvalid(_("The `Stripe-Signature` header does not match this body and our webhook secret")) from None
+        except ValueError:
+            raise WebhookSignatureInvalid(_("The body is not valid JSON")) from None
         # Stripe's library only refuses old timestamps; a signature dated ahead would stay
         # replayable until that future moment had passed by the tolerance.
         ahead = _signed_at(signature or "") - time.time()
         if ahead > self._webhook_tolerance:
-            raise WebhookSignatureInvalid(f"the signature's timestamp is {int(ahead)} s in the future")
+            raise WebhookSignatureInvalid(self._too_far(-int(ahead)))
         return event.to_dict()
+
+    def _too_far(self, seconds_old: int) -> Any:
+        """Why a signature dated too far from now is refused (old, or from the future)."""
+        if seconds_old >= 0:
+            return _n(
+                "The signature is {count} second old; at most {tolerance} seconds are allowed",
+                "The signature is {count} seconds old; at most {tolerance} seconds are allowed",
+                seconds_old, tolerance=self._webhook_tolerance,
+            )
+        return _n(
+            "The signature is dated {count} second ahead of our clock; at most {tolerance} seconds are allowed",
+            "The signature is dated {count} seconds ahead of our clock; at most {tolerance} seconds are allowed",
+            -seconds_old, tolerance=self._webhook_tolerance,
+        )
 
 
 def _signed_at(header: str) -> int:

@@ -17,6 +17,7 @@ from loyalty.events import capacity
 from loyalty.events.payments import cancel_unneeded_intent, new_payment, open_payment
 from loyalty.events.stripe_gateway import PaymentProviderError, gateway_for
 from loyalty.events.tables import Event, Signup
+from loyalty.i18n.format import datetime as written_datetime
 from loyalty.labels import label
 
 log = logging.getLogger("loyalty.events")
@@ -73,7 +74,7 @@ async def promote(event_id: int, now: datetime, hold_minutes: int) -> Promotion:
             body = (
                 label("notice.promoted_pay", language, title=title, minutes=hold_minutes)
                 if paid
-                else label("notice.promoted", language, title=title, at=event["starts_at"].astimezone(clock.LOCAL_ZONE).strftime("%Y-%m-%d %H:%M"))
+                else label("notice.promoted", language, title=title, at=written_datetime(event["starts_at"], language))
             )
             notices.append(
                 await care.queue_message(

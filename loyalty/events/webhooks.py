@@ -9,6 +9,7 @@ from typing import Any
 from loyalty import clock, db
 from loyalty.events import payments
 from loyalty.events.stripe_gateway import Gateway, WebhookSignatureInvalid
+from loyalty.i18n import _
 
 HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed")
 
@@ -16,11 +17,11 @@ HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed")
 async def handle(payload: bytes, signature: str | None, gateway: Gateway | None) -> str:
     """→ "handled", "duplicate" or "ignored" (an event type we do not act on)."""
     if gateway is None:
-        raise WebhookSignatureInvalid("Stripe is not configured here")
+        raise WebhookSignatureInvalid(_("Stripe is not configured here"))
     event: dict[str, Any] = gateway.verify_webhook(payload, signature)
     event_id, kind = str(event.get("id", "")), str(event.get("type", ""))
     if not event_id:
-        raise WebhookSignatureInvalid("the event has no id")
+        raise WebhookSignatureInvalid(_("The Stripe event has no ID"))
     to_refund: list[int] = []
     async with db.transaction():
         inserted = await db.fetch(

@@ -53,7 +53,10 @@ def gettext(msgid: str, locale: str, *, context: str | None = None) -> str:
 
 
 def _value(value: Any, locale: str) -> Any:
-    return translate(value, locale) if isinstance(value, Message) else value
+    if isinstance(value, Message):
+        return translate(value, locale)
+    # A time, a sum or a list written the reader's way (`format.Later`), known only now.
+    return value.render(locale) if callable(getattr(value, "render", None)) else value
 
 
 def translate(message: Message | str, locale: str) -> str:

@@ -116,3 +116,10 @@ def enum_label(enum: str, value: str, locale: str) -> str:
 
 def enum_tables(locale: str) -> dict[str, dict[str, str]]:
     return {enum: {value: translate(message, locale) for value, message in values.items()} for enum, values in ENUMS.items()}
+
+
+def enum_list(enum: str, values: list[str] | tuple[str, ...], locale: str, *, style: str = "standard") -> str:
+    """Several values of `enum` in words, listed the reader's way (`金卡、银卡`, `Gold, Silver`)."""
+    from loyalty.i18n.format import items
+
+    return items([enum_label(enum, value, locale) for value in values], locale, style=style)

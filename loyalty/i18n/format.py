@@ -5,10 +5,13 @@ Money is integer fen all the way here and becomes a Decimal only to be written."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, get_datetime_format
+from babel.lists import format_list
 from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
 
 from loyalty.i18n.locale import normalise
@@ -76,3 +79,35 @@ def datetime(moment: dt.datetime, locale: str) -> str:
     local = _beijing(moment)
     pattern = get_datetime_format("medium", locale=_babel(locale))
     return pattern.replace("{1}", date(local, locale)).replace("{0}", time_of_day(local, locale))
+
+
+def items(values: Iterable[Any], locale: str, *, style: str = "standard") -> str:
+    """A list the reader's way: `铂金卡、金卡和银卡` / `Platinum, Gold, and Silver`; with
+    style="or", `金卡或银卡` / `Gold or Silver` (a choice among them)."""
+    return format_list([str(value) for value in values], style=style, locale=_babel(locale))
+
+
+def identifiers(values: Iterable[Any], locale: str, *, style: str = "or") -> str:
+    """Values a client sends as they are (`visited`, `gold`), in backticks, listed the reader's
+    way: the choices a field takes, in a sentence about that field."""
+    return items([f"`{value}`" for value in values], locale, style=style)
+
+
+class Later:
+    """A value for a message's placeholder, written in the reader's locale when the message is
+    rendered (a service raising an error does not know who will read it):
+    `_("Check-in opens at {at}", at=Later(format.time_of_day, opens_at))`."""
+
+    def __init__(self, write: Callable[..., str], *args: Any, **kwargs: Any) -> None:
+        self.write, self.args, self.kwargs = write, args, kwargs
+
+    def render(self, locale: str) -> str:
+        return self.write(*self.args, locale, **self.kwargs)
+
+    def __str__(self) -> str:  # logs and exception text, as the English source
+        return self.render("en")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Later) and (self.write, self.args, self.kwargs) == (other.write, other.args, other.kwargs)
+
+    __hash__ = None  # type: ignore[assignment]

@@ -7,9 +7,10 @@ from datetime import date
 from typing import Any
 
 from loyalty.i18n import _
+from loyalty.i18n.format import Later, money
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
-from loyalty.merchants.sales import ledger_keys
+from loyalty.merchants.sales import IDEMPOTENCY_KEY_NEEDED, ledger_keys
 from loyalty.merchants.service import KeyContext
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points import service as points
@@ -29,14 +30,16 @@ async def reverse_sale(
     never more than what is left of the sale."""
     today = today or clock.today()
     if not 1 <= len(key) <= 100:
-        raise InvalidField("an Idempotency-Key of 1 to 100 characters is required", field="Idempotency-Key")
+        raise InvalidField(IDEMPOTENCY_KEY_NEEDED, field="Idempotency-Key")
     fingerprint = points.request_hash(sale=sale_id, amount=amount_fen, reason=reason)
     existing = await SaleReversal.select().where(
         (SaleReversal.merchant == ctx.merchant_id) & (SaleReversal.idempotency_key == key)
     ).first()
     if existing:
         if existing["request_hash"] != fingerprint:
-            raise points.IdempotencyConflict(f"Idempotency-Key {key!r} was used for another reversal", field="Idempotency-Key")
+            raise points.IdempotencyConflict(
+                _("The Idempotency-Key “{key}” was used for another reversal", key=key), field="Idempotency-Key"
+            )
         return existing, True
     try:
         async with db.transaction():
@@ -47,11 +50,17 @@ async def reverse_sale(
                 query = query.lock_rows()
             sale = await query.first()
             if sale is None:
-                raise NotFound(f"no sale {sale_id}")
+                raise NotFound(_("There is no sale {sale_id}", sale_id=sale_id))
             left = sale["gross_fen"] - sale["reversed_fen"]
             amount = left if amount_fen is None else amount_fen
             if amount <= 0 or amount > left:
-                raise ReversalTooLarge(f"{left} fen of {sale['gross_fen']} left to reverse", field="amount_fen", left_fen=left)
+                raise ReversalTooLarge(
+                    _(
+                        "{left} of the sale's {gross} is left to reverse",
+                        left=Later(money, left, compact=False), gross=Later(money, sale["gross_fen"], compact=False),
+                    ),
+                    field="amount_fen", left_fen=left,
+                )
             # Proportional shares, computed on the running total so the parts add up exactly.
             def share(total: int) -> int:
                 done = total * sale["reversed_fen"] // sale["gross_fen"]
@@ -113,5 +122,5 @@ async def get_reversal(ctx: KeyContext, sale_id: int, reversal_id: int) -> dict[
         query = query.where(SaleReversal.sale.store == ctx.store_id)
     reversal = await query.first()
     if reversal is None:
-        raise NotFound(f"no reversal {reversal_id} of sale {sale_id}")
+        raise NotFound(_("Sale {sale_id} has no reversal {reversal_id}", sale_id=sale_id, reversal_id=reversal_id))
     return reversal

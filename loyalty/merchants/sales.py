@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from loyalty.i18n import _
+from loyalty.i18n.enums import ENUMS
+from loyalty.i18n.format import Later, money
 from loyalty import clock, db
 from loyalty.cards import service as cards
 from loyalty.cards.codes import CodeAlreadyUsed, CodeCannotPay, CodeSigner
@@ -20,6 +22,7 @@ from loyalty.merchants.tables import Sale, Store
 from loyalty.points import service as points
 
 FEN_PER_CNY = 100
+IDEMPOTENCY_KEY_NEEDED = _("Send an Idempotency-Key of 1 to 100 characters")
 
 
 class DiscountNotAllowed(DomainError):
@@ -56,12 +59,12 @@ def _store_in_force(ctx: KeyContext, store_code: str | None, found: int | None) 
     (for a store key, only if it is the key's own)."""
     if ctx.store_id is not None:
         if store_code is not None and found is None:
-            raise StoreNotFound("this key belongs to another store", field="store")
+            raise StoreNotFound(_("This API key belongs to another store"), field="store")
         return ctx.store_id
     if store_code is None:
-        raise InvalidField("name the store (its code)", field="store")
+        raise InvalidField(_("Name the store by its code"), field="store")
     if found is None:
-        raise StoreNotFound(f"no store {store_code!r}", field="store")
+        raise StoreNotFound(_("This merchant has no store with the code “{code}”", code=store_code), field="store")
     return found
 
 
@@ -81,7 +84,9 @@ async def _replayed_sale(ctx: KeyContext, key: str, fingerprint: str) -> dict[st
     if sale is None:
         return None
     if sale["request_hash"] != fingerprint:
-        raise points.IdempotencyConflict(f"Idempotency-Key {key!r} was used for another sale", field="Idempotency-Key")
+        raise points.IdempotencyConflict(
+            _("The Idempotency-Key “{key}” was used for another sale", key=key), field="Idempotency-Key"
+        )
     return sale
 
 
@@ -179,7 +184,7 @@ async def _sell(
     """`create_sale`'s rules, for the key that `context_sql` finds by `key_ref`."""
     today = today or clock.today()
     if not 1 <= len(key) <= 100:
-        raise InvalidField("an Idempotency-Key of 1 to 100 characters is required", field="Idempotency-Key")
+        raise InvalidField(IDEMPOTENCY_KEY_NEEDED, field="Idempotency-Key")
     # The code is judged where it always was, after the key, an earlier sale under the same
     # Idempotency-Key and the body: a retry whose dynamic code has expired since still gets
     # its first answer.
@@ -204,30 +209,37 @@ async def _sell(
     if row["sold"] is not None and (replay := await _replayed_sale(ctx, key, fingerprint)):
         return ctx, replay, True
     if not 0 < gross_fen <= 10**11:
-        raise InvalidField("gross_fen must be a positive amount in fen", field="gross_fen")
+        raise InvalidField(_("gross_fen is a positive amount in fen"), field="gross_fen")
     if not 0 <= discount_fen <= gross_fen:
-        raise InvalidField("discount_fen must be between 0 and gross_fen", field="discount_fen")
+        raise InvalidField(_("discount_fen is 0 to `gross_fen`"), field="discount_fen")
     if points_to_redeem < 0:
-        raise InvalidField("points_to_redeem cannot be negative", field="points_to_redeem")
+        raise InvalidField(_("points_to_redeem cannot be negative"), field="points_to_redeem")
     store_id = _store_in_force(ctx, store_code, row["store_found"])
     if refused is not None:
         raise refused
     card = cards.card_in_force(row, payload, expires_at)
     if not dynamic and points_to_redeem:
         raise CodeCannotPay(
-            "this is the card's static code (printed card, card image); ask the owner for the code on their phone",
+            _("This is the card's fixed code (a printed card or a picture of it); ask the owner for the code on their phone"),
             field="code",
         )
     if dynamic and row["code_used"] is not None:
-        raise CodeAlreadyUsed("this code has paid for a sale already", field="code")
+        raise CodeAlreadyUsed(_("This code has already paid for a sale"), field="code")
     allowed = max_discount(gross_fen, row["percent_bp"], row["cap_fen"]) if row["percent_bp"] is not None else 0
     if discount_fen > allowed:
         raise DiscountNotAllowed(
-            f"{card.tier} allows at most {allowed} fen off {gross_fen} fen here", field="discount_fen", allowed_fen=allowed
+            _(
+                "A {tier} member gets at most {allowed} off {gross} here",
+                tier=ENUMS["tier"][card.tier], allowed=Later(money, allowed, compact=False),
+                gross=Later(money, gross_fen, compact=False),
+            ),
+            field="discount_fen", allowed_fen=allowed,
         )
     points_value = points_to_redeem * FEN_PER_CNY // points_per_cny
     if points_value * points_per_cny != points_to_redeem * FEN_PER_CNY:
-        raise InvalidField(f"points_to_redeem must be a multiple of {points_per_cny // FEN_PER_CNY or 1}", field="points_to_redeem")
+        raise InvalidField(
+            _("points_to_redeem is a multiple of {step}", step=points_per_cny // FEN_PER_CNY or 1), field="points_to_redeem"
+        )
     if points_value > gross_fen - discount_fen:
         raise PointsExceedPayable(field="points_to_redeem")
     cash = gross_fen - discount_fen - points_value
@@ -273,7 +285,7 @@ async def _refuse_if_code_used(card_id: int, step: int | None, nonce: int | None
         return
     used = await Sale.exists().where((Sale.card == card_id) & (Sale.code_step == step) & (Sale.code_nonce == nonce))
     if used:
-        raise CodeAlreadyUsed("another sale used this code first", field="code")
+        raise CodeAlreadyUsed(_("Another sale used this code first"), field="code")
 
 
 class _Earn:
@@ -376,7 +388,7 @@ async def get_sale(ctx: KeyContext, sale_id: int) -> dict[str, Any]:
         query = query.where(Sale.store == ctx.store_id)
     sale = await query.first()
     if sale is None:
-        raise NotFound(f"no sale {sale_id}")
+        raise NotFound(_("There is no sale {sale_id}", sale_id=sale_id))
     return sale
 
 
@@ -387,7 +399,10 @@ async def list_sales(
     # A range that ends before it starts is a mistake in the request, not an empty month: say so,
     # as the dashboards do, rather than answer an empty list the till would take as "no sales".
     if start is not None and end is not None and start > end:
-        raise InvalidField(f"end ({end}) is before start ({start})", field="end", source="query")
+        raise InvalidField(
+            _("The end date {end} is before the start date {start}", end=end.isoformat(), start=start.isoformat()),
+            field="end", source="query",
+        )
     query = Sale.select().where(Sale.merchant == ctx.merchant_id).order_by(Sale.id).limit(limit)
     if ctx.store_id is not None:
         query = query.where(Sale.store == ctx.store_id)
@@ -407,7 +422,10 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 
 def in_range(day: date, field: str) -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidField(f"dates run from {FIRST_DAY} to {LAST_DAY}", field=field, source="query")
+        raise InvalidField(
+            _("Dates run from {first} to {last}", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()),
+            field=field, source="query",
+        )
     return day
 
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from loyalty.i18n import _
+from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.cards import service as cards
@@ -55,11 +56,11 @@ def mask_name(name: str) -> str:
 
 async def create_merchant(name: str, category: str = "other", *, points_per_cny: int = 0, contact_name: str = "", contact_phone: str = "") -> int:
     if not 1 <= len(name.strip()) <= 100:
-        raise InvalidField("the name needs 1 to 100 characters", field="name")
+        raise InvalidField(_("Enter a name of 1 to 100 characters"), field="name")
     if category not in CATEGORIES:
-        raise InvalidField(f"category must be one of {', '.join(CATEGORIES)}", field="category")
+        raise InvalidField(_("The category is one of {categories}", categories=Later(identifiers, CATEGORIES)), field="category")
     if not 0 <= points_per_cny <= 100:
-        raise InvalidField("points_per_cny must be between 0 and 100", field="points_per_cny")
+        raise InvalidField(_("points_per_cny is 0 to 100 points per yuan"), field="points_per_cny")
     rows = await Merchant.insert(
         Merchant(name=name.strip(), category=category, points_per_cny=points_per_cny, contact_name=contact_name, contact_phone=contact_phone)
     ).returning(Merchant.id)
@@ -70,12 +71,12 @@ async def set_merchant_status(merchant_id: int, status: str, reason: str, staff_
     """Suspend a merchant (its keys answer `merchant-suspended` at once; its sales and
     statements stay) or reactivate it. Audited with the reason."""
     if status not in ("active", "suspended"):
-        raise InvalidField("status must be active or suspended", field="status")
+        raise InvalidField(_("The status is {statuses}", statuses=Later(identifiers, ("active", "suspended"))), field="status")
     text = audit.required_reason(reason)
     async with db.transaction():
         rows = await Merchant.update({Merchant.status: status}).where(Merchant.id == merchant_id).returning(Merchant.id)
         if not rows:
-            raise NotFound(f"merchant {merchant_id} does not exist")
+            raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id))
         await audit.record(
             action=f"merchant.{'suspend' if status == 'suspended' else 'reactivate'}",
             subject_kind="merchant", subject_id=merchant_id, reason=text, actor_id=staff_id,
@@ -84,11 +85,11 @@ async def set_merchant_status(merchant_id: int, status: str, reason: str, staff_
 
 async def add_store(merchant_id: int, code: str, name: str) -> int:
     if not code.strip() or not name.strip():
-        raise InvalidField("a store needs a code and a name", field="code")
+        raise InvalidField(_("A store needs a code and a name"), field="code")
     if not await Merchant.exists().where(Merchant.id == merchant_id):
-        raise NotFound(f"merchant {merchant_id} does not exist")
+        raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id))
     if await Store.exists().where((Store.merchant == merchant_id) & (Store.code == code.strip())):
-        raise InvalidField(f"store code {code!r} is taken", field="code")
+        raise InvalidField(_("This merchant already has a store with the code “{code}”", code=code.strip()), field="code")
     rows = await Store.insert(Store(merchant=merchant_id, code=code.strip(), name=name.strip())).returning(Store.id)
     return rows[0]["id"]
 
@@ -100,15 +101,15 @@ async def set_discount(
     from loyalty.cards.tables import TIERS
 
     if tier not in TIERS:
-        raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
+        raise InvalidField(_("The tier is one of {tiers}", tiers=Later(identifiers, TIERS)), field="tier")
     if not 0 < percent_bp <= 10000:
-        raise InvalidField("percent_bp must be between 1 and 10000", field="percent_bp")
+        raise InvalidField(_("percent_bp is 1 to 10000 basis points (0.01% to 100%)"), field="percent_bp")
     if cap_fen is not None and cap_fen <= 0:
-        raise InvalidField("a cap must be positive", field="cap_fen")
+        raise InvalidField(_("A cap is a positive amount in fen"), field="cap_fen")
     if valid_to is not None and valid_to < valid_from:
-        raise InvalidField("valid_to is before valid_from", field="valid_to")
+        raise InvalidField(_("valid_to is before `valid_from`: the discount would never apply"), field="valid_to")
     if not await Merchant.exists().where(Merchant.id == merchant_id):  # else the foreign key refuses it: a 500
-        raise NotFound(f"merchant {merchant_id} does not exist", field="merchant", source="path")
+        raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id), field="merchant", source="path")
     rows = await DiscountSchedule.insert(
         DiscountSchedule(merchant=merchant_id, tier=tier, percent_bp=percent_bp, cap_fen=cap_fen, valid_from=valid_from, valid_to=valid_to)
     ).returning(DiscountSchedule.id)
@@ -121,7 +122,7 @@ async def set_discount(
 async def create_api_key(merchant_id: int, *, store_id: int | None = None, label: str = "") -> tuple[str, int]:
     """A new key: the full text is returned once and never stored."""
     if not await Merchant.exists().where(Merchant.id == merchant_id):
-        raise NotFound(f"merchant {merchant_id} does not exist")
+        raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id))
     if store_id is not None and not await Store.exists().where((Store.id == store_id) & (Store.merchant == merchant_id)):
         raise StoreNotFound(field="store_id")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -136,7 +137,7 @@ async def rotate_api_key(key_id: int, *, grace: timedelta = timedelta(hours=24))
     now = clock.now()
     old = await ApiKey.select().where((ApiKey.id == key_id) & ApiKey.revoked_at.is_null()).first()
     if old is None or (old["expires_at"] is not None and old["expires_at"] <= now):
-        raise NotFound(f"no active key {key_id}")
+        raise NotFound(_("There is no API key {key_id} in force", key_id=key_id))
     async with db.transaction():
         raw, new_id = await create_api_key(old["merchant"], store_id=old["store"], label=old["label"])
         # Never extends a grace already running (rotating twice must not revive a key).
@@ -150,7 +151,7 @@ async def revoke_api_key(key_id: int) -> None:
         (ApiKey.id == key_id) & ApiKey.revoked_at.is_null()
     ).returning(ApiKey.id)
     if not updated:
-        raise NotFound(f"no active key {key_id}")
+        raise NotFound(_("There is no API key {key_id} in force", key_id=key_id))
 
 
 KEY_COLUMNS = (
@@ -164,7 +165,7 @@ def key_digest(raw_key: str) -> str:
     """What a bearer key is looked up (and rate-limited) by; refuses what is not one of ours
     before anything is counted or queried."""
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
-        raise NotAuthenticated("send `Authorization: Bearer ocm_live_…`")
+        raise NotAuthenticated(_("Send the merchant's API key as `Authorization: Bearer ocm_live_…`"))
     return sha256_hex(raw_key)
 
 
@@ -173,7 +174,7 @@ async def key_in_force(row: Any) -> KeyContext:
     refused alike; a suspended merchant's keys say so."""
     now = clock.now()
     if row is None or row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= now):
-        raise NotAuthenticated("this API key is not valid (unknown, revoked or expired)")
+        raise NotAuthenticated(_("This API key is not valid: unknown, revoked or expired"))
     if row["merchant_status"] != "active":
         raise MerchantSuspended()
     # last_used_at is kept to the minute: no write on every request of a busy till.

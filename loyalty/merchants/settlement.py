@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from loyalty.errors import InvalidField, MalformedField
 from loyalty.exports import csv_text
+from loyalty.i18n import _
 from loyalty.merchants.sales import FIRST_DAY, LAST_DAY, local_midnight
 from loyalty.merchants.service import KeyContext
 from loyalty.merchants.tables import Sale, SaleReversal, Store
@@ -38,10 +39,15 @@ def parse_month(text: str, field: str = "month") -> date:
     the app serves is a 422, as such a date is."""
     written = _MONTH.fullmatch(text)
     if written is None or not 1 <= int(written.group(2)) <= 12:
-        raise MalformedField(f"a month is written YYYY-MM (e.g. 2026-03), not {text[:20]!r}", field=field, source="path")
+        raise MalformedField(
+            _("A month is written YYYY-MM (e.g. 2026-03), not “{text}”", text=text[:20]), field=field, source="path"
+        )
     year = int(written.group(1))
     if not FIRST_DAY.year <= year <= LAST_DAY.year:  # well-formed (even 0000), refused by the rule
-        raise InvalidField(f"months run from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}", field=field, source="path")
+        raise InvalidField(
+            _("Months run from {first} to {last}", first=FIRST_DAY.strftime("%Y-%m"), last=LAST_DAY.strftime("%Y-%m")),
+            field=field, source="path",
+        )
     return date(year, int(written.group(2)), 1)
 
 

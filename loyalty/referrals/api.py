@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from loyalty import clock
 from loyalty.errors import InvalidField
+from loyalty.i18n import _
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.referrals import service
 from loyalty.referrals.schemas import (
@@ -106,7 +107,7 @@ class StaffReferralController(Controller):
         self, data: JSONBody[StaffLeadCreate], request: Request[Any, Any, State], settings: NamedDependency[Settings]
     ) -> LeadView:
         if data.referrer_member_id <= 0:
-            raise InvalidField("name the owner who refers (referrer_member_id)", field="referrer_member_id")
+            raise InvalidField(_("Name the owner who refers by their member number"), field="referrer_member_id")
         lead = await service.register_lead(
             data.referrer_member_id, name=data.name, phone=data.phone, project_id=data.project_id, by_kind="staff",
             by_id=request.state.staff.id, close_relative=data.close_relative, policy=policy(settings),
@@ -181,7 +182,7 @@ class StaffReferralController(Controller):
         project_id: Annotated[int | None, QueryParameter()] = None,
     ) -> list[FunnelMonth]:
         if end < start:
-            raise InvalidField("end is before start", field="end")
+            raise InvalidField(_("The end date is before the start date"), field="end")
         return [
             FunnelMonth(
                 project_id=row.project_id, project=row.project, month=row.month, registered=row.registered,

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from loyalty.i18n import _
+from loyalty.i18n import DEFAULT_LOCALE, _, _n
+from loyalty.i18n.enums import ENUMS
+from loyalty.i18n.format import Later, date as written_date, identifiers
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.errors import DomainError, InvalidField, NotFound, RetryLater
@@ -78,7 +80,9 @@ class ReferralNotAccepted(ReferralRejected):
     title = _("This referral cannot be accepted")
 
 
-NOT_ACCEPTED_DETAIL = "This person cannot be registered as your referral; your sales consultant can tell you more."
+NOT_ACCEPTED_DETAIL = _("This person cannot be registered as your referral; your sales consultant can tell you more.")
+NAME_LENGTH = _("Enter a name of 1 to 50 characters")
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 # The refusals that tell something about the phone (or about another owner), never told to an owner.
 _KEPT_FROM_OWNERS = (AlreadyOwner, VisitedBeforeRegistration, ProtectedByAnotherOwner)
 
@@ -134,16 +138,16 @@ async def register_lead(
     today = today or clock.today()
     name = (name or "").strip()
     if not 1 <= len(name) <= 50:
-        raise InvalidField("the name needs 1 to 50 characters", field="name")
+        raise InvalidField(NAME_LENGTH, field="name")
     lead_phone = normalise_phone(phone, region)
     referrer = await Member.select(Member.id, Member.phone).where(Member.id == referrer_id).first()
     if referrer is None:
-        raise NotFound(f"member {referrer_id} does not exist", field="referrer")
+        raise NotFound(_("There is no member {member_id}", member_id=referrer_id), field="referrer")
     if not await Project.exists().where(Project.id == project_id):
-        raise InvalidField(f"project {project_id} does not exist", field="project")
+        raise InvalidField(_("There is no project {project_id}", project_id=project_id), field="project")
     units = await _owned_unit_ids(referrer_id)
     if not units:
-        raise ReferrerNotOwner("a referrer needs a signed contract")
+        raise ReferrerNotOwner(_("Only owners with a signed purchase contract can refer friends"))
     if lead_phone == referrer["phone"]:
         raise SelfReferral(field="phone")
     if close_relative:
@@ -161,15 +165,22 @@ async def register_lead(
         # One registration of a phone at a time: the first referrer wins, the others see it.
         await db.serialise_on(f"lead-phone:{lead_phone}")
         if await Lead.exists().where((Lead.phone == lead_phone) & (Lead.stage == "signed")):
-            raise AlreadyOwner("this buyer already signed through a referral", field="phone")
+            raise AlreadyOwner(_("This person has already bought a home through a referral"), field="phone")
         holders = await Lead.select(Lead.id, Lead.referrer, Lead.protected_until).where(
             (Lead.phone == lead_phone) & (Lead.stage != "cancelled") & (Lead.protected_until >= today)
         )
         for holder in holders:
             if holder["referrer"] == referrer_id:
-                raise AlreadyReferred(f"lead {holder['id']}", field="phone", lead_id=holder["id"])
+                raise AlreadyReferred(
+                    _("This person is already on your referral list (lead {lead_id})", lead_id=holder["id"]),
+                    field="phone", lead_id=holder["id"],
+                )
             raise ProtectedByAnotherOwner(
-                f"protected until {holder['protected_until'].isoformat()}", field="phone",
+                _(
+                    "Another owner referred this person; the referral is protected until {day}",
+                    day=Later(written_date, holder["protected_until"]),
+                ),
+                field="phone",
                 protected_until=holder["protected_until"].isoformat(),
             )
         signed_this_year = await Lead.count().where(
@@ -178,7 +189,13 @@ async def register_lead(
             & (Lead.signed_at >= datetime(today.year, 1, 1, tzinfo=clock.LOCAL_ZONE))
         )
         if signed_this_year >= policy.yearly_cap:
-            raise YearlyCapReached(f"{signed_this_year} signed referrals this year (limit {policy.yearly_cap})")
+            raise YearlyCapReached(
+                _n(
+                    "{count} referral signed this year: the yearly limit of {limit} is reached",
+                    "{count} referrals signed this year: the yearly limit of {limit} is reached",
+                    signed_this_year, limit=policy.yearly_cap,
+                )
+            )
         now = clock.now()
         rows = await Lead.insert(
             Lead(
@@ -219,10 +236,10 @@ async def refer_friend(
     today = today or clock.today()
     name = (name or "").strip()
     if not 1 <= len(name) <= 50:
-        raise InvalidField("the name needs 1 to 50 characters", field="name")
+        raise InvalidField(NAME_LENGTH, field="name")
     lead_phone = normalise_phone(phone, region)
     if not await Project.exists().where(Project.id == project_id):
-        raise InvalidField(f"project {project_id} does not exist", field="project")
+        raise InvalidField(_("There is no project {project_id}", project_id=project_id), field="project")
     attempt_id = await _take_attempt(referrer_id, lead_phone, project_id, policy.daily_cap_per_owner, today)
     try:
         lead = await register_lead(
@@ -230,8 +247,10 @@ async def refer_friend(
             close_relative=close_relative, policy=policy, region=region, today=today,
         )
     except DomainError as refused:
+        # Sales read the precise reason later, in the club's working language (the owner's
+        # request says nothing about who will read it).
         await ReferralAttempt.update(
-            {ReferralAttempt.outcome: refused.type, ReferralAttempt.detail: str(refused.detail)[:500]}
+            {ReferralAttempt.outcome: refused.type, ReferralAttempt.detail: refused.detail_in(DEFAULT_LOCALE)[:500]}
         ).where(ReferralAttempt.id == attempt_id)
         if isinstance(refused, _KEPT_FROM_OWNERS):
             raise ReferralNotAccepted(NOT_ACCEPTED_DETAIL, field="phone") from None
@@ -258,7 +277,11 @@ async def _take_attempt(referrer_id: int, phone: str, project_id: int, cap: int,
         used = await ReferralAttempt.count().where((ReferralAttempt.referrer == referrer_id) & (ReferralAttempt.day == today))
         if used >= cap:
             raise ReferralDailyCapReached(
-                f"{used} referrals registered or tried today (limit {cap}); the count starts again at midnight, Beijing time",
+                _n(
+                    "You can refer at most {count} friend a day, refused tries included; try again after midnight (Beijing time)",
+                    "You can refer at most {count} friends a day, refused tries included; try again after midnight (Beijing time)",
+                    cap,
+                ),
                 retry_after=_seconds_to_next_day(today), limit=cap,
             )
         rows = await ReferralAttempt.insert(
@@ -288,14 +311,14 @@ async def record_office_visit(phone: str, project_id: int, staff_id: int, region
     """A walk-in at the sales office: that phone can no longer be referred for the project."""
     normalised = normalise_phone(phone, region)
     if not await Project.exists().where(Project.id == project_id):
-        raise InvalidField(f"project {project_id} does not exist", field="project")
+        raise InvalidField(_("There is no project {project_id}", project_id=project_id), field="project")
     await OfficeVisit.insert(OfficeVisit(phone=normalised, project=project_id, staff_id=staff_id, visited_at=clock.now()))
 
 
 async def get_lead(lead_id: int) -> dict[str, Any]:
     lead = await Lead.select(*Lead.all_columns(), Lead.project.name, Lead.referrer.name).where(Lead.id == lead_id).first()
     if lead is None:
-        raise NotFound(f"lead {lead_id} does not exist")
+        raise NotFound(_("There is no lead {lead_id}", lead_id=lead_id))
     return lead
 
 
@@ -327,7 +350,7 @@ async def move_lead(
     concurrent calls pay each reward once."""
     today = today or clock.today()
     if to_stage not in LEAD_STAGES:
-        raise InvalidField(f"stage must be one of {', '.join(LEAD_STAGES)}", field="stage")
+        raise InvalidField(_("The stage is one of {stages}", stages=Later(identifiers, LEAD_STAGES)), field="stage")
     signed_referrer: int | None = None
     async with db.transaction():
         query = Lead.select().where(Lead.id == lead_id)
@@ -335,18 +358,24 @@ async def move_lead(
             query = query.lock_rows()
         lead = await query.first()
         if lead is None:
-            raise NotFound(f"lead {lead_id} does not exist")
+            raise NotFound(_("There is no lead {lead_id}", lead_id=lead_id))
         current = lead["stage"]
         if current == to_stage:
             return await get_lead(lead_id)
         if current == "cancelled":
-            raise StageBackwards("a cancelled lead stays cancelled", field="stage")
+            raise StageBackwards(_("This lead is cancelled; a cancelled lead stays cancelled"), field="stage")
         now = clock.now()
         if to_stage == "cancelled":
             await _cancel(lead, note, staff_id, policy, now)
         else:
             if _stage_index(to_stage) < _stage_index(current):
-                raise StageBackwards(f"{current} → {to_stage}", field="stage")
+                raise StageBackwards(
+                    _(
+                        "The lead has reached “{current}” and cannot go back to “{stage}”",
+                        current=ENUMS["referral_stage"][current], stage=ENUMS["referral_stage"][to_stage],
+                    ),
+                    field="stage",
+                )
             passed = STAGES[_stage_index(current) + 1 : _stage_index(to_stage) + 1]
             values: dict[Any, Any] = {Lead.stage: to_stage}
             for stage in passed:
@@ -411,7 +440,7 @@ async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Poli
     vested ones under the clawback policy, and what the balance could not cover is recorded on
     the lead and in the audit log for staff. A visit did happen, so its reward stays."""
     if len(reason.strip()) < 2:
-        raise InvalidField("say why the lead is cancelled", field="note")
+        raise InvalidField(_("Say why the lead is cancelled (at least 2 characters)"), field="note")
     shortfall = 0
     deal_rewards = [
         entry
@@ -448,7 +477,9 @@ async def leads(
         query = query.where(Lead.referrer == referrer_id)
     if stage is not None:
         if stage not in (*STAGES, "cancelled"):
-            raise InvalidField("unknown stage", field="stage")
+            raise InvalidField(
+                _("The stage is one of {stages}", stages=Later(identifiers, (*STAGES, "cancelled"))), field="stage"
+            )
         query = query.where(Lead.stage == stage)
     if project_id is not None:
         query = query.where(Lead.project == project_id)
@@ -504,8 +535,10 @@ HAVING (MIN(buyer.contract_date) >= {} AND MIN(buyer.contract_date) <= {})
 
 
 def _check_dates(start: date, end: date) -> None:
-    if not (date(2000, 1, 1) <= start <= date(2199, 12, 31) and date(2000, 1, 1) <= end <= date(2199, 12, 31)):
-        raise InvalidField("dates run from 2000-01-01 to 2199-12-31", field="start")
+    if not (FIRST_DAY <= start <= LAST_DAY and FIRST_DAY <= end <= LAST_DAY):
+        raise InvalidField(
+            _("Dates run from {first} to {last}", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()), field="start"
+        )
 
 
 def _as_date(value: date | str | None) -> date | None:

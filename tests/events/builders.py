@@ -116,6 +116,13 @@ async def staff_client(database: Any, settings: Settings, username: str = "door1
         jobs.configure(database.settings())
 
 
+async def speaks(http: httpx.AsyncClient, language: str) -> None:
+    """Switch a logged-in client to `language` (a member's saved language outranks the
+    browser's Accept-Language, so a test about English words switches as an owner would)."""
+    response = await http.put("/api/v1/language", json={"language": language})
+    assert response.status_code == 200, response.text
+
+
 def problem(response: httpx.Response) -> str:
     return response.json().get("type", "")
 

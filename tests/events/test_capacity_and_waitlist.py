@@ -14,7 +14,7 @@ from datetime import timedelta
 from loyalty.care.tables import OutboxMessage
 from loyalty.events import catalog, checkin, signups
 from loyalty.events.tables import Signup
-from tests.events.builders import NOW, event, member_client, owners, phone, problem, seats, staff, statuses
+from tests.events.builders import NOW, event, member_client, owners, phone, problem, seats, speaks, staff, statuses
 
 
 async def join(settings, member: int, event_id: int, party: int = 1, waitlist: bool = False) -> int:
@@ -61,13 +61,15 @@ async def test_a_full_event_shows_why_not_to_others_and_refuses_without_taking_a
     await join(settings, first, event_id)
 
     async with member_client(database, settings, phone(1)) as me:
-        shown = [e for e in (await me.get("/api/v1/events", headers={"Accept-Language": "en"})).json() if e["id"] == event_id][0]
         refused = await me.post(f"/api/v1/events/{event_id}/signups", json={})
+        await speaks(me, "en")
+        shown = [e for e in (await me.get("/api/v1/events")).json() if e["id"] == event_id][0]
 
     assert shown["can_sign_up"] is False and shown["seats_left"] == 0
     assert shown["why_not"]["type"] == "/problems/event-full"
     assert shown["why_not"]["message"] == "Full: you can join the waitlist"
     assert refused.status_code == 409 and problem(refused) == "/problems/event-full"
+    assert refused.json()["detail"] == "名额已满（共 1 个），可加入候补"
     assert await Signup.count().where(Signup.event == event_id) == 1
     assert await seats(event_id) == (1, 1)
 

@@ -22,6 +22,7 @@ import pytest
 from loyalty.cards import service as cards
 from loyalty.events import checkin, signups
 from loyalty.events.tables import Scan, Signup
+from loyalty.i18n import format
 from loyalty.points import service as points
 from loyalty.points.tables import LedgerEntry
 from tests.events.builders import NOW, event, owners, seats, staff, staff_client
@@ -238,7 +239,7 @@ async def test_not_signed_up_for_an_owner_without_a_signup_or_with_only_a_waitli
     for answer in (on_waitlist_card, on_waitlist_ticket):
         assert answer["result"] == "not_signed_up", answer
         assert answer["signup_id"] == waitlisted and answer["member_name"] == "业主1"
-        assert "waitlisted" in answer["detail"] and answer["points_earned"] == 0
+        assert answer["detail"] == "该报名状态为「候补中」，尚未确认名额" and answer["points_earned"] == 0
         assert count(answer) == (0, 1, 0, 1)
     assert (await status_of(waitlisted))["status"] == "waitlisted"
     assert await LedgerEntry.count() == 0
@@ -309,9 +310,16 @@ async def test_not_open_yet_until_the_opening_minute_then_the_same_ticket_works(
         for moment in (NOW, OPENS - timedelta(minutes=1), OPENS - timedelta(seconds=1)):
             frozen.move_to(moment)
             answers.append(await scan(http, event_id, ticket))
+        in_english = await http.post(
+            CHECKINS, json={"event_id": event_id, "code": ticket, "gate": "东门"}, headers={"Accept-Language": "en"}
+        )
         frozen.move_to(OPENS)
         opened = await scan(http, event_id, ticket)
 
+    # The door's words, Beijing time: the time of day on the day itself, the date too before it.
+    assert answers[0]["detail"] == f"{format.date(OPENS, 'zh-CN')} 10:00 开始签到"
+    assert answers[1]["detail"] == answers[2]["detail"] == "10:00 开始签到"
+    assert in_english.json()["detail"] == "Check-in opens at 10:00"
     for answer in answers:
         assert answer["result"] == "not_open_yet", answer
         assert answer["result_label_en"] == "Check-in not open yet"
@@ -433,6 +441,9 @@ async def test_bad_input_is_a_problem_naming_the_field_and_leaves_no_trace(datab
             return await http.post(CHECKINS, json=body)
 
         malformed = await post(event_id=event_id, code="not-a-code", gate="东门")
+        malformed_en = await http.post(
+            CHECKINS, json={"event_id": event_id, "code": "not-a-code", "gate": "东门"}, headers={"Accept-Language": "en"}
+        )
         tampered = await post(event_id=event_id, code=ticket[:-4] + ("AAAA" if not ticket.endswith("AAAA") else "BBBB"), gate="东门")
         no_gate = await post(event_id=event_id, code=ticket)
         empty_gate = await post(event_id=event_id, code=ticket, gate="")
@@ -445,6 +456,10 @@ async def test_bad_input_is_a_problem_naming_the_field_and_leaves_no_trace(datab
 
     assert malformed.status_code == 422 and malformed.json()["type"] == "/problems/code-malformed", malformed.text
     assert fields(malformed) == ["code"]
+    assert malformed.json()["detail"] == "这不是业主俱乐部的门票或会员卡，请扫描业主门票或会员卡上的二维码"
+    assert malformed_en.json()["detail"] == (
+        "This is not an Owner Club ticket or member card: scan the QR code of the owner's ticket or card"
+    )
     assert tampered.status_code == 422 and tampered.json()["type"] in ("/problems/code-bad-signature", "/problems/code-malformed")
     for response in (no_gate, empty_gate, long_gate):
         assert response.status_code == 400 and response.json()["type"] == "/problems/validation-error", response.text

@@ -12,10 +12,9 @@ from datetime import timedelta
 import pytest
 
 from loyalty.events.tables import Event, Signup
-from tests.events.builders import NOW, event, member_client, owners, phone, problem, project_id, seats, staff, staff_client
-
-EN = {"Accept-Language": "en"}
-ZH = {"Accept-Language": "zh-CN"}
+from tests.events.builders import (
+    NOW, event, member_client, owners, phone, problem, project_id, seats, speaks, staff, staff_client,
+)
 
 
 def listed(response, event_id: int) -> dict:
@@ -38,9 +37,12 @@ async def test_a_gold_only_event_refuses_a_blue_owner_naming_the_tier_rule_and_t
     event_id = await event(eligible_tiers=["gold"])
 
     async with member_client(database, settings, phone(0)) as blue:
-        refused = await blue.post(f"/api/v1/events/{event_id}/signups", json={}, headers=EN)
-        in_list_en = listed(await blue.get("/api/v1/events", headers=EN), event_id)
-        in_list_zh = listed(await blue.get("/api/v1/events", headers=ZH), event_id)
+        await speaks(blue, "en")
+        refused = await blue.post(f"/api/v1/events/{event_id}/signups", json={})
+        in_list_en = listed(await blue.get("/api/v1/events"), event_id)
+        await speaks(blue, "zh-CN")
+        refused_zh = await blue.post(f"/api/v1/events/{event_id}/signups", json={})
+        in_list_zh = listed(await blue.get("/api/v1/events"), event_id)
     async with member_client(database, settings, phone(1)) as gold:
         taken = await gold.post(f"/api/v1/events/{event_id}/signups", json={})
         gold_view = listed(await gold.get("/api/v1/events"), event_id)
@@ -48,7 +50,8 @@ async def test_a_gold_only_event_refuses_a_blue_owner_naming_the_tier_rule_and_t
     assert refused.status_code == 422, refused.text
     assert problem(refused) == "/problems/event-not-eligible"
     assert refused.json()["rule"] == "tier" and refused.json()["allowed"] == ["gold"]
-    assert "Gold" in refused.json()["detail"]
+    assert refused.json()["detail"] == "Only for Gold members"
+    assert refused_zh.json()["detail"] == "本活动仅限金卡会员"
 
     assert in_list_en["can_sign_up"] is False
     assert in_list_en["why_not"]["type"] == "/problems/event-not-eligible"
@@ -69,9 +72,11 @@ async def test_an_event_for_settling_in_owners_refuses_a_pre_owner_naming_the_st
     event_id = await event(eligible_stages=["settling", "stable"])
 
     async with member_client(database, settings, phone(0)) as pre_owner:
-        refused = await pre_owner.post(f"/api/v1/events/{event_id}/signups", json={}, headers=EN)
-        why_not = listed(await pre_owner.get("/api/v1/events", headers=EN), event_id)["why_not"]
-        why_not_zh = listed(await pre_owner.get("/api/v1/events", headers=ZH), event_id)["why_not"]
+        await speaks(pre_owner, "en")
+        refused = await pre_owner.post(f"/api/v1/events/{event_id}/signups", json={})
+        why_not = listed(await pre_owner.get("/api/v1/events"), event_id)["why_not"]
+        await speaks(pre_owner, "zh-CN")
+        why_not_zh = listed(await pre_owner.get("/api/v1/events"), event_id)["why_not"]
     async with member_client(database, settings, phone(1)) as settling:
         taken = await settling.post(f"/api/v1/events/{event_id}/signups", json={})
 
@@ -79,8 +84,8 @@ async def test_an_event_for_settling_in_owners_refuses_a_pre_owner_naming_the_st
     assert problem(refused) == "/problems/event-not-eligible"
     assert refused.json()["rule"] == "stage" and refused.json()["allowed"] == ["settling", "stable"]
     assert why_not["type"] == "/problems/event-not-eligible"
-    assert why_not["message"] == "Only for: Settling-in owner, Established owner"
-    assert why_not_zh["message"] == "本活动仅限磨合期业主、稳定期业主"
+    assert why_not["message"] == "Only for: Settling-in owner or Established owner"
+    assert why_not_zh["message"] == "本活动仅限磨合期业主或稳定期业主"
     assert taken.status_code == 201 and taken.json()[0]["status"] == "confirmed", taken.text
 
 
@@ -91,8 +96,9 @@ async def test_an_event_for_one_project_refuses_an_owner_of_another_naming_the_p
     event_id = await event(eligible_project_ids=[home])
 
     async with member_client(database, settings, phone(1)) as outsider:
-        refused = await outsider.post(f"/api/v1/events/{event_id}/signups", json={}, headers=EN)
-        why_not = listed(await outsider.get("/api/v1/events", headers=EN), event_id)["why_not"]
+        refused = await outsider.post(f"/api/v1/events/{event_id}/signups", json={})
+        await speaks(outsider, "en")
+        why_not = listed(await outsider.get("/api/v1/events"), event_id)["why_not"]
     async with member_client(database, settings, phone(0)) as insider:
         taken = await insider.post(f"/api/v1/events/{event_id}/signups", json={})
         insider_view = listed(await insider.get("/api/v1/events"), event_id)
@@ -100,8 +106,9 @@ async def test_an_event_for_one_project_refuses_an_owner_of_another_naming_the_p
     assert refused.status_code == 422, refused.text
     assert problem(refused) == "/problems/event-not-eligible"
     assert refused.json()["rule"] == "project" and refused.json()["allowed"] == [home]
+    assert refused.json()["detail"] == "本活动仅限「项目HZ-YH」业主"
     assert why_not["type"] == "/problems/event-not-eligible"
-    assert why_not["message"] == "Only for owners at 项目HZ-YH"
+    assert why_not["message"] == "Only for owners at “项目HZ-YH”"
     assert taken.status_code == 201, taken.text
     assert insider_view["can_sign_up"] is False and insider_view["my_signup"]["status"] == "confirmed"
     assert await signup_count(event_id) == 1
@@ -117,15 +124,16 @@ async def test_the_list_says_why_not_for_each_rule_and_can_sign_up_for_the_open_
     elsewhere = await event(maker, eligible_project_ids=[await project_id("XX-YY")])
 
     async with member_client(database, settings, phone(0)) as me:
-        answer = await me.get("/api/v1/events", headers=EN)
+        await speaks(me, "en")
+        answer = await me.get("/api/v1/events")
 
     rules = {e: listed(answer, e)["why_not"] for e in (gold_only, veterans, elsewhere)}
     assert listed(answer, open_event)["can_sign_up"] is True and listed(answer, open_event)["why_not"] is None
     assert {e: listed(answer, e)["can_sign_up"] for e in rules} == {gold_only: False, veterans: False, elsewhere: False}
     assert {w["type"] for w in rules.values()} == {"/problems/event-not-eligible"}
-    assert rules[gold_only]["message"] == "Only for Gold, Platinum members"
+    assert rules[gold_only]["message"] == "Only for Gold or Platinum members"
     assert rules[veterans]["message"] == "Only for: Veteran owner"
-    assert rules[elsewhere]["message"] == "Only for owners at 项目XX-YY"
+    assert rules[elsewhere]["message"] == "Only for owners at “项目XX-YY”"
 
 
 # --- the sign-up window ----------------------------------------------------------------------
@@ -190,14 +198,15 @@ async def test_signing_up_twice_is_a_409_and_after_cancelling_one_may_sign_up_ag
     async with member_client(database, settings, phone(0)) as me:
         first = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": 2})
         second = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": 1})
-        why_not = listed(await me.get("/api/v1/events", headers=EN), event_id)["why_not"]
+        why_not = listed(await me.get("/api/v1/events"), event_id)["why_not"]
         seats_between = await seats(event_id)
         cancelled = await me.post(f"/api/v1/me/signups/{first.json()[0]['id']}/cancellation")
         again = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": 1})
 
     assert first.status_code == 201, first.text
     assert second.status_code == 409 and problem(second) == "/problems/already-signed-up", second.text
-    assert why_not["type"] == "/problems/already-signed-up" and why_not["message"] == "You have signed up"
+    assert why_not["type"] == "/problems/already-signed-up" and why_not["message"] == "您已报名"
+    assert second.json()["detail"] == "您已报名本活动"
     assert seats_between == (2, 2)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
     assert again.status_code == 201 and again.json()[0]["status"] == "confirmed", again.text
@@ -220,8 +229,9 @@ async def test_staff_cancelling_an_event_cancels_its_signups_and_refuses_new_one
     async with member_client(database, settings, phone(0)) as first:
         mine = (await first.get("/api/v1/me/signups")).json()
     async with member_client(database, settings, phone(2)) as latecomer:
-        refused = await latecomer.post(f"/api/v1/events/{event_id}/signups", json={"join_waitlist": True}, headers=EN)
-        shown = listed(await latecomer.get("/api/v1/events", headers=EN), event_id)
+        refused = await latecomer.post(f"/api/v1/events/{event_id}/signups", json={"join_waitlist": True})
+        await speaks(latecomer, "en")
+        shown = listed(await latecomer.get("/api/v1/events"), event_id)
 
     assert waiting.json()[0]["status"] == "waitlisted"
     assert called_off.status_code == 200, called_off.text

@@ -12,7 +12,7 @@ import pytest
 
 from loyalty.events import signups
 from loyalty.events.tables import Signup
-from tests.events.builders import event, member_client, owners, phone, problem, seats
+from tests.events.builders import event, member_client, owners, phone, problem, seats, speaks
 
 
 def stale_event_reads(monkeypatch: pytest.MonkeyPatch, snapshot: dict) -> None:
@@ -36,8 +36,9 @@ async def test_a_refusal_after_others_took_the_seats_says_none_are_left_not_what
         await signups.sign_up(member, event_id, settings=settings)
 
     async with member_client(database, settings, phone(2)) as me:
-        in_english = await me.post(f"/api/v1/events/{event_id}/signups", json={}, headers={"Accept-Language": "en"})
-        in_chinese = await me.post(f"/api/v1/events/{event_id}/signups", json={}, headers={"Accept-Language": "zh-CN"})
+        in_chinese = await me.post(f"/api/v1/events/{event_id}/signups", json={})
+        await speaks(me, "en")
+        in_english = await me.post(f"/api/v1/events/{event_id}/signups", json={})
 
     for refused in (in_english, in_chinese):
         assert (refused.status_code, problem(refused)) == (409, "/problems/event-full"), refused.text
@@ -56,11 +57,12 @@ async def test_a_party_too_large_for_the_seats_left_is_told_how_many_are_left(da
     await signups.sign_up(first, event_id, settings=settings, party_size=3)
 
     async with member_client(database, settings, phone(1)) as me:
-        in_english = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": 4}, headers={"Accept-Language": "en"})
-        in_chinese = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": 4}, headers={"Accept-Language": "zh-CN"})
+        in_chinese = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": 4})
+        await speaks(me, "en")
+        in_english = await me.post(f"/api/v1/events/{event_id}/signups", json={"party_size": 4})
 
     assert in_english.status_code == 409 and in_english.json()["seats_left"] == 2
-    assert in_english.json()["detail"] == "Only 2 seat(s) left, not enough for a party of 4: you can join the waitlist"
+    assert in_english.json()["detail"] == "Only 2 seats left, not enough for a party of 4: you can join the waitlist"
     assert in_chinese.json()["detail"] == "仅剩 2 个名额，不够 4 人报名，可加入候补"
 
 
@@ -71,7 +73,7 @@ async def test_of_a_rush_of_signups_every_refusal_states_the_seats_it_was_refuse
     members = [await c.__aenter__() for c in clients]
     try:
         answers = await asyncio.gather(
-            *(me.post(f"/api/v1/events/{event_id}/signups", json={}, headers={"Accept-Language": "en"}) for me in members)
+            *(me.post(f"/api/v1/events/{event_id}/signups", json={}) for me in members)
         )
     finally:
         for c in clients:
@@ -80,5 +82,5 @@ async def test_of_a_rush_of_signups_every_refusal_states_the_seats_it_was_refuse
     assert sorted(a.status_code for a in answers) == [201] * 3 + [409] * 3, [a.text for a in answers]
     for refused in (a for a in answers if a.status_code == 409):
         assert refused.json()["seats_left"] == 0, json.dumps(refused.json(), ensure_ascii=False)
-        assert refused.json()["detail"] == "No seats left (of 3): you can join the waitlist"
+        assert refused.json()["detail"] == "名额已满（共 3 个），可加入候补"
     assert await seats(event_id) == (3, 3)

@@ -30,6 +30,7 @@ from tests.events.builders import (
     problem,
     release_unpaid_as_worker,
     sign_up_via,
+    speaks,
     staff,
     stripe_caller,
 )
@@ -323,10 +324,11 @@ async def test_without_a_stripe_key_paid_events_refuse_signups_and_free_ones_wor
     paid_event = await event(maker, title_zh="游艇出海", title_en="Yacht trip", fee_blue_fen=BLUE_FEE)
     free_event = await event(maker, starts_at=NOW + timedelta(days=8), ends_at=NOW + timedelta(days=8, hours=2))
     async with member_client(database, settings, phone(0)) as me, stripe_caller(database, settings) as stripe_http:
-        in_chinese = await me.post(f"/api/v1/events/{paid_event}/signups", json={}, headers={"Accept-Language": "zh-CN"})
-        in_english = await me.post(f"/api/v1/events/{paid_event}/signups", json={}, headers={"Accept-Language": "en"})
+        in_chinese = await me.post(f"/api/v1/events/{paid_event}/signups", json={})
+        await speaks(me, "en")
+        in_english = await me.post(f"/api/v1/events/{paid_event}/signups", json={})
         free = await me.post(f"/api/v1/events/{free_event}/signups", json={})
-        listed = {e["id"]: e for e in (await me.get("/api/v1/events", headers={"Accept-Language": "en"})).json()}
+        listed = {e["id"]: e for e in (await me.get("/api/v1/events")).json()}
         webhook = await post_webhook(stripe_http, webhook_event("payment_intent.succeeded", {"id": "pi_x"}))
 
     for refused in (in_chinese, in_english):

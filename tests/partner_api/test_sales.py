@@ -261,11 +261,15 @@ async def test_listing_sales_from_a_start_after_the_end_is_refused_naming_end(cl
     await sell(client, a.auth, "one", sale_body(await static_code(await owner(tmp_path, GOLD), signer)))
 
     response = await client.get(f"{BASE}/sales", params={"start": "2026-06-16", "end": "2026-06-15"}, headers=a.auth)
+    in_english = await client.get(
+        f"{BASE}/sales", params={"start": "2026-06-16", "end": "2026-06-15"}, headers={**a.auth, "Accept-Language": "en"}
+    )
 
     assert (response.status_code, problem(response)) == (422, "/problems/invalid-field")
     assert response.json()["errors"] == [
-        {"field": "end", "reason": "end (2026-06-15) is before start (2026-06-16)", "source": "query"}
+        {"field": "end", "reason": "结束日期 2026-06-15 早于开始日期 2026-06-16", "source": "query"}
     ]
+    assert in_english.json()["errors"][0]["reason"] == "The end date 2026-06-15 is before the start date 2026-06-16"
     same_day = await client.get(f"{BASE}/sales", params={"start": "2026-06-15", "end": "2026-06-15"}, headers=a.auth)
     assert same_day.status_code == 200, same_day.text
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from loyalty.clock import LOCAL_ZONE
+from loyalty.i18n import format
 from loyalty.referrals import service as referrals
 from loyalty.referrals.tables import Lead, ReferralAttempt
 from tests.identity.builders import log_in_member, log_in_staff
@@ -107,7 +108,8 @@ async def test_sales_see_why_an_owners_attempt_was_refused(world, new_client):
     assert [(a["phone"], a["outcome"], a["lead_id"]) for a in listed.json()] == [
         (e164(FRIEND), "referral-protected", None), (e164(FRIEND_3), "accepted", accepted["id"]),
     ]
-    assert listed.json()[0]["detail"] == f"protected until {(TODAY + timedelta(days=90)).isoformat()}"
+    # Stored in the club's working language, whatever language the owner reads.
+    assert listed.json()[0]["detail"] == f"此人已由其他业主推荐，保护期至 {format.date(TODAY + timedelta(days=90), 'zh-CN')}"
     assert [a["outcome"] for a in refused.json()] == ["referral-protected"]
     assert as_owner.status_code == 401
 
