@@ -1,4 +1,9 @@
-"""The `loyalty` command: serve, migrate, import owners, staff accounts, worker and beat."""
+"""The `loyalty` command: serve, migrate, import owners, staff accounts, worker and beat.
+
+What the commands report is in the CLI's locale (`environment_locale()`: LC_ALL, LC_MESSAGES,
+LANG; zh-CN on a server that names neither language). Start-up errors of the operator's own
+configuration (settings, a missing migration, no broker for Celery) stay English, as the
+settings' own messages do, and so does `--help`."""
 
 from __future__ import annotations
 
@@ -18,10 +23,17 @@ from rich.table import Table as RichTable
 
 from loyalty import db, jobs
 from loyalty.errors import DomainError, ImportRejected, NotMigrated
-from loyalty.i18n import environment_locale
+from loyalty.i18n import Message, _, _n, environment_locale, translate
+from loyalty.i18n.enums import enum_label
 from loyalty.settings import Settings, SettingsError, load_settings
 
 console = Console(stderr=True)
+
+
+def say(message: Message) -> str:
+    """`message` in the CLI's locale."""
+    return translate(message, environment_locale())
+
 DEMO_SECRET_FILE = ".loyalty-demo-secret"
 
 
@@ -65,7 +77,9 @@ def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
         raise  # the import command prints its row-level report
     except DomainError as error:
         locale = environment_locale()
-        raise click.ClickException(f"{error.title_in(locale)}: {error.detail_in(locale)}") from None
+        raise click.ClickException(
+            say(_("{title}: {detail}", title=error.title_in(locale), detail=error.detail_in(locale)))
+        ) from None
 
 
 def _logging(settings: Settings | None = None) -> None:
@@ -99,14 +113,7 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             return loaded, await demo_data.demo_partner_key()
 
         loaded, partner_key = _run(settings, prepare)
-        console.print(
-            f"[bold]Demo[/bold] {'loaded' if loaded else 'already loaded'} in {settings.database_url}.\n"
-            f"  Owner login: phone {demo_data.DEMO_OWNER_PHONE}; the one-time code is printed in this log.\n"
-            "  Staff logins: "
-            + ", ".join(f"{user} / {password} ({role})" for user, (role, password, _) in demo_data.DEMO_STAFF.items())
-            + f"\n  Partner API key (好家居建材; stores BJ, XH): {partner_key}"
-            + f"\n  API docs: http://{host}:{port}/schema/swagger (Swagger UI), http://{host}:{port}/schema/redoc (Redoc)"
-        )
+        _print_demo_banner(settings, loaded, partner_key, host, port)
         os.environ.setdefault("LOYALTY_DEMO", "true")
         os.environ.setdefault("LOYALTY_SECRET_KEY", settings.secret_key or "")
     else:
@@ -134,7 +141,11 @@ def migrate() -> None:
     """Apply all pending database migrations."""
     settings = _settings(require_secret=False)
     applied = _run(settings, lambda: db.migrate(quiet=True))
-    console.print(f"{len(applied)} migration(s) applied to {settings.database_kind}." if applied else "Already up to date.")
+    console.print(
+        say(_n("{count} migration applied to {database}.", "{count} migrations applied to {database}.", len(applied),
+               database=settings.database_kind))
+        if applied else say(_("Already up to date."))
+    )
 
 
 @main.command("import-owners")
@@ -146,7 +157,7 @@ def import_owners(file: Path, skip_bad_rows: bool) -> None:
 
     settings = _settings(require_secret=False)
     with Progress(
-        TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn(f"[bold]{say(_('importing'))}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("rows", total=None)
 
@@ -167,29 +178,57 @@ def import_owners(file: Path, skip_bad_rows: bool) -> None:
             raise click.ClickException(str(error)) from None
     if report.errors:
         _print_row_errors([vars(e) for e in report.errors])
-    summary = RichTable(title=f"{file.name}: {report.rows} rows")
+    _print_import_summary(file, report)
+
+
+def _print_import_summary(file: Path, report: Any) -> None:
+    summary = RichTable(title=say(_n("{file}: {count} row", "{file}: {count} rows", report.rows, file=file.name)))
     summary.add_column("")
-    summary.add_column("created", justify="right")
-    summary.add_column("updated", justify="right")
-    summary.add_row("projects", str(report.projects_created), "-")
-    summary.add_row("units", str(report.units_created), str(report.units_updated))
-    summary.add_row("members", str(report.members_created), str(report.members_updated))
-    summary.add_row("ownerships", str(report.ownerships_created), str(report.ownerships_updated))
+    summary.add_column(say(_("created")), justify="right")
+    summary.add_column(say(_("updated")), justify="right")
+    summary.add_row(say(_("projects")), str(report.projects_created), "-")
+    summary.add_row(say(_("units")), str(report.units_created), str(report.units_updated))
+    summary.add_row(say(_("members")), str(report.members_created), str(report.members_updated))
+    summary.add_row(say(_("ownerships")), str(report.ownerships_created), str(report.ownerships_updated))
     console.print(summary)
-    console.print(f"skipped rows: {report.skipped_rows}" if report.skipped_rows else "no rows skipped")
+    console.print(
+        say(_n("{count} row skipped", "{count} rows skipped", report.skipped_rows)) if report.skipped_rows
+        else say(_("no rows skipped"))
+    )
     if not report.changed:
-        console.print("Nothing changed: the database already matches the file.")
+        console.print(say(_("Nothing changed: the database already matches the file.")))
 
 
 def _print_row_errors(errors: list[dict[str, Any]]) -> None:
-    table = RichTable(title="rows with problems")
-    for column in ("row", "column", "reason"):
-        table.add_column(column)
+    """The rows the import refused: row, column and reason (a catalogue message from the
+    importer, or a plain text), in the CLI's locale."""
+    table = RichTable(title=say(_("rows with problems")))
+    for column in (_("row"), _("column"), _("reason")):
+        table.add_column(say(column))
     for error in errors[:200]:
-        table.add_row(str(error["row"]), str(error["column"]), str(error["reason"]))
+        table.add_row(str(error["row"]), str(error["column"]), translate(error["reason"], environment_locale()))
     console.print(table)
     if len(errors) > 200:
-        console.print(f"... and {len(errors) - 200} more")
+        console.print(say(_n("... and {count} more", "... and {count} more", len(errors) - 200)))
+
+
+def _print_demo_banner(settings: Settings, loaded: bool, partner_key: str, host: str, port: int) -> None:
+    from loyalty import demo as demo_data
+
+    staff = ", ".join(
+        say(_("{username} / {password} ({role})", username=user, password=password, role=enum_label("staff_role", role, environment_locale())))
+        for user, (role, password, _display) in demo_data.DEMO_STAFF.items()
+    )
+    docs = f"http://{host}:{port}/schema"
+    lines = [
+        say(_("Demo loaded in {database}.", database=settings.database_url) if loaded
+            else _("Demo already loaded in {database}.", database=settings.database_url)),
+        say(_("Owner login: phone {phone}; the one-time code is printed in this log.", phone=demo_data.DEMO_OWNER_PHONE)),
+        say(_("Staff logins: {logins}", logins=staff)),
+        say(_("Partner API key ({merchant}; stores {stores}): {key}", merchant="好家居建材", stores="BJ, XH", key=partner_key)),
+        say(_("API docs: {swagger} (Swagger UI), {redoc} (Redoc)", swagger=docs + "/swagger", redoc=docs + "/redoc")),
+    ]
+    console.print("\n  ".join(lines))
 
 
 @main.command("create-staff")
@@ -202,12 +241,13 @@ def create_staff(username: str, role: str, display_name: str, password: str | No
     from loyalty.identity import service
 
     if password is None:
-        password = getpass("Password: ")
-        if getpass("Again: ") != password:
-            raise click.ClickException("the passwords differ")
+        password = getpass(say(_("Password: ")))
+        if getpass(say(_("Again: "))) != password:
+            raise click.ClickException(say(_("the passwords differ")))
     settings = _settings(require_secret=False)
     staff = _run(settings, lambda: service.create_staff(username, password, role, display_name))
-    console.print(f"Staff {staff.username} created with role {staff.role}.")
+    role = enum_label("staff_role", staff.role, environment_locale())
+    console.print(say(_("Staff {username} created with role {role}.", username=staff.username, role=role)))
 
 
 @main.command("refresh-stages")
@@ -216,7 +256,7 @@ def refresh_stages() -> None:
     from loyalty.members import service
 
     changed = _run(_settings(require_secret=False), service.refresh_stages)
-    console.print(f"{changed} member(s) changed stage.")
+    console.print(say(_n("{count} member changed stage.", "{count} members changed stage.", changed)))
 
 
 @main.command("recompute-tiers")
@@ -228,7 +268,7 @@ def recompute_tiers(review: bool) -> None:
 
     settings = _settings(require_secret=False)
     with Progress(
-        TextColumn("[bold]tiers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn(f"[bold]{say(_('tiers'))}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("cards", total=None)
 
@@ -240,10 +280,15 @@ def recompute_tiers(review: bool) -> None:
             return await cards.recompute_tiers(review=review, progress=advance)
 
         result = _run(settings, work)
-    console.print(
-        f"{result.evaluated} card(s) evaluated: {result.upgraded} upgraded, {result.downgraded} downgraded"
-        + ("" if review else " (downgrades wait for --review)")
-    )
+    counts = {"upgraded": result.upgraded, "downgraded": result.downgraded}
+    if review:
+        done = _n("{count} card evaluated: {upgraded} upgraded, {downgraded} downgraded",
+                  "{count} cards evaluated: {upgraded} upgraded, {downgraded} downgraded", result.evaluated, **counts)
+    else:
+        done = _n("{count} card evaluated: {upgraded} upgraded, {downgraded} downgraded (downgrades wait for --review)",
+                  "{count} cards evaluated: {upgraded} upgraded, {downgraded} downgraded (downgrades wait for --review)",
+                  result.evaluated, **counts)
+    console.print(say(done))
 
 
 @main.command("create-merchant-key")
@@ -255,7 +300,8 @@ def create_merchant_key(merchant_id: int, store_id: int | None, label: str) -> N
     from loyalty.merchants import service as merchants
 
     raw, key_id = _run(_settings(require_secret=False), lambda: merchants.create_api_key(merchant_id, store_id=store_id, label=label))
-    console.print(f"API key {key_id} for merchant {merchant_id} (shown once, keep it safe):")
+    console.print(say(_("API key {key_id} for merchant {merchant_id} (shown once, keep it safe):", key_id=key_id,
+                        merchant_id=merchant_id)))
     click.echo(raw)
 
 
@@ -266,11 +312,11 @@ def audit_ledger() -> None:
 
     drifts = _run(_settings(require_secret=False), points.audit_ledger)
     if not drifts:
-        console.print("Ledger and balances agree for every member.")
+        console.print(say(_("Ledger and balances agree for every member.")))
         return
-    table = RichTable(title=f"{len(drifts)} drift(s)")
-    for column in ("member", "what", "ledger", "recorded"):
-        table.add_column(column)
+    table = RichTable(title=say(_n("{count} drift", "{count} drifts", len(drifts))))
+    for column in (_("member"), _("what"), _("ledger"), _("recorded")):
+        table.add_column(say(column))
     for drift in drifts[:200]:
         table.add_row(str(drift.member_id), drift.what, str(drift.ledger), str(drift.recorded))
     console.print(table)

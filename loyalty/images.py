@@ -15,8 +15,8 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-from loyalty.i18n import _
 from loyalty.errors import DomainError, InvalidField
+from loyalty.i18n import _
 
 MEGAPIXEL = 1_000_000
 
@@ -31,9 +31,9 @@ def check_image(data: bytes, *, field: str, formats: tuple[str, ...], max_bytes:
     """The picture's format (one of `formats`, Pillow's names), once it is within the limits
     and verifies; else a 422 naming `field`."""
     if not data:
-        raise InvalidField("the picture is empty", field=field)
+        raise InvalidField(_("the picture is empty"), field=field)
     if len(data) > max_bytes:
-        raise ImageTooLarge(f"a picture is at most {max_bytes // (1024 * 1024)} MB", field=field)
+        raise ImageTooLarge(_("a picture is at most {megabytes} MB", megabytes=max_bytes // (1024 * 1024)), field=field)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -45,18 +45,24 @@ def check_image(data: bytes, *, field: str, formats: tuple[str, ...], max_bytes:
                 image.verify()
     except _TooManyPixels as error:
         raise ImageTooLarge(
-            f"{error.width} × {error.height} pixels; a picture has at most {max_pixels / MEGAPIXEL:g} megapixels",
+            _("{width} × {height} pixels; a picture has at most {megapixels} megapixels",
+              width=error.width, height=error.height, megapixels=_megapixels(max_pixels)),
             field=field,
         ) from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ImageTooLarge(
-            f"more pixels than can safely be opened; a picture has at most {max_pixels / MEGAPIXEL:g} megapixels",
+            _("more pixels than can safely be opened; a picture has at most {megapixels} megapixels",
+              megapixels=_megapixels(max_pixels)),
             field=field,
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         # ValueError too: Pillow's own limits on compressed text and profile chunks
-        raise InvalidField(f"not a picture ({', '.join(formats)})", field=field) from None
+        raise InvalidField(_("not a picture ({formats})", formats=", ".join(formats)), field=field) from None
     return kind
+
+
+def _megapixels(pixels: int) -> str:
+    return format(pixels / MEGAPIXEL, "g")  # 40, 0.5: no trailing zeros
 
 
 class _TooManyPixels(Exception):

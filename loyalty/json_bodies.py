@@ -30,6 +30,7 @@ from litestar.exceptions import SerializationException, ValidationException
 from litestar.types import Empty
 
 from loyalty.errors import BodyTooDeep
+from loyalty.i18n import _
 
 MAX_JSON_DEPTH = 32
 
@@ -97,7 +98,7 @@ class BoundedJsonRequest(Request[Any, Any, Any]):
     async def json(self) -> Any:
         first = self._json is Empty and self._connection_state.json is Empty
         if first and nested_deeper_than(await self.body()):
-            raise BodyTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", field="body")
+            raise BodyTooDeep(_("JSON nested deeper than {limit} levels", limit=MAX_JSON_DEPTH), field="body")
         try:
             value = await super().json()
         except SerializationException as error:

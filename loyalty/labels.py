@@ -49,6 +49,11 @@ LABELS: dict[str, Message] = {
     "care.survey.event": _("[Owner Club] Thank you for coming to '{title}'! Please rate it (one minute)."),
     "care.survey.case": _("[Owner Club] Your feedback '{title}' is resolved. Please rate how we handled it."),
     "care.survey.yearly": _("[Owner Club] Our {year} owner satisfaction survey is open. We value your opinion."),
+    # To the assignee (or the service team) when a case's clock runs out.
+    "care.overdue.subject": _("Overdue case #{case_id}"),
+    "care.overdue.reply": _("Case #{case_id} '{title}' has had no first reply in time."),
+    "care.overdue.result": _("Case #{case_id} '{title}' has no result in time."),
+    "care.overdue.follow_up": _("Case #{case_id} '{title}' was resolved but the follow-up call is overdue."),
     "login_code.sms": _("[Owner Club] Your login code is {code}. It expires in {minutes} minutes. Do not share it."),
 }
 # Old label keys that name an enumeration value: "tier.gold" is ENUMS["tier"]["gold"].

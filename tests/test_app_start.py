@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -99,13 +100,14 @@ async def test_check_migrated_lists_every_pending_migration_of_a_fresh_database(
 
 
 def test_loyalty_migrate_needs_no_secret_key_and_a_second_run_changes_nothing(sqlite_url, tmp_path):
-    first = run_cli("migrate", cwd=tmp_path, LOYALTY_DATABASE_URL=sqlite_url)
-    second = run_cli("migrate", cwd=tmp_path, LOYALTY_DATABASE_URL=sqlite_url)
+    english = {"LC_ALL": "", "LC_MESSAGES": "en_US.UTF-8"}  # the CLI's locale (loyalty.i18n.environment_locale)
+    first = run_cli("migrate", cwd=tmp_path, LOYALTY_DATABASE_URL=sqlite_url, **english)
+    second = run_cli("migrate", cwd=tmp_path, LOYALTY_DATABASE_URL=sqlite_url, LC_ALL="", LC_MESSAGES="", LANG="C.UTF-8")
 
     assert first.returncode == 0, first.stderr
-    assert "migration(s) applied" in first.stderr
+    assert re.search(r"\d+ migrations applied to sqlite", first.stderr), first.stderr
     assert second.returncode == 0, second.stderr
-    assert "Already up to date" in second.stderr
+    assert "数据库已是最新。" in second.stderr  # a server's locale names no language: Chinese
 
 
 def test_loyalty_serve_on_an_unmigrated_database_exits_non_zero_saying_to_run_loyalty_migrate(sqlite_url, tmp_path):

@@ -8,6 +8,7 @@ from typing import Any
 from loyalty import clock
 from loyalty.audit.tables import AuditEntry
 from loyalty.errors import InvalidField
+from loyalty.i18n import _
 
 
 def required_reason(reason: str | None) -> str:
@@ -15,7 +16,7 @@ def required_reason(reason: str | None) -> str:
     500 kept. Raises InvalidField naming `reason`."""
     text = (reason or "").strip()
     if len(text) < 2:
-        raise InvalidField("say why (a reason is required and audited)", field="reason")
+        raise InvalidField(_("say why (a reason is required and audited)"), field="reason")
     return text[:500]
 
 

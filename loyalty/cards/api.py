@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, put
@@ -97,7 +98,7 @@ class MyCardController(Controller):
         """The member app's card picture, to show or save: it carries the static code, which identifies the owner
         for discounts but cannot pay with points.
         """
-        face = await service.card_face(member_id(request), service.signer_for(settings))
+        face = replace(await service.card_face(member_id(request), service.signer_for(settings)), locale=request_locale(request))
         etag = face.etag()
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         if etag in request.headers.get("if-none-match", ""):

@@ -1,7 +1,8 @@
 """The card image: a PNG the size of a bank card at 300 dpi (1012 × 638), drawn with Pillow.
 
-Tier colour and name (zh-CN and en), member name, masked number, project, and the static QR
-code. The font is Noto Sans CJK SC subset to GBK and shipped in `fonts/` (SIL OFL), so names
+Tier colour and name, member name, masked number, project, and the static QR code. The words
+are the catalogue's, in the reader's locale, each with the other language small beneath it (the
+card's bilingual look); the locale is part of the face, so each language has its own ETag. The font is Noto Sans CJK SC subset to GBK and shipped in `fonts/` (SIL OFL), so names
 render on machines without CJK fonts. Rendering is a pure function of `CardFace`, cached by
 it; the ETag is a hash of the same face, so a changed tier, name or card makes a new image.
 """
@@ -18,6 +19,9 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
+from loyalty.i18n import DEFAULT_LOCALE, LOCALES, _, translate
+from loyalty.i18n.enums import ENUMS
+
 FONTS = Path(__file__).resolve().parent / "fonts"
 WIDTH, HEIGHT = 1012, 638
 TEMPLATE_VERSION = "card-v1"
@@ -29,12 +33,8 @@ PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "silver": ((226, 230, 234), (146, 154, 164), (28, 32, 38), (70, 76, 86), (255, 255, 255)),
     "blue": ((10, 52, 112), (46, 124, 214), (255, 255, 255), (204, 224, 250), (160, 205, 255)),
 }
-TIER_NAMES = {
-    "platinum": ("铂金卡", "PLATINUM"),
-    "gold": ("金卡", "GOLD"),
-    "silver": ("银卡", "SILVER"),
-    "blue": ("蓝卡", "BLUE"),
-}
+CLUB = _("Owner Club")
+MEMBER = _("Valued owner")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class CardFace:
     masked_number: str
     project_name: str
     code: str
+    locale: str = DEFAULT_LOCALE
 
     def etag(self) -> str:
         digest = hashlib.sha256("\x1f".join((TEMPLATE_VERSION, *astuple(self))).encode()).hexdigest()
@@ -115,16 +116,17 @@ def render_png(face: CardFace) -> bytes:
     _, _, main, secondary, accent = PALETTES[face.tier]
     card = _background(face.tier).copy()
     draw = ImageDraw.Draw(card)
-    draw.text((64, 52), "业主俱乐部", font=_font("Bold", 46), fill=main)
-    draw.text((66, 112), "OWNER  CLUB", font=_font("Regular", 22), fill=secondary)
-    zh, en = TIER_NAMES[face.tier]
-    draw.text((WIDTH - 64, 48), zh, font=_font("Bold", 58), fill=main, anchor="ra")
-    draw.text((WIDTH - 66, 122), en, font=_font("Regular", 24), fill=accent, anchor="ra")
+    other = next(locale for locale in LOCALES if locale != face.locale)
+    draw.text((64, 52), translate(CLUB, face.locale), font=_font("Bold", 46), fill=main)
+    draw.text((66, 112), translate(CLUB, other).upper(), font=_font("Regular", 22), fill=secondary)
+    tier = ENUMS["tier"][face.tier]
+    draw.text((WIDTH - 64, 48), translate(tier, face.locale), font=_font("Bold", 58), fill=main, anchor="ra")
+    draw.text((WIDTH - 66, 122), translate(tier, other).upper(), font=_font("Regular", 24), fill=accent, anchor="ra")
     draw.line((64, 176, 420, 176), fill=(*accent, 180), width=2)
 
     name_font = _fit(draw, face.member_name, "Bold", 64, 520)
     draw.text((64, 250), face.member_name, font=name_font, fill=main)
-    draw.text((66, 334), "尊贵业主 · Member", font=_font("Regular", 24), fill=secondary)
+    draw.text((66, 334), translate(MEMBER, face.locale), font=_font("Regular", 24), fill=secondary)
     draw.text((64, 470), face.masked_number, font=_font("Bold", 40), fill=main)
     project_font = _fit(draw, face.project_name, "Regular", 26, 540)
     draw.text((66, 530), face.project_name, font=project_font, fill=secondary)

@@ -14,6 +14,8 @@ from lunardate import LunarDate
 
 from loyalty import clock, jobs
 from loyalty.care import outbox
+from loyalty.i18n import LOCALES, Message, _p
+from loyalty.i18n.format import date as local_date, datetime as local_datetime
 from loyalty.labels import label
 from loyalty.settings import Settings
 
@@ -21,8 +23,7 @@ from loyalty.settings import Settings
 @dataclass(frozen=True)
 class Holiday:
     key: str
-    name_zh: str
-    name_en: str
+    name: Message
     on: date
 
 
@@ -30,13 +31,13 @@ def holidays(year: int) -> list[Holiday]:
     """The seeds' holidays in `year`, in Gregorian dates."""
     return sorted(
         [
-            Holiday("new_year", "元旦", "New Year's Day", date(year, 1, 1)),
-            Holiday("spring_festival", "春节", "Spring Festival", LunarDate(year, 1, 1).to_solar_date()),
-            Holiday("labour_day", "劳动节", "Labour Day", date(year, 5, 1)),
-            Holiday("childrens_day", "儿童节", "Children's Day", date(year, 6, 1)),
-            Holiday("mid_autumn", "中秋节", "Mid-Autumn Festival", LunarDate(year, 8, 15).to_solar_date()),
-            Holiday("national_day", "国庆节", "National Day", date(year, 10, 1)),
-            Holiday("double_ninth", "重阳节", "Double Ninth Festival", LunarDate(year, 9, 9).to_solar_date()),
+            Holiday("new_year", _p("holiday", "New Year's Day"), date(year, 1, 1)),
+            Holiday("spring_festival", _p("holiday", "Spring Festival"), LunarDate(year, 1, 1).to_solar_date()),
+            Holiday("labour_day", _p("holiday", "Labour Day"), date(year, 5, 1)),
+            Holiday("childrens_day", _p("holiday", "Children's Day"), date(year, 6, 1)),
+            Holiday("mid_autumn", _p("holiday", "Mid-Autumn Festival"), LunarDate(year, 8, 15).to_solar_date()),
+            Holiday("national_day", _p("holiday", "National Day"), date(year, 10, 1)),
+            Holiday("double_ninth", _p("holiday", "Double Ninth Festival"), LunarDate(year, 9, 9).to_solar_date()),
         ],
         key=lambda holiday: holiday.on,
     )
@@ -79,7 +80,7 @@ async def _birthdays(today: date, settings: Settings) -> list[int | None]:
     for member in await _owners():
         if member["birthday"] is None or birthday_in(today.year, member["birthday"]) != today:
             continue
-        texts = {lang: (label("care.birthday.subject", lang), label("care.birthday", lang, name=member["name"])) for lang in ("zh-CN", "en")}
+        texts = {lang: (label("care.birthday.subject", lang), label("care.birthday", lang, name=member["name"])) for lang in LOCALES}
         queued.append(
             await outbox.message_member(
                 member["id"], kind="birthday", template="birthday", texts=texts,
@@ -98,10 +99,9 @@ async def _holiday_greetings(today: date, settings: Settings) -> list[int | None
     for holiday in todays:
         for member in owners:
             texts = {
-                "zh-CN": (label("care.holiday.subject", "zh-CN", holiday=holiday.name_zh),
-                          label("care.holiday", "zh-CN", holiday=holiday.name_zh, name=member["name"])),
-                "en": (label("care.holiday.subject", "en", holiday=holiday.name_en),
-                       label("care.holiday", "en", holiday=holiday.name_en, name=member["name"])),
+                lang: (label("care.holiday.subject", lang, holiday=holiday.name),
+                       label("care.holiday", lang, holiday=holiday.name, name=member["name"]))
+                for lang in LOCALES
             }
             queued.append(
                 await outbox.message_member(
@@ -128,7 +128,11 @@ async def _warranty_notices(today: date, settings: Settings) -> list[int | None]
         where = f"{unit['building']}{unit['room']}"
         ends = unit["warranty_end"].isoformat()
         for owner in owners:
-            texts = {lang: (label("care.warranty.subject", lang), label("care.warranty", lang, unit=where, date=ends)) for lang in ("zh-CN", "en")}
+            texts = {
+                lang: (label("care.warranty.subject", lang),
+                       label("care.warranty", lang, unit=where, date=local_date(unit["warranty_end"], lang)))
+                for lang in LOCALES
+            }
             queued.append(
                 await outbox.message_member(
                     owner["member"], kind="warranty", template="warranty_ending", texts=texts,
@@ -148,15 +152,14 @@ async def _event_reminders(now: datetime, settings: Settings) -> list[int | None
     )
     queued = []
     for event in events:
-        at = event["starts_at"].astimezone(clock.LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
         for signup in await Signup.select(Signup.id, Signup.member).where(
             (Signup.event == event["id"]) & (Signup.status == "confirmed")
         ):
             texts = {
-                "zh-CN": (label("care.reminder.subject", "zh-CN"),
-                          label("care.reminder", "zh-CN", title=event["title_zh"], at=at, venue=event["venue"])),
-                "en": (label("care.reminder.subject", "en"),
-                       label("care.reminder", "en", title=event["title_en"] or event["title_zh"], at=at, venue=event["venue"])),
+                lang: (label("care.reminder.subject", lang),
+                       label("care.reminder", lang, title=_event_title(event, lang),
+                             at=local_datetime(event["starts_at"], lang), venue=event["venue"]))
+                for lang in LOCALES
             }
             queued.append(
                 await outbox.message_member(
@@ -167,3 +170,8 @@ async def _event_reminders(now: datetime, settings: Settings) -> list[int | None
                 )
             )
     return queued
+
+
+def _event_title(event: dict, lang: str) -> str:
+    """The event's title as staff wrote it for `lang` (the Chinese one when no English was given)."""
+    return (event["title_en"] or event["title_zh"]) if lang == "en" else event["title_zh"]

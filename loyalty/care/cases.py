@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from loyalty.i18n import _
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
 from loyalty.care import outbox
 from loyalty.care.tables import CASE_KINDS, Case, CaseMessage, CasePhoto
 from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.i18n import DEFAULT_LOCALE, LOCALES, _, _n
+from loyalty.i18n.enums import ENUMS
 from loyalty.images import check_image
 from loyalty.labels import label
 from loyalty.settings import Settings
@@ -32,7 +33,7 @@ class CaseClosed(DomainError):
 def _text(value: str, field: str, limit: int) -> str:
     text = (value or "").strip()
     if not 1 <= len(text) <= limit:
-        raise InvalidField(f"1 to {limit} characters", field=field)
+        raise InvalidField(_("must be 1 to {limit} characters long", limit=limit), field=field)
     return text
 
 
@@ -46,17 +47,17 @@ async def open_case(
     settings = settings or jobs.current_settings()
     now = now or clock.now()
     if kind not in CASE_KINDS:
-        raise InvalidField(f"kind must be one of {', '.join(CASE_KINDS)}", field="kind")
+        raise InvalidField(_("kind must be one of {kinds}", kinds=", ".join(CASE_KINDS)), field="kind")
     title, text = _text(title, "title", 200), _text(text, "text", 5000)
     if not await Member.exists().where(Member.id == member_id):
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(_("member {member_id} does not exist", member_id=member_id))
     project_id = None
     if unit_id is not None:
         unit = await Unit.select(Unit.project).where(
             (Unit.id == unit_id) & Unit.id.is_in(Ownership.select(Ownership.unit).where(Ownership.member == member_id))
         ).first()
         if unit is None:
-            raise InvalidField("not one of this owner's units", field="unit_id")
+            raise InvalidField(_("not one of this owner's units"), field="unit_id")
         project_id = unit["project"]
     else:
         first = await Ownership.select(Ownership.unit.project).where(Ownership.member == member_id).order_by(Ownership.id).first()
@@ -82,7 +83,7 @@ async def get_case(case_id: int, member_id: int | None = None) -> dict[str, Any]
         query = query.where(Case.member == member_id)
     case = await query.first()
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(_("no case {case_id}", case_id=case_id))
     return case
 
 
@@ -100,7 +101,7 @@ async def add_photo(case_id: int, member_id: int | None, data: bytes, settings: 
     )
     async with db.transaction():
         if await CasePhoto.count().where(CasePhoto.case == case_id) >= MAX_PHOTOS:
-            raise InvalidField(f"at most {MAX_PHOTOS} photos per case", field="photo")
+            raise InvalidField(_n("at most {count} photo per case", "at most {count} photos per case", MAX_PHOTOS), field="photo")
         rows = await CasePhoto.insert(
             CasePhoto(case=case_id, content_type=PHOTO_TYPES[kind], data=data, size=len(data))
         ).returning(CasePhoto.id)
@@ -111,12 +112,12 @@ async def photo(case_id: int, photo_id: int, member_id: int | None = None) -> di
     await get_case(case_id, member_id)
     row = await CasePhoto.select().where((CasePhoto.id == photo_id) & (CasePhoto.case == case_id)).first()
     if row is None:
-        raise NotFound(f"no photo {photo_id}")
+        raise NotFound(_("no photo {photo_id}", photo_id=photo_id))
     return row
 
 
 async def _notify_owner(case: dict[str, Any], key: str, **values: Any) -> None:
-    texts = {lang: (label("care.case.subject", lang), label(key, lang, title=case["title"], **values)) for lang in ("zh-CN", "en")}
+    texts = {lang: (label("care.case.subject", lang), label(key, lang, title=case["title"], **values)) for lang in LOCALES}
     message_id = await outbox.message_member(case["member"], kind="case_update", template=key.replace(".", "_"), texts=texts,
                                              payload={"case_id": case["id"]})
     if message_id is not None:
@@ -155,7 +156,7 @@ async def assign(case_id: int, assignee_id: int, staff_id: int) -> None:
     from loyalty.identity.tables import StaffAccount
 
     if not await StaffAccount.exists().where((StaffAccount.id == assignee_id) & (StaffAccount.active == True)):  # noqa: E712
-        raise InvalidField(f"no active staff member {assignee_id}", field="staff_id")
+        raise InvalidField(_("no active staff member {staff_id}", staff_id=assignee_id), field="staff_id")
     async with db.transaction():
         await get_case(case_id)
         await Case.update({Case.assigned_to: assignee_id}).where(Case.id == case_id)
@@ -199,7 +200,8 @@ async def follow_up(case_id: int, note: str, staff_id: int, now: datetime | None
         ).returning(Case.id)
         if not rows:
             case = await get_case(case_id)
-            raise InvalidField(f"a case is followed up after it is resolved (this one is {case['status']})", field="status")
+            status = ENUMS["case_status"].get(case["status"], case["status"])
+            raise InvalidField(_("a case is followed up after it is resolved (this one is: {status})", status=status), field="status")
         await audit.record(action="case.follow_up", subject_kind="case", subject_id=case_id, actor_id=staff_id)
 
 
@@ -261,16 +263,16 @@ async def escalate_overdue(now: datetime | None = None) -> int:
                 (StaffAccount.id == row["assigned_to"]) if row["assigned_to"]
                 else StaffAccount.role.is_in(["service", "admin"]) & (StaffAccount.active == True)  # noqa: E712
             )
-            what = {"reply": "首次回复", "result": "处理结果", "follow_up": "回访"}[name]
             for person in staff:
                 # Staff created without an address carry an undeliverable placeholder
                 # (identity.create_staff); they, and everyone when SMTP is not set up, are told in the log.
+                # Staff keep no saved language (only a session's), so they are told in the default one.
                 email = person["user.email"] if smtp and not (person["user.email"] or "").endswith("@staff.invalid") else ""
                 message_id = await queue_message(
                     kind="case_update", channel_name="email" if email else "log",
                     recipient=email or f"staff:{person['user.username']}", template=f"case_overdue_{name}",
-                    language="zh-CN", subject=f"反馈超时 Overdue case #{row['id']}",
-                    body=f"反馈 #{row['id']}「{row['title']}」{what}已超时 / case #{row['id']} is overdue ({name}).",
+                    language=DEFAULT_LOCALE, subject=label("care.overdue.subject", DEFAULT_LOCALE, case_id=row["id"]),
+                    body=label(f"care.overdue.{name}", DEFAULT_LOCALE, case_id=row["id"], title=row["title"]),
                     payload={"case_id": row["id"], "clock": name},
                 )
                 if message_id is not None:

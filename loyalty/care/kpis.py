@@ -20,6 +20,7 @@ from datetime import date, datetime, time
 from loyalty import clock
 from loyalty.care.tables import DIMENSIONS, Case, Survey
 from loyalty.errors import InvalidField
+from loyalty.i18n import _
 from loyalty.referrals import service as referrals
 
 TARGETS = {"satisfaction_rate": 0.85, "reply_on_time_rate": 1.0, "follow_up_rate": 1.0, "referral_share": 0.30}
@@ -85,11 +86,12 @@ async def kpis(start: date, end: date, *, project_id: int | None = None, now: da
     """Rows per (project, month) with something to count, then one totals row (month "all",
     project `project_id`). Surveys count in the month they were answered, cases in the month
     they were opened."""
+    first, last = date(2000, 1, 1), date(2199, 12, 31)
     for name, day in (("start", start), ("end", end)):
-        if not date(2000, 1, 1) <= day <= date(2199, 12, 31):
-            raise InvalidField("dates run from 2000-01-01 to 2199-12-31", field=name)
+        if not first <= day <= last:
+            raise InvalidField(_("dates run from {first} to {last}", first=first.isoformat(), last=last.isoformat()), field=name)
     if end < start:
-        raise InvalidField("the range ends before it starts", field="end")
+        raise InvalidField(_("the range ends before it starts"), field="end")
     now = now or clock.now()
     since = datetime.combine(start, time(0), clock.LOCAL_ZONE)
     until = datetime.combine(end, time(23, 59, 59, 999999), clock.LOCAL_ZONE)

@@ -28,6 +28,7 @@ from loyalty.care.channels import channel, route
 from loyalty.care.sealing import seal, unseal
 from loyalty.care.tables import MESSAGE_KINDS, TRANSACTIONAL, OptOut, OutboxMessage
 from loyalty.errors import InvalidField, NotFound
+from loyalty.i18n import DEFAULT_LOCALE, _
 from loyalty.settings import Settings
 
 log = logging.getLogger("loyalty.outbox")
@@ -105,10 +106,10 @@ async def message_member(
         Member.id == member_id
     ).first()
     if member is None:
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(_("member {member_id} does not exist", member_id=member_id))
     if member["erased_at"] is not None:
         return None  # an erased owner has no phone or address left to write to (loyalty.privacy)
-    language = member["language"] if member["language"] in texts else "zh-CN"
+    language = member["language"] if member["language"] in texts else DEFAULT_LOCALE
     subject, body = texts[language]
     name = route(member["email"], settings)
     return await queue_message(
@@ -196,7 +197,11 @@ async def opt_outs(member_id: int) -> list[str]:
 async def set_opt_outs(member_id: int, kinds: list[str]) -> list[str]:
     """Replace the member's opt-outs with `kinds` (only optional kinds can be refused)."""
     if refused := [kind for kind in kinds if kind not in OPTIONAL_KINDS]:
-        raise InvalidField(f"these cannot be refused or do not exist: {refused}; choose from {list(OPTIONAL_KINDS)}", field="opt_outs")
+        raise InvalidField(
+            _("these cannot be refused or do not exist: {refused}; choose from {choices}",
+              refused=", ".join(refused), choices=", ".join(OPTIONAL_KINDS)),
+            field="opt_outs",
+        )
     async with db.transaction():
         await OptOut.delete().where(OptOut.member == member_id)
         if kinds:

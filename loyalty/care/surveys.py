@@ -8,15 +8,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from loyalty.i18n import _
 from loyalty import clock, jobs
 from loyalty.care import outbox
 from loyalty.care.tables import DIMENSIONS, Survey
 from loyalty.errors import DomainError, InvalidField, NotFound
+from loyalty.i18n import LOCALES, _, _n
 from loyalty.labels import label
 
 YEARLY_FROM_MONTH = 12
 EVENT_SURVEY_WINDOW = timedelta(days=7)  # events that ended longer ago get no survey
+MAX_COMMENT = 2000
 
 
 class SurveyAnswered(DomainError):
@@ -38,7 +39,7 @@ async def create_survey(
         return None
     key = f"care.survey.{kind}"
     texts = {
-        lang: (label("care.survey.subject", lang), label(key, lang, title=title, year=subject_id)) for lang in ("zh-CN", "en")
+        lang: (label("care.survey.subject", lang), label(key, lang, title=title, year=subject_id)) for lang in LOCALES
     }
     return await outbox.message_member(
         member_id, kind="survey", template=f"survey_{kind}", texts=texts, payload={"survey_id": rows[0]["id"]},
@@ -90,7 +91,7 @@ async def open_surveys(member_id: int) -> list[dict[str, Any]]:
 
 def _score(value: Any, field: str, top: int, bottom: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not bottom <= value <= top:
-        raise InvalidField(f"a whole number from {bottom} to {top}", field=field)
+        raise InvalidField(_("a whole number from {bottom} to {top}", bottom=bottom, top=top), field=field)
     return value
 
 
@@ -100,22 +101,22 @@ async def answer(member_id: int, survey_id: int, answers: Mapping[str, Any], now
     everywhere and optional, like the comment."""
     survey = await Survey.select().where((Survey.id == survey_id) & (Survey.member == member_id)).first()
     if survey is None:
-        raise NotFound(f"no survey {survey_id}")
+        raise NotFound(_("no survey {survey_id}", survey_id=survey_id))
     if survey["answered_at"] is not None:
         raise SurveyAnswered()
     values: dict[Any, Any] = {}
     if survey["kind"] == "yearly":
         given = {name: answers.get(name) for name in DIMENSIONS if answers.get(name) is not None}
         if not given:
-            raise InvalidField(f"score at least one of {', '.join(DIMENSIONS)}", field="planning_design")
+            raise InvalidField(_("score at least one of {fields}", fields=", ".join(DIMENSIONS)), field="planning_design")
         values.update({getattr(Survey, name): _score(value, name, 5) for name, value in given.items()})
     else:
         values[Survey.satisfaction] = _score(answers.get("satisfaction"), "satisfaction", 5)
     if answers.get("recommend") is not None:
         values[Survey.recommend] = _score(answers["recommend"], "recommend", 10, 0)
     comment = str(answers.get("comment") or "").strip()
-    if len(comment) > 2000:
-        raise InvalidField("at most 2000 characters", field="comment")
+    if len(comment) > MAX_COMMENT:
+        raise InvalidField(_n("at most {count} character", "at most {count} characters", MAX_COMMENT), field="comment")
     values.update({Survey.comment: comment, Survey.answered_at: now or clock.now()})
     rows = await Survey.update(values).where((Survey.id == survey_id) & Survey.answered_at.is_null()).returning(Survey.id)
     if not rows:

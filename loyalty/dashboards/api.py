@@ -1,5 +1,6 @@
 """The dashboards as staff read them: JSON at `/api/v1/staff/dashboards/<name>`, the same
-rows as CSV at `<name>.csv` (UTF-8 with a BOM, so Excel shows the Chinese names).
+rows as CSV at `<name>.csv` (UTF-8 with a BOM, so Excel shows the Chinese names), worded in
+the reader's language (`loyalty.dashboards.csv_export`).
 
 Who reads what: admins all; sales the referral funnel and the KPIs; event staff the event
 attendance; service the KPIs."""
@@ -7,18 +8,17 @@ attendance; service the KPIs."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from loyalty import clock
 from loyalty.care.api import kpi_report
-from loyalty.care.schemas import KpiReport, KpiView
-from loyalty.dashboards import service
+from loyalty.care.schemas import KpiReport
+from loyalty.dashboards import csv_export, service
 from loyalty.dashboards.schemas import (
     EventReport,
     EventRowView,
@@ -31,7 +31,7 @@ from loyalty.dashboards.schemas import (
     TierReport,
     TierRowView,
 )
-from loyalty.exports import csv_text
+from loyalty.i18n import request_locale
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
@@ -46,21 +46,13 @@ End = Annotated[date, QueryParameter(description="last day, included, e.g. 2026-
 ProjectId = Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1, description="one project only")]
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.astimezone(clock.LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
-    return value
-
-
-def csv_reply(name: str, shape: type[msgspec.Struct], rows: Sequence[msgspec.Struct]) -> Response[str]:
-    """A header row (the row's field names), then the rows; an attachment named `name`.csv."""
-    fields = shape.__struct_fields__
+def csv_reply(
+    request: Request[Any, Any, Any], name: str, columns: Sequence[csv_export.Column], rows: Sequence[Any],
+    totals: Any | None = None,
+) -> Response[str]:
+    """The rows (then the totals) in the reader's words; an attachment named `name`.csv."""
     return Response(
-        csv_text(fields, ([_cell(getattr(row, column)) for column in fields] for row in rows)), media_type=CSV,
+        csv_export.csv_document(columns, rows, totals, request_locale(request)), media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
@@ -145,10 +137,10 @@ class StaffDashboardController(Controller):
         return await tier_report(project_id)
 
     @get("/tiers.csv", operation_id="dashboardTiersCsv", opt=ADMIN, media_type=CSV, summary="The tier distribution as CSV")
-    async def tiers_csv(self, project_id: ProjectId = None) -> Response[str]:
+    async def tiers_csv(self, request: Request[Any, Any, Any], project_id: ProjectId = None) -> Response[str]:
         """The tier dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await tier_report(project_id)
-        return csv_reply("tiers", TierRowView, [*report.rows, report.totals])
+        return csv_reply(request, "tiers", csv_export.TIER_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/referrals", operation_id="dashboardReferrals", opt=REFERRAL_READERS,
@@ -162,10 +154,12 @@ class StaffDashboardController(Controller):
     @raises("invalid-field")
     @get("/referrals.csv", operation_id="dashboardReferralsCsv", opt=REFERRAL_READERS, media_type=CSV,
          summary="The referral funnel as CSV")
-    async def referrals_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
+    async def referrals_csv(
+        self, request: Request[Any, Any, Any], start: Start, end: End, project_id: ProjectId = None
+    ) -> Response[str]:
         """The referral dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await referral_report(start, end, project_id)
-        return csv_reply(f"referrals-{start}-{end}", ReferralRowView, [*report.rows, report.totals])
+        return csv_reply(request, f"referrals-{start}-{end}", csv_export.REFERRAL_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/events", operation_id="dashboardEvents", opt=EVENT_READERS,
@@ -179,10 +173,10 @@ class StaffDashboardController(Controller):
     @raises("invalid-field")
     @get("/events.csv", operation_id="dashboardEventsCsv", opt=EVENT_READERS, media_type=CSV,
          summary="Event attendance as CSV")
-    async def events_csv(self, start: Start, end: End) -> Response[str]:
+    async def events_csv(self, request: Request[Any, Any, Any], start: Start, end: End) -> Response[str]:
         """The event-attendance dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await event_report(start, end)
-        return csv_reply(f"events-{start}-{end}", EventRowView, [*report.rows, report.totals])
+        return csv_reply(request, f"events-{start}-{end}", csv_export.EVENT_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/merchants", operation_id="dashboardMerchants", opt=ADMIN,
@@ -196,10 +190,10 @@ class StaffDashboardController(Controller):
     @raises("invalid-field")
     @get("/merchants.csv", operation_id="dashboardMerchantsCsv", opt=ADMIN, media_type=CSV,
          summary="Merchant sales as CSV")
-    async def merchants_csv(self, start: Start, end: End) -> Response[str]:
+    async def merchants_csv(self, request: Request[Any, Any, Any], start: Start, end: End) -> Response[str]:
         """The alliance-merchant dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await merchant_report(start, end)
-        return csv_reply(f"merchants-{start}-{end}", MerchantRowView, [*report.rows, report.totals])
+        return csv_reply(request, f"merchants-{start}-{end}", csv_export.MERCHANT_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/liability", operation_id="dashboardLiability", opt=ADMIN,
@@ -213,10 +207,10 @@ class StaffDashboardController(Controller):
     @raises("invalid-field")
     @get("/liability.csv", operation_id="dashboardLiabilityCsv", opt=ADMIN, media_type=CSV,
          summary="The points liability as CSV")
-    async def liability_csv(self, settings: NamedDependency[Settings]) -> Response[str]:
+    async def liability_csv(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[str]:
         """The points-liability dashboard as a CSV file (UTF-8 with BOM, for Excel): one line per kind."""
         view = await liability_view(settings.points_per_cny)
-        return csv_reply(f"liability-{clock.today()}", LiabilityRowView, view.rows)
+        return csv_reply(request, f"liability-{clock.today()}", csv_export.LIABILITY_COLUMNS, view.rows)
 
     @raises("invalid-field")
     @get("/kpis", operation_id="dashboardKpis", opt=KPI_READERS,
@@ -227,7 +221,9 @@ class StaffDashboardController(Controller):
 
     @raises("invalid-field")
     @get("/kpis.csv", operation_id="dashboardKpisCsv", opt=KPI_READERS, media_type=CSV, summary="The KPIs as CSV")
-    async def kpis_csv(self, start: Start, end: End, project_id: ProjectId = None) -> Response[str]:
-        """The care KPI dashboard as a CSV file (UTF-8 with BOM, for Excel)."""
+    async def kpis_csv(
+        self, request: Request[Any, Any, Any], start: Start, end: End, project_id: ProjectId = None
+    ) -> Response[str]:
+        """The care KPI dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, the last one for all months."""
         report = await kpi_report(start, end, project_id)
-        return csv_reply(f"kpis-{start}-{end}", KpiView, report.rows)
+        return csv_reply(request, f"kpis-{start}-{end}", csv_export.KPI_COLUMNS, report.rows)

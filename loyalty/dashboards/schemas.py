@@ -1,5 +1,6 @@
 """Reply shapes of the dashboards. Each report is rows plus a totals row of the same shape
-(its id is null); the CSV export has the row's fields as its header, rows then totals."""
+(its id is null). The CSV export words these fields for people (`loyalty.dashboards.csv_export`):
+rows, then totals."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from loyalty.cards.tables import TIERS, Card
 from loyalty.care import kpis as care_kpis
 from loyalty.errors import InvalidField
 from loyalty.events.tables import Event, Signup
+from loyalty.i18n import _
 from loyalty.members.tables import Project
 from loyalty.merchants.tables import Merchant, Sale
 from loyalty.points.tables import PointsAccount
@@ -39,9 +40,9 @@ def check_range(start: date, end: date) -> tuple[datetime, datetime]:
     """The range as [first local midnight, the midnight after the last day)."""
     for name, day in (("start", start), ("end", end)):
         if not FIRST_DAY <= day <= LAST_DAY:
-            raise InvalidField(f"dates run from {FIRST_DAY} to {LAST_DAY}", field=name)
+            raise InvalidField(_("dates run from {first} to {last}", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()), field=name)
     if start > end:
-        raise InvalidField("end is before start", field="end")
+        raise InvalidField(_("the range ends before it starts"), field="end")
     since = datetime(start.year, start.month, start.day, tzinfo=clock.LOCAL_ZONE)
     until = datetime(end.year, end.month, end.day, tzinfo=clock.LOCAL_ZONE) + timedelta(days=1)
     return since, until
@@ -331,7 +332,7 @@ async def points_liability(points_per_cny: int) -> PointsLiability:
     and their value in fen (points × 100 // points_per_cny). A negative balance is a debt of
     that member, reported apart, never subtracted from what is owed to the others."""
     if points_per_cny <= 0:
-        raise InvalidField("points_per_cny must be positive", field="points_per_cny")
+        raise InvalidField(_("points_per_cny must be positive"), field="points_per_cny")
     found = (
         await PointsAccount.raw(
             "SELECT COUNT(*) AS accounts, "

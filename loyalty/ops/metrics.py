@@ -25,6 +25,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Histogram
 
 from loyalty.errors import Forbidden
+from loyalty.i18n import _
 from loyalty.ops.client_address import client_address, peer_is_trusted_proxy
 from loyalty.settings import Settings
 
@@ -67,6 +68,7 @@ def observe_job(name: str) -> Iterator[None]:
 
 def metrics_controller(settings: Settings) -> type[PrometheusController]:
     token = settings.metrics_token
+    refused = _("metrics are served to loopback callers, or with the metrics token")
 
     async def may_scrape(request: Request[Any, Any, Any], _: Any) -> None:
         if token and hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
@@ -76,10 +78,10 @@ def metrics_controller(settings: Settings) -> type[PrometheusController]:
         # forwarding headers it adds say it started elsewhere.
         forwarded = "x-forwarded-for" in request.headers or "forwarded" in request.headers
         if forwarded and not peer_is_trusted_proxy(request, settings):
-            raise Forbidden("metrics are served to loopback callers, or with the metrics token")
+            raise Forbidden(refused)
         if _is_loopback(client_address(request, settings)):
             return
-        raise Forbidden("metrics are served to loopback callers, or with the metrics token")
+        raise Forbidden(refused)
 
     class Metrics(PrometheusController):
         path = "/metrics"

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED
 
+from loyalty.i18n import request_locale
 from loyalty.identity.guards import member_id as session_member, requires_member
 from loyalty.privacy import erasure, export
 from loyalty.privacy.schemas import ErasureReport, ErasureRequest
@@ -29,12 +30,12 @@ class MyDataExportController(Controller):
     @get(
         operation_id="getMyDataExport",
         summary="Download everything held about me (PIPL): a zip of data.json, one CSV per kind, my case photos "
-        "and a README in Chinese and English",
+        "and a README in my language",
         media_type=ZIP,
         response_description="a zip: README.txt, data.json, csv/<kind>.csv (UTF-8 with BOM), photos/",
     )
     async def download(self, request: Request[Any, Any, State]) -> Response[bytes]:
-        archive = await export.export_member(session_member(request))
+        archive = await export.export_member(session_member(request), request_locale(request))
         return Response(
             archive.content, media_type=ZIP,
             headers={"Content-Disposition": f'attachment; filename="{archive.filename}"', "Cache-Control": "no-store"},

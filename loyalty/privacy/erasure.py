@@ -46,7 +46,6 @@ import phonenumbers
 from piccolo.columns import Column
 from piccolo.table import Table
 
-from loyalty.i18n import _
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.audit.tables import AuditEntry
@@ -54,6 +53,7 @@ from loyalty.cards.tables import Card, TierAssignment
 from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
 from loyalty.errors import DomainError, NotFound
 from loyalty.events.tables import Signup
+from loyalty.i18n import LOCALES, Message, _, translate
 from loyalty.identity.tables import LoginCode
 from loyalty.members.tables import Member, Ownership
 from loyalty.merchants.tables import Sale, SaleReversal
@@ -63,10 +63,24 @@ from loyalty.privacy.schemas import ErasureReport
 from loyalty.referrals import service as referrals
 from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt
 
-REDACTED = "[已删除 erased]"
 SCRUBBED = "***"
-CANCEL_NOTE = "会员个人信息已删除 / the member's data was erased"
-FORFEIT_REASON = "会员个人信息已删除，积分作废 / forfeited: the member's data was erased"
+# Words written into records that stay (a redacted case, a lead's cancellation note, the name
+# an erased member goes by): a record cannot know who opens it later, so it keeps every
+# language, each rendered from the catalogue.
+_ERASED = _("erased")
+_CANCEL_NOTE = _("the member's data was erased")
+_FORFEIT_REASON = _("forfeited: the member's data was erased")
+_ERASED_NAME = _("Erased member #{member_id}")
+
+
+def in_every_language(message: Message) -> str:
+    """`已注销用户 #7 / Erased member #7`: the words in each locale, Chinese first."""
+    return " / ".join(translate(message, locale) for locale in LOCALES)
+
+
+def redacted() -> str:
+    """What a removed free text (a case's title and text, a tier assignment's reason) reads."""
+    return f"[{in_every_language(_ERASED)}]"
 
 
 class AlreadyErased(DomainError):
@@ -77,7 +91,7 @@ class AlreadyErased(DomainError):
 
 def erased_name(member_id: int) -> str:
     """What staff lists, the card board and old leads call the member from now on."""
-    return f"已注销用户 Erased member #{member_id}"
+    return in_every_language(_ERASED_NAME.format(member_id=member_id))
 
 
 def erased_phone(member_id: int) -> str:
@@ -144,10 +158,10 @@ async def _locked_member(member_id: int) -> dict[str, Any]:
         query = query.lock_rows()  # SQLite: the write transaction already runs alone
     member = await query.first()
     if member is None:
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(_("member {member_id} does not exist", member_id=member_id))
     if member["erased_at"] is not None:
         raise AlreadyErased(
-            f"member {member_id} was erased at {member['erased_at'].isoformat()}",
+            _("member {member_id} has already been erased", member_id=member_id),
             erased_at=member["erased_at"].isoformat(),
         )
     return member
@@ -178,14 +192,14 @@ async def erase_member(
         ).order_by(Lead.id)
         policy = referrals.Policy(clawback=clawback_policy)
         for lead in still_open:
-            await referrals.move_lead(lead["id"], "cancelled", staff_id=staff_id, note=CANCEL_NOTE, policy=policy, today=today)
+            await referrals.move_lead(lead["id"], "cancelled", staff_id=staff_id, note=in_every_language(_CANCEL_NOTE), policy=policy, today=today)
         counts["leads_cancelled"] = len(still_open)
 
         # A large adjustment still waiting for approval would credit someone who can never spend it.
-        await approvals.reject_pending_of(member_id, staff_id=staff_id, reason=FORFEIT_REASON)
+        await approvals.reject_pending_of(member_id, staff_id=staff_id, reason=in_every_language(_FORFEIT_REASON))
         before = await points.balance(member_id, today)
         forfeited = await points.forfeit(
-            member_id, key=f"erasure:member:{member_id}", reason=FORFEIT_REASON, actor=points.Actor("staff", staff_id),
+            member_id, key=f"erasure:member:{member_id}", reason=in_every_language(_FORFEIT_REASON), actor=points.Actor("staff", staff_id),
             today=today,
         )
         counts["points_forfeited"] = max(before.available, 0) if forfeited else 0
@@ -265,9 +279,9 @@ async def _redact_care(member_id: int) -> dict[str, int]:
     counts = {"cases_redacted": len(cases), "case_messages_redacted": 0, "photos_deleted": 0}
     if cases:
         await Case.update(
-            {Case.title: REDACTED, Case.text: REDACTED, Case.result: "", Case.follow_up_note: ""}
+            {Case.title: redacted(), Case.text: redacted(), Case.result: "", Case.follow_up_note: ""}
         ).where(Case.id.is_in(cases))
-        messages = await CaseMessage.update({CaseMessage.text: REDACTED}).where(CaseMessage.case.is_in(cases)).returning(
+        messages = await CaseMessage.update({CaseMessage.text: redacted()}).where(CaseMessage.case.is_in(cases)).returning(
             CaseMessage.id
         )
         photos = await CasePhoto.delete().where(CasePhoto.case.is_in(cases)).returning(CasePhoto.id)
@@ -283,7 +297,7 @@ async def _end_membership(member_id: int, now: datetime) -> dict[str, int]:
     cards = await Card.update(
         {Card.status: "replaced", Card.replaced_at: now, Card.status_reason: "会员已注销 member erased"}
     ).where((Card.member == member_id) & (Card.status != "replaced")).returning(Card.id)
-    await TierAssignment.update({TierAssignment.reason: REDACTED}).where(TierAssignment.member == member_id)
+    await TierAssignment.update({TierAssignment.reason: redacted()}).where(TierAssignment.member == member_id)
     await TierAssignment.update({TierAssignment.revoked_at: now}).where(
         (TierAssignment.member == member_id) & TierAssignment.revoked_at.is_null()
     )

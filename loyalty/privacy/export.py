@@ -1,7 +1,7 @@
 """An owner's copy of everything held about them (PIPL art. 45): one zip with data.json (an
 object with a key per kind of data), one CSV per kind (UTF-8 with a BOM, as the dashboards'
-CSVs, so Excel shows the Chinese), the photos of their care cases as files, and a README.txt in
-Chinese and English saying what each file is.
+CSVs, so Excel shows the Chinese; its columns are named as data.json's keys), the photos of their
+care cases as files, and a README.txt in the owner's language saying what each file is.
 
 What is in it follows `inventory.HOLDINGS`; what never is: one-time login codes (only their
 hashes are kept; secrets), login codes inside old SMS bodies, payment client secrets, merchants'
@@ -30,45 +30,47 @@ from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMess
 from loyalty.errors import NotFound
 from loyalty.events.tables import Payment, Scan, Signup
 from loyalty.exports import csv_text
+from loyalty.i18n import DEFAULT_LOCALE, Message, _, _n, translate
+from loyalty.i18n.format import datetime as local_datetime
 from loyalty.members.tables import Member, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal, Store
 from loyalty.points.tables import LedgerEntry, PointsAccount, PointsAdjustmentRequest, PointsLot
 from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt
 
-WITHHELD = "（验证码不导出 / login code withheld）"
+WITHHELD = _("(login code withheld)")
 # Internal keys of the ledger, the tills and Stripe: not about the owner, and some are secrets.
 _KEYS = ("idempotency_key", "request_hash")
 
-# The kinds, in the order of the README: (file, what it is in Chinese, in English).
-KINDS: dict[str, tuple[str, str]] = {
-    "member": ("会员资料（姓名、手机、邮箱、生日、标签、备注、阶段）", "Your profile: name, phone, e-mail, birthday, tags, notes, stage"),
-    "ownerships": ("您名下的房产记录（签约、交付日期）", "The homes you own or owned: contract and delivery dates"),
-    "units": ("这些房产的信息（期、幢、室、面积、价格、保修期）", "Those homes: phase, building, room, area, price, warranty"),
-    "projects": ("这些房产所在的项目", "The developments those homes are in"),
-    "cards": ("您的会员卡（卡号、等级、状态）", "Your membership cards: number, tier, status"),
-    "tier_assignments": ("工作人员授予的等级", "Tiers given to you by staff"),
-    "tier_history": ("等级变化记录", "Your tier history"),
-    "points_account": ("积分账户（可用、待生效）", "Your points account: available and pending"),
-    "points_ledger": ("积分流水（每一笔变动）", "Every change of your points"),
-    "points_lots": ("积分批次（生效、到期日期）", "Your points by batch: when they vest and expire"),
-    "points_adjustment_requests": ("工作人员对您积分的大额调整申请及审批结果", "Large adjustments of your points staff asked for, and their approval"),
-    "referrals_made": ("您推荐的客户（老带新）", "The friends you referred"),
-    "referrals_about_me": ("他人推荐您的记录", "Referrals of you by other owners"),
-    "referral_stage_changes": ("上述推荐的阶段变化", "The stage changes of those referrals"),
-    "referral_attempts": ("推荐登记的尝试及结果（您的推荐和他人对您的推荐）", "Tries to register a referral, with their outcome (by you, and of you)"),
-    "sales_office_visits": ("您到访售楼处的记录", "Your walk-in visits to sales offices"),
-    "merchant_sales": ("您在联盟商家的消费（金额、折扣、积分、商家名称）", "Your purchases at partner merchants: amounts, discounts, points, merchant"),
-    "merchant_sale_reversals": ("上述消费的退货", "Returns of those purchases"),
-    "event_signups": ("活动报名（人数、费用、状态、签到）", "Your event signups: party, fee, status, check-in"),
-    "event_payments": ("活动付款", "Your payments for events"),
-    "event_check_ins": ("活动入场扫码记录", "Scans of your tickets or card at event doors"),
-    "care_cases": ("您的反馈与投诉", "Your feedback and complaints"),
-    "care_case_messages": ("反馈与投诉的往来回复", "The replies on those cases"),
-    "care_case_photos": ("反馈附带的照片（文件在 photos/ 文件夹）", "The photos of your cases (the files are in photos/)"),
-    "surveys": ("满意度调查及您的回答", "Satisfaction surveys and your answers"),
-    "messages": ("发给您的短信和邮件", "The text messages and e-mails sent to you"),
-    "message_preferences": ("您拒收的消息类型", "The kinds of messages you refused"),
-    "audit_entries": ("工作人员对您的资料、会员卡、推荐和反馈所做操作的记录", "What staff did to your profile, cards, referrals and cases"),
+# The kinds, in the order of the README: file name → what it holds, in the reader's words.
+KINDS: dict[str, Message] = {
+    "member": _("Your profile: name, phone, e-mail, birthday, tags, notes, stage"),
+    "ownerships": _("The homes you own or owned: contract and delivery dates"),
+    "units": _("Those homes: phase, building, room, area, price, warranty"),
+    "projects": _("The developments those homes are in"),
+    "cards": _("Your membership cards: number, tier, status"),
+    "tier_assignments": _("Tiers given to you by staff"),
+    "tier_history": _("Your tier history"),
+    "points_account": _("Your points account: available and pending"),
+    "points_ledger": _("Every change of your points"),
+    "points_lots": _("Your points by batch: when they vest and expire"),
+    "points_adjustment_requests": _("Large adjustments of your points staff asked for, and their approval"),
+    "referrals_made": _("The friends you referred"),
+    "referrals_about_me": _("Referrals of you by other owners"),
+    "referral_stage_changes": _("The stage changes of those referrals"),
+    "referral_attempts": _("Tries to register a referral, with their outcome (by you, and of you)"),
+    "sales_office_visits": _("Your walk-in visits to sales offices"),
+    "merchant_sales": _("Your purchases at partner merchants: amounts, discounts, points, merchant"),
+    "merchant_sale_reversals": _("Returns of those purchases"),
+    "event_signups": _("Your event signups: party, fee, status, check-in"),
+    "event_payments": _("Your payments for events"),
+    "event_check_ins": _("Scans of your tickets or card at event doors"),
+    "care_cases": _("Your feedback and complaints"),
+    "care_case_messages": _("The replies on those cases"),
+    "care_case_photos": _("The photos of your cases (the files are in photos/)"),
+    "surveys": _("Satisfaction surveys and your answers"),
+    "messages": _("The text messages and e-mails sent to you"),
+    "message_preferences": _("The kinds of messages you refused"),
+    "audit_entries": _("What staff did to your profile, cards, referrals and cases"),
 }
 _SINGLE = ("member", "points_account")  # one object (or null) in data.json, not a list
 _PHOTO_SUFFIX = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
@@ -127,11 +129,12 @@ def _among(column: Column, ids: Sequence[Any]) -> Any:
     return column.is_in(list(ids)) if ids else None
 
 
-async def collect(member_id: int) -> MemberData:
-    """Everything held about the member, kind by kind (see KINDS and inventory.HOLDINGS)."""
+async def collect(member_id: int, locale: str = DEFAULT_LOCALE) -> MemberData:
+    """Everything held about the member, kind by kind (see KINDS and inventory.HOLDINGS); the
+    few words the export puts into the data itself (a withheld code) are in `locale`."""
     member = await Member.select(Member.phone, Member.email).where(Member.id == member_id).first()
     if member is None:
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(_("member {member_id} does not exist", member_id=member_id))
     contacts = [member["phone"], *([member["email"]] if member["email"] else [])]
     k: dict[str, Rows] = {}
     k["member"] = await _fetch(Member, Member.id == member_id)
@@ -175,7 +178,7 @@ async def collect(member_id: int) -> MemberData:
     k["messages"] = await _fetch(OutboxMessage, (OutboxMessage.member == member_id) | OutboxMessage.recipient.is_in(contacts))
     for row in k["messages"].rows:
         if row["kind"] == "login_code":  # a code still within its minutes would log anyone in
-            row["body"], row["payload"] = WITHHELD, {}
+            row["body"], row["payload"] = translate(WITHHELD, locale), {}
     k["message_preferences"] = await _fetch(OptOut, OptOut.member == member_id)
     k["audit_entries"] = await _audit_entries(member_id, _ids(k["cards"]), case_ids, lead_ids)
     assert list(k) == list(KINDS), "every kind is collected, in the README's order"
@@ -240,35 +243,39 @@ def data_json(data: MemberData) -> dict[str, Any]:
     }
 
 
-def readme(data: MemberData, exported_at: datetime) -> str:
-    when = exported_at.astimezone(clock.LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
+README_FILES = (  # (what, in the README's first column; what it is)
+    ("data.json", _("all of it, one key per kind of data")),
+    ("csv/*.csv", _("one table per kind (UTF-8, opens in Excel); the columns are named as in data.json")),
+    ("photos/", _("the photos you added to your cases")),
+)
+README_NOTES = (
+    _("Money is in fen (100 fen = 1 CNY); points are whole numbers; times are Beijing time (ISO 8601)."),
+    _("Not exported, for security: login codes, payment secrets, merchants' keys, internal idempotency keys."),
+    _("To correct or erase your data, contact customer service."),
+)
+
+
+def readme(data: MemberData, exported_at: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """README.txt in the owner's language: what the copy is, each file and kind, and how to read it."""
+    def say(message: Message) -> str:
+        return translate(message, locale)
+
+    when = local_datetime(exported_at, locale)
     lines = [
-        "业主俱乐部 · 个人信息副本 / Owner Club · a copy of your personal data",
+        say(_("Owner Club · a copy of your personal data")),
         "",
-        f"导出时间 Exported at: {when}（北京时间 Beijing time）  会员编号 Member no.: {data.member_id}",
+        say(_("Exported at: {when} (Beijing time)   Member no.: {member_id}", when=when, member_id=data.member_id)),
         "",
-        "这是我们保存的与您有关的全部信息（依据《个人信息保护法》）。",
-        "This is everything we hold about you (under China's Personal Information Protection Law).",
+        say(_("This is everything we hold about you (under China's Personal Information Protection Law).")),
         "",
-        "data.json    全部数据，每类数据一个键 / all of it, one key per kind of data",
-        "csv/*.csv    每类数据一个表格（UTF-8，可用 Excel 打开）/ one table per kind (UTF-8, opens in Excel)",
-        "photos/      您反馈中附带的照片 / the photos you added to your cases",
+        *(f"{name:<12} {say(what)}" for name, what in README_FILES),
         "",
-        "各类数据 / The kinds of data:",
+        say(_("The kinds of data:")),
     ]
-    for name, (zh, en) in KINDS.items():
-        lines.append(f"  csv/{name}.csv ({len(data.kinds[name].rows)}): {zh} / {en}")
-    lines += [
-        "",
-        "说明 / Notes:",
-        "  金额单位为分（100 分 = 1 元）；积分为整数；时间为北京时间（ISO 8601）。",
-        "  Money is in fen (100 fen = 1 CNY); points are whole numbers; times are Beijing time (ISO 8601).",
-        "  出于安全原因不导出：登录验证码、支付密钥、商家密钥、系统内部幂等键。",
-        "  Not exported, for security: login codes, payment secrets, merchants' keys, internal idempotency keys.",
-        "  如需更正或删除您的信息，请联系客服。",
-        "  To correct or erase your data, contact customer service.",
-        "",
-    ]
+    for name, what in KINDS.items():
+        count, file = len(data.kinds[name].rows), "csv/" + name + ".csv"
+        lines.append("  " + say(_n("{file} ({count} row): {what}", "{file} ({count} rows): {what}", count, file=file, what=what)))
+    lines += ["", say(_("Notes:")), *(f"  {say(note)}" for note in README_NOTES), ""]
     return "\n".join(lines)
 
 
@@ -278,13 +285,13 @@ class Archive:
     content: bytes
 
 
-def archive(data: MemberData, exported_at: datetime | None = None) -> Archive:
+def archive(data: MemberData, exported_at: datetime | None = None, locale: str = DEFAULT_LOCALE) -> Archive:
     """The zip an owner downloads (built in memory: one owner's data is small; photos are
     stored as they are, they are compressed already)."""
     exported_at = exported_at or clock.now()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zip_file:
-        zip_file.writestr("README.txt", "\ufeff" + readme(data, exported_at))
+        zip_file.writestr("README.txt", "\ufeff" + readme(data, exported_at, locale))
         zip_file.writestr("data.json", json.dumps(data_json(data), ensure_ascii=False, indent=2))
         for name, rows in data.kinds.items():
             zip_file.writestr(f"csv/{name}.csv", _csv(rows))
@@ -294,6 +301,6 @@ def archive(data: MemberData, exported_at: datetime | None = None) -> Archive:
     return Archive(filename=f"owner-club-data-{data.member_id}-{day}.zip", content=buffer.getvalue())
 
 
-async def export_member(member_id: int) -> Archive:
-    """The member's data as the zip they download."""
-    return archive(await collect(member_id))
+async def export_member(member_id: int, locale: str = DEFAULT_LOCALE) -> Archive:
+    """The member's data as the zip they download, its words in `locale`."""
+    return archive(await collect(member_id, locale), locale=locale)

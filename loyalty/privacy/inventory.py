@@ -34,7 +34,7 @@ class Holding:
 
 
 HOLDINGS: tuple[Holding, ...] = (
-    Holding(Member, ("member",), "anonymised: name → 已注销用户 Erased member #id, phone → erased:<id>, e-mail, birthday, gender, "
+    Holding(Member, ("member",), "anonymised: name → 已注销用户 #id / Erased member #id, phone → erased:<id>, e-mail, birthday, gender, "
             "language, tags and notes reset; erased_at set (sessions stop working)"),
     Holding(Ownership, ("ownerships",), "kept with its dates (the month's new buyers stay right); an active one "
             "becomes `erased`, so the member is nobody's owner any more and gets no new card"),

@@ -63,7 +63,9 @@ def test_the_seeds_holidays_land_on_their_gregorian_dates(year):
 
     assert {holiday.key: holiday.on for holiday in found} == expected
     assert [holiday.on for holiday in found] == sorted(expected.values())
-    assert all(holiday.name_zh and holiday.name_en for holiday in found)
+    # Each holiday is named from the catalogue in both languages, not the msgid in Chinese too.
+    assert all(holiday.name.render("zh-CN") != holiday.name.render("en") for holiday in found)
+    assert {holiday.key: holiday.name.render("zh-CN") for holiday in found}["mid_autumn"] == "中秋节"
 
 
 def test_a_29_february_birthday_is_greeted_on_28_february_in_common_years():
@@ -267,11 +269,12 @@ async def test_warranty_notices_go_once_to_each_owner_of_each_unit_ending_within
         [(member[0], shared), (member[1], shared), (member[2], today_ends)]
     )
     by_member = {m["member"]: m for m in notices}
-    end = (TODAY + timedelta(days=60)).isoformat()
-    assert by_member[member[0]]["payload"]["warranty_end"] == end
+    end = TODAY + timedelta(days=60)  # 2026-08-14
+    assert by_member[member[0]]["payload"]["warranty_end"] == end.isoformat()
     assert by_member[member[0]]["kind"] == "warranty"
     assert by_member[member[0]]["subject"] == "房屋保修期即将到期提醒"
-    assert by_member[member[0]]["body"] == f"【业主俱乐部】您的房屋 1幢0101 保修期将于 {end} 到期。如有需要维修的问题，请在到期前提交报修。"
+    # The date as a Chinese reader writes it, not ISO 8601 (the payload keeps that).
+    assert by_member[member[0]]["body"] == "【业主俱乐部】您的房屋 1幢0101 保修期将于 2026年8月14日 到期。如有需要维修的问题，请在到期前提交报修。"
     assert no_end not in {m["payload"]["unit_id"] for m in notices}
 
     frozen.move_to(beijing(TODAY + timedelta(days=1)))  # `outside` enters the window (60 days from the 16th)
@@ -329,9 +332,10 @@ async def test_event_reminders_go_24_hours_before_to_confirmed_signups_only(data
     assert reminders[confirmed]["payload"]["event_id"] == tomorrow
     assert reminders[confirmed]["kind"] == "event_reminder"
     assert reminders[confirmed]["subject"] == "活动提醒"
-    assert reminders[confirmed]["body"] == "【业主俱乐部】提醒：您报名的「亲子烘焙课」将于 2026-06-16 11:00 在云湖里会所举行，请携带电子票准时到场。"
+    # The start in Beijing time, as each language writes a date and time.
+    assert reminders[confirmed]["body"] == "【业主俱乐部】提醒：您报名的「亲子烘焙课」将于 2026年6月16日 11:00 在云湖里会所举行，请携带电子票准时到场。"
     assert (reminders[english]["language"], reminders[english]["subject"]) == ("en", "Event reminder")
-    assert reminders[english]["body"] == "[Owner Club] Reminder: 'Family baking class' is at 2026-06-16 11:00, 云湖里会所. Bring your ticket."
+    assert reminders[english]["body"] == "[Owner Club] Reminder: 'Family baking class' is at Jun 16, 2026, 11:00, 云湖里会所. Bring your ticket."
 
     frozen.move_to(NOW + timedelta(hours=1, minutes=30))  # the later event is now 23.5 h away
     assert await calendar.schedule_occasions() == 1

@@ -437,15 +437,17 @@ async def test_a_pixel_flood_png_of_18_kb_and_150_megapixels_is_refused_naming_p
         assert image.size == (15_000, 10_000)  # a real PNG, not a broken header
     async with member_client(database, settings, phone(0)) as me, staff_client(database, settings, "care1", "service") as service:
         case = await open_via(me)
-        refused = await me.post(f"{ME_CASES}/{case['id']}/photos", content=flood, headers={"Content-Type": "image/png", "Accept-Language": "zh-CN"})
-        refused_en = await me.post(f"{ME_CASES}/{case['id']}/photos", content=flood, headers={"Content-Type": "image/png", "Accept-Language": "en"})
+        refused = await me.post(f"{ME_CASES}/{case['id']}/photos", content=flood, headers={"Content-Type": "image/png"})
+        # The owner's saved language (zh-CN) comes before Accept-Language: they switch to English.
+        assert (await me.put("/api/v1/language", json={"language": "en"})).status_code == 200
+        refused_en = await me.post(f"{ME_CASES}/{case['id']}/photos", content=flood, headers={"Content-Type": "image/png"})
         staff_view = (await service.get(f"{STAFF_CASES}/{case['id']}")).json()
 
     assert refused.status_code == 422, refused.text
     assert refused.json()["type"] == "/problems/image-too-large"
     assert refused.json()["title"] == "图片过大" and refused_en.json()["title"] == "The picture is too large"
     assert field_of(refused) == ["photo"]
-    assert "40 megapixels" in refused.json()["detail"]
+    assert "最多 40 百万像素" in refused.json()["detail"] and "40 megapixels" in refused_en.json()["detail"]
     assert staff_view["photo_ids"] == [] and await CasePhoto.count() == 0
 
 

@@ -2,7 +2,9 @@
 services (owners through the real import: 1 unit → blue card, 2 units → gold), works the
 expected numbers out by hand in comments, and reads them back as JSON and as CSV through
 `/api/v1/staff/dashboards/...`, as the role that may read them. Time is frozen at NOW (noon,
-Beijing, 2026-06-15); ranges are Beijing days, both ends included."""
+Beijing, 2026-06-15); ranges are Beijing days, both ends included. The CSV files are worded for
+the reader (Chinese unless the request asks for English): headers and named values in words,
+rates as percentages, money as money with a plain yuan column beside it."""
 
 from __future__ import annotations
 
@@ -87,6 +89,7 @@ async def test_tiers_count_current_cards_per_project_and_each_member_once_in_the
         report = ok(await admin.get(f"{BASE}/tiers"))
         one = ok(await admin.get(f"{BASE}/tiers", params={"project_id": sh}))
         exported = csv_rows(await admin.get(f"{BASE}/tiers.csv"), "tiers")
+        exported_en = csv_rows(await admin.get(f"{BASE}/tiers.csv", headers={"Accept-Language": "en"}), "tiers")
 
     # n0 is in both projects' rows: gold counted again once; every card's member owns a unit.
     blank = {"project_id": None, "project": "", "platinum": 0, "gold": 0, "silver": 0, "blue": 0, "members": 0}
@@ -100,9 +103,12 @@ async def test_tiers_count_current_cards_per_project_and_each_member_once_in_the
     assert [list(row.values()) for row in exported] == [
         [str(hz), "项目HZ-YH", "0", "2", "0", "1", "3"],
         [str(sh), "项目SH-PD", "0", "1", "0", "1", "2"],
-        ["", "", "0", "2", "0", "2", "4"],
+        ["", "合计", "0", "2", "0", "2", "4"],
     ]
-    assert list(exported[0]) == ["project_id", "project", "platinum", "gold", "silver", "blue", "members"]
+    # The tiers are named as the catalogue names them, in the reader's language.
+    assert list(exported[0]) == ["项目编号", "项目", "铂金卡", "金卡", "银卡", "蓝卡", "会员数"]
+    assert list(exported_en[0]) == ["Project no.", "Project", "Platinum", "Gold", "Silver", "Blue", "Members"]
+    assert [row["Project"] for row in exported_en] == ["项目HZ-YH", "项目SH-PD", "Total"]
 
 
 # --- referrals -------------------------------------------------------------------------------
@@ -158,12 +164,12 @@ async def test_the_referral_dashboard_compares_each_month_with_the_30_percent_ta
     # Nothing happened in May: no rows, and no share to compare (not a miss).
     assert may["rows"] == [] and (may["totals"]["referral_share"], may["totals"]["meets_target"]) == (None, None)
     assert [
-        (r["project_id"], r["month"], r["signed"], r["new_buyers"], r["referred_buyers"], r["referral_share"], r["meets_target"])
+        (r["项目编号"], r["项目"], r["月份"], r["签约数"], r["新购房客户数"], r["老带新购房客户数"], r["老带新成交占比"], r["目标"], r["是否达标"])
         for r in exported
     ] == [
-        (str(hz), "2026-06", "1", "4", "1", "0.25", "false"),
-        (str(sh), "2026-06", "1", "2", "1", "0.5", "true"),
-        ("", "all", "2", "6", "2", "0.3333", "true"),
+        (str(hz), "项目HZ-YH", "2026-06", "1", "4", "1", "25.0%", "30.0%", "否"),
+        (str(sh), "项目SH-PD", "2026-06", "1", "2", "1", "50.0%", "30.0%", "是"),
+        ("", "合计", "全部月份", "2", "6", "2", "33.3%", "30.0%", "是"),
     ]
 
 
@@ -217,15 +223,32 @@ async def test_event_attendance_counts_signups_people_attended_and_no_shows(data
     async with staff_client(database, settings, "door1", "event_staff") as door:
         report = ok(await door.get(f"{BASE}/events", params=JUNE))
         exported = csv_rows(await door.get(f"{BASE}/events.csv", params=JUNE), "events-2026-06-01-2026-06-30")
+        exported_en = csv_rows(
+            await door.get(f"{BASE}/events.csv", params=JUNE, headers={"Accept-Language": "en"}), "events-2026-06-01-2026-06-30"
+        )
 
     rows = report["rows"]
     assert [datetime.fromisoformat(r.pop("starts_at")) for r in rows] == [starts, starts + timedelta(days=1)]
     assert rows == [baking_row, moon_row]
     assert report["totals"] == totals
-    assert [(r["event_id"], r["title_zh"], r["starts_at"], r["signups"], r["people"], r["attended"], r["no_show"], r["no_show_rate"]) for r in exported] == [
-        (str(baking), "亲子烘焙课", "2026-06-22 12:00", "5", "8", "2", "3", "0.6"),
-        (str(moon), "中秋游园", "2026-06-23 12:00", "0", "0", "0", "0", ""),
-        ("", "", "", "5", "8", "2", "3", "0.6"),
+    # Start times in Beijing time, as each language writes them; no rate to give is a dash.
+    assert [
+        (r["活动编号"], r["活动名称（中文）"], r["开始时间（北京时间）"], r["状态"], r["报名数"], r["报名人数"], r["到场报名数"],
+         r["未到场报名数"], r["未到场率"])
+        for r in exported
+    ] == [
+        (str(baking), "亲子烘焙课", "2026年6月22日 12:00", "已发布", "5", "8", "2", "3", "60.0%"),
+        (str(moon), "中秋游园", "2026年6月23日 12:00", "已发布", "0", "0", "0", "0", "—"),
+        ("", "合计", "", "", "5", "8", "2", "3", "60.0%"),
+    ]
+    assert [
+        (r["Event (Chinese)"], r["Event (English)"], r["Starts at (Beijing time)"], r["Status"], r["No-show rate"],
+         r["Attendance rate"])
+        for r in exported_en
+    ] == [
+        ("亲子烘焙课", "Family baking class", "Jun 22, 2026, 12:00", "Published", "60.0%", "40.0%"),
+        ("中秋游园", "Moon festival", "Jun 23, 2026, 12:00", "Published", "—", "—"),
+        ("Total", "", "", "", "60.0%", "40.0%"),
     ]
 
 
@@ -270,10 +293,16 @@ async def test_merchant_sales_sum_the_sales_made_in_the_range_in_beijing_time(da
         "totals": {**forest_row, "merchant_id": None, "merchant": ""},
     }
     assert (may["totals"]["sales"], may["totals"]["gross_fen"]) == (1, 30_000)
+    # Each amount as money, then in yuan as a number a spreadsheet sums; points stay a number.
+    assert list(exported[0]) == [
+        "商家编号", "商家", "消费笔数", "消费总额", "消费总额（元）", "折扣金额", "折扣金额（元）", "积分抵扣数",
+        "积分抵扣金额", "积分抵扣金额（元）", "退货金额", "退货金额（元）",
+    ]
+    forest_amounts = ["2", "¥1,200.00", "1200.00", "¥120.00", "120.00", "5000", "¥50.00", "50.00", "¥50.00", "50.00"]
     assert [list(r.values()) for r in exported] == [
-        [str(forest.merchant_id), "森林装饰", "2", "120000", "12000", "5000", "5000", "5000"],
-        [str(lake.merchant_id), "湖畔餐厅", "0", "0", "0", "0", "0", "0"],
-        ["", "", "2", "120000", "12000", "5000", "5000", "5000"],
+        [str(forest.merchant_id), "森林装饰", *forest_amounts],
+        [str(lake.merchant_id), "湖畔餐厅", "0", "¥0.00", "0.00", "¥0.00", "0.00", "0", "¥0.00", "0.00", "¥0.00", "0.00"],
+        ["", "合计", *forest_amounts],
     ]
 
 
@@ -304,9 +333,10 @@ async def test_points_liability_values_outstanding_points_at_the_point_value_set
 
     assert view == expected
     assert [list(row.values()) for row in exported] == [
-        ["available", "12945", "4315"], ["pending", "3000", "1000"], ["total", "15945", "5315"], ["debt", "0", "0"],
+        ["可用积分", "12945", "¥43.15", "43.15"], ["待生效积分", "3000", "¥10.00", "10.00"],
+        ["合计", "15945", "¥53.15", "53.15"], ["会员欠分", "0", "¥0.00", "0.00"],
     ]
-    assert list(exported[0]) == ["kind", "points", "value_fen"]
+    assert list(exported[0]) == ["类别", "积分", "价值", "价值（元）"]
 
 
 # --- KPIs ------------------------------------------------------------------------------------
@@ -336,8 +366,9 @@ async def test_the_kpi_dashboard_is_the_care_kpis_with_the_referral_share(databa
         (hz, "2026-06", 0.0, 1, 1, 4, 1, 0.25), (sh, "2026-06", None, 0, 1, 2, 1, 0.5), (None, "all", 0.0, 1, 2, 6, 2, 0.3333),
     ]
     assert report["targets"]["referral_share"] == 0.3
-    assert [(r["project_id"], r["month"], r["reply_on_time_rate"], r["new_buyers"], r["referred_buyers"], r["referral_share"]) for r in exported] == [
-        (str(hz), "2026-06", "0.0", "4", "1", "0.25"), (str(sh), "2026-06", "", "2", "1", "0.5"), ("", "all", "0.0", "6", "2", "0.3333"),
+    assert [(r["项目编号"], r["月份"], r["按时回复率"], r["超时反馈数"], r["新购房客户数"], r["老带新购房客户数"], r["老带新成交占比"]) for r in exported] == [
+        (str(hz), "2026-06", "0.0%", "1", "4", "1", "25.0%"), (str(sh), "2026-06", "—", "0", "2", "1", "50.0%"),
+        ("", "全部月份", "0.0%", "1", "6", "2", "33.3%"),
     ]
 
 

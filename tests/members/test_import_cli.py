@@ -14,12 +14,15 @@ from tests.members.owner_files import NOTHING, counts, member_by_phone, owner_ro
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_import(database, *args: str | Path) -> subprocess.CompletedProcess[str]:
+def run_import(database, *args: str | Path, messages: str = "en_US.UTF-8") -> subprocess.CompletedProcess[str]:
+    """The command, reporting in English unless `messages` names another locale (LC_MESSAGES)."""
     env = {
         **os.environ,
         "LOYALTY_DATABASE_URL": database.url,
         "COLUMNS": "200",  # rich wraps its tables to the terminal width; keep each row on one line
         "NO_COLOR": "1",
+        "LC_ALL": "",
+        "LC_MESSAGES": messages,
     }
     env.pop("LOYALTY_SECRET_KEY", None)
     return subprocess.run(
@@ -44,6 +47,8 @@ async def test_cli_imports_a_good_file_and_a_second_run_reports_nothing_changed(
     assert second.returncode == 0, second.stderr
     assert "Nothing changed" in second.stderr
     assert "Nothing changed" not in first.stderr
+    third = run_import(database, path, messages="C.UTF-8")  # a server's locale names no language: Chinese
+    assert "没有任何变动：数据库已与文件一致。" in third.stderr, third.stderr
 
 
 async def test_bug_cli_with_a_bad_phone_exits_non_zero_names_row_and_column_and_imports_nothing(database, tmp_path):
@@ -74,5 +79,5 @@ async def test_cli_skip_bad_rows_imports_the_good_rows_and_lists_the_bad_one(dat
 
     assert result.returncode == 0, result.stderr
     assert re.search(r"\b3\b\W+phone\b", result.stderr), result.stderr
-    assert "skipped rows: 1" in result.stderr
+    assert "1 row skipped" in result.stderr
     assert await counts() == {"project": 1, "unit": 2, "member": 2, "ownership": 2}

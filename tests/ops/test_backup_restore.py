@@ -59,12 +59,14 @@ async def test_the_readme_backup_and_restore_lines_give_a_whole_copy(database, t
         "BACKUP": str(tmp_path / "owner-club.dump"),
         "RESTORED": restored,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        # A server's usual locale, naming no language: the CLI reports in Chinese.
+        "LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8",
     }
     try:
         for line in lines[1:]:  # the first line only sets the example values replaced above
             done = subprocess.run(["bash", "-c", line], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
-        assert "agree" in done.stdout + done.stderr  # audit-ledger found no drift
+        assert "所有会员的积分流水与余额一致" in done.stdout + done.stderr  # audit-ledger found no drift
 
         before, after = await _counts(source), await _counts(restored)
         assert after == before and before["ledger_entry"] >= 2 and before["member"] == 2

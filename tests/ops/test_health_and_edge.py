@@ -38,13 +38,15 @@ async def test_ready_is_503_with_retry_after_naming_an_unreachable_broker(databa
     app = create_app(settings.with_overrides(broker_url="redis://127.0.0.1:1/0"), engine=database.engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://club.test") as http:
         response = await http.get("/ready")
+        english = await http.get("/ready", headers={"Accept-Language": "en"})
         alive = await http.get("/health")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert body["broker_status"] == "unreachable" and body["database_status"] == "ok"
-    assert "broker" in body["title"]
+    assert body["title"] == "服务未就绪：无法连接消息队列"
+    assert english.json()["title"] == "Not ready: the broker is unreachable"
     assert alive.status_code == 200  # alive, only not ready
 
 

@@ -21,6 +21,7 @@ TODAY = date(2026, 6, 15)
 async def _audit_cli(database) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("LOYALTY_")}
     env["LOYALTY_DATABASE_URL"] = database.url
+    env.update(LC_ALL="", LC_MESSAGES="en_US.UTF-8")  # the CLI reports in English (loyalty.i18n.environment_locale)
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "loyalty.cli", "audit-ledger"],

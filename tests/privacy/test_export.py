@@ -1,6 +1,6 @@
 """An owner downloads everything held about them (PIPL art. 45): `GET /api/v1/me/data-export`
 is a zip of data.json (a key per kind), one CSV per kind (UTF-8 with a BOM), the photos of
-their cases and a README in Chinese and English; no secrets, and nothing of another owner."""
+their cases and a README in the owner's language; no secrets, and nothing of another owner."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ async def test_my_export_holds_every_kind_of_my_data_and_nothing_of_my_neighbour
     recipients = {m["recipient"] for m in data["messages"]}
     assert recipients == {MY_E164, MY_EMAIL}
     codes = [m for m in data["messages"] if m["kind"] == "login_code"]
-    assert codes and all(m["body"] == WITHHELD for m in codes)
+    assert codes and all(m["body"] == WITHHELD.render("zh-CN") == "（验证码不导出）" for m in codes)
 
     everything = b"\n".join(files[name] for name in files if not name.startswith("photos/")).decode("utf-8")
     for secret in ("code_hash", "client_secret", "pi_privacy_1_secret_xyz", "key_hash", world.shop.key, "idempotency_key", "request_hash"):
@@ -88,18 +88,37 @@ async def test_my_export_holds_every_kind_of_my_data_and_nothing_of_my_neighbour
 
 
 async def test_the_csv_files_open_in_excel_and_the_readme_says_what_each_file_is(database, settings, world: World):
-    archive = export.archive(await export.collect(world.me))
+    data = await export.collect(world.me)
+    archive = export.archive(data)
     with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
         readme = opened.read("README.txt").decode("utf-8-sig")
         sales = opened.read("csv/merchant_sales.csv")
         member = opened.read("csv/member.csv").decode("utf-8-sig").splitlines()
+    with zipfile.ZipFile(io.BytesIO(export.archive(data, locale="en").content)) as opened:
+        readme_en = opened.read("README.txt").decode("utf-8-sig")
 
     assert sales.startswith(b"\xef\xbb\xbf"), "UTF-8 with a BOM, like the dashboards' CSVs"
     assert sales.decode("utf-8-sig").splitlines()[0].split(",")[:3] == ["id", "merchant", "store"]
     assert member[0].startswith("id,name,phone") and MY_NAME in member[1] and '"[""钓鱼"", ""书法""]"' in member[1]
-    for kind, (zh, en) in KINDS.items():
-        assert f"csv/{kind}.csv" in readme and zh in readme and en in readme
-    assert "个人信息保护法" in readme and "Personal Information Protection Law" in readme
+    # The README is in the owner's language (Chinese unless they chose English), kind by kind.
+    for kind, what in KINDS.items():
+        assert f"csv/{kind}.csv" in readme and what.render("zh-CN") in readme and what.render("en") in readme_en
+    assert "csv/member.csv（1 条）：会员资料（姓名、手机、邮箱、生日、标签、备注、阶段）" in readme
+    assert "csv/member.csv (1 row): Your profile: name, phone, e-mail, birthday, tags, notes, stage" in readme_en
+    assert "个人信息保护法" in readme and "Personal Information Protection Law" not in readme
+    assert "Personal Information Protection Law" in readme_en and "个人信息保护法" not in readme_en
+
+
+async def test_the_export_is_in_the_language_the_owner_chose(database, settings, world: World):
+    async with member_client(database, settings, MY_PHONE) as me:
+        chinese = unzip(await me.get(EXPORT))
+        assert (await me.put("/api/v1/language", json={"language": "en"})).status_code == 200
+        english = unzip(await me.get(EXPORT))
+
+    assert "业主俱乐部 · 个人信息副本" in chinese["README.txt"].decode("utf-8-sig")
+    assert "Owner Club · a copy of your personal data" in english["README.txt"].decode("utf-8-sig")
+    codes = [m for m in json.loads(english["data.json"])["messages"] if m["kind"] == "login_code"]
+    assert codes and {m["body"] for m in codes} == {"(login code withheld)"}
 
 
 async def test_the_export_needs_a_member_session(client):
