@@ -18,7 +18,7 @@ from rich.table import Table as RichTable
 
 from loyalty import db, jobs
 from loyalty.errors import DomainError, ImportRejected, NotMigrated
-from loyalty.i18n import environment_locale
+from loyalty.i18n import environment_locale, translate
 from loyalty.settings import Settings, SettingsError, load_settings
 
 console = Console(stderr=True)
@@ -186,7 +186,7 @@ def _print_row_errors(errors: list[dict[str, Any]]) -> None:
     for column in ("row", "column", "reason"):
         table.add_column(column)
     for error in errors[:200]:
-        table.add_row(str(error["row"]), str(error["column"]), str(error["reason"]))
+        table.add_row(str(error["row"]), str(error["column"]), translate(error["reason"], environment_locale()))
     console.print(table)
     if len(errors) > 200:
         console.print(f"... and {len(errors) - 200} more")
