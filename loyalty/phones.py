@@ -3,19 +3,20 @@
 import phonenumbers
 
 from loyalty.errors import InvalidField
+from loyalty.i18n import _
 
 
 def normalise_phone(raw: str, region: str = "CN", field: str = "phone") -> str:
     """'138 0013 8000' or '+86 138-0013-8000' → '+8613800138000'; raises InvalidField otherwise."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidField("a phone number is required", field=field)
+        raise InvalidField(_("a phone number is required"), field=field)
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise InvalidField(f"{text!r} is not a phone number", field=field) from None
+        raise InvalidField(_("'{phone}' is not a phone number", phone=text), field=field) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidField(f"{text!r} is not a valid phone number", field=field)
+        raise InvalidField(_("'{phone}' is not a valid phone number", phone=text), field=field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -32,6 +32,7 @@ from loyalty.i18n import _
 from loyalty.errors import BadPartnerKeysLimited, DomainError, NotAuthenticated
 from loyalty.merchants import service
 from loyalty.ops.client_address import client_address
+from loyalty.ops.limit_words import window_words
 from loyalty.ops.rate_limits import Counters, FixedWindow
 from loyalty.settings import Settings
 
@@ -62,7 +63,14 @@ class RateLimit:
             "RateLimit-Reset": str(count.reset),
         }
         if count.over:
-            raise RateLimited(f"limit {self.item}", retry_after=count.retry_after, headers=headers)
+            raise RateLimited(
+                _(
+                    "This API key may make at most {limit} requests within {window}; "
+                    "retry after the seconds given in Retry-After.",
+                    limit=count.limit, window=window_words(self.item),
+                ),
+                retry_after=count.retry_after, headers=headers,
+            )
         return headers
 
 
@@ -88,7 +96,11 @@ class BadKeyLimit:
             del self._refused[address]
             return
         raise BadPartnerKeysLimited(
-            f"too many calls without a valid API key from this address (limit {self.window})",
+            _(
+                "More than {limit} calls without a valid API key came from this address within {window}; "
+                "retry after the seconds given in Retry-After.",
+                limit=self.window.item.amount, window=window_words(self.window.item),
+            ),
             retry_after=max(math.ceil(left), 1),
         )
 
@@ -104,9 +116,9 @@ class BadKeyLimit:
 
 def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     header = connection.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("send `Authorization: Bearer ocm_live_…`")
+        raise NotAuthenticated(_("send your API key as `Authorization: Bearer ocm_live_…`"))
     return token.strip()
 
 

@@ -110,7 +110,7 @@ async def test_a_bad_query_parameter_is_a_400_naming_the_parameter(client, monke
 
 
 async def test_a_value_the_rules_refuse_is_a_422_naming_the_field(client):
-    response = await client.post(LOGIN_CODES, json={"phone": "1234567"})
+    response = await client.post(LOGIN_CODES, json={"phone": "1234567"}, headers={"Accept-Language": "en"})
 
     assert response.status_code == 422
     assert response.json()["type"] == "/problems/invalid-field"

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from loyalty.i18n import _
+from loyalty.i18n import _, _n
 from loyalty.errors import DomainError
 
 PREFIX = "OC1"
@@ -122,22 +122,22 @@ class CodeVerifier:
         card service). Raises CodeMalformed, CodeUnknownKey or CodeBadSignature."""
         parts = text.strip().split(".") if isinstance(text, str) else []
         if len(parts) != 4 or parts[0] != PREFIX:
-            raise CodeMalformed("expected OC1.<key>.<payload>.<signature>", field="code")
-        _, key_id, payload_text, signature_text = parts
+            raise CodeMalformed(_("expected OC1.<key>.<payload>.<signature>"), field="code")
+        key_id, payload_text, signature_text = parts[1:]
         try:
             payload = _unb64(payload_text)
             signature = _unb64(signature_text)
         except (binascii.Error, ValueError):
-            raise CodeMalformed("the code is not valid base64url", field="code") from None
+            raise CodeMalformed(_("the code is not valid base64url"), field="code") from None
         if len(payload) not in (_PAYLOAD.size, _DYNAMIC_PAYLOAD.size) or len(signature) != 64:
-            raise CodeMalformed("the code has the wrong length (truncated?)", field="code")
+            raise CodeMalformed(_("the code has the wrong length (was it cut short?)"), field="code")
         public = self._public.get(key_id)
         if public is None:
-            raise CodeUnknownKey(f"no key with id {key_id!r}", field="code")
+            raise CodeUnknownKey(_("there is no key with the id '{key}'", key=key_id), field="code")
         try:
             public.verify(signature, f"{PREFIX}.{key_id}.{payload_text}".encode())
         except InvalidSignature:
-            raise CodeBadSignature("the signature does not match", field="code") from None
+            raise CodeBadSignature(_("the signature does not match"), field="code") from None
         nonce = 0
         if len(payload) == _DYNAMIC_PAYLOAD.size:
             kind_byte, subject_id, step, nonce = _DYNAMIC_PAYLOAD.unpack(payload)
@@ -145,7 +145,7 @@ class CodeVerifier:
             kind_byte, subject_id, step = _PAYLOAD.unpack(payload)
         kind = KINDS.get(kind_byte.decode("latin-1"))
         if kind is None or (len(payload) == _DYNAMIC_PAYLOAD.size and kind != "dynamic"):
-            raise CodeMalformed("unknown code kind", field="code")
+            raise CodeMalformed(_("this kind of code is not known"), field="code")
         return SignedPayload(kind=kind, subject_id=subject_id, step=step, key_id=key_id, nonce=nonce)
 
 
@@ -155,7 +155,7 @@ class CodeSigner(CodeVerifier):
     def __init__(self, keys: list[tuple[str, Ed25519PrivateKey]]) -> None:
         if not keys:
             raise ValueError("at least one signing key is needed")
-        for key_id, _ in keys:
+        for key_id, _key in keys:
             if not key_id.isalnum() or len(key_id) > 8:
                 raise ValueError(f"key id {key_id!r} must be 1-8 letters or digits")
         self._signing_id, self._signing_key = keys[0]
@@ -174,7 +174,7 @@ class CodeSigner(CodeVerifier):
         """`kid:base64url-seed[,kid:seed...]` as in LOYALTY_SIGNING_KEYS; the first signs."""
         keys = []
         for part in value.split(","):
-            key_id, _, seed = part.strip().partition(":")
+            key_id, _colon, seed = part.strip().partition(":")
             keys.append((key_id, Ed25519PrivateKey.from_private_bytes(_unb64(seed))))
         return cls(keys)
 
@@ -200,9 +200,18 @@ def check_fresh(payload: SignedPayload, unix_time: float) -> int:
     begun here is refused too: accepting it would let a code live a third minute."""
     late = current_step(unix_time) - payload.step
     if late < 0:
-        raise CodeExpired(f"the code is for a minute that has not begun ({-late} ahead of this server's clock)", field="code")
+        raise CodeExpired(
+            _n(
+                "the code is for a minute that has not begun ({count} minute ahead of this server's clock)",
+                "the code is for a minute that has not begun ({count} minutes ahead of this server's clock)",
+                -late,
+            ),
+            field="code",
+        )
     if late > SKEW_STEPS:
-        raise CodeExpired(f"the code was made {late} minutes ago", field="code")
+        raise CodeExpired(
+            _n("the code was made {count} minute ago", "the code was made {count} minutes ago", late), field="code"
+        )
     return (payload.step + SKEW_STEPS + 1) * STEP_SECONDS
 
 

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from loyalty.i18n import _
+from loyalty.i18n.enums import ENUMS
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.cards import codes, tiers
@@ -104,7 +105,7 @@ async def on_referral_signed(referrer_id: int, today: date | None = None) -> Non
 async def _current(member_id: int) -> dict[str, Any]:
     card = await Card.select().where((Card.member == member_id) & (Card.status != "replaced")).first()
     if card is None:
-        raise NoCard(f"member {member_id} has no card")
+        raise NoCard(_("Member {id} has no membership card yet.", id=member_id))
     return card
 
 
@@ -199,7 +200,8 @@ async def dynamic_code(member_id: int, signer: codes.CodeSigner, unix_time: floa
     simply refreshes: a paying code is single-use (DESIGN.md)."""
     card = await _current(member_id)
     if card["status"] == "suspended":
-        raise CardSuspended(card["status_reason"] or "ask customer service")
+        # Staff's own words when they gave a reason (shown as written), else ours.
+        raise CardSuspended(card["status_reason"] or _("Your card is suspended; please ask customer service."))
     step = codes.current_step(unix_time)
     valid_until = (step + 1) * codes.STEP_SECONDS
     return DynamicCode(
@@ -222,7 +224,7 @@ def open_card_code(text: str, signer: codes.CodeSigner, unix_time: float) -> tup
     Returns the payload and when a dynamic code stops being accepted."""
     payload = signer.open(text)
     if payload.kind not in codes.CARD_CODE_KINDS:
-        raise codes.CodeMalformed("this is not a card code", field="code")
+        raise codes.CodeMalformed(_("this is not a membership card code"), field="code")
     return payload, codes.check_fresh(payload, unix_time) if payload.kind == "dynamic" else None
 
 
@@ -230,7 +232,7 @@ def card_in_force(card: Mapping[str, Any] | None, payload: codes.SignedPayload, 
     """The online half: the card row the code names (id, member, number, tier, status,
     member_name) must exist and be active; a reissued card's codes are dead."""
     if card is None or card["id"] is None:
-        raise codes.CodeBadSignature("no such card", field="code")
+        raise codes.CodeBadSignature(_("there is no such card"), field="code")
     if card["status"] == "replaced":
         raise CardReplaced(field="code")
     if card["status"] == "suspended":
@@ -319,16 +321,19 @@ async def assign_tier(member_id: int, tier: str, reason: str, ends_on: date, sta
     today = today or clock.today()
     text = audit.required_reason(reason)
     if tier not in TIERS:
-        raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
+        raise InvalidField(_("tier must be one of {choices}", choices=", ".join(TIERS)), field="tier")
     if ends_on < today:
-        raise InvalidField("the end date is in the past", field="ends_on")
+        raise InvalidField(_("the end date is in the past"), field="ends_on")
     if ends_on > date(today.year + 3, 12, 31):
-        raise InvalidField("an assignment lasts at most until the end of the third year from now", field="ends_on")
+        raise InvalidField(_("an assignment lasts at most until the end of the third year from now"), field="ends_on")
     async with db.transaction():
         card = await _current(member_id)
         if TIER_RANK[tier] <= TIER_RANK[card["tier"]]:
             raise InvalidField(
-                f"the member already holds {card['tier']}; an assignment raises a tier (a downgrade waits for the yearly review)",
+                _(
+                    "the member already holds {tier}; an assignment raises a tier (a downgrade waits for the yearly review)",
+                    tier=ENUMS["tier"].get(card["tier"], card["tier"]),
+                ),
                 field="tier",
             )
         now = clock.now()
@@ -428,7 +433,7 @@ async def card_face(member_id: int, signer: codes.CodeSigner) -> CardFace:
     query: every image request, a 304 included, starts here."""
     rows = await Card.raw(_FACE_SQL, member_id)
     if not rows:
-        raise NoCard(f"member {member_id} has no card")
+        raise NoCard(_("Member {id} has no membership card yet.", id=member_id))
     row = rows[0]
     return CardFace(
         tier=row["tier"],
@@ -463,15 +468,17 @@ async def save_rule(
     upgraded at once; anyone it would lower keeps the tier until the yearly review."""
     text = audit.required_reason(reason)
     if tier not in TIERS:
-        raise InvalidField(f"tier must be one of {', '.join(TIERS)}", field="tier")
+        raise InvalidField(_("tier must be one of {choices}", choices=", ".join(TIERS)), field="tier")
     if kind not in CRITERION_KINDS:
-        raise InvalidField(f"kind must be one of {', '.join(CRITERION_KINDS)}", field="kind")
+        raise InvalidField(_("kind must be one of {choices}", choices=", ".join(CRITERION_KINDS)), field="kind")
     low, high = (0, len(STAGES) - 1) if kind == "stage" else (1, 10**12)
     if not low <= threshold <= high:
-        raise InvalidField(f"threshold must be between {low} and {high} for {kind}", field="threshold")
+        raise InvalidField(
+            _("threshold must be between {low} and {high} for {kind}", low=low, high=high, kind=kind), field="threshold"
+        )
     if kind == "signed_referrals":
         if window_months is None or not 1 <= window_months <= 120:
-            raise InvalidField("referral rules need window_months between 1 and 120", field="window_months")
+            raise InvalidField(_("referral rules need window_months between 1 and 120"), field="window_months")
     else:
         window_months = None
     values = {
@@ -489,7 +496,7 @@ async def save_rule(
             ).returning(TierCriterion.id)
             rule_id = rows[0]["id"]
         elif not await TierCriterion.update(values).where(TierCriterion.id == rule_id).returning(TierCriterion.id):
-            raise NotFound(f"tier rule {rule_id} does not exist")
+            raise NotFound(_("Tier rule {id} does not exist.", id=rule_id))
         await audit.record(
             action="tier_rule.save", subject_kind="tier_rule", subject_id=rule_id, reason=text, actor_id=staff_id,
             data={"tier": tier, "kind": kind, "threshold": threshold, "window_months": window_months, "active": active},

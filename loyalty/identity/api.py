@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from loyalty.identity import service
+from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.locale import SESSION_LANG_KEY
 from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
 from loyalty.ops.client_address import client_address
@@ -24,6 +25,10 @@ from loyalty.identity.schemas import (
 )
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
+
+
+# The same words whoever's phone it is: they must not tell a stranger who is an owner.
+CODE_ON_ITS_WAY = _("If this phone belongs to a member, a code is on its way.")
 
 
 class MemberAuthController(Controller):
@@ -42,12 +47,14 @@ class MemberAuthController(Controller):
         ),
         guards=[login_codes_per_address],
     )
-    async def request_code(self, data: JSONBody[LoginCodeRequest], settings: NamedDependency[Settings]) -> LoginCodeSent:
+    async def request_code(
+        self, data: JSONBody[LoginCodeRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+    ) -> LoginCodeSent:
         await service.request_login_code(data.phone, settings)
         return LoginCodeSent(
             sent=True,
             expires_in_seconds=settings.login_code_ttl_seconds,
-            detail="If this phone belongs to a member, a code is on its way.",
+            detail=translate(CODE_ON_ITS_WAY, request_locale(request)),
         )
 
     @raises("invalid-field", "login-code-expired", "login-code-invalid", "too-many-attempts")

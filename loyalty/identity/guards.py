@@ -11,9 +11,13 @@ from litestar.handlers.base import BaseRouteHandler
 
 from loyalty import clock
 from loyalty.errors import Forbidden, LoginCodesFromAddressLimited, NotAuthenticated
+from loyalty.i18n import _
+from loyalty.i18n.lists import any_of
 from loyalty.identity import service
+from loyalty.identity.tables import role_words
 from loyalty.openapi_contract import raises
 from loyalty.ops.client_address import client_address
+from loyalty.ops.limit_words import window_words
 
 MEMBER_KEY = "member_id"
 STAFF_KEY = "staff_id"
@@ -34,10 +38,10 @@ def _session(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
     return connection.scope.get("session") or {}
 
 
-async def requires_member(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_member(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     member = _session(connection).get(MEMBER_KEY)
     if not isinstance(member, int):
-        raise NotAuthenticated("log in with your phone and a one-time code")
+        raise NotAuthenticated(_("Please log in with your phone number and a one-time code."))
     # Sessions live in the cookie: the member row says whether this one still holds.
     await service.check_member_session(member, issued_at(connection))
 
@@ -45,12 +49,14 @@ async def requires_member(connection: ASGIConnection[Any, Any, Any, Any], _: Bas
 async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     staff_id = _session(connection).get(STAFF_KEY)
     if not isinstance(staff_id, int):
-        raise NotAuthenticated("log in as staff")
+        raise NotAuthenticated(_("Please log in as staff."))
     staff = await service.get_staff(staff_id, issued_at=issued_at(connection))
     allowed: tuple[str, ...] = tuple(handler.opt.get("roles", ()))
     if staff.role != "admin" and staff.role not in allowed:
-        needed = ", ".join(allowed) if allowed else "admin"
-        raise Forbidden(f"this needs the role {needed}; you are {staff.role}", role=staff.role)
+        needed = any_of([role_words(role) for role in allowed or ("admin",)])
+        raise Forbidden(
+            _("This needs the role {needed}; you are {role}.", needed=needed, role=role_words(staff.role)), role=staff.role
+        )
     connection.state.staff = staff
 
 
@@ -60,7 +66,7 @@ def member_id(connection: ASGIConnection[Any, Any, Any, Any]) -> int:
 
 
 @raises(LoginCodesFromAddressLimited)
-async def login_codes_per_address(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def login_codes_per_address(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """`LOYALTY_LOGIN_CODES_PER_ADDRESS`: one address asking codes for phone after phone is
     refused (429) until the window ends, however many phones it tries; each phone has its own
     limits too (identity.service.request_login_code). Counted where the partner rate limit is
@@ -69,6 +75,9 @@ async def login_codes_per_address(connection: ASGIConnection[Any, Any, Any, Any]
     count = await state.login_codes_per_address.hit(client_address(connection, state.settings))
     if count.over:
         raise LoginCodesFromAddressLimited(
-            f"more than {count.limit} login codes requested from this address (limit {state.login_codes_per_address})",
+            _(
+                "More than {limit} login codes were requested from your network within {window}; please wait and try again.",
+                limit=count.limit, window=window_words(state.login_codes_per_address.item),
+            ),
             retry_after=count.retry_after,
         )

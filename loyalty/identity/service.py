@@ -26,11 +26,23 @@ from loyalty.errors import (
     StaffLoginLocked,
     TooManyAttempts,
 )
+from loyalty.i18n import Message, _, _n
 from loyalty.identity.tables import ROLES, LoginCode, StaffAccount, StaffLoginFailure
 from loyalty.labels import label
 from loyalty.members.tables import Member
 from loyalty.phones import normalise_phone
 from loyalty.settings import Settings
+
+
+# Shown when a session outlived a logout, to members and staff alike.
+LOGGED_OUT = _("This session ended when you logged out; please log in again.")
+_TOO_MANY_WRONG = _("Too many wrong codes; ask for a new one.")
+
+
+def _wrong_code(left: int) -> Message:
+    if left <= 0:
+        return _("Wrong code, and no attempts are left; ask for a new one.")
+    return _n("Wrong code; {count} attempt left.", "Wrong code; {count} attempts left.", left)
 
 
 def _code_hash(secret: str, phone: str, code: str) -> str:
@@ -48,14 +60,19 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
     if recent:
         since_last = (now - recent[0]["created_at"]).total_seconds()
         if since_last < settings.login_code_min_interval_seconds:
+            wait = int(settings.login_code_min_interval_seconds - since_last) + 1
             raise TooManyAttempts(
-                "a code was sent less than a minute ago",
-                retry_after=int(settings.login_code_min_interval_seconds - since_last) + 1,
+                _n(
+                    "A code was sent moments ago; you can ask for another in {count} second.",
+                    "A code was sent moments ago; you can ask for another in {count} seconds.",
+                    wait,
+                ),
+                retry_after=wait,
             )
         if len(recent) >= settings.login_codes_per_hour:
             oldest = recent[settings.login_codes_per_hour - 1]["created_at"]
             raise TooManyAttempts(
-                "too many codes requested for this phone in the last hour",
+                _("Too many codes were requested for this phone in the last hour; please try again later."),
                 retry_after=int((oldest + timedelta(hours=1) - now).total_seconds()) + 1,
             )
     member = await Member.select(Member.id, Member.language).where(Member.phone == phone).first()
@@ -105,7 +122,7 @@ async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> Me
     parallel guesses cannot slip past it."""
     phone = normalise_phone(raw_phone, settings.default_region)
     if not (len(code) == 6 and code.isdigit()):
-        raise InvalidField("the code is 6 digits", field="code")
+        raise InvalidField(_("the login code is 6 digits"), field="code")
     now = clock.now()
     latest = (
         await LoginCode.select(LoginCode.id, LoginCode.code_hash, LoginCode.expires_at, LoginCode.attempts)
@@ -114,9 +131,9 @@ async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> Me
         .first()
     )
     if latest is None:
-        raise LoginCodeInvalid("no code was requested for this phone, or it was already used")
+        raise LoginCodeInvalid(_("No code was requested for this phone, or it was already used; ask for a new one."))
     if latest["attempts"] >= settings.login_code_max_attempts:
-        raise TooManyAttempts("too many wrong codes; ask for a new one", retry_after=settings.login_code_min_interval_seconds)
+        raise TooManyAttempts(_TOO_MANY_WRONG, retry_after=settings.login_code_min_interval_seconds)
     if latest["expires_at"] <= now:
         raise LoginCodeExpired()
     still_open = (LoginCode.id == latest["id"]) & (LoginCode.attempts < settings.login_code_max_attempts) & (
@@ -127,15 +144,15 @@ async def verify_login_code(raw_phone: str, code: str, settings: Settings) -> Me
             LoginCode.attempts
         )
         if not counted:
-            raise TooManyAttempts("too many wrong codes; ask for a new one", retry_after=settings.login_code_min_interval_seconds)
+            raise TooManyAttempts(_TOO_MANY_WRONG, retry_after=settings.login_code_min_interval_seconds)
         left = settings.login_code_max_attempts - counted[0]["attempts"]
-        raise LoginCodeInvalid(f"wrong code; {left} attempt(s) left", attempts_left=left)
+        raise LoginCodeInvalid(_wrong_code(left), attempts_left=left)
     used = await LoginCode.update({LoginCode.used_at: now}).where(still_open).returning(LoginCode.id)
     if not used:
-        raise LoginCodeInvalid("this code was already used")
+        raise LoginCodeInvalid(_("This code was already used; ask for a new one."))
     member = await Member.select(Member.id, Member.name, Member.language).where(Member.phone == phone).first()
     if member is None:
-        raise LoginCodeInvalid("no member has this phone")
+        raise LoginCodeInvalid(_("No member has this phone number."))
     return MemberIdentity(id=member["id"], name=member["name"], language=member["language"])
 
 
@@ -146,9 +163,9 @@ async def check_member_session(member_id: int, issued_at: float = 0.0) -> None:
     Every member request asks this, so it is one plain statement (db.fetch)."""
     rows = await db.fetch(_MEMBER_SESSION_SQL, member_id)
     if not rows or rows[0]["erased_at"] is not None:
-        raise NotAuthenticated("this membership no longer exists; log in again")
+        raise NotAuthenticated(_("This membership no longer exists; please log in again."))
     if _ended_before(rows[0]["sessions_revoked_at"], issued_at):
-        raise NotAuthenticated("this session ended when you logged out; log in again")
+        raise NotAuthenticated(LOGGED_OUT)
 
 
 _MEMBER_SESSION_SQL = "SELECT erased_at, sessions_revoked_at FROM member WHERE id = {}"
@@ -190,13 +207,13 @@ async def create_staff(
     """A staff login with one role; /admin shows each role its own tables. Piccolo keeps e-mail
     unique, so a staff member without one gets a placeholder that can never receive mail."""
     if role not in ROLES:
-        raise InvalidField(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise InvalidField(_("role must be one of {choices}", choices=", ".join(ROLES)), field="role")
     if not 10 <= len(password) <= BaseUser._max_password_length:
         raise InvalidField(
-            f"the password needs 10 to {BaseUser._max_password_length} characters", field="password"
+            _("the password needs 10 to {most} characters", most=BaseUser._max_password_length), field="password"
         )
     if await BaseUser.exists().where(BaseUser.username == username):
-        raise InvalidField(f"a staff member called {username!r} already exists", field="username")
+        raise InvalidField(_("a staff member called '{username}' already exists", username=username), field="username")
     async with db.transaction():
         user = BaseUser(
             username=username,
@@ -228,12 +245,20 @@ async def staff_login(
     failures = StaffLoginFailure.username == username
     await _refuse_when_locked(
         failures, settings.staff_login_username_max_failures, settings.staff_login_username_window_minutes, now,
-        "for this login from any address",
+        _n(
+            "{count} wrong password for this login from any address in the last {minutes} minutes.",
+            "{count} wrong passwords for this login from any address in the last {minutes} minutes.",
+            settings.staff_login_username_max_failures, minutes=settings.staff_login_username_window_minutes,
+        ),
     )
     here = failures & (StaffLoginFailure.client_address == address)
     await _refuse_when_locked(
         here, settings.staff_login_max_failures, settings.staff_login_window_minutes, now,
-        "for this login from your address",
+        _n(
+            "{count} wrong password for this login from your address in the last {minutes} minutes.",
+            "{count} wrong passwords for this login from your address in the last {minutes} minutes.",
+            settings.staff_login_max_failures, minutes=settings.staff_login_window_minutes,
+        ),
     )
     user_id = await BaseUser.login(username=username, password=password)
     if user_id is None:
@@ -246,11 +271,11 @@ async def staff_login(
         (StaffAccount.user == user_id) & (StaffAccount.active == True)  # noqa: E712 - Piccolo expression
     ).first()
     if account is None:
-        raise StaffLoginFailed("this login has no active staff account")
+        raise StaffLoginFailed(_("This login has no active staff account."))
     return await get_staff(account["id"])
 
 
-async def _refuse_when_locked(failures: Any, most: int, minutes: int, now: datetime, whose: str) -> None:
+async def _refuse_when_locked(failures: Any, most: int, minutes: int, now: datetime, detail: Message) -> None:
     """Raise StaffLoginLocked while `most` of `failures` lie within the last `minutes`, until the
     oldest of them leaves the window."""
     window = timedelta(minutes=minutes)
@@ -259,7 +284,7 @@ async def _refuse_when_locked(failures: Any, most: int, minutes: int, now: datet
     ).order_by(StaffLoginFailure.created_at).limit(most)
     if len(recent) >= most:
         retry_after = max(1, int((recent[0]["created_at"] + window - now).total_seconds()) + 1)
-        raise StaffLoginLocked(f"{len(recent)} wrong passwords {whose} in {minutes} minutes", retry_after=retry_after)
+        raise StaffLoginLocked(detail, retry_after=retry_after)
 
 
 async def get_staff(staff_id: int, *, issued_at: float | None = None) -> StaffIdentity:
@@ -268,10 +293,10 @@ async def get_staff(staff_id: int, *, issued_at: float | None = None) -> StaffId
     (each door scan) asks this, so it is one plain statement (db.fetch)."""
     rows = await db.fetch(_STAFF_SQL, staff_id)
     if not rows:
-        raise NotAuthenticated("the staff account is no longer active")
+        raise NotAuthenticated(_("This staff account is no longer active."))
     row = rows[0]
     if _ended_before(row["sessions_revoked_at"], issued_at):
-        raise NotAuthenticated("this session ended when you logged out; log in again")
+        raise NotAuthenticated(LOGGED_OUT)
     return StaffIdentity(
         id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"], user_id=row["user_id"]
     )

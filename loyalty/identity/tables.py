@@ -3,7 +3,15 @@ from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from loyalty.i18n import Message
+from loyalty.i18n.enums import ENUMS
+
 ROLES = ("admin", "sales", "event_staff", "service")
+
+
+def role_words(role: str) -> Message | str:
+    """A staff role in words ("Sales" / "销售"), rendered in the reader's locale."""
+    return ENUMS["staff_role"].get(role, role)
 
 
 class LoginCode(Table):

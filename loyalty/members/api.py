@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from loyalty import clock
 from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
-from loyalty.i18n import request_locale
+from loyalty.i18n import _, request_locale
 from loyalty.i18n.locale import SESSION_LANG_KEY
 from loyalty.members import imports, service
 from loyalty.members.stages import STAGES
@@ -199,10 +199,10 @@ class OwnerImportController(Controller):
             raise imports.upload_too_large(settings)
         upload = (await request.form()).get("data")
         if not isinstance(upload, UploadFile):
-            raise InvalidField("attach the owner file as the form field data", field="data")
+            raise InvalidField(_("attach the owner file as the form field data"), field="data")
         suffix = Path(upload.filename or "").suffix.lower()
         if suffix not in (".csv", ".xlsx"):
-            raise InvalidField("upload a .csv or .xlsx file", field="data")
+            raise InvalidField(_("upload a .csv or .xlsx file"), field="data")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"owners{suffix}"
             with path.open("wb") as file:
@@ -212,16 +212,16 @@ class OwnerImportController(Controller):
                     await anyio.to_thread.run_sync(file.write, chunk)
             started = await imports.start_import(
                 path, file_name=upload.filename or path.name, skip_bad_rows=skip_bad_rows,
-                staff_id=request.state.staff.id, settings=settings,
+                staff_id=request.state.staff.id, settings=settings, locale=request_locale(request),
             )
         return Response(started, status_code=202, headers={"Location": f"{request.url.path.rstrip('/')}/{started.id}"})
 
     @get(operation_id="staffListOwnerImports", summary="Recent owner imports, newest first", opt={"roles": ("admin",)})
     async def list_imports(
-        self, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20
+        self, request: Request[Any, Any, State], limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20
     ) -> list[OwnerImportSummary]:
         """The admin's owner-import page: the recent uploads and how far each has come."""
-        return await imports.list_imports(limit)
+        return await imports.list_imports(request_locale(request), limit)
 
     @raises("not-found")
     @get(
@@ -230,8 +230,8 @@ class OwnerImportController(Controller):
         summary="One owner import: status, rows processed and imported, the first row errors",
         opt={"roles": ("admin",)},
     )
-    async def get_import(self, import_id: FromPath[int]) -> OwnerImportView:
+    async def get_import(self, import_id: FromPath[int], request: Request[Any, Any, State]) -> OwnerImportView:
         """The admin's owner-import page: poll it after an upload until `status` is done or failed; the first row
         errors say where to look in the file.
         """
-        return await imports.get_import(import_id)
+        return await imports.get_import(import_id, request_locale(request))

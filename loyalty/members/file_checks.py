@@ -23,8 +23,13 @@ from typing import Any
 from xml.parsers import expat
 
 from loyalty.errors import CellTooLong, InvalidField, TooManyRows, UploadTooLarge
+from loyalty.i18n import Message, _
 
 _PIECE = 64 * 1024
+# Where a cell over the limit was found.
+_CELL_OF_ROW = _("a cell of row {row} has more than {most:,} characters; no owner-file value is that long")
+_A_CELL = _("a cell has more than {most:,} characters; no owner-file value is that long")
+_A_TEXT_CELL = _("a text cell has more than {most:,} characters; no owner-file value is that long")
 _MB = 1024 * 1024
 
 
@@ -50,7 +55,7 @@ def decode_csv(data: bytes, field: str = "file") -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InvalidField("the CSV file is neither UTF-8 nor GBK text", field=field)
+    raise InvalidField(_("the CSV file is neither UTF-8 nor GBK text"), field=field)
 
 
 def check_owner_file(path: Path, limits: FileLimits, field: str = "file") -> int:
@@ -63,21 +68,21 @@ def check_owner_file(path: Path, limits: FileLimits, field: str = "file") -> int
     elif suffix == ".xlsx":
         rows = _check_xlsx(path, limits, field)
     else:
-        raise InvalidField("upload a .csv or .xlsx file", field=field)
+        raise InvalidField(_("upload a .csv or .xlsx file"), field=field)
     if rows > limits.max_rows:
         raise TooManyRows(
-            f"the file has {rows:,} rows; one upload takes at most {limits.max_rows:,} "
-            "(split the file, or run `loyalty import-owners` on the server)",
+            _(
+                "the file has {rows:,} rows; one upload takes at most {most:,} "
+                "(split the file, or run `loyalty import-owners` on the server)",
+                rows=rows, most=limits.max_rows,
+            ),
             field=field, limit=limits.max_rows,
         )
     return rows
 
 
-def _too_long(limits: FileLimits, field: str, where: str) -> CellTooLong:
-    return CellTooLong(
-        f"{where} has more than {limits.max_cell_chars:,} characters; no owner-file value is that long",
-        field=field, limit=limits.max_cell_chars,
-    )
+def _too_long(limits: FileLimits, field: str, where: Message) -> CellTooLong:
+    return CellTooLong(where.format(most=limits.max_cell_chars), field=field, limit=limits.max_cell_chars)
 
 
 def _check_csv(path: Path, limits: FileLimits, field: str) -> int:
@@ -87,11 +92,11 @@ def _check_csv(path: Path, limits: FileLimits, field: str) -> int:
         for number, values in enumerate(reader, start=1):
             for value in values:
                 if len(value) > limits.max_cell_chars:
-                    raise _too_long(limits, field, f"a cell of row {number}")
+                    raise _too_long(limits, field, _CELL_OF_ROW.format(row=number))
             if any(value.strip() for value in values):
                 rows += 1
     except csv.Error:  # the csv module's own field limit (128 KB): far over ours anyway
-        raise _too_long(limits, field, "a cell") from None
+        raise _too_long(limits, field, _A_CELL) from None
     return max(rows, 0)
 
 
@@ -99,22 +104,24 @@ def _check_xlsx(path: Path, limits: FileLimits, field: str) -> int:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise InvalidField("the .xlsx file is damaged or not an Excel workbook", field=field) from None
+        raise InvalidField(_("the .xlsx file is damaged or not an Excel workbook"), field=field) from None
     with archive:
         unpacked = sum(info.file_size for info in archive.infolist())
         if unpacked > limits.max_unpacked_bytes:
             raise UploadTooLarge(
-                f"the .xlsx unpacks to {unpacked / _MB:,.0f} MB, more than the {limits.max_unpacked_bytes / _MB:,.0f} MB "
-                "an owner file may hold",
+                _(
+                    "the .xlsx unpacks to {size:,.0f} MB, more than the {most:,.0f} MB an owner file may hold",
+                    size=unpacked / _MB, most=limits.max_unpacked_bytes / _MB,
+                ),
                 field=field, limit=limits.max_unpacked_bytes,
             )
         names = set(archive.namelist())
         if "xl/sharedStrings.xml" in names:
-            _scan(archive, "xl/sharedStrings.xml", _CellScan(limits, field, cell="si", where="a text cell"))
+            _scan(archive, "xl/sharedStrings.xml", _CellScan(limits, field, cell="si", where=_A_TEXT_CELL))
         sheet = _first_sheet(archive, names)
         if sheet is None:
-            raise InvalidField("the .xlsx workbook has no worksheet", field=field)
-        scan = _CellScan(limits, field, cell="c", where="a cell", row="row")
+            raise InvalidField(_("the .xlsx workbook has no worksheet"), field=field)
+        scan = _CellScan(limits, field, cell="c", where=_A_CELL, row="row")
         _scan(archive, sheet, scan)
         return max(scan.rows - 1, 0)
 
@@ -122,7 +129,7 @@ def _check_xlsx(path: Path, limits: FileLimits, field: str) -> int:
 class _CellScan:
     """Counts characters inside each `cell` element (and non-empty `row` elements)."""
 
-    def __init__(self, limits: FileLimits, field: str, *, cell: str, where: str, row: str | None = None) -> None:
+    def __init__(self, limits: FileLimits, field: str, *, cell: str, where: Message, row: str | None = None) -> None:
         self.limits, self.field, self.cell, self.where, self.row = limits, field, cell, where, row
         self.in_cell = False
         self.chars = 0
@@ -165,7 +172,7 @@ def _scan(archive: zipfile.ZipFile, name: str, scan: _CellScan) -> None:
                 parser.Parse(piece, False)
         parser.Parse(b"", True)
     except (expat.ExpatError, zipfile.BadZipFile, EOFError):
-        raise InvalidField(f"the .xlsx part {name} is damaged", field=scan.field) from None
+        raise InvalidField(_("the .xlsx part {part} is damaged", part=name), field=scan.field) from None
 
 
 def _first_sheet(archive: zipfile.ZipFile, names: set[str]) -> str | None:

@@ -13,6 +13,7 @@ from typing import Callable
 
 from loyalty import clock, db
 from loyalty.errors import ImportRejected
+from loyalty.i18n import Message, _, _n
 from loyalty.cards import service as cards
 from loyalty.members import service
 from loyalty.members.owner_file import OwnerRow, ParsedFile, RowError, read_owner_file
@@ -71,16 +72,14 @@ async def import_parsed(
     (the background import parses in a thread first, then calls this)."""
     report = ImportReport(rows=parsed.total, errors=parsed.errors)
     if parsed.errors and not skip_bad_rows:
-        raise ImportRejected(
-            f"{len(parsed.errors)} problem(s) in {len({e.row for e in parsed.errors})} row(s); nothing was imported",
-            errors=[asdict(error) for error in parsed.errors],
-        )
+        raise ImportRejected(_problems_in_rows(parsed.errors), errors=[_error_dict(error) for error in parsed.errors])
     report.skipped_rows = len({error.row for error in parsed.errors})
     async with db.transaction():
         projects = await _projects(parsed.rows, report)
         if report.errors and not skip_bad_rows:
             raise ImportRejected(
-                "unknown project codes; nothing was imported", errors=[asdict(error) for error in report.errors]
+                _("Some project codes are unknown; nothing was imported."),
+                errors=[_error_dict(error) for error in report.errors],
             )
         rows = _merge_person_fields([row for row in parsed.rows if row.project_code in projects])
         touched_members: set[int] = set()
@@ -98,6 +97,22 @@ async def import_parsed(
             await service.refresh_stages(clock.today())
             await cards.on_contracts_changed(sorted(touched_members), clock.today())
     return report
+
+
+def _problems_in_rows(errors: list[RowError]) -> Message:
+    rows = len({error.row for error in errors})
+    # i18n: {problems} is e.g. "3 problems"
+    problems = _n("{count} problem", "{count} problems", len(errors))
+    return _n(
+        "{problems} in {count} row; nothing was imported.", "{problems} in {count} rows; nothing was imported.", rows,
+        problems=problems,
+    )
+
+
+def _error_dict(error: RowError) -> dict[str, object]:
+    """A row error for ImportRejected's `errors`: its reason still a Message, rendered by the
+    reader (the job stores it as msgid and values, the command prints it in its locale)."""
+    return {"row": error.row, "column": error.column, "reason": error.reason}
 
 
 async def _projects(rows: list[OwnerRow], report: ImportReport) -> dict[str, int]:
@@ -120,7 +135,9 @@ async def _projects(rows: list[OwnerRow], report: ImportReport) -> dict[str, int
     for row in rows:
         if row.project_code not in existing:
             report.errors.append(
-                RowError(row.row, "project_code", f"project {row.project_code!r} does not exist; add project_name to create it")
+                RowError(row.row, "project_code", _(
+                    "project '{value}' does not exist; add project_name to create it", value=row.project_code
+                ))
             )
     return existing
 

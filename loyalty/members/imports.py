@@ -23,6 +23,8 @@ import anyio.to_thread
 
 from loyalty import clock, db, jobs
 from loyalty.errors import DomainError, ImportRejected, NotFound, UploadTooLarge
+from loyalty.i18n import Message, _, translate
+from loyalty.i18n import stored
 from loyalty.members import importer
 from loyalty.members.file_checks import FileLimits, check_owner_file
 from loyalty.members.owner_file import read_owner_file
@@ -37,7 +39,11 @@ JOB = "loyalty.members.import_owners"
 # 100,000 bad rows once answered with a 7.6 MB body.
 REPORTED_ERRORS = 100
 # A reason may quote the cell it is about ('1391234567' is not a valid phone number; the
-# same phone has the name '王芳' in row 2). The report outlives the file, so quotes go.
+# same phone has the name '王芳' in row 2). The report outlives the file, so quoted values go:
+# a reason's text values (the cells) are stored as "…", its numbers (rows, limits) stay.
+# Reasons and the failure's detail are stored as msgid and values (`loyalty.i18n.stored`),
+# and rendered in the locale of whoever reads the report.
+HIDDEN = "…"
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _SUMMARY = (
     "projects_created", "units_created", "units_updated", "members_created", "members_updated",
@@ -49,7 +55,7 @@ _NEVER_SENT = timedelta(minutes=2)
 
 
 async def start_import(
-    path: Path, *, file_name: str, skip_bad_rows: bool, staff_id: int | None, settings: Settings
+    path: Path, *, file_name: str, skip_bad_rows: bool, staff_id: int | None, settings: Settings, locale: str = "zh-CN"
 ) -> OwnerImportView:
     """Queue the import of the owner file at `path` (the upload's form field `data`): refused
     at once if it is over a limit of the upload (size, rows, cell length, an .xlsx that
@@ -70,13 +76,16 @@ async def start_import(
         ).returning(OwnerImport.id)
     import_id = created[0]["id"]
     await jobs.enqueue(JOB, import_id)  # after the commit: the job must find the row
-    return await get_import(import_id)
+    return await get_import(import_id, locale)
 
 
 def upload_too_large(settings: Settings) -> UploadTooLarge:
     limit = settings.import_max_file_bytes
     return UploadTooLarge(
-        f"an owner file may have at most {limit / _MB:,.1f} MB; split it, or run `loyalty import-owners` on the server",
+        _(
+            "an owner file may have at most {size:,.1f} MB; split it, or run `loyalty import-owners` on the server",
+            size=limit / _MB,
+        ),
         field="data", limit=limit,
     )
 
@@ -104,13 +113,15 @@ async def run_import(import_id: int) -> None:
         report = await importer.import_parsed(parsed, skip_bad_rows=stored["skip_bad_rows"])
     except ImportRejected as rejected:
         errors = rejected.extra.get("errors", [])
-        await _finish(import_id, "failed", detail=str(rejected.detail), errors=errors)
+        await _finish(import_id, "failed", detail=rejected.detail, errors=errors)
         return
     except DomainError as refused:  # the file as a whole: too many rows, unreadable, ...
-        await _finish(import_id, "failed", detail=str(refused.detail), errors=[])
+        await _finish(import_id, "failed", detail=refused.detail, errors=[])
         return
     except Exception:
-        await _finish(import_id, "failed", detail="the import stopped on an unexpected error; nothing was imported", errors=[])
+        await _finish(
+            import_id, "failed", detail=_("The import stopped on an unexpected error; nothing was imported."), errors=[]
+        )
         raise  # logged with its traceback by the job runner
     await _finish(
         import_id, "done", errors=[vars(error) for error in report.errors],
@@ -168,12 +179,14 @@ async def _claim(import_id: int, settings: Settings) -> bool:
     return bool(claimed)
 
 
-async def _finish(import_id: int, status: str, *, errors: list[dict[str, Any]], detail: str = "", **counts: Any) -> None:
+async def _finish(
+    import_id: int, status: str, *, errors: list[dict[str, Any]], detail: Message | str = "", **counts: Any
+) -> None:
     """Record the outcome and delete the stored file: the record keeps no owner's data."""
     await OwnerImport.update(
         {
             OwnerImport.status: status,
-            OwnerImport.detail: detail,
+            OwnerImport.detail: stored.to_text(detail),
             OwnerImport.error_count: len(errors),
             OwnerImport.errors: [_reported(error) for error in errors[:REPORTED_ERRORS]],
             OwnerImport.content: b"",
@@ -184,30 +197,44 @@ async def _finish(import_id: int, status: str, *, errors: list[dict[str, Any]], 
 
 
 def _reported(error: dict[str, Any]) -> dict[str, Any]:
-    return {"row": error["row"], "column": error["column"], "reason": _QUOTED.sub("…", str(error["reason"]))}
+    return {"row": error["row"], "column": error["column"], "reason": stored.to_data(_without_cells(error["reason"]))}
+
+
+def _without_cells(reason: Message | str) -> Message | str:
+    if not isinstance(reason, Message):
+        return _QUOTED.sub(HIDDEN, reason)
+    values = {
+        key: _without_cells(value) if isinstance(value, Message) else HIDDEN if isinstance(value, str) else value
+        for key, value in reason.values.items()
+    }
+    return Message(reason.msgid, reason.plural, reason.count, reason.context, values)
 
 
 _SUMMARY_COLUMNS = tuple(column for column in OwnerImport._meta.columns if column._meta.name not in ("content", "errors"))
 
 
-async def get_import(import_id: int) -> OwnerImportView:
-    """One import with its progress and error report."""
+async def get_import(import_id: int, locale: str) -> OwnerImportView:
+    """One import with its progress and error report, in `locale`."""
     row = await OwnerImport.select(*_SUMMARY_COLUMNS, OwnerImport.errors).where(
         OwnerImport.id == import_id
     ).output(load_json=True).first()
     if row is None:
-        raise NotFound(f"no owner import {import_id}")
-    errors = [ImportRowError(**error) for error in row.pop("errors")]
-    return OwnerImportView(**_plain(row), errors=errors)
+        raise NotFound(_("There is no owner import {id}.", id=import_id))
+    errors = [
+        ImportRowError(row=error["row"], column=error["column"], reason=translate(stored.from_data(error["reason"]), locale))
+        for error in row.pop("errors")
+    ]
+    return OwnerImportView(**_plain(row, locale), errors=errors)
 
 
-async def list_imports(limit: int = 20) -> list[OwnerImportSummary]:
+async def list_imports(locale: str, limit: int = 20) -> list[OwnerImportSummary]:
     """The most recent imports first (without their error reports)."""
     rows = await OwnerImport.select(*_SUMMARY_COLUMNS).order_by(OwnerImport.id, ascending=False).limit(
         limit
     ).output(load_json=True)
-    return [OwnerImportSummary(**_plain(row)) for row in rows]
+    return [OwnerImportSummary(**_plain(row, locale)) for row in rows]
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "skip_bad_rows": bool(row["skip_bad_rows"])}
+def _plain(row: dict[str, Any], locale: str) -> dict[str, Any]:
+    detail = translate(stored.from_text(row["detail"]), locale)
+    return {**row, "skip_bad_rows": bool(row["skip_bad_rows"]), "detail": detail}

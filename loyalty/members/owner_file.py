@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from openpyxl import load_workbook
 
 from loyalty.errors import CellTooLong, InvalidField, TooManyRows
+from loyalty.i18n import Message, _, _n
 from loyalty.members.file_checks import FileLimits, decode_csv
 from loyalty.members.tables import GENDERS
 from loyalty.phones import normalise_phone
@@ -51,7 +52,12 @@ _TAG_SEPARATORS = (",", "，", ";", "；", "、", "|")
 class RowError:
     row: int
     column: str
-    reason: str
+    reason: Message  # rendered in the reader's locale (a report is stored as msgid and values)
+
+
+def _refused(reason: Message) -> InvalidField:
+    """A cell's value the import refuses; `reason` names the value as `{value}`."""
+    return InvalidField(reason)
 
 
 @dataclass
@@ -102,9 +108,9 @@ def _raw_rows(path: Path) -> Iterator[list[Any]]:
         try:
             yield from csv.reader(io.StringIO(decode_csv(path.read_bytes())))
         except csv.Error:  # a field over the csv module's own limit (128 KB)
-            raise CellTooLong("a cell is longer than any owner-file value can be", field="file") from None
+            raise CellTooLong(_("a cell is longer than any owner-file value can be"), field="file") from None
     else:
-        raise InvalidField(f"{path.name}: owner files are .csv or .xlsx", field="file")
+        raise InvalidField(_("{file}: owner files are .csv or .xlsx", file=path.name), field="file")
 
 
 def _text(value: Any) -> str:
@@ -128,7 +134,7 @@ def _date(value: Any) -> date | None:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise ValueError(f"{_text(value)!r} is not a date (write YYYY-MM-DD)")
+    raise _refused(_("'{value}' is not a date (write YYYY-MM-DD)", value=_text(value)))
 
 
 def _fen(value: Any) -> int | None:
@@ -139,11 +145,11 @@ def _fen(value: Any) -> int | None:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{_text(value)!r} is not an amount in CNY") from None
+        raise _refused(_("'{value}' is not an amount in CNY", value=_text(value))) from None
     if not amount.is_finite():
-        raise ValueError(f"{_text(value)!r} is not an amount in CNY")
+        raise _refused(_("'{value}' is not an amount in CNY", value=_text(value)))
     if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"{text} must be a non-negative amount with at most 2 decimals")
+        raise _refused(_("'{value}' must be a non-negative amount with at most 2 decimals", value=text))
     return int(amount * 100)
 
 
@@ -157,9 +163,9 @@ def _area(value: Any) -> Decimal | None:
             raise InvalidOperation
         area = area.quantize(Decimal("0.01"))
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not an area in m²") from None
+        raise _refused(_("'{value}' is not an area in m²", value=text)) from None
     if not (0 < area < 100000):
-        raise ValueError(f"{text} m² is not a plausible area")
+        raise _refused(_("{value} m² is not a plausible area", value=text))
     return area
 
 
@@ -169,7 +175,7 @@ def _gender(value: Any) -> str | None:
         return None
     gender = _GENDER_WORDS.get(text, text)
     if gender not in GENDERS:
-        raise ValueError(f"{_text(value)!r}: write 男/女 or male/female")
+        raise _refused(_("'{value}': write 男/女 or male/female", value=_text(value)))
     return gender
 
 
@@ -179,7 +185,7 @@ def _language(value: Any) -> str | None:
         return None
     language = _LANGUAGE_WORDS.get(text.lower(), text)
     if language not in LANGUAGES:
-        raise ValueError(f"{text!r}: write zh-CN or en")
+        raise _refused(_("'{value}': write zh-CN or en", value=text))
     return language
 
 
@@ -188,6 +194,10 @@ def _tags(value: Any) -> list[str]:
     for separator in _TAG_SEPARATORS[1:]:
         text = text.replace(separator, _TAG_SEPARATORS[0])
     return [tag.strip() for tag in text.split(_TAG_SEPARATORS[0]) if tag.strip()]
+
+
+def _reason(detail: Message | str) -> Message:
+    return detail if isinstance(detail, Message) else _("invalid value")
 
 
 # How often (in rows) a long parse reports how far it has come.
@@ -204,7 +214,7 @@ def read_owner_file(
     rows = _raw_rows(path)
     header = next(rows, None)
     if header is None:
-        raise InvalidField(f"{path.name} is empty", field="file")
+        raise InvalidField(_("{file} is empty", file=path.name), field="file")
     columns: dict[int, str] = {}
     errors: list[RowError] = []
     for index, title in enumerate(header):
@@ -213,7 +223,7 @@ def read_owner_file(
             columns[index] = column
     missing = [name for name in REQUIRED if name not in columns.values()]
     if missing:
-        return ParsedFile(rows=[], errors=[RowError(1, name, "required column is missing") for name in missing], total=0)
+        return ParsedFile(rows=[], errors=[RowError(1, name, _("the required column is missing")) for name in missing], total=0)
 
     parsed: list[OwnerRow] = []
     seen_phone_names: dict[str, tuple[str, int]] = {}
@@ -225,13 +235,17 @@ def read_owner_file(
             continue
         total += 1
         if limits is not None and total > limits.max_rows:
-            raise TooManyRows(f"the file has more than {limits.max_rows:,} rows", field="file", limit=limits.max_rows)
+            raise TooManyRows(
+                _("the file has more than {most:,} rows", most=limits.max_rows), field="file", limit=limits.max_rows
+            )
         if progress is not None and total % PROGRESS_EVERY == 0:
             progress(total)
         row_errors: list[RowError] = []
         if limits is not None:
             row_errors = [
-                RowError(number, column, f"longer than {limits.max_cell_chars:,} characters")
+                RowError(number, column, _n(
+                    "longer than {count:,} character", "longer than {count:,} characters", limits.max_cell_chars
+                ))
                 for column, value in cells.items()
                 if len(_text(value)) > limits.max_cell_chars
             ]
@@ -242,14 +256,16 @@ def read_owner_file(
         def take(column: str, convert: Any) -> Any:
             try:
                 return convert(cells.get(column))
-            except (ValueError, InvalidField) as error:
-                reason = str(error.detail) if isinstance(error, InvalidField) else str(error)
-                row_errors.append(RowError(number, column, reason))
+            except InvalidField as error:
+                row_errors.append(RowError(number, column, _reason(error.detail)))
+                return None
+            except ValueError:  # a converter's own refusal with no words of ours
+                row_errors.append(RowError(number, column, _("invalid value")))
                 return None
 
         for column in REQUIRED:
             if _text(cells.get(column)) == "":
-                row_errors.append(RowError(number, column, "required value is empty"))
+                row_errors.append(RowError(number, column, _("a required value is empty")))
         phone = take("phone", lambda v: normalise_phone(_text(v), region) if _text(v) else None)
         row = OwnerRow(
             row=number,
@@ -271,17 +287,19 @@ def read_owner_file(
             notes=_text(cells.get("notes")),
         )
         if row.delivery_date and row.contract_date and row.delivery_date < row.contract_date:
-            row_errors.append(RowError(number, "delivery_date", "delivery is before the contract date"))
+            row_errors.append(RowError(number, "delivery_date", _("the delivery date is before the contract date")))
         if phone and row.name:
             earlier = seen_phone_names.setdefault(phone, (row.name, number))
             if earlier[0] != row.name:
                 row_errors.append(
-                    RowError(number, "phone", f"the same phone has the name {earlier[0]!r} in row {earlier[1]}")
+                    RowError(number, "phone", _(
+                        "the same phone has the name '{value}' in row {row}", value=earlier[0], row=earlier[1]
+                    ))
                 )
             key = (phone, row.project_code, row.phase, row.building, row.room)
             first = seen_ownerships.setdefault(key, number)
             if first != number:
-                row_errors.append(RowError(number, "room", f"the same owner and unit are already in row {first}"))
+                row_errors.append(RowError(number, "room", _("the same owner and unit are already in row {row}", row=first)))
         if row_errors:
             errors.extend(row_errors)
         else:

@@ -23,7 +23,7 @@ async def get_profile(member_id: int, today: date, language: str = "zh-CN") -> M
     """A member with the units they own and their stage as of `today`."""
     member = await Member.objects().where(Member.id == member_id).output(load_json=True).first()
     if member is None:
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(_("Member {id} does not exist.", id=member_id))
     rows = (
         await Ownership.select(
             Ownership.unit.id,
@@ -81,15 +81,15 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date, la
     values: dict[object, object] = {}
     if changes.birthday is not msgspec.UNSET:
         if changes.birthday is not None and not (date(1900, 1, 1) <= changes.birthday <= today):
-            raise InvalidField("the birthday must be a past date", field="birthday")
+            raise InvalidField(_("the birthday must be a date in the past"), field="birthday")
         values[Member.birthday] = changes.birthday
     if changes.gender is not msgspec.UNSET:
         if changes.gender not in GENDERS:
-            raise InvalidField(f"gender must be one of {', '.join(GENDERS)}", field="gender")
+            raise InvalidField(_("gender must be one of {choices}", choices=", ".join(GENDERS)), field="gender")
         values[Member.gender] = changes.gender
     if changes.language is not msgspec.UNSET:
         if changes.language not in LANGUAGES:
-            raise InvalidField(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+            raise InvalidField(_("language must be one of {choices}", choices=", ".join(LANGUAGES)), field="language")
         values[Member.language] = changes.language
     if changes.tags is not msgspec.UNSET:
         values[Member.tags] = clean_tags(changes.tags)
@@ -98,7 +98,7 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date, la
         async with db.transaction():
             updated = await Member.update(values).where(Member.id == member_id).returning(Member.id)
         if not updated:
-            raise NotFound(f"member {member_id} does not exist")
+            raise NotFound(_("Member {id} does not exist.", id=member_id))
     return await get_profile(member_id, today, language=language)
 
 
@@ -118,11 +118,11 @@ def clean_tags(tags: Sequence[str]) -> list[str]:
         if not text:
             continue
         if len(text) > 20:
-            raise InvalidField(f"tag {text!r} is longer than 20 characters", field="tags")
+            raise InvalidField(_("the tag '{tag}' is longer than 20 characters", tag=text), field="tags")
         if text not in cleaned:
             cleaned.append(text)
     if len(cleaned) > MAX_TAGS:
-        raise InvalidField(f"at most {MAX_TAGS} tags", field="tags")
+        raise InvalidField(_("at most {most} tags", most=MAX_TAGS), field="tags")
     return cleaned
 
 
@@ -131,7 +131,7 @@ async def list_members(
 ) -> MemberPage:
     """Members in id order, filtered by a name/phone fragment and stage; keyset-paginated."""
     if stage is not None and stage not in stages.STAGES:
-        raise InvalidField(f"stage must be one of {', '.join(stages.STAGES)}", field="stage")
+        raise InvalidField(_("stage must be one of {choices}", choices=", ".join(stages.STAGES)), field="stage")
     query = Member.select(Member.id, Member.name, Member.phone, Member.stage).order_by(Member.id).limit(limit + 1)
     if search:
         pattern = f"%{search}%"
@@ -225,17 +225,17 @@ async def add_ownership(
     today = today or clock.today()
     building, room, phase = building.strip(), room.strip(), phase.strip()
     if not building or not room:
-        raise InvalidField("building and room are required", field="room")
+        raise InvalidField(_("building and room are required"), field="room")
     if delivery_date is not None and delivery_date < contract_date:
-        raise InvalidField("delivery is before the contract date", field="delivery_date")
+        raise InvalidField(_("the delivery date is before the contract date"), field="delivery_date")
     if contract_date > today:
-        raise InvalidField("the contract date is in the future", field="contract_date")
+        raise InvalidField(_("the contract date is in the future"), field="contract_date")
     if contract_price_fen is not None and contract_price_fen < 0:
-        raise InvalidField("the price cannot be negative", field="contract_price_fen")
+        raise InvalidField(_("the price cannot be negative"), field="contract_price_fen")
     if not await Member.exists().where(Member.id == member_id):
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(_("Member {id} does not exist.", id=member_id))
     if not await Project.exists().where(Project.id == project_id):
-        raise InvalidField(f"project {project_id} does not exist", field="project_id")
+        raise InvalidField(_("project {id} does not exist", id=project_id), field="project_id")
     async with db.transaction():
         await Unit.insert(
             Unit(project=project_id, phase=phase, building=building, room=room, contract_price_fen=contract_price_fen)
@@ -244,7 +244,7 @@ async def add_ownership(
             (Unit.project == project_id) & (Unit.phase == phase) & (Unit.building == building) & (Unit.room == room)
         ).first()
         if await Ownership.exists().where((Ownership.member == member_id) & (Ownership.unit == unit["id"])):
-            raise InvalidField("this member already owns this unit", field="room")
+            raise InvalidField(_("this member already owns this unit"), field="room")
         rows = await Ownership.insert(
             Ownership(member=member_id, unit=unit["id"], contract_date=contract_date, delivery_date=delivery_date)
         ).returning(Ownership.id)
@@ -263,13 +263,13 @@ async def transfer_ownership(ownership_id: int, *, reason: str, staff_id: int) -
     from loyalty.audit import service as audit
 
     if len((reason or "").strip()) < 2:
-        raise InvalidField("say why (a reason is required and audited)", field="reason")
+        raise InvalidField(_("say why (a reason is required and audited)"), field="reason")
     async with db.transaction():
         updated = await Ownership.update({Ownership.status: "transferred"}).where(
             (Ownership.id == ownership_id) & (Ownership.status == "active")
         ).returning(Ownership.member)
         if not updated:
-            raise NotFound(f"no active ownership {ownership_id}")
+            raise NotFound(_("There is no active ownership {id}.", id=ownership_id))
         await audit.record(
             action="ownership.transfer", subject_kind="member", subject_id=updated[0]["member"], actor_id=staff_id,
             reason=reason.strip(), data={"ownership": ownership_id},

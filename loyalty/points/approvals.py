@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from loyalty.i18n import _
+from loyalty.i18n import Message, _
+from loyalty.i18n.lists import any_of
+from loyalty.identity.tables import role_words
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.errors import DomainError, Forbidden, InvalidField, NotFound
@@ -60,13 +62,19 @@ class AdjustmentOutcome:
 
 def _check(points: int, reason: str) -> str:
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
-        raise InvalidField("points must be a non-zero whole number", field="points")
+        raise InvalidField(_("points must be a non-zero whole number"), field="points")
     if abs(points) > MAX_SINGLE_ADJUSTMENT:
         raise AdjustmentTooLarge(
-            f"{points} points: one adjustment may move at most ±{MAX_SINGLE_ADJUSTMENT:,}", field="points",
-            limit=MAX_SINGLE_ADJUSTMENT,
+            _("{points:,} points: one adjustment may move at most ±{most:,}", points=points, most=MAX_SINGLE_ADJUSTMENT),
+            field="points", limit=MAX_SINGLE_ADJUSTMENT,
         )
     return audit.required_reason(reason)
+
+
+def _already_decided(request_id: int, status: str) -> Message:
+    if status == "approved":
+        return _("Request {id} has already been approved.", id=request_id)
+    return _("Request {id} has already been rejected.", id=request_id)
 
 
 def _ledger_key(key: str) -> str:
@@ -83,7 +91,7 @@ async def adjust_or_request(
     text = _check(points, reason)
     if abs(points) <= threshold and abs(await _recent_net(member_id, staff_id, key) + points) <= threshold:
         if await PointsAdjustmentRequest.exists().where(PointsAdjustmentRequest.idempotency_key == _ledger_key(key)):
-            raise service.IdempotencyConflict(f"key {key!r} was first used for another request", field="idempotency_key")
+            raise service.IdempotencyConflict(service.KEY_USED_FOR_ANOTHER.format(key=key), field="idempotency_key")
         return AdjustmentOutcome(entry=await service.adjust(member_id, points, key=_ledger_key(key), reason=text, staff_id=staff_id, today=today))
     request, replayed = await _request(member_id, points, key=_ledger_key(key), reason=text, staff_id=staff_id)
     return AdjustmentOutcome(request=request, replayed=replayed)
@@ -112,9 +120,9 @@ async def _request(member_id: int, points: int, *, key: str, reason: str, staff_
     fingerprint = service.request_hash(op="adjust", member=member_id, points=points, reason=reason)
     async with db.transaction():
         if not await Member.exists().where(Member.id == member_id):
-            raise NotFound(f"member {member_id} does not exist", field="member")
+            raise NotFound(_("Member {id} does not exist.", id=member_id), field="member")
         if await LedgerEntry.exists().where(LedgerEntry.idempotency_key == key):
-            raise service.IdempotencyConflict(f"key {key!r} was first used for another request", field="idempotency_key")
+            raise service.IdempotencyConflict(service.KEY_USED_FOR_ANOTHER.format(key=key), field="idempotency_key")
         # A retry (or a double click) finds the first request: the key is unique.
         inserted = await PointsAdjustmentRequest.insert(
             PointsAdjustmentRequest(
@@ -126,7 +134,7 @@ async def _request(member_id: int, points: int, *, key: str, reason: str, staff_
         )
         row = await PointsAdjustmentRequest.select().where(PointsAdjustmentRequest.idempotency_key == key).first()
         if row["request_hash"] != fingerprint or row["member"] != member_id:
-            raise service.IdempotencyConflict(f"key {key!r} was first used for another request", field="idempotency_key")
+            raise service.IdempotencyConflict(service.KEY_USED_FOR_ANOTHER.format(key=key), field="idempotency_key")
         if inserted:
             await audit.record(
                 action="points.adjust_requested", subject_kind="member", subject_id=member_id, reason=reason,
@@ -141,15 +149,26 @@ async def _locked(request_id: int) -> dict[str, Any]:
         query = query.lock_rows()  # SQLite: the write transaction already runs alone
     row = await query.first()
     if row is None:
-        raise NotFound(f"adjustment request {request_id} does not exist")
+        raise NotFound(_("Adjustment request {id} does not exist.", id=request_id))
     return row
 
 
 def _may_decide(row: dict[str, Any], staff_id: int, staff_role: str) -> None:
     if staff_role not in APPROVER_ROLES:
-        raise Forbidden(f"approving adjustments needs the role {', '.join(APPROVER_ROLES)}; you are {staff_role}", role=staff_role)
+        raise Forbidden(
+            _(
+                "Approving adjustments needs the role {needed}; you are {role}.",
+                needed=any_of([role_words(role) for role in APPROVER_ROLES]), role=role_words(staff_role),
+            ),
+            role=staff_role,
+        )
     if row["requested_by"] == staff_id:
-        raise OwnAdjustmentRequest(f"request {row['id']} is yours: another {' or '.join(APPROVER_ROLES)} decides")
+        raise OwnAdjustmentRequest(
+            _(
+                "Request {id} is yours: another {approver} decides on it.",
+                id=row["id"], approver=any_of([role_words(role) for role in APPROVER_ROLES]),
+            )
+        )
 
 
 async def approve(request_id: int, *, staff_id: int, staff_role: str, note: str = "", today: date | None = None) -> dict[str, Any]:
@@ -162,7 +181,7 @@ async def approve(request_id: int, *, staff_id: int, staff_role: str, note: str 
         if row["status"] != "pending":
             if row["status"] == "approved" and row["decided_by"] == staff_id:
                 return row
-            raise AdjustmentAlreadyDecided(f"request {request_id} is {row['status']}", status_now=row["status"])
+            raise AdjustmentAlreadyDecided(_already_decided(request_id, row["status"]), status_now=row["status"])
         # The requester stays the entry's actor (their reason, their request); the approval is audited.
         entry = await service.adjust(
             row["member"], int(row["points"]), key=f"adjust-request:{request_id}", reason=row["reason"],
@@ -190,7 +209,7 @@ async def reject(request_id: int, *, staff_id: int, staff_role: str, reason: str
         row = await _locked(request_id)
         _may_decide(row, staff_id, staff_role)
         if row["status"] != "pending":
-            raise AdjustmentAlreadyDecided(f"request {request_id} is {row['status']}", status_now=row["status"])
+            raise AdjustmentAlreadyDecided(_already_decided(request_id, row["status"]), status_now=row["status"])
         await _reject(row, staff_id, text)
     return await get(request_id)
 
@@ -222,7 +241,7 @@ async def reject_pending_of(member_id: int, *, staff_id: int, reason: str) -> in
 async def get(request_id: int) -> dict[str, Any]:
     row = await PointsAdjustmentRequest.select().where(PointsAdjustmentRequest.id == request_id).first()
     if row is None:
-        raise NotFound(f"adjustment request {request_id} does not exist")
+        raise NotFound(_("Adjustment request {id} does not exist.", id=request_id))
     return row
 
 
@@ -233,7 +252,7 @@ async def requests(
     query = PointsAdjustmentRequest.select().order_by(PointsAdjustmentRequest.id).limit(limit)
     if status is not None:
         if status not in STATUSES:
-            raise InvalidField(f"status must be one of {', '.join(STATUSES)}", field="status")
+            raise InvalidField(_("status must be one of {choices}", choices=", ".join(STATUSES)), field="status")
         query = query.where(PointsAdjustmentRequest.status == status)
     if member_id is not None:
         query = query.where(PointsAdjustmentRequest.member == member_id)

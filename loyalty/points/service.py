@@ -20,13 +20,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Callable, Sequence
 
-from loyalty.i18n import _
+from loyalty.i18n import _, _n
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsLot
 
 MAX_POINTS = 1_000_000_000
 CLAWBACK_POLICIES = ("within_balance", "only_pending", "unlimited")
+
+
+# Also raised by points.approvals, for the same key sent with another body.
+KEY_USED_FOR_ANOTHER = _("the key '{key}' was first used for another request")
 
 
 class InsufficientPoints(DomainError):
@@ -83,7 +87,7 @@ def request_hash(**fields: Any) -> str:
 
 def _check_points(points: int, field: str = "points") -> int:
     if not isinstance(points, int) or isinstance(points, bool) or not 0 < points <= MAX_POINTS:
-        raise InvalidField(f"points must be a whole number between 1 and {MAX_POINTS}", field=field)
+        raise InvalidField(_("points must be a whole number between 1 and {most:,}", most=MAX_POINTS), field=field)
     return points
 
 
@@ -108,7 +112,7 @@ async def _lock(member_id: int) -> dict[str, Any]:
         from loyalty.members.tables import Member
 
         if not await Member.exists().where(Member.id == member_id):
-            raise NotFound(f"member {member_id} does not exist")
+            raise NotFound(_("Member {id} does not exist.", id=member_id))
         await PointsAccount.insert(PointsAccount(member=member_id)).on_conflict(
             target=PointsAccount.member, action="DO NOTHING"
         )
@@ -127,7 +131,7 @@ async def _open(member_id: int, key: str, fingerprint: str) -> tuple[dict[str, A
         return account, None
     entry = entries[0]
     if entry["request_hash"] != fingerprint:
-        raise IdempotencyConflict(f"key {key!r} was first used for another request", field="idempotency_key")
+        raise IdempotencyConflict(KEY_USED_FOR_ANOTHER.format(key=key), field="idempotency_key")
     return account, EntryResult(
         entry_id=entry["id"],
         member_id=entry["member"],
@@ -312,7 +316,11 @@ def _earn_fingerprint(member_id: int, points: int, source_kind: str, source_id: 
 def _check_available(account: dict[str, Any], points: int) -> None:
     if account["available"] < points:
         raise InsufficientPoints(
-            f"{points} points asked, {account['available']} available", field="points", available=account["available"]
+            _n(
+                "{count:,} point asked, {available:,} available", "{count:,} points asked, {available:,} available",
+                points, available=account["available"],
+            ),
+            field="points", available=account["available"],
         )
 
 
@@ -479,9 +487,9 @@ async def adjust(
     from loyalty.audit import service as audit
 
     if not isinstance(points, int) or points == 0 or abs(points) > MAX_POINTS:
-        raise InvalidField(f"points must be a non-zero whole number up to ±{MAX_POINTS}", field="points")
+        raise InvalidField(_("points must be a non-zero whole number up to ±{most:,}", most=MAX_POINTS), field="points")
     if len((reason or "").strip()) < 2:
-        raise InvalidField("say why (a reason is required and audited)", field="reason")
+        raise InvalidField(_("say why (a reason is required and audited)"), field="reason")
     today = today or clock.today()
     fingerprint = request_hash(op="adjust", member=member_id, points=points, reason=reason)
     actor = Actor("staff", staff_id)
@@ -492,7 +500,12 @@ async def adjust(
         paid = _debt_paid(account["available"], points) if points > 0 else 0
         if points < 0 and account["available"] < -points:
             raise InsufficientPoints(
-                f"cannot take {-points} points, {account['available']} available", field="points", available=account["available"]
+                _n(
+                    "cannot take {count:,} point, {available:,} available",
+                    "cannot take {count:,} points, {available:,} available",
+                    -points, available=account["available"],
+                ),
+                field="points", available=account["available"],
             )
         entry_id, available, pending = await _write(
             account, kind="adjust", available_delta=points, pending_delta=0, key=key, fingerprint=fingerprint,
@@ -563,11 +576,13 @@ async def reverse(
     and reports the rest as `shortfall`, `only_pending` takes none, `unlimited` may go below
     zero (only through this path). Never more than what is left of the original."""
     if clawback_policy not in CLAWBACK_POLICIES:
-        raise InvalidField(f"clawback policy must be one of {CLAWBACK_POLICIES}", field="clawback_policy")
+        raise InvalidField(
+            _("clawback_policy must be one of {choices}", choices=", ".join(CLAWBACK_POLICIES)), field="clawback_policy"
+        )
     today = today or clock.today()
     original = await LedgerEntry.select().where(LedgerEntry.idempotency_key == original_key).first()
     if original is None or original["kind"] not in ("earn", "redeem"):
-        raise NotFound(f"no earn or redeem with key {original_key!r}")
+        raise NotFound(_("There is no earn or redeem with the key '{key}'.", key=original_key))
     if points is not None:
         _check_points(points)
     fingerprint = request_hash(op="reverse", original=original["id"], points=points)
@@ -580,7 +595,10 @@ async def reverse(
         left = size - original["reversed_points"]
         amount = left if points is None else points
         if amount <= 0 or amount > left:
-            raise NothingToReverse(f"{amount} asked, {left} of {size} left to reverse", field="points", left=left)
+            raise NothingToReverse(
+                _("{asked:,} points asked; {left:,} of {size:,} are left to reverse", asked=amount, left=left, size=size),
+                field="points", left=left,
+            )
         if original["kind"] == "redeem":
             result = await _give_back(account, original, amount, key, fingerprint, actor, reason, today)
         else:
@@ -819,6 +837,7 @@ async def notify_expiring(today: date | None = None, channel: str = "log") -> in
     the notice), through the outbox. Returns how many members were told."""
     from loyalty import jobs
     from loyalty.care import outbox as care
+    from loyalty.i18n import format as words
     from loyalty.labels import label
     from loyalty.members.tables import Member
 
@@ -854,7 +873,10 @@ async def notify_expiring(today: date | None = None, channel: str = "log") -> in
                     recipient=member["phone"],
                     template="points_expiring",
                     language=member["language"],
-                    body=label("points.expiring", member["language"], points=points, date=first.isoformat()),
+                    body=label(
+                        "points.expiring", member["language"], points=words.number(points, member["language"]),
+                        date=words.date(first, member["language"]),
+                    ),
                     payload={"points": points, "expires_on": first.isoformat()},
                 )
             )

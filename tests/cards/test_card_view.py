@@ -25,8 +25,8 @@ from tests.identity.builders import log_in_member
         (
             [pre_owner_unit(contract_price="10000000.00")],
             "contract_value_fen",
-            "您是铂金卡，因为累计购房总额至少 1000万元（您：1000万元）。",
-            "You are Platinum because you meet: total purchases of at least ¥10,000,000 (you: ¥10,000,000).",
+            "您是铂金卡，因为累计购房总额至少 ¥1000万（您：¥1000万）。",
+            "You are Platinum because you meet: total purchases of at least ¥10M (you: ¥10M).",
         ),
         (
             [pre_owner_unit(), pre_owner_unit()],
@@ -98,8 +98,8 @@ async def test_a_gold_member_sees_what_platinum_needs_with_have_and_need(databas
     ]
     assert [c.text for c in view.next_tier.criteria] == [
         "owns at least 3 homes",
-        "at least 5 signed referral(s) in the last 24 months",
-        "total purchases of at least ¥10,000,000",
+        "at least 5 signed referrals in the last 24 months",
+        "total purchases of at least ¥10M",
     ]
 
 
@@ -124,13 +124,16 @@ async def test_a_platinum_member_has_no_next_tier(database, frozen, tmp_path):
     assert (await service.card_view(member, "en", TODAY)).next_tier is None
 
 
-async def test_my_card_page_speaks_the_language_the_browser_asks_for(client, frozen, tmp_path):
+async def test_my_card_page_speaks_the_owners_language(client, frozen, tmp_path):
     await import_owner(tmp_path, [pre_owner_unit(), pre_owner_unit()])
     await log_in_member(client, f"+86{PHONE}")
 
-    chinese = await client.get("/api/v1/me/card", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-    english = await client.get("/api/v1/me/card", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    # The owner's saved language (zh-CN from the import) comes before the browser's.
+    chinese = await client.get("/api/v1/me/card", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    switched = await client.put("/api/v1/language", json={"language": "en"})
+    english = await client.get("/api/v1/me/card", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
 
+    assert switched.status_code == 200, switched.text
     assert chinese.status_code == english.status_code == 200
     assert chinese.json()["why"] == "您是金卡，因为名下房产至少 2 套（您：2）。"
     assert english.json()["why"] == "You are Gold because you meet: owns at least 2 homes (you: 2)."

@@ -140,7 +140,7 @@ async def test_event_staff_get_403_on_the_owner_database(client, database, path)
 
     assert response.status_code == 403
     assert response.json()["type"] == "/problems/forbidden"
-    assert "event_staff" in response.json()["detail"]
+    assert "您当前的角色是「活动工作人员」" in response.json()["detail"]  # the role in words, in Chinese by default
 
 
 @pytest.mark.parametrize("role", ["service", "sales", "admin"])

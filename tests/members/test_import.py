@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from loyalty.errors import ImportRejected
+from loyalty.i18n import translate
 from loyalty.members import importer, service
 from loyalty.members.tables import Member, Ownership, Project, Unit
 from tests.members.owner_files import (
@@ -40,6 +41,11 @@ def three_owners() -> list[dict]:
 
 def rejected_errors(excinfo: pytest.ExceptionInfo[ImportRejected]) -> list[tuple[int, str]]:
     return [(error["row"], error["column"]) for error in excinfo.value.extra["errors"]]
+
+
+def first_reason(excinfo: pytest.ExceptionInfo[ImportRejected], locale: str = "en") -> str:
+    """The first row error's reason as a reader of `locale` reads it."""
+    return translate(excinfo.value.extra["errors"][0]["reason"], locale)
 
 
 async def test_good_csv_creates_projects_units_members_and_ownerships(database, tmp_path):
@@ -120,7 +126,8 @@ async def test_file_with_one_bad_phone_imports_nothing_and_names_row_and_column(
         await importer.import_owners(path)
 
     assert rejected_errors(excinfo) == [(3, "phone")]
-    assert "1391234567" in excinfo.value.extra["errors"][0]["reason"]
+    assert first_reason(excinfo) == "'1391234567' is not a valid phone number"
+    assert first_reason(excinfo, "zh-CN") == "「1391234567」不是有效的手机号码"
     assert await counts() == NOTHING
 
 
@@ -149,7 +156,8 @@ async def test_every_bad_row_is_reported_with_its_row_and_column_not_just_the_fi
         (9, "birthday"),
         (9, "language"),
     ]
-    assert excinfo.value.detail.startswith("9 problem(s) in 7 row(s)")
+    assert excinfo.value.detail_in("en") == "9 problems in 7 rows; nothing was imported."
+    assert excinfo.value.detail_in("zh-CN") == "7 行中共有 9 个问题，未导入任何数据。"
     assert await counts() == NOTHING
 
 
@@ -295,7 +303,7 @@ async def test_duplicate_owner_and_unit_rows_in_one_file_are_reported_naming_bot
     with pytest.raises(ImportRejected) as excinfo:
         await importer.import_owners(path)
     assert rejected_errors(excinfo) == [(4, "room")]
-    assert "row 2" in excinfo.value.extra["errors"][0]["reason"]
+    assert "row 2" in first_reason(excinfo) and "第 2 行" in first_reason(excinfo, "zh-CN")
     assert await counts() == NOTHING
 
     report = await importer.import_owners(path, skip_bad_rows=True)
@@ -308,7 +316,7 @@ async def test_one_phone_with_two_names_is_reported_on_the_later_row(database, t
     with pytest.raises(ImportRejected) as excinfo:
         await importer.import_owners(write_owner_file(tmp_path / "owners.csv", rows))
     assert rejected_errors(excinfo) == [(3, "phone")]
-    assert "王芳" in excinfo.value.extra["errors"][0]["reason"]
+    assert "王芳" in first_reason(excinfo)
 
 
 async def test_an_unknown_project_code_without_a_project_name_is_reported_and_nothing_imported(database, tmp_path):
@@ -320,7 +328,7 @@ async def test_an_unknown_project_code_without_a_project_name_is_reported_and_no
         await importer.import_owners(write_owner_file(tmp_path / "owners.csv", rows))
 
     assert rejected_errors(excinfo) == [(3, "project_code")]
-    assert "XYZ" in excinfo.value.extra["errors"][0]["reason"]
+    assert "XYZ" in first_reason(excinfo)
     assert await counts() == NOTHING
 
 

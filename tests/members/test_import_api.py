@@ -95,12 +95,15 @@ async def test_a_file_with_a_bad_phone_ends_failed_naming_row_and_column_and_imp
     await log_in(client, "admin")
     path = write_owner_file(tmp_path / "owners.csv", [owner_row(), owner_row(name="李强", phone="1391234567", room="1202")])
 
-    failed = await finished(client, await client.post(URL, files=upload(path)))
+    response = await client.post(URL, files=upload(path))
+    failed = await finished(client, response)
+    in_english = (await client.get(response.headers["location"], headers={"Accept-Language": "en"})).json()
 
     assert failed["status"] == "failed"
     assert [(error["row"], error["column"]) for error in failed["errors"]] == [(3, "phone")]
     assert failed["error_count"] == 1 and failed["rows_imported"] == 0
-    assert "nothing was imported" in failed["detail"]
+    assert failed["detail"] == "1 行中共有 1 个问题，未导入任何数据。"  # the staff member's locale: zh-CN by default
+    assert in_english["detail"] == "1 problem in 1 row; nothing was imported."
     assert await counts() == NOTHING
 
 
@@ -119,10 +122,14 @@ async def test_a_failed_import_of_many_bad_rows_reports_the_first_hundred_and_co
     await log_in(client, "admin")
     rows = [owner_row(name=f"业主{n}", phone=f"1380013{n:04d}", room=str(n), contract_date="不是日期") for n in range(300)]
 
-    failed = await finished(client, await client.post(URL, files=upload(write_owner_file(tmp_path / "owners.csv", rows))))
+    response = await client.post(URL, files=upload(write_owner_file(tmp_path / "owners.csv", rows)))
+    failed = await finished(client, response)
+    in_english = (await client.get(response.headers["location"], headers={"Accept-Language": "en"})).json()
 
     assert (failed["status"], failed["error_count"], len(failed["errors"])) == ("failed", 300, imports.REPORTED_ERRORS)
-    assert failed["errors"][0] == {"row": 2, "column": "contract_date", "reason": "… is not a date (write YYYY-MM-DD)"}
+    # Stored as words and values, read in each reader's locale; the cell's value is never kept.
+    assert failed["errors"][0] == {"row": 2, "column": "contract_date", "reason": "「…」不是日期（格式为 YYYY-MM-DD）"}
+    assert in_english["errors"][0] == {"row": 2, "column": "contract_date", "reason": "'…' is not a date (write YYYY-MM-DD)"}
     assert await counts() == NOTHING
 
 
@@ -226,7 +233,7 @@ async def test_a_file_that_is_not_csv_or_xlsx_is_refused_naming_the_field(client
     path.write_bytes(b"\xd0\xcf\x11\xe0 old excel")
     response = await client.post(URL, files=upload(path))
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "data", "reason": "upload a .csv or .xlsx file"}]
+    assert response.json()["errors"] == [{"field": "data", "reason": "请上传 .csv 或 .xlsx 文件"}]
 
 
 async def test_a_form_without_the_file_is_a_422_naming_the_field_not_a_500(client, database):

@@ -14,8 +14,11 @@ from tests.members.owner_files import NOTHING, counts, member_by_phone, owner_ro
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_import(database, *args: str | Path, messages: str = "en_US.UTF-8") -> subprocess.CompletedProcess[str]:
-    """The command, reporting in English unless `messages` names another locale (LC_MESSAGES)."""
+def run_import(
+    database, *args: str | Path, messages: str = "en_US.UTF-8", locale: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command, reporting in English unless `messages` (LC_MESSAGES) or `locale` (LC_ALL,
+    which outranks it) names another locale."""
     env = {
         **os.environ,
         "LOYALTY_DATABASE_URL": database.url,
@@ -25,6 +28,8 @@ def run_import(database, *args: str | Path, messages: str = "en_US.UTF-8") -> su
         "LC_MESSAGES": messages,
     }
     env.pop("LOYALTY_SECRET_KEY", None)
+    if locale is not None:
+        env["LC_ALL"] = locale
     return subprocess.run(
         [sys.executable, "-m", "loyalty.cli", "import-owners", *map(str, args)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -66,9 +71,16 @@ async def test_bug_cli_with_a_bad_phone_exits_non_zero_names_row_and_column_and_
 
 
 async def test_cli_with_a_bad_phone_exits_non_zero_and_imports_nothing(database, tmp_path):
-    result = run_import(database, write_owner_file(tmp_path / "owners.csv", owners_with_a_bad_phone_on_row_3()))
-    assert result.returncode != 0
-    assert "nothing was imported" in result.stderr
+    path = write_owner_file(tmp_path / "owners.csv", owners_with_a_bad_phone_on_row_3())
+
+    english = run_import(database, path, locale="en_US.UTF-8")
+    chinese = run_import(database, path, locale="zh_CN.UTF-8")
+
+    assert english.returncode != 0 and chinese.returncode != 0
+    assert "nothing was imported" in english.stderr
+    assert "'1391234567' is not a valid phone number" in english.stderr
+    assert "未导入任何数据" in chinese.stderr
+    assert "「1391234567」不是有效的手机号码" in chinese.stderr
     assert await counts() == NOTHING
 
 

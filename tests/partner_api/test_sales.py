@@ -313,8 +313,9 @@ async def test_a_number_too_large_for_the_database_names_its_parameter_in_plain_
     a = await shop()
     beyond = "must be between -9223372036854775808 and 9223372036854775807"
 
-    by_id = await client.get(f"{BASE}/sales/9223372036854775808", headers=a.auth)
-    by_cursor = await client.get(f"{BASE}/sales", params={"cursor": "9" * 23}, headers=a.auth)
+    english = {**a.auth, "Accept-Language": "en"}  # the till developer's words
+    by_id = await client.get(f"{BASE}/sales/9223372036854775808", headers=english)
+    by_cursor = await client.get(f"{BASE}/sales", params={"cursor": "9" * 23}, headers=english)
 
     assert (by_id.status_code, problem(by_id)) == (400, "/problems/value-out-of-range")
     assert by_id.json()["errors"] == [{"field": "sale_id", "reason": beyond, "source": "path"}]
@@ -326,13 +327,14 @@ async def test_body_and_query_refusals_name_the_field_in_plain_words_not_the_dec
     a = await shop()
     code = await static_code(await owner(tmp_path, GOLD), signer)
     huge = b'{"code": "%s", "store": "S1", "gross_fen": %s}' % (code.encode(), b"9" * 5000)
-    headers = {**a.auth, "Idempotency-Key": "k1", "content-type": "application/json"}
+    english = {**a.auth, "Accept-Language": "en"}  # the till developer's words
+    headers = {**english, "Idempotency-Key": "k1", "content-type": "application/json"}
 
     answers = {
         "huge": await client.post(f"{BASE}/sales", content=huge, headers=headers),
         "above": await client.post(f"{BASE}/sales", json={**sale_body(code), "gross_fen": 10**12}, headers=headers),
-        "date": await client.get(f"{BASE}/sales", params={"start": "2026-02-30"}, headers=a.auth),
-        "limit": await client.get(f"{BASE}/sales", params={"limit": "500"}, headers=a.auth),
+        "date": await client.get(f"{BASE}/sales", params={"start": "2026-02-30"}, headers=english),
+        "limit": await client.get(f"{BASE}/sales", params={"limit": "500"}, headers=english),
     }
 
     errors = {name: (answer.status_code, problem(answer), answer.json()["errors"]) for name, answer in answers.items()}
