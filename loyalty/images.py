@@ -15,6 +15,7 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
+from loyalty.i18n.format import Later, identifiers
 from loyalty.errors import DomainError, InvalidField
 from loyalty.i18n import _
 
@@ -57,7 +58,7 @@ def check_image(data: bytes, *, field: str, formats: tuple[str, ...], max_bytes:
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         # ValueError too: Pillow's own limits on compressed text and profile chunks
-        raise InvalidField(_("not a picture ({formats})", formats=", ".join(formats)), field=field) from None
+        raise InvalidField(_("not a picture ({formats})", formats=Later(identifiers, formats)), field=field) from None
     return kind
 
 

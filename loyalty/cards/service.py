@@ -7,6 +7,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
+from loyalty.i18n.format import Later, identifiers
 from loyalty.i18n import _
 from loyalty.i18n.enums import ENUMS
 from loyalty import clock, db
@@ -321,7 +322,7 @@ async def assign_tier(member_id: int, tier: str, reason: str, ends_on: date, sta
     today = today or clock.today()
     text = audit.required_reason(reason)
     if tier not in TIERS:
-        raise InvalidField(_("tier must be one of {choices}", choices=", ".join(TIERS)), field="tier")
+        raise InvalidField(_("tier must be one of {choices}", choices=Later(identifiers, TIERS)), field="tier")
     if ends_on < today:
         raise InvalidField(_("the end date is in the past"), field="ends_on")
     if ends_on > date(today.year + 3, 12, 31):
@@ -468,9 +469,9 @@ async def save_rule(
     upgraded at once; anyone it would lower keeps the tier until the yearly review."""
     text = audit.required_reason(reason)
     if tier not in TIERS:
-        raise InvalidField(_("tier must be one of {choices}", choices=", ".join(TIERS)), field="tier")
+        raise InvalidField(_("tier must be one of {choices}", choices=Later(identifiers, TIERS)), field="tier")
     if kind not in CRITERION_KINDS:
-        raise InvalidField(_("kind must be one of {choices}", choices=", ".join(CRITERION_KINDS)), field="kind")
+        raise InvalidField(_("kind must be one of {choices}", choices=Later(identifiers, CRITERION_KINDS)), field="kind")
     low, high = (0, len(STAGES) - 1) if kind == "stage" else (1, 10**12)
     if not low <= threshold <= high:
         raise InvalidField(

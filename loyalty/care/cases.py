@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
 from loyalty.care import outbox
@@ -47,7 +48,7 @@ async def open_case(
     settings = settings or jobs.current_settings()
     now = now or clock.now()
     if kind not in CASE_KINDS:
-        raise InvalidField(_("kind must be one of {kinds}", kinds=", ".join(CASE_KINDS)), field="kind")
+        raise InvalidField(_("kind must be one of {kinds}", kinds=Later(identifiers, CASE_KINDS)), field="kind")
     title, text = _text(title, "title", 200), _text(text, "text", 5000)
     if not await Member.exists().where(Member.id == member_id):
         raise NotFound(_("member {member_id} does not exist", member_id=member_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
+from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, jobs
 from loyalty.care import outbox
 from loyalty.care.tables import DIMENSIONS, Survey
@@ -108,7 +109,7 @@ async def answer(member_id: int, survey_id: int, answers: Mapping[str, Any], now
     if survey["kind"] == "yearly":
         given = {name: answers.get(name) for name in DIMENSIONS if answers.get(name) is not None}
         if not given:
-            raise InvalidField(_("score at least one of {fields}", fields=", ".join(DIMENSIONS)), field="planning_design")
+            raise InvalidField(_("score at least one of {fields}", fields=Later(identifiers, DIMENSIONS)), field="planning_design")
         values.update({getattr(Survey, name): _score(value, name, 5) for name, value in given.items()})
     else:
         values[Survey.satisfaction] = _score(answers.get("satisfaction"), "satisfaction", 5)

@@ -79,4 +79,4 @@ async def choose_language(data: JSONBody[LanguageChoice], request: Request[Any, 
     if session:
         request.set_session({**session, SESSION_LANG_KEY: data.language})
     cookie = Cookie(key=LANG_COOKIE, value=data.language, max_age=LANG_COOKIE_SECONDS, samesite="lax", path="/")
-    return Response(LanguageChosen(language=request_locale(request) if not session else data.language), cookies=[cookie])
+    return Response(LanguageChosen(language=data.language), cookies=[cookie])

@@ -12,7 +12,8 @@ from litestar.handlers.base import BaseRouteHandler
 from loyalty import clock
 from loyalty.errors import Forbidden, LoginCodesFromAddressLimited, NotAuthenticated
 from loyalty.i18n import _
-from loyalty.i18n.lists import any_of
+from loyalty.i18n.enums import enum_list
+from loyalty.i18n.format import Later
 from loyalty.identity import service
 from loyalty.identity.tables import role_words
 from loyalty.openapi_contract import raises
@@ -53,7 +54,7 @@ async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], ha
     staff = await service.get_staff(staff_id, issued_at=issued_at(connection))
     allowed: tuple[str, ...] = tuple(handler.opt.get("roles", ()))
     if staff.role != "admin" and staff.role not in allowed:
-        needed = any_of([role_words(role) for role in allowed or ("admin",)])
+        needed = Later(enum_list, "staff_role", allowed or ("admin",), style="or")
         raise Forbidden(
             _("This needs the role {needed}; you are {role}.", needed=needed, role=role_words(staff.role)), role=staff.role
         )

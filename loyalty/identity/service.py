@@ -15,6 +15,7 @@ from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
 
+from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, db, jobs
 from loyalty.care import outbox as care
 from loyalty.errors import (
@@ -207,7 +208,7 @@ async def create_staff(
     """A staff login with one role; /admin shows each role its own tables. Piccolo keeps e-mail
     unique, so a staff member without one gets a placeholder that can never receive mail."""
     if role not in ROLES:
-        raise InvalidField(_("role must be one of {choices}", choices=", ".join(ROLES)), field="role")
+        raise InvalidField(_("role must be one of {choices}", choices=Later(identifiers, ROLES)), field="role")
     if not 10 <= len(password) <= BaseUser._max_password_length:
         raise InvalidField(
             _("the password needs 10 to {most} characters", most=BaseUser._max_password_length), field="password"

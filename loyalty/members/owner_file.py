@@ -175,7 +175,7 @@ def _gender(value: Any) -> str | None:
         return None
     gender = _GENDER_WORDS.get(text, text)
     if gender not in GENDERS:
-        raise _refused(_("'{value}': write 男/女 or male/female", value=_text(value)))
+        raise _refused(_("'{value}': write \"男\" or \"女\" (or \"female\" or \"male\")", value=_text(value)))
     return gender
 
 

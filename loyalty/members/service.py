@@ -7,6 +7,7 @@ from typing import Sequence
 
 import msgspec
 
+from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, db
 from loyalty.errors import InvalidField, NotFound
 from loyalty.i18n import _
@@ -85,11 +86,11 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date, la
         values[Member.birthday] = changes.birthday
     if changes.gender is not msgspec.UNSET:
         if changes.gender not in GENDERS:
-            raise InvalidField(_("gender must be one of {choices}", choices=", ".join(GENDERS)), field="gender")
+            raise InvalidField(_("gender must be one of {choices}", choices=Later(identifiers, GENDERS)), field="gender")
         values[Member.gender] = changes.gender
     if changes.language is not msgspec.UNSET:
         if changes.language not in LANGUAGES:
-            raise InvalidField(_("language must be one of {choices}", choices=", ".join(LANGUAGES)), field="language")
+            raise InvalidField(_("language must be one of {choices}", choices=Later(identifiers, LANGUAGES)), field="language")
         values[Member.language] = changes.language
     if changes.tags is not msgspec.UNSET:
         values[Member.tags] = clean_tags(changes.tags)
@@ -105,7 +106,7 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date, la
 async def save_language(member_id: int, language: str) -> None:
     """The owner's chosen language: pages, problems and every message to them follow it."""
     if language not in LANGUAGES:
-        raise InvalidField(_("language must be one of {choices}", choices=", ".join(LANGUAGES)), field="language")
+        raise InvalidField(_("language must be one of {choices}", choices=Later(identifiers, LANGUAGES)), field="language")
     async with db.transaction():
         await Member.update({Member.language: language, Member.updated_at: clock.now()}).where(Member.id == member_id)
 
@@ -131,7 +132,7 @@ async def list_members(
 ) -> MemberPage:
     """Members in id order, filtered by a name/phone fragment and stage; keyset-paginated."""
     if stage is not None and stage not in stages.STAGES:
-        raise InvalidField(_("stage must be one of {choices}", choices=", ".join(stages.STAGES)), field="stage")
+        raise InvalidField(_("stage must be one of {choices}", choices=Later(identifiers, stages.STAGES)), field="stage")
     query = Member.select(Member.id, Member.name, Member.phone, Member.stage).order_by(Member.id).limit(limit + 1)
     if search:
         pattern = f"%{search}%"

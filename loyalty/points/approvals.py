@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from loyalty.i18n import Message, _
-from loyalty.i18n.lists import any_of
+from loyalty.i18n.enums import enum_list
+from loyalty.i18n.format import identifiers, Later
 from loyalty.identity.tables import role_words
 from loyalty import clock, db
 from loyalty.audit import service as audit
@@ -158,7 +159,7 @@ def _may_decide(row: dict[str, Any], staff_id: int, staff_role: str) -> None:
         raise Forbidden(
             _(
                 "Approving adjustments needs the role {needed}; you are {role}.",
-                needed=any_of([role_words(role) for role in APPROVER_ROLES]), role=role_words(staff_role),
+                needed=Later(enum_list, "staff_role", APPROVER_ROLES, style="or"), role=role_words(staff_role),
             ),
             role=staff_role,
         )
@@ -166,7 +167,7 @@ def _may_decide(row: dict[str, Any], staff_id: int, staff_role: str) -> None:
         raise OwnAdjustmentRequest(
             _(
                 "Request {id} is yours: another {approver} decides on it.",
-                id=row["id"], approver=any_of([role_words(role) for role in APPROVER_ROLES]),
+                id=row["id"], approver=Later(enum_list, "staff_role", APPROVER_ROLES, style="or"),
             )
         )
 
@@ -252,7 +253,7 @@ async def requests(
     query = PointsAdjustmentRequest.select().order_by(PointsAdjustmentRequest.id).limit(limit)
     if status is not None:
         if status not in STATUSES:
-            raise InvalidField(_("status must be one of {choices}", choices=", ".join(STATUSES)), field="status")
+            raise InvalidField(_("status must be one of {choices}", choices=Later(identifiers, STATUSES)), field="status")
         query = query.where(PointsAdjustmentRequest.status == status)
     if member_id is not None:
         query = query.where(PointsAdjustmentRequest.member == member_id)

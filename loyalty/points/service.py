@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Callable, Sequence
 
+from loyalty.i18n.format import Later, identifiers
 from loyalty.i18n import _, _n
 from loyalty import clock, db
 from loyalty.errors import DomainError, InvalidField, NotFound
@@ -577,7 +578,7 @@ async def reverse(
     zero (only through this path). Never more than what is left of the original."""
     if clawback_policy not in CLAWBACK_POLICIES:
         raise InvalidField(
-            _("clawback_policy must be one of {choices}", choices=", ".join(CLAWBACK_POLICIES)), field="clawback_policy"
+            _("clawback_policy must be one of {choices}", choices=Later(identifiers, CLAWBACK_POLICIES)), field="clawback_policy"
         )
     today = today or clock.today()
     original = await LedgerEntry.select().where(LedgerEntry.idempotency_key == original_key).first()

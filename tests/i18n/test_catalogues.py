@@ -16,24 +16,8 @@ from babel.messages.catalog import Message as PoMessage
 from loyalty.i18n.catalog import translate
 from loyalty.i18n.enums import ENUMS
 from loyalty.i18n.tool import DOMAINS, _po_path, _read, problems
+from tests.i18n_words import foreign_words
 
-# What a Chinese text may write in Latin letters, because the reader sees or types it so.
-IDENTIFIERS = {
-    # data formats and their patterns, as an API caller writes them
-    "JSON", "UUID", "base64", "RFC", "YYYY", "MM", "DD", "HH", "SS", "CSV", "QR",
-    # the card code's prefix, and HTTP header names (kept whole: `Idempotency-Key`, not two words)
-    "OC1", "Idempotency-Key", "Sec-Fetch-Site", "Cookie",
-    # JSON's literals
-    "true", "false", "null",
-    # brands written in Latin letters in Chinese too, and the abbreviations Chinese staff use as they are
-    "Stripe", "WeChat", "API", "ID",
-    # a language's name is written in that language (the switch's "English")
-    "English",
-}
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-_CODE = re.compile(r"`[^`]*`")  # a command or field name in backticks is typed as written
-_WHOLE = re.compile("|".join(re.escape(i) for i in sorted(IDENTIFIERS, key=len, reverse=True) if "-" in i))
-_LATIN_RUN = re.compile(r"[A-Za-z]{2,}[0-9]*")  # a run of two letters or more, with its digits (base64, OC1)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -76,8 +60,7 @@ def test_a_chinese_translation_has_no_english_words():
     english = []
     for message in _entries("zh_CN", "messages"):
         for text in _forms(message.string):
-            bare = _WHOLE.sub(" ", _CODE.sub(" ", _PLACEHOLDER.sub(" ", text or "")))
-            words = [w for w in _LATIN_RUN.findall(bare) if w not in IDENTIFIERS]
+            words = foreign_words(text or "", "zh-CN")
             if words:
                 english.append(f"{_label(message)} → {text!r}: {words}")
     assert english == []
@@ -89,6 +72,6 @@ def test_the_english_catalogue_has_no_chinese(domain: str):
     chinese = [
         f"{_label(message)} → {text!r}"
         for message in _entries("en", domain) for text in _forms(message.string or message.id)
-        if _CJK.search(text or "") and text not in names
+        if foreign_words(text or "", "en", allowed=names)
     ]
     assert chinese == []
