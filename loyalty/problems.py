@@ -92,6 +92,8 @@ DATABASE_INT_MAX = 2**63 - 1
 _TYPE_WORDS = {
     "int": _("an integer"), "float": _("a number"), "str": _("a string"), "bool": _("true or false"), "null": _("null"),
     "object": _("an object"), "array": _("an array"), "bytes": _("base64 text"),
+    "date": _("a date (YYYY-MM-DD)"), "datetime": _("a time (RFC 3339)"), "time": _("a time of day (HH:MM:SS)"),
+    "uuid": _("a UUID"), "decimal": _("a decimal number"),
 }
 _INVALID_VALUE = _("invalid value")
 SESSION_COOKIE = "ocs"  # loyalty.app's cookie session
@@ -195,8 +197,9 @@ def _plain_reason(message: str) -> Message:
         log.info("a validation message with no words of ours yet: %r", message)
         return _INVALID_VALUE
     names = [name.strip() for name in wrong.group(1).split("|")]
-    expected = [_TYPE_WORDS.get(name, name) for name in names]
-    got = _TYPE_WORDS.get(wrong.group(2), wrong.group(2))
+    # A type msgspec may name that we have no words for yet is shown as the identifier it is.
+    expected = [_TYPE_WORDS.get(name, f"`{name}`") for name in names]
+    got = _TYPE_WORDS.get(wrong.group(2), f"`{wrong.group(2)}`")
     if len(expected) == 1:
         return _("expected {expected}, got {got}", expected=expected[0], got=got)
     return _("expected {first} or {second}, got {got}", first=expected[0], second=expected[1], got=got)

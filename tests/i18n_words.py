@@ -48,8 +48,11 @@ def _is_identifier(token: str, allowed: set[str]) -> bool:
 
 def foreign_words(text: str, locale: str, allowed: Iterable[str] = ()) -> list[str]:
     """The words of `text` a reader of `locale` (zh-CN or en) would not read as their language."""
-    text = _PLACEHOLDER.sub(" ", _QUOTED.sub(" ", text or ""))
-    allowed = set(allowed)
+    allowed = {name for name in allowed if name}
+    text = text or ""
+    for name in sorted(allowed, key=len, reverse=True):  # a field name, whatever its characters
+        text = text.replace(name, " ")
+    text = _PLACEHOLDER.sub(" ", _QUOTED.sub(" ", text))
     if locale.startswith("zh"):
         return [t for t in _TOKEN.findall(text) if _LETTERS.search(t) and not _is_identifier(t, allowed)]
     return [w for w in _CJK.findall(text) if w not in NAMES_IN_THEIR_OWN_LANGUAGE and w not in allowed]

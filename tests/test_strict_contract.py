@@ -56,7 +56,7 @@ async def test_a_staff_points_adjustment_given_as_text_or_a_float_is_a_400_namin
     path = f"/api/v1/staff/members/{member}/points/adjustments"
 
     answers = [
-        await client.post(path, content=body, headers={"Content-Type": "application/json"})
+        await client.post(path, content=body, headers={"Content-Type": "application/json", "Accept-Language": "en"})
         for body in (
             b'{"points": "500", "reason": "goodwill", "idempotency_key": "adjust-0001"}',
             b'{"points": 500.0, "reason": "goodwill", "idempotency_key": "adjust-0002"}',
@@ -71,10 +71,13 @@ async def test_a_staff_points_adjustment_given_as_text_or_a_float_is_a_400_namin
 
 async def test_a_member_body_with_text_for_a_boolean_or_a_number_is_refused(client, database):
     """Lax mode would read "true" as true and "2" as 2; a member's own API refuses both."""
-    answer = await client.post("/api/v1/auth/login-codes", content=b'{"phone": 13800138000}', headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    answer = await client.post("/api/v1/auth/login-codes", content=b'{"phone": 13800138000}', headers={**headers, "Accept-Language": "en"})
+    chinese = await client.post("/api/v1/auth/login-codes", content=b'{"phone": 13800138000}', headers=headers)
 
-    assert answer.status_code == 400
+    assert answer.status_code == chinese.status_code == 400
     assert answer.json()["errors"] == [{"field": "phone", "reason": "expected a string, got an integer", "source": "body"}]
+    assert chinese.json()["errors"] == [{"field": "phone", "reason": "应为字符串，实际为整数", "source": "body"}]
 
 
 # --- dates on every report ---------------------------------------------------------------------
@@ -100,7 +103,7 @@ async def test_every_report_answers_a_malformed_date_400_and_a_refused_one_422_n
     assert len(paths) >= 8, paths  # dashboards (JSON and CSV), KPIs, the referral funnel
 
     for path in paths:
-        malformed = await client.get(path, params={"start": "2026-1-01", "end": "2026-12-31"})
+        malformed = await client.get(path, params={"start": "2026-1-01", "end": "2026-12-31"}, headers={"Accept-Language": "en"})
         refused = await client.get(path, params={"start": "1999-12-31", "end": "2026-12-31"})
         backwards = await client.get(path, params={"start": "2026-12-31", "end": "2026-01-01"})
 

@@ -475,7 +475,7 @@ async def save_rule(
     low, high = (0, len(STAGES) - 1) if kind == "stage" else (1, 10**12)
     if not low <= threshold <= high:
         raise InvalidField(
-            _("threshold must be between {low} and {high} for {kind}", low=low, high=high, kind=kind), field="threshold"
+            _("threshold must be between {low} and {high} for `{kind}`", low=low, high=high, kind=kind), field="threshold"
         )
     if kind == "signed_referrals":
         if window_months is None or not 1 <= window_months <= 120:

@@ -68,8 +68,8 @@ async def reverse_sale(
 
             points_back, points_off = share(sale["points_redeemed"]), share(sale["points_earned"])
             discount, points_value = share(sale["discount_fen"]), share(sale["points_value_fen"])
-            pay_key, earn_key, _ = ledger_keys(ctx.merchant_id, sale["idempotency_key"])
-            reversal_pay, reversal_earn, _ = ledger_keys(ctx.merchant_id, key, kind="reversal")
+            pay_key, earn_key, _unused = ledger_keys(ctx.merchant_id, sale["idempotency_key"])
+            reversal_pay, reversal_earn, _unused = ledger_keys(ctx.merchant_id, key, kind="reversal")
             actor = points.Actor("merchant", ctx.merchant_id)
             balance_after = await points.available(sale["member"])
             # Paid points go back first, so earned points are taken back out of them.
