@@ -427,6 +427,7 @@ async def _assert_each_sale_recorded_once(world: World, attempts: list[Attempt])
 def _audit_ledger_cli(url: str) -> subprocess.CompletedProcess[str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("LOYALTY_")}
     env["LOYALTY_DATABASE_URL"] = url
+    env["LC_ALL"] = "en_US.UTF-8"  # the assertions read the English report
     return subprocess.run(
         [sys.executable, "-m", "loyalty.cli", "audit-ledger"], env=env, capture_output=True, text=True, timeout=60
     )
