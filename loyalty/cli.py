@@ -25,6 +25,7 @@ from loyalty import db, jobs
 from loyalty.errors import DomainError, ImportRejected, NotMigrated
 from loyalty.i18n import Message, _, _n, environment_locale, translate
 from loyalty.i18n.enums import enum_label
+from loyalty.i18n.format import items
 from loyalty.settings import Settings, SettingsError, load_settings
 
 console = Console(stderr=True)
@@ -215,9 +216,10 @@ def _print_row_errors(errors: list[dict[str, Any]]) -> None:
 def _print_demo_banner(settings: Settings, loaded: bool, partner_key: str, host: str, port: int) -> None:
     from loyalty import demo as demo_data
 
-    staff = ", ".join(
-        say(_("{username} / {password} ({role})", username=user, password=password, role=enum_label("staff_role", role, environment_locale())))
-        for user, (role, password, _display) in demo_data.DEMO_STAFF.items()
+    staff = items(
+        [say(_("{username} / {password} ({role})", username=user, password=password, role=enum_label("staff_role", role, environment_locale())))
+         for user, (role, password, _display) in demo_data.DEMO_STAFF.items()],
+        environment_locale(),
     )
     docs = f"http://{host}:{port}/schema"
     lines = [

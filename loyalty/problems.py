@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from loyalty import db
 from loyalty.errors import DomainError
 from loyalty.i18n import Message, _, _n, request_locale, translate
+from loyalty.i18n.fields import field_label
 
 log = logging.getLogger("loyalty.errors")
 
@@ -156,7 +157,10 @@ def _render_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str, 
 
 def _joined(errors: list[dict[str, str]], locale: str) -> str:
     """One sentence naming every field and its reason, for readers who show only `detail`."""
-    parts = [translate(_("{field}: {reason}", field=e["field"], reason=e["reason"]), locale) for e in errors]
+    parts = [
+        translate(_("{field}: {reason}", field=field_label(e["field"], locale), reason=e["reason"]), locale)
+        for e in errors
+    ]
     return translate(_("; "), locale).join(parts)
 
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from loyalty.i18n.catalog import catalogue
 from loyalty.i18n.enums import enum_tables
-from loyalty.i18n.locale import LANG_COOKIE, LOCALES, SESSION_LANG_KEY, request_locale
+from loyalty.i18n.locale import LANG_COOKIE, LOCALES, SESSION_LANG_KEY, configured_default, request_locale
 from loyalty.openapi_contract import raises
 
 # A year: the switch is a standing choice, like the saved language it stands in for.
@@ -47,7 +47,7 @@ async def page_catalogue(file_name: FromPath[str], request: Request[Any, Any, St
         locale = request_locale(request)
         headers["Vary"] = "Cookie, Accept-Language"
     elif locale not in LOCALES:
-        locale = "zh-CN"
+        locale = configured_default(request)
     return Response(_page_catalogue(locale), media_type="application/json", headers=headers)
 
 

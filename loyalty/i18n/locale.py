@@ -21,12 +21,10 @@ def normalise(tag: str | None) -> str:
 
 
 def _known(tag: str | None) -> str | None:
-    tag = (tag or "").strip().lower().replace("_", "-")
-    if tag.startswith("zh"):
-        return "zh-CN"
-    if tag.startswith("en"):
-        return "en"
-    return None
+    """zh-CN for `zh` and any `zh-…` tag, en for `en` and `en-…`; None for anything else
+    (`enx`, `english`, `*`)."""
+    language = (tag or "").strip().lower().replace("_", "-").split("-")[0]
+    return {"zh": "zh-CN", "en": "en"}.get(language)
 
 
 def negotiate(accept_language: str | None) -> str | None:
@@ -43,6 +41,8 @@ def negotiate(accept_language: str | None) -> str | None:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
+                if not 0.0 <= quality <= 1.0:  # RFC 9110 §12.4.2: a qvalue is 0 to 1 (so no inf, no nan)
+                    quality = 0.0
         known = _known(tag)
         if known and quality > 0:
             choices.append((-quality, position, known))
@@ -58,10 +58,11 @@ def request_locale(connection: Any) -> str:
     switched = _known(connection.cookies.get(LANG_COOKIE))
     if switched:
         return switched
-    return negotiate(connection.headers.get("accept-language")) or _configured_default(connection)
+    return negotiate(connection.headers.get("accept-language")) or configured_default(connection)
 
 
-def _configured_default(connection: Any) -> str:
+def configured_default(connection: Any) -> str:
+    """`LOYALTY_DEFAULT_LANGUAGE` of the app serving `connection` (zh-CN unless set)."""
     app = connection.scope.get("app")
     settings = getattr(getattr(app, "state", None), "settings", None)
     return _known(getattr(settings, "default_language", None)) or DEFAULT_LOCALE

@@ -58,3 +58,20 @@ async def test_a_language_we_do_not_have_is_a_400_naming_the_field(client: httpx
         assert refused.status_code == 400, (body, refused.text)
         assert refused.json()["errors"][0]["field"] == "language", (body, refused.text)
         assert "lang" not in refused.cookies
+
+
+async def test_a_catalogue_name_that_is_no_locale_gets_the_configured_default(client):
+    """`/i18n/<anything>` answers the default locale's catalogue (LOYALTY_DEFAULT_LANGUAGE), and
+    answers it for any name without keeping one copy per name."""
+    from loyalty.i18n.api import _page_catalogue
+
+    odd = await client.get("/i18n/%3Cscript%3E.json")
+    traversal = await client.get("/i18n/..%2F..%2Fetc%2Fpasswd")
+    chinese = await client.get("/i18n/zh-CN.json")
+    before = _page_catalogue.cache_info().currsize
+    for number in range(50):
+        await client.get(f"/i18n/nonsense-{number}.json")
+
+    assert odd.status_code == 200 and odd.json() == chinese.json()
+    assert traversal.status_code == 404
+    assert _page_catalogue.cache_info().currsize == before

@@ -43,7 +43,11 @@ def test_accept_language_picks_the_best_locale_we_have(header: str, locale: str)
     assert negotiate(header) == locale
 
 
-@pytest.mark.parametrize("header", [None, "", "fr-FR, de", "*", "en;q=0", "en;q=abc"])
+@pytest.mark.parametrize("header", [
+    None, "", "fr-FR, de", "*", "en;q=0", "en;q=abc",
+    "enx", "english", "zhx-CN",  # a tag is a language, not a prefix of one
+    "en;q=inf", "en;q=nan", "en;q=1.5", "en;q=-1",  # a qvalue is 0 to 1 (RFC 9110 §12.4.2)
+])
 def test_accept_language_that_names_none_of_ours_gives_nothing(header: str | None):
     assert negotiate(header) is None
 
