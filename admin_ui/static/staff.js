@@ -7,7 +7,13 @@ const NEXT = { registered: ["visited", "subscribed", "signed", "cancelled"], vis
 const TIERS = ["platinum", "gold", "silver", "blue"];
 const RESULT_COLOUR = { checked_in: "green", already_checked_in: "amber", not_open_yet: "amber" };
 
-const state = { me: null, view: null, projects: null };
+// Which roles may use each view (admins every one), as the API's guards allow them: a view a role
+// may not use is not offered, rather than opened empty.
+const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], dashboards: ["sales", "event_staff", "service"] };
+const PREFERRED = { sales: "referrals", event_staff: "scanner", service: "dashboards", admin: "dashboards" };
+const GATE_KEY = "owner-club.gate";  // the gate this browser's staff member last typed (localStorage)
+
+const state = { me: null, view: null, projects: null, leads: [] };
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const english = () => I18n.locale === "en";
@@ -33,18 +39,28 @@ async function problemOf(response) {
 async function problemText(response) { const p = await problemOf(response); return p.detail || p.title; }
 
 function showSwitch() { $("lang").textContent = enumLabel("language", I18n.other); }
-function showLogin() { $("nav").hidden = true; document.querySelectorAll(".view").forEach((v) => { v.hidden = true; }); $("login").hidden = false; }
+function showLogin() {
+  state.me = null; state.view = null;
+  $("nav").hidden = true; document.querySelectorAll(".view").forEach((v) => { v.hidden = true; }); $("login").hidden = false;
+}
+const mayUse = (view) => !!state.me && view in VIEW_ROLES && (state.me.role === "admin" || VIEW_ROLES[view].includes(state.me.role));
 
 async function start() {
   const response = await fetch("/api/v1/staff/me", { credentials: "same-origin" });
   if (!response.ok) { showLogin(); return; }
   state.me = await response.json();
   $("login").hidden = true; $("nav").hidden = false;
-  const preferred = { sales: "referrals", event_staff: "scanner", service: "dashboards", admin: "dashboards" }[state.me.role];
-  await show(location.hash.slice(1) || preferred);
+  document.querySelectorAll("#nav [data-view]").forEach((a) => { a.hidden = !mayUse(a.dataset.view); });
+  await show(location.hash.slice(1));
 }
 
 async function show(view) {
+  if (!state.me) return;
+  // An address naming a view this role may not use (or none) opens the role's own view.
+  if (!mayUse(view)) {
+    view = PREFERRED[state.me.role] || "dashboards";
+    history.replaceState(null, "", `#${view}`);
+  }
   state.view = view;
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
   document.querySelectorAll("[data-view]").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
@@ -69,6 +85,11 @@ const MOVE_WORDS = {  // the button that moves a lead on to a stage: short, the 
   signed: () => _p("lead action", "Signed"), cancelled: () => _p("lead action", "Cancel"),
 };
 
+// A sentence with a person's name in it, the name kept on one line (a name split across two
+// lines reads as two names): the sentence is filled with a mark, escaped, then the mark replaced.
+const NAME_MARK = "\u0001";
+const withName = (text, name) => esc(text).replace(NAME_MARK, `<span class="name">${esc(name)}</span>`);
+
 async function loadBoard() {
   const select = $("ref-project");
   const chosen = select.value;
@@ -79,18 +100,45 @@ async function loadBoard() {
   const response = await api(`/api/v1/staff/referrals?limit=200${project ? `&project_id=${project}` : ""}`);
   if (!response.ok) { $("board").innerHTML = ""; $("board-error").textContent = await problemText(response); return; }
   const leads = await response.json();
+  state.leads = leads;
   $("board").innerHTML = STAGES.map((stage) => {
     const here = leads.filter((l) => l.stage === stage);
     return `<div class="column" data-stage="${stage}"><h3><span>${esc(enumLabel("referral_stage", stage))}</span><span>${here.length}</span></h3>${here.map((l) => `
-      <div class="lead" data-lead="${l.id}"><strong>${esc(l.name)}</strong> · ${esc(l.phone)}
-      <div class="muted">${esc(projectName(l.project_id, l.project))} · ${esc(_("referred by {name}", { name: l.referrer_name }))}</div>
+      <div class="lead" data-lead="${l.id}"><strong class="name">${esc(l.name)}</strong> <span class="phone">${esc(l.phone)}</span>
+      <div class="muted"><span class="project">${esc(projectName(l.project_id, l.project))}</span> · <span class="by">${withName(_("referred by {name}", { name: NAME_MARK }), l.referrer_name)}</span></div>
       <div class="actions">${NEXT[stage].map((to) => `<button class="${to === "cancelled" ? "secondary" : ""}" data-move="${l.id}" data-to="${to}">${esc(MOVE_WORDS[to]())}</button>`).join("")}</div></div>`).join("")}</div>`;
   }).join("");
 }
 
+// Every move is for good (a lead never goes back a stage, and rewards are paid or taken back at
+// once): the board asks first, naming the lead and the stage; a cancellation asks why too (the
+// API keeps the reason, at least 2 characters).
+function moveQuestion(lead, stage) {
+  const name = lead.name;
+  if (stage === "cancelled") {
+    return {
+      title: _("Cancel the referral of {name}?", { name }),
+      lines: [_("Rewards paid for its subscription and signing are taken back. A cancelled lead stays cancelled.")],
+      reason: { label: _("Why is it cancelled? (at least 2 characters)"), minLength: 2 },
+      yes: _("Cancel the referral"), no: _("Go back"),
+    };
+  }
+  const stageName = enumLabel("referral_stage", stage);
+  return {
+    title: _("Move {name} to “{stage}”?", { name, stage: stageName }),
+    lines: [_("Rewards up to this stage are paid at once, and a lead never goes back to an earlier stage.")],
+    yes: _("Move to “{stage}”", { stage: stageName }), no: _("Go back"),
+  };
+}
+
 async function moveLead(id, stage) {
+  const lead = state.leads.find((l) => String(l.id) === String(id));
+  if (!lead) return;
+  const answer = await Confirm.ask(moveQuestion(lead, stage));
+  if (!answer) return;
   $("board-error").textContent = "";
-  const response = await api(`/api/v1/staff/referrals/${id}/stage`, { method: "POST", body: JSON.stringify({ stage }) });
+  const body = stage === "cancelled" ? { stage, note: answer.reason } : { stage };
+  const response = await api(`/api/v1/staff/referrals/${id}/stage`, { method: "POST", body: JSON.stringify(body) });
   if (!response.ok) $("board-error").textContent = await problemText(response);
   await loadBoard();
 }
@@ -100,11 +148,14 @@ async function moveLead(id, stage) {
 async function loadScanner() {
   const select = $("scan-event");
   const chosen = select.value;
-  const events = await api("/api/v1/staff/events").then((r) => (r.ok ? r.json() : []));
+  const response = await api("/api/v1/staff/events");
+  $("scan-error").textContent = response.ok ? "" : await problemText(response);  // never an empty screen
+  const events = response.ok ? await response.json() : [];
   select.innerHTML = events.map((e) => `<option value="${e.id}">${esc(titleOf(e))} · ${esc(I18n.dateTime(e.starts_at))}</option>`).join("");
   if (chosen) select.value = chosen;
-  // The gate's name is stored with each scan; the first guess is in the staff member's words.
-  if (!$("scan-gate").value) $("scan-gate").value = _("East gate");
+  // The gate's name is data, stored with each scan as typed: never a default in the page's
+  // language, but the gate this browser's staff member typed last.
+  if (!$("scan-gate").value) $("scan-gate").value = localStorage.getItem(GATE_KEY) || "";
   await refreshCount();
   $("scan-code").focus();
 }
@@ -123,7 +174,8 @@ function answerWords(answer) {
     : "";
   let detail = answer.detail || "";
   if (answer.result === "already_checked_in" && answer.first_checked_in_at) {
-    detail = _("First checked in at {time} at {gate}", { time: I18n.timeOfDay(answer.first_checked_in_at), gate: answer.first_gate });
+    // The gate as it was typed (data, quoted): 已于 19:25 在「东门」签到.
+    detail = _("First checked in at {time} at “{gate}”", { time: I18n.timeOfDay(answer.first_checked_in_at), gate: answer.first_gate });
   } else if (answer.result === "checked_in" && answer.points_earned) {
     detail = _n("{count} point awarded", "{count} points awarded", answer.points_earned);
   }
@@ -133,7 +185,12 @@ function answerWords(answer) {
 async function scan(code) {
   code = code.trim();
   if (!code) return;
-  const body = { event_id: Number($("scan-event").value), code, gate: $("scan-gate").value.trim() || "-", nonce: (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`) };
+  const gate = $("scan-gate").value.trim();
+  // No gate yet (a browser's first scan): ask for it, keeping the code for the scan after.
+  if (!gate) { $("scan-error").textContent = _("Type the gate you are at first: each check-in records it"); $("scan-gate").focus(); return; }
+  $("scan-error").textContent = "";
+  localStorage.setItem(GATE_KEY, gate);
+  const body = { event_id: Number($("scan-event").value), code, gate, nonce: (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`) };
   const response = await api("/api/v1/staff/checkins", { method: "POST", body: JSON.stringify(body) });
   const box = $("scan-result");
   if (!response.ok) {
@@ -152,7 +209,7 @@ async function scan(code) {
 }
 
 async function startCamera() {
-  if (!("BarcodeDetector" in window)) { $("result-detail").textContent = _("This browser cannot read codes with the camera: type or paste the code"); return; }
+  if (!("BarcodeDetector" in window)) { $("scan-error").textContent = _("This browser cannot read codes with the camera: type or paste the code"); return; }
   const detector = new BarcodeDetector({ formats: ["qr_code"] });
   const video = $("camera");
   video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
@@ -173,7 +230,8 @@ async function startCamera() {
 // Column kinds: how a value is written.
 const count = (v) => (v === null || v === undefined ? "" : I18n.number(v));
 const rate = (v) => I18n.percent(v);
-const fen = (v) => (v === null || v === undefined ? "" : I18n.money(v));
+// A money column shows full amounts on every row (¥552,500.00), never ¥55.25万 beside ¥48,082.00.
+const fen = (v) => (v === null || v === undefined ? "" : I18n.money(v, { compact: false }));
 const yesNo = (v) => (v === true ? _("Yes") : v === false ? _("No") : "—");
 const signed = (v) => (v === null || v === undefined ? "—" : new Intl.NumberFormat(I18n.locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(v));
 const col = (key, head, show = count) => ({ key, head, show, text: ![count, rate, fen, signed, yesNo].includes(show) });
@@ -183,59 +241,79 @@ const monthCell = (v, length = "long") => (v === "all" ? _("All months") : v ? I
 
 // What each dashboard shows: its columns (header words, how a value is written), the chart's
 // row label and value, and the business target if there is one.
+// Column headers say what the CSV export's headers say (the same context and words, in
+// pages.po as in messages.po; tests/browser/test_dashboards_page.py compares them).
 const DASHBOARDS = {
   tiers: {
     title: () => _("Members by tier"), roles: ["admin"], value: "members", label: (r) => enumLabel("tier", r.tier),
     chartRows: (d) => TIERS.map((tier) => ({ tier, members: d.totals[tier] })),
-    columns: () => [col("project", _("Project"), projectCell), ...TIERS.map((t) => col(t, enumLabel("tier", t))), col("members", _("Members"))],
+    columns: () => [
+      col("project", _p("dashboard_column", "Project"), projectCell), ...TIERS.map((t) => col(t, enumLabel("tier", t))),
+      col("members", _p("dashboard_column", "Members")),
+    ],
   },
   referrals: {
     title: () => _("Referrals: share of new buyers who were referred"), roles: ["admin", "sales"], target: 0.3, percent: true,
     value: "referral_share", label: (r) => `${projectName(r.project_id, r.project)} ${monthCell(r.month, "short")}`,
     columns: () => [
-      col("project", _("Project"), projectCell), col("month", _("Month"), (v) => monthCell(v)),
-      ...STAGES.slice(0, 4).map((s) => col(s, enumLabel("referral_stage", s))),
-      col("new_buyers", _("New buyers")), col("referred_buyers", _("Referred buyers")),
-      col("conversion", _("Signed of registered"), rate), col("referral_share", _("Referral share"), rate),
-      col("meets_target", _("Meets the target"), yesNo),
+      col("project", _p("dashboard_column", "Project"), projectCell), col("month", _p("dashboard_column", "Month"), (v) => monthCell(v)),
+      col("registered", _p("dashboard_column", "Leads registered")), col("visited", _p("dashboard_column", "Leads visited")),
+      col("subscribed", _p("dashboard_column", "Leads subscribed")), col("signed", _p("dashboard_column", "Leads signed")),
+      col("new_buyers", _p("dashboard_column", "New buyers")), col("referred_buyers", _p("dashboard_column", "Referred buyers")),
+      col("conversion", _p("dashboard_column", "Conversion"), rate),
+      col("referral_share", _p("dashboard_column", "Referral share of new buyers"), rate),
+      col("meets_target", _p("dashboard_column", "Meets the target"), yesNo),
     ],
   },
   events: {
     title: () => _("Event attendance and no-shows"), roles: ["admin", "event_staff"], value: "no_show_rate", percent: true,
     label: (r) => titleOf(r),
     columns: () => [
+      // One title, in the reader's language (the CSV has a column for each language).
       col("title_zh", _("Event"), (v, r) => (r.event_id === null ? _("All events") : titleOf(r))),
-      col("starts_at", _("Starts"), (v) => I18n.dateTime(v)), col("status", _("Status"), (v) => (v ? enumLabel("event_status", v) : "")),
-      col("seats", _("Seats")), col("signups", _("Signups")), col("people", _("People")),
-      col("attended", _("Attended")), col("attended_people", _("People who came")),
-      col("no_show", _("No-shows")), col("no_show_people", _("People who did not come")),
-      col("no_show_rate", _("No-show rate"), rate), col("attendance_rate", _("Attendance rate"), rate),
+      col("starts_at", _p("dashboard_column", "Starts at (Beijing time)"), (v) => I18n.dateTime(v)),
+      col("status", _p("dashboard_column", "Status"), (v) => (v ? enumLabel("event_status", v) : "")),
+      col("seats", _p("dashboard_column", "Seats")), col("signups", _p("dashboard_column", "Signups")),
+      col("people", _p("dashboard_column", "People signed up")), col("attended", _p("dashboard_column", "Signups attended")),
+      col("attended_people", _p("dashboard_column", "People attended")), col("no_show", _p("dashboard_column", "No-show signups")),
+      col("no_show_people", _p("dashboard_column", "No-show people")),
+      col("no_show_rate", _p("dashboard_column", "No-show rate"), rate), col("attendance_rate", _p("dashboard_column", "Attendance rate"), rate),
     ],
   },
   merchants: {
     title: () => _("Alliance merchants: sales and points spent"), roles: ["admin"], value: "points_redeemed", label: (r) => r.merchant,
     columns: () => [
-      col("merchant", _("Merchant"), (v, r) => (r.merchant_id === null ? _("All merchants") : v)),
-      col("sales", _("Sales")), col("gross_fen", _("Sales amount"), fen), col("discount_fen", _("Tier discounts"), fen),
-      col("points_redeemed", _("Points spent")), col("points_value_fen", _("Worth of the points"), fen),
-      col("reversed_fen", _("Returned"), fen),
+      col("merchant", _p("dashboard_column", "Merchant"), (v, r) => (r.merchant_id === null ? _("All merchants") : v)),
+      col("sales", _p("dashboard_column", "Sales")), col("gross_fen", _p("dashboard_column", "Gross"), fen),
+      col("discount_fen", _p("dashboard_column", "Discounts"), fen),
+      col("points_redeemed", _p("dashboard_column", "Points redeemed")),
+      col("points_value_fen", _p("dashboard_column", "Value of the points"), fen),
+      col("reversed_fen", _p("dashboard_column", "Reversed"), fen),
     ],
   },
   liability: {
     title: () => _("Points owed to members"), roles: ["admin"], value: "points", label: (r) => enumLabel("liability_kind", r.kind),
-    columns: () => [col("kind", _("Which points"), (v) => enumLabel("liability_kind", v)), col("points", _("Number of points")), col("value_fen", _("Worth"), fen)],
+    columns: () => [
+      col("kind", _p("dashboard_column", "Kind"), (v) => enumLabel("liability_kind", v)), col("points", _p("dashboard_column", "Points")),
+      col("value_fen", _p("dashboard_column", "Value"), fen),
+    ],
   },
   kpis: {
     title: () => _("Satisfaction and service"), roles: ["admin", "sales", "service"], target: 0.85, percent: true,
     value: "satisfaction_rate",
     label: (r) => (r.month === "all" ? _("Overall") : `${projectCell(null, r)} ${monthCell(r.month, "short")}`),
     columns: () => [
-      col("project", _("Project"), projectCell), col("month", _("Month"), (v) => monthCell(v)),
-      col("satisfaction_rate", _("Satisfied (4 or 5 of 5)"), rate), col("satisfaction_scores", _("Scores")),
-      col("nps", _("Net promoter score"), signed), col("recommend_answers", _("Answers")),
-      col("reply_on_time_rate", _("Replied on time"), rate), col("follow_up_rate", _("Followed up on time"), rate),
-      col("referral_share", _("Referral share"), rate), col("new_buyers", _("New buyers")),
-      col("referred_buyers", _("Referred buyers")), col("referral_signed", _("Referrals signed")),
+      // The project by name (the CSV gives its number).
+      col("project", _p("dashboard_column", "Project"), projectCell), col("month", _p("dashboard_column", "Month"), (v) => monthCell(v)),
+      col("satisfaction_rate", _p("dashboard_column", "Satisfied (4 or 5 of 5)"), rate),
+      col("satisfaction_scores", _p("dashboard_column", "Scores given")),
+      col("nps", _p("dashboard_column", "Net promoter score"), signed),
+      col("recommend_answers", _p("dashboard_column", "Recommendation answers")),
+      col("reply_on_time_rate", _p("dashboard_column", "Replied on time"), rate),
+      col("follow_up_rate", _p("dashboard_column", "Followed up on time"), rate),
+      col("referral_share", _p("dashboard_column", "Referral share of new buyers"), rate),
+      col("new_buyers", _p("dashboard_column", "New buyers")), col("referred_buyers", _p("dashboard_column", "Referred buyers")),
+      col("referral_signed", _p("dashboard_column", "Referral leads signed")),
     ],
   },
 };
@@ -328,7 +406,7 @@ $("lang").addEventListener("click", async () => {
   await I18n.choose(I18n.other);
   showSwitch();
   // Words a request left on the page were said in the other language: the scanner starts afresh.
-  $("board-error").textContent = ""; $("scan-result").className = "result idle";
+  $("board-error").textContent = ""; $("scan-error").textContent = ""; $("scan-result").className = "result idle";
   $("result-code").textContent = "—"; $("result-label").textContent = ""; $("result-detail").textContent = "";
   if (state.view) await show(state.view);
 });

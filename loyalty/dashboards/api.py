@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
@@ -46,13 +47,26 @@ End = Annotated[date, QueryParameter(description="last day, included, e.g. 2026-
 ProjectId = Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1, description="one project only")]
 
 
-def csv_reply(
+async def named_for(rows: Sequence[Any], locale: str) -> Sequence[Any]:
+    """Rows that name their project, naming it in English for an English reader where the
+    project has an English name (rows without a project, and the totals, are left as they are)."""
+    if locale != "en" or not any(hasattr(row, "project") for row in rows):
+        return rows
+    english = await service.english_project_names()
+    return [
+        msgspec.structs.replace(row, project=english[row.project_id]) if row.project_id in english else row
+        for row in rows
+    ]
+
+
+async def csv_reply(
     request: Request[Any, Any, Any], name: str, columns: Sequence[csv_export.Column], rows: Sequence[Any],
     totals: Any | None = None,
 ) -> Response[str]:
     """The rows (then the totals) in the reader's words; an attachment named `name`.csv."""
+    locale = request_locale(request)
     return Response(
-        csv_export.csv_document(columns, rows, totals, request_locale(request)), media_type=CSV,
+        csv_export.csv_document(columns, await named_for(rows, locale), totals, locale), media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
@@ -140,7 +154,7 @@ class StaffDashboardController(Controller):
     async def tiers_csv(self, request: Request[Any, Any, Any], project_id: ProjectId = None) -> Response[str]:
         """The tier dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await tier_report(project_id)
-        return csv_reply(request, "tiers", csv_export.TIER_COLUMNS, report.rows, report.totals)
+        return await csv_reply(request, "tiers", csv_export.TIER_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/referrals", operation_id="dashboardReferrals", opt=REFERRAL_READERS,
@@ -159,7 +173,7 @@ class StaffDashboardController(Controller):
     ) -> Response[str]:
         """The referral dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await referral_report(start, end, project_id)
-        return csv_reply(request, f"referrals-{start}-{end}", csv_export.REFERRAL_COLUMNS, report.rows, report.totals)
+        return await csv_reply(request, f"referrals-{start}-{end}", csv_export.REFERRAL_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/events", operation_id="dashboardEvents", opt=EVENT_READERS,
@@ -176,7 +190,7 @@ class StaffDashboardController(Controller):
     async def events_csv(self, request: Request[Any, Any, Any], start: Start, end: End) -> Response[str]:
         """The event-attendance dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await event_report(start, end)
-        return csv_reply(request, f"events-{start}-{end}", csv_export.EVENT_COLUMNS, report.rows, report.totals)
+        return await csv_reply(request, f"events-{start}-{end}", csv_export.EVENT_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/merchants", operation_id="dashboardMerchants", opt=ADMIN,
@@ -193,7 +207,7 @@ class StaffDashboardController(Controller):
     async def merchants_csv(self, request: Request[Any, Any, Any], start: Start, end: End) -> Response[str]:
         """The alliance-merchant dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await merchant_report(start, end)
-        return csv_reply(request, f"merchants-{start}-{end}", csv_export.MERCHANT_COLUMNS, report.rows, report.totals)
+        return await csv_reply(request, f"merchants-{start}-{end}", csv_export.MERCHANT_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/liability", operation_id="dashboardLiability", opt=ADMIN,
@@ -210,7 +224,7 @@ class StaffDashboardController(Controller):
     async def liability_csv(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[str]:
         """The points-liability dashboard as a CSV file (UTF-8 with BOM, for Excel): one line per kind."""
         view = await liability_view(settings.points_per_cny)
-        return csv_reply(request, f"liability-{clock.today()}", csv_export.LIABILITY_COLUMNS, view.rows)
+        return await csv_reply(request, f"liability-{clock.today()}", csv_export.LIABILITY_COLUMNS, view.rows)
 
     @raises("invalid-field")
     @get("/kpis", operation_id="dashboardKpis", opt=KPI_READERS,
@@ -226,4 +240,4 @@ class StaffDashboardController(Controller):
     ) -> Response[str]:
         """The care KPI dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, the last one for all months."""
         report = await kpi_report(start, end, project_id)
-        return csv_reply(request, f"kpis-{start}-{end}", csv_export.KPI_COLUMNS, report.rows)
+        return await csv_reply(request, f"kpis-{start}-{end}", csv_export.KPI_COLUMNS, report.rows)

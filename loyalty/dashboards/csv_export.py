@@ -4,7 +4,8 @@ percentages and money as money. A spreadsheet still gets numbers to sum: counts 
 numbers, and each amount has a second column in yuan as a plain number beside its money text.
 
 The JSON reports keep the machine's names and units (fen, rates of 0..1); only the files
-handed to people are worded here."""
+handed to people are worded here. A column the staff page shows too has the page's header: the
+same context and English source (admin_ui/static/staff.js), so the same words in both."""
 
 from __future__ import annotations
 
@@ -149,9 +150,9 @@ LIABILITY_COLUMNS = (
 
 KPI_COLUMNS = (
     PROJECT_ID, MONTH,
-    Column(_p("dashboard_column", "Satisfaction"), rate("satisfaction_rate")),
+    Column(_p("dashboard_column", "Satisfied (4 or 5 of 5)"), rate("satisfaction_rate")),
     Column(_p("dashboard_column", "Scores given"), plain("satisfaction_scores")),
-    Column(_p("dashboard_column", "NPS"), plain("nps")),
+    Column(_p("dashboard_column", "Net promoter score"), plain("nps")),
     Column(_p("dashboard_column", "Recommendation answers"), plain("recommend_answers")),
     Column(_p("dashboard_column", "Replied on time"), rate("reply_on_time_rate")),
     Column(_p("dashboard_column", "Replies due"), plain("replies_due")),

@@ -55,6 +55,13 @@ async def _project_names(project_id: int | None = None) -> dict[int, str]:
     return {row["id"]: row["name"] for row in await query}
 
 
+async def english_project_names() -> dict[int, str]:
+    """The projects that have an English name (Project.name_en), by id: what an English reader
+    reads where the reports name a project (the pages do the same)."""
+    rows = await Project.select(Project.id, Project.name_en).where(Project.name_en != "")
+    return {row["id"]: row["name_en"] for row in rows}
+
+
 # --- tiers -----------------------------------------------------------------------------------
 
 

@@ -200,4 +200,4 @@ async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(dat
         exported = await page.request.get(await link.get_attribute("href") or "")
         assert exported.status == 200 and exported.headers["content-type"].startswith("text/csv"), (name, exported.status)
     tiers_csv = (await (await page.request.get(f"/api/v1/staff/dashboards/tiers.csv?{query}")).body()).decode("utf-8-sig")
-    assert tiers_csv.splitlines()[-1] == ",,0,1,1,2,4"
+    assert tiers_csv.splitlines()[-1] == ",合计,0,1,1,2,4"  # the totals row names itself

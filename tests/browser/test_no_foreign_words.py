@@ -6,9 +6,11 @@ in every state a scan can find. Chromium opens, in zh-CN and then in en (the bro
 which it sends as Accept-Language):
 - the owner page, on a phone: the login with its problems (a malformed phone, a wrong code),
   then the demo owner 张伟's four tabs, and a referral refused for its phone;
-- the staff pages as the demo's admin, sales, event staff and customer service: every view
-  (what a role may not open shows the refusal), a wrong password, the dashboards with a range
-  that ends before it starts, and the door scanner with each result a scan can give.
+- the staff pages as the demo's admin, sales, event staff and customer service: every view the
+  role may use (the others are not offered; their address opens the role's own view), a wrong
+  password, the dashboards with a range that ends before it starts, the door scanner with each
+  result a scan can give, and the questions asked before what cannot be undone (moving or
+  cancelling a lead; an owner cancelling a signup).
 What counts as a foreign word and which names are allowed: tests/browser/words.py.
 
 With LOYALTY_SCREENSHOTS_DIR set (docs/screenshots), the run also saves the README's pictures of
@@ -46,6 +48,11 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
+VIEWS = ("referrals", "scanner", "dashboards")
+# The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
+ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"dashboards"}}
+# The gate the door's staff member types, in their own words (data, stored as typed).
+GATE = {"zh-CN": "东门", "en": "East gate"}
 
 
 @dataclass
@@ -68,12 +75,13 @@ class World:
 
 
 # What the test types: a person's own words and identifiers, shown back in the fields they typed.
-TYPED = {*DEMO_STAFF, "李雷", "not-the-password", "not-a-code"}
+TYPED = {*DEMO_STAFF, "李雷", "not-the-password", "not-a-code", *GATE.values()}
 
 
 async def _door(settings: Any) -> Door:
     """Two events and five demo owners: one checked in twice, one with a cancelled signup, one on
-    the waitlist, one with no signup (their card), and the first one's ticket for tomorrow."""
+    the waitlist, one with no signup (their card), and the first one's ticket for tomorrow; the
+    demo owner 张伟 signed up for tomorrow too."""
     now = clock.now()
     soon = now + timedelta(minutes=30)  # the door opens 120 minutes before the start: open now
     open_now = await event(
@@ -95,6 +103,9 @@ async def _door(settings: Any) -> Door:
     await signups.sign_up(taking, open_now, settings=settings)  # the three seats taken again
     [waitlisted] = await signups.sign_up(waiting, open_now, settings=settings, join_waitlist=True)
     [elsewhere] = await signups.sign_up(first, tomorrow, settings=settings)
+    demo_owner = await Member.select(Member.id).where(Member.phone == f"+86{DEMO_OWNER_PHONE}").first()
+    assert demo_owner is not None
+    await signups.sign_up(demo_owner["id"], tomorrow, settings=settings)  # a signup the owner page can cancel
     signer = cards.signer_for(settings)
     codes = {
         "checked_in": signer.sign("ticket", ticket),
@@ -156,6 +167,7 @@ async def owner_tabs(page: Page, reader: Reader) -> None:
     await expect(page.locator("#events .event").first).to_be_visible()
     await expect(page.locator("#signups .event").first).to_be_visible()
     await reader.read(page, "the events tab")
+    await asked(page, reader, page.locator("#signups button[data-cancel]").first, "the events tab, cancelling a signup")
     await page.click('[role=tab][data-tab="card"]')
 
 
@@ -202,6 +214,9 @@ async def test_the_owner_page_in_english_has_no_chinese(world: World, pages: Pag
     await owner_logs_in(page, DEMO_OWNER_PHONE, sent="Code sent")
     await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     await expect(page.locator("#lang")).to_have_text("English")
+    # The card loaded first: a request still under way when the switch saves the language
+    # answers with the session it started with, and the cookie session keeps the last one.
+    await expect(page.locator("#qr svg")).to_be_visible()
     await page.click("#lang")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator("#lang")).to_have_text("简体中文")
@@ -213,6 +228,16 @@ async def test_the_owner_page_in_english_has_no_chinese(world: World, pages: Pag
 
 
 # --- the staff pages ---------------------------------------------------------------------------
+
+
+async def asked(page: Page, reader: Reader, button: Any, where: str) -> None:
+    """Click a button that asks before doing what cannot be undone, read the question, go back."""
+    await button.click()
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog).to_be_visible()
+    await reader.read(page, where)
+    await dialog.locator("#confirm-no").click()
+    await expect(dialog).to_have_count(0)
 
 
 async def open_view(page: Page, view: str, role: str) -> None:
@@ -239,6 +264,7 @@ async def door_scans(page: Page, reader: Reader, door: Door) -> None:
     """Each answer at the door: its words (never its key) as the largest text, its colour."""
     words = (await catalogue(page, reader.locale))["enums"]["checkin_result"]
     colour = {"checked_in": "green", "already_checked_in": "amber", "not_open_yet": "amber"}
+    await page.fill("#scan-gate", GATE[reader.locale])
     await page.select_option("#scan-event", str(door.open_now))
     for expected, code in door.codes.items():
         result = "not_signed_up" if expected == "waitlisted" else expected
@@ -290,9 +316,16 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
     for role, (username, password) in ROLES.items():
         page = await pages.new(locale=browser_locale)
         await staff_logs_in(page, username, password=password)
-        for view in ("referrals", "scanner", "dashboards"):
+        for view in VIEWS:
+            if view not in ALLOWED[role]:
+                await expect(page.locator(f'#nav a[data-view="{view}"]')).to_be_hidden()
+                continue
             await open_view(page, view, role)
             await reader.read(page, f"the staff page {view} as {role}")
+            if view == "referrals" and role == "sales":
+                lead = page.locator('#board .column[data-stage="registered"] .lead').first
+                await asked(page, reader, lead.locator('button[data-to="signed"]'), "the referral board, signing a lead")
+                await asked(page, reader, lead.locator('button[data-to="cancelled"]'), "the referral board, cancelling a lead")
             if view == "scanner" and role == "event_staff":
                 await door_scans(page, reader, world.door)
             if view == "dashboards" and role == "admin":

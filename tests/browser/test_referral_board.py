@@ -1,5 +1,7 @@
-"""A sales user moves a lead to `signed` on the referral board with one click; the rewards
-the rules give are paid to the referrer at once, and the referrer sees them on the owner page.
+"""A sales user moves a lead to `signed` on the referral board: the board asks first, naming the
+lead and the stage (a move is for good), and going back changes nothing; once confirmed, the
+rewards the rules give are paid to the referrer at once, and the referrer sees them on the
+owner page. Cancelling a lead asks why in the same dialog (the API keeps the reason).
 
 Default reward rules (migrations/referrals, "default referral reward rules"): 200 points to
 the referrer at the visit (available at once); at signing 5,000 to the referrer, pending for
@@ -18,7 +20,7 @@ from tests.browser.pages import add_staff, owner_logs_in, staff_logs_in
 from tests.events.builders import owners, phone, project_id
 
 
-async def test_a_sales_user_signs_a_lead_with_one_click_and_the_referrer_gets_the_points(database, pages: Pages, tmp_path):
+async def test_a_sales_user_signs_a_lead_after_confirming_and_the_referrer_gets_the_points(database, pages: Pages, tmp_path):
     [referrer, other] = await owners(tmp_path, 2)
     project = await project_id()
     lead = await referrals.register_lead(referrer, name="王五", phone="13900139001", project_id=project)
@@ -35,7 +37,27 @@ async def test_a_sales_user_signs_a_lead_with_one_click_and_the_referrer_gets_th
     await expect(card).to_contain_text("王五")
     await expect(card).to_contain_text("业主0")  # the referrer
     await expect(board.locator('.column[data-stage="registered"] h3 span').nth(1)).to_have_text("2")
+
+    # The click asks first, in the page's language, naming the lead and the stage.
     await card.locator('button[data-move][data-to="signed"]').click()
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog).to_be_visible()
+    await expect(dialog.locator("h2")).to_have_text("确定将王五移至「已签约」？")
+    await expect(dialog.locator("#confirm-yes")).to_have_text("移至「已签约」")
+    await expect(dialog.locator("#confirm-reason")).to_have_count(0)  # only a cancellation asks why
+    await expect(dialog.locator("#confirm-no")).to_be_focused()  # Enter alone never moves a lead
+    await dialog.locator("#confirm-no").click()
+    await expect(dialog).to_have_count(0)
+    await expect(card).to_be_visible()  # still registered
+    await card.locator('button[data-move][data-to="signed"]').click()
+    await expect(dialog).to_be_visible()
+    await page.keyboard.press("Escape")  # going back the keyboard's way
+    await expect(dialog).to_have_count(0)
+    await expect(card).to_be_visible()
+    assert moves == []
+
+    await card.locator('button[data-move][data-to="signed"]').click()
+    await page.locator("dialog#confirm #confirm-yes").click()
 
     signed = board.locator(f'.column[data-stage="signed"] .lead[data-lead="{lead["id"]}"]')
     await expect(signed).to_contain_text("王五")
@@ -71,3 +93,50 @@ async def test_a_sales_user_signs_a_lead_with_one_click_and_the_referrer_gets_th
     await owner.click('[role=tab][data-tab="referrals"]')
     await expect(owner.locator("#referrals")).to_contain_text("王五")
     await expect(owner.locator("#referrals .status")).to_have_text("已签约")
+
+
+async def test_cancelling_a_lead_asks_why_and_keeps_the_reason(database, pages: Pages, tmp_path):
+    """The board's Cancel: the dialog names the lead and asks for the reason the API requires
+    (at least 2 characters; the button waits for them); the lead is cancelled with that reason."""
+    [referrer] = await owners(tmp_path, 1)
+    lead = await referrals.register_lead(referrer, name="王五", phone="13900139001", project_id=await project_id())
+    await add_staff("sales1", "sales")
+    page = await pages.new()
+
+    await staff_logs_in(page, "sales1")
+
+    card = page.locator(f'#board .column[data-stage="registered"] .lead[data-lead="{lead["id"]}"]')
+    await card.locator('button[data-move][data-to="cancelled"]').click()
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog.locator("h2")).to_have_text("确定取消王五的推荐？")
+    await expect(dialog.locator(".confirm-line")).to_have_text(["已发放的认购、签约奖励将被收回。取消后无法恢复。"])
+    reason = dialog.locator("#confirm-reason")
+    await expect(reason).to_be_focused()
+    await expect(dialog.locator("#confirm-yes")).to_be_disabled()
+    await reason.fill("客")  # one character: not a reason yet
+    await expect(dialog.locator("#confirm-yes")).to_be_disabled()
+    await reason.fill("客户已在别处购房")
+    await dialog.locator("#confirm-yes").click()
+
+    cancelled = page.locator(f'#board .column[data-stage="cancelled"] .lead[data-lead="{lead["id"]}"]')
+    await expect(cancelled).to_contain_text("王五")
+    await expect(page.locator("#board-error")).to_have_text("")
+    row = await Lead.select(Lead.stage, Lead.cancel_reason).where(Lead.id == lead["id"]).first()
+    assert row == {"stage": "cancelled", "cancel_reason": "客户已在别处购房"}
+
+
+async def test_english_board_asks_in_english(database, pages: Pages, tmp_path):
+    [referrer] = await owners(tmp_path, 1)
+    lead = await referrals.register_lead(referrer, name="王五", phone="13900139001", project_id=await project_id())
+    await add_staff("sales1", "sales")
+    page = await pages.new(locale="en-US")
+
+    await staff_logs_in(page, "sales1")
+
+    card = page.locator(f'#board .lead[data-lead="{lead["id"]}"]')
+    await card.locator('button[data-move][data-to="visited"]').click()
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog.locator("h2")).to_have_text("Move 王五 to “Visited”?")
+    await expect(dialog.locator("#confirm-no")).to_have_text("Go back")
+    await dialog.locator("#confirm-yes").click()
+    await expect(page.locator(f'#board .column[data-stage="visited"] .lead[data-lead="{lead["id"]}"]')).to_be_visible()

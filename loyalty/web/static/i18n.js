@@ -14,7 +14,7 @@
 
 const I18n = (() => {
   const ZONE = "Asia/Shanghai";
-  // From 100,000 yuan (10万) up, money is written compactly: ¥128万 (¥1.28M in English).
+  // From 100,000 yuan (10万) up, money is written compactly: ¥128万 (¥1.28M in English), but in tables.
   const COMPACT_FROM_FEN = 100000 * 100;
   // The gettext plural forms of each locale, by CLDR category (the .po files' Plural-Forms:
   // English has two, one and other; Chinese one form for every count).
@@ -58,8 +58,9 @@ const I18n = (() => {
   const dateParts = { year: "numeric", month: "short", day: "numeric" };
   const timeParts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
 
-  function money(fen) {
-    const compact = Math.abs(fen) >= COMPACT_FROM_FEN;
+  // `compact: false` for a table's column, where every row is written the same way, in full.
+  function money(fen, { compact: allowed = true } = {}) {
+    const compact = allowed && Math.abs(fen) >= COMPACT_FROM_FEN;
     return new Intl.NumberFormat(catalogue.locale, {
       style: "currency", currency: "CNY", currencyDisplay: "narrowSymbol",
       ...(compact ? { notation: "compact", minimumFractionDigits: 0, maximumFractionDigits: 2 } : {}),

@@ -3,7 +3,8 @@
 "use strict";
 
 // `chosen`: a language picked with the switch before logging in, saved for the owner once they are in.
-const state = { tab: "card", qrTimer: null, tickTimer: null, projects: null, chosen: null };
+// `events`, `signups`: what the events tab shows, for the words of a cancellation's question.
+const state = { tab: "card", qrTimer: null, tickTimer: null, projects: null, chosen: null, events: [], signups: [] };
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const english = () => I18n.locale === "en";
@@ -137,11 +138,13 @@ function eventItem(e) {
     <div class="row">${action}</div></div>`;
 }
 
+const signupTitle = (s) => (english() && s.event_title_en ? s.event_title_en : s.event_title_zh);
+
 function signupItem(s) {
   const place = s.waitlist_position ? ` · ${esc(_("number {position} on the waitlist", { position: s.waitlist_position }))}` : "";
   const cancellable = ["confirmed", "waitlisted", "pending_payment"].includes(s.status);
   return `<div class="event ticket" data-signup-id="${s.id}">
-    <div class="row"><strong>${esc(english() && s.event_title_en ? s.event_title_en : s.event_title_zh)}</strong>
+    <div class="row"><strong>${esc(signupTitle(s))}</strong>
     <span class="status" data-status="${esc(s.status)}">${esc(signupStatus(s))}</span></div>
     <div class="muted">${esc(I18n.dateTime(s.starts_at))} · ${esc(s.venue)}${place}</div>
     ${s.ticket_code ? `<img alt="${esc(_("Ticket code"))}" src="/api/v1/me/signups/${s.id}/ticket.png" data-ticket="${esc(s.ticket_code)}">` : ""}
@@ -153,6 +156,7 @@ async function loadEvents() {
   const [events, signups] = await Promise.all([
     api("/api/v1/events").then((r) => r.json()), api("/api/v1/me/signups").then((r) => r.json()),
   ]);
+  state.events = events; state.signups = signups;
   $("events").innerHTML = events.length ? events.map(eventItem).join("") : `<p class="muted">${esc(_("No events to join right now"))}</p>`;
   $("signups").innerHTML = signups.length ? signups.map(signupItem).join("") : `<p class="muted">${esc(_("No signups yet"))}</p>`;
 }
@@ -167,7 +171,32 @@ async function signUp(eventId, waitlist) {
   await loadEvents();
 }
 
+// What cancelling gives up, said before it is done: a waitlist place, or a seat that goes to the
+// waitlist (the next household takes it) and a fee that is paid back.
+function cancelQuestion(s) {
+  const event = signupTitle(s);
+  if (s.status === "waitlisted") {
+    return {
+      title: _("Leave the waitlist for “{event}”?", { event }),
+      lines: [s.waitlist_position ? _("You give up your place (number {position}); joining again puts you at the end.", { position: s.waitlist_position }) : ""],
+      yes: _("Leave the waitlist"), no: _("Stay on the waitlist"),
+    };
+  }
+  const listed = state.events.find((e) => e.id === s.event_id);
+  const seat = !listed ? _("If anyone is on the waitlist, your seat goes to them.")
+    : listed.seats_left === 0 ? _("The event is full: your seat goes to the next person on the waitlist, and you may not get it back.")
+    : _("You can sign up again while seats are left.");
+  const paid = s.payment && s.payment.status === "succeeded" ? _("The {fee} you paid is refunded.", { fee: I18n.money(s.payment.amount_fen) }) : "";
+  return {
+    title: _("Cancel your signup for “{event}”?", { event }),
+    lines: [seat, paid], yes: _("Cancel the signup"), no: _("Keep my signup"),
+  };
+}
+
 async function cancelSignup(signupId) {
+  const signup = state.signups.find((s) => String(s.id) === String(signupId));
+  if (!signup || !(await Confirm.ask(cancelQuestion(signup)))) return;
+  $("event-error").textContent = "";
   const response = await api(`/api/v1/me/signups/${signupId}/cancellation`, { method: "POST" });
   if (!response.ok) $("event-error").textContent = await problemText(response);
   await loadEvents();
@@ -179,7 +208,8 @@ $("lang").addEventListener("click", async () => {
   if ($("app").hidden) state.chosen = I18n.other;
   await I18n.choose(I18n.other);
   showSwitch();
-  ["login-error", "refer-error", "event-error"].forEach((id) => { $(id).textContent = ""; });  // said in the other language
+  // Said in the other language: gone until the page says them again (the countdown at its next tick).
+  ["login-error", "refer-error", "event-error", "countdown"].forEach((id) => { $(id).textContent = ""; });
   if (!$("app").hidden) await selectTab(state.tab);
 });
 $("send-code").addEventListener("click", async () => {
