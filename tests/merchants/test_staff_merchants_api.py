@@ -53,7 +53,7 @@ async def test_a_discount_for_an_unknown_merchant_is_not_found_not_a_500(client)
     )
 
     assert response.status_code == 404 and response.json()["type"] == "/problems/not-found"
-    assert response.json()["errors"] == [{"field": "merchant", "reason": "商户 999999 不存在", "source": "path"}]
+    assert response.json()["errors"] == [{"field": "merchant", "reason": "商家 999999 不存在", "source": "path"}]
 
 
 async def test_only_admins_manage_merchants(client):
