@@ -159,6 +159,7 @@ TABLE: dict[str, Access] = {
     "POST /api/v1/referrals": MEMBERS,
     "GET /api/v1/events": MEMBERS,
     "GET /api/v1/events/{event_id}": MEMBERS,
+    "GET /api/v1/events/{event_id}/event.ics": MEMBERS,
     "POST /api/v1/events/{event_id}/signups": MEMBERS,
     "GET /api/v1/programs": MEMBERS,
     "POST /api/v1/programs/{program_id}/signups": MEMBERS,

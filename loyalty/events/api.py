@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 import qrcode
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
@@ -22,21 +23,24 @@ from qrcode.constants import ERROR_CORRECT_M
 from loyalty import clock, db
 from loyalty.cards import service as cards
 from loyalty.errors import DomainError, NotFound
-from loyalty.events import catalog, checkin, signups, webhooks
+from loyalty.events import calendar, catalog, checkin, detail, signups, webhooks
 from loyalty.events.schemas import (
     CheckinRequest,
     CheckinView,
     Created,
     DoorCountView,
     EventCreate,
+    EventDetailView,
     EventView,
     MySignupRef,
     PaymentView,
     ProgramCreate,
+    ProgramSessionsView,
     ProgramSignupRequest,
     ProgramView,
     Reason,
     SignupRequest,
+    SessionView,
     SignupView,
     StaffEventView,
     StaffSignupView,
@@ -86,6 +90,30 @@ def event_view(offer: catalog.Offer, language: str) -> EventView:
         party_size_limit=event["party_size_limit"], fee_per_person_fen=offer.fee_per_person_fen,
         attendance_points=event["attendance_points"], status=event["status"], can_sign_up=offer.why_not is None,
         why_not=_why_not(offer.why_not, language), my_signup=MySignupRef(id=mine["id"], status=mine["status"]) if mine else None,
+    )
+
+
+async def event_detail_view(offer: catalog.Offer, member: int, language: str) -> EventDetailView:
+    event = offer.event
+    found = await detail.program_sessions(event, member)
+    program = None
+    if found is not None:
+        p = found.program
+        program = ProgramSessionsView(
+            id=p["id"], title_zh=p["title_zh"], title_en=p["title_en"], body_zh=p["body_zh"], body_en=p["body_en"],
+            sessions=[
+                SessionView(
+                    id=s.event["id"], title_zh=s.event["title_zh"], title_en=s.event["title_en"], venue=s.event["venue"],
+                    starts_at=s.event["starts_at"], ends_at=s.event["ends_at"], seats_left=s.seats_left,
+                    my_signup_status=s.my_status,  # type: ignore[arg-type]
+                )
+                for s in found.sessions
+            ],
+        )
+    return EventDetailView(
+        **msgspec.structs.asdict(event_view(offer, language)),
+        open_to=await detail.open_to(event, language), waitlist_length=await detail.waitlist_length(event["id"]),
+        program=program,
     )
 
 
@@ -149,13 +177,35 @@ class MemberEventController(Controller):
         return [event_view(o, language) for o in await catalog.offers(member_id(request), settings, language=language)]
 
     @raises("invalid-field", "not-found")
-    @get("/events/{event_id:int}", operation_id="getEvent", summary="One event, with what I pay and why I may not join")
-    async def get_event(self, event_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> EventView:
+    @get(
+        "/events/{event_id:int}", operation_id="getEvent",
+        summary="One event for its page: what I pay, who may join and why I may not, the waitlist, its program's sessions",
+    )
+    async def get_event(self, event_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> EventDetailView:
         language = _language(request)
-        found = await catalog.offers(member_id(request), settings, event_ids=[event_id], language=language)
+        me = member_id(request)
+        found = await catalog.offers(me, settings, event_ids=[event_id], language=language)
         if not found:
             raise NotFound(_("There is no event {event_id}", event_id=event_id))
-        return event_view(found[0], language)
+        return await event_detail_view(found[0], me, language)
+
+    @raises("not-found")
+    @get(
+        "/events/{event_id:int}/event.ics", operation_id="getEventCalendar", media_type="text/calendar",
+        summary="The event as an iCalendar file, for adding it to a calendar (published events)",
+        description="A VEVENT in Beijing time (TZID Asia/Shanghai) with a UID stable per event, its title and "
+        "description in my language, the venue as LOCATION and the event's page as URL.",
+    )
+    async def event_calendar(self, event_id: FromPath[int], request: Request[Any, Any, State]) -> Response[bytes]:
+        event = await Event.select().where((Event.id == event_id) & (Event.status == "published")).first()
+        if event is None:
+            raise NotFound(_("There is no event {event_id}", event_id=event_id))
+        page = f"{str(request.base_url).rstrip('/')}/#event/{event_id}"
+        body = calendar.event_ics(event, language=_language(request), url=page, now=clock.now())
+        return Response(body, media_type="text/calendar; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{calendar.filename(event_id)}"',
+            "Cache-Control": "private, no-store",
+        })
 
     @raises(*SIGNUP_REFUSALS)
     @post(

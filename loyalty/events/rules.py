@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from loyalty.i18n import _, _n, translate
+from loyalty.i18n import Message, _, _n, translate
 from loyalty.i18n.enums import enum_list
 from loyalty.i18n.format import Later, datetime as written_datetime, items
 from loyalty.errors import DomainError, InvalidField
@@ -82,6 +82,20 @@ def _choices(enum: str, values: list[str]) -> Later:
 
 # The refusals `refusal` can give, as the `type` URIs an event's `why_not` carries.
 WHY_NOT_TYPES = tuple(f"/problems/{cls.type}" for cls in (EventCancelled, NotEligible, SignupNotOpenYet, SignupClosed))
+
+
+def conditions(event: Mapping[str, Any], project_names: Mapping[int, str] | None = None) -> list[Message]:
+    """Who may join, as the event page states it for everyone: the same words a refusal gives
+    (none: every member may)."""
+    said = []
+    if tiers := split(event["eligible_tiers"]):
+        said.append(message("why_not.tier", tiers=_choices("tier", tiers)))
+    if stages := split(event["eligible_stages"]):
+        said.append(message("why_not.stage", stages=_choices("owner_stage", stages)))
+    if projects := [int(part) for part in split(event["eligible_projects"])]:
+        names = [(project_names or {}).get(p, str(p)) for p in projects]
+        said.append(message("why_not.project", projects=Later(_project_names, names)))
+    return said
 
 
 def refusal(

@@ -132,6 +132,35 @@ class EventView(msgspec.Struct):
     my_signup: MySignupRef | None
 
 
+class SessionView(msgspec.Struct):
+    id: int
+    title_zh: str
+    title_en: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    seats_left: int
+    my_signup_status: Annotated[SignupStatus | None, msgspec.Meta(description="my live signup for this session, if any")]
+
+
+class ProgramSessionsView(msgspec.Struct):
+    id: int
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    sessions: Annotated[list[SessionView], msgspec.Meta(description="the program's published sessions, this one included, soonest first")]
+
+
+class EventDetailView(EventView):
+    open_to: Annotated[list[str], msgspec.Meta(
+        description="who may join, in the reader's language (tiers, stages, projects); empty: every member",
+        examples=[["仅限金卡或铂金卡会员"]],
+    )]
+    waitlist_length: Annotated[int, msgspec.Meta(description="households on the waitlist now")]
+    program: Annotated[ProgramSessionsView | None, msgspec.Meta(description="the seasonal program this event is a session of")]
+
+
 class ProgramView(msgspec.Struct):
     id: int
     title_zh: str
