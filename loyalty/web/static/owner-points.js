@@ -1,7 +1,8 @@
 // The owner page's points tab: the balance, what expires when, and the history in words.
 "use strict";
 
-const pointsPage = { cursor: null };
+// A phone's screenful at a time; "More" asks for the next.
+const pointsPage = { cursor: null, size: 20 };
 
 // An entry's points as the owner reads them: what changed in spendable points, else in pending ones.
 function entryPoints(e) {
@@ -20,8 +21,8 @@ function historyRow(e) {
 }
 
 async function loadHistory(more = false) {
-  const query = more && pointsPage.cursor !== null ? `?cursor=${pointsPage.cursor}` : "";
-  const statement = await api(`/api/v1/me/points${query}`).then((r) => r.json());
+  const cursor = more && pointsPage.cursor !== null ? `&cursor=${pointsPage.cursor}` : "";
+  const statement = await api(`/api/v1/me/points?limit=${pointsPage.size}${cursor}`).then((r) => r.json());
   pointsPage.cursor = statement.next_cursor;
   const rows = statement.entries.map(historyRow).join("");
   if (more) $("points-history").insertAdjacentHTML("beforeend", rows);

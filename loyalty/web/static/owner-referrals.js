@@ -17,9 +17,13 @@ function stageEarns(stage, points) {
 }
 
 function rulesHtml(rules) {
-  const lines = rules.rewards.map((r) => {
-    const later = r.vesting_days ? ` ${_n("(usable {count} day later)", "(usable {count} days later)", r.vesting_days)}` : "";
+  // The owner's own rewards first, then what the friend gets.
+  const ordered = rules.rewards.filter((r) => r.beneficiary === "referrer").concat(rules.rewards.filter((r) => r.beneficiary !== "referrer"));
+  const lines = ordered.map((r) => {
+    // English puts a space before its bracket; Chinese brackets are full width and need none.
+    const later = r.vesting_days ? (english() ? " " : "") + _n("(usable {count} day later)", "(usable {count} days later)", r.vesting_days) : "";
     if (r.beneficiary === "referrer") return stageEarns(r.stage, r.points) + later;
+    if (r.stage === "signed") return _("Your friend gets {points} welcome points on signing", { points: I18n.number(r.points) }) + later;
     return _("Your friend gets {points} welcome points when they reach “{stage}”", { points: I18n.number(r.points), stage: enumLabel("referral_stage", r.stage) }) + later;
   });
   lines.push(_n(
@@ -29,11 +33,14 @@ function rulesHtml(rules) {
   return `<ul class="plain">${lines.map((l) => `<li>${esc(l)}</li>`).join("")}</ul>`;
 }
 
+// A stage's day in a quarter of a phone's width: digits only (2026/12/7, 12/7/2026).
+const shortDate = (value) => new Intl.DateTimeFormat(I18n.locale, { timeZone: "Asia/Shanghai", year: "numeric", month: "numeric", day: "numeric" }).format(new Date(value));
+
 function timelineHtml(lead) {
   const steps = LEAD_STAGES.map((stage) => ({ stage, at: lead[`${stage}_at`] }));
   if (lead.stage === "cancelled") steps.push({ stage: "cancelled", at: lead.cancelled_at });
   return `<ol class="stages">${steps.map((s) => `<li class="${s.at ? "done" : "todo"}" data-stage="${s.stage}">
-      <span>${esc(enumLabel("referral_stage", s.stage))}</span><span class="muted">${esc(s.at ? I18n.date(s.at) : "—")}</span></li>`).join("")}</ol>`;
+      <span>${esc(enumLabel("referral_stage", s.stage))}</span><span class="muted">${esc(s.at ? shortDate(s.at) : "—")}</span></li>`).join("")}</ol>`;
 }
 
 function rewardText(r) {
