@@ -81,6 +81,8 @@ async def send_relabelled_schema(app: Any, scope: Scope, receive: Receive, send:
         try:
             data = json.dumps(relabel_schema(json.loads(data), table, locale), ensure_ascii=False).encode()
         except ValueError:
+            # Not JSON after all (piccolo-admin answered with something else under a 200):
+            # passed on as it came rather than broken; there are no words of ours in it.
             pass
     headers = [(key, value) for key, value in start[0].get("headers", []) if key.lower() != b"content-length"]
     await send({**start[0], "headers": [*headers, (b"content-length", str(len(data)).encode())]})

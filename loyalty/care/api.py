@@ -122,6 +122,7 @@ class MyCareController(Controller):
             SurveyView(
                 id=s["id"], kind=s["kind"], subject_id=s["subject_id"], sent_at=s["sent_at"],
                 questions=[*(DIMENSIONS if s["kind"] == "yearly" else ("satisfaction",)), "recommend", "comment"],
+                subject_title=s["subject_title"], subject_title_en=s["subject_title_en"],
             )
             for s in await surveys.open_surveys(member_id(request))
         ]

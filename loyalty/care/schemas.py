@@ -119,7 +119,18 @@ class SurveyView(msgspec.Struct):
     subject_id: Annotated[int, msgspec.Meta(description="the event or case id; the year for a yearly survey",
                                             examples=[2026])]
     sent_at: datetime
-    questions: list[str]
+    questions: Annotated[
+        list[str],
+        msgspec.Meta(description="the answer's fields to ask, in order: satisfaction (1–5) or the yearly survey's "
+                     "five dimensions (1–5), recommend (0–10), comment", examples=[["satisfaction", "recommend", "comment"]]),
+    ]
+    subject_title: Annotated[str, msgspec.Meta(
+        description="what the survey is about: the case's title, or the event's Chinese title; empty for a yearly one",
+        examples=["卫生间天花板漏水"],
+    )] = ""
+    subject_title_en: Annotated[str, msgspec.Meta(
+        description="the event's English title where it has one; else empty", examples=[""],
+    )] = ""
 
 
 class SurveyAnswer(msgspec.Struct, forbid_unknown_fields=True):

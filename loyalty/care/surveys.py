@@ -87,7 +87,28 @@ async def send_due_surveys(now: datetime | None = None) -> int:
 
 
 async def open_surveys(member_id: int) -> list[dict[str, Any]]:
-    return await Survey.select().where((Survey.member == member_id) & Survey.answered_at.is_null()).order_by(Survey.id)
+    """The owner's unanswered surveys, each with what it asks about in words the page can show:
+    `subject_title` (the case's title as the owner wrote it, the event's Chinese title) and
+    `subject_title_en` (the event's English title where it has one); both empty for a yearly one."""
+    from loyalty.care.tables import Case
+    from loyalty.events.tables import Event
+
+    found = await Survey.select().where((Survey.member == member_id) & Survey.answered_at.is_null()).order_by(Survey.id)
+    case_ids = [s["subject_id"] for s in found if s["kind"] == "case"]
+    event_ids = [s["subject_id"] for s in found if s["kind"] == "event"]
+    case_titles = {
+        c["id"]: (c["title"], "")
+        # only the owner's own cases: a title is the owner's words, never another's
+        for c in (await Case.select(Case.id, Case.title).where(Case.id.is_in(case_ids) & (Case.member == member_id)) if case_ids else [])
+    }
+    event_titles = {
+        e["id"]: (e["title_zh"], e["title_en"])
+        for e in (await Event.select(Event.id, Event.title_zh, Event.title_en).where(Event.id.is_in(event_ids)) if event_ids else [])
+    }
+    for survey in found:
+        titles = {"case": case_titles, "event": event_titles}.get(survey["kind"], {})
+        survey["subject_title"], survey["subject_title_en"] = titles.get(survey["subject_id"], ("", ""))
+    return found
 
 
 def _score(value: Any, field: str, top: int, bottom: int = 1) -> int:

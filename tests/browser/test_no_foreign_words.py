@@ -5,7 +5,7 @@ role), with two events of the test's own for the door: one opening now, one tomo
 in every state a scan can find. Chromium opens, in zh-CN and then in en (the browser's locale,
 which it sends as Accept-Language):
 - the owner page, on a phone: the login with its problems (a malformed phone, a wrong code),
-  then the demo owner 张伟's four tabs, and a referral refused for its phone;
+  then the demo owner 张伟's five tabs, a referral refused for its phone and an empty complaint form;
 - the staff pages as the demo's admin, sales, event staff and customer service: every view the
   role may use (the others are not offered; their address opens the role's own view), a wrong
   password, the dashboards with a range that ends before it starts, the door scanner with each
@@ -145,7 +145,7 @@ async def catalogue(page: Page, locale: str) -> dict[str, Any]:
 
 
 async def owner_tabs(page: Page, reader: Reader) -> None:
-    """The four tabs, and a referral refused for its phone."""
+    """The five tabs, a referral refused for its phone, and a complaint form sent empty."""
     tiers = "|".join((await catalogue(page, reader.locale))["enums"]["tier"].values())
     await expect(page.locator("#tier")).to_have_text(re.compile(f"^({tiers})$"))  # the card in this language
     await expect(page.locator("#qr svg")).to_be_visible()
@@ -168,6 +168,13 @@ async def owner_tabs(page: Page, reader: Reader) -> None:
     await expect(page.locator("#signups .event").first).to_be_visible()
     await reader.read(page, "the events tab")
     await asked(page, reader, page.locator("#signups button[data-cancel]").first, "the events tab, cancelling a signup")
+    await page.click('[role=tab][data-tab="service"]')
+    await expect(page.locator("#svc-cases > *").first).to_be_visible()
+    await page.locator("#svc-cases details").evaluate_all("(cases) => cases.forEach((c) => { c.open = true; })")
+    await reader.read(page, "the service tab")
+    await page.click("#svc-send")  # nothing typed: the form's problems
+    await expect(page.locator("#svc-title-error")).not_to_be_empty()
+    await reader.read(page, "the service tab, a form refused")
     await page.click('[role=tab][data-tab="card"]')
 
 

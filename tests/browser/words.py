@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from playwright.async_api import Page
 
+from loyalty.care.tables import Case, CaseMessage
 from loyalty.events.tables import Event, Signup
 from loyalty.members.tables import Member
 from loyalty.merchants.tables import Merchant, Store
@@ -54,11 +55,14 @@ VISIBLE_TEXT = """() => {
 
 
 async def data_names() -> set[str]:
-    """The names in the data: people (members and the friends they refer), places, shops, gates."""
+    """The names in the data: people (members and the friends they refer), places, shops, gates;
+    and what people wrote in their own words, shown as written: an owner's case, the care desk's
+    replies and its outcome."""
     names: set[str] = set()
     for table, column in (
         (Member, Member.name), (Lead, Lead.name), (Event, Event.venue),
         (Merchant, Merchant.name), (Store, Store.name), (Signup, Signup.checked_in_gate),
+        (Case, Case.title), (Case, Case.text), (Case, Case.result), (CaseMessage, CaseMessage.text),
     ):
         names |= {row[column._meta.name] for row in await table.select(column).distinct() if row[column._meta.name]}
     return names
