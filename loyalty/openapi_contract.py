@@ -63,7 +63,10 @@ EXTRA_FIELDS: dict[str, dict[str, str]] = {
     "nothing-to-reverse": {"left": "points (or fen) still reversible"},
     "reversal-exceeds-sale": {"left_fen": "gross fen of the sale not yet reversed"},
     "discount-exceeds-schedule": {"allowed_fen": "the largest discount in fen this member's tier allows here"},
-    "referral-duplicate": {"lead_id": "the lead you registered before"},
+    "referral-duplicate": {
+        "lead_id": "the lead you registered before",
+        "protected_until": "the day (ISO date) your protection of that referral ends",
+    },
     "referral-protected": {"protected_until": "the day (ISO date) the other owner's protection ends"},
     "adjustment-too-large": {"limit": "the most points one adjustment may move"},
     "adjustment-already-decided": {"status_now": "the request's status: approved or rejected"},

@@ -18,17 +18,23 @@ from loyalty.identity.guards import member_id, requires_member
 from loyalty.points import approvals, service
 from loyalty.points.schemas import (
     AdjustmentApproval, AdjustmentRejection, AdjustmentRequestView, PointsAdjusted, PointsAdjustment, PointsBalance,
-    PointsEntry, PointsStatement,
+    PointsDue, PointsEntry, PointsSchedule, PointsStatement,
 )
+from loyalty.points.describe import describe
+from loyalty.i18n import request_locale, translate
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
 POINTS_PER_CNY = 100
 
 
-async def statement(member: int, before: int | None, limit: int) -> PointsStatement:
+async def statement(
+    member: int, before: int | None, limit: int, locale: str, rewards_catalogue_url: str | None = None
+) -> PointsStatement:
     balance = await service.balance(member, clock.today())
     rows = await service.history(member, before_id=before, limit=limit + 1)
+    shown = rows[:limit]
+    words = await describe(shown, member)
     return PointsStatement(
         balance=PointsBalance(
             available=balance.available,
@@ -37,8 +43,17 @@ async def statement(member: int, before: int | None, limit: int) -> PointsStatem
             expiring_on=balance.expiring_on,
             value_fen=balance.available * 100 // POINTS_PER_CNY,
         ),
-        entries=[PointsEntry(**row) for row in rows[:limit]],
+        entries=[
+            PointsEntry(
+                id=row["id"], kind=row["kind"], available_delta=row["available_delta"], pending_delta=row["pending_delta"],
+                source_kind=row["source_kind"], source_id=row["source_id"], reason=row["reason"],
+                description=translate(words[row["id"]], locale), available_after=row["available_after"],
+                pending_after=row["pending_after"], created_at=row["created_at"],
+            )
+            for row in shown
+        ],
         next_cursor=rows[limit - 1]["id"] if len(rows) > limit else None,
+        rewards_catalogue_url=rewards_catalogue_url,
     )
 
 
@@ -51,13 +66,31 @@ class MyPointsController(Controller):
     async def mine(
         self,
         request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
         cursor: Annotated[int | None, QueryParameter(ge=0, description="next_cursor of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PointsStatement:
         """The member app's points page: the balance (available, pending, expiring soon and its day) and the
-        ledger, newest first, one page at a time.
+        ledger, newest first, one page at a time, each entry described in words; and where to spend points, when
+        the deployment has a rewards catalogue.
         """
-        return await statement(member_id(request), cursor, limit)
+        return await statement(
+            member_id(request), cursor, limit, request_locale(request), settings.rewards_catalogue_url or None
+        )
+
+    @get(
+        "/schedule", operation_id="getMyPointsSchedule",
+        summary="My points' calendar: what expires when, and what becomes available when",
+    )
+    async def schedule(self, request: Request[Any, Any, State]) -> PointsSchedule:
+        """The points page's "what expires when": available points by their expiry day and pending points by the
+        day they vest.
+        """
+        expiring, vesting = await service.schedule(member_id(request), clock.today())
+        return PointsSchedule(
+            expiring=[PointsDue(date=due.on, points=due.points) for due in expiring],
+            vesting=[PointsDue(date=due.on, points=due.points) for due in vesting],
+        )
 
 
 class StaffPointsController(Controller):
@@ -68,11 +101,12 @@ class StaffPointsController(Controller):
     async def show(
         self,
         member: FromPath[int],
+        request: Request[Any, Any, State],
         cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PointsStatement:
         """The staff member page's points panel: a member's balance and ledger, one page at a time."""
-        return await statement(member, cursor, limit)
+        return await statement(member, cursor, limit, request_locale(request))
 
     @raises("adjustment-too-large", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found")
     @post(

@@ -36,7 +36,12 @@ class PointsEntry(msgspec.Struct):
                      "the lot) | erasure (points forfeited when the owner's data was erased)", examples=["sale"]),
     ]
     source_id: Annotated[str, msgspec.Meta(examples=["345"])]
-    reason: Annotated[str, msgspec.Meta(examples=["静安店消费"])]
+    reason: Annotated[str, msgspec.Meta(examples=[""], description="the words typed with it (a staff adjustment's "
+                                        "reason); often empty: `description` says what the entry is")]
+    description: Annotated[str, msgspec.Meta(
+        examples=["推荐好友 张三 到访"],
+        description="what the entry is, in words in the reader's locale (the friend, the shop, the event it came from)",
+    )]
     available_after: int
     pending_after: int
     created_at: datetime
@@ -46,6 +51,26 @@ class PointsStatement(msgspec.Struct):
     balance: PointsBalance
     entries: list[PointsEntry]
     next_cursor: int | None
+    # Where the owner spends points; None while the deployment has no rewards catalogue
+    # (LOYALTY_REWARDS_CATALOGUE_URL unset): the page then shows no link.
+    rewards_catalogue_url: Annotated[str | None, msgspec.Meta(examples=[None])] = None
+
+
+class PointsDue(msgspec.Struct):
+    date: date
+    points: int
+
+
+class PointsSchedule(msgspec.Struct):
+    """What happens to the points next. Points vested in year Y expire on 31 December of Y+1;
+    spending takes the oldest first, so what is spent before its day never expires."""
+
+    expiring: Annotated[list[PointsDue], msgspec.Meta(
+        description="available points by the day they expire, soonest first (today or later)",
+    )]
+    vesting: Annotated[list[PointsDue], msgspec.Meta(
+        description="pending points by the day they become available (they then expire by the same rule)",
+    )]
 
 
 class PointsAdjustment(msgspec.Struct, forbid_unknown_fields=True):

@@ -709,13 +709,43 @@ async def balance(member_id: int, today: date | None = None) -> Balance:
     )
 
 
+@dataclass(frozen=True)
+class Due:
+    on: date
+    points: int
+
+
+async def schedule(member_id: int, today: date | None = None) -> tuple[list[Due], list[Due]]:
+    """What happens to the member's points next: (expiring, vesting). Expiring: the available
+    points still in lots, by the day they expire (the end of the year after they vested,
+    `expiry_for`), soonest first. Vesting: pending points by the day they become available
+    (and then expire by the same rule). What is spent before then never expires: redemption
+    takes the oldest lots first."""
+    today = today or clock.today()
+    lots = await PointsLot.select(PointsLot.status, PointsLot.remaining, PointsLot.expires_on, PointsLot.vests_on).where(
+        (PointsLot.member == member_id) & (PointsLot.remaining > 0) & PointsLot.status.is_in(["available", "pending"])
+    )
+    expiring: dict[date, int] = {}
+    vesting: dict[date, int] = {}
+    for lot in lots:
+        if lot["status"] == "available" and lot["expires_on"] is not None and lot["expires_on"] >= today:
+            expiring[lot["expires_on"]] = expiring.get(lot["expires_on"], 0) + lot["remaining"]
+        elif lot["status"] == "pending" and lot["vests_on"] is not None:
+            day = max(lot["vests_on"], today)
+            vesting[day] = vesting.get(day, 0) + lot["remaining"]
+    return (
+        [Due(day, points) for day, points in sorted(expiring.items())],
+        [Due(day, points) for day, points in sorted(vesting.items())],
+    )
+
+
 async def history(member_id: int, *, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The member's entries, newest first (keyset pagination on the entry id)."""
     query = (
         LedgerEntry.select(
             LedgerEntry.id, LedgerEntry.kind, LedgerEntry.available_delta, LedgerEntry.pending_delta,
             LedgerEntry.source_kind, LedgerEntry.source_id, LedgerEntry.reason, LedgerEntry.available_after,
-            LedgerEntry.pending_after, LedgerEntry.created_at,
+            LedgerEntry.pending_after, LedgerEntry.created_at, LedgerEntry.lot,
         )
         .where(LedgerEntry.member == member_id)
         .order_by(LedgerEntry.id, ascending=False)

@@ -17,7 +17,8 @@ from loyalty.i18n import _
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.referrals import service
 from loyalty.referrals.schemas import (
-    FunnelMonth, LeadCreate, LeadMove, LeadView, OfficeVisitCreate, ReferralAttemptView, StaffLeadCreate,
+    FunnelMonth, LeadCreate, LeadMove, LeadRewardView, LeadView, OfficeVisitCreate, ReferralAttemptView, ReferralRules,
+    RewardRuleInfo, StaffLeadCreate,
 )
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
@@ -32,7 +33,7 @@ def policy(settings: Settings) -> service.Policy:
     )
 
 
-def lead_view(lead: dict[str, Any]) -> LeadView:
+def lead_view(lead: dict[str, Any], rewards: list[service.LeadReward] | None = None) -> LeadView:
     return LeadView(
         id=lead["id"],
         referrer_id=lead["referrer"],
@@ -49,6 +50,9 @@ def lead_view(lead: dict[str, Any]) -> LeadView:
         signed_at=lead["signed_at"],
         cancelled_at=lead["cancelled_at"],
         cancel_reason=lead["cancel_reason"],
+        rewards=[
+            LeadRewardView(stage=r.stage, points=r.points, status=r.status, vests_on=r.vests_on) for r in rewards or []
+        ],
     )
 
 
@@ -82,7 +86,24 @@ class MemberReferralController(Controller):
     @raises("invalid-field")
     @get("/me/referrals", operation_id="getMyReferrals", summary="The friends I referred and how far each has come")
     async def mine(self, request: Request[Any, Any, State]) -> list[LeadView]:
-        return [lead_view(lead) for lead in await service.leads(referrer_id=member_id(request), limit=500)]
+        """The owner's referrals, each with its stages' days, its protection's end and what each rewarded stage
+        earned or will earn (`rewards`)."""
+        me = member_id(request)
+        rows = await service.leads(referrer_id=me, limit=500)
+        rewards = await service.referrer_rewards(me, rows)
+        return [lead_view(lead, rewards.get(lead["id"])) for lead in rows]
+
+    @get("/me/referrals/rules", operation_id="getReferralRules", summary="What referring a friend earns, stage by stage")
+    async def rules(self, settings: NamedDependency[Settings]) -> ReferralRules:
+        """The referrals tab's explainer: the points each stage pays (and to whom), how long they stay pending, and
+        how long a referral is protected."""
+        return ReferralRules(
+            protection_days=settings.referral_protection_days,
+            rewards=[
+                RewardRuleInfo(stage=r.stage, beneficiary=r.beneficiary, points=r.points, vesting_days=r.vesting_days)
+                for r in await service.reward_rules()
+            ],
+        )
 
 
 class StaffReferralController(Controller):

@@ -38,6 +38,21 @@ class OfficeVisitCreate(msgspec.Struct, forbid_unknown_fields=True):
     project_id: int
 
 
+class LeadRewardView(msgspec.Struct):
+    stage: Annotated[Literal[LEAD_STAGES], msgspec.Meta(examples=["visited"])]
+    points: int
+    status: Annotated[
+        Literal["earned", "pending", "taken_back", "expected", "not_paid"],
+        msgspec.Meta(
+            description="earned: available | pending: becomes available on vests_on | taken_back: the deal was "
+            "cancelled | expected: paid when the lead reaches the stage | not_paid: the stage was reached but nothing "
+            "was paid (the yearly limit of paid signings)",
+            examples=["earned"],
+        ),
+    ]
+    vests_on: date | None = None
+
+
 class LeadView(msgspec.Struct):
     id: int
     referrer_id: int
@@ -55,6 +70,26 @@ class LeadView(msgspec.Struct):
     signed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str
+    # The owner's own list only (GET /me/referrals): what each rewarded stage earned, or will.
+    rewards: list[LeadRewardView] = []
+
+
+class RewardRuleInfo(msgspec.Struct):
+    stage: Annotated[Literal[LEAD_STAGES], msgspec.Meta(examples=["signed"])]
+    beneficiary: Annotated[Literal["referrer", "new_owner"], msgspec.Meta(
+        description="referrer: the owner who referred | new_owner: the friend who bought", examples=["referrer"]
+    )]
+    points: int
+    vesting_days: Annotated[int, msgspec.Meta(description="days the points stay pending before they can be used")]
+
+
+class ReferralRules(msgspec.Struct):
+    """What referring earns, for the owner's explainer."""
+
+    protection_days: Annotated[int, msgspec.Meta(
+        description="how long a referred phone stays the owner's referral", examples=[90]
+    )]
+    rewards: list[RewardRuleInfo]
 
 
 class ReferralAttemptView(msgspec.Struct):

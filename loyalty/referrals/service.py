@@ -166,14 +166,21 @@ async def register_lead(
         await db.serialise_on(f"lead-phone:{lead_phone}")
         if await Lead.exists().where((Lead.phone == lead_phone) & (Lead.stage == "signed")):
             raise AlreadyOwner(_("This person has already bought a home through a referral"), field="phone")
-        holders = await Lead.select(Lead.id, Lead.referrer, Lead.protected_until).where(
+        holders = await Lead.select(Lead.id, Lead.referrer, Lead.registered_at, Lead.protected_until).where(
             (Lead.phone == lead_phone) & (Lead.stage != "cancelled") & (Lead.protected_until >= today)
         )
         for holder in holders:
             if holder["referrer"] == referrer_id:
+                # The referrer's own lead: its days are theirs to read (another owner's lead
+                # never reaches this sentence). No name: a problem's words are all in the
+                # reader's language, and the page has the name (lead_id).
                 raise AlreadyReferred(
-                    _("This person is already on your referral list (lead {lead_id})", lead_id=holder["id"]),
-                    field="phone", lead_id=holder["id"],
+                    _(
+                        "You already referred this person on {day}; the referral is yours until {until}",
+                        day=Later(written_date, holder["registered_at"].astimezone(clock.LOCAL_ZONE).date()),
+                        until=Later(written_date, holder["protected_until"]),
+                    ),
+                    field="phone", lead_id=holder["id"], protected_until=holder["protected_until"].isoformat(),
                 )
             raise ProtectedByAnotherOwner(
                 _(
@@ -466,6 +473,72 @@ async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Poli
         action="lead.cancel", subject_kind="lead", subject_id=lead["id"], reason=reason.strip(), actor_id=staff_id,
         data={"from_stage": lead["stage"], "clawback_shortfall": shortfall},
     )
+
+
+@dataclass(frozen=True)
+class RewardRuleView:
+    stage: str
+    beneficiary: str
+    points: int
+    vesting_days: int
+
+
+async def reward_rules() -> list[RewardRuleView]:
+    """The active rewards, in stage order: what an owner's referral earns at each stage."""
+    rows = await RewardRule.select().where((RewardRule.active == True) & (RewardRule.points > 0))  # noqa: E712
+    rules = [RewardRuleView(row["stage"], row["beneficiary"], int(row["points"]), row["vesting_days"]) for row in rows]
+    return sorted(rules, key=lambda rule: (_stage_index(rule.stage) if rule.stage in STAGES else len(STAGES), rule.beneficiary))
+
+
+@dataclass(frozen=True)
+class LeadReward:
+    stage: str
+    points: int
+    # earned (available) | pending (until vests_on) | taken_back (the deal was cancelled) |
+    # expected (the stage is not reached yet) | not_paid (reached, but nothing was paid: the yearly cap)
+    status: str
+    vests_on: date | None = None
+
+
+async def referrer_rewards(referrer_id: int, lead_rows: list[dict[str, Any]]) -> dict[int, list[LeadReward]]:
+    """For each of the referrer's leads, what each rewarded stage earned them, or will: from the
+    ledger (the reward's entry and its lot) and, for stages not reached, the rules."""
+    from loyalty.points.tables import LedgerEntry, PointsLot
+
+    rules = [rule for rule in await reward_rules() if rule.beneficiary == "referrer" and rule.stage in STAGES]
+    entries = await LedgerEntry.select(
+        LedgerEntry.source_id, LedgerEntry.available_delta, LedgerEntry.pending_delta, LedgerEntry.reversed_points,
+        LedgerEntry.lot,
+    ).where((LedgerEntry.member == referrer_id) & (LedgerEntry.source_kind == "referral") & (LedgerEntry.kind == "earn"))
+    lot_ids = [entry["lot"] for entry in entries if entry["lot"]]
+    lots = {
+        row["id"]: row
+        for row in (await PointsLot.select(PointsLot.id, PointsLot.status, PointsLot.vests_on).where(PointsLot.id.is_in(lot_ids)) if lot_ids else [])
+    }
+    paid = {entry["source_id"]: entry for entry in entries}
+    answer: dict[int, list[LeadReward]] = {}
+    for lead in lead_rows:
+        # How far the lead came (a cancelled one: the last stage it reached before).
+        reached = max(i for i, stage in enumerate(STAGES) if stage == "registered" or lead[f"{stage}_at"])
+        rewards = []
+        for rule in rules:
+            entry = paid.get(f"{lead['id']}:{rule.stage}")
+            if entry is not None:
+                points = int(entry["available_delta"] or entry["pending_delta"])
+                lot = lots.get(entry["lot"] or 0, {})
+                if entry["reversed_points"] >= points or lot.get("status") == "void":
+                    status = "taken_back"
+                elif lot.get("status") == "pending":
+                    status = "pending"
+                else:
+                    status = "earned"
+                rewards.append(LeadReward(rule.stage, points, status, lot.get("vests_on") if status == "pending" else None))
+            elif _stage_index(rule.stage) <= reached:
+                rewards.append(LeadReward(rule.stage, rule.points, "not_paid"))
+            elif lead["stage"] != "cancelled":
+                rewards.append(LeadReward(rule.stage, rule.points, "expected"))
+        answer[lead["id"]] = rewards
+    return answer
 
 
 async def leads(

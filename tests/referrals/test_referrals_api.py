@@ -234,3 +234,69 @@ async def test_a_funnel_that_ends_before_it_starts_is_refused(world, new_client)
     sales = await _staff_client(new_client, "sales1")
     response = await sales.get("/api/v1/staff/referrals/funnel", params={"start": "2026-06-30", "end": "2026-06-01"})
     assert response.status_code == 422
+
+
+async def test_my_referrals_say_what_each_rewarded_stage_earned_or_will(world, new_client, frozen):
+    visited = await register(world, name="王五")
+    await move(world, visited, "visited")
+    signed = await register(world, name="赵四", phone=FRIEND_2)
+    await move(world, signed, "signed")
+    cancelled = await register(world, name="钱七", phone=FRIEND_3)
+    await move(world, cancelled, "signed")
+    await move(world, cancelled, "cancelled")
+
+    mine = {row["name"]: row["rewards"] for row in (await (await _member_client(new_client, REFERRER)).get("/api/v1/me/referrals")).json()}
+
+    vests = (TODAY + timedelta(days=30)).isoformat()
+    assert mine["王五"] == [
+        {"stage": "visited", "points": 200, "status": "earned", "vests_on": None},
+        {"stage": "signed", "points": 5_000, "status": "expected", "vests_on": None},
+    ]
+    assert mine["赵四"] == [
+        {"stage": "visited", "points": 200, "status": "earned", "vests_on": None},
+        {"stage": "signed", "points": 5_000, "status": "pending", "vests_on": vests},
+    ]
+    assert mine["钱七"][1] == {"stage": "signed", "points": 5_000, "status": "taken_back", "vests_on": None}
+
+
+async def test_staff_lists_carry_no_rewards(world, new_client):
+    lead = await register(world)
+    await move(world, lead, "visited")
+    sales = await _staff_client(new_client, "sales1")
+    [row] = (await sales.get("/api/v1/staff/referrals")).json()
+    assert row["rewards"] == []
+
+
+async def test_the_referral_rules_say_what_each_stage_earns_and_how_long_a_referral_is_protected(world, new_client):
+    owner = await _member_client(new_client, REFERRER)
+
+    response = await owner.get("/api/v1/me/referrals/rules")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "protection_days": 90,
+        "rewards": [
+            {"stage": "visited", "beneficiary": "referrer", "points": 200, "vesting_days": 0},
+            {"stage": "signed", "beneficiary": "new_owner", "points": 2_000, "vesting_days": 0},
+            {"stage": "signed", "beneficiary": "referrer", "points": 5_000, "vesting_days": 30},
+        ],
+    }
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("zh-CN", "您已于 2026年6月15日推荐过此人，保护期至 2026年9月13日"),
+    ("en", "You already referred this person on Jun 15, 2026; the referral is yours until Sep 13, 2026"),
+])
+async def test_a_duplicate_referral_is_told_in_words_with_no_lead_number(world, new_client, language, words):
+    from loyalty.members.tables import Member
+
+    await Member.update({Member.language: language}).where(Member.id == world.referrer)  # the owner's saved language
+    owner = await _member_client(new_client, REFERRER)
+    body = {"name": "王五", "phone": FRIEND, "project_id": world.project}
+    assert (await owner.post("/api/v1/referrals", json=body)).status_code == 201
+
+    again = await owner.post("/api/v1/referrals", json={**body, "name": "老王"})
+
+    assert again.status_code == 422
+    assert again.json()["type"] == "/problems/referral-duplicate"
+    assert again.json()["detail"] == words

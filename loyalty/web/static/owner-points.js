@@ -1,13 +1,60 @@
-// The owner page's points tab.
+// The owner page's points tab: the balance, what expires when, and the history in words.
 "use strict";
 
+// A phone's screenful at a time; "More" asks for the next.
+const pointsPage = { cursor: null, size: 20 };
+
+// An entry's points as the owner reads them: what changed in spendable points, else in pending ones.
+function entryPoints(e) {
+  const pending = !e.available_delta && e.pending_delta;
+  const delta = pending ? e.pending_delta : e.available_delta;
+  return { delta, pending: Boolean(pending) };
+}
+
+function historyRow(e) {
+  const { delta, pending } = entryPoints(e);
+  const sign = delta > 0 ? "+" : delta < 0 ? "−" : "";
+  const tag = pending ? `<span class="status" data-state="pending">${esc(_("Pending"))}</span>` : "";
+  return `<div class="row event entry" data-entry-id="${e.id}" data-kind="${esc(e.kind)}">
+      <div><div class="what">${esc(e.description)}</div><div class="muted">${esc(I18n.dateTime(e.created_at))}</div></div>
+      <div class="amount ${delta < 0 ? "minus" : "plus"}">${sign}${esc(I18n.number(Math.abs(delta)))}${tag}</div></div>`;
+}
+
+async function loadHistory(more = false) {
+  const cursor = more && pointsPage.cursor !== null ? `&cursor=${pointsPage.cursor}` : "";
+  const statement = await api(`/api/v1/me/points?limit=${pointsPage.size}${cursor}`).then((r) => r.json());
+  pointsPage.cursor = statement.next_cursor;
+  const rows = statement.entries.map(historyRow).join("");
+  if (more) $("points-history").insertAdjacentHTML("beforeend", rows);
+  else $("points-history").innerHTML = rows || `<p class="muted">${esc(_("No points yet"))}</p>`;
+  $("points-more").hidden = statement.next_cursor === null;
+  return statement;
+}
+
+function scheduleRows(schedule) {
+  const rows = [
+    ...schedule.expiring.map((d) => ({ on: d.date, text: _("{points} points expire", { points: I18n.number(d.points) }), kind: "expiring" })),
+    ...schedule.vesting.map((d) => ({ on: d.date, text: _("{points} points become available", { points: I18n.number(d.points) }), kind: "vesting" })),
+  ].sort((a, b) => a.on.localeCompare(b.on));
+  return rows.length
+    ? rows.map((r) => `<div class="row event" data-due="${esc(r.kind)}"><span class="label">${esc(I18n.date(r.on))}</span>
+        <span class="value">${esc(r.text)}</span></div>`).join("")
+    : `<p class="muted">${esc(_("No points are due to expire"))}</p>`;
+}
+
 async function loadPoints() {
-  const points = (await api("/api/v1/me/points").then((r) => r.json())).balance;  // the statement: { balance, entries }
+  const [statement, schedule] = await Promise.all([loadHistory(), api("/api/v1/me/points/schedule").then((r) => r.json())]);
+  const points = statement.balance;
   $("points-available").textContent = I18n.number(points.available);
   $("points-pending").textContent = I18n.number(points.pending);
   $("points-expiring").textContent = points.expiring_on && points.expiring_soon
     ? _("{points} (by {date})", { points: I18n.number(points.expiring_soon), date: I18n.date(points.expiring_on) })
     : I18n.number(points.expiring_soon);
+  // Only a deployment with a rewards catalogue links to one: never a link to a page that is not there.
+  $("rewards-link").hidden = !statement.rewards_catalogue_url;
+  if (statement.rewards_catalogue_url) $("rewards-link").href = statement.rewards_catalogue_url;
+  $("points-schedule").innerHTML = scheduleRows(schedule);
 }
 
+$("points-more").addEventListener("click", () => loadHistory(true));
 TABS.points = loadPoints;
