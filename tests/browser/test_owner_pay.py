@@ -19,11 +19,11 @@ from playwright.async_api import Page, expect
 
 from loyalty import clock
 from loyalty.events import waitlist
-from loyalty.events.tables import Signup
+from loyalty.events.tables import Payment, Signup
 from tests.browser.conftest import PHONE, Pages, Server
 from tests.browser.pages import owner_logs_in
 from tests.browser.words import Reader, data_names
-from tests.events.builders import WEBHOOK_SECRET, event, owners, paid_settings, phone
+from tests.events.builders import WEBHOOK_SECRET, event, owners, paid_settings, pay, phone
 from tests.stripe_server import PUBLISHABLE_KEY
 
 FEE = 5_000  # ¥50.00
@@ -183,3 +183,31 @@ async def test_when_the_hold_runs_out_the_page_says_the_seat_was_released(databa
     assert await status(signup_id) == "cancelled"
     await read(page, "zh-CN", "a released seat")
     await shot(page, "expired-zh")
+
+
+async def test_back_from_a_redirect_payment_method_the_page_says_how_it_went(database, pages: Pages, localstripe, webhooks, tmp_path):
+    """Alipay sends the owner to Alipay and back to our return_url, to which Stripe adds
+    payment_intent and redirect_status: the page opens the events tab on that signup."""
+    await owners(tmp_path, 1)
+    event_id = await paid_event()
+    page = await pages.new(locale="zh-CN", **PHONE)
+    step = await sign_up_on_the_page(page, 0, event_id)
+    signup_id = int(await step.get_attribute("data-pay"))
+    row = await Signup.select(Signup.payment).where(Signup.id == signup_id).first()
+    payment = row and await Payment.select().where(Payment.id == row["payment"]).first()
+    assert payment
+    back = f"/?pay={signup_id}&payment_intent={payment['stripe_intent_id']}&payment_intent_client_secret={payment['client_secret']}"
+
+    await page.goto(back + "&redirect_status=failed")
+    step = page.locator(f'#signups [data-pay="{signup_id}"]')
+    await expect(page.locator('[role=tab][data-tab="events"]')).to_have_attribute("aria-selected", "true")
+    await expect(step.locator("[data-pay-error]")).to_have_text("支付未成功，请重试或换一种支付方式。")
+    await expect(step.locator("[data-pay-button]")).to_be_enabled()  # pay again, another way
+    assert "payment_intent" not in page.url  # the return's parameters are not kept in the address
+
+    pay(localstripe, payment["stripe_intent_id"])  # paid on Alipay's side; the webhook follows
+    await page.goto(back + "&redirect_status=succeeded")
+    ticket = page.locator(f'#signups [data-signup-id="{signup_id}"]')
+    await expect(ticket.locator("img[data-ticket]")).to_be_visible()
+    await expect(ticket.locator('[data-pay-state="paid"]')).to_have_text("已支付 ¥50.00")
+    assert await status(signup_id) == "confirmed"

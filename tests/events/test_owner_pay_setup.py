@@ -70,8 +70,10 @@ async def test_another_owners_signup_and_a_free_signup_are_not_found(database, p
         no_payment = await me.get(f"/api/v1/me/signups/{free['id']}/payment")
     async with member_client(database, paid, phone(1)) as other:
         theirs = await other.get(f"/api/v1/me/signups/{mine['id']}/payment")
+        nothing = await other.get("/api/v1/me/signups/999999/payment")
 
     assert (theirs.status_code, problem(theirs)) == (404, "/problems/not-found")
+    assert theirs.json()["title"] == nothing.json()["title"]  # someone else's reads as no such signup
     assert mine["payment"]["client_secret"] not in theirs.text
     assert (no_payment.status_code, problem(no_payment)) == (404, "/problems/not-found")
 
