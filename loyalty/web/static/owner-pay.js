@@ -158,7 +158,10 @@ const Pay = (() => {
       elements: form.elements, redirect: "if_required", confirmParams: { return_url: returnUrl(id) },
     }).catch(() => ({ error: {} }));
     if (!el.isConnected) return;
-    if (result.error) {
+    // A WeChat Pay QR code closed unpaid leaves the intent waiting: not paid, pay again.
+    const taken = result.paymentIntent && ["succeeded", "processing"].includes(result.paymentIntent.status);
+    if (result.error || !taken) {
+      result.error = result.error || {};
       const expired = el.dataset.payState === "expiring";
       if (!expired) el.dataset.payState = "failed";
       say(el, refusal(result.error));
