@@ -18,6 +18,10 @@ DEFAULT_DATABASE_URL = "sqlite:///loyalty.sqlite"
 # above it could never be reached.
 IMPORT_FILE_BYTES_CEILING = 100 * 1024 * 1024
 LANGUAGES = ("zh-CN", "en")
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+# Stripe payment method types the owner page may offer (LOYALTY_STRIPE_PAYMENT_METHODS); WeChat
+# Pay and Alipay only where the Stripe account has them enabled.
+STRIPE_PAYMENT_METHODS = ("card", "wechat_pay", "alipay")
 
 
 class SettingsError(ValueError):
@@ -37,6 +41,12 @@ class Settings:
     # A webhook whose signed timestamp is further than this from our clock, either way, is
     # refused: an old one is a replay, one from the future was signed to outlive the window.
     stripe_webhook_tolerance_seconds: int = 300
+    # The owner page pays with Stripe.js: the publishable key (pk_...), where Stripe.js is
+    # loaded from (tests: localstripe's stand-in on loopback; the page's CSP follows it), and
+    # which payment method types the PaymentIntents offer.
+    stripe_publishable_key: str | None = None
+    stripe_js_url: str = STRIPE_JS_URL
+    stripe_payment_methods: tuple[str, ...] = ("card",)
     # How long a seat is held for a signup that has not paid yet.
     payment_hold_minutes: int = 15
     # How long before an event starts its door opens for check-in.
@@ -133,6 +143,11 @@ class Settings:
     @property
     def database_kind(self) -> str:
         return "postgres" if self.database_url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+    @property
+    def stripe_in_browser(self) -> bool:
+        """Owners can pay on the page: the server talks to Stripe and the page has a key."""
+        return bool(self.stripe_api_key and self.stripe_publishable_key)
 
     @property
     def jobs_in_process(self) -> bool:
@@ -285,6 +300,9 @@ def load_settings(
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=_stripe_base(env.get("STRIPE_API_BASE") or None),
+        stripe_publishable_key=_publishable_key(env.get("STRIPE_PUBLISHABLE_KEY") or None),
+        stripe_js_url=_stripe_js_url(env.get("LOYALTY_STRIPE_JS_URL") or STRIPE_JS_URL),
+        stripe_payment_methods=_payment_methods(env.get("LOYALTY_STRIPE_PAYMENT_METHODS", "card")),
         stripe_webhook_tolerance_seconds=_int(
             "LOYALTY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", env.get("LOYALTY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300")
         ),
@@ -391,6 +409,31 @@ def _stripe_base(raw: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"STRIPE_API_BASE={raw!r} is not an http(s) address")
     return raw.rstrip("/")
+
+
+def _publishable_key(raw: str | None) -> str | None:
+    if raw is not None and not raw.startswith("pk_"):
+        # A secret key here would be handed to every browser.
+        raise SettingsError("STRIPE_PUBLISHABLE_KEY must be a publishable key (pk_live_... or pk_test_...)")
+    return raw
+
+
+def _stripe_js_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"LOYALTY_STRIPE_JS_URL={raw!r} is not an http(s) address")
+    return raw
+
+
+def _payment_methods(raw: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [method for method in chosen if method not in STRIPE_PAYMENT_METHODS]
+    if not chosen or unknown:
+        raise SettingsError(
+            f"LOYALTY_STRIPE_PAYMENT_METHODS={raw!r}: write one or more of {', '.join(STRIPE_PAYMENT_METHODS)}, "
+            "comma-separated (e.g. card,wechat_pay)"
+        )
+    return chosen
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,19 @@ fire-and-forget, one try, no retries) it POSTs the event JSON to every registere
 calls the app through httpx's ASGI transport builds the body with `webhook_event()` and signs it
 with `sign_webhook()` instead. Webhooks live in the server's memory for its whole life and every
 event goes to every registered URL (unless `events` filters it): match events on the object id.
+
+Stripe.js in the browser tests: the owner page loads Stripe.js from `LOYALTY_STRIPE_JS_URL`,
+which tests point at `js_url` (http://127.0.0.1:<port>/js.stripe.com/v3/). localstripe's own
+Stripe.js has no Payment Element and no `confirmPayment` (only a fake card Element and
+`confirmCardPayment`), so the launcher below serves it with tests/localstripe_payment_element.js
+appended, a small shim adding `elements({clientSecret})`, `create("payment")` and
+`confirmPayment`, and answers the call that shim makes the way real Stripe answers Stripe.js:
+POST /v1/payment_intents/<id>/confirm with the publishable key, the client secret and
+`payment_method_data` (localstripe itself wants a secret key and refuses payment methods on
+confirm). That confirmation, like real Stripe's, may replace a declined card (the owner
+retries) and treats 4000000000000002, Stripe's generic decline card, as declined when charged
+(localstripe alone declines it only when attached to a customer). 4242424242424242 succeeds.
+The page's product code stays real Stripe.js code; only the stand-in differs.
 """
 
 from __future__ import annotations
@@ -42,16 +55,56 @@ START_TIMEOUT = 20.0
 # The server process. localstripe's own entry point listens on every interface ("::") and
 # pickles its whole store to the fixed file /tmp/localstripe.pickle on every write (reloading it
 # at start), which parallel runs would share. This one listens on 127.0.0.1 only, in memory only.
+# It also serves the Payment Element stand-in (see the module's docstring).
 _LAUNCHER = """
-import logging, sys
+import logging, re, sys
+from pathlib import Path
 from aiohttp import web
 from localstripe import resources, server
+from localstripe.errors import UserError
 
 resources.Store.dump_to_disk = lambda self: None
 resources.Store.try_load_from_disk = lambda self: None
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # webhook deliveries
+
+STRIPE_JS = (Path(server.__file__).parent / "localstripe-v3.js").read_text() + "\\n" + Path(sys.argv[2]).read_text()
+CONFIRM = re.compile(r"^/v1/payment_intents/(pi_\\w+)/confirm$")
+
+
+def confirm_in_browser(intent_id, data):
+    intent = resources.PaymentIntent._api_retrieve(intent_id)
+    if data.get("client_secret") != intent.client_secret:
+        raise UserError(401, "Unauthorized")
+    if intent.status not in ("requires_payment_method", "requires_confirmation"):
+        raise UserError(400, "Bad request")
+    given = dict(data.get("payment_method_data") or {})
+    method = resources.PaymentMethod._api_create(
+        type=given.get("type"), card=given.get("card"), billing_details=given.get("billing_details"))
+    if method._attaching_is_declined():
+        method._charging_is_declined = lambda: True
+    intent.payment_method = method.id
+    intent.latest_charge = None  # a declined card is replaced, as real Stripe allows
+    intent._confirm(on_failure_now=intent._report_failure)
+    return intent
+
+
+@web.middleware
+async def payment_element_stand_in(request, handler):
+    if request.method == "GET" and request.path == "/js.stripe.com/v3/":
+        return web.Response(text=STRIPE_JS, content_type="application/javascript")
+    match = CONFIRM.match(request.path)
+    if request.method == "POST" and match:
+        data = await server.get_post_data(request, remove_auth=False) or {}
+        if str(data.get("key", "")).startswith("pk_"):
+            return server.json_response(confirm_in_browser(match.group(1), data)._export())
+    return await handler(request)
+
+
+server.app.middlewares.insert(1, payment_element_stand_in)  # inside localstripe's error answers
 web.run_app(server.app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
+PAYMENT_ELEMENT_SHIM = Path(__file__).with_name("localstripe_payment_element.js")
+PUBLISHABLE_KEY = "pk_test_owner_club_localstripe"
 
 
 def free_port() -> int:
@@ -132,6 +185,11 @@ class LocalStripe:
         monkeypatch.setattr(stripe, "api_key", self.api_key)
         monkeypatch.setattr(stripe, "max_network_retries", 0)
 
+    @property
+    def js_url(self) -> str:
+        """Stripe.js as this server serves it (localstripe's, with the Payment Element shim)."""
+        return self.base_url + "/js.stripe.com/v3/"
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -163,7 +221,7 @@ def start_localstripe(api_key: str = API_KEY, log_dir: Path | None = None) -> Lo
         log_path = log_dir / f"localstripe-{port}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-c", _LAUNCHER, str(port)],
+                [sys.executable, "-c", _LAUNCHER, str(port), str(PAYMENT_ELEMENT_SHIM)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

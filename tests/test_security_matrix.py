@@ -169,6 +169,7 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/me/signups/{signup_id}": MEMBERS,
     "POST /api/v1/me/signups/{signup_id}/cancellation": MEMBERS,
     "GET /api/v1/me/signups/{signup_id}/ticket.png": MEMBERS,
+    "GET /api/v1/me/signups/{signup_id}/payment": MEMBERS,
     "GET /api/v1/me/cases": MEMBERS,
     "POST /api/v1/me/cases": MEMBERS,
     "GET /api/v1/me/cases/{case_id}": MEMBERS,

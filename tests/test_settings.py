@@ -240,3 +240,34 @@ def test_the_rewards_catalogue_is_a_path_here_or_an_https_address_or_none(url):
 def test_another_rewards_catalogue_address_is_refused_naming_the_variable(url):
     with pytest.raises(SettingsError, match="LOYALTY_REWARDS_CATALOGUE_URL"):
         load_settings({"LOYALTY_SECRET_KEY": "k" * 32, "LOYALTY_REWARDS_CATALOGUE_URL": url})
+
+
+def test_stripe_in_the_browser_is_read_from_the_environment_with_card_and_stripes_own_js_by_default():
+    plain = load_settings({"LOYALTY_SECRET_KEY": "x" * 32})
+    assert (plain.stripe_publishable_key, plain.stripe_js_url, plain.stripe_payment_methods) == (
+        None, "https://js.stripe.com/v3/", ("card",),
+    )
+    chosen = load_settings({
+        "LOYALTY_SECRET_KEY": "x" * 32, "STRIPE_API_KEY": "sk_test_1", "STRIPE_PUBLISHABLE_KEY": "pk_test_1",
+        "LOYALTY_STRIPE_JS_URL": "http://127.0.0.1:9999/js.stripe.com/v3/",
+        "LOYALTY_STRIPE_PAYMENT_METHODS": "card, wechat_pay,alipay,card",
+    })
+    assert chosen.stripe_publishable_key == "pk_test_1" and chosen.stripe_in_browser
+    assert chosen.stripe_js_url == "http://127.0.0.1:9999/js.stripe.com/v3/"
+    assert chosen.stripe_payment_methods == ("card", "wechat_pay", "alipay")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("LOYALTY_STRIPE_PAYMENT_METHODS", "card,paypal", "LOYALTY_STRIPE_PAYMENT_METHODS='card,paypal'"),
+        ("LOYALTY_STRIPE_PAYMENT_METHODS", " , ", "LOYALTY_STRIPE_PAYMENT_METHODS"),
+        ("LOYALTY_STRIPE_JS_URL", "js.stripe.com/v3/", "LOYALTY_STRIPE_JS_URL"),
+        ("STRIPE_PUBLISHABLE_KEY", "sk_live_oops", "STRIPE_PUBLISHABLE_KEY must be a publishable key"),
+    ],
+)
+def test_bad_stripe_browser_settings_are_refused_naming_the_variable(variable, value, named):
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"LOYALTY_SECRET_KEY": "x" * 32, variable: value})
+    assert named in str(refused.value)
+    assert "sk_live_oops" not in str(refused.value)

@@ -24,6 +24,7 @@ from loyalty import clock, db
 from loyalty.cards import service as cards
 from loyalty.errors import DomainError, NotFound
 from loyalty.events import calendar, catalog, checkin, detail, signups, webhooks
+from loyalty.events.payment_setup import payment_setup
 from loyalty.events.schemas import (
     CheckinRequest,
     CheckinView,
@@ -33,6 +34,7 @@ from loyalty.events.schemas import (
     EventDetailView,
     EventView,
     MySignupRef,
+    PaymentSetupView,
     PaymentView,
     ProgramCreate,
     ProgramSessionsView,
@@ -160,6 +162,7 @@ async def signup_views(ids: list[int] | None, member: int, settings: Settings) -
                     last_error=payment["last_error"],
                 ) if payment else None,
                 refund_fen=row["refund_fen"], refund_status=row["refund_status"], checked_in_at=row["checked_in_at"],
+                cancel_reason=row["cancel_reason"],
             )
         )
     return views
@@ -260,6 +263,17 @@ class MemberEventController(Controller):
         if not views:
             raise NotFound(_("There is no signup {signup_id}", signup_id=signup_id))
         return views[0]
+
+    @raises("not-found", "payments-unavailable")
+    @get(
+        "/me/signups/{signup_id:int}/payment", operation_id="getMySignupPayment",
+        summary="How to pay for my signup in the browser: amount, hold, Stripe.js, client secret",
+    )
+    async def my_signup_payment(
+        self, signup_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+    ) -> PaymentSetupView:
+        found = await payment_setup(member_id(request), signup_id, settings)
+        return PaymentSetupView(**{**vars(found), "payment_method_types": list(found.payment_method_types)})  # type: ignore[arg-type]
 
     @raises("cancel-deadline-passed", "invalid-field", "not-found", "signup-not-cancellable")
     @post(

@@ -189,6 +189,43 @@ class PaymentView(msgspec.Struct):
     last_error: str
 
 
+CancelReason = Annotated[
+    Literal["", "member", "event_cancelled", "hold_expired", "payment_setup_failed"],
+    msgspec.Meta(description="why a cancelled signup is: \"\" (not cancelled) | member (the owner cancelled) | "
+                 "event_cancelled | hold_expired (not paid in time: the seat was released) | payment_setup_failed "
+                 "(the payment could not be prepared before the event)"),
+]
+PaymentStatus = Annotated[
+    Literal["requires_payment", "preparing", "failed", "succeeded", "cancelled"],
+    msgspec.Meta(
+        description="requires_payment (pay with client_secret) | preparing (Stripe has not created the payment yet: "
+        "no client_secret, the seat is kept and the hold starts once it is ready; look again in a minute) | "
+        "failed (declined: pay again) | succeeded | cancelled"
+    ),
+]
+
+
+class PaymentSetupView(msgspec.Struct):
+    """What the owner page needs to pay for a signup with Stripe.js (Payment Element)."""
+
+    signup_id: int
+    signup_status: SignupStatus
+    cancel_reason: CancelReason
+    amount_fen: int
+    currency: Annotated[Literal["cny"], msgspec.Meta(description="ISO 4217, lower case as Stripe writes it")]
+    payment_status: PaymentStatus
+    hold_expires_at: Annotated[datetime | None, msgspec.Meta(description="until when the unpaid seat is kept")]
+    client_secret: Annotated[
+        str, msgspec.Meta(description="the PaymentIntent's, for stripe.elements(); only while the seat is held and unpaid")
+    ]
+    last_error: Annotated[str, msgspec.Meta(description="Stripe's words for the last decline (for staff; pages say their own)")]
+    publishable_key: Annotated[str, msgspec.Meta(description="Stripe publishable key (pk_...) for Stripe(key)")]
+    stripe_js_url: Annotated[str, msgspec.Meta(description="where to load Stripe.js from")]
+    payment_method_types: Annotated[
+        list[Literal["card", "wechat_pay", "alipay"]], msgspec.Meta(description="what the PaymentIntent offers")
+    ]
+
+
 class SignupView(msgspec.Struct):
     id: int
     event_id: int
@@ -210,6 +247,7 @@ class SignupView(msgspec.Struct):
     refund_fen: int
     refund_status: RefundStatus
     checked_in_at: datetime | None
+    cancel_reason: CancelReason = ""
 
 
 class StaffEventView(msgspec.Struct):

@@ -50,7 +50,8 @@ class RefundResult:
 
 class Gateway:
     def __init__(
-        self, api_key: str, webhook_secret: str | None, api_base: str | None = None, *, webhook_tolerance_seconds: int = 300
+        self, api_key: str, webhook_secret: str | None, api_base: str | None = None, *, webhook_tolerance_seconds: int = 300,
+        payment_methods: tuple[str, ...] = ("card",),
     ) -> None:
         bases = {"api": api_base} if api_base else None
         self._client = stripe.StripeClient(
@@ -58,6 +59,7 @@ class Gateway:
         )
         self._webhook_secret = webhook_secret
         self._webhook_tolerance = webhook_tolerance_seconds
+        self._payment_methods = payment_methods
 
     async def create_intent(self, *, payment_id: int, amount_fen: int, member_id: int, description: str) -> Intent:
         """A PaymentIntent for `amount_fen` in CNY, named by our payment id (metadata and the
@@ -67,7 +69,7 @@ class Gateway:
                 params={
                     "amount": amount_fen,
                     "currency": "cny",
-                    "payment_method_types": ["card"],
+                    **payment_method_params(self._payment_methods),
                     "metadata": {"payment_id": str(payment_id), "member_id": str(member_id), "for": description[:200]},
                 },
                 options={"idempotency_key": f"owner-club-payment-{payment_id}"},
@@ -135,6 +137,15 @@ class Gateway:
         )
 
 
+def payment_method_params(methods: tuple[str, ...]) -> dict[str, Any]:
+    """The PaymentIntent's payment methods: WeChat Pay needs to know where its QR code is shown
+    (`client: web`: Stripe.js draws it on our page)."""
+    params: dict[str, Any] = {"payment_method_types": list(methods)}
+    if "wechat_pay" in methods:
+        params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+    return params
+
+
 def _signed_at(header: str) -> int:
     """The `t=` of a Stripe-Signature header, read as stripe-python reads it (the first one);
     only called once the header has verified, so it is there and is a number."""
@@ -142,8 +153,12 @@ def _signed_at(header: str) -> int:
 
 
 @lru_cache(maxsize=8)
-def _gateway(api_key: str, webhook_secret: str | None, api_base: str | None, webhook_tolerance_seconds: int) -> Gateway:
-    return Gateway(api_key, webhook_secret, api_base, webhook_tolerance_seconds=webhook_tolerance_seconds)
+def _gateway(
+    api_key: str, webhook_secret: str | None, api_base: str | None, webhook_tolerance_seconds: int, payment_methods: tuple[str, ...]
+) -> Gateway:
+    return Gateway(
+        api_key, webhook_secret, api_base, webhook_tolerance_seconds=webhook_tolerance_seconds, payment_methods=payment_methods
+    )
 
 
 def gateway_for(settings: Settings) -> Gateway | None:
@@ -152,5 +167,5 @@ def gateway_for(settings: Settings) -> Gateway | None:
         return None
     return _gateway(
         settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_base,
-        settings.stripe_webhook_tolerance_seconds,
+        settings.stripe_webhook_tolerance_seconds, settings.stripe_payment_methods,
     )

@@ -59,6 +59,32 @@ POLICIES = {
 }
 
 
+STRIPE_JS_ORIGIN = "https://js.stripe.com"
+# Stripe's own list for Stripe.js and its Payment Element: its script and frames from
+# js.stripe.com, 3-D Secure and redirect frames from hooks.stripe.com, calls to api.stripe.com.
+STRIPE_FRAMES = ("https://js.stripe.com", "https://hooks.stripe.com")
+STRIPE_API_ORIGIN = "https://api.stripe.com"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def owner_page_policy(settings: Settings) -> bytes:
+    """The owner page's policy: ours, plus exactly what Stripe.js needs where owners pay in the
+    browser. A stand-in Stripe.js (tests: localstripe's, on loopback) is served by the fake
+    Stripe itself and talks to it, so its origin is the script, frame and API origin at once."""
+    if not settings.stripe_in_browser:
+        return PAGE_POLICY
+    js = _origin(settings.stripe_js_url)
+    frames, api = (STRIPE_FRAMES, STRIPE_API_ORIGIN) if js == STRIPE_JS_ORIGIN else ((js,), js)
+    policy = PAGE_POLICY.decode().replace("script-src 'self';", f"script-src 'self' {js};").replace(
+        "connect-src 'self';", f"connect-src 'self' {api}; frame-src {' '.join(frames)};"
+    )
+    return policy.encode()
+
+
 def _headers(scope: dict[str, Any]) -> dict[bytes, bytes]:
     return dict(scope.get("headers") or ())
 
@@ -114,8 +140,9 @@ class Edge:
         if hsts:  # only behind TLS (LOYALTY_SECURE_COOKIES=true says it is)
             common.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
         self.common = common
+        policies = {**POLICIES, "/": (owner_page_policy(settings), POLICIES["/"][1])}
         self.pages = {path: [(b"content-security-policy", policy), (b"permissions-policy", permissions)]
-                      for path, (policy, permissions) in POLICIES.items()}
+                      for path, (policy, permissions) in policies.items()}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

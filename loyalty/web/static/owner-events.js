@@ -52,6 +52,7 @@ function signupItem(s) {
     <div class="row"><strong>${esc(signupTitle(s))}</strong>
     <span class="status" data-status="${esc(s.status)}">${esc(signupStatus(s))}</span></div>
     <div class="muted">${esc(I18n.dateTime(s.starts_at))} · ${esc(s.venue)}${place}</div>
+    ${Pay.item(s)}
     ${s.ticket_code ? `<img alt="${esc(_("Ticket code"))}" src="/api/v1/me/signups/${s.id}/ticket.png" data-ticket="${esc(s.ticket_code)}">` : ""}
     ${cancellable ? `<button class="secondary" data-cancel="${s.id}">${esc(_("Cancel the signup"))}</button>` : ""}
     ${cancellable ? calendarLink(s.event_id) : ""}
