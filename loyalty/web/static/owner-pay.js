@@ -25,7 +25,8 @@ const Pay = (() => {
 
   const stripeLocale = () => (english() ? "en" : "zh");
   const returnUrl = (id) => `${location.origin}/?pay=${encodeURIComponent(id)}`;
-  const box = (id) => document.querySelector(`#signups [data-pay="${id}"]`);
+  // A ticket is drawn in the events list or on its event's page (never both at once).
+  const box = (id) => document.querySelector(`#signups [data-pay="${id}"], #detail-mine [data-pay="${id}"]`);
 
   function loadStripeJs(url) {
     if (typeof Stripe === "function") return Promise.resolve();
@@ -172,9 +173,10 @@ const Pay = (() => {
     paid(el);
   }
 
-  new MutationObserver(() => {
-    document.querySelectorAll("#signups [data-pay]:not([data-mounted])").forEach(mount);
-  }).observe($("signups"), { childList: true, subtree: true });
+  const watcher = new MutationObserver(() => {
+    document.querySelectorAll("#signups [data-pay]:not([data-mounted]), #detail-mine [data-pay]:not([data-mounted])").forEach(mount);
+  });
+  ["signups", "detail-mine"].forEach((id) => watcher.observe($(id), { childList: true, subtree: true }));
   document.addEventListener("click", (event) => {
     const id = event.target.dataset && event.target.dataset.payButton;
     if (id) pay(id);
