@@ -5,10 +5,12 @@ card's code is shown as identification only; back online, a fresh code at once."
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import time_machine
@@ -22,8 +24,15 @@ from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import owner_logs_in
 from tests.events.builders import owners, phone
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 GROUPED = re.compile(r"^66\d{4} \d{6} \d{6}$")
+
+
+async def save(page: Page, name: str, **options: Any) -> None:
+    """With LOYALTY_SCREENSHOTS_DIR set (docs/screenshots), as tests/browser/test_no_foreign_words.py does."""
+    folder = os.environ.get("LOYALTY_SCREENSHOTS_DIR")
+    if folder:
+        await page.evaluate("document.fonts.ready.then(() => true)")
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), **options)
 
 
 async def till() -> str:
@@ -73,7 +82,10 @@ async def test_the_full_screen_code_is_typed_at_a_till_and_the_card_says_when_it
     digits_box = await page.locator("#code-full #digits").bounding_box()
     assert qr_box and qr_box["width"] >= 300, qr_box  # bigger than on the card (260 px)
     assert digits_box and digits_box["x"] >= 0 and digits_box["x"] + digits_box["width"] <= 390, digits_box
-    await page.screenshot(path=str(SCREENSHOTS / "owner-card-fullscreen-zh.png"))
+    # Chromium grants both here: the view is the document's full-screen element and the screen stays on.
+    await expect(page.locator("#code-full")).to_have_attribute("data-wake-lock", "held")
+    assert await page.evaluate("document.fullscreenElement && document.fullscreenElement.id") == "code-full"
+    await save(page, "owner-card-fullscreen-zh")
 
     # The cashier types the digits (with the spaces, as shown) into the till: the sale is made.
     paid = await sell(pages.server.url, key, typed, "till-1-0001")
@@ -91,6 +103,8 @@ async def test_the_full_screen_code_is_typed_at_a_till_and_the_card_says_when_it
 
     await page.click("#close-full")
     await expect(page.locator("#code-full")).to_be_hidden()
+    await expect(page.locator("#code-full")).to_have_attribute("data-wake-lock", "released")
+    assert await page.evaluate("document.fullscreenElement") is None
     await expect(page.locator("#card #digits")).to_have_text(fresh)  # back on the card
 
     # Offline: the code greys out, says so, stops counting down, and the printed card's code shows.
@@ -101,7 +115,7 @@ async def test_the_full_screen_code_is_typed_at_a_till_and_the_card_says_when_it
     await expect(page.locator("#fixed-code")).to_be_visible()
     await expect(page.locator("#fixed-code .fixed-note")).to_have_text("仅用于身份识别，不能用积分付款")
     await expect(page.locator("#fixed-qr svg")).to_be_visible()
-    await page.screenshot(path=str(SCREENSHOTS / "owner-card-offline-zh.png"), full_page=True)
+    await save(page, "owner-card-offline-zh", full_page=True)
 
     # Back online: a fresh code at once.
     await page.context.set_offline(False)
@@ -124,7 +138,7 @@ async def test_the_card_and_its_full_screen_in_english(database, pages: Pages, t
     await shown_digits(page)
     await expect(page.locator(".digits-hint")).to_have_text("If the scan fails, the cashier can type these digits")
     await expect(page.locator("#open-full")).to_have_text("Show full screen")
-    await page.screenshot(path=str(SCREENSHOTS / "owner-card-en.png"), full_page=True)
+    await save(page, "owner-card-en", full_page=True)
 
     await page.click("#open-full")
     await expect(page.locator("#code-full .brightness")).to_have_text("Please turn the screen brightness up")
@@ -132,4 +146,4 @@ async def test_the_card_and_its_full_screen_in_english(database, pages: Pages, t
     await page.context.set_offline(True)
     await expect(page.locator("#code-lost")).to_have_text("Connection lost")
     await expect(page.locator("#fixed-code .fixed-note")).to_have_text("For identification only; it cannot pay with points")
-    await page.screenshot(path=str(SCREENSHOTS / "owner-card-fullscreen-offline-en.png"))
+    await save(page, "owner-card-fullscreen-offline-en")
