@@ -22,12 +22,12 @@ async function loadCard() {
   await Promise.all([keepFixedCode(), refreshCode()]);
 }
 
+// Fetched again with each visit to the tab (a reissued card has a new code); a failed fetch keeps the last.
 async function keepFixedCode() {
-  if (till.fixedSvg) return;
   try {
     const response = await api("/api/v1/me/card/static-code.svg");
     if (response.ok) { till.fixedSvg = await response.text(); $("fixed-qr").innerHTML = till.fixedSvg; }
-  } catch { /* offline already: nothing to keep yet */ }
+  } catch { /* offline already: the one kept, if any, is shown */ }
 }
 
 // 18 digits as three groups of six: what a cashier reads out and types.
