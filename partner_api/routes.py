@@ -94,16 +94,19 @@ CODES_EXPLAINED = (
     "(tier, discount, a sale without points) until the card is replaced, and anyone who photographs a card has it. "
     "The **dynamic** code is on the owner's phone: it rotates every 60 s (accepted in its own minute and the next, "
     "then `code-expired`) and it *pays*: only a dynamic code may take points as payment, and the sale that uses it "
-    "consumes it."
+    "consumes it. Under its QR the phone also shows the dynamic code as **18 digits** (`66…`, the last a Luhn check "
+    "digit) for the cashier to type when the scan fails: send the digits as `code` wherever a code goes (spaces and "
+    "hyphens are ignored). They are the same one-time code as the QR shown with them: a sale with either consumes "
+    "both; digits no code has are `code-number-unknown`, a typo the check digit catches is `code-malformed`."
 )
 
 
-@raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field")
+@raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-number-unknown", "code-unknown-key", "invalid-field")
 @post(
     "/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points",
     description=CODES_EXPLAINED + " Verifying never consumes a code; `code_can_pay` says whether a sale with this code "
     "may take points. Problems: `code-malformed`, `code-bad-signature`, `code-unknown-key`, `code-expired`, "
-    "`card-replaced`, `card-suspended`.",
+    "`code-number-unknown`, `card-replaced`, `card-suspended`.",
     status_code=HTTP_200_OK, opt={"key_in_query": True},
 )
 async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Verified:
@@ -122,7 +125,7 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
     )
 
 
-@raises("card-replaced", "card-suspended", "code-already-used", "code-bad-signature", "code-cannot-pay", "code-expired", "code-malformed", "code-unknown-key", "discount-exceeds-schedule", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found", "points-exceed-payable", "store-not-found")
+@raises("card-replaced", "card-suspended", "code-already-used", "code-bad-signature", "code-cannot-pay", "code-expired", "code-malformed", "code-number-unknown", "code-unknown-key", "discount-exceeds-schedule", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found", "points-exceed-payable", "store-not-found")
 @post(
     "/sales", operation_id="createSale", summary="Record a sale: discount checked, points taken atomically, points earned",
     description=CODES_EXPLAINED + " So: `points_to_redeem > 0` with a static code is `code-cannot-pay`; a dynamic code "

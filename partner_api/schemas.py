@@ -27,7 +27,8 @@ class CodeVerify(msgspec.Struct, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1, max_length=512,
             description="the text of the scanned QR code: the static code of a printed card or card image, or the "
-            "rotating code on the owner's phone",
+            "rotating code on the owner's phone; or the 18 digits shown under the phone's QR, as the cashier typed "
+            "them (the same rotating code)",
             examples=[CARD_CODE_EXAMPLE],
         ),
     ]
@@ -73,7 +74,8 @@ class SaleCreate(msgspec.Struct, forbid_unknown_fields=True):
         str,
         msgspec.Meta(
             min_length=1, max_length=512,
-            description="the scanned card code; a dynamic code is consumed by the sale (one sale per code)",
+            description="the scanned card code, or the 18 digits under the phone's QR as typed; a dynamic code is "
+            "consumed by the sale (one sale per code: its QR and its digits are one code)",
             examples=[CARD_CODE_EXAMPLE],
         ),
     ]

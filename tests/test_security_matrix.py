@@ -153,6 +153,7 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/me/card": MEMBERS,
     "GET /api/v1/me/card/code": MEMBERS,
     "GET /api/v1/me/card/code.svg": MEMBERS,
+    "GET /api/v1/me/card/static-code.svg": MEMBERS,
     "GET /api/v1/me/card.png": MEMBERS,
     "GET /api/v1/me/points": MEMBERS,
     "GET /api/v1/me/points/schedule": MEMBERS,

@@ -54,7 +54,8 @@ class MyCardController(Controller):
     @get(
         "/card/code",
         operation_id="getMyDynamicCode",
-        summary="A rotating code for the phone: valid for its minute and the next; each call gives a new one-time code",
+        summary="A rotating code for the phone: valid for its minute and the next; each call gives a new one-time code "
+        "(a QR text and the same code as 18 digits to type)",
     )
     async def dynamic_code(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[DynamicCode]:
         """For the member app's pay screen: a one-time code to show at an alliance merchant's till, which can pay
@@ -68,8 +69,8 @@ class MyCardController(Controller):
         "/card/code.svg",
         operation_id="getMyDynamicCodeImage",
         media_type="image/svg+xml",
-        summary="This minute's rotating code as a QR (SVG); the code and its timing are in the X-Card-Code, "
-        "X-Code-Expires-At and X-Refresh-After headers",
+        summary="This minute's rotating code as a QR (SVG); the code, its 18 digits and its timing are in the "
+        "X-Card-Code, X-Card-Digits, X-Code-Expires-At and X-Refresh-After headers",
     )
     async def dynamic_code_svg(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
         """For the member app's pay screen, as an image: the same one-time code as `getMyDynamicCode`, drawn as a
@@ -82,9 +83,27 @@ class MyCardController(Controller):
             headers={
                 "Cache-Control": "no-store",
                 "X-Card-Code": code.code,
+                "X-Card-Digits": code.digits,
                 "X-Code-Expires-At": str(code.expires_at_unix),
                 "X-Refresh-After": str(code.refresh_after_seconds),
             },
+        )
+
+    @raises("no-card")
+    @get(
+        "/card/static-code.svg",
+        operation_id="getMyStaticCodeImage",
+        media_type="image/svg+xml",
+        summary="The printed card's code as a QR (SVG; the code in X-Card-Code): identifies, never pays",
+    )
+    async def static_code_svg(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
+        """For the member app to keep while online and show when the phone loses its connection: the card's fixed
+        code, which identifies the owner (tier, discount) but cannot pay with points.
+        """
+        code = await service.static_code(member_id(request), service.signer_for(settings))
+        return Response(
+            image.qr_svg(code), media_type="image/svg+xml",
+            headers={"Cache-Control": "private, no-cache", "X-Card-Code": code},
         )
 
     @raises("no-card")
@@ -123,7 +142,7 @@ class StaffCardController(Controller):
     path = "/"
     tags = ["staff"]
 
-    @raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field", "not-found")
+    @raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-number-unknown", "code-unknown-key", "invalid-field", "not-found")
     @post(
         "/card-checks",
         operation_id="staffCheckCard",

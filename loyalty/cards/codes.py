@@ -75,6 +75,14 @@ class CodeAlreadyUsed(CodeError):
     title = _("This code has already been used for a sale; refresh it on the phone")
 
 
+class CodeNumberUnknown(CodeError):
+    """Typed digits that name no code we issued (a typo, or digits older than a day): the
+    cashier checks the digits, or the owner refreshes the phone for a new code."""
+
+    type = "code-number-unknown"
+    title = _("No code has this number; check the digits or ask the owner to refresh the code")
+
+
 class CodeCannotPay(CodeError):
     """The static code is printed on the card and in its image: anyone who photographs a card
     has it, so it identifies the member but never spends their points."""

@@ -61,8 +61,16 @@ class CardView(msgspec.Struct):
     issued_at: datetime
 
 
+TYPED_CODE_WORDS = (
+    "the same one-time code as 18 digits (\"66\", 15 random digits and a Luhn check digit), for a cashier to "
+    "type when the QR will not scan: the partner API takes them wherever it takes a dynamic code, and a sale "
+    "with either the QR or the digits consumes both"
+)
+
+
 class DynamicCode(msgspec.Struct):
     code: str
+    digits: Annotated[str, msgspec.Meta(pattern=r"^66[0-9]{16}$", examples=["660123456789012348"], description=TYPED_CODE_WORDS)]
     step_seconds: int
     refresh_after_seconds: int
     expires_at_unix: int

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from datetime import date
+import unicodedata
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
+
+from stdnum import luhn
 
 from loyalty.i18n.format import Later, identifiers
 from loyalty.i18n import _
@@ -16,7 +20,7 @@ from loyalty.cards import codes, tiers
 from loyalty.cards.image import CardFace
 from loyalty.cards.numbers import mask_card_number, new_card_number
 from loyalty.cards.schemas import CardView, CriterionProgress, DynamicCode, TierProgress, VerifiedCard
-from loyalty.cards.tables import CRITERION_KINDS, TIER_RANK, TIERS, Card, TierAssignment, TierChange, TierCriterion
+from loyalty.cards.tables import CRITERION_KINDS, TIER_RANK, TIERS, Card, TierAssignment, TierChange, TierCriterion, TypedCode
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.labels import cny, label
 from loyalty.members import service as members
@@ -198,19 +202,100 @@ async def static_code(member_id: int, signer: codes.CodeSigner) -> str:
 async def dynamic_code(member_id: int, signer: codes.CodeSigner, unix_time: float) -> DynamicCode:
     """The phone's code for this minute; the page fetches a new one before `expires_at`. Each
     call makes a new code (a random nonce), so after a code has paid for a sale the owner
-    simply refreshes: a paying code is single-use (DESIGN.md)."""
+    simply refreshes: a paying code is single-use (DESIGN.md). It comes with 18 digits a
+    cashier can type instead (`TypedCode`): the same payment, consumed by the same sale."""
     card = await _current(member_id)
     if card["status"] == "suspended":
         # Staff's own words when they gave a reason (shown as written), else ours.
         raise CardSuspended(card["status_reason"] or _("Your card is suspended; please ask customer service."))
     step = codes.current_step(unix_time)
+    nonce = secrets.randbits(32)
     valid_until = (step + 1) * codes.STEP_SECONDS
+    expires_at = valid_until + codes.SKEW_STEPS * codes.STEP_SECONDS
+    digits = await _issue_digits(card["id"], step, nonce, expires_at)
     return DynamicCode(
-        code=signer.sign("dynamic", card["id"], step, nonce=secrets.randbits(32)),
+        code=signer.sign("dynamic", card["id"], step, nonce=nonce),
+        digits=digits,
         step_seconds=codes.STEP_SECONDS,
         refresh_after_seconds=max(1, int(valid_until - unix_time)),
-        expires_at_unix=valid_until + codes.SKEW_STEPS * codes.STEP_SECONDS,
+        expires_at_unix=expires_at,
     )
+
+
+# --- typed payment codes ---------------------------------------------------------------------
+#
+# 18 digits, as payment apps' member codes have: a fixed "66" (a till can tell them from the
+# 16-digit card numbers, which start 8860), 15 random digits and a Luhn check digit, so most
+# typos are named as typos before any lookup. Guessing: 10^15 numbers against the codes alive
+# at once (phones showing the pay screen in the last two minutes; say 10^5 at a busy hour) is
+# one chance in 10^10 per guess; at the partner rate limit (600 requests a minute per key,
+# LOYALTY_PARTNER_RATE_LIMIT) a key guessing all day long finds a live code with odds of about
+# 1 in 10^4, and each guess is a logged request under a merchant's key. The digits carry
+# nothing: they are looked up, never decoded.
+
+TYPED_PREFIX = "66"
+TYPED_LENGTH = 18
+TYPED_KEPT_AFTER_EXPIRY = timedelta(days=1)  # expired digits say "expired", not "unknown", for a day
+_NOT_TYPED = re.compile(r"[\s\-]+")
+
+
+def new_typed_digits() -> str:
+    random_part = TYPED_LENGTH - len(TYPED_PREFIX) - 1
+    body = TYPED_PREFIX + f"{secrets.randbelow(10**random_part):0{random_part}d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def typed_digits(text: str) -> str | None:
+    """The digits of a typed payment code, or None when `text` is not one (a scanned QR).
+    Tills send what the cashier typed: spaces and hyphens are dropped, and full-width digits
+    from a Chinese input method count as digits."""
+    compact = _NOT_TYPED.sub("", unicodedata.normalize("NFKC", text))
+    if not compact.isascii() or not compact.isdigit():
+        return None
+    if len(compact) != TYPED_LENGTH:
+        raise codes.CodeMalformed(
+            _("a typed payment code has {need} digits; this has {count}", need=TYPED_LENGTH, count=len(compact)), field="code"
+        )
+    if not compact.startswith(TYPED_PREFIX) or not luhn.is_valid(compact):
+        raise codes.CodeMalformed(_("these digits are not a payment code: check them for a typo"), field="code")
+    return compact
+
+
+async def _issue_digits(card_id: int, step: int, nonce: int, expires_at_unix: int) -> str:
+    expires_at = datetime.fromtimestamp(expires_at_unix, timezone.utc)
+    for attempt in range(3):
+        digits = new_typed_digits()
+        try:
+            await TypedCode.insert(TypedCode(digits=digits, card=card_id, step=step, nonce=nonce, expires_at=expires_at))
+            return digits
+        except Exception as error:  # two codes drew the same digits (one in 10^16): draw again
+            if attempt == 2 or not db.is_unique_violation(error):
+                raise
+    raise AssertionError("unreachable")
+
+
+async def expand_typed_code(text: str, signer: codes.CodeSigner) -> str:
+    """A typed payment code → the signed dynamic code it stands for (re-signed from its card,
+    step and nonce: the same payment as the QR shown with it); any other text unchanged.
+    Unknown digits are CodeNumberUnknown; expiry is judged on the signed code as for a QR."""
+    digits = typed_digits(text) if isinstance(text, str) else None
+    if digits is None:
+        return text
+    rows = await db.fetch("SELECT card, step, nonce FROM typed_code WHERE digits = {}", digits)
+    if not rows:
+        raise codes.CodeNumberUnknown(
+            _("No code has the number {digits}; check the digits or ask the owner to refresh the code", digits=digits),
+            field="code",
+        )
+    row = rows[0]
+    return signer.sign("dynamic", row["card"], row["step"], nonce=row["nonce"])
+
+
+async def purge_typed_codes(now: datetime | None = None) -> int:
+    """Digits a day past their code's end are forgotten (the nightly job)."""
+    cutoff = (now or clock.now()) - TYPED_KEPT_AFTER_EXPIRY
+    rows = await TypedCode.delete().where(TypedCode.expires_at < cutoff).returning(TypedCode.id)
+    return len(rows)
 
 
 # Every scan at a till or a door runs this: one plain statement.
@@ -253,8 +338,9 @@ def card_in_force(card: Mapping[str, Any] | None, payload: codes.SignedPayload, 
 
 async def verify_code(text: str, signer: codes.CodeSigner, unix_time: float) -> VerifiedCard:
     """A scanned card code → the card it names, or a typed failure: malformed, bad
-    signature, unknown key, expired (dynamic), card replaced, card suspended."""
-    payload, expires_at = open_card_code(text, signer, unix_time)
+    signature, unknown key, expired (dynamic), card replaced, card suspended. Typed digits
+    stand for their dynamic code (unknown digits: CodeNumberUnknown)."""
+    payload, expires_at = open_card_code(await expand_typed_code(text, signer), signer, unix_time)
     rows = await db.fetch(_VERIFY_SQL, payload.subject_id)
     return card_in_force(rows[0] if rows else None, payload, expires_at)
 
@@ -384,6 +470,7 @@ async def yearly_review(today: date | None = None, progress: Any = None) -> tier
     await members.refresh_stages(today)
     # Settle ended assignments first, or a later nightly run would lift what the review lowered.
     await end_expired_assignments(today)
+    await purge_typed_codes()
     return await tiers.evaluate("review", today=today, progress=progress)
 
 
@@ -410,6 +497,7 @@ async def nightly(today: date | None = None) -> int:
     today = today or clock.today()
     await members.refresh_stages(today)
     await end_expired_assignments(today)
+    await purge_typed_codes()
     return (await tiers.evaluate("upgrade", today=today, cause="upgrade")).upgraded
 
 

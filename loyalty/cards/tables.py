@@ -68,3 +68,16 @@ class TierChange(Table):
     criterion = Integer(null=True, default=None)
     cause = Varchar(length=20)  # upgrade | review | assignment | assignment_ended | issue
     changed_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class TypedCode(Table):
+    """The 18 digits shown under a dynamic QR, for a cashier to type when the scan fails. They
+    name the same (card, step, nonce) as the QR's signed code, so both are one payment: the
+    sale that consumes one consumes the other. Random, never derived from the card number;
+    rows are purged a day after they expire (`service.purge_typed_codes`)."""
+
+    digits = Varchar(length=18, unique=True)
+    card = ForeignKey(references=Card, null=False, on_delete=OnDelete.cascade)
+    step = Integer()
+    nonce = BigInt()  # the signed code's nonce: 32 bits, unsigned
+    expires_at = Timestamptz(index=True)

@@ -188,8 +188,11 @@ async def _sell(
     # The code is judged where it always was, after the key, an earlier sale under the same
     # Idempotency-Key and the body: a retry whose dynamic code has expired since still gets
     # its first answer.
+    # Typed digits stand for their phone code: the same (card, step, nonce), so the unique
+    # index below spends the QR and the digits as one. The fingerprint stays over what the
+    # till sent.
     try:
-        payload, expires_at = cards.open_card_code(code, signer, unix_time)
+        payload, expires_at = cards.open_card_code(await cards.expand_typed_code(code, signer), signer, unix_time)
         refused: DomainError | None = None
     except DomainError as error:
         payload, expires_at, refused = None, None, error

@@ -236,11 +236,11 @@ _VERIFY_SQL = (
 
 
 async def verify(digest: str, code: str, signer: CodeSigner, unix_time: float, today: date | None = None) -> tuple[KeyContext, Offer]:
-    """A scanned card code → tier, this merchant's discount today, masked name, points.
-    The key is judged first: a bad key is 401 whatever the code."""
+    """A scanned card code (or a phone code's typed digits) → tier, this merchant's discount
+    today, masked name, points. The key is judged first: a bad key is 401 whatever the code."""
     today = today or clock.today()
     try:
-        payload, expires_at = cards.open_card_code(code, signer, unix_time)
+        payload, expires_at = cards.open_card_code(await cards.expand_typed_code(code, signer), signer, unix_time)
     except DomainError:
         await authenticate(digest)
         raise

@@ -5,8 +5,8 @@ role), with two events of the test's own for the door: one opening now, one tomo
 in every state a scan can find. Chromium opens, in zh-CN and then in en (the browser's locale,
 which it sends as Accept-Language):
 - the owner page, on a phone: the login with its problems (a malformed phone, a wrong code),
-  then the demo owner 张伟's five tabs, an event's page, a referral refused for its phone and an
-  empty complaint form;
+  then the demo owner 张伟's five tabs (the card also full screen, online and offline), an event's
+  page, a referral refused for its phone and an empty complaint form;
 - the staff pages as the demo's admin, sales, event staff and customer service: every view the
   role may use (the others are not offered; their address opens the role's own view), a wrong
   password, the dashboards with a range that ends before it starts, the door scanner with each
@@ -152,6 +152,16 @@ async def owner_tabs(page: Page, reader: Reader) -> None:
     await expect(page.locator("#qr svg")).to_be_visible()
     await expect(page.locator("#why")).not_to_be_empty()
     await reader.read(page, "the card tab")
+    await page.click("#open-full")
+    await expect(page.locator("#code-full")).to_be_visible()
+    await reader.read(page, "the card in full screen")
+    await page.context.set_offline(True)
+    await expect(page.locator("#code-lost")).to_be_visible()
+    await expect(page.locator("#fixed-code")).to_be_visible()
+    await reader.read(page, "the card in full screen, offline")
+    await page.context.set_offline(False)
+    await expect(page.locator("#code-lost")).to_be_hidden()
+    await page.click("#close-full")
     await page.click('[role=tab][data-tab="points"]')
     await expect(page.locator("#points-available")).not_to_have_text("0")
     await reader.read(page, "the points tab")

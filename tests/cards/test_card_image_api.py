@@ -141,3 +141,28 @@ async def test_code_keys_are_the_public_keys_of_the_app_s_signer_and_need_no_log
 
     assert response.status_code == 200
     assert response.json()["keys"] == service.signer_for(settings).public_keys()
+
+
+async def test_my_code_comes_with_its_digits_in_the_json_and_the_svg_headers(client, frozen, tmp_path, signer):
+    member = await logged_in_owner(client, tmp_path)
+
+    body = (await client.get("/api/v1/me/card/code")).json()
+    svg = await client.get("/api/v1/me/card/code.svg")
+
+    for issued in ((body["digits"], body["code"]), (svg.headers["x-card-digits"], svg.headers["x-card-code"])):
+        digits, code = issued
+        assert len(digits) == 18 and digits.startswith("66") and digits.isdigit()
+        assert await service.expand_typed_code(digits, signer) == code  # the digits are that very code
+    assert body["digits"] != svg.headers["x-card-digits"]  # each call a new one-time code
+    assert (await service.verify_code(body["digits"], signer, time.time())).member_id == member
+
+
+async def test_my_static_code_svg_is_the_printed_card_s_code(client, frozen, tmp_path, signer):
+    member = await logged_in_owner(client, tmp_path)
+
+    response = await client.get("/api/v1/me/card/static-code.svg")
+
+    assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
+    assert response.headers["x-card-code"] == qr_text((await client.get(IMAGE)).content)
+    verified = await service.verify_code(response.headers["x-card-code"], signer, time.time())
+    assert (verified.member_id, verified.kind) == (member, "static")
