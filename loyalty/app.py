@@ -22,7 +22,7 @@ from loyalty.points.api import MyPointsController, StaffAdjustmentRequestControl
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.dashboards.api import StaffDashboardController
-from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, staff_check_in, stripe_webhook
+from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, staff_check_in, staff_sync_offline_scans, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffMerchantController,
             StaffEventController,
             StaffProgramController,
-            staff_check_in,
+            staff_check_in, staff_sync_offline_scans,
             StaffCaseController,
             staff_kpis,
             StaffDashboardController,

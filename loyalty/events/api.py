@@ -22,8 +22,14 @@ from qrcode.constants import ERROR_CORRECT_M
 from loyalty import clock, db
 from loyalty.cards import service as cards
 from loyalty.errors import DomainError, NotFound
-from loyalty.events import catalog, checkin, signups, webhooks
+from loyalty.events import catalog, checkin, door_sync, signups, webhooks
 from loyalty.events.schemas import (
+    AdmissionEntry,
+    AdmissionListView,
+    DoorConflictView,
+    OfflineSyncRequest,
+    OfflineSyncView,
+    SyncedScanView,
     CheckinRequest,
     CheckinView,
     Created,
@@ -354,6 +360,41 @@ class StaffEventController(Controller):
         count = await checkin.door_count(event_id)
         return DoorCountView(event_id=event_id, **vars(count))
 
+    @raises("not-found")
+    @get(
+        "/{event_id:int}/admission-list", operation_id="staffAdmissionList", opt=EVENT_STAFF,
+        summary="What a door scanner keeps to decide offline: every signup, who came in where",
+    )
+    async def admission_list(self, event_id: FromPath[int], settings: NamedDependency[Settings]) -> AdmissionListView:
+        found = await door_sync.admission_list(event_id, settings.checkin_opens_minutes)
+        return AdmissionListView(
+            event_id=found.event_id, opens_at=found.opens_at, starts_at=found.starts_at, generated_at=found.generated_at,
+            signups=[
+                AdmissionEntry(
+                    signup_id=r["id"], member_id=r["member"], member_name=r["member_name"], party_size=r["party_size"],
+                    status=r["status"], checked_in_at=r["checked_in_at"], checked_in_gate=r["checked_in_gate"],
+                )
+                for r in found.signups
+            ],
+        )
+
+    @raises("not-found")
+    @get(
+        "/{event_id:int}/door/conflicts", operation_id="staffDoorConflicts", opt=EVENT_STAFF,
+        summary="Offline admissions the server would not have made (one ticket let in at two doors)",
+    )
+    async def door_conflicts(self, event_id: FromPath[int]) -> list[DoorConflictView]:
+        if not await Event.exists().where(Event.id == event_id):
+            raise NotFound(_("There is no event {event_id}", event_id=event_id))
+        return [
+            DoorConflictView(
+                scan_id=r["id"], signup_id=r["signup"], member_name=r["member_name"] or "", party_size=r["party_size"] or 0,
+                gate=r["gate"], device=r["device"], scanned_at=r["scanned_at"], result=r["result"],
+                first_checked_in_at=r["checked_in_at"], first_gate=r["checked_in_gate"] or "",
+            )
+            for r in await door_sync.conflicts(event_id)
+        ]
+
 
 class StaffProgramController(Controller):
     path = "/programs"
@@ -389,4 +430,24 @@ async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, A
         first_checked_in_at=answer.first_checked_in_at, first_gate=answer.first_gate, points_earned=answer.points_earned,
         detail=translate(answer.detail, request_locale(request)), replayed=answer.replayed,
         count=DoorCountView(event_id=answer.event_id, **vars(answer.count)),
+    )
+
+
+@raises("invalid-field", "not-found")
+@post(
+    "/checkins/offline", operation_id="staffSyncOfflineScans", status_code=HTTP_200_OK, opt=EVENT_STAFF, tags=["staff"],
+    summary="A door scanner's offline scans, back online: each applied exactly once by nonce; conflicts reported",
+)
+async def staff_sync_offline_scans(
+    data: JSONBody[OfflineSyncRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+) -> OfflineSyncView:
+    done = await door_sync.sync(
+        data.event_id, data.device,
+        [door_sync.OfflineScan(s.nonce, s.code, s.gate, s.scanned_at, s.offline_result) for s in data.scans],
+        signer=cards.signer_for(settings), staff_id=request.state.staff.id, opens_minutes=settings.checkin_opens_minutes,
+    )
+    count = await checkin.door_count(data.event_id)
+    return OfflineSyncView(
+        scans=[SyncedScanView(nonce=d.nonce, result=d.result, conflict=d.conflict, replayed=d.replayed) for d in done],
+        count=DoorCountView(event_id=data.event_id, **vars(count)),
     )

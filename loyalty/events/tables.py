@@ -114,3 +114,7 @@ class Scan(Table):
     result = Varchar(length=24)
     staff = Integer(null=True, default=None)
     scanned_at = Timestamptz(default=TimestamptzNow())
+    # A scan made offline and synced later: the device, and what it told the door then
+    # (`checked_in` here with another `result` is a conflict: two doors let one ticket in).
+    device = Varchar(length=64, default="")
+    offline_result = Varchar(length=24, default="")
