@@ -28,6 +28,34 @@ function deviceId() {
 const newNonce = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 const eventId = () => Number($("scan-event").value) || 0;
 
+// A phone opened from a set-up QR (/staff#door-setup=<one-time code>): a session that may only
+// scan at that event's door, and its gate, without a password typed at the door.
+async function openDoorFromAddress() {
+  const match = location.hash.match(/^#door-setup=([\w-]+)$/);
+  if (!match) return;
+  history.replaceState(null, "", "#scanner");  // the code is spent either way: not left in the address
+  const response = await fetch("/api/v1/auth/door-device-sessions", {
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: match[1] }),
+  });
+  if (!response.ok) { $("login-error").textContent = await problemText(response); return; }
+  const opened = await response.json();
+  localStorage.setItem(GATE_KEY, opened.gate);
+  $("scan-gate").value = opened.gate;
+}
+
+// Event staff make the QR that sets another phone up for this event and gate.
+async function newDoorDevice() {
+  const gate = $("scan-gate").value.trim();
+  if (!gate) { $("scan-error").textContent = _("Type the gate you are at first: each check-in records it"); $("scan-gate").focus(); return; }
+  const response = await api("/api/v1/staff/door-devices", { method: "POST", body: JSON.stringify({ event_id: eventId(), gate }) });
+  if (!response.ok) { $("scan-error").textContent = await problemText(response); return; }
+  const setup = await response.json();
+  $("door-device-qr").src = `data:image/png;base64,${setup.qr_png_base64}`;
+  $("door-device-qr").dataset.url = setup.url;
+  $("door-device-words").textContent = _("Scan this with the phone to set up, for the gate “{gate}”: it works once, until {time}", { gate, time: I18n.timeOfDay(setup.expires_at) });
+  $("door-device").hidden = false;
+}
+
 async function loadScanner() {
   const select = $("scan-event");
   const chosen = select.value;
@@ -41,11 +69,13 @@ async function loadScanner() {
     if (!offlineError(error)) throw error;
     events = JSON.parse(localStorage.getItem("owner-club.door-events") || "[]");  // offline: the events seen last
   }
+  if (state.me.door_event_id) events = events.filter((e) => e.id === state.me.door_event_id);  // a door phone: its event
   select.innerHTML = events.map((e) => `<option value="${e.id}">${esc(titleOf(e))} · ${esc(I18n.dateTime(e.starts_at))}</option>`).join("");
   if (chosen) select.value = chosen;
   // The gate's name is data, stored with each scan as typed: never a default in the page's
   // language, but the gate this browser's staff member typed last.
-  if (!$("scan-gate").value) $("scan-gate").value = localStorage.getItem(GATE_KEY) || "";
+  if (!$("scan-gate").value) $("scan-gate").value = localStorage.getItem(GATE_KEY) || state.me.door_gate || "";
+  $("door-device-new").hidden = !!state.me.door_event_id;
   showNetwork();
   await prepare();
   clearInterval(door.timer);
@@ -105,6 +135,8 @@ async function syncScans(id) {
     }
   } catch (error) {
     if (!offlineError(error)) throw error;
+    // Back "online" before the network really is (Wi-Fi still joining): try again shortly.
+    if (navigator.onLine) setTimeout(() => { if (state.view === "scanner") prepare(); }, 2000);
   } finally {
     door.syncing = false;
     showNetwork();
@@ -129,6 +161,19 @@ function showCount(c) {
   const conflicts = c.conflicts || 0;
   $("door-conflicts").hidden = !conflicts;
   $("door-conflicts").textContent = _n("{count} ticket let in twice while offline: check", "{count} tickets let in twice while offline: check", conflicts);
+  if (conflicts && conflicts !== door.conflictsShown && navigator.onLine) showConflicts();
+  door.conflictsShown = conflicts;
+}
+
+// Each ticket two offline doors let in: who, where it came in first, and where again.
+async function showConflicts() {
+  const response = await api(`/api/v1/staff/events/${eventId()}/door/conflicts`).catch(() => null);
+  if (!response || !response.ok) return;
+  $("door-conflict-list").innerHTML = (await response.json()).map((c) => `<li>${esc(_(
+    "{name} ({people}): in at “{first_gate}” {first_time}, let in again at “{gate}” {time}",
+    { name: c.member_name, people: _n("{count} person", "{count} people", c.party_size), first_gate: c.first_gate,
+      first_time: c.first_checked_in_at ? I18n.timeOfDay(c.first_checked_in_at) : "", gate: c.gate, time: I18n.timeOfDay(c.scanned_at) },
+  ))}</li>`).join("");
 }
 
 // --- an answer, at arm's length ---------------------------------------------------------------
@@ -166,6 +211,7 @@ function feedback(answer) {
   $("flash-word").textContent = words.big;
   $("flash-party").textContent = words.party;
   $("flash-who").textContent = words.who;
+  $("flash-detail").textContent = words.detail;
   flash.hidden = false;
   clearTimeout(door.flashTimer);
   door.flashTimer = setTimeout(() => { flash.hidden = true; }, window.DOOR_FLASH_MS || 1600);
@@ -337,5 +383,6 @@ $("scan-submit").addEventListener("click", () => scan($("scan-code").value));
 $("scan-code").addEventListener("keydown", (e) => { if (e.key === "Enter") scan($("scan-code").value); });
 $("scan-event").addEventListener("change", () => { door.saved = null; prepare(); });
 $("scan-camera").addEventListener("click", toggleCamera);
+$("door-device-new").addEventListener("click", newDoorDevice);
 window.addEventListener("online", () => { showNetwork(); if (state.view === "scanner") prepare(); });
 window.addEventListener("offline", showNetwork);

@@ -42,14 +42,18 @@ function showLogin() {
   state.me = null; state.view = null;
   $("nav").hidden = true; document.querySelectorAll(".view").forEach((v) => { v.hidden = true; }); $("login").hidden = false;
 }
-const mayUse = (view) => !!state.me && view in VIEW_ROLES && (state.me.role === "admin" || VIEW_ROLES[view].includes(state.me.role));
+// A phone set up as a door scanner (from a QR, door.js) has the scanner only, whatever its issuer's role.
+const mayUse = (view) => !!state.me && view in VIEW_ROLES && (state.me.door_event_id ? view === "scanner"
+  : state.me.role === "admin" || VIEW_ROLES[view].includes(state.me.role));
 
 async function start() {
+  await openDoorFromAddress();
   const response = await fetch("/api/v1/staff/me", { credentials: "same-origin" });
   if (!response.ok) { showLogin(); return; }
   state.me = await response.json();
   $("login").hidden = true; $("nav").hidden = false;
   document.querySelectorAll("#nav [data-view]").forEach((a) => { a.hidden = !mayUse(a.dataset.view); });
+  $("nav").querySelector('a[href="/admin/"]').hidden = !!state.me.door_event_id;
   await show(location.hash.slice(1));
 }
 

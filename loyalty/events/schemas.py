@@ -323,6 +323,26 @@ class DoorConflictView(msgspec.Struct):
     first_gate: str
 
 
+class DoorDeviceRequest(msgspec.Struct, forbid_unknown_fields=True):
+    event_id: Id
+    gate: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+
+class DoorDeviceSetup(msgspec.Struct):
+    url: Annotated[str, msgspec.Meta(description="what the QR holds: the staff page with the one-time code after `#`")]
+    expires_at: datetime
+    qr_png_base64: Annotated[str, msgspec.Meta(description="the QR code of `url`, a PNG in base64")]
+
+
+class DoorDeviceSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class DoorDeviceSession(msgspec.Struct):
+    event_id: int
+    gate: str
+
+
 class WebhookAnswer(msgspec.Struct):
     result: Annotated[
         Literal["handled", "duplicate", "ignored"],

@@ -40,3 +40,7 @@ class StaffSession(msgspec.Struct):
     role: Annotated[Literal[ROLES], msgspec.Meta(description="what the staff member may do: " + ", ".join(ROLES),
                                                  examples=["sales"])]
     display_name: Annotated[str, msgspec.Meta(examples=["李销售"])]
+    door_event_id: Annotated[
+        int | None, msgspec.Meta(description="a phone set up as a door scanner (from a QR): the event it scans for")
+    ] = None
+    door_gate: Annotated[str, msgspec.Meta(description="…and its gate")] = ""

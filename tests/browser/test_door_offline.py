@@ -54,10 +54,12 @@ async def test_two_offline_doors_admit_fifty_and_the_ticket_let_in_twice_is_one_
 
     await east.context.set_offline(False)
     await expect(east.locator("#door-net")).to_have_text("在线")
-    await expect(east.locator("#door-queue")).to_have_text("")
+    await expect(east.locator("#door-queue")).to_have_text("", timeout=30_000)  # 52 scans applied one by one
     await west.context.set_offline(False)
-    await expect(west.locator("#door-queue")).to_have_text("")
+    await expect(west.locator("#door-queue")).to_have_text("", timeout=30_000)
     await expect(west.locator("#door-conflicts")).to_have_text("有 1 张票在离线时被重复放行，请核对")
+    await expect(west.locator("#door-conflict-list li")).to_have_text(
+        re.compile(r"^业主0（1 人）：\d\d:\d\d 已在「东门」签到，\d\d:\d\d 又在「西门」放行$"))
     await expect(west.locator("#door-count")).to_have_text("50 / 50")  # the other door's admissions, seen
     assert await scan(west, tickets[9]) == "already_checked_in"  # online again: let in at the east door
     await expect(west.locator("#result-code")).to_have_text(re.compile(r"^已签到（东门 \d\d:\d\d）$"))
