@@ -396,7 +396,7 @@ class StaffEventController(Controller):
         return [
             DoorConflictView(
                 scan_id=r["id"], signup_id=r["signup"], member_name=r["member_name"] or "", party_size=r["party_size"] or 0,
-                gate=r["gate"], device=r["device"], scanned_at=r["scanned_at"], result=r["result"],
+                gate=r["gate"], device=r["device"], scanned_at=r["scanned_at"], result=r["result"],  # type: ignore[arg-type]
                 first_checked_in_at=r["checked_in_at"], first_gate=r["checked_in_gate"] or "",
             )
             for r in await door_sync.conflicts(event_id)
@@ -455,7 +455,7 @@ async def staff_sync_offline_scans(
     )
     count = await checkin.door_count(data.event_id)
     return OfflineSyncView(
-        scans=[SyncedScanView(nonce=d.nonce, result=d.result, conflict=d.conflict, replayed=d.replayed) for d in done],
+        scans=[SyncedScanView(nonce=d.nonce, result=d.result, conflict=d.conflict, replayed=d.replayed) for d in done],  # type: ignore[arg-type]
         count=DoorCountView(event_id=data.event_id, **vars(count)),
     )
 

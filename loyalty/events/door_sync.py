@@ -96,7 +96,7 @@ async def sync(
             answer = await checkin.check_in(
                 event_id, scan.code, gate=scan.gate, signer=signer, staff_id=staff_id, nonce=scan.nonce,
                 opens_minutes=opens_minutes, now=when, unix_time=when.timestamp(), device=device,
-                offline_result=scan.offline_result,
+                offline_result=scan.offline_result, with_count=False,
             )
         except (NotFound, InvalidField):
             raise

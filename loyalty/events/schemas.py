@@ -281,6 +281,9 @@ class AdmissionListView(msgspec.Struct):
 Nonce = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
+ScanResult = Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet"]
+
+
 class OfflineScanIn(msgspec.Struct, forbid_unknown_fields=True):
     nonce: Nonce
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
@@ -300,7 +303,10 @@ class OfflineSyncRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class SyncedScanView(msgspec.Struct):
     nonce: str
-    result: Annotated[str, msgspec.Meta(description="the server's answer (a check-in result, or invalid_code)")]
+    result: Annotated[
+        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
+        msgspec.Meta(description="the server's answer: a check-in result, or invalid_code (no ticket or card of ours; nothing kept)"),
+    ]
     conflict: Annotated[bool, msgspec.Meta(description="the device let them in; the server had already (or would not)")]
     replayed: Annotated[bool, msgspec.Meta(description="this nonce was applied before: the first answer again")]
 
@@ -318,7 +324,7 @@ class DoorConflictView(msgspec.Struct):
     gate: str
     device: str
     scanned_at: datetime
-    result: str
+    result: Annotated[ScanResult, msgspec.Meta(description="what the server answered when the scan was synced")]
     first_checked_in_at: datetime | None
     first_gate: str
 
