@@ -79,8 +79,14 @@ async function loadScanner() {
   showNetwork();
   await prepare();
   clearInterval(door.timer);
-  door.timer = setInterval(() => { if (state.view === "scanner" && navigator.onLine) prepare(); }, SYNC_EVERY_MS);
+  door.timer = setInterval(() => { if (state.view === "scanner" && navigator.onLine) inBackground(prepare); }, SYNC_EVERY_MS);
   $("scan-code").focus();
+}
+
+// A refresh nobody clicked for: a logged-out session has shown the login already (api), anything
+// else is said on the page rather than lost in the console.
+function inBackground(work) {
+  work().catch((error) => { if (state.me) $("scan-error").textContent = _("Something went wrong; please try again"); console.warn(error); });
 }
 
 // A request that failed for want of a network (not a refusal): the door carries on offline.
@@ -136,7 +142,7 @@ async function syncScans(id) {
   } catch (error) {
     if (!offlineError(error)) throw error;
     // Back "online" before the network really is (Wi-Fi still joining): try again shortly.
-    if (navigator.onLine) setTimeout(() => { if (state.view === "scanner") prepare(); }, 2000);
+    if (navigator.onLine) setTimeout(() => { if (state.view === "scanner") inBackground(prepare); }, 2000);
   } finally {
     door.syncing = false;
     showNetwork();
@@ -381,8 +387,8 @@ async function reader() {
 
 $("scan-submit").addEventListener("click", () => scan($("scan-code").value));
 $("scan-code").addEventListener("keydown", (e) => { if (e.key === "Enter") scan($("scan-code").value); });
-$("scan-event").addEventListener("change", () => { door.saved = null; prepare(); });
+$("scan-event").addEventListener("change", () => { door.saved = null; inBackground(prepare); });
 $("scan-camera").addEventListener("click", toggleCamera);
 $("door-device-new").addEventListener("click", newDoorDevice);
-window.addEventListener("online", () => { showNetwork(); if (state.view === "scanner") prepare(); });
+window.addEventListener("online", () => { showNetwork(); if (state.view === "scanner") inBackground(prepare); });
 window.addEventListener("offline", showNetwork);
