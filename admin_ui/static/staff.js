@@ -338,4 +338,5 @@ $("ref-project").addEventListener("change", loadBoard);
 $("dash-reload").addEventListener("click", loadDashboards);
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 document.addEventListener("click", (e) => { if (e.target.dataset.move) moveLead(e.target.dataset.move, e.target.dataset.to); });
-I18n.load().then(() => { showSwitch(); return start(); });
+// After every script of the page has run (door.js comes after this one).
+document.addEventListener("DOMContentLoaded", () => I18n.load().then(() => { showSwitch(); return start(); }));
