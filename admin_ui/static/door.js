@@ -77,10 +77,12 @@ async function loadScanner() {
   if (!$("scan-gate").value) $("scan-gate").value = localStorage.getItem(GATE_KEY) || state.me.door_gate || "";
   $("door-device-new").hidden = !!state.me.door_event_id;
   showNetwork();
+  // Ready for a hardware scanner at once; the list below may take a while (and the person may
+  // have moved on to another field by then: the focus is not taken back).
+  $("scan-code").focus();
   await prepare();
   clearInterval(door.timer);
   door.timer = setInterval(() => { if (state.view === "scanner" && navigator.onLine) inBackground(prepare); }, SYNC_EVERY_MS);
-  $("scan-code").focus();
 }
 
 // A refresh nobody clicked for: a logged-out session has shown the login already (api), anything
