@@ -1,7 +1,7 @@
 """Benchmark: the door's check-in burst through the real HTTP server, against its floor.
 
     .venv/bin/python bench/checkin_burst.py [--attendees 2000] [--scanners 4] [--rescan 0.10] [--rehearsal 200]
-        [--workers 2] [--json out.json]
+        [--workers 2] [--sync-batch 200] [--json out.json]
 
 1. A fresh PostgreSQL database (`loyalty_bench_checkin`), migrated; N owners generated set-based in
    SQL (as bench/partner_throughput.py does); one `event_staff` account (`identity.create_staff`);
@@ -27,7 +27,13 @@
    confirmed), exactly one attendance ledger entry per signup (`event-attend:<signup id>`), the
    scan log's answers (N `checked_in`, the re-scans `already_checked_in`), the answers the
    scanners got (the same), `points.audit_ledger()` clean, and the floor's rows each checked in once.
-5. Where a scan goes: a few steps of the check-in path timed in this process, sequentially,
+5. The offline door's return (issue #22): a third event with the same N signups; each ticket scanned
+   once offline at one of S devices (ticket i at device i mod S, its own nonce and scan time), and
+   every 100th ticket let in a second time at the next device (two offline doors: a conflict).
+   The S devices sync at once, in batches of 200 as the page does (`POST /api/v1/staff/checkins/offline`),
+   against the floor's `POST /floor/sync` (the conditional UPDATE per scan), floor before and after.
+   Checks: N attended, N/100 conflicts reported, one scan row per nonce, the ledger clean.
+6. Where a scan goes: a few steps of the check-in path timed in this process, sequentially,
    against the same database (no HTTP), next to the floor's UPDATE.
 
 The issue sets no numeric target: scans per second and p50/p99 are reported against the floor.
@@ -181,10 +187,12 @@ async def prepare(attendees: int, rehearsal: int) -> dict[str, Any]:
         event_id = await _event(staff.id, "业主见面会（签到压测）", attendees)
         rehearsal_signups = await _sign_up_all(connection, rehearsal_event, rehearsal, settings, service=0)
         signup_ids = await _sign_up_all(connection, event_id, attendees, settings, service=SERVICE_SIGNUPS)
+        sync_event = await _event(staff.id, "业主见面会（离线同步压测）", attendees)
+        sync_signups = await _sign_up_all(connection, sync_event, attendees, settings, service=0)
         # The floor's tickets: the rehearsal's, then one fresh set per measured floor burst.
         await connection.execute(
             "CREATE TABLE floor_ticket (id int PRIMARY KEY, checked_in_at timestamptz, gate text NOT NULL DEFAULT '');"
-            f"INSERT INTO floor_ticket (id) SELECT g FROM generate_series(1, {rehearsal + 2 * attendees}) AS g;"
+            f"INSERT INTO floor_ticket (id) SELECT g FROM generate_series(1, {rehearsal + 4 * attendees}) AS g;"
         )
         await connection.execute("VACUUM ANALYZE")
         people = await connection.fetchval("SELECT sum(party_size) FROM signup WHERE event = $1", event_id)
@@ -198,6 +206,8 @@ async def prepare(attendees: int, rehearsal: int) -> dict[str, Any]:
         "staff_id": staff.id,
         "event_id": event_id,
         "rehearsal_event_id": rehearsal_event,
+        "sync_event_id": sync_event,
+        "sync_tickets": [signer.sign("ticket", i) for i in sync_signups],
         "signup_ids": signup_ids,
         "tickets": [signer.sign("ticket", s) for s in signup_ids],
         "rehearsal_tickets": [signer.sign("ticket", s) for s in rehearsal_signups],
@@ -332,6 +342,84 @@ def floor_lanes(port: int, first_id: int, lanes: list[list[tuple[int, int]]]) ->
     ]
 
 
+# --- the offline door's return ---------------------------------------------------------------
+
+SYNC_CONFLICT_EVERY = 100  # every 100th ticket let in at two offline doors
+
+
+def sync_plan(count: int, devices: int) -> list[list[tuple[int, int]]]:
+    """Per device, in scan order: (ticket index, pass); pass 2 is a ticket the previous device let in too."""
+    lanes: list[list[tuple[int, int]]] = [[] for _ in range(devices)]
+    for i in range(count):
+        lanes[i % devices].append((i, 1))
+    for i in range(0, count, SYNC_CONFLICT_EVERY):
+        lanes[(i + 1) % devices].append((i, 2))
+    return lanes
+
+
+def _scan_time(base: Any, count: int, i: int, scan_pass: int) -> str:
+    # Each ticket's first admission before any second one, 10 ms apart, all after the door opened.
+    return (base + timedelta(milliseconds=(i if scan_pass == 1 else count + i) * 10)).isoformat()
+
+
+def sync_app_lanes(port: int, event_id: int, tickets: list[str], plan: list[list[tuple[int, int]]], cookie: str,
+                   run: str, batch: int, base: Any) -> list[list[tuple[bytes, int]]]:
+    lanes = []
+    for d, lane in enumerate(plan):
+        scans = [{"nonce": f"{run}-d{d}-{k}", "code": tickets[i], "gate": f"G{d + 1}",
+                  "scanned_at": _scan_time(base, len(tickets), i, scan_pass), "offline_result": "checked_in"}
+                 for k, (i, scan_pass) in enumerate(lane)]
+        lanes.append([
+            (_request(port, "/api/v1/staff/checkins/offline",
+                      {"event_id": event_id, "device": f"bench-door-{d + 1}", "scans": scans[b:b + batch]}, cookie), 1)
+            for b in range(0, len(scans), batch)
+        ])
+    return lanes
+
+
+def sync_floor_lanes(port: int, first_id: int, plan: list[list[tuple[int, int]]], run: str, batch: int) -> list[list[tuple[bytes, int]]]:
+    lanes = []
+    for d, lane in enumerate(plan):
+        scans = [{"ticket": first_id + i, "gate": f"G{d + 1}", "nonce": f"{run}-d{d}-{k}"} for k, (i, _) in enumerate(lane)]
+        lanes.append([(_request(port, "/floor/sync", {"scans": scans[b:b + batch]}, ""), 1) for b in range(0, len(scans), batch)])
+    return lanes
+
+
+def sync_figures(run: dict[str, Any], scans: int) -> dict[str, Any]:
+    """A sync burst's figures per offline scan (the burst counts requests: batches)."""
+    return {
+        "name": run["name"], "scans": scans, "batches": run["scans"], "seconds": run["seconds"],
+        "scans_per_s": round(scans / run["seconds"], 1), "batch_p50_ms": run["p50_ms"], "batch_p99_ms": run["p99_ms"],
+        "errors": run["errors"], "server_cpu_ms_per_scan": round(run["server_cpu_ms_per_scan"] * run["scans"] / scans, 3),
+        "postgres_cpu_ms_per_scan": round(run["postgres_cpu_ms_per_scan"] * run["scans"] / scans, 3),
+    }
+
+
+async def sync_checks(data: dict[str, Any], attendees: int, scans: int, floor_ranges: list[tuple[int, int]]) -> dict[str, Any]:
+    connection = await asyncpg.connect(data["url"])
+    event_id = data["sync_event_id"]
+    try:
+        attended = await connection.fetchval("SELECT count(*) FROM signup WHERE event = $1 AND status = 'attended'", event_id)
+        rows = await connection.fetchrow(
+            "SELECT count(*) AS n, count(DISTINCT nonce) AS nonces FROM scan WHERE event = $1 AND offline_result <> ''", event_id)
+        entries = await connection.fetchval(
+            "SELECT count(*) FROM ledger_entry e JOIN signup s ON e.idempotency_key = 'event-attend:' || s.id WHERE s.event = $1",
+            event_id)
+        floors = [await connection.fetchval(
+            "SELECT count(*) FROM floor_ticket WHERE id BETWEEN $1 AND $2 AND checked_in_at IS NOT NULL", first, last)
+            for first, last in floor_ranges]
+    finally:
+        await connection.close()
+    count = await checkin.door_count(event_id)
+    expected_conflicts = len(range(0, attendees, SYNC_CONFLICT_EVERY))
+    return {
+        "attended": attended, "scan_rows": rows["n"], "distinct_nonces": rows["nonces"], "attendance_entries": entries,
+        "conflicts": count.conflicts, "expected_conflicts": expected_conflicts, "floor_checked_in": floors,
+        "ok": attended == attendees and rows["n"] == scans == rows["nonces"] and entries == attendees
+        and count.conflicts == expected_conflicts and all(n == attendees for n in floors),
+    }
+
+
 def login(port: int) -> str:
     """The staff member's session cookie(s), as `name=value; ...` for a Cookie header."""
     import urllib.request
@@ -459,7 +547,7 @@ def _loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def main(attendees: int, scanners: int, rescan: float, rehearsal: int, workers: int, repeat: int) -> dict[str, Any]:
+def main(attendees: int, scanners: int, rescan: float, rehearsal: int, workers: int, repeat: int, sync_batch: int = 200) -> dict[str, Any]:
     load_before = _loadavg()
     logs = Path(tempfile.mkdtemp(prefix="bench-checkin-"))
     servers: list[Server] = []
@@ -477,8 +565,8 @@ def main(attendees: int, scanners: int, rescan: float, rehearsal: int, workers: 
                                            "--host", "127.0.0.1", "--port", str(floor_port), "--workers", str(workers),
                                            "--log-level", "info"], {"BENCH_FLOOR_DATABASE_URL": url}, floor_port, logs)
         servers += [app, floor]
-        app.wait_ready(lambda: get_status(app.port, "/health") == 200)
-        floor.wait_ready(lambda: post(floor.port, "/floor/checkin", {"ticket": 0, "gate": "probe"}, {})[0] == 200)
+        app.wait_ready(lambda: get_status(app.port, "/health") == 200, timeout=240)
+        floor.wait_ready(lambda: post(floor.port, "/floor/checkin", {"ticket": 0, "gate": "probe"}, {})[0] == 200, timeout=240)
         cookie = login(app.port)
         status, probe = get_json(app.port, f"/api/v1/staff/events/{data['event_id']}/door", cookie)
         if status != 200 or probe.get("expected") != attendees:
@@ -505,11 +593,31 @@ def main(attendees: int, scanners: int, rescan: float, rehearsal: int, workers: 
                   f"{r['server_cpu_ms_per_scan']:.2f} ms/scan, postgres {r['postgres_cpu_ms_per_scan']:.2f}",
                   file=sys.stderr)
         status, door_after = get_json(app.port, f"/api/v1/staff/events/{data['event_id']}/door", cookie)
+
+        # The offline doors come back: S devices sync their scans at once, between two floor runs.
+        splan = sync_plan(attendees, scanners)
+        sync_scans = sum(len(lane) for lane in splan)
+        sync_floor_ranges = [(rehearsal + 2 * attendees + 1, rehearsal + 3 * attendees),
+                             (rehearsal + 3 * attendees + 1, rehearsal + 4 * attendees)]
+        base = clock.now() - timedelta(minutes=50)
+        synced = {}
+        for name, server, lane_set in (
+            ("sync_floor_before", floor, sync_floor_lanes(floor.port, sync_floor_ranges[0][0], splan, run, sync_batch)),
+            ("sync_app", app, sync_app_lanes(app.port, data["sync_event_id"], data["sync_tickets"], splan, cookie, run,
+                                             sync_batch, base)),
+            ("sync_floor_after", floor, sync_floor_lanes(floor.port, sync_floor_ranges[1][0], splan, run, sync_batch)),
+        ):
+            r = synced[name] = sync_figures(burst(server, name, lane_set), sync_scans)
+            print(f"{name:>17}: {r['scans']} offline scans in {r['batches']} batches, {r['seconds']:.2f} s = "
+                  f"{r['scans_per_s']:8.1f} scans/s  batch p50 {r['batch_p50_ms']:7.1f} ms  p99 {r['batch_p99_ms']:7.1f} ms  "
+                  f"errors {r['errors']}", file=sys.stderr)
         load_after = _loadavg()
         for server in servers:
             server.stop()
 
         checked = loop.run_until_complete(checks(data, attendees, floor_ranges))
+        sync_checked = loop.run_until_complete(sync_checks(data, attendees, sync_scans, sync_floor_ranges))
+        sync_floor_rate = statistics.fmean([synced["sync_floor_before"]["scans_per_s"], synced["sync_floor_after"]["scans_per_s"]])
         steps = loop.run_until_complete(breakdown(data, repeat))
         floor_rate = statistics.fmean([measured["floor_before"]["scans_per_s"], measured["floor_after"]["scans_per_s"]])
         floor_p99 = statistics.fmean([measured["floor_before"]["p99_ms"], measured["floor_after"]["p99_ms"]])
@@ -517,7 +625,7 @@ def main(attendees: int, scanners: int, rescan: float, rehearsal: int, workers: 
         return {
             "benchmark": "checkin_burst",
             "command": f"bench/checkin_burst.py --attendees {attendees} --scanners {scanners} --rescan {rescan:g} "
-                       f"--rehearsal {rehearsal} --workers {workers}",
+                       f"--rehearsal {rehearsal} --workers {workers} --sync-batch {sync_batch}",
             "attendees": attendees,
             "people": data["people"],
             "scanners": scanners,
@@ -541,6 +649,12 @@ def main(attendees: int, scanners: int, rescan: float, rehearsal: int, workers: 
             "door_after": door_after if status == 200 else {"status": status},
             "checks": checked,
             "breakdown": steps,
+            "offline_sync": {
+                "scans": sync_scans, "devices": scanners, "batch": sync_batch, "runs": synced,
+                "floor_scans_per_s": round(sync_floor_rate, 1),
+                "ratio": round(synced["sync_app"]["scans_per_s"] / sync_floor_rate, 3),
+                "checks": sync_checked,
+            },
             "repeat": repeat,
         }
     finally:
@@ -566,12 +680,15 @@ if __name__ == "__main__":
     parser.add_argument("--rehearsal", type=int, default=200, help="attendees of the warm-up event")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of both servers")
     parser.add_argument("--repeat", type=int, default=300, help="calls per step of the in-process breakdown")
+    parser.add_argument("--sync-batch", type=int, default=200, help="offline scans per sync request (the page sends 200)")
     parser.add_argument("--json", type=str, default=None, help="also write the figures to this file")
     args = parser.parse_args()
-    figures = main(args.attendees, args.scanners, args.rescan, args.rehearsal, args.workers, args.repeat)
+    figures = main(args.attendees, args.scanners, args.rescan, args.rehearsal, args.workers, args.repeat, args.sync_batch)
     text = json.dumps(figures, ensure_ascii=False, indent=2, default=str)
     print(text)
     if args.json:
         Path(args.json).write_text(text)
     if not (figures["checks"]["ok"] and figures["answers_ok"]):
         sys.exit("the check-in burst did not check every attendee in exactly once: see checks")
+    if not figures["offline_sync"]["checks"]["ok"]:
+        sys.exit("the offline sync did not apply every scan exactly once with its conflicts: see offline_sync.checks")

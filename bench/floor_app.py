@@ -4,7 +4,7 @@ no guard, no middleware.
     BENCH_FLOOR_DATABASE_URL=postgresql://... .venv/bin/python -m uvicorn --app-dir bench \
         floor_app:create --factory --host 127.0.0.1 --port P --workers 2 --log-level info
 
-Three routes, each taking a small JSON body like the route it is the floor of:
+Four routes, each taking a small JSON body like the route it is the floor of:
 
 - `POST /floor/verify` `{"card_id": n}`: one indexed asyncpg SELECT (`SELECT id, tier FROM card
   WHERE id = $1`), the floor of `POST /partner/v1/codes/verify`;
@@ -14,7 +14,9 @@ Three routes, each taking a small JSON body like the route it is the floor of:
 - `POST /floor/checkin` `{"ticket": n, "gate": "G1"}`: one asyncpg conditional UPDATE ... RETURNING
   (`UPDATE floor_ticket SET checked_in_at = now(), gate = $2 WHERE id = $1 AND checked_in_at IS NULL
   RETURNING id`), the floor of `POST /api/v1/staff/checkins`: a row found is `checked_in`, none is
-  `already_checked_in`; on the `floor_ticket` table bench/checkin_burst.py creates.
+  `already_checked_in`; on the `floor_ticket` table bench/checkin_burst.py creates;
+- `POST /floor/sync` `{"scans": [{"ticket": n, "gate": "G1", "nonce": "..."}, ...]}`: that UPDATE for each
+  scan of a batch on one connection, the floor of `POST /api/v1/staff/checkins/offline`.
 
 The asyncpg pool is opened at start-up with the sizes `loyalty.db.start()` gives Piccolo's pool
 (1 to 20 connections per worker), so both servers hold the same number of connections.
@@ -60,6 +62,20 @@ class FloorScanView(msgspec.Struct):
     ticket: int
 
 
+class FloorSyncScan(msgspec.Struct, forbid_unknown_fields=True):
+    ticket: int
+    gate: str
+    nonce: str
+
+
+class FloorSync(msgspec.Struct, forbid_unknown_fields=True):
+    scans: list[FloorSyncScan]
+
+
+class FloorSyncView(msgspec.Struct):
+    scans: list[FloorScanView]
+
+
 POOL: asyncpg.Pool | None = None
 
 
@@ -97,6 +113,21 @@ async def floor_checkin(data: FloorScan) -> FloorScanView:
     return FloorScanView(result="checked_in" if won is not None else "already_checked_in", ticket=data.ticket)
 
 
+@post("/floor/sync", status_code=200)
+async def floor_sync(data: FloorSync) -> FloorSyncView:
+    """A batch of offline scans: the same conditional UPDATE per scan, one connection for the batch."""
+    assert POOL is not None
+    answers = []
+    async with POOL.acquire() as connection:
+        for scan in data.scans:
+            won = await connection.fetchval(
+                "UPDATE floor_ticket SET checked_in_at = now(), gate = $2 WHERE id = $1 AND checked_in_at IS NULL RETURNING id",
+                scan.ticket, scan.gate,
+            )
+            answers.append(FloorScanView(result="checked_in" if won is not None else "already_checked_in", ticket=scan.ticket))
+    return FloorSyncView(scans=answers)
+
+
 @asynccontextmanager
 async def lifespan(_: Litestar) -> AsyncIterator[None]:
     global POOL
@@ -108,4 +139,4 @@ async def lifespan(_: Litestar) -> AsyncIterator[None]:
 
 
 def create() -> Litestar:
-    return Litestar(route_handlers=[floor_verify, floor_sale, floor_checkin], lifespan=[lifespan], openapi_config=None)
+    return Litestar(route_handlers=[floor_verify, floor_sale, floor_checkin, floor_sync], lifespan=[lifespan], openapi_config=None)

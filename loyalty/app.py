@@ -22,7 +22,7 @@ from loyalty.points.api import MyPointsController, StaffAdjustmentRequestControl
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.dashboards.api import StaffDashboardController
-from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, staff_check_in, stripe_webhook
+from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, door_device_login, staff_check_in, staff_set_up_door_device, staff_sync_offline_scans, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffMerchantController,
             StaffEventController,
             StaffProgramController,
-            staff_check_in,
+            staff_check_in, staff_sync_offline_scans, staff_set_up_door_device,
             StaffCaseController,
             staff_kpis,
             StaffDashboardController,
@@ -136,7 +136,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
-            code_keys, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
+            code_keys, door_device_login, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
             MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, staff,
             choose_language,
         ],

@@ -145,6 +145,7 @@ TABLE: dict[str, Access] = {
     "POST /api/v1/auth/staff-sessions": PUBLIC,
     "DELETE /api/v1/auth/staff-sessions/current": PUBLIC,
     "GET /api/v1/code-keys": PUBLIC,
+    "POST /api/v1/auth/door-device-sessions": PUBLIC,  # a one-time code from a staff member's QR
     "GET /api/v1/projects": PUBLIC,
     "POST /api/v1/payments/stripe/webhook": PUBLIC,
     # the owner's own things
@@ -239,6 +240,10 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/staff/events/{event_id}/door": STAFF("event_staff"),
     "POST /api/v1/staff/programs": STAFF("event_staff"),
     "POST /api/v1/staff/checkins": STAFF("event_staff"),
+    "POST /api/v1/staff/checkins/offline": STAFF("event_staff"),
+    "GET /api/v1/staff/events/{event_id}/admission-list": STAFF("event_staff"),
+    "GET /api/v1/staff/events/{event_id}/door/conflicts": STAFF("event_staff"),
+    "POST /api/v1/staff/door-devices": STAFF("event_staff"),
     # feedback and complaints: customer service
     "GET /api/v1/staff/cases": STAFF("service"),
     "POST /api/v1/staff/cases": STAFF("service"),

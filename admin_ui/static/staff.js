@@ -5,7 +5,6 @@
 const STAGES = ["registered", "visited", "subscribed", "signed", "cancelled"];
 const NEXT = { registered: ["visited", "subscribed", "signed", "cancelled"], visited: ["subscribed", "signed", "cancelled"], subscribed: ["signed", "cancelled"], signed: [], cancelled: [] };
 const TIERS = ["platinum", "gold", "silver", "blue"];
-const RESULT_COLOUR = { checked_in: "green", already_checked_in: "amber", not_open_yet: "amber" };
 
 // Which roles may use each view (admins every one), as the API's guards allow them: a view a role
 // may not use is not offered, rather than opened empty.
@@ -43,14 +42,18 @@ function showLogin() {
   state.me = null; state.view = null;
   $("nav").hidden = true; document.querySelectorAll(".view").forEach((v) => { v.hidden = true; }); $("login").hidden = false;
 }
-const mayUse = (view) => !!state.me && view in VIEW_ROLES && (state.me.role === "admin" || VIEW_ROLES[view].includes(state.me.role));
+// A phone set up as a door scanner (from a QR, door.js) has the scanner only, whatever its issuer's role.
+const mayUse = (view) => !!state.me && view in VIEW_ROLES && (state.me.door_event_id ? view === "scanner"
+  : state.me.role === "admin" || VIEW_ROLES[view].includes(state.me.role));
 
 async function start() {
+  await openDoorFromAddress();
   const response = await fetch("/api/v1/staff/me", { credentials: "same-origin" });
   if (!response.ok) { showLogin(); return; }
   state.me = await response.json();
   $("login").hidden = true; $("nav").hidden = false;
   document.querySelectorAll("#nav [data-view]").forEach((a) => { a.hidden = !mayUse(a.dataset.view); });
+  $("nav").querySelector('a[href="/admin/"]').hidden = !!state.me.door_event_id;
   await show(location.hash.slice(1));
 }
 
@@ -143,87 +146,7 @@ async function moveLead(id, stage) {
   await loadBoard();
 }
 
-// --- the door scanner ----------------------------------------------------------------------
-
-async function loadScanner() {
-  const select = $("scan-event");
-  const chosen = select.value;
-  const response = await api("/api/v1/staff/events");
-  $("scan-error").textContent = response.ok ? "" : await problemText(response);  // never an empty screen
-  const events = response.ok ? await response.json() : [];
-  select.innerHTML = events.map((e) => `<option value="${e.id}">${esc(titleOf(e))} · ${esc(I18n.dateTime(e.starts_at))}</option>`).join("");
-  if (chosen) select.value = chosen;
-  // The gate's name is data, stored with each scan as typed: never a default in the page's
-  // language, but the gate this browser's staff member typed last.
-  if (!$("scan-gate").value) $("scan-gate").value = localStorage.getItem(GATE_KEY) || "";
-  await refreshCount();
-  $("scan-code").focus();
-}
-
-async function refreshCount() {
-  const event = $("scan-event").value;
-  if (!event) return;
-  const response = await api(`/api/v1/staff/events/${event}/door`);
-  if (response.ok) { const c = await response.json(); $("door-count").textContent = `${c.checked_in} / ${c.expected}`; }
-}
-
-// What the door shows for an answer: the result in words (the largest text), who, and why.
-function answerWords(answer) {
-  const who = answer.member_name
-    ? (answer.party_size > 1 ? _("{name}, party of {count}", { name: answer.member_name, count: answer.party_size }) : answer.member_name)
-    : "";
-  let detail = answer.detail || "";
-  if (answer.result === "already_checked_in" && answer.first_checked_in_at) {
-    // The gate as it was typed (data, quoted): 已于 19:25 在「东门」签到.
-    detail = _("First checked in at {time} at “{gate}”", { time: I18n.timeOfDay(answer.first_checked_in_at), gate: answer.first_gate });
-  } else if (answer.result === "checked_in" && answer.points_earned) {
-    detail = _n("{count} point awarded", "{count} points awarded", answer.points_earned);
-  }
-  return { big: enumLabel("checkin_result", answer.result), who, detail };
-}
-
-async function scan(code) {
-  code = code.trim();
-  if (!code) return;
-  const gate = $("scan-gate").value.trim();
-  // No gate yet (a browser's first scan): ask for it, keeping the code for the scan after.
-  if (!gate) { $("scan-error").textContent = _("Type the gate you are at first: each check-in records it"); $("scan-gate").focus(); return; }
-  $("scan-error").textContent = "";
-  localStorage.setItem(GATE_KEY, gate);
-  const body = { event_id: Number($("scan-event").value), code, gate, nonce: (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`) };
-  const response = await api("/api/v1/staff/checkins", { method: "POST", body: JSON.stringify(body) });
-  const box = $("scan-result");
-  if (!response.ok) {
-    const problem = await problemOf(response);
-    box.className = "result red"; box.dataset.result = "problem";
-    $("result-code").textContent = problem.title; $("result-label").textContent = ""; $("result-detail").textContent = problem.detail;
-  } else {
-    const answer = await response.json();
-    const words = answerWords(answer);
-    box.className = `result ${RESULT_COLOUR[answer.result] || "red"}`; box.dataset.result = answer.result;
-    $("result-code").textContent = words.big; $("result-label").textContent = words.who; $("result-detail").textContent = words.detail;
-    $("door-count").textContent = `${answer.count.checked_in} / ${answer.count.expected}`;
-  }
-  $("scan-code").value = "";
-  $("scan-code").focus();
-}
-
-async function startCamera() {
-  if (!("BarcodeDetector" in window)) { $("scan-error").textContent = _("This browser cannot read codes with the camera: type or paste the code"); return; }
-  const detector = new BarcodeDetector({ formats: ["qr_code"] });
-  const video = $("camera");
-  video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-  video.hidden = false;
-  await video.play();
-  let last = "";
-  const tick = async () => {
-    if (video.hidden) return;
-    const codes = await detector.detect(video).catch(() => []);
-    if (codes.length && codes[0].rawValue !== last) { last = codes[0].rawValue; await scan(last); setTimeout(() => { last = ""; }, 3000); }
-    requestAnimationFrame(tick);
-  };
-  tick();
-}
+// --- the door scanner: door.js ------------------------------------------------------------
 
 // --- dashboards ----------------------------------------------------------------------------
 
@@ -407,16 +330,13 @@ $("lang").addEventListener("click", async () => {
   showSwitch();
   // Words a request left on the page were said in the other language: the scanner starts afresh.
   $("board-error").textContent = ""; $("scan-error").textContent = ""; $("scan-result").className = "result idle";
-  $("result-code").textContent = "—"; $("result-label").textContent = ""; $("result-detail").textContent = "";
+  $("result-code").textContent = "—"; $("result-label").textContent = ""; $("result-detail").textContent = ""; $("door-flash").hidden = true;
   if (state.view) await show(state.view);
 });
 $("ref-reload").addEventListener("click", loadBoard);
 $("ref-project").addEventListener("change", loadBoard);
-$("scan-submit").addEventListener("click", () => scan($("scan-code").value));
-$("scan-code").addEventListener("keydown", (e) => { if (e.key === "Enter") scan($("scan-code").value); });
-$("scan-event").addEventListener("change", refreshCount);
-$("scan-camera").addEventListener("click", startCamera);
 $("dash-reload").addEventListener("click", loadDashboards);
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 document.addEventListener("click", (e) => { if (e.target.dataset.move) moveLead(e.target.dataset.move, e.target.dataset.to); });
-I18n.load().then(() => { showSwitch(); return start(); });
+// After every script of the page has run (door.js comes after this one).
+document.addEventListener("DOMContentLoaded", () => I18n.load().then(() => { showSwitch(); return start(); }));

@@ -3,6 +3,7 @@ run events and scan at the door; Stripe's webhook."""
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from dataclasses import dataclass
@@ -23,9 +24,19 @@ from qrcode.constants import ERROR_CORRECT_M
 from loyalty import clock, db
 from loyalty.cards import service as cards
 from loyalty.errors import DomainError, NotFound
-from loyalty.events import calendar, catalog, checkin, detail, signups, webhooks
+from loyalty.events import calendar, catalog, checkin, detail, door_devices, door_sync, signups, webhooks
 from loyalty.events.payment_setup import payment_setup
 from loyalty.events.schemas import (
+    AdmissionEntry,
+    AdmissionListView,
+    DoorDeviceRequest,
+    DoorDeviceSetup,
+    DoorDeviceSession,
+    DoorDeviceSessionRequest,
+    DoorConflictView,
+    OfflineSyncRequest,
+    OfflineSyncView,
+    SyncedScanView,
     CheckinRequest,
     CheckinView,
     Created,
@@ -51,13 +62,15 @@ from loyalty.events.schemas import (
 )
 from loyalty.events.stripe_gateway import gateway_for
 from loyalty.events.tables import Event, Payment, Signup
-from loyalty.identity.guards import member_id, requires_member
+from loyalty.identity.guards import DOOR_KEY, STAFF_KEY, member_id, new_session, requires_member
 from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.enums import enum_label
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
 EVENT_STAFF = {"roles": ("event_staff",)}
+# What a phone set up as a door scanner (door_devices) may call, besides what event staff may.
+AT_THE_DOOR = {"roles": ("event_staff",), "door": True}
 # What a signup (to an event, or to each session of a program) may be refused with.
 SIGNUP_REFUSALS = (
     "already-signed-up", "event-cancelled", "event-full", "event-not-eligible", "invalid-field", "not-found",
@@ -353,7 +366,7 @@ class StaffEventController(Controller):
     path = "/events"
     tags = ["staff"]
 
-    @get(operation_id="staffListEvents", summary="Events ending from yesterday on, drafts included, soonest first", opt=EVENT_STAFF)
+    @get(operation_id="staffListEvents", summary="Events ending from yesterday on, drafts included, soonest first", opt=AT_THE_DOOR)
     async def list_events(self) -> list[StaffEventView]:
         since = clock.now() - timedelta(days=1)
         rows = await Event.select().where(Event.ends_at >= since).order_by(Event.starts_at).limit(200)
@@ -411,12 +424,47 @@ class StaffEventController(Controller):
         ]
 
     @raises("not-found")
-    @get("/{event_id:int}/door", operation_id="staffDoorCount", summary="Live count at the door: checked in / expected", opt=EVENT_STAFF)
+    @get("/{event_id:int}/door", operation_id="staffDoorCount", summary="Live count at the door: checked in / expected", opt=AT_THE_DOOR)
     async def door(self, event_id: FromPath[int]) -> DoorCountView:
         if not await Event.exists().where(Event.id == event_id):
             raise NotFound(_("There is no event {event_id}", event_id=event_id))
         count = await checkin.door_count(event_id)
         return DoorCountView(event_id=event_id, **vars(count))
+
+    @raises("not-found")
+    @get(
+        "/{event_id:int}/admission-list", operation_id="staffAdmissionList", opt=AT_THE_DOOR,
+        summary="What a door scanner keeps to decide offline: every signup, who came in where",
+    )
+    async def admission_list(self, event_id: FromPath[int], settings: NamedDependency[Settings]) -> AdmissionListView:
+        found = await door_sync.admission_list(event_id, settings.checkin_opens_minutes)
+        return AdmissionListView(
+            event_id=found.event_id, opens_at=found.opens_at, starts_at=found.starts_at, generated_at=found.generated_at,
+            signups=[
+                AdmissionEntry(
+                    signup_id=r["id"], member_id=r["member"], member_name=r["member_name"], party_size=r["party_size"],
+                    status=r["status"], checked_in_at=r["checked_in_at"], checked_in_gate=r["checked_in_gate"],
+                )
+                for r in found.signups
+            ],
+        )
+
+    @raises("not-found")
+    @get(
+        "/{event_id:int}/door/conflicts", operation_id="staffDoorConflicts", opt=AT_THE_DOOR,
+        summary="Offline admissions the server would not have made (one ticket let in at two doors)",
+    )
+    async def door_conflicts(self, event_id: FromPath[int]) -> list[DoorConflictView]:
+        if not await Event.exists().where(Event.id == event_id):
+            raise NotFound(_("There is no event {event_id}", event_id=event_id))
+        return [
+            DoorConflictView(
+                scan_id=r["id"], signup_id=r["signup"], member_name=r["member_name"] or "", party_size=r["party_size"] or 0,
+                gate=r["gate"], device=r["device"], scanned_at=r["scanned_at"], result=r["result"],  # type: ignore[arg-type]
+                first_checked_in_at=r["checked_in_at"], first_gate=r["checked_in_gate"] or "",
+            )
+            for r in await door_sync.conflicts(event_id)
+        ]
 
 
 class StaffProgramController(Controller):
@@ -436,7 +484,7 @@ class StaffProgramController(Controller):
 
 @raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field", "not-found")
 @post(
-    "/checkins", operation_id="staffCheckIn", status_code=HTTP_200_OK, opt=EVENT_STAFF, tags=["staff"],
+    "/checkins", operation_id="staffCheckIn", status_code=HTTP_200_OK, opt=AT_THE_DOOR, tags=["staff"],
     summary="Scan a ticket or a member card at the door: exactly one answer, exactly once",
 )
 async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> CheckinView:
@@ -454,3 +502,52 @@ async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, A
         detail=translate(answer.detail, request_locale(request)), replayed=answer.replayed,
         count=DoorCountView(event_id=answer.event_id, **vars(answer.count)),
     )
+
+
+@raises("invalid-field", "not-found")
+@post(
+    "/checkins/offline", operation_id="staffSyncOfflineScans", status_code=HTTP_200_OK, opt=AT_THE_DOOR, tags=["staff"],
+    summary="A door scanner's offline scans, back online: each applied exactly once by nonce; conflicts reported",
+)
+async def staff_sync_offline_scans(
+    data: JSONBody[OfflineSyncRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]
+) -> OfflineSyncView:
+    done = await door_sync.sync(
+        data.event_id, data.device,
+        [door_sync.OfflineScan(s.nonce, s.code, s.gate, s.scanned_at, s.offline_result) for s in data.scans],
+        signer=cards.signer_for(settings), staff_id=request.state.staff.id, opens_minutes=settings.checkin_opens_minutes,
+    )
+    count = await checkin.door_count(data.event_id)
+    return OfflineSyncView(
+        scans=[SyncedScanView(nonce=d.nonce, result=d.result, conflict=d.conflict, replayed=d.replayed) for d in done],  # type: ignore[arg-type]
+        count=DoorCountView(event_id=data.event_id, **vars(count)),
+    )
+
+
+@raises("invalid-field", "not-found")
+@post(
+    "/door-devices", operation_id="staffSetUpDoorDevice", status_code=HTTP_201_CREATED, opt=EVENT_STAFF, tags=["staff"],
+    summary="A one-time QR that makes a volunteer's phone a door scanner for one event and gate (10 minutes)",
+)
+async def staff_set_up_door_device(data: JSONBody[DoorDeviceRequest], request: Request[Any, Any, State]) -> DoorDeviceSetup:
+    issued = await door_devices.issue(request.state.staff.id, data.event_id, data.gate)
+    # The code travels after `#`: browsers do not send it to the server, so no log keeps it.
+    url = f"{str(request.base_url).rstrip('/')}/staff#door-setup={issued.token}"
+    image = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=2)
+    image.add_data(url)
+    png = io.BytesIO()
+    image.make_image().save(png, format="PNG")
+    return DoorDeviceSetup(
+        url=url, expires_at=issued.expires_at, qr_png_base64=base64.b64encode(png.getvalue()).decode(),
+    )
+
+
+@raises(door_devices.DoorSetupCodeInvalid)
+@post(
+    "/auth/door-device-sessions", operation_id="doorDeviceLogin", status_code=HTTP_201_CREATED, tags=["auth"],
+    summary="Open a door scanner from its one-time QR: a session that may only scan at that door",
+)
+async def door_device_login(data: JSONBody[DoorDeviceSessionRequest], request: Request[Any, Any, State]) -> DoorDeviceSession:
+    device = await door_devices.redeem(data.token)
+    request.set_session({**new_session(STAFF_KEY, device.staff_id), DOOR_KEY: device.event_id, "door_gate": device.gate})
+    return DoorDeviceSession(event_id=device.event_id, gate=device.gate)

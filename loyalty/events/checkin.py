@@ -33,6 +33,7 @@ class DoorCount:
     expected: int  # signups holding a confirmed seat, in or not yet
     people_in: int
     people_expected: int
+    conflicts: int = 0  # offline admissions the server would not have made (door_sync)
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,15 @@ _COUNT_SQL = (
     "COALESCE(SUM(party_size), 0) AS people_expected "
     "FROM signup WHERE event = {} AND status IN ('confirmed', 'attended', 'no_show')"
 )
+_CONFLICTS_SQL = "SELECT COUNT(*) AS n FROM scan WHERE event = {} AND offline_result = 'checked_in' AND result <> 'checked_in'"
 
 
 async def door_count(event_id: int) -> DoorCount:
     row = (await db.fetch(_COUNT_SQL, event_id))[0]
-    return DoorCount(int(row["checked_in"]), int(row["expected"]), int(row["people_in"]), int(row["people_expected"]))
+    conflicts = (await db.fetch(_CONFLICTS_SQL, event_id))[0]["n"]
+    return DoorCount(
+        int(row["checked_in"]), int(row["expected"]), int(row["people_in"]), int(row["people_expected"]), int(conflicts)
+    )
 
 
 _SIGNUP_SQL = (
@@ -126,6 +131,7 @@ async def _replay(event_id: int, nonce: str) -> ScanAnswer | None:
 async def check_in(
     event_id: int, code: str, *, gate: str, signer: codes.CodeSigner, staff_id: int | None = None,
     nonce: str | None = None, opens_minutes: int = 120, now: datetime | None = None, unix_time: float | None = None,
+    device: str = "", offline_result: str = "", with_count: bool = True,
 ) -> ScanAnswer:
     now = now or clock.now()
     gate = (gate or "").strip()
@@ -148,7 +154,7 @@ async def check_in(
                 answer = await _enter(event, signup, gate, now)
             await Scan.insert(
                 Scan(event=event_id, signup=answer.signup_id, nonce=nonce, gate=gate, result=answer.result,
-                     staff=staff_id, scanned_at=now)
+                     staff=staff_id, scanned_at=now, device=device, offline_result=offline_result)
             )
     except Exception as error:
         if nonce is not None and db.is_unique_violation(error):  # the same scanner's retry, at once
@@ -156,7 +162,8 @@ async def check_in(
             if replayed is not None:
                 return replayed
         raise
-    return replace(answer, count=await door_count(event_id))
+    # A sync of offline scans counts once at the end, not after each scan.
+    return replace(answer, count=await door_count(event_id)) if with_count else answer
 
 
 def _when(moment: datetime, now: datetime) -> Later:

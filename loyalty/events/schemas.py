@@ -296,6 +296,9 @@ class DoorCountView(msgspec.Struct):
     expected: Annotated[int, msgspec.Meta(description="signups holding a seat: confirmed, checked in, or no-show")]
     people_in: Annotated[int, msgspec.Meta(description="people checked in: the party sizes of the checked-in signups")]
     people_expected: Annotated[int, msgspec.Meta(description="people expected: the party sizes of all `expected` signups")]
+    conflicts: Annotated[
+        int, msgspec.Meta(description="offline admissions the server would not have made (see the door's conflicts)")
+    ] = 0
 
 
 class CheckinView(msgspec.Struct):
@@ -320,6 +323,97 @@ class CheckinView(msgspec.Struct):
     detail: str
     replayed: bool
     count: DoorCountView
+
+
+class AdmissionEntry(msgspec.Struct):
+    signup_id: int
+    member_id: int
+    member_name: str
+    party_size: int
+    status: SignupStatus
+    checked_in_at: datetime | None
+    checked_in_gate: str
+
+
+class AdmissionListView(msgspec.Struct):
+    """What a door scanner keeps to decide offline; fetch again while online to see other doors' admissions."""
+
+    event_id: int
+    opens_at: Annotated[datetime, msgspec.Meta(description="the first moment the door takes a ticket")]
+    starts_at: datetime
+    generated_at: datetime
+    signups: list[AdmissionEntry]
+
+
+Nonce = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+ScanResult = Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet"]
+
+
+class OfflineScanIn(msgspec.Struct, forbid_unknown_fields=True):
+    nonce: Nonce
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    gate: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    scanned_at: Annotated[datetime, msgspec.Meta(tz=True, description="when the device scanned it (its own clock)")]
+    offline_result: Annotated[
+        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
+        msgspec.Meta(description="what the device showed at the door"),
+    ]
+
+
+class OfflineSyncRequest(msgspec.Struct, forbid_unknown_fields=True):
+    event_id: Id
+    device: Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="the scanner's own id, kept with each scan")]
+    scans: Annotated[list[OfflineScanIn], msgspec.Meta(max_length=500)]
+
+
+class SyncedScanView(msgspec.Struct):
+    nonce: str
+    result: Annotated[
+        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
+        msgspec.Meta(description="the server's answer: a check-in result, or invalid_code (no ticket or card of ours; nothing kept)"),
+    ]
+    conflict: Annotated[bool, msgspec.Meta(description="the device let them in; the server had already (or would not)")]
+    replayed: Annotated[bool, msgspec.Meta(description="this nonce was applied before: the first answer again")]
+
+
+class OfflineSyncView(msgspec.Struct):
+    scans: list[SyncedScanView]
+    count: DoorCountView
+
+
+class DoorConflictView(msgspec.Struct):
+    scan_id: int
+    signup_id: int | None
+    member_name: str
+    party_size: int
+    gate: str
+    device: str
+    scanned_at: datetime
+    result: Annotated[ScanResult, msgspec.Meta(description="what the server answered when the scan was synced")]
+    first_checked_in_at: datetime | None
+    first_gate: str
+
+
+class DoorDeviceRequest(msgspec.Struct, forbid_unknown_fields=True):
+    event_id: Id
+    gate: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+
+class DoorDeviceSetup(msgspec.Struct):
+    url: Annotated[str, msgspec.Meta(description="what the QR holds: the staff page with the one-time code after `#`")]
+    expires_at: datetime
+    qr_png_base64: Annotated[str, msgspec.Meta(description="the QR code of `url`, a PNG in base64")]
+
+
+class DoorDeviceSessionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class DoorDeviceSession(msgspec.Struct):
+    event_id: int
+    gate: str
 
 
 class WebhookAnswer(msgspec.Struct):

@@ -114,3 +114,22 @@ class Scan(Table):
     result = Varchar(length=24)
     staff = Integer(null=True, default=None)
     scanned_at = Timestamptz(default=TimestamptzNow())
+    # A scan made offline and synced later: the device, and what it told the door then
+    # (`checked_in` here with another `result` is a conflict: two doors let one ticket in).
+    device = Varchar(length=64, default="")
+    offline_result = Varchar(length=24, default="")
+
+
+class DoorDeviceToken(Table):
+    """A one-time code a staff member shows as a QR so a volunteer's phone becomes a door scanner
+    for one event and gate without a password: only its hash is kept, it dies in minutes, and
+    one phone may use it once."""
+
+    token_hash = Varchar(length=64, unique=True)
+    staff = Integer()
+    event = Integer(index=True)
+    gate = Varchar(length=50)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+

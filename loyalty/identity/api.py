@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from loyalty.identity import service
 from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.locale import SESSION_LANG_KEY
-from loyalty.identity.guards import MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
+from loyalty.identity.guards import DOOR_KEY, MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
 from loyalty.ops.client_address import client_address
 from loyalty.identity.schemas import (
     LoginCodeRequest,
@@ -75,7 +75,7 @@ async def _end_session(request: Request[Any, Any, State]) -> None:
     session = request.scope.get("session") or {}
     if isinstance(session.get(MEMBER_KEY), int):
         await service.end_member_sessions(session[MEMBER_KEY])
-    if isinstance(session.get(STAFF_KEY), int):
+    if isinstance(session.get(STAFF_KEY), int) and session.get(DOOR_KEY) is None:  # a door phone logs only itself out
         await service.end_staff_sessions(session[STAFF_KEY])
     request.clear_session()
 
@@ -107,8 +107,12 @@ class StaffMeController(Controller):
     @get(
         operation_id="staffMe",
         summary="The logged-in staff member and role",
-        opt={"roles": ("admin", "sales", "event_staff", "service")},
+        opt={"roles": ("admin", "sales", "event_staff", "service"), "door": True},
     )
     async def me(self, request: Request[Any, Any, State]) -> StaffSession:
         staff = request.state.staff
-        return StaffSession(staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name)
+        session = request.scope.get("session") or {}
+        return StaffSession(
+            staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name,
+            door_event_id=session.get(DOOR_KEY), door_gate=session.get("door_gate", ""),
+        )

@@ -23,6 +23,9 @@ from loyalty.ops.limit_words import window_words
 MEMBER_KEY = "member_id"
 STAFF_KEY = "staff_id"
 ISSUED_KEY = "iat"  # when the session was made (epoch seconds): logging out ends older ones
+# A phone set up as a door scanner from a QR (loyalty.events.door_devices): its session acts for
+# the staff member who made the QR, but only on routes marked `opt={"door": True}`.
+DOOR_KEY = "door_event"
 
 
 def new_session(key: str, subject_id: int) -> dict[str, Any]:
@@ -52,6 +55,8 @@ async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], ha
     if not isinstance(staff_id, int):
         raise NotAuthenticated(_("Please log in as staff."))
     staff = await service.get_staff(staff_id, issued_at=issued_at(connection))
+    if _session(connection).get(DOOR_KEY) is not None and not handler.opt.get("door"):
+        raise Forbidden(_("This phone is set up as a door scanner: it may only scan at the door."), role=staff.role)
     allowed: tuple[str, ...] = tuple(handler.opt.get("roles", ()))
     if staff.role != "admin" and staff.role not in allowed:
         needed = Later(enum_list, "staff_role", allowed or ("admin",), style="or")

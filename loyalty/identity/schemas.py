@@ -34,9 +34,13 @@ class StaffLogin(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class StaffSession(msgspec.Struct):
+class StaffSession(msgspec.Struct, omit_defaults=True):  # the door fields only for a door phone
     staff_id: int
     username: Annotated[str, msgspec.Meta(examples=["sales"])]
     role: Annotated[Literal[ROLES], msgspec.Meta(description="what the staff member may do: " + ", ".join(ROLES),
                                                  examples=["sales"])]
     display_name: Annotated[str, msgspec.Meta(examples=["李销售"])]
+    door_event_id: Annotated[
+        int | None, msgspec.Meta(description="a phone set up as a door scanner (from a QR): the event it scans for")
+    ] = None
+    door_gate: Annotated[str, msgspec.Meta(description="…and its gate")] = ""

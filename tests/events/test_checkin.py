@@ -119,7 +119,7 @@ async def test_a_ticket_checks_its_party_in_at_the_opening_minute_and_earns_the_
     assert answer["points_earned"] == 50 and answer["replayed"] is False
     assert at(answer["first_checked_in_at"]) == OPENS and answer["first_gate"] == "东门"
     assert count(answer) == (1, 3, 2, 6)
-    assert at_door == {"event_id": event_id, "checked_in": 1, "expected": 3, "people_in": 2, "people_expected": 6}
+    assert at_door == {"event_id": event_id, "checked_in": 1, "expected": 3, "people_in": 2, "people_expected": 6, "conflicts": 0}
     row = await status_of(signup_id)
     assert row["status"] == "attended" and row["checked_in_at"] == OPENS and row["checked_in_gate"] == "东门"
     [entry] = await attendance_entries(signup_id)
