@@ -21,6 +21,7 @@ from loyalty.cards.api import MyCardController, StaffCardController, TierRuleCon
 from loyalty.points.api import MyPointsController, StaffAdjustmentRequestController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
+from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
 from loyalty.dashboards.api import StaffDashboardController
 from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, staff_check_in, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
@@ -138,7 +139,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         route_handlers=[
             code_keys, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
             MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, staff,
-            choose_language,
+            choose_language, unsubscribe_page, unsubscribe,
         ],
     )
     sessions = CookieBackendConfig(
