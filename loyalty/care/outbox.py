@@ -237,7 +237,8 @@ async def _fall_back(message_id: int, row: dict[str, Any], ours: Any, error: str
     }).where(ours).returning(OutboxMessage.id)
     if moved:
         await jobs.enqueue("loyalty.care.deliver_message", message_id)
-    return "queued"
+    now = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
+    return now["status"] if now else "missing"  # "sent" already when it ran in this process
 
 
 async def dispatch_due(now: datetime | None = None) -> int:
