@@ -60,6 +60,11 @@ def env(port: int) -> dict[str, str]:
     }
 
 
+# A complete SMS configuration for tests that start `loyalty serve` without --demo (which
+# refuses the log backend) but send no message: its port is never listened on.
+SERVER_SMS_ENV = env(9)
+
+
 def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 

@@ -16,7 +16,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.response import Redirect, Response
-from litestar.status_codes import HTTP_403_FORBIDDEN
+from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from loyalty.care import routing, wechat
 from loyalty.i18n.locale import SESSION_LANG_KEY
@@ -67,6 +67,8 @@ async def wechat_oauth_callback(
     return Redirect("/")
 
 
+# A call whose signature is not ours is a 400, like a forged Stripe webhook (not a 403: no
+# role could make it right).
 def _signed(request: Request[Any, Any, State], settings: Settings) -> bool:
     query = request.query_params
     return bool(settings.wechat_token) and wechat.signature_ok(
@@ -78,7 +80,7 @@ def _signed(request: Request[Any, Any, State], settings: Settings) -> bool:
 def wechat_server_check(request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
     """WeChat checks the server URL: echo `echostr` when the signature is ours."""
     if not _signed(request, settings):
-        return Response("", status_code=HTTP_403_FORBIDDEN, media_type="text/plain")
+        return Response("not signed by WeChat", status_code=HTTP_400_BAD_REQUEST, media_type="text/plain")
     return Response(request.query_params.get("echostr", ""), media_type="text/plain")
 
 
@@ -87,7 +89,7 @@ async def wechat_server_event(request: Request[Any, Any, State], settings: Named
     """Events from WeChat's server (plain-text mode): an unfollow blocks the openid (messages
     fall back to SMS), a follow unblocks it."""
     if not _signed(request, settings):
-        return Response("", status_code=HTTP_403_FORBIDDEN, media_type="text/plain")
+        return Response("not signed by WeChat", status_code=HTTP_400_BAD_REQUEST, media_type="text/plain")
     try:
         event = ElementTree.fromstring(await request.body())
     except ElementTree.ParseError:

@@ -13,6 +13,7 @@ import pytest
 
 from loyalty import clock, jobs
 from loyalty.care import outbox
+from loyalty.care.channels import Outcome
 from loyalty.care.tables import OutboxMessage
 from loyalty.errors import InvalidField
 from loyalty.members.tables import Member
@@ -57,6 +58,13 @@ class RecordingChannel:
         if self.calls <= self.failures:
             raise ConnectionError(f"provider down (call {self.calls})")
         self.sent.append((recipient, subject, body))
+
+    def can_send(self, kind: str) -> bool:
+        return True
+
+    async def deliver(self, envelope: Any) -> Outcome:
+        await self.send(envelope.recipient, envelope.subject, envelope.body, kind=envelope.kind)
+        return Outcome("sent")
 
 
 @pytest.fixture

@@ -186,6 +186,6 @@ async def test_the_server_callback_answers_only_signed_calls_and_an_unfollow_blo
         follow = await http.post("/api/v1/wechat/callback", params=signed(TOKEN), content=event.format("subscribe"))
 
     assert (good.status_code, good.text) == (200, "1234567890")
-    assert forged.status_code == 403 and unsigned.status_code == 403
+    assert forged.status_code == 400 and unsigned.status_code == 400
     assert unfollow.text == follow.text == "success"
     assert not await BlockedAddress.exists()
