@@ -286,3 +286,23 @@ async def set_opt_outs(member_id: int, kinds: list[str]) -> list[str]:
         if kinds:
             await OptOut.insert(*[OptOut(member=member_id, kind=kind) for kind in dict.fromkeys(kinds)])
     return await opt_outs(member_id)
+
+
+async def channel_choice(member_id: int) -> list[str]:
+    """The owner's channels for every kind, in order (the configured order if they chose none)."""
+    return await routing.chosen_order(member_id, "*", jobs.current_settings())
+
+
+async def set_channel_choice(member_id: int, channels: list[str]) -> list[str]:
+    """The owner's channels for every kind, in order; at least one (service messages must reach them)."""
+    from loyalty.care.tables import CHANNELS, ChannelChoice
+
+    chosen = list(dict.fromkeys(channels))
+    if not chosen or any(name not in CHANNELS for name in chosen):
+        raise InvalidField(
+            _("choose one or more of {choices}, in the order you prefer", choices=", ".join(CHANNELS)), field="channels"
+        )
+    async with db.transaction():
+        await ChannelChoice.delete().where((ChannelChoice.member == member_id) & (ChannelChoice.kind == "*"))
+        await ChannelChoice.insert(ChannelChoice(member=member_id, kind="*", channels=",".join(chosen)))
+    return chosen
