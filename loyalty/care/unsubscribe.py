@@ -19,6 +19,8 @@ from litestar.response import Response
 
 from loyalty.care.tables import OptOut, TRANSACTIONAL
 from loyalty.i18n import _, request_locale, translate
+from loyalty.i18n.enums import enum_label
+from loyalty.i18n.format import Later
 from loyalty.settings import Settings
 
 
@@ -58,8 +60,8 @@ def _page(locale: str, text: str, *, button: str | None = None) -> Response[str]
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(translate(_('Unsubscribe'), locale))}</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:2rem 1rem;max-width:30rem;line-height:1.6}"
-        "button{font-size:1rem;padding:.6rem 1.2rem}</style></head>"
-        f"<body><p>{escape(text)}</p>{form}</body></html>"
+        "h1{font-size:1.2rem}button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.5rem;border:1px solid #1e3a8a;background:#1e40af;color:#fff}</style></head>"
+        f"<body><h1>{escape(translate(_('Owner Club'), locale))}</h1><p>{escape(text)}</p>{form}</body></html>"
     )
     return Response(html, media_type="text/html; charset=utf-8")
 
@@ -67,10 +69,11 @@ def _page(locale: str, text: str, *, button: str | None = None) -> Response[str]
 @get("/unsubscribe/{raw:str}", include_in_schema=False, sync_to_thread=False)
 def unsubscribe_page(raw: str, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
     locale = request_locale(request)
-    if read_token(settings, raw) is None:
+    if (found := read_token(settings, raw)) is None:
         return _page(locale, translate(_("This unsubscribe link is not valid."), locale))
+    _member, kind = found
     return _page(
-        locale, translate(_("Stop receiving messages of this kind from Owner Club?"), locale),
+        locale, translate(_("Stop receiving {kind} from Owner Club?", kind=Later(enum_label, "message_kind", kind)), locale),
         button=translate(_("Unsubscribe"), locale),
     )
 
@@ -85,4 +88,6 @@ async def unsubscribe(raw: str, request: Request[Any, Any, State], settings: Nam
     member_id, kind = found
     if not await OptOut.exists().where((OptOut.member == member_id) & (OptOut.kind == kind)):
         await OptOut.insert(OptOut(member=member_id, kind=kind))
-    return _page(locale, translate(_("Done: you will no longer receive messages of this kind."), locale))
+    return _page(locale, translate(
+        _("Done: you will no longer receive {kind}.", kind=Later(enum_label, "message_kind", kind)), locale
+    ))

@@ -81,3 +81,23 @@ async def test_a_forged_wechat_callback_logs_nobody_in(database, pages, server, 
     await page.goto("/api/v1/auth/wechat/callback?code=stolen&state=guessed")
     await expect(page.locator("#login")).to_be_visible()
     assert "/?wechat=failed" in page.url
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_the_unsubscribe_page_of_a_bulk_mail_speaks_the_readers_language(database, pages, server, tmp_path, locale):
+    from loyalty.care.tables import OptOut
+    from loyalty.care.unsubscribe import token
+    from tests.browser.words import foreign_words
+
+    (member,) = await owners(tmp_path, 1)
+    page = await pages.new(locale=locale, **PHONE)
+    await page.goto(f"/api/v1/unsubscribe/{token(server.settings, member, 'holiday')}")
+    asked = await page.locator("body").inner_text()
+    suffix = "zh" if locale == "zh-CN" else "en"
+    await page.screenshot(path=str(SCREENSHOTS / f"unsubscribe-{suffix}.png"))
+    await page.locator("button").click()
+    await expect(page.locator("button")).to_have_count(0)
+    done = await page.locator("body").inner_text()
+
+    assert foreign_words(asked + done, locale, []) == []
+    assert await OptOut.select(OptOut.kind).where(OptOut.member == member) == [{"kind": "holiday"}]

@@ -52,7 +52,7 @@ async def test_a_greeting_carries_a_one_click_unsubscribe_and_a_case_reply_does_
         assert not await OptOut.exists()
         done = await http.post(path, data={"List-Unsubscribe": "One-Click"}, headers={"Accept-Language": "zh-CN"})
 
-    assert page.status_code == 200 and "不再接收业主俱乐部的此类消息？" in page.text and "退订" in page.text
+    assert page.status_code == 200 and "不再接收业主俱乐部的节日祝福？" in page.text and "退订" in page.text
     assert "退订链接无效" in forged.text or "link is not valid" in forged.text
-    assert done.status_code == 200 and "已退订" in done.text
+    assert done.status_code == 200 and "已退订，您将不再收到节日祝福。" in done.text
     assert await outbox.opt_outs(member) == ["holiday"]
