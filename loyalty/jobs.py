@@ -37,7 +37,6 @@ JOBS: dict[str, str] = {
     "loyalty.members.refresh_stages": "loyalty.members.service:refresh_stages",
     "loyalty.care.deliver_message": "loyalty.care.outbox:deliver_message",
     "loyalty.care.dispatch_due": "loyalty.care.outbox:dispatch_due",
-    "loyalty.care.pull_sms_receipts": "loyalty.care.sms:pull_receipts",
     "loyalty.care.schedule_occasions": "loyalty.care.calendar:schedule_occasions",
     "loyalty.care.escalate_cases": "loyalty.care.cases:escalate_overdue",
     "loyalty.care.send_surveys": "loyalty.care.surveys:send_due_surveys",

@@ -100,11 +100,6 @@ def _make_app() -> Celery:
                 "task": "loyalty.care.dispatch_due",
                 "schedule": crontab(minute="*"),
             },
-            "sms-receipts": {
-                # The handsets' delivery reports the SMS provider holds for us (nothing without one).
-                "task": "loyalty.care.pull_sms_receipts",
-                "schedule": crontab(minute="2-59/5"),
-            },
             "care-calendar": {
                 # Greetings, warranty notices and event reminders; once per occasion however often it runs.
                 "task": "loyalty.care.schedule_occasions",

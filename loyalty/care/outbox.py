@@ -242,8 +242,8 @@ async def _fall_back(message_id: int, row: dict[str, Any], ours: Any, error: str
 
 
 async def dispatch_due(now: datetime | None = None) -> int:
-    """The job (every minute): rows whose worker died mid-send go back to the queue, and
-    every due row is handed to a worker. Returns how many were handed out: it stops at the
+    """The job (every minute): rows whose worker died mid-send go back to the queue, every
+    due row is handed to a worker, and the SMS provider's delivery receipts are recorded. Returns how many were handed out: it stops at the
     first row the broker does not take (the rest wait for the next run, not for a timeout
     each)."""
     now = now or clock.now()
@@ -261,7 +261,19 @@ async def dispatch_due(now: datetime | None = None) -> int:
         if not await jobs.enqueue("loyalty.care.deliver_message", row["id"]):
             break
         handed += 1
+    await _pull_receipts()
     return handed
+
+
+async def _pull_receipts() -> None:
+    """The SMS provider's delivery reports, every minute with the dispatch; a provider that does
+    not answer delays only the receipts, never the dispatch."""
+    from loyalty.care import sms
+
+    try:
+        await sms.pull_receipts()
+    except Exception as error:  # noqa: BLE001 - receipts are tried again next minute
+        log.warning("SMS receipts not pulled: %s", error)
 
 
 # --- owners' choices -----------------------------------------------------------------------

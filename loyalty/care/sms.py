@@ -17,7 +17,7 @@ minutes). The provider's answer is mapped (`classify`) to:
 - gave_up: this channel cannot send it (template, signature, credit, permission).
 Our own limits per number and per day (`limits`, counted like the rate limits) throttle before
 the provider is asked. Delivery receipts (the handset's report) are pulled by
-`pull_receipts` (beat, every minute) and kept on the attempt with the provider's SerialNo.
+`pull_receipts` (with the outbox's dispatch, every minute) and kept on the attempt with the provider's SerialNo.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class TencentSmsChannel:
 
 
 async def pull_receipts() -> int:
-    """The job (every minute): the handsets' delivery reports the provider holds for us,
+    """Every minute (outbox.dispatch_due): the handsets' delivery reports the provider holds for us,
     recorded on the attempts they belong to (by SerialNo). Returns how many were recorded."""
     from loyalty import jobs
     from loyalty.care.tables import DeliveryAttempt

@@ -109,7 +109,6 @@ async def test_four_schedulers_racing_over_twenty_minutes_of_ticks_run_each_job_
         "loyalty.care.schedule_occasions": 1,  # 09:05
         "loyalty.care.escalate_cases": 1,  # 09:10
         "loyalty.care.send_surveys": 1,  # 09:15
-        "loyalty.care.pull_sms_receipts": 4,  # 09:02, :07, :12, :17
     }
     assert (await row("dispatch-outbox"))["runs"] == 20
 
