@@ -37,7 +37,7 @@ async def mailed(database: Any, monkeypatch: Any, tmp_path: Any) -> tuple[int, l
 async def test_a_greeting_carries_a_one_click_unsubscribe_and_a_case_reply_does_not(database, monkeypatch, tmp_path):
     member, (greeting, reply), settings = await mailed(database, monkeypatch, tmp_path)
 
-    link = greeting["List-Unsubscribe"].strip("<>")
+    link = greeting["List-Unsubscribe"].strip().strip("<>")
     assert link.startswith(f"https://club.example.com/api/v1/unsubscribe/{member}.holiday.")
     assert greeting["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f"不想再收到此类消息？退订：{link}" in greeting.get_content()
