@@ -2,7 +2,8 @@
 (or for every kind), else LOYALTY_CHANNEL_ORDER (WeChat → SMS → e-mail). A channel is left out
 when it is not configured here, has no template for the kind, the owner has no address on it
 (no WeChat binding, no e-mail), or the address is blocked (flagged by the provider, an
-unsubscribed follower). Login codes go by SMS only: the code proves the phone.
+unsubscribed follower). Login codes go by SMS only: the code proves the phone. Updates on the
+owner's own cases and events try the channels the owner left out last, rather than not at all.
 
 The demo's `log` SMS backend reaches nobody, so it comes last whatever the order: it is where a
 message goes only when no real channel can take it."""
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from loyalty.care.channels import channel
-from loyalty.care.tables import BlockedAddress, ChannelChoice
+from loyalty.care.tables import TRANSACTIONAL, BlockedAddress, ChannelChoice
 from loyalty.settings import Settings
 
 
@@ -44,6 +45,10 @@ async def routes(member: dict[str, Any], kind: str, settings: Settings) -> list[
     from loyalty.identity.tables import WechatBinding
 
     order = ["sms"] if kind == "login_code" else await chosen_order(member["id"], kind, settings)
+    if kind in TRANSACTIONAL and kind != "login_code":
+        # An update on the owner's own case or event must reach them: the channels they left
+        # out still come after the ones they chose.
+        order += [name for name in settings.channel_order.split(",") if name not in order]
     found: list[tuple[str, str]] = []
     for choice in order:
         if choice == "wechat":

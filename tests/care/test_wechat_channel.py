@@ -121,6 +121,19 @@ async def test_an_owner_who_chose_sms_for_a_kind_gets_it_by_sms(database, sms_st
     assert wechat_stand_in.messages == [] and len(sms_stand_in.sent) == 1
 
 
+async def test_a_case_update_still_reaches_an_owner_whose_chosen_channels_cannot(database, sms_stand_in, wechat_stand_in, tmp_path):
+    from loyalty.care.tables import ChannelChoice
+
+    member = await bound_owner(tmp_path)
+    both_settings(database, sms_stand_in, wechat_stand_in)
+    await ChannelChoice.insert(ChannelChoice(member=member, kind="*", channels="email"))  # no address: cannot
+
+    message_id = await case_reply(member)
+
+    assert len(wechat_stand_in.messages) == 1 and sms_stand_in.sent == []
+    assert await attempts(message_id) == [("wechat", "sent")]
+
+
 async def test_an_expired_token_is_fetched_again_and_the_message_still_goes_once(database, sms_stand_in, wechat_stand_in, tmp_path):
     member = await bound_owner(tmp_path)
     both_settings(database, sms_stand_in, wechat_stand_in)
