@@ -21,6 +21,8 @@ from loyalty.cards.api import MyCardController, StaffCardController, TierRuleCon
 from loyalty.points.api import MyPointsController, StaffAdjustmentRequestController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
+from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
+from loyalty.identity.wechat_api import wechat_login, wechat_oauth_callback, wechat_server_check, wechat_server_event
 from loyalty.dashboards.api import StaffDashboardController
 from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, door_device_login, staff_check_in, staff_set_up_door_device, staff_sync_offline_scans, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
@@ -138,7 +140,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         route_handlers=[
             code_keys, door_device_login, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
             MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, staff,
-            choose_language,
+            choose_language, unsubscribe_page, unsubscribe, wechat_login, wechat_oauth_callback, wechat_server_check,
+            wechat_server_event,
         ],
     )
     sessions = CookieBackendConfig(

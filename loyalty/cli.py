@@ -26,7 +26,7 @@ from loyalty.errors import DomainError, ImportRejected, NotMigrated
 from loyalty.i18n import Message, _, _n, environment_locale, translate
 from loyalty.i18n.enums import enum_label
 from loyalty.i18n.format import items
-from loyalty.settings import Settings, SettingsError, load_settings
+from loyalty.settings import Settings, SettingsError, load_settings, login_channel_problem
 
 console = Console(stderr=True)
 
@@ -104,6 +104,8 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = _settings(demo=demo)
+    if problem := login_channel_problem(settings):
+        raise click.ClickException(problem)
     _logging(settings)
     if demo:
         from loyalty import demo as demo_data

@@ -105,8 +105,41 @@ class Settings:
     # sale is recorded but earns nothing more, and staff are alerted (audit entry).
     merchant_earn_max_per_sale: int = 20_000
     merchant_earn_max_per_day: int = 500_000
-    # Channel used for login codes and notices until SMS/WeChat adapters are configured.
+    # SMS: "tencent" (Tencent Cloud SMS through its official SDK) or "log" (the demo's: the
+    # message goes to the server log; `loyalty serve` without --demo refuses it, since no owner
+    # could then receive a login code). See loyalty/care/sms.py and README "Channels".
     sms_backend: str = "log"
+    tencent_secret_id: str | None = None
+    tencent_secret_key: str | None = None
+    sms_sdk_app_id: str = ""
+    sms_sign_name: str = ""
+    sms_region: str = "ap-guangzhou"
+    # Another address for the provider's API, "http://127.0.0.1:8123" (tests: the stand-in);
+    # unset: Tencent Cloud's own.
+    sms_endpoint: str | None = None
+    # The provider's approved template per kind of message: "login_code=1234567,case_update=7654321";
+    # a kind without a template is not sent by SMS (it falls back to the next channel).
+    sms_templates: str = ""
+    # Our own limits, `limits` notation, counted like the rate limits (Redis with a broker):
+    # messages per phone number, and over all numbers, per day.
+    sms_per_number_limit: str = "10/day"
+    sms_daily_limit: str = "10000/day"
+    # WeChat Official Account (a service account): its app id and secret, the token typed into
+    # its server configuration (callback signatures), and one template per kind of message.
+    wechat_app_id: str = ""
+    wechat_app_secret: str | None = None
+    wechat_token: str | None = None
+    wechat_templates: str = ""
+    # The API's and the OAuth page's addresses (tests: the stand-in); unset: WeChat's own.
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_oauth_base: str = "https://open.weixin.qq.com"
+    # snsapi_base (silent, openid only) or snsapi_userinfo (asks the owner, adds a nickname).
+    wechat_oauth_scope: str = "snsapi_base"
+    # The order channels are tried in when an owner chose none (a channel that cannot reach the
+    # owner, or refuses, hands the message to the next).
+    channel_order: str = "wechat,sms,email"
+    # The club's public address, for links in messages (unsubscribe, WeChat template links).
+    public_url: str = "http://127.0.0.1:8000"
     # E-mail over SMTP for care messages to owners with an address; unset host: no e-mail.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -261,10 +294,8 @@ def load_settings(
     language = env.get("LOYALTY_DEFAULT_LANGUAGE", "zh-CN")
     if language not in LANGUAGES:
         raise SettingsError(f"LOYALTY_DEFAULT_LANGUAGE={language!r}: choose one of {', '.join(LANGUAGES)}")
-    sms_backend = env.get("LOYALTY_SMS_BACKEND", "log")
-    if sms_backend not in ("log",):
-        raise SettingsError(f"LOYALTY_SMS_BACKEND={sms_backend!r}: the only backend so far is 'log'")
-    return Settings(
+    sms_backend = _choice("LOYALTY_SMS_BACKEND", env.get("LOYALTY_SMS_BACKEND", "log"), ("log", "tencent"))
+    settings = Settings(
         smtp_host=env.get("LOYALTY_SMTP_HOST") or None,
         smtp_port=_int("LOYALTY_SMTP_PORT", env.get("LOYALTY_SMTP_PORT", "25")),
         smtp_user=env.get("LOYALTY_SMTP_USER") or None,
@@ -336,6 +367,28 @@ def load_settings(
         trusted_proxies=_proxies(env.get("LOYALTY_TRUSTED_PROXIES", "")),
         secure_cookies=_bool("LOYALTY_SECURE_COOKIES", env.get("LOYALTY_SECURE_COOKIES", "false")),
         sms_backend=sms_backend,
+        tencent_secret_id=env.get("TENCENTCLOUD_SECRET_ID") or None,
+        tencent_secret_key=env.get("TENCENTCLOUD_SECRET_KEY") or None,
+        sms_sdk_app_id=env.get("LOYALTY_SMS_SDK_APP_ID", "").strip(),
+        sms_sign_name=env.get("LOYALTY_SMS_SIGN_NAME", "").strip(),
+        sms_region=env.get("LOYALTY_SMS_REGION", "ap-guangzhou").strip(),
+        sms_endpoint=_http_base("LOYALTY_SMS_ENDPOINT", env.get("LOYALTY_SMS_ENDPOINT") or None),
+        sms_templates=_templates("LOYALTY_SMS_TEMPLATES", env.get("LOYALTY_SMS_TEMPLATES", "")),
+        sms_per_number_limit=_rate(env.get("LOYALTY_SMS_PER_NUMBER_LIMIT", "10/day"), "LOYALTY_SMS_PER_NUMBER_LIMIT"),
+        sms_daily_limit=_rate(env.get("LOYALTY_SMS_DAILY_LIMIT", "10000/day"), "LOYALTY_SMS_DAILY_LIMIT"),
+        wechat_app_id=env.get("LOYALTY_WECHAT_APP_ID", "").strip(),
+        wechat_app_secret=env.get("LOYALTY_WECHAT_APP_SECRET") or None,
+        wechat_token=env.get("LOYALTY_WECHAT_TOKEN") or None,
+        wechat_templates=_templates("LOYALTY_WECHAT_TEMPLATES", env.get("LOYALTY_WECHAT_TEMPLATES", "")),
+        wechat_api_base=_http_base("LOYALTY_WECHAT_API_BASE", env.get("LOYALTY_WECHAT_API_BASE") or None)
+        or "https://api.weixin.qq.com",
+        wechat_oauth_base=_http_base("LOYALTY_WECHAT_OAUTH_BASE", env.get("LOYALTY_WECHAT_OAUTH_BASE") or None)
+        or "https://open.weixin.qq.com",
+        wechat_oauth_scope=_choice(
+            "LOYALTY_WECHAT_OAUTH_SCOPE", env.get("LOYALTY_WECHAT_OAUTH_SCOPE", "snsapi_base"), ("snsapi_base", "snsapi_userinfo")
+        ),
+        channel_order=_channel_order(env.get("LOYALTY_CHANNEL_ORDER", "wechat,sms,email")),
+        public_url=_http_base("LOYALTY_PUBLIC_URL", env.get("LOYALTY_PUBLIC_URL") or None) or "http://127.0.0.1:8000",
         signing_keys=_signing_keys(env.get("LOYALTY_SIGNING_KEYS") or None),
         partner_rate_limit=_rate(env.get("LOYALTY_PARTNER_RATE_LIMIT", "600/minute")),
         partner_bad_key_limit=_rate(env.get("LOYALTY_PARTNER_BAD_KEY_LIMIT", "30/minute"), "LOYALTY_PARTNER_BAD_KEY_LIMIT"),
@@ -366,6 +419,37 @@ def load_settings(
             ("within_balance", "only_pending", "unlimited"),
         ),
     )
+    _check_channels(settings)
+    return settings
+
+
+def _check_channels(settings: Settings) -> None:
+    """A channel that is chosen is complete: a half-configured provider would fail every send
+    at run time, long after the start-up that could have said so."""
+    if settings.sms_backend == "tencent":
+        missing = [
+            name for name, value in (
+                ("TENCENTCLOUD_SECRET_ID", settings.tencent_secret_id), ("TENCENTCLOUD_SECRET_KEY", settings.tencent_secret_key),
+                ("LOYALTY_SMS_SDK_APP_ID", settings.sms_sdk_app_id), ("LOYALTY_SMS_SIGN_NAME", settings.sms_sign_name),
+            ) if not value
+        ]
+        if "login_code" not in template_map(settings.sms_templates):
+            missing.append("LOYALTY_SMS_TEMPLATES (login_code=…)")
+        if missing:
+            raise SettingsError(f"LOYALTY_SMS_BACKEND=tencent needs {', '.join(missing)}")
+    if settings.wechat_app_id and not (settings.wechat_app_secret and settings.wechat_token):
+        raise SettingsError("LOYALTY_WECHAT_APP_ID is set: LOYALTY_WECHAT_APP_SECRET and LOYALTY_WECHAT_TOKEN are needed too")
+
+
+def login_channel_problem(settings: Settings) -> str | None:
+    """Why owners could not receive a login code with these settings, or None. Only the demo
+    may send login codes to the log (where the demo's visitor reads them)."""
+    if settings.sms_backend == "log" and not settings.demo:
+        return (
+            "LOYALTY_SMS_BACKEND=log writes login codes to nowhere an owner can read them (it is for `--demo` only): "
+            "set LOYALTY_SMS_BACKEND=tencent with its settings (README, \"Channels\")"
+        )
+    return None
 
 
 def _threshold(raw: str) -> int:
@@ -400,6 +484,46 @@ def _catalogue_url(raw: str) -> str:
     if raw and not (raw.startswith("/") and not raw.startswith("//") or raw.startswith("https://")):
         raise SettingsError(f"LOYALTY_REWARDS_CATALOGUE_URL={raw!r}: a path such as /rewards or an https:// address")
     return raw
+
+
+def _http_base(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}={raw!r} is not an http(s) address")
+    return raw.strip().rstrip("/")
+
+
+MESSAGE_KIND_NAMES = (
+    "login_code", "event_update", "case_update", "birthday", "holiday", "warranty", "event_reminder", "points_expiry",
+    "survey",
+)  # loyalty.care.tables.MESSAGE_KINDS (settings import no tables)
+
+
+def _templates(name: str, raw: str) -> str:
+    """`kind=template_id,...` with known kinds."""
+    for part in filter(None, (piece.strip() for piece in raw.split(","))):
+        kind, equals, template = part.partition("=")
+        if not equals or not template.strip():
+            raise SettingsError(f"{name}: {part!r} is not kind=template_id (e.g. login_code=1234567)")
+        if kind.strip() not in MESSAGE_KIND_NAMES:
+            raise SettingsError(f"{name}: {kind.strip()!r} is not a kind of message; choose from {', '.join(MESSAGE_KIND_NAMES)}")
+    return raw.strip()
+
+
+def template_map(raw: str) -> dict[str, str]:
+    return {
+        kind.strip(): template.strip()
+        for kind, _equals, template in (part.partition("=") for part in raw.split(",") if part.strip())
+    }
+
+
+def _channel_order(raw: str) -> str:
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    if not names or any(name not in ("wechat", "sms", "email") for name in names) or len(set(names)) != len(names):
+        raise SettingsError(f"LOYALTY_CHANNEL_ORDER={raw!r}: list wechat, sms and email in order, each once")
+    return ",".join(names)
 
 
 def _stripe_base(raw: str | None) -> str | None:

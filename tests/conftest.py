@@ -29,7 +29,7 @@ REDIS_URL = os.environ.get("LOYALTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 REQUIRE_SERVICES = os.environ.get("LOYALTY_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
-pytest_plugins = ["tests.stripe_server"]  # the `localstripe` fixture (paid signups)
+pytest_plugins = ["tests.stripe_server", "tests.sms_server", "tests.wechat_server"]  # localstripe, the SMS and WeChat stand-ins
 
 
 def unavailable(what: str, why: str) -> None:

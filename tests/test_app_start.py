@@ -19,6 +19,7 @@ from loyalty import db
 from loyalty.app import create_app
 from loyalty.errors import NotMigrated
 from loyalty.settings import load_settings
+from tests.sms_server import SERVER_SMS_ENV
 from tests.conftest import TEST_SECRET
 
 LOYALTY = Path(sys.executable).parent / "loyalty"
@@ -111,7 +112,7 @@ def test_loyalty_migrate_needs_no_secret_key_and_a_second_run_changes_nothing(sq
 
 
 def test_loyalty_serve_on_an_unmigrated_database_exits_non_zero_saying_to_run_loyalty_migrate(sqlite_url, tmp_path):
-    result = run_cli("serve", cwd=tmp_path, LOYALTY_DATABASE_URL=sqlite_url, LOYALTY_SECRET_KEY=TEST_SECRET)
+    result = run_cli("serve", cwd=tmp_path, LOYALTY_DATABASE_URL=sqlite_url, LOYALTY_SECRET_KEY=TEST_SECRET, **SERVER_SMS_ENV)
 
     assert result.returncode != 0
     assert "loyalty migrate" in result.stderr
@@ -143,7 +144,7 @@ async def test_loyalty_serve_on_a_migrated_database_with_a_secret_key_starts_ser
     server = await asyncio.create_subprocess_exec(
         str(LOYALTY), "serve", "--port", str(port),
         cwd=tmp_path,
-        env=cli_env(LOYALTY_DATABASE_URL=sqlite_url, LOYALTY_SECRET_KEY=TEST_SECRET),
+        env=cli_env(LOYALTY_DATABASE_URL=sqlite_url, LOYALTY_SECRET_KEY=TEST_SECRET, **SERVER_SMS_ENV),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -148,6 +148,14 @@ TABLE: dict[str, Access] = {
     "POST /api/v1/auth/door-device-sessions": PUBLIC,  # a one-time code from a staff member's QR
     "GET /api/v1/projects": PUBLIC,
     "POST /api/v1/payments/stripe/webhook": PUBLIC,
+    # Unsubscribing by the signed link in a bulk e-mail (no login: the link is the credential).
+    "GET /api/v1/unsubscribe/{raw:str}": PUBLIC,
+    "POST /api/v1/unsubscribe/{raw:str}": PUBLIC,
+    # WeChat OAuth login, and WeChat's server calling back (signed with the account's token).
+    "GET /api/v1/auth/wechat": PUBLIC,
+    "GET /api/v1/auth/wechat/callback": PUBLIC,
+    "GET /api/v1/wechat/callback": PUBLIC,
+    "POST /api/v1/wechat/callback": PUBLIC,
     # the owner's own things
     "GET /api/v1/me": MEMBERS,
     "PATCH /api/v1/me": MEMBERS,

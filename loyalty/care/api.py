@@ -139,18 +139,23 @@ class MyCareController(Controller):
         answers = {name: getattr(data, name) for name in data.__struct_fields__}
         await surveys.answer(member_id(request), survey_id, answers)
 
-    @get("/message-preferences", operation_id="getMyMessagePreferences", summary="Kinds of messages I refused")
+    @get("/message-preferences", operation_id="getMyMessagePreferences", summary="Kinds of messages I refused, and my channels")
     async def preferences(self, request: Request[Any, Any, State]) -> Preferences:
-        """The member app's message settings: the kinds of optional messages the owner refused."""
-        return Preferences(opt_outs=await outbox.opt_outs(member_id(request)))  # type: ignore[arg-type]
+        """The member app's message settings: the kinds of optional messages the owner refused, and the channels
+        (WeChat, SMS, e-mail) messages reach them by, in order."""
+        member = member_id(request)
+        return Preferences(opt_outs=await outbox.opt_outs(member), channels=await outbox.channel_choice(member))  # type: ignore[arg-type]
 
     @raises("invalid-field")
     @put("/message-preferences", operation_id="setMyMessagePreferences", summary="Refuse greetings, reminders or surveys (not service messages)")
     async def set_preferences(self, data: JSONBody[Preferences], request: Request[Any, Any, State]) -> Preferences:
-        """The member app's message settings: replace the list of refused kinds. Login codes and updates on the
-        owner's own events and cases are always sent.
+        """The member app's message settings: replace the list of refused kinds (login codes and updates on the
+        owner's own events and cases are always sent) and, when given, the channels in order.
         """
-        return Preferences(opt_outs=await outbox.set_opt_outs(member_id(request), list(data.opt_outs)))  # type: ignore[arg-type]
+        member = member_id(request)
+        opt_outs = await outbox.set_opt_outs(member, list(data.opt_outs))
+        channels = await outbox.set_channel_choice(member, list(data.channels)) if data.channels is not None else None
+        return Preferences(opt_outs=opt_outs, channels=channels or await outbox.channel_choice(member))  # type: ignore[arg-type]
 
 
 class StaffCaseController(Controller):

@@ -15,18 +15,28 @@ causes it), delivered afterwards through its channel.
   row stays `queued` and the dispatcher sends it once Redis is back. Delivery then claims
   each row once, so a message handed over twice (its first hand-over late, not lost) still
   goes out once (tests/faults/test_redis_down.py).
+- Every attempt is a DeliveryAttempt row (channel, the provider's answer and id, later its
+  delivery receipt). The claim is a lease fenced by the attempt number: a worker whose lease
+  lapsed (the dispatcher gave its row to another) cannot write its late result over the newer
+  attempt's.
+- Fallback: an answer that this channel cannot reach the owner (`blocked`: the address is
+  flagged; `gave_up`: no template, no credit, misconfigured) hands the message to the owner's
+  next channel (loyalty.care.routing), at once; `throttled` waits until the limit lifts.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from loyalty import clock, db, jobs
-from loyalty.care.channels import channel, route
+
+from loyalty.care import routing
+from loyalty.care.channels import Envelope, Outcome, channel
 from loyalty.care.sealing import seal, unseal
-from loyalty.care.tables import MESSAGE_KINDS, TRANSACTIONAL, OptOut, OutboxMessage
+from loyalty.care.tables import MESSAGE_KINDS, TRANSACTIONAL, DeliveryAttempt, OptOut, OutboxMessage
 from loyalty.errors import InvalidField, NotFound
 from loyalty.i18n import DEFAULT_LOCALE, _
 from loyalty.settings import Settings
@@ -59,13 +69,14 @@ async def queue_message(
     *, kind: str, channel_name: str, recipient: str, template: str, language: str, body: str, subject: str = "",
     member_id: int | None = None, payload: dict[str, Any] | None = None, dedupe_key: str | None = None,
     not_before: datetime | None = None, urgent_by: datetime | None = None, settings: Settings | None = None,
-    sealed: bool = False,
+    sealed: bool = False, params: list[str] | None = None,
 ) -> int | None:
     """Write a message to the outbox; returns its id to enqueue delivery of once the caller's
     transaction has committed, or None if nothing is to be sent (already queued for this
     occasion, or the owner opted out). Quiet hours never hold a message past `urgent_by` (a
     reminder for an early event goes out at night rather than after the event). A `sealed`
-    body (it carries a secret) is kept encrypted until delivery (loyalty.care.sealing)."""
+    body (it carries a secret) is kept encrypted until delivery (loyalty.care.sealing), and so
+    are its `params` (a provider template's parameters: SMS)."""
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     settings = settings or jobs.current_settings()
@@ -75,12 +86,17 @@ async def queue_message(
         deferred = after_quiet_hours(when, settings.quiet_hours)
         when = deferred if urgent_by is None or deferred <= urgent_by else when
     skipped = member_id is not None and await opted_out(member_id, kind)
+    payload = dict(payload or {})
+    if params is not None:
+        payload["params"] = json.dumps([str(value) for value in params], ensure_ascii=False)
     if sealed:
         body = seal(body, settings.secret_key)
+        if params is not None:
+            payload["params"] = seal(payload["params"], settings.secret_key)
     query = OutboxMessage.insert(
         OutboxMessage(
             channel=channel_name, recipient=recipient, member=member_id, kind=kind, template=template,
-            language=language, subject=subject, body=body, payload=payload or {}, dedupe_key=dedupe_key,
+            language=language, subject=subject, body=body, payload=payload, dedupe_key=dedupe_key,
             status="skipped" if skipped else "queued", created_at=now, scheduled_at=when, next_attempt_at=when,
         )
     )
@@ -102,7 +118,7 @@ async def message_member(
     from loyalty.members.tables import Member
 
     settings = settings or jobs.current_settings()
-    member = await Member.select(Member.phone, Member.email, Member.language, Member.erased_at).where(
+    member = await Member.select(Member.id, Member.phone, Member.email, Member.language, Member.erased_at).where(
         Member.id == member_id
     ).first()
     if member is None:
@@ -111,9 +127,13 @@ async def message_member(
         return None  # an erased owner has no phone or address left to write to (loyalty.privacy)
     language = member["language"] if member["language"] in texts else DEFAULT_LOCALE
     subject, body = texts[language]
-    name = route(member["email"], settings)
+    found = await routing.routes(member, kind, settings)
+    if not found:
+        log.warning("member %s has no channel for a %s message; not sent", member_id, kind)
+        return None
+    name, recipient = found[0]
     return await queue_message(
-        kind=kind, channel_name=name, recipient=member["email"] if name == "email" else member["phone"], template=template,
+        kind=kind, channel_name=name, recipient=recipient, template=template,
         language=language, subject=subject, body=body, member_id=member_id, payload=payload, dedupe_key=dedupe_key,
         not_before=not_before, urgent_by=urgent_by, settings=settings,
     )
@@ -121,7 +141,9 @@ async def message_member(
 
 async def deliver_message(message_id: int) -> str:
     """Send one due message through its channel; returns its status afterwards. Only one
-    worker can claim a message; a failed attempt is retried later, up to the maximum."""
+    worker can claim a message (the claim is its attempt number); each attempt is recorded;
+    a failed attempt is retried later, up to the maximum, and a channel that cannot reach the
+    owner hands the message to the next one."""
     settings = jobs.current_settings()
     now = clock.now()
     claimed = await OutboxMessage.update(
@@ -131,40 +153,97 @@ async def deliver_message(message_id: int) -> str:
         & (OutboxMessage.scheduled_at <= now) & (OutboxMessage.next_attempt_at <= now)
     ).returning(
         OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.body, OutboxMessage.attempts,
-        OutboxMessage.kind,
+        OutboxMessage.kind, OutboxMessage.language, OutboxMessage.payload, OutboxMessage.member,
     )
     if not claimed:
         row = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
         return row["status"] if row else "missing"
     row = claimed[0]
+    attempt = row["attempts"]
+    ours = (OutboxMessage.id == message_id) & (OutboxMessage.status == "sending") & (OutboxMessage.attempts == attempt)
+    record = await DeliveryAttempt.insert(
+        DeliveryAttempt(message=message_id, attempt=attempt, channel=row["channel"], recipient=row["recipient"], started_at=now,
+                        outcome="retry")
+    ).returning(DeliveryAttempt.id)
     try:
-        body = unseal(row["body"], settings.secret_key)
-        await channel(row["channel"], settings).send(row["recipient"], row["subject"], body, kind=row["kind"])
-    except Exception as error:  # noqa: BLE001 - any channel failure is kept on the row and retried
-        attempts = row["attempts"]
-        final = attempts >= settings.outbox_max_attempts
-        wait = timedelta(seconds=settings.outbox_retry_seconds * 2 ** (attempts - 1))
-        retry_at = now + wait
-        if row["kind"] not in TRANSACTIONAL:  # a greeting's retry waits out the quiet hours too
-            retry_at = after_quiet_hours(retry_at, settings.quiet_hours)
-        log.warning("message %s attempt %s failed%s: %s", message_id, attempts, " (giving up)" if final else "", error)
+        envelope = Envelope(
+            message_id=message_id, attempt=attempt, kind=row["kind"], recipient=row["recipient"], subject=row["subject"],
+            body=unseal(row["body"], settings.secret_key), language=row["language"], params=_params(row["payload"], settings),
+            member_id=row["member"],
+        )
+        outcome = await channel(row["channel"], settings).deliver(envelope)
+    except Exception as error:  # noqa: BLE001 - any channel failure is kept and retried
+        outcome = Outcome("retry", code=type(error).__name__, detail=str(error)[:1000])
+    await DeliveryAttempt.update({
+        DeliveryAttempt.outcome: outcome.status, DeliveryAttempt.code: outcome.code[:80], DeliveryAttempt.detail: outcome.detail,
+        DeliveryAttempt.provider_ref: outcome.provider_ref[:120], DeliveryAttempt.finished_at: clock.now(),
+    }).where(DeliveryAttempt.id == record[0]["id"])
+    if outcome.status == "sent":
         await OutboxMessage.update(
-            {
-                OutboxMessage.status: "failed" if final else "queued",
-                OutboxMessage.error: f"{type(error).__name__}: {error}"[:1000],
-                OutboxMessage.next_attempt_at: retry_at,
-            }
-        ).where((OutboxMessage.id == message_id) & (OutboxMessage.status == "sending"))
-        return "failed" if final else "queued"
+            {OutboxMessage.status: "sent", OutboxMessage.sent_at: clock.now(), OutboxMessage.error: ""}
+        ).where(ours)
+        return "sent"
+    error = f"{row['channel']} {outcome.code}: {outcome.detail}"[:1000]
+    if outcome.status == "blocked":
+        await routing.block(row["channel"], row["recipient"], f"{outcome.code} {outcome.detail}")
+    if outcome.status in ("blocked", "gave_up"):
+        return await _fall_back(message_id, row, ours, error, settings)
+    final = attempt >= settings.outbox_max_attempts
+    if outcome.status == "throttled" and outcome.retry_after is not None:
+        retry_at = now + timedelta(seconds=outcome.retry_after)
+    else:
+        retry_at = now + timedelta(seconds=settings.outbox_retry_seconds * 2 ** (attempt - 1))
+    if row["kind"] not in TRANSACTIONAL:  # a greeting's retry waits out the quiet hours too
+        retry_at = after_quiet_hours(retry_at, settings.quiet_hours)
+    log.warning("message %s attempt %s %s%s: %s", message_id, attempt, outcome.status, " (giving up)" if final else "", error)
     await OutboxMessage.update(
-        {OutboxMessage.status: "sent", OutboxMessage.sent_at: clock.now(), OutboxMessage.error: ""}
-    ).where(OutboxMessage.id == message_id)
-    return "sent"
+        {OutboxMessage.status: "failed" if final else "queued", OutboxMessage.error: error, OutboxMessage.next_attempt_at: retry_at}
+    ).where(ours)
+    return "failed" if final else "queued"
+
+
+def _params(payload: Any, settings: Settings) -> list[str]:
+    if isinstance(payload, str):
+        payload = json.loads(payload or "{}")
+    raw = (payload or {}).get("params")
+    return [str(value) for value in json.loads(unseal(raw, settings.secret_key))] if raw else []
+
+
+async def _fall_back(message_id: int, row: dict[str, Any], ours: Any, error: str, settings: Settings) -> str:
+    """Hand the message to the owner's next channel that has not failed it yet; none left: failed."""
+    from loyalty.members.tables import Member
+
+    tried = {
+        (attempt["channel"], attempt["recipient"])
+        for attempt in await DeliveryAttempt.select(DeliveryAttempt.channel, DeliveryAttempt.recipient).where(
+            (DeliveryAttempt.message == message_id) & DeliveryAttempt.outcome.is_in(["blocked", "gave_up"])
+        )
+    }
+    member = None
+    if row["member"] is not None:
+        member = await Member.select(Member.id, Member.phone, Member.email).where(
+            (Member.id == row["member"]) & Member.erased_at.is_null()
+        ).first()
+    following = [route for route in await routing.routes(member, row["kind"], settings) if route not in tried] if member else []
+    if not following:
+        log.warning("message %s: no channel left (%s)", message_id, error)
+        await OutboxMessage.update({OutboxMessage.status: "failed", OutboxMessage.error: error}).where(ours)
+        return "failed"
+    name, recipient = following[0]
+    log.warning("message %s falls back from %s to %s: %s", message_id, row["channel"], name, error)
+    moved = await OutboxMessage.update({
+        OutboxMessage.status: "queued", OutboxMessage.channel: name, OutboxMessage.recipient: recipient,
+        OutboxMessage.error: error, OutboxMessage.next_attempt_at: clock.now(),
+    }).where(ours).returning(OutboxMessage.id)
+    if moved:
+        await jobs.enqueue("loyalty.care.deliver_message", message_id)
+    now = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
+    return now["status"] if now else "missing"  # "sent" already when it ran in this process
 
 
 async def dispatch_due(now: datetime | None = None) -> int:
-    """The job (every minute): rows whose worker died mid-send go back to the queue, and
-    every due row is handed to a worker. Returns how many were handed out: it stops at the
+    """The job (every minute): rows whose worker died mid-send go back to the queue, every
+    due row is handed to a worker, and the SMS provider's delivery receipts are recorded. Returns how many were handed out: it stops at the
     first row the broker does not take (the rest wait for the next run, not for a timeout
     each)."""
     now = now or clock.now()
@@ -182,7 +261,19 @@ async def dispatch_due(now: datetime | None = None) -> int:
         if not await jobs.enqueue("loyalty.care.deliver_message", row["id"]):
             break
         handed += 1
+    await _pull_receipts()
     return handed
+
+
+async def _pull_receipts() -> None:
+    """The SMS provider's delivery reports, every minute with the dispatch; a provider that does
+    not answer delays only the receipts, never the dispatch."""
+    from loyalty.care import sms
+
+    try:
+        await sms.pull_receipts()
+    except Exception as error:  # noqa: BLE001 - receipts are tried again next minute
+        log.warning("SMS receipts not pulled: %s", error)
 
 
 # --- owners' choices -----------------------------------------------------------------------
@@ -207,3 +298,23 @@ async def set_opt_outs(member_id: int, kinds: list[str]) -> list[str]:
         if kinds:
             await OptOut.insert(*[OptOut(member=member_id, kind=kind) for kind in dict.fromkeys(kinds)])
     return await opt_outs(member_id)
+
+
+async def channel_choice(member_id: int) -> list[str]:
+    """The owner's channels for every kind, in order (the configured order if they chose none)."""
+    return await routing.chosen_order(member_id, "*", jobs.current_settings())
+
+
+async def set_channel_choice(member_id: int, channels: list[str]) -> list[str]:
+    """The owner's channels for every kind, in order; at least one (service messages must reach them)."""
+    from loyalty.care.tables import CHANNELS, ChannelChoice
+
+    chosen = list(dict.fromkeys(channels))
+    if not chosen or any(name not in CHANNELS for name in chosen):
+        raise InvalidField(
+            _("choose one or more of {choices}, in the order you prefer", choices=", ".join(CHANNELS)), field="channels"
+        )
+    async with db.transaction():
+        await ChannelChoice.delete().where((ChannelChoice.member == member_id) & (ChannelChoice.kind == "*"))
+        await ChannelChoice.insert(ChannelChoice(member=member_id, kind="*", channels=",".join(chosen)))
+    return chosen

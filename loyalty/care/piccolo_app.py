@@ -2,12 +2,14 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
+from loyalty.care.tables import (
+    BlockedAddress, Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey,
+)
 
 APP_CONFIG = AppConfig(
     app_name="care",
     migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations" / "care"),
-    table_classes=[OutboxMessage, OptOut, Case, CaseMessage, CasePhoto, Survey],
+    table_classes=[OutboxMessage, OptOut, Case, CaseMessage, CasePhoto, Survey, DeliveryAttempt, BlockedAddress, ChannelChoice],
     migration_dependencies=["loyalty.members.piccolo_app"],
     commands=[],
 )

@@ -152,6 +152,13 @@ class Preferences(msgspec.Struct, forbid_unknown_fields=True):
                      "notices | survey invitations. Login codes and updates on the owner's events and cases are "
                      "always sent", examples=[["holiday", "survey"]]),
     ]
+    channels: Annotated[
+        list[Literal["wechat", "sms", "email"]],
+        msgspec.Meta(min_length=1, max_length=3, description="the channels the owner wants messages by, in order of "
+                     "preference (a channel left out is not used; one that cannot reach the owner hands the message to "
+                     "the next). Left out of a change: kept as it was. Login codes always go by SMS",
+                     examples=[["wechat", "sms"]]),
+    ] | None = None
 
 
 class KpiView(msgspec.Struct):

@@ -44,6 +44,55 @@ class OutboxMessage(Table):
     sent_at = Timestamptz(null=True, default=None)
 
 
+# What one attempt at one message came to (DeliveryAttempt.outcome):
+# sent: the provider took it; retry: try this channel again later (a 5xx, a timeout, busy);
+# throttled: the provider or our own limit said "not now" for this number; gave_up: this
+# channel cannot send it (bad template, no credit); blocked: the address refuses us (an
+# unsubscribed WeChat follower, a number on the provider's blacklist), flagged and skipped
+# from then on, so the message falls back to the next channel.
+ATTEMPT_OUTCOMES = ("sent", "retry", "throttled", "gave_up", "blocked")
+CHANNELS = ("wechat", "sms", "email")  # the fallback order, unless an owner chose another
+
+
+class DeliveryAttempt(Table):
+    """One try at sending one outbox message through one channel, with the provider's answer
+    and, later, its delivery receipt (SMS: the handset's report pulled from the provider)."""
+
+    message = Integer(index=True)
+    attempt = Integer(default=1)
+    channel = Varchar(length=16)
+    recipient = Varchar(length=255)
+    outcome = Varchar(length=16, default="sent")
+    code = Varchar(length=80, default="")  # the provider's code ("Ok", "LimitExceeded.…", "43004")
+    detail = Text(default="")
+    provider_ref = Varchar(length=120, default="", index=True)  # the provider's id (SMS SerialNo, WeChat msgid)
+    started_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+    receipt = Varchar(length=16, default="")  # "", delivered, undelivered
+    receipt_detail = Varchar(length=200, default="")
+    receipt_at = Timestamptz(null=True, default=None)
+
+
+class BlockedAddress(Table):
+    """An address a channel must not write to any more (`key` = "channel:address", unique):
+    a number the provider reports as wrong or blacklisted, a follower who unsubscribed."""
+
+    key = Varchar(length=280, unique=True)
+    channel = Varchar(length=16)
+    address = Varchar(length=255)
+    reason = Varchar(length=200, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ChannelChoice(Table):
+    """An owner's channels for a kind of message ("*": every kind without its own row), in
+    order of preference; a channel left out is one the owner does not want (for that kind)."""
+
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.cascade)
+    kind = Varchar(length=24, default="*")
+    channels = Varchar(length=40, default="wechat,sms,email")
+
+
 class OptOut(Table):
     """An owner does not want messages of this kind (unique per member and kind)."""
 

@@ -100,6 +100,18 @@ ENUMS: dict[str, dict[str, Message]] = {
         "vest": _p("ledger_entry_kind", "Became available"),
         "void": _p("ledger_entry_kind", "Voided"),
     },
+    # What a message to an owner is about (the outbox's kinds): the unsubscribe page, preferences.
+    "message_kind": {
+        "login_code": _p("message_kind", "login codes"),
+        "event_update": _p("message_kind", "updates on your events"),
+        "case_update": _p("message_kind", "updates on your feedback"),
+        "birthday": _p("message_kind", "birthday greetings"),
+        "holiday": _p("message_kind", "holiday greetings"),
+        "warranty": _p("message_kind", "warranty reminders"),
+        "event_reminder": _p("message_kind", "event reminders"),
+        "points_expiry": _p("message_kind", "points expiry notices"),
+        "survey": _p("message_kind", "satisfaction surveys"),
+    },
     "language": {
         "zh-CN": _p("language", "简体中文"),
         "en": _p("language", "English"),

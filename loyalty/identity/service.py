@@ -104,6 +104,7 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
             template="login_code",
             language=member["language"],
             body=label("login_code.sms", member["language"], code=code, minutes=minutes),
+            params=[code, str(minutes)],  # the SMS provider's template: {1} the code, {2} its minutes
             sealed=True,  # staff who can read the outbox must not be able to log in as the owner
         )
     if message_id is not None:

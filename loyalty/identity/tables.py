@@ -3,7 +3,10 @@ from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from piccolo.columns.base import OnDelete
+
 from loyalty.i18n import Message
+from loyalty.members.tables import Member
 from loyalty.i18n.enums import ENUMS
 
 ROLES = ("admin", "sales", "event_staff", "service")
@@ -46,3 +49,12 @@ class StaffAccount(Table):
     # Logging out ends every session issued before this moment (sessions live in the cookie).
     sessions_revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WechatBinding(Table):
+    """An owner's WeChat identity (the Official Account's openid for them), bound once the owner
+    proved their phone with a code after a WeChat login; from then on WeChat logs them in."""
+
+    member = ForeignKey(references=Member, null=False, unique=True, on_delete=OnDelete.cascade)
+    openid = Varchar(length=64, unique=True)
+    bound_at = Timestamptz(default=TimestamptzNow())

@@ -146,7 +146,11 @@ async def test_a_greeting_with_quiet_hours_off_is_mailed_at_any_hour(database, r
     (envelope,) = inbox.wait_for(1)
     greeting = parsed(envelope)
     assert (envelope.rcpt_tos, greeting["Subject"]) == (["owner0@example.com"], "中秋节快乐")
-    assert greeting.get_content().strip() == texts["zh-CN"][1]
+    # A greeting is bulk mail: it ends with the unsubscribe link, also in the one-click headers.
+    link = greeting["List-Unsubscribe"].strip().strip("<>")
+    assert greeting.get_content().strip() == f"{texts['zh-CN'][1]}\n\n不想再收到此类消息？退订：{link}"
+    assert f"/api/v1/unsubscribe/{member}.holiday." in link
+    assert greeting["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert len(inbox.envelopes) == 1
     assert ((await row(message_id))["status"], (await row(message_id))["attempts"]) == ("sent", 1)
 

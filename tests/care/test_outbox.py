@@ -13,6 +13,7 @@ import pytest
 
 from loyalty import clock, jobs
 from loyalty.care import outbox
+from loyalty.care.channels import Outcome
 from loyalty.care.tables import OutboxMessage
 from loyalty.errors import InvalidField
 from loyalty.members.tables import Member
@@ -57,6 +58,13 @@ class RecordingChannel:
         if self.calls <= self.failures:
             raise ConnectionError(f"provider down (call {self.calls})")
         self.sent.append((recipient, subject, body))
+
+    def can_send(self, kind: str) -> bool:
+        return True
+
+    async def deliver(self, envelope: Any) -> Outcome:
+        await self.send(envelope.recipient, envelope.subject, envelope.body, kind=envelope.kind)
+        return Outcome("sent")
 
 
 @pytest.fixture
@@ -172,19 +180,36 @@ async def test_an_owner_sets_opt_outs_through_the_api_and_cannot_refuse_service_
         case_update = await me.put("/api/v1/me/message-preferences", json={"opt_outs": ["case_update"]})
         unchanged = await me.get("/api/v1/me/message-preferences")
 
-    assert before.status_code == 200 and before.json() == {"opt_outs": []}
+    default = ["wechat", "sms", "email"]  # LOYALTY_CHANNEL_ORDER until the owner chooses
+    assert before.status_code == 200 and before.json() == {"opt_outs": [], "channels": default}
     assert saved.status_code == 200, saved.text
-    assert saved.json() == after.json() == {"opt_outs": ["holiday", "survey"]}
+    assert saved.json() == after.json() == {"opt_outs": ["holiday", "survey"], "channels": default}
     # The schema lists only the kinds that can be refused, so a service kind is refused as a
     # validation error (400) naming the entry, before the service's own check (422) is reached.
     for refused, field in ((login_code, "opt_outs[1]"), (case_update, "opt_outs[0]")):
         assert refused.status_code == 400, refused.text
         assert refused.headers["content-type"] == "application/problem+json"
         assert [error["field"] for error in refused.json()["errors"]] == [field]
-    assert unchanged.json() == {"opt_outs": ["holiday", "survey"]}
+    assert unchanged.json() == {"opt_outs": ["holiday", "survey"], "channels": default}
     jobs.configure(settings)
     assert await outbox.message_member(member, kind="holiday", template="holiday_x", texts=ZH) is None
     assert await outbox.message_member(member, kind="login_code", template="login_code", texts=ZH) is not None
+
+
+async def test_an_owner_chooses_their_channels_in_order_through_the_api(database, settings, frozen, tmp_path):
+    (member,) = await owners(tmp_path, 1)
+
+    async with member_client(database, settings, phone(0)) as me:
+        chosen = await me.put("/api/v1/me/message-preferences", json={"opt_outs": [], "channels": ["sms", "email"]})
+        kept = await me.put("/api/v1/me/message-preferences", json={"opt_outs": ["survey"]})
+        none = await me.put("/api/v1/me/message-preferences", json={"opt_outs": [], "channels": []})
+        unknown = await me.put("/api/v1/me/message-preferences", json={"opt_outs": [], "channels": ["pigeon"]})
+
+    assert chosen.json() == {"opt_outs": [], "channels": ["sms", "email"]}
+    assert kept.json() == {"opt_outs": ["survey"], "channels": ["sms", "email"]}  # left out: kept as it was
+    assert none.status_code == unknown.status_code == 400
+    assert [error["field"] for error in unknown.json()["errors"]] == ["channels[0]"]
+    assert await outbox.channel_choice(member) == ["sms", "email"]
 
 
 # --- quiet hours ------------------------------------------------------------------------------
@@ -425,7 +450,7 @@ async def test_concurrent_deliveries_of_one_message_send_it_once(database, froze
 
 async def test_a_row_stuck_in_sending_for_over_ten_minutes_is_requeued(database, frozen, use_settings, recorder, monkeypatch):
     class DyingChannel:
-        async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None:
+        async def deliver(self, envelope: Any) -> Outcome:
             raise asyncio.CancelledError()  # the worker dies mid-send: not an error the outbox catches
 
     monkeypatch.setattr(outbox, "channel", lambda name, settings: DyingChannel())
@@ -453,7 +478,7 @@ async def test_a_message_whose_worker_dies_on_every_attempt_ends_failed(database
     settings = use_settings(outbox_max_attempts=2)
 
     class DyingChannel:
-        async def send(self, recipient: str, subject: str, body: str, *, kind: str = "") -> None:
+        async def deliver(self, envelope: Any) -> Outcome:
             raise asyncio.CancelledError()
 
     monkeypatch.setattr(outbox, "channel", lambda name, settings: DyingChannel())

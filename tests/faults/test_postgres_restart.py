@@ -42,6 +42,7 @@ from loyalty.merchants.tables import Sale
 from loyalty.points import service as points
 from loyalty.points.tables import LedgerEntry
 from loyalty.settings import load_settings
+from tests.sms_server import SERVER_SMS_ENV
 from tests.conftest import TEST_SECRET
 from tests.faults.services import PrivatePostgres, free_port, private_postgres
 from tests.partner_api.builders import GOLD, owners
@@ -57,6 +58,7 @@ SERVER_ENV = {
     "LOYALTY_SECRET_KEY": TEST_SECRET,  # the card codes the tills scan are signed with it
     "LOYALTY_PARTNER_RATE_LIMIT": "1000000/minute",  # the load, not the limit, is under test
     "LOYALTY_LOG_FORMAT": "json",
+    **SERVER_SMS_ENV,  # `serve` needs a login-code channel; none is sent here
 }
 
 

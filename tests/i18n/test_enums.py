@@ -10,7 +10,7 @@ import typing
 import pytest
 
 from loyalty.cards.tables import TIERS
-from loyalty.care.tables import CASE_KINDS, CASE_STATUSES
+from loyalty.care.tables import CASE_KINDS, CASE_STATUSES, MESSAGE_KINDS
 from loyalty.dashboards.service import LIABILITY_KINDS
 from loyalty.events.schemas import CheckinView
 from loyalty.events.tables import EVENT_KINDS, EVENT_STATUSES, SIGNUP_STATUSES
@@ -50,6 +50,7 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "liability_kind": LIABILITY_KINDS,
     "ledger_entry_kind": ENTRY_KINDS,
     "language": LANGUAGES,
+    "message_kind": MESSAGE_KINDS,
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 

@@ -23,6 +23,7 @@ import pytest
 
 from loyalty.cards import service as cards
 from tests.conftest import TEST_SECRET
+from tests.sms_server import SERVER_SMS_ENV
 from tests.faults.services import free_port
 from tests.partner_api.builders import BASE, GOLD, owner, shop, static_code
 
@@ -39,7 +40,7 @@ async def two_workers(database, redis_url, tmp_path: Path) -> AsyncIterator[str]
     env = {name: value for name, value in os.environ.items() if not name.startswith("LOYALTY_")}
     env.update(
         LOYALTY_DATABASE_URL=database.url, LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET,
-        LOYALTY_PARTNER_RATE_LIMIT=f"{LIMIT}/day", LOYALTY_LOG_FORMAT="json",
+        LOYALTY_PARTNER_RATE_LIMIT=f"{LIMIT}/day", LOYALTY_LOG_FORMAT="json", **SERVER_SMS_ENV,
     )
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:

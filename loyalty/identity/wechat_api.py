@@ -1,0 +1,103 @@
+"""WeChat OAuth login and the Official Account's server callback.
+
+    GET /api/v1/auth/wechat            → 302 to WeChat's authorize page (state kept in the session)
+    GET /api/v1/auth/wechat/callback   ← WeChat sends the owner back with ?code&state
+    GET/POST /api/v1/wechat/callback   ← WeChat's server: URL check (echostr) and events
+"""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ElementTree
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+from litestar.response import Redirect, Response
+from litestar.status_codes import HTTP_400_BAD_REQUEST
+
+from loyalty.care import routing, wechat
+from loyalty.i18n.locale import SESSION_LANG_KEY
+from loyalty.identity import wechat as service
+from loyalty.identity.guards import MEMBER_KEY, new_session
+from loyalty.settings import Settings
+
+STATE_KEY = "wechat_state"
+PENDING_KEY = "wechat_openid"  # an openid waiting for the owner's phone code (identity.api binds it)
+
+
+def _unconfigured(settings: Settings) -> Response[str] | None:
+    if not settings.wechat_app_id:
+        return Response("WeChat login is not configured", status_code=404, media_type="text/plain")
+    return None
+
+
+@get("/auth/wechat", include_in_schema=False)
+async def wechat_login(request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Any:
+    if (missing := _unconfigured(settings)) is not None:
+        return missing
+    state = secrets.token_urlsafe(16)
+    request.set_session({**(request.scope.get("session") or {}), STATE_KEY: state})
+    callback = str(request.url_for("wechat_oauth_callback"))
+    return Redirect(wechat.authorize_url(settings, callback, state))
+
+
+@get("/auth/wechat/callback", name="wechat_oauth_callback", include_in_schema=False)
+async def wechat_oauth_callback(
+    request: Request[Any, Any, State], settings: NamedDependency[Settings], code: str = "",
+    returned_state: Annotated[str, Parameter(query="state")] = "",
+) -> Any:
+    if (missing := _unconfigured(settings)) is not None:
+        return missing
+    session = dict(request.scope.get("session") or {})
+    expected = session.pop(STATE_KEY, None)
+    if not code or not expected or not secrets.compare_digest(str(expected), returned_state):
+        return Redirect("/?wechat=failed")  # a forged or replayed callback logs nobody in
+    try:
+        openid = await wechat.openid_for_code(settings, code)
+    except (wechat.WechatError, OSError, KeyError, ValueError):
+        return Redirect("/?wechat=failed")
+    member = await service.member_for_openid(openid)
+    if member is None:
+        request.set_session({**session, PENDING_KEY: openid})
+        return Redirect("/?wechat=bind")  # the owner logs in with a phone code once; that binds
+    request.set_session({**new_session(MEMBER_KEY, member["id"]), SESSION_LANG_KEY: member["language"]})
+    return Redirect("/")
+
+
+# A call whose signature is not ours is a 400, like a forged Stripe webhook (not a 403: no
+# role could make it right).
+def _signed(request: Request[Any, Any, State], settings: Settings) -> bool:
+    query = request.query_params
+    return bool(settings.wechat_token) and wechat.signature_ok(
+        settings.wechat_token or "", query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")
+    )
+
+
+@get("/wechat/callback", include_in_schema=False, sync_to_thread=False)
+def wechat_server_check(request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
+    """WeChat checks the server URL: echo `echostr` when the signature is ours."""
+    if not _signed(request, settings):
+        return Response("not signed by WeChat", status_code=HTTP_400_BAD_REQUEST, media_type="text/plain")
+    return Response(request.query_params.get("echostr", ""), media_type="text/plain")
+
+
+@post("/wechat/callback", include_in_schema=False, status_code=200)
+async def wechat_server_event(request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
+    """Events from WeChat's server (plain-text mode): an unfollow blocks the openid (messages
+    fall back to SMS), a follow unblocks it."""
+    if not _signed(request, settings):
+        return Response("not signed by WeChat", status_code=HTTP_400_BAD_REQUEST, media_type="text/plain")
+    try:
+        event = ElementTree.fromstring(await request.body())
+    except ElementTree.ParseError:
+        return Response("success", media_type="text/plain")
+    openid = (event.findtext("FromUserName") or "").strip()
+    kind = (event.findtext("Event") or "").strip().lower()
+    if openid and kind == "unsubscribe":
+        await routing.block("wechat", openid, "unsubscribed from the Official Account")
+    elif openid and kind == "subscribe":
+        await routing.unblock("wechat", openid)
+    return Response("success", media_type="text/plain")  # WeChat's documented "nothing to reply"
