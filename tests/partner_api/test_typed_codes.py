@@ -44,6 +44,41 @@ async def test_the_typed_digits_verify_as_the_phone_code_and_pay_once(client, fr
     assert await Sale.count() == 1
 
 
+async def test_verify_says_spent_digits_and_their_qr_cannot_pay(client, frozen, tmp_path, signer):
+    member = await owner(tmp_path, GOLD, points_balance=5000)
+    a = await shop()
+    issued = await phone_code(member, signer)
+    typed = f"{issued.digits[:6]} {issued.digits[6:12]} {issued.digits[12:]}"
+
+    paid = await sell(client, a.auth, "till-1", sale_body(issued.digits, points_to_redeem=1000))
+    answers = [await client.post(VERIFY, json={"code": code}, headers=a.auth) for code in (typed, issued.code)]
+
+    assert paid.status_code == 201, paid.text
+    for verified in answers:
+        assert verified.status_code == 200, verified.text
+        assert (verified.json()["code_can_pay"], verified.json()["code_cannot_pay_reason"]) == (False, "code-already-used")
+
+
+async def test_a_retry_with_the_digits_typed_another_way_is_the_same_sale(client, frozen, tmp_path, signer):
+    # The cashier retries after a timeout and types the digits again, grouped or in full width.
+    member = await owner(tmp_path, GOLD, points_balance=5000)
+    a = await shop()
+    digits = (await phone_code(member, signer)).digits
+    body = sale_body(digits, points_to_redeem=1000)
+    spaced = f"{digits[:6]} {digits[6:12]} {digits[12:]}"
+    hyphened = f"{digits[:6]}-{digits[6:12]}-{digits[12:]}"
+    full_width = digits.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+    first = await sell(client, a.auth, "till-1", body)
+    retries = [await sell(client, a.auth, "till-1", {**body, "code": code}) for code in (spaced, hyphened, full_width)]
+
+    assert first.status_code == 201, first.text
+    for retried in retries:
+        assert retried.status_code == 200, retried.text
+        assert retried.headers["idempotent-replayed"] == "true" and retried.json() == first.json()
+    assert await balance(member) == 4000 and await Sale.count() == 1
+
+
 async def test_paying_with_the_qr_spends_its_digits(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop()
