@@ -204,3 +204,18 @@ async def test_fifty_concurrent_sales_with_the_same_digits_make_exactly_one_sale
     assert {problem(r) for r in answers if r.status_code == 422} == {"/problems/code-already-used"}
     assert await Sale.count() == 1
     assert await balance(member) == 4900
+
+
+async def test_the_code_problems_name_the_members_code_in_chinese_for_a_qr_and_for_digits(client, frozen, tmp_path, signer):
+    await owner(tmp_path, GOLD)
+    a = await shop()
+    zh = {**a.auth, "Accept-Language": "zh-CN"}
+
+    typo = await client.post(VERIFY, json={"code": "66" + "0" * 16}, headers=zh)
+    garbage = await client.post(VERIFY, json={"code": "not a code"}, headers=zh)
+    empty = await client.post(VERIFY, json={"code": ""}, headers=zh)
+
+    for refused in (typo, garbage):
+        assert (problem(refused), refused.json()["title"]) == ("/problems/code-malformed", "无法识别此码"), refused.text
+    assert empty.status_code == 400 and empty.json()["errors"][0]["field"] == "code"
+    assert empty.json()["detail"].startswith("会员码："), empty.text
