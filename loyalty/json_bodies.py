@@ -17,6 +17,14 @@ RecursionError, which no handler expects: a 500 for one malformed request. Our d
 body is three levels; a body nested deeper than `MAX_JSON_DEPTH` is refused with a 400 problem
 before it is decoded. The check sits in the one place Litestar decodes a JSON body
 (`Request.json()`), so a new route cannot forget it.
+
+Control characters:
+
+JSON may carry any character escaped, NUL (`"a\u0000b"`) included. PostgreSQL's text cannot
+hold NUL (the statement fails), SQLite stores it and every reader after trips on it, and no
+person types the other C0 control characters: a string anywhere in a body holding one (tab,
+newline and carriage return excepted) is refused with a 422 naming the field, here, before any
+handler sees it.
 """
 
 from __future__ import annotations
@@ -29,8 +37,10 @@ from litestar import Request
 from litestar.exceptions import SerializationException, ValidationException
 from litestar.types import Empty
 
-from loyalty.errors import BodyTooDeep
+from loyalty.errors import BodyTooDeep, InvalidField
 from loyalty.i18n import _
+from loyalty.i18n.fields import field_label
+from loyalty.i18n.format import Later
 
 MAX_JSON_DEPTH = 32
 
@@ -66,6 +76,44 @@ _OUT_OF_RANGE = "Integer value out of range"
 
 # "Expected `int`, got `str` - at `$.gross_fen`": the reason, then where.
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+# Raw control characters are not valid JSON (msgspec refuses them): one can only arrive escaped.
+_ESCAPED_CONTROL = re.compile(rb"\\u00[01][0-9a-fA-F]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def control_character_at(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The first string in decoded JSON (a value or a key) holding a C0 control character other
+    than tab, newline and carriage return: (its path, `title` or `items[0].name`; the character)."""
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        return (path or "body", found.group()) if found else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and (found := _CONTROL.search(key)):
+                return where, found.group()
+            if hit := control_character_at(item, where):
+                return hit
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if hit := control_character_at(item, f"{path}[{index}]"):
+                return hit
+    return None
+
+
+def refuse_control_characters(body: bytes, value: Any) -> None:
+    if not _ESCAPED_CONTROL.search(body):  # nearly every body: no walk
+        return
+    hit = control_character_at(value)
+    if hit is not None:
+        field, character = hit
+        code = format(ord(character), "04X")  # U+0000
+        raise InvalidField(
+            _("{field} contains an invisible control character (U+{code}); remove it", field=Later(field_label, field), code=code),
+            field=field, source="body",
+        )
 
 
 def declared_body_type(request: Request[Any, Any, Any]) -> Any:
@@ -109,6 +157,8 @@ class BoundedJsonRequest(Request[Any, Any, Any]):
             raise ValidationException(
                 detail="Validation failed for the request body", extra=[{"message": _OUT_OF_RANGE, "key": key, "source": "body"}]
             ) from None
+        if first:
+            refuse_control_characters(await self.body(), value)
         body_type = declared_body_type(self) if first else None
         if body_type is not None and value is not None:
             check_strictly(value, body_type)

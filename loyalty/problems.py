@@ -155,10 +155,10 @@ def _render_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str, 
     return [{key: translate(value, locale) for key, value in error.items()} for error in errors]
 
 
-def _joined(errors: list[dict[str, str]], locale: str) -> str:
+def _joined(errors: list[dict[str, str]], locale: str, path: str) -> str:
     """One sentence naming every field and its reason, for readers who show only `detail`."""
     parts = [
-        translate(_("{field}: {reason}", field=field_label(e["field"], locale), reason=e["reason"]), locale)
+        translate(_("{field}: {reason}", field=field_label(e["field"], locale, path), reason=e["reason"]), locale)
         for e in errors
     ]
     return translate(_("; "), locale).join(parts)
@@ -273,7 +273,7 @@ def validation_error(request: Request[Any, Any, Any], error: ValidationException
     errors = _render_errors(found, locale)
     return _problem(
         request, 400, "validation-error", translate(_("A field failed validation"), locale),
-        _joined(errors, locale), errors=errors,
+        _joined(errors, locale, request.url.path), errors=errors,
     )
 
 
@@ -322,7 +322,7 @@ def out_of_range(request: Request[Any, Any, Any], error: Exception) -> Response[
     character) is the caller's mistake: 400, not a 500. The transaction has rolled back."""
     locale = _locale(request)
     errors = _render_errors(_out_of_range_fields(request), locale)
-    detail = _joined(errors, locale) if errors else translate(
+    detail = _joined(errors, locale, request.url.path) if errors else translate(
         _("a number is too large, a date is out of range, or a text contains a NUL character"), locale
     )
     title = translate(_("A value is out of range or has invalid characters"), locale)

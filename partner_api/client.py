@@ -65,6 +65,7 @@ class Verification:
     code_kind: str  # static (printed card, card image) | dynamic (the owner's phone)
     code_expires_at_unix: int | None
     code_can_pay: bool = False  # only a dynamic code may take points as payment, once
+    code_cannot_pay_reason: str | None = None  # code-cannot-pay (static) | code-already-used (spent)
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ CODES_EXPLAINED = (
 @post(
     "/codes/verify", operation_id="verifyCode", summary="A scanned card code → tier, discount here, masked name, points",
     description=CODES_EXPLAINED + " Verifying never consumes a code; `code_can_pay` says whether a sale with this code "
-    "may take points. Problems: `code-malformed`, `code-bad-signature`, `code-unknown-key`, `code-expired`, "
+    "may take points (false for a static code and for a dynamic code that has paid for a sale already; "
+    "`code_cannot_pay_reason` says which). Problems: `code-malformed`, `code-bad-signature`, `code-unknown-key`, `code-expired`, "
     "`code-number-unknown`, `card-replaced`, `card-suspended`.",
     status_code=HTTP_200_OK, opt={"key_in_query": True},
 )
@@ -121,7 +122,8 @@ async def verify_code(data: JSONBody[CodeVerify], request: Request[Any, Any, Sta
         points_per_cny=settings.points_per_cny,
         code_kind=offer.code_kind,
         code_expires_at_unix=offer.code_expires_at_unix,
-        code_can_pay=offer.code_kind == "dynamic",
+        code_can_pay=offer.cannot_pay_reason is None,
+        code_cannot_pay_reason=offer.cannot_pay_reason,
     )
 
 

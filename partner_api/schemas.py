@@ -64,9 +64,17 @@ class Verified(msgspec.Struct):
         bool,
         msgspec.Meta(
             description="whether a sale with this code may take points as payment: only a dynamic code can, once "
-            "(a static code identifies for the discount; ask for the phone's code to pay with points)"
+            "(a static code identifies for the discount; ask for the phone's code to pay with points). A dynamic code "
+            "that has already paid for a sale is false too: ask the owner to refresh the code"
         ),
     ] = False
+    code_cannot_pay_reason: Annotated[
+        Literal["code-cannot-pay", "code-already-used"] | None,
+        msgspec.Meta(
+            description="why `code_can_pay` is false, as the problem a sale with points would get: `code-cannot-pay` "
+            "(a static code) or `code-already-used` (a dynamic code that has paid for a sale); null when it can pay"
+        ),
+    ] = None
 
 
 class SaleCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 IDENTIFIERS = {
     # data formats, encodings and their patterns, as an API caller or an operator writes them
     "JSON", "UUID", "base64", "base64url", "RFC", "ISO", "YYYY", "MM", "DD", "HH", "SS", "UTF-8", "GBK",
-    "CSV", "csv", "xlsx", "Excel", "PNG", "JPEG", "MB", "QR", "URL", "HTTP", "SMS", "NUL",
+    "CSV", "csv", "xlsx", "Excel", "PNG", "JPEG", "WebP", "MB", "QR", "URL", "HTTP", "SMS", "NUL",
     # the card code's prefix and form, HTTP header names and schemes, kept whole
     "OC1", "Idempotency-Key", "Sec-Fetch-Site", "Retry-After", "Content-Type", "Authorization", "Bearer", "Cookie",
     # JSON's literals

@@ -529,6 +529,21 @@ def test_the_stripe_webhook_body_is_documented(document: dict[str, Any]) -> None
     assert [p["name"] for p in webhook["parameters"]] == ["Stripe-Signature"]
 
 
+def test_the_case_photo_upload_documents_its_body_the_raw_image(document: dict[str, Any]) -> None:
+    upload = document["paths"]["/api/v1/me/cases/{case_id}/photos"]["post"]
+    body = upload["requestBody"]
+    assert body["required"] is True and "5 MB" in body["description"]
+    assert set(body["content"]) == {"image/jpeg", "image/png", "image/webp"}
+    for media in body["content"].values():
+        assert media["schema"] == {"type": "string", "format": "binary"}
+    assert "case-closed" in str(upload["responses"]["409"])
+
+
+def test_the_verify_answer_says_why_a_code_cannot_pay(document: dict[str, Any]) -> None:
+    reason = document["components"]["schemas"]["Verified"]["properties"]["code_cannot_pay_reason"]
+    assert {"code-cannot-pay", "code-already-used"} <= set(str(reason).replace("'", " ").split())
+
+
 def test_the_drift_check_sees_an_unlisted_problem(app: Any) -> None:
     """The conftest recorder: a listed type passes, an unlisted one is named, paths outside the
     document are not judged."""

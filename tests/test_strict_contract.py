@@ -143,6 +143,14 @@ async def test_every_member_and_staff_401_carries_a_cookie_session_challenge(cli
 # --- one charset -------------------------------------------------------------------------------
 
 
+def test_the_edge_names_a_charset_once_whatever_a_handler_wrote():
+    from loyalty.ops.edge import one_charset
+
+    headers = [(b"content-type", b"text/calendar; charset=utf-8; charset=utf-8"), (b"x-a", b"charset=1; charset=2")]
+    assert one_charset(headers) == [(b"content-type", b"text/calendar; charset=utf-8"), (b"x-a", b"charset=1; charset=2")]
+    assert one_charset([(b"content-type", b"text/csv; charset=utf-8")]) == [(b"content-type", b"text/csv; charset=utf-8")]
+
+
 async def test_no_answer_names_its_charset_twice(client, settings, database):
     """Litestar appends "; charset=utf-8" to every text/* media type itself: a handler that
     wrote it too sent it twice. Walks every GET route without path parameters, as an admin."""

@@ -261,6 +261,16 @@ def typed_digits(text: str) -> str | None:
     return compact
 
 
+def code_as_sent(text: str) -> str:
+    """What a till's code means, for telling a retry from another request: typed digits as
+    their 18 plain digits (spaces, hyphens and full-width digits are how a cashier typed them,
+    not another code); anything else (a scanned QR, digits that are no code) unchanged."""
+    try:
+        return typed_digits(text) or text
+    except codes.CodeMalformed:
+        return text
+
+
 async def _issue_digits(card_id: int, step: int, nonce: int, expires_at_unix: int) -> str:
     expires_at = datetime.fromtimestamp(expires_at_unix, timezone.utc)
     for attempt in range(3):

@@ -3,12 +3,13 @@ read the KPIs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -62,6 +63,21 @@ def _photo_response(row: dict[str, Any]) -> Response[bytes]:
     return Response(bytes(row["data"]), media_type=row["content_type"], headers={"Cache-Control": "private, max-age=3600"})
 
 
+
+@dataclass  # so that its __init__ calls __post_init__ (Operation has none)
+class _PhotoUploadOperation(Operation):
+    """The photo's body, for the OpenAPI document: the handler reads the raw image itself (it
+    is checked by Pillow, not decoded as a form)."""
+
+    def __post_init__(self) -> None:
+        picture = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+        self.request_body = RequestBody(
+            required=True,
+            description="the image file itself as the body (no form): JPEG, PNG or WebP, at most 5 MB and 40 million "
+            "pixels (the default ceiling), decoding whole",
+            content={media_type: picture for media_type in cases.PHOTO_TYPES.values()},
+        )
+
 class MyCareController(Controller):
     path = "/me"
     tags = ["care"]
@@ -93,19 +109,21 @@ class MyCareController(Controller):
     @raises("case-closed", "invalid-field", "not-found")
     @post("/cases/{case_id:int}/messages", operation_id="replyToMyCase", status_code=HTTP_201_CREATED, summary="Add to my case")
     async def reply(self, case_id: FromPath[int], data: JSONBody[MessageCreate], request: Request[Any, Any, State]) -> Created:
-        """From the member app's case page: the owner adds a message to their own case (not after it was followed
-        up).
+        """From the member app's case page: the owner adds a message to their own case while it is open or in
+        progress (a resolved case is `case-closed`).
         """
         return Created(id=await cases.owner_reply(case_id, member_id(request), data.text))
 
-    @raises("image-too-large", "invalid-field", "not-found")
+    @raises("case-closed", "image-too-large", "invalid-field", "not-found")
     @post(
         "/cases/{case_id:int}/photos", operation_id="addPhotoToMyCase", status_code=HTTP_201_CREATED,
         summary="A photo for my case: send the image itself as the body (JPEG, PNG or WebP, ≤ 5 MB)",
+        operation_class=_PhotoUploadOperation,
     )
     async def add_photo(self, case_id: FromPath[int], request: Request[Any, Any, State]) -> Created:
-        """From the member app's case page: attach a photo (a leak, a crack) to the owner's own open case. At
-        most five photos per case.
+        """From the member app's case page: attach a photo (a leak, a crack) to the owner's own case while it is
+        open or in progress (a resolved case is `case-closed`). At most five photos per case; a picture that does
+        not decode whole (a JPEG cut short) is `invalid-field`.
         """
         return Created(id=await cases.add_photo(case_id, member_id(request), await request.body()))
 

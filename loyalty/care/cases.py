@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
 from loyalty.care import outbox
 from loyalty.care.tables import CASE_KINDS, Case, CaseMessage, CasePhoto
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.i18n import DEFAULT_LOCALE, LOCALES, _, _n
-from loyalty.i18n.enums import ENUMS
+from loyalty.i18n.enums import ENUMS, enum_list
+from loyalty.i18n.format import Later
 from loyalty.images import check_image
 from loyalty.labels import label
 from loyalty.settings import Settings
@@ -29,6 +29,21 @@ class CaseClosed(DomainError):
     type = "case-closed"
     status = 409
     title = _("This case is already resolved")
+
+
+# A case takes messages and photos (from the owner or the care desk) only while it is being
+# handled. Once resolved, the outcome is written and the follow-up call hears what the owner
+# still has to say; a new matter is a new case. (A photo or a message sent to a resolved case
+# would land on a case nobody is answering any more: no clock runs for it.)
+TAKES_ADDITIONS = ("open", "in_progress")
+
+
+def _still_open(case: dict[str, Any], field: str) -> None:
+    if case["status"] not in TAKES_ADDITIONS:
+        raise CaseClosed(
+            _("This case is resolved, so nothing more can be added to it; to raise something new, file a new case"),
+            field=field,
+        )
 
 
 def _text(value: str, field: str, limit: int) -> str:
@@ -48,7 +63,7 @@ async def open_case(
     settings = settings or jobs.current_settings()
     now = now or clock.now()
     if kind not in CASE_KINDS:
-        raise InvalidField(_("kind must be one of {kinds}", kinds=Later(identifiers, CASE_KINDS)), field="kind")
+        raise InvalidField(_("the kind of case is one of {kinds}", kinds=Later(enum_list, "case_kind", CASE_KINDS, style="or")), field="kind")
     title, text = _text(title, "title", 200), _text(text, "text", 5000)
     if not await Member.exists().where(Member.id == member_id):
         raise NotFound(_("member {member_id} does not exist", member_id=member_id))
@@ -96,11 +111,13 @@ async def add_photo(case_id: int, member_id: int | None, data: bytes, settings: 
     """A photo for a case (JPEG, PNG or WebP, at most 5 MB and the pixel ceiling, at most 5 per
     case), verified by Pillow before it is stored: staff open these in their browser."""
     settings = settings or jobs.current_settings()
-    await get_case(case_id, member_id)
+    _still_open(await get_case(case_id, member_id), "photo")
     kind = check_image(
         data, field="photo", formats=tuple(PHOTO_TYPES), max_bytes=MAX_PHOTO_BYTES, max_pixels=settings.upload_max_pixels
     )
     async with db.transaction():
+        # Again inside the transaction: the case may have been resolved while the photo was checked.
+        _still_open(await get_case(case_id, member_id), "photo")
         if await CasePhoto.count().where(CasePhoto.case == case_id) >= MAX_PHOTOS:
             raise InvalidField(_n("at most {count} photo per case", "at most {count} photos per case", MAX_PHOTOS), field="photo")
         rows = await CasePhoto.insert(
@@ -126,9 +143,7 @@ async def _notify_owner(case: dict[str, Any], key: str, **values: Any) -> None:
 
 
 async def owner_reply(case_id: int, member_id: int, text: str, now: datetime | None = None) -> int:
-    case = await get_case(case_id, member_id)
-    if case["status"] == "followed_up":
-        raise CaseClosed()
+    _still_open(await get_case(case_id, member_id), "text")
     rows = await CaseMessage.insert(
         CaseMessage(case=case_id, author_kind="member", author_id=member_id, text=_text(text, "text", 5000), created_at=now or clock.now())
     ).returning(CaseMessage.id)
@@ -141,8 +156,7 @@ async def staff_reply(case_id: int, staff_id: int, text: str, now: datetime | No
     text = _text(text, "text", 5000)
     async with db.transaction():
         case = await get_case(case_id)
-        if case["status"] == "followed_up":
-            raise CaseClosed()
+        _still_open(case, "text")
         rows = await CaseMessage.insert(
             CaseMessage(case=case_id, author_kind="staff", author_id=staff_id, text=text, created_at=now)
         ).returning(CaseMessage.id)

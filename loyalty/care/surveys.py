@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from loyalty.i18n.format import Later, identifiers
+from loyalty.i18n.fields import field_label
+from loyalty.i18n.format import Later, items
 from loyalty import clock, jobs
 from loyalty.care import outbox
 from loyalty.care.tables import DIMENSIONS, Survey
@@ -111,6 +112,10 @@ async def open_surveys(member_id: int) -> list[dict[str, Any]]:
     return found
 
 
+def _field_names(names: tuple[str, ...], locale: str) -> str:
+    return items([field_label(name, locale) for name in names], locale, style="or")
+
+
 def _score(value: Any, field: str, top: int, bottom: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not bottom <= value <= top:
         raise InvalidField(_("a whole number from {bottom} to {top}", bottom=bottom, top=top), field=field)
@@ -130,7 +135,7 @@ async def answer(member_id: int, survey_id: int, answers: Mapping[str, Any], now
     if survey["kind"] == "yearly":
         given = {name: answers.get(name) for name in DIMENSIONS if answers.get(name) is not None}
         if not given:
-            raise InvalidField(_("score at least one of {fields}", fields=Later(identifiers, DIMENSIONS)), field="planning_design")
+            raise InvalidField(_("score at least one of {fields}", fields=Later(_field_names, DIMENSIONS)), field="planning_design")
         values.update({getattr(Survey, name): _score(value, name, 5) for name, value in given.items()})
     else:
         values[Survey.satisfaction] = _score(answers.get("satisfaction"), "satisfaction", 5)

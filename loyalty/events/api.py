@@ -218,7 +218,7 @@ class MemberEventController(Controller):
             raise NotFound(_("There is no event {event_id}", event_id=event_id))
         page = f"{str(request.base_url).rstrip('/')}/#event/{event_id}"
         body = calendar.event_ics(event, language=_language(request), url=page, now=clock.now())
-        return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        return Response(body, media_type="text/calendar", headers={  # Litestar adds the charset
             "Content-Disposition": f'attachment; filename="{calendar.filename(event_id)}"',
             "Cache-Control": "private, no-store",
         })

@@ -29,9 +29,29 @@ FIELD_NAMES: dict[str, Message] = {
     "end": _p("field", "End date"),
     "month": _p("field", "Month"),
     "body": _p("field", "Request body"),
+    # An owner's survey answers.
+    "satisfaction": _p("field", "Overall satisfaction"),
+    "planning_design": _p("field", "Planning and design"),
+    "sales_service": _p("field", "Sales service"),
+    "construction_quality": _p("field", "Construction quality"),
+    "customer_service": _p("field", "Customer service"),
+    "property_management": _p("field", "Property management"),
+    "recommend": _p("field", "Would recommend"),
+    "comment": _p("field", "Comment"),
 }
 
+# `code` is the owner's SMS code at login, but what a till or a staff scan sends is the member's
+# card code (the QR or its typed digits), and at an event's door a ticket or a card.
+_MEMBER_CODE = _p("field", "Member code")
+_BY_PATH: tuple[tuple[str, dict[str, Message]], ...] = (
+    ("/partner/", {"code": _MEMBER_CODE}),
+    ("/api/v1/staff/card-checks", {"code": _MEMBER_CODE}),
+    ("/api/v1/staff/checkins", {"code": _p("field", "Ticket or member code")}),
+)
 
-def field_label(field: str, locale: str) -> str:
-    name = FIELD_NAMES.get(field)
+
+def field_label(field: str, locale: str, path: str = "") -> str:
+    """`field` in words for the reader of a problem about a request to `path`."""
+    name = next((names[field] for prefix, names in _BY_PATH if path.startswith(prefix) and field in names), None)
+    name = name or FIELD_NAMES.get(field)
     return translate(name, locale) if name is not None else field

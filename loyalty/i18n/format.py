@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, get_datetime_format
 from babel.lists import format_list
-from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
+from babel.numbers import format_compact_currency, format_compact_decimal, format_currency, format_decimal, format_percent
 
 from loyalty.i18n.locale import normalise
 
@@ -48,6 +48,11 @@ def money(fen: int, locale: str, *, compact: bool = True) -> str:
 
 def number(value: int, locale: str) -> str:
     return format_decimal(int(value), locale=_babel(locale))
+
+
+def large_number(value: int, locale: str) -> str:
+    """A big count in the reader's units: `40 million` / `4000万` (Chinese counts in 万)."""
+    return format_compact_decimal(int(value), format_type="long", locale=_babel(locale), fraction_digits=1)
 
 
 def percent(rate: float | Decimal | None, locale: str) -> str:

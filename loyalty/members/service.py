@@ -7,6 +7,7 @@ from typing import Sequence
 
 import msgspec
 
+from loyalty.i18n.enums import enum_list
 from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, db
 from loyalty.errors import InvalidField, NotFound
@@ -86,11 +87,11 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date, la
         values[Member.birthday] = changes.birthday
     if changes.gender is not msgspec.UNSET:
         if changes.gender not in GENDERS:
-            raise InvalidField(_("gender must be one of {choices}", choices=Later(identifiers, GENDERS)), field="gender")
+            raise InvalidField(_("gender must be one of {choices}", choices=Later(enum_list, "gender", GENDERS, style="or")), field="gender")
         values[Member.gender] = changes.gender
     if changes.language is not msgspec.UNSET:
         if changes.language not in LANGUAGES:
-            raise InvalidField(_("language must be one of {choices}", choices=Later(identifiers, LANGUAGES)), field="language")
+            raise InvalidField(_("language must be one of {choices}", choices=Later(enum_list, "language", LANGUAGES, style="or")), field="language")
         values[Member.language] = changes.language
     if changes.tags is not msgspec.UNSET:
         values[Member.tags] = clean_tags(changes.tags)
@@ -106,7 +107,7 @@ async def update_profile(member_id: int, changes: ProfileUpdate, today: date, la
 async def save_language(member_id: int, language: str) -> None:
     """The owner's chosen language: pages, problems and every message to them follow it."""
     if language not in LANGUAGES:
-        raise InvalidField(_("language must be one of {choices}", choices=Later(identifiers, LANGUAGES)), field="language")
+        raise InvalidField(_("language must be one of {choices}", choices=Later(enum_list, "language", LANGUAGES, style="or")), field="language")
     async with db.transaction():
         await Member.update({Member.language: language, Member.updated_at: clock.now()}).where(Member.id == member_id)
 

@@ -189,8 +189,8 @@ async def _sell(
     # Idempotency-Key and the body: a retry whose dynamic code has expired since still gets
     # its first answer.
     # Typed digits stand for their phone code: the same (card, step, nonce), so the unique
-    # index below spends the QR and the digits as one. The fingerprint stays over what the
-    # till sent.
+    # index below spends the QR and the digits as one. The fingerprint stays over the code the
+    # till sent (the QR's text, or the digits however they were typed: `code_as_sent`).
     try:
         payload, expires_at = cards.open_card_code(await cards.expand_typed_code(code, signer), signer, unix_time)
         refused: DomainError | None = None
@@ -207,7 +207,7 @@ async def _sell(
     # A store key's sales are its store's: the same key and body from another store's till
     # is another request (409), never that store's sale replayed.
     fingerprint = points.request_hash(
-        code=code, store=store_code, key_store=ctx.store_id, gross=gross_fen, discount=discount_fen, points=points_to_redeem
+        code=cards.code_as_sent(code), store=store_code, key_store=ctx.store_id, gross=gross_fen, discount=discount_fen, points=points_to_redeem
     )
     if row["sold"] is not None and (replay := await _replayed_sale(ctx, key, fingerprint)):
         return ctx, replay, True

@@ -211,6 +211,15 @@ class Offer:
     percent_bp: int
     cap_fen: int | None
     points_available: int
+    # A dynamic code that has paid for a sale already (it identifies still, but cannot pay).
+    code_spent: bool = False
+
+    @property
+    def cannot_pay_reason(self) -> str | None:
+        """Why a sale with this code could not take points, as the problem it would get."""
+        if self.code_kind != "dynamic":
+            return "code-cannot-pay"
+        return "code-already-used" if self.code_spent else None
 
 
 # The tier's discount here: the newest schedule in force for the tier.
@@ -228,7 +237,10 @@ CORRELATED_SCHEDULE = _SCHEDULE_WHERE.replace("merchant = {}", "merchant = api_k
 _VERIFY_SQL = (
     f"SELECT {KEY_COLUMNS}, card.id, card.member, card.number, card.tier, card.status, member.name AS member_name, "
     f"(SELECT percent_bp {CORRELATED_SCHEDULE}) AS percent_bp, (SELECT cap_fen {CORRELATED_SCHEDULE}) AS cap_fen, "
-    "(SELECT available FROM points_account WHERE points_account.member = card.member) AS available "
+    "(SELECT available FROM points_account WHERE points_account.member = card.member) AS available, "
+    # Whether this dynamic code has paid already (NULL step and nonce for a static code: never
+    # matches): one lookup on the unique (card, code_step, code_nonce) index, as a sale does.
+    "(SELECT sale.id FROM sale WHERE sale.card = card.id AND sale.code_step = {} AND sale.code_nonce = {}) AS code_used "
     "FROM api_key JOIN merchant ON merchant.id = api_key.merchant "
     "LEFT JOIN card ON card.id = {} LEFT JOIN member ON member.id = card.member "
     "WHERE api_key.key_hash = {}"
@@ -244,7 +256,9 @@ async def verify(digest: str, code: str, signer: CodeSigner, unix_time: float, t
     except DomainError:
         await authenticate(digest)
         raise
-    rows = await db.fetch(_VERIFY_SQL, today, today, today, today, payload.subject_id, digest)
+    dynamic = payload.kind == "dynamic"
+    step, nonce = (payload.step, payload.nonce) if dynamic else (None, None)
+    rows = await db.fetch(_VERIFY_SQL, today, today, today, today, step, nonce, payload.subject_id, digest)
     row = rows[0] if rows else None
     ctx = await key_in_force(row)
     card = cards.card_in_force(row, payload, expires_at)
@@ -258,4 +272,5 @@ async def verify(digest: str, code: str, signer: CodeSigner, unix_time: float, t
         percent_bp=row["percent_bp"] or 0,
         cap_fen=row["cap_fen"] if row["percent_bp"] is not None else None,
         points_available=int(row["available"] or 0),
+        code_spent=dynamic and row["code_used"] is not None,
     )

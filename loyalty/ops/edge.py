@@ -124,6 +124,24 @@ def _refusal(scope: dict[str, Any], why: Message, request_id: str) -> tuple[dict
     return start, json.dumps(body, ensure_ascii=False).encode()
 
 
+def one_charset(headers: Any) -> list[tuple[bytes, bytes]]:
+    """The headers with a Content-Type naming its charset once: Litestar appends
+    "; charset=utf-8" to every text/* media type, also to one that already names it."""
+    fixed = []
+    for name, value in headers:
+        if name.lower() == b"content-type" and value.lower().count(b"charset=") > 1:
+            kept, *params = [part.strip() for part in value.split(b";")]
+            seen = False
+            for param in params:
+                is_charset = param.lower().startswith(b"charset=")
+                if not (is_charset and seen):
+                    kept += b"; " + param
+                seen = seen or is_charset
+            value = kept
+        fixed.append((name, value))
+    return fixed
+
+
 class Edge:
     """Wraps the Litestar app's ASGI handler (see loyalty.app.create_app)."""
 
@@ -158,7 +176,7 @@ class Edge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+                message = {**message, "headers": [*one_charset(message.get("headers", ())), *extra]}
             await send(message)
 
         try:

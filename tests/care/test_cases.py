@@ -447,8 +447,95 @@ async def test_a_pixel_flood_png_of_18_kb_and_150_megapixels_is_refused_naming_p
     assert refused.json()["type"] == "/problems/image-too-large"
     assert refused.json()["title"] == "图片过大" and refused_en.json()["title"] == "The picture is too large"
     assert field_of(refused) == ["photo"]
-    assert "最多 40 百万像素" in refused.json()["detail"] and "40 megapixels" in refused_en.json()["detail"]
+    assert "最多 4000万像素" in refused.json()["detail"] and "40 million pixels" in refused_en.json()["detail"]
     assert staff_view["photo_ids"] == [] and await CasePhoto.count() == 0
+
+
+def jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise(size, 60).convert("RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+async def test_a_jpeg_cut_in_half_is_refused_as_not_a_whole_picture(database, settings, frozen, tmp_path):
+    # An upload that broke off half-way: its header and structure are fine, half its pixels are missing.
+    await owners(tmp_path, 1)
+    whole = jpeg()
+    half = whole[: len(whole) // 2]
+    async with member_client(database, settings, phone(0)) as me:
+        case = await open_via(me)
+        url = f"{ME_CASES}/{case['id']}/photos"
+        refused = await me.post(url, content=half, headers={"Content-Type": "image/jpeg"})
+        taken = await me.post(url, content=whole, headers={"Content-Type": "image/jpeg"})
+
+    assert refused.status_code == 422 and field_of(refused) == ["photo"], refused.text
+    assert refused.json()["detail"] == "不是完整有效的图片（支持 JPEG、PNG或WebP）"
+    assert taken.status_code == 201, taken.text
+    assert await CasePhoto.count() == 1
+
+
+async def test_the_problem_for_a_bad_photo_names_the_formats_in_words_in_both_languages(database, settings, frozen, tmp_path):
+    await owners(tmp_path, 1)
+    async with member_client(database, settings, phone(0)) as me:
+        case = await open_via(me)
+        url = f"{ME_CASES}/{case['id']}/photos"
+        zh = await me.post(url, content=gif(), headers={"Content-Type": "image/gif"})
+        assert (await me.put("/api/v1/language", json={"language": "en"})).status_code == 200
+        en = await me.post(url, content=gif(), headers={"Content-Type": "image/gif"})
+
+    for refused in (zh, en):
+        assert refused.status_code == 422 and "`" not in refused.text, refused.text
+    assert "JPEG、PNG或WebP" in zh.json()["detail"] and "JPEG, PNG, or WebP" in en.json()["detail"]
+
+
+@pytest.mark.parametrize("status", ["resolved", "followed_up"])
+async def test_a_resolved_case_takes_no_more_photos_or_messages(database, settings, frozen, tmp_path, status):
+    await owners(tmp_path, 1)
+    async with member_client(database, settings, phone(0)) as me, staff_client(database, settings, "care1", "service") as service:
+        case = await open_via(me)
+        url = f"{STAFF_CASES}/{case['id']}"
+        assert (await service.post(f"{url}/resolution", json={"result": "已修复"})).status_code == 204
+        if status == "followed_up":
+            assert (await service.post(f"{url}/follow-up", json={"note": "电话回访"})).status_code == 204
+        photo = await me.post(f"{ME_CASES}/{case['id']}/photos", content=png(), headers={"Content-Type": "image/png"})
+        owner_says = await me.post(f"{ME_CASES}/{case['id']}/messages", json={"text": "还是有异响"})
+        staff_says = await service.post(f"{url}/messages", json={"text": "好的"})
+        mine = (await me.get(f"{ME_CASES}/{case['id']}")).json()
+
+    assert mine["status"] == status
+    for refused, field in ((photo, "photo"), (owner_says, "text"), (staff_says, "text")):
+        assert (refused.status_code, refused.json()["type"]) == (409, "/problems/case-closed"), refused.text
+        assert field_of(refused) == [field]
+    assert "已办结" in photo.json()["detail"] and "重新提交" in photo.json()["detail"]
+    assert mine["photo_ids"] == [] and mine["messages"] == []
+    assert await CasePhoto.count() == 0
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1b", "\x1f"])
+async def test_a_control_character_in_a_case_title_is_refused_naming_the_title(database, settings, frozen, tmp_path, character):
+    # PostgreSQL's text cannot hold NUL: without this the insert fails there (a 500) and SQLite stores it.
+    await owners(tmp_path, 1)
+    async with member_client(database, settings, phone(0)) as me:
+        refused = await me.post(ME_CASES, json={"kind": "complaint", "title": f"电梯{character}异响", "text": "有异响"})
+        with_tabs = await me.post(ME_CASES, json={"kind": "complaint", "title": "电梯异响", "text": "第一行\n\t第二行\r\n"})
+
+    assert (refused.status_code, refused.json()["type"]) == (422, "/problems/invalid-field"), refused.text
+    assert field_of(refused) == ["title"]
+    assert refused.json()["detail"].startswith("「标题」中含有不可见的控制字符（U+00"), refused.text
+    assert with_tabs.status_code == 201, with_tabs.text
+    assert await Case.count() == 1
+
+
+async def test_a_case_in_progress_still_takes_photos_and_messages(database, settings, frozen, tmp_path):
+    await owners(tmp_path, 1)
+    async with member_client(database, settings, phone(0)) as me, staff_client(database, settings, "care1", "service") as service:
+        case = await open_via(me)
+        assert (await service.post(f"{STAFF_CASES}/{case['id']}/messages", json={"text": "收到"})).status_code == 201
+        photo = await me.post(f"{ME_CASES}/{case['id']}/photos", content=png(), headers={"Content-Type": "image/png"})
+        said = await me.post(f"{ME_CASES}/{case['id']}/messages", json={"text": "补充一张照片"})
+        mine = (await me.get(f"{ME_CASES}/{case['id']}")).json()
+
+    assert (mine["status"], photo.status_code, said.status_code) == ("in_progress", 201, 201)
 
 
 async def test_the_pixel_ceiling_is_a_setting(database, settings, frozen, tmp_path):

@@ -173,6 +173,9 @@ async def test_an_event_or_case_survey_needs_a_satisfaction_score_from_1_to_5_an
     assert refused["missing"].status_code == 422 and field_of(refused["missing"]) == ["satisfaction"], refused["missing"].text
     for name in ("six", "zero"):
         assert refused[name].status_code == 400 and field_of(refused[name]) == ["satisfaction"], (name, refused[name].text)
+    # The owner reads the field in words, not its identifier.
+    assert refused["six"].json()["detail"].startswith("总体满意度："), refused["six"].text
+    assert "recommend" not in refused["recommend 11"].json()["detail"] and "推荐意愿" in refused["recommend 11"].json()["detail"]
     for name in ("recommend 11", "recommend -1"):
         assert refused[name].status_code == 400 and field_of(refused[name]) == ["recommend"], (name, refused[name].text)
     assert refused["unknown field"].status_code == 400 and field_of(refused["unknown field"]) == ["stars"]
@@ -203,6 +206,7 @@ async def test_the_yearly_survey_needs_at_least_one_dimension_and_keeps_only_wha
     ]
     for response in (empty, only_recommend):
         assert response.status_code == 422 and field_of(response) == ["planning_design"], response.text
+    assert empty.json()["detail"] == "请至少为以下一项打分：规划设计、销售服务、工程质量、客户服务或物业管理", empty.text
     assert out_of_scale.status_code == 400 and field_of(out_of_scale) == ["property_management"], out_of_scale.text
     assert answered.status_code == 204, answered.text
     assert twice.status_code == 409 and twice.json()["type"] == "/problems/survey-answered"

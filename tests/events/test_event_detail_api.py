@@ -90,7 +90,7 @@ async def test_the_calendar_file_has_the_event_in_beijing_time_and_the_readers_l
         english = await http.get(f"/api/v1/events/{event_id}/event.ics")
 
     assert chinese.status_code == 200, chinese.text
-    assert chinese.headers["content-type"].startswith("text/calendar")
+    assert chinese.headers["content-type"] == "text/calendar; charset=utf-8"  # the charset once
     assert chinese.headers["content-disposition"] == f'attachment; filename="owner-club-event-{event_id}.ics"'
     zh, zh_again, en = (icalendar.Calendar.from_ical(r.content) for r in (chinese, again, english))
     [entry] = zh.walk("VEVENT")

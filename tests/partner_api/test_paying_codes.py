@@ -60,7 +60,7 @@ async def test_the_static_code_still_verifies_and_makes_a_sale_without_points(cl
     second = await sell(client, a.auth, "k2", sale_body(printed, discount_fen=10_000))
 
     assert verified.status_code == 200 and verified.json()["code_kind"] == "static"
-    assert verified.json()["code_can_pay"] is False
+    assert (verified.json()["code_can_pay"], verified.json()["code_cannot_pay_reason"]) == (False, "code-cannot-pay")
     assert (first.status_code, second.status_code) == (201, 201)  # it identifies as often as it is shown
     assert await balance(member) == 5000
 
@@ -75,6 +75,23 @@ async def test_verify_says_a_dynamic_code_can_pay_and_does_not_use_it_up(client,
 
     assert [r.json()["code_can_pay"] for r in verified] == [True, True]
     assert sold.status_code == 201, sold.text
+
+
+async def test_verify_says_a_dynamic_code_that_has_paid_cannot_pay_again(client, frozen, tmp_path, signer):
+    # A till that verifies before each sale must not be told "can pay" for a code the sale will refuse.
+    member = await owner(tmp_path, GOLD, points_balance=5000)
+    a, b = await shop("A"), await shop("B")
+    code = await dynamic_code(member, signer)
+
+    before = await client.post(VERIFY, json={"code": code}, headers=a.auth)
+    paid = await sell(client, a.auth, "k1", sale_body(code, points_to_redeem=1000))
+    after = [await client.post(VERIFY, json={"code": code}, headers=till.auth) for till in (a, b)]
+
+    assert (before.json()["code_can_pay"], before.json()["code_cannot_pay_reason"]) == (True, None)
+    assert paid.status_code == 201, paid.text
+    for verified in after:
+        assert verified.status_code == 200, verified.text  # it still identifies the member
+        assert (verified.json()["code_can_pay"], verified.json()["code_cannot_pay_reason"]) == (False, "code-already-used")
 
 
 async def test_a_dynamic_code_pays_once_and_a_second_sale_with_it_is_code_already_used(client, frozen, tmp_path, signer):

@@ -44,6 +44,41 @@ async def test_the_typed_digits_verify_as_the_phone_code_and_pay_once(client, fr
     assert await Sale.count() == 1
 
 
+async def test_verify_says_spent_digits_and_their_qr_cannot_pay(client, frozen, tmp_path, signer):
+    member = await owner(tmp_path, GOLD, points_balance=5000)
+    a = await shop()
+    issued = await phone_code(member, signer)
+    typed = f"{issued.digits[:6]} {issued.digits[6:12]} {issued.digits[12:]}"
+
+    paid = await sell(client, a.auth, "till-1", sale_body(issued.digits, points_to_redeem=1000))
+    answers = [await client.post(VERIFY, json={"code": code}, headers=a.auth) for code in (typed, issued.code)]
+
+    assert paid.status_code == 201, paid.text
+    for verified in answers:
+        assert verified.status_code == 200, verified.text
+        assert (verified.json()["code_can_pay"], verified.json()["code_cannot_pay_reason"]) == (False, "code-already-used")
+
+
+async def test_a_retry_with_the_digits_typed_another_way_is_the_same_sale(client, frozen, tmp_path, signer):
+    # The cashier retries after a timeout and types the digits again, grouped or in full width.
+    member = await owner(tmp_path, GOLD, points_balance=5000)
+    a = await shop()
+    digits = (await phone_code(member, signer)).digits
+    body = sale_body(digits, points_to_redeem=1000)
+    spaced = f"{digits[:6]} {digits[6:12]} {digits[12:]}"
+    hyphened = f"{digits[:6]}-{digits[6:12]}-{digits[12:]}"
+    full_width = digits.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+    first = await sell(client, a.auth, "till-1", body)
+    retries = [await sell(client, a.auth, "till-1", {**body, "code": code}) for code in (spaced, hyphened, full_width)]
+
+    assert first.status_code == 201, first.text
+    for retried in retries:
+        assert retried.status_code == 200, retried.text
+        assert retried.headers["idempotent-replayed"] == "true" and retried.json() == first.json()
+    assert await balance(member) == 4000 and await Sale.count() == 1
+
+
 async def test_paying_with_the_qr_spends_its_digits(client, frozen, tmp_path, signer):
     member = await owner(tmp_path, GOLD, points_balance=5000)
     a = await shop()
@@ -169,3 +204,18 @@ async def test_fifty_concurrent_sales_with_the_same_digits_make_exactly_one_sale
     assert {problem(r) for r in answers if r.status_code == 422} == {"/problems/code-already-used"}
     assert await Sale.count() == 1
     assert await balance(member) == 4900
+
+
+async def test_the_code_problems_name_the_members_code_in_chinese_for_a_qr_and_for_digits(client, frozen, tmp_path, signer):
+    await owner(tmp_path, GOLD)
+    a = await shop()
+    zh = {**a.auth, "Accept-Language": "zh-CN"}
+
+    typo = await client.post(VERIFY, json={"code": "66" + "0" * 16}, headers=zh)
+    garbage = await client.post(VERIFY, json={"code": "not a code"}, headers=zh)
+    empty = await client.post(VERIFY, json={"code": ""}, headers=zh)
+
+    for refused in (typo, garbage):
+        assert (problem(refused), refused.json()["title"]) == ("/problems/code-malformed", "无法识别此码"), refused.text
+    assert empty.status_code == 400 and empty.json()["errors"][0]["field"] == "code"
+    assert empty.json()["detail"].startswith("会员码："), empty.text

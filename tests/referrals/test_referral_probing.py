@@ -172,3 +172,23 @@ async def test_40_concurrent_referrals_by_one_owner_let_at_most_the_daily_cap_th
     assert statuses == [201] * 10 + [429] * 30, [a.text for a in answers if a.status_code not in (201, 429)]
     assert await Lead.count().where(Lead.referrer == world.referrer) == 10
     assert await ReferralAttempt.count().where(ReferralAttempt.referrer == world.referrer) == 10
+
+
+async def test_a_nul_character_in_a_referral_name_or_a_nested_string_is_refused_naming_it(world, new_client):
+    owner = await _owner(new_client)
+
+    named = await owner.post(
+        "/api/v1/referrals", json={"name": "王\u0000五", "phone": _fresh_phone(1), "project_id": world.project},
+        headers={"Accept-Language": "en"},
+    )
+    # Also in a key, where no handler would look: the check is over the whole body, before any handler.
+    keyed = await owner.post(
+        "/api/v1/referrals", json={"name": "王五", "phone": _fresh_phone(2), "project_id": world.project, "x\u0000": 1},
+        headers={"Accept-Language": "en"},
+    )
+
+    assert (named.status_code, named.json()["type"]) == (422, "/problems/invalid-field"), named.text
+    assert named.json()["errors"][0]["field"] == "name"
+    assert "U+0000" in named.json()["detail"], named.text
+    assert keyed.status_code == 422 and keyed.json()["errors"][0]["field"] == "x\u0000", keyed.text
+    assert await Lead.count() == 0

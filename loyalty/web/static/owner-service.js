@@ -69,7 +69,8 @@
   }
 
   function caseThread(c) {
-    const closed = c.status === "followed_up";
+    // The server takes messages and photos only while a case is handled (care/cases.py TAKES_ADDITIONS).
+    const closed = c.status === "resolved" || c.status === "followed_up";
     const opener = c.opened_by === "staff" ? _("Written down for you by customer service") : _("Me");
     const photos = c.photo_ids.map((id) => `<a href="${photoUrl(c.id, id)}" target="_blank" rel="noopener">
       <img src="${photoUrl(c.id, id)}" alt="${esc(_("Photo {number}", { number: c.photo_ids.indexOf(id) + 1 }))}" data-photo="${id}"></a>`);
