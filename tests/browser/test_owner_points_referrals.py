@@ -137,7 +137,7 @@ async def test_a_vested_earn_reads_as_one_credit_and_a_pending_one_says_when(wor
     history = page.locator("#points-history")
     await expect(history.locator(".entry")).to_have_count(3)
     waiting, vested, earned = [history.locator(".entry").nth(i) for i in range(3)]
-    await expect(waiting.locator(".amount")).to_have_text(f"+640待生效（{words.date(today + timedelta(days=14), 'zh-CN')}到账）")
+    await expect(waiting.locator(".amount")).to_have_text(f"+640待生效（{(today + timedelta(days=14)).month}月{(today + timedelta(days=14)).day}日到账）")
     await expect(vested).to_have_attribute("data-kind", "vest")
     await expect(vested.locator(".amount")).to_have_text("1,280已到账")
     await expect(earned.locator(".what")).to_have_text("在 云湖建材 消费获得")

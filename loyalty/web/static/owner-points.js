@@ -13,10 +13,14 @@ function entryPoints(e) {
 
 // The small line under an amount: a pending earn says when it arrives (the server says whether it
 // still waits); a vest only moves points already credited above, so it reads as arrival, not a gain.
+// A vesting day is weeks away at most: month and day (12月21日, Dec 21) keep the tag short on a phone.
+const monthDay = (day) => new Intl.DateTimeFormat(I18n.locale, { timeZone: "Asia/Shanghai", month: "short", day: "numeric" })
+  .format(new Date(`${day}T12:00:00+08:00`));
+
 function entryTag(e, pending) {
   if (e.kind === "vest") return { state: "vested", text: _("Arrived") };
   if (e.vesting === "pending") {
-    return { state: "pending", text: e.vests_on ? _("Pending (available on {date})", { date: I18n.date(e.vests_on) }) : _("Pending") };
+    return { state: "pending", text: e.vests_on ? _("Pending (available on {date})", { date: monthDay(e.vests_on) }) : _("Pending") };
   }
   if (e.vesting === "void") return { state: "void", text: _("Cancelled") };
   if (e.vesting === "vested") return null;
