@@ -35,6 +35,7 @@ async def statement(
     rows = await service.history(member, before_id=before, limit=limit + 1)
     shown = rows[:limit]
     words = await describe(shown, member)
+    credits = await service.pending_credits(shown)
     return PointsStatement(
         balance=PointsBalance(
             available=balance.available,
@@ -49,6 +50,7 @@ async def statement(
                 source_kind=row["source_kind"], source_id=row["source_id"], reason=row["reason"],
                 description=translate(words[row["id"]], locale), available_after=row["available_after"],
                 pending_after=row["pending_after"], created_at=row["created_at"],
+                vesting=credits.get(row["id"], (None, None))[0], vests_on=credits.get(row["id"], (None, None))[1],
             )
             for row in shown
         ],

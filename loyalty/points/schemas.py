@@ -45,6 +45,15 @@ class PointsEntry(msgspec.Struct):
     available_after: int
     pending_after: int
     created_at: datetime
+    vesting: Annotated[Literal["pending", "vested", "void"] | None, msgspec.Meta(
+        examples=["pending"],
+        description="for an entry that credited pending points, what became of them since: pending (not yet "
+                    "available) | vested (available now; a later `vest` entry moved them, adding nothing more) | void "
+                    "(cancelled before vesting); null for every other entry",
+    )] = None
+    vests_on: Annotated[date | None, msgspec.Meta(
+        examples=["2026-12-17"], description="with `vesting`: the day the pending points become (or became) available",
+    )] = None
 
 
 class PointsStatement(msgspec.Struct):

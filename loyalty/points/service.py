@@ -756,6 +756,18 @@ async def history(member_id: int, *, before_id: int | None = None, limit: int = 
     return await query
 
 
+async def pending_credits(entries: list[dict[str, Any]]) -> dict[int, tuple[str, date | None]]:
+    """For each entry that credited pending points (by entry id): what became of them since,
+    from its lot (`pending` while not yet vested, `vested`, or `void` when cancelled before
+    vesting), and the day they vest. A statement row is written once; its lot says the now."""
+    lots = {e["lot"]: e["id"] for e in entries if e.get("pending_delta", 0) > 0 and e.get("lot")}
+    if not lots:
+        return {}
+    rows = await PointsLot.select(PointsLot.id, PointsLot.status, PointsLot.vests_on).where(PointsLot.id.is_in(list(lots)))
+    states = {"pending": "pending", "void": "void"}
+    return {lots[row["id"]]: (states.get(row["status"], "vested"), row["vests_on"]) for row in rows}
+
+
 async def entries_by_key_prefix(prefix: str, kind: str = "earn") -> list[dict[str, Any]]:
     """Entries whose idempotency key starts with `prefix` (e.g. every reward of one lead)."""
     if "%" in prefix or "_" in prefix:

@@ -109,7 +109,7 @@ async def test_an_owner_pays_on_the_phone_and_sees_the_ticket(database, pages: P
     signup_id = int(await step.get_attribute("data-pay"))
 
     await expect(step.locator(".pay-amount")).to_have_text("¥50.00")
-    await expect(step.locator("[data-pay-countdown]")).to_have_text(re.compile(r"^名额保留 1[45]:\d\d，请在此之前完成支付$"))
+    await expect(step.locator("[data-pay-countdown]")).to_have_text(re.compile(r"^名额保留中，还剩 1[45] 分钟( \d{1,2} 秒)?，请尽快完成支付$"))
     await expect(step.locator("[data-pay-button]")).to_have_text("支付 ¥50.00")
     ticket = page.locator(f'#signups [data-signup-id="{signup_id}"]')
     await expect(ticket.locator(".status")).to_have_text("待支付（名额保留中）")
@@ -139,6 +139,10 @@ async def test_a_declined_card_is_said_and_another_try_pays(database, pages: Pag
     page = await pages.new(locale=locale, **PHONE)
     step = await sign_up_on_the_page(page, 0, event_id, locale)
     signup_id = int(await step.get_attribute("data-pay"))
+    # Time left in words, never "14:57" (which reads as a deadline on the clock).
+    left = (r"^Your seat is held: 1[45] minutes( \d{1,2} seconds?)? left to pay$" if locale == "en"
+            else r"^名额保留中，还剩 1[45] 分钟( \d{1,2} 秒)?，请尽快完成支付$")
+    await expect(step.locator("[data-pay-countdown]")).to_have_text(re.compile(left))
 
     await type_card(step, DECLINED)
     await step.locator("[data-pay-button]").click()
@@ -168,7 +172,7 @@ async def test_when_the_hold_runs_out_the_page_says_the_seat_was_released(databa
     step = await sign_up_on_the_page(page, 0, event_id)
     signup_id = int(await step.get_attribute("data-pay"))
     countdown = step.locator("[data-pay-countdown]")
-    await expect(countdown).to_have_text(re.compile(r"^名额保留 1[45]:\d\d"))
+    await expect(countdown).to_have_text(re.compile(r"^名额保留中，还剩 1[45] 分钟"))
 
     # Sixteen minutes on: the release job has run (as a worker would) and the page's clock too.
     assert await waitlist.release_unpaid(now=clock.now() + timedelta(minutes=16)) == 1

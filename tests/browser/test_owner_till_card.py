@@ -1,7 +1,7 @@
 """The card at a till, on a phone: the full-screen code with its brightness hint, the 18 digits
 under the QR that a cashier types into a till (a real partner API sale with them), a new code
-after paying, and the card offline: the stale code greys out with "连接已断开" and the printed
-card's code is shown as identification only; back online, a fresh code at once."""
+after paying, and the card offline: the stale code greys out with "连接已断开", its digits go, and
+the printed card's code is shown as identification only; back online, a fresh code at once."""
 
 from __future__ import annotations
 
@@ -116,6 +116,11 @@ async def test_the_full_screen_code_is_typed_at_a_till_and_the_card_says_when_it
     await expect(page.locator("#fixed-code")).to_be_visible()
     await expect(page.locator("#fixed-code .fixed-note")).to_have_text("仅用于身份识别，不能用积分付款")
     await expect(page.locator("#fixed-qr svg")).to_be_visible()
+    # The stale digits would be refused at a till: neither they nor "the cashier can type these" show.
+    await expect(page.locator("#digits")).to_be_hidden()
+    await expect(page.locator("#digits")).to_have_text("")
+    await expect(page.locator(".digits-hint")).to_be_hidden()
+    assert fresh.replace(" ", "") not in (await page.locator("body").inner_text()).replace(" ", "")
     await save(page, "owner-card-offline-zh", full_page=True)
 
     # Back online: a fresh code at once.
@@ -148,4 +153,6 @@ async def test_the_card_and_its_full_screen_in_english(database, pages: Pages, t
     await page.context.set_offline(True)
     await expect(page.locator("#code-lost")).to_have_text("Connection lost")
     await expect(page.locator("#fixed-code .fixed-note")).to_have_text("For identification only; it cannot pay with points")
+    await expect(page.locator("#code-full #digits")).to_be_hidden()
+    await expect(page.locator("#code-full .digits-hint")).to_be_hidden()
     await save(page, "owner-card-fullscreen-offline-en")

@@ -8,7 +8,13 @@
 const till = { fixedSvg: null, offline: false, wakeLock: null };
 
 async function loadCard() {
-  const [me, card] = await Promise.all([api("/api/v1/me").then((r) => r.json()), api("/api/v1/me/card").then((r) => r.json())]);
+  let me, card;
+  try {
+    [me, card] = await Promise.all([api("/api/v1/me").then((r) => r.json()), api("/api/v1/me/card").then((r) => r.json())]);
+  } catch (error) {
+    if (error.message !== "not logged in") showOffline();  // the code on screen may be stale
+    throw error;
+  }
   $("card").className = `card ${card.tier}`;
   $("tier").textContent = enumLabel("tier", card.tier);
   $("member-name").textContent = me.name;
@@ -65,6 +71,8 @@ function showOffline() {
   clearTimeout(state.qrTimer); clearInterval(state.tickTimer);
   $("code-block").classList.add("offline");
   $("code-lost").hidden = false;
+  // The digits typed at a till would be refused once stale: not shown, so nobody reads them out.
+  $("digits").textContent = ""; delete $("digits").dataset.digits;
   $("countdown").textContent = _("A new code comes as soon as you are back online");
   $("fixed-code").hidden = !till.fixedSvg;
   // The browser may still think it is online (a server that does not answer): try again soon.
@@ -81,7 +89,6 @@ function showOnline() {
 const cardShown = () => !$("app").hidden && state.tab === "card";
 
 window.addEventListener("offline", () => { if (cardShown()) showOffline(); });
-window.addEventListener("online", () => { if (cardShown()) refreshCode(); });
 
 // --- full screen, for the till ---------------------------------------------------------------
 

@@ -156,7 +156,7 @@ const EventDetail = (() => {
     ["detail-error", "event-error"].forEach((part) => { $(part).textContent = ""; });
     if ($("app").hidden) { if (open()) state.tab = "events"; return; }
     window.scrollTo(0, 0);
-    if (state.tab !== "events") selectTab("events"); else loadEvents();
+    selectTab("events");  // a failed load keeps the page and says so
   });
   $("event-back").addEventListener("click", (event) => {
     event.preventDefault();

@@ -78,8 +78,13 @@ const Pay = (() => {
       if (!el.isConnected) { clearInterval(timer); return; }
       const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
       if (left > 0) {
-        const clock = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-        line.textContent = _("Your seat is held for {time}; pay before then", { time: clock });
+        // Time left in words ("14 分 57 秒"): "14:57" reads as a deadline on the clock.
+        const minutes = Math.floor(left / 60), seconds = left % 60;
+        const time = [
+          minutes ? _n("{count} minute", "{count} minutes", minutes) : "",
+          seconds || !minutes ? _n("{count} second", "{count} seconds", seconds) : "",
+        ].filter(Boolean).join(" ");
+        line.textContent = _("Your seat is held: {time} left to pay", { time });
         line.classList.toggle("soon", left < 120);
         return;
       }

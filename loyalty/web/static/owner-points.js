@@ -11,13 +11,32 @@ function entryPoints(e) {
   return { delta, pending: Boolean(pending) };
 }
 
+// The small line under an amount: a pending earn says when it arrives (the server says whether it
+// still waits); a vest only moves points already credited above, so it reads as arrival, not a gain.
+// A vesting day is weeks away at most: month and day (12月21日, Dec 21) keep the tag short on a phone.
+const monthDay = (day) => new Intl.DateTimeFormat(I18n.locale, { timeZone: "Asia/Shanghai", month: "short", day: "numeric" })
+  .format(new Date(`${day}T12:00:00+08:00`));
+
+function entryTag(e, pending) {
+  if (e.kind === "vest") return { state: "vested", text: _("Arrived") };
+  if (e.vesting === "pending") {
+    return { state: "pending", text: e.vests_on ? _("Pending (available on {date})", { date: monthDay(e.vests_on) }) : _("Pending") };
+  }
+  if (e.vesting === "void") return { state: "void", text: _("Cancelled") };
+  if (e.vesting === "vested") return null;
+  return pending ? { state: "pending", text: _("Pending") } : null;
+}
+
 function historyRow(e) {
   const { delta, pending } = entryPoints(e);
-  const sign = delta > 0 ? "+" : delta < 0 ? "−" : "";
-  const tag = pending ? `<span class="status" data-state="pending">${esc(_("Pending"))}</span>` : "";
+  const moved = e.kind === "vest";  // counted once already, on the earn's row
+  const sign = moved ? "" : delta > 0 ? "+" : delta < 0 ? "−" : "";
+  const look = moved ? "moved" : delta < 0 ? "minus" : "plus";
+  const tag = entryTag(e, pending);
+  const tagHtml = tag ? `<span class="status" data-state="${tag.state}">${esc(tag.text)}</span>` : "";
   return `<div class="row event entry" data-entry-id="${e.id}" data-kind="${esc(e.kind)}">
       <div><div class="what">${esc(e.description)}</div><div class="muted">${esc(I18n.dateTime(e.created_at))}</div></div>
-      <div class="amount ${delta < 0 ? "minus" : "plus"}">${sign}${esc(I18n.number(Math.abs(delta)))}${tag}</div></div>`;
+      <div class="amount ${look}">${sign}${esc(I18n.number(Math.abs(delta)))}${tagHtml}</div></div>`;
 }
 
 async function loadHistory(more = false) {

@@ -38,6 +38,44 @@ function showLogin() {
 async function showApp() {
   $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
   await selectTab(state.tab);
+  prefetch();
+}
+
+// Quietly, while there is signal: the points and the tickets (their QR images too) are then on
+// the page for an owner who opens them later without it, at the door of an event say.
+function prefetch() {
+  ["points", "events"].filter((name) => name !== state.tab).forEach((name) => loadTab(name, { quiet: true }));
+}
+
+// Tabs whose content came at least once: without signal, the page says it shows that.
+const loaded = new Set();
+
+// Says the connection is gone above the tab (null: it is back). The tab keeps what it showed.
+function showLost(name) {
+  state.lost = name;
+  $("lost-banner").hidden = name === null;
+  if (name !== null) {
+    $("lost-banner").textContent = loaded.has(name)
+      ? _("Connection lost; this is what was last loaded") : _("Connection lost; please go online and try again");
+  }
+}
+
+// One load of a tab at a time, in order: a load started later (in a new language, say) draws last.
+const loading = {};
+function loadTab(name, options) {
+  const run = () => loadTabNow(name, options);
+  loading[name] = (loading[name] || Promise.resolve()).then(run, run);
+  return loading[name];
+}
+
+async function loadTabNow(name, { quiet = false } = {}) {
+  try {
+    await TABS[name]();
+    loaded.add(name);
+    if (!quiet && state.tab === name) showLost(null);
+  } catch (error) {
+    if (error.message !== "not logged in" && !quiet && state.tab === name) showLost(name);
+  }
 }
 
 async function selectTab(name) {
@@ -45,7 +83,7 @@ async function selectTab(name) {
   document.querySelectorAll("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
   document.querySelectorAll(".tab").forEach((el) => { el.hidden = el.id !== `tab-${name}`; });
   if (name !== "card") { clearTimeout(state.qrTimer); clearInterval(state.tickTimer); }
-  await TABS[name]();
+  await loadTab(name);
 }
 
 // --- shared by the tabs -------------------------------------------------------------------
@@ -68,7 +106,7 @@ $("lang").addEventListener("click", async () => {
   showSwitch();
   // Said in the other language: gone until the page says them again (the countdown at its next tick).
   ["login-error", "refer-error", "event-error", "countdown"].forEach((id) => { $(id).textContent = ""; });
-  if (!$("app").hidden) await selectTab(state.tab);
+  if (!$("app").hidden) { await selectTab(state.tab); prefetch(); }  // the tabs loaded quietly, in the new language too
 });
 $("send-code").addEventListener("click", async () => {
   $("login-error").textContent = "";
@@ -95,6 +133,8 @@ $("logout").addEventListener("click", async () => {
   showLogin();
 });
 document.querySelectorAll("[role=tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
+window.addEventListener("offline", () => { if (!$("app").hidden) showLost(state.tab); });
+window.addEventListener("online", () => { if (!$("app").hidden) selectTab(state.tab); });
 
 // The tab scripts (owner-*.js) load after this one and register their loaders in TABS.
 window.addEventListener("DOMContentLoaded", () => I18n.load().then(() => {
