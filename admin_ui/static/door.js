@@ -196,7 +196,10 @@ function showCount(c) {
 // What staff must follow up, in the order it happened: a ticket let in twice (first door, then
 // the second), one let in that was not valid, and a valid ticket an offline door turned away.
 function conflictWords(c) {
-  const who = { name: c.member_name || _("Unknown code"), people: _n("{count} person", "{count} people", c.party_size), gate: c.gate, time: I18n.timeOfDay(c.scanned_at) };
+  const who = { name: c.member_name, people: _n("{count} person", "{count} people", c.party_size), gate: c.gate, time: I18n.timeOfDay(c.scanned_at) };
+  if (!c.signup_id) {
+    return _("A code that is no valid ticket or card: let in at “{gate}” {time} while offline", who);
+  }
   if (c.kind === "turned_away") {
     return _("{name} ({people}): turned away at “{gate}” {time} while offline, but the ticket is valid: follow up", who);
   }
@@ -204,7 +207,7 @@ function conflictWords(c) {
     return _("{name} ({people}): in at “{first_gate}” {first_time}, let in again at “{gate}” {time}",
       { ...who, first_gate: c.first_gate, first_time: I18n.timeOfDay(c.first_checked_in_at) });
   }
-  return _("{name} ({people}): let in at “{gate}” {time} while offline, but: {why}", { ...who, why: c.result === "invalid_code" ? _("Invalid code") : enumLabel("checkin_result", c.result) });
+  return _("{name} ({people}): let in at “{gate}” {time} while offline, but: {why}", { ...who, why: enumLabel("checkin_result", c.result) });
 }
 
 async function showConflicts() {
