@@ -411,7 +411,10 @@ class DoorConflictView(msgspec.Struct):
         msgspec.Meta(description="admitted: let in though the server would not (again, or not valid) | turned_away: an "
                      "offline door refused a valid ticket (nobody came in: follow up)"),
     ]
-    offline_result: str
+    offline_result: Annotated[
+        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
+        msgspec.Meta(description="what the offline door showed"),
+    ]
     first_checked_in_at: datetime | None
     first_gate: str
 
