@@ -412,8 +412,8 @@ class DoorConflictView(msgspec.Struct):
                      "offline door refused a valid ticket (nobody came in: follow up)"),
     ]
     offline_result: Annotated[
-        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
-        msgspec.Meta(description="what the offline door showed"),
+        Literal["", "checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
+        msgspec.Meta(description="what the offline door showed; empty for a live scan (a later admission made a conflict)"),
     ]
     first_checked_in_at: datetime | None
     first_gate: str
