@@ -252,6 +252,8 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/staff/events/{event_id}/admission-list": STAFF("event_staff"),
     "GET /api/v1/staff/events/{event_id}/door/conflicts": STAFF("event_staff"),
     "POST /api/v1/staff/door-devices": STAFF("event_staff"),
+    "GET /api/v1/staff/events/{event_id}/door-devices": STAFF("event_staff"),
+    "DELETE /api/v1/staff/events/{event_id}/door-devices/{device_id}": STAFF("event_staff"),
     # feedback and complaints: customer service
     "GET /api/v1/staff/cases": STAFF("service"),
     "POST /api/v1/staff/cases": STAFF("service"),

@@ -44,6 +44,14 @@ const DoorOffline = (() => {
       nonces.forEach((nonce) => { const get = s.get(nonce); get.onsuccess = () => { if (get.result) s.put({ ...get.result, synced: 1 }); }; });
     });
   }
+  // A scan the server refused leaves the queue (it would be refused again) but stays on the
+  // phone, listed for the volunteer as not synced, with the server's reason.
+  async function markRefused(refusals) {
+    await run("scans", "readwrite", (s) => {
+      refusals.forEach(({ nonce, reason }) => { const get = s.get(nonce); get.onsuccess = () => { if (get.result) s.put({ ...get.result, synced: 1, refused: reason || "-" }); }; });
+    });
+  }
+  async function refused(eventId) { return (await scansOf(eventId)).filter((s) => s.refused).sort((a, b) => a.scanned_at.localeCompare(b.scanned_at)); }
 
   // --- signatures --------------------------------------------------------------------------
   const unb64 = (text) => {
@@ -121,5 +129,5 @@ const DoorOffline = (() => {
     return { checked_in: inside.length, expected: seated.length, people_in: people(inside), people_expected: people(seated) };
   }
 
-  return { saveList, loadList, addScan, unsynced, markSynced, decide, count, open_code };
+  return { saveList, loadList, addScan, unsynced, markSynced, markRefused, refused, decide, count, open_code };
 })();

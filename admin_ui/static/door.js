@@ -135,9 +135,17 @@ async function syncScans(id) {
       const batch = waiting.slice(0, 200);
       const body = { event_id: id, device: deviceId(), scans: batch.map(({ nonce, code, gate, scanned_at, offline_result }) => ({ nonce, code, gate, scanned_at, offline_result })) };
       const response = await api("/api/v1/staff/checkins/offline", { method: "POST", body: JSON.stringify(body) });
-      if (!response.ok) { $("scan-error").textContent = await problemText(response); break; }
+      if (!response.ok) {
+        // The whole body refused (a field wrong, the door switched off): nothing was applied, and
+        // sending it again will not help until someone looks; the queue keeps it.
+        $("scan-error").textContent = await problemText(response);
+        break;
+      }
       const answer = await response.json();
-      await DoorOffline.markSynced(answer.scans.map((s) => s.nonce));
+      const refusals = answer.scans.filter((s) => s.status === "refused");
+      await DoorOffline.markSynced(answer.scans.filter((s) => s.status !== "refused").map((s) => s.nonce));
+      await DoorOffline.markRefused(refusals);
+      if (answer.scans.some((s) => s.conflict)) showConflicts();
       showCount(answer.count);
       waiting = waiting.slice(batch.length);
     }
@@ -148,7 +156,19 @@ async function syncScans(id) {
   } finally {
     door.syncing = false;
     showNetwork();
+    showUnsynced(id);
   }
+}
+
+// Scans the server would not take (the phone's clock far off, a nonce used twice): they left the
+// queue so they block nothing, and stay here for the volunteer to tell staff.
+async function showUnsynced(id) {
+  const refused = await DoorOffline.refused(id);
+  $("door-unsynced").hidden = !refused.length;
+  $("door-unsynced-title").textContent = _n("{count} offline scan could not be synced: tell staff", "{count} offline scans could not be synced: tell staff", refused.length);
+  $("door-unsynced-list").innerHTML = refused.map((s) => `<li>${esc(_("“{gate}” {time}: {reason}", {
+    gate: s.gate, time: I18n.dateTime(s.scanned_at), reason: s.refused,
+  }))}</li>`).join("");
 }
 
 async function showNetwork() {
@@ -168,20 +188,32 @@ function showCount(c) {
   $("door-count").textContent = `${I18n.number(c.checked_in)} / ${I18n.number(c.expected)}`;
   const conflicts = c.conflicts || 0;
   $("door-conflicts").hidden = !conflicts;
-  $("door-conflicts").textContent = _n("{count} ticket let in twice while offline: check", "{count} tickets let in twice while offline: check", conflicts);
+  $("door-conflicts").textContent = _n("{count} offline scan to check", "{count} offline scans to check", conflicts);
   if (conflicts && conflicts !== door.conflictsShown && navigator.onLine) showConflicts();
   door.conflictsShown = conflicts;
 }
 
-// Each ticket two offline doors let in: who, where it came in first, and where again.
+// What staff must follow up, in the order it happened: a ticket let in twice (first door, then
+// the second), one let in that was not valid, and a valid ticket an offline door turned away.
+function conflictWords(c) {
+  const who = { name: c.member_name, people: _n("{count} person", "{count} people", c.party_size), gate: c.gate, time: I18n.timeOfDay(c.scanned_at) };
+  if (!c.signup_id) {
+    return _("A code that is no valid ticket or card: let in at “{gate}” {time} while offline", who);
+  }
+  if (c.kind === "turned_away") {
+    return _("{name} ({people}): turned away at “{gate}” {time} while offline, but the ticket is valid: follow up", who);
+  }
+  if (c.first_checked_in_at) {
+    return _("{name} ({people}): in at “{first_gate}” {first_time}, let in again at “{gate}” {time}",
+      { ...who, first_gate: c.first_gate, first_time: I18n.timeOfDay(c.first_checked_in_at) });
+  }
+  return _("{name} ({people}): let in at “{gate}” {time} while offline, but: {why}", { ...who, why: enumLabel("checkin_result", c.result) });
+}
+
 async function showConflicts() {
   const response = await api(`/api/v1/staff/events/${eventId()}/door/conflicts`).catch(() => null);
   if (!response || !response.ok) return;
-  $("door-conflict-list").innerHTML = (await response.json()).map((c) => `<li>${esc(_(
-    "{name} ({people}): in at “{first_gate}” {first_time}, let in again at “{gate}” {time}",
-    { name: c.member_name, people: _n("{count} person", "{count} people", c.party_size), first_gate: c.first_gate,
-      first_time: c.first_checked_in_at ? I18n.timeOfDay(c.first_checked_in_at) : "", gate: c.gate, time: I18n.timeOfDay(c.scanned_at) },
-  ))}</li>`).join("");
+  $("door-conflict-list").innerHTML = (await response.json()).map((c) => `<li>${esc(conflictWords(c))}</li>`).join("");
 }
 
 // --- an answer, at arm's length ---------------------------------------------------------------

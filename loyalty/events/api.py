@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 import qrcode
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -32,6 +32,7 @@ from loyalty.events.schemas import (
     DoorDeviceRequest,
     DoorDeviceSetup,
     DoorDeviceSession,
+    DoorDeviceView,
     DoorDeviceSessionRequest,
     DoorConflictView,
     OfflineSyncRequest,
@@ -62,7 +63,7 @@ from loyalty.events.schemas import (
 )
 from loyalty.events.stripe_gateway import gateway_for
 from loyalty.events.tables import Event, Payment, Signup
-from loyalty.identity.guards import DOOR_KEY, STAFF_KEY, member_id, new_session, requires_member
+from loyalty.identity.guards import DOOR_DEVICE_KEY, DOOR_GATE_KEY, DOOR_KEY, STAFF_KEY, door_device, member_id, new_session, requires_member
 from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.enums import enum_label
 from loyalty.settings import Settings
@@ -367,9 +368,12 @@ class StaffEventController(Controller):
     tags = ["staff"]
 
     @get(operation_id="staffListEvents", summary="Events ending from yesterday on, drafts included, soonest first", opt=AT_THE_DOOR)
-    async def list_events(self) -> list[StaffEventView]:
+    async def list_events(self, request: Request[Any, Any, State]) -> list[StaffEventView]:
         since = clock.now() - timedelta(days=1)
-        rows = await Event.select().where(Event.ends_at >= since).order_by(Event.starts_at).limit(200)
+        query = Event.select().where(Event.ends_at >= since)
+        if (phone := door_device(request)) is not None:  # a door phone knows only its own event
+            query = query.where(Event.id == phone.event_id)
+        rows = await query.order_by(Event.starts_at).limit(200)
         return [
             StaffEventView(
                 id=e["id"], kind=e["kind"], title_zh=e["title_zh"], title_en=e["title_en"], status=e["status"],
@@ -423,7 +427,7 @@ class StaffEventController(Controller):
             for r in rows
         ]
 
-    @raises("not-found")
+    @raises(door_devices.DoorElsewhere, "not-found")
     @get("/{event_id:int}/door", operation_id="staffDoorCount", summary="Live count at the door: checked in / expected", opt=AT_THE_DOOR)
     async def door(self, event_id: FromPath[int]) -> DoorCountView:
         if not await Event.exists().where(Event.id == event_id):
@@ -431,7 +435,7 @@ class StaffEventController(Controller):
         count = await checkin.door_count(event_id)
         return DoorCountView(event_id=event_id, **vars(count))
 
-    @raises("not-found")
+    @raises(door_devices.DoorElsewhere, "not-found")
     @get(
         "/{event_id:int}/admission-list", operation_id="staffAdmissionList", opt=AT_THE_DOOR,
         summary="What a door scanner keeps to decide offline: every signup, who came in where",
@@ -449,7 +453,7 @@ class StaffEventController(Controller):
             ],
         )
 
-    @raises("not-found")
+    @raises(door_devices.DoorElsewhere, "not-found")
     @get(
         "/{event_id:int}/door/conflicts", operation_id="staffDoorConflicts", opt=AT_THE_DOOR,
         summary="Offline admissions the server would not have made (one ticket let in at two doors)",
@@ -461,10 +465,31 @@ class StaffEventController(Controller):
             DoorConflictView(
                 scan_id=r["id"], signup_id=r["signup"], member_name=r["member_name"] or "", party_size=r["party_size"] or 0,
                 gate=r["gate"], device=r["device"], scanned_at=r["scanned_at"], result=r["result"],  # type: ignore[arg-type]
+                kind=r["conflict"], offline_result=r["offline_result"],  # type: ignore[arg-type]
                 first_checked_in_at=r["checked_in_at"], first_gate=r["checked_in_gate"] or "",
             )
             for r in await door_sync.conflicts(event_id)
         ]
+
+
+    @raises("not-found")
+    @get(
+        "/{event_id:int}/door-devices", operation_id="staffListDoorDevices", opt=EVENT_STAFF,
+        summary="The phones set up as door scanners for this event and still switched on",
+    )
+    async def door_devices(self, event_id: FromPath[int]) -> list[DoorDeviceView]:
+        return [
+            DoorDeviceView(id=r["id"], gate=r["gate"], staff_name=r["staff_name"] or "", opened_at=r["used_at"], expires_at=r["session_expires_at"])
+            for r in await door_devices.active(event_id)
+        ]
+
+    @raises("not-found")
+    @delete(
+        "/{event_id:int}/door-devices/{device_id:int}", operation_id="staffSwitchOffDoorDevice", opt=EVENT_STAFF,
+        status_code=HTTP_204_NO_CONTENT, summary="Switch a door scanner phone off: its next request is refused",
+    )
+    async def switch_off_door_device(self, event_id: FromPath[int], device_id: FromPath[int]) -> None:
+        await door_devices.revoke(event_id, device_id)
 
 
 class StaffProgramController(Controller):
@@ -482,12 +507,14 @@ class StaffProgramController(Controller):
         )
 
 
-@raises("card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field", "not-found")
+@raises(door_devices.DoorElsewhere, checkin.NonceReused, "card-replaced", "card-suspended", "code-bad-signature", "code-expired", "code-malformed", "code-unknown-key", "invalid-field", "not-found")
 @post(
     "/checkins", operation_id="staffCheckIn", status_code=HTTP_200_OK, opt=AT_THE_DOOR, tags=["staff"],
     summary="Scan a ticket or a member card at the door: exactly one answer, exactly once",
 )
 async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> CheckinView:
+    if (phone := door_device(request)) is not None:
+        door_devices.check_scope(phone, data.event_id, {"gate": data.gate})
     answer = await checkin.check_in(
         data.event_id, data.code, gate=data.gate, signer=cards.signer_for(settings), staff_id=request.state.staff.id,
         nonce=data.nonce, opens_minutes=settings.checkin_opens_minutes, now=clock.now(), unix_time=time.time(),
@@ -504,7 +531,7 @@ async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, A
     )
 
 
-@raises("invalid-field", "not-found")
+@raises(door_devices.DoorElsewhere, "invalid-field", "not-found")
 @post(
     "/checkins/offline", operation_id="staffSyncOfflineScans", status_code=HTTP_200_OK, opt=AT_THE_DOOR, tags=["staff"],
     summary="A door scanner's offline scans, back online: each applied exactly once by nonce; conflicts reported",
@@ -512,6 +539,8 @@ async def staff_check_in(data: JSONBody[CheckinRequest], request: Request[Any, A
 async def staff_sync_offline_scans(
     data: JSONBody[OfflineSyncRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]
 ) -> OfflineSyncView:
+    if (phone := door_device(request)) is not None:
+        door_devices.check_scope(phone, data.event_id, {f"scans[{i}].gate": s.gate for i, s in enumerate(data.scans)})
     done = await door_sync.sync(
         data.event_id, data.device,
         [door_sync.OfflineScan(s.nonce, s.code, s.gate, s.scanned_at, s.offline_result) for s in data.scans],
@@ -519,7 +548,13 @@ async def staff_sync_offline_scans(
     )
     count = await checkin.door_count(data.event_id)
     return OfflineSyncView(
-        scans=[SyncedScanView(nonce=d.nonce, result=d.result, conflict=d.conflict, replayed=d.replayed) for d in done],  # type: ignore[arg-type]
+        scans=[
+            SyncedScanView(
+                nonce=d.nonce, status=d.status, result=d.result, conflict=bool(d.conflict), conflict_kind=d.conflict,  # type: ignore[arg-type]
+                replayed=d.replayed, reason=translate(d.reason, request_locale(request)) if d.reason else "",
+            )
+            for d in done
+        ],
         count=DoorCountView(event_id=data.event_id, **vars(count)),
     )
 
@@ -549,5 +584,7 @@ async def staff_set_up_door_device(data: JSONBody[DoorDeviceRequest], request: R
 )
 async def door_device_login(data: JSONBody[DoorDeviceSessionRequest], request: Request[Any, Any, State]) -> DoorDeviceSession:
     device = await door_devices.redeem(data.token)
-    request.set_session({**new_session(STAFF_KEY, device.staff_id), DOOR_KEY: device.event_id, "door_gate": device.gate})
+    request.set_session({
+        **new_session(STAFF_KEY, device.staff_id), DOOR_KEY: device.event_id, DOOR_GATE_KEY: device.gate, DOOR_DEVICE_KEY: device.id,
+    })
     return DoorDeviceSession(event_id=device.event_id, gate=device.gate)

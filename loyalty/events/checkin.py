@@ -8,6 +8,7 @@ first answer again (a unique index on event + nonce)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from loyalty import clock, db
 from loyalty.cards import codes
 from loyalty.cards import service as cards
-from loyalty.errors import InvalidField, NotFound
+from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.events.tables import Event, Scan
 from loyalty.i18n import Message, _
 from loyalty.i18n.enums import ENUMS
@@ -24,6 +25,18 @@ from loyalty.points import service as points
 
 NOT_OUR_CODE = _("This is not an Owner Club ticket or member card: scan the QR code of the owner's ticket or card")
 NOT_GENUINE = _("This ticket or card is not genuine: its signature does not match; ask the owner to show it again")
+
+
+class NonceReused(DomainError):
+    status = 409
+    type = "nonce-reused"
+    title = _("This scan's nonce was already used for another code")
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
 RESULTS = ("checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet")
 
 
@@ -49,6 +62,7 @@ class ScanAnswer:
     detail: Message | str = ""  # rendered in the scanner's locale by the API
     count: DoorCount | None = None
     replayed: bool = False
+    conflict: str = ""  # door_sync: `admitted` or `turned_away` when the door and the server disagree
 
 
 _COUNT_SQL = (
@@ -58,7 +72,7 @@ _COUNT_SQL = (
     "COALESCE(SUM(party_size), 0) AS people_expected "
     "FROM signup WHERE event = {} AND status IN ('confirmed', 'attended', 'no_show')"
 )
-_CONFLICTS_SQL = "SELECT COUNT(*) AS n FROM scan WHERE event = {} AND offline_result = 'checked_in' AND result <> 'checked_in'"
+_CONFLICTS_SQL = "SELECT COUNT(*) AS n FROM scan WHERE event = {} AND conflict <> ''"
 
 
 async def door_count(event_id: int) -> DoorCount:
@@ -108,10 +122,13 @@ def _answer(result: str, event_id: int, signup: dict[str, Any] | None, **more: A
     )
 
 
-async def _replay(event_id: int, nonce: str) -> ScanAnswer | None:
-    rows = await db.fetch("SELECT result, signup FROM scan WHERE event = {} AND nonce = {}", event_id, nonce)
+async def _replay(event_id: int, nonce: str, code: str, with_count: bool = True) -> ScanAnswer | None:
+    rows = await db.fetch("SELECT result, signup, code_hash, conflict FROM scan WHERE event = {} AND nonce = {}", event_id, nonce)
     if not rows:
         return None
+    if rows[0]["code_hash"] and rows[0]["code_hash"] != code_hash(code):
+        # Not a retry: another ticket's answer must not come back under this nonce.
+        raise NonceReused(_("This nonce was already used for another code: give each scan its own nonce"), field="nonce")
     signup = None
     if rows[0]["signup"] is not None:
         found = await db.fetch(_SIGNUP_SQL + "WHERE signup.id = {}", rows[0]["signup"])
@@ -125,7 +142,8 @@ async def _replay(event_id: int, nonce: str) -> ScanAnswer | None:
             f"event-attend:{signup['id']}",
         )
         first["points_earned"] = int(earned[0]["points"]) if earned else 0
-    return replace(_answer(rows[0]["result"], event_id, signup, **first), replayed=True, count=await door_count(event_id))
+    answer = replace(_answer(rows[0]["result"], event_id, signup, **first), replayed=True, conflict=rows[0]["conflict"])
+    return replace(answer, count=await door_count(event_id)) if with_count else answer
 
 
 async def check_in(
@@ -144,26 +162,77 @@ async def check_in(
     ).first()
     if event is None:
         raise NotFound(_("There is no event {event_id}", event_id=event_id))
-    if nonce is not None and (replayed := await _replay(event_id, nonce)) is not None:
+    if nonce is not None and (replayed := await _replay(event_id, nonce, code, with_count)) is not None:
         return replayed
     signup, elsewhere = await _signup_for(event_id, code, signer, unix_time if unix_time is not None else now.timestamp())
     answer = _decide(event, signup, elsewhere, now, opens_minutes)
+    turned_away = offline_result not in ("", "checked_in")
     try:
         async with db.transaction():
-            if answer.result == "checked_in":
+            if answer.result == "checked_in" and turned_away:
+                # The offline door said no and the person went away: nobody came in, but the
+                # ticket was good, so staff hear of it (door_sync.conflicts).
+                answer = replace(_answer(offline_result, event_id, signup), conflict="turned_away")
+            elif answer.result == "checked_in":
                 answer = await _enter(event, signup, gate, now)
+            elif offline_result == "checked_in":
+                answer = await _admitted_offline(answer, signup, gate, now)
             await Scan.insert(
                 Scan(event=event_id, signup=answer.signup_id, nonce=nonce, gate=gate, result=answer.result,
-                     staff=staff_id, scanned_at=now, device=device, offline_result=offline_result)
+                     staff=staff_id, scanned_at=now, device=device, offline_result=offline_result,
+                     conflict=answer.conflict, code_hash=code_hash(code))
             )
     except Exception as error:
         if nonce is not None and db.is_unique_violation(error):  # the same scanner's retry, at once
-            replayed = await _replay(event_id, nonce)
+            replayed = await _replay(event_id, nonce, code, with_count)
             if replayed is not None:
                 return replayed
         raise
     # A sync of offline scans counts once at the end, not after each scan.
     return replace(answer, count=await door_count(event_id)) if with_count else answer
+
+
+async def record_unreadable(
+    event_id: int, code: str, *, gate: str, nonce: str, staff_id: int | None, now: datetime, device: str, offline_result: str,
+) -> ScanAnswer:
+    """An offline scan of a code that is no valid ticket or card of ours now (forged, an unknown
+    key, a card replaced or suspended since): kept, so a resend replays it and an offline door
+    that let it in is a conflict staff see."""
+    if (replayed := await _replay(event_id, nonce, code, with_count=False)) is not None:
+        return replayed
+    conflict = "admitted" if offline_result == "checked_in" else ""
+    try:
+        async with db.transaction():
+            await Scan.insert(
+                Scan(event=event_id, signup=None, nonce=nonce, gate=gate, result="invalid_code", staff=staff_id, scanned_at=now,
+                     device=device, offline_result=offline_result, conflict=conflict, code_hash=code_hash(code))
+            )
+    except Exception as error:
+        if db.is_unique_violation(error) and (replayed := await _replay(event_id, nonce, code, with_count=False)) is not None:
+            return replayed
+        raise
+    return ScanAnswer(result="invalid_code", event_id=event_id, conflict=conflict)
+
+
+async def _admitted_offline(answer: ScanAnswer, signup: dict[str, Any] | None, gate: str, now: datetime) -> ScanAnswer:
+    """An offline door let in someone the server would not have. When the signup had come in
+    through another door *later* than this scan, this scan was the real first admission: the
+    attendance moves to it and the later admission becomes the conflict, so staff read the two
+    in the order they happened."""
+    first = answer.first_checked_in_at
+    if answer.result == "already_checked_in" and signup is not None and first is not None and first > now:
+        moved = await db.fetch(
+            "UPDATE signup SET checked_in_at = {}, checked_in_gate = {} WHERE id = {} AND status = 'attended' AND checked_in_at > {} "
+            "RETURNING id",
+            now, gate, signup["id"], now,
+        )
+        if moved:
+            await db.fetch(
+                "UPDATE scan SET conflict = 'admitted' WHERE signup = {} AND result = 'checked_in' AND conflict = '' RETURNING id",
+                signup["id"],
+            )
+            return replace(answer, result="checked_in", first_checked_in_at=now, first_gate=gate)
+    return replace(answer, conflict="admitted")
 
 
 def _when(moment: datetime, now: datetime) -> Later:

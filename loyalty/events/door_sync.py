@@ -19,7 +19,8 @@ from loyalty.cards import codes
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.events import checkin
 from loyalty.events.tables import Event
-from loyalty.i18n import _
+from loyalty.i18n import Message, _
+from loyalty.i18n.format import Later, datetime as written_datetime
 
 MAX_BATCH = 500
 # A device's clock may run a little fast; a scan "from the future" beyond this is refused.
@@ -65,32 +66,51 @@ class OfflineScan:
 @dataclass(frozen=True)
 class SyncedScan:
     nonce: str
-    result: str  # the server's answer, or `invalid_code` for a code that is no ticket or card of ours
-    conflict: bool
-    replayed: bool
+    status: str  # applied | replay | refused (not applied; `reason` says why, the device drops it)
+    result: str | None = None  # the server's record: a check-in result, or `invalid_code`
+    conflict: str = ""  # admitted | turned_away: staff must look (see `conflicts`)
+    reason: Message | str = ""
+
+    @property
+    def replayed(self) -> bool:
+        return self.status == "replay"
 
 
-async def sync(
-    event_id: int, device: str, scans: list[OfflineScan], *, signer: codes.CodeSigner, staff_id: int | None,
-    opens_minutes: int, now: datetime | None = None,
-) -> list[SyncedScan]:
-    """Apply a device's offline scans in the order they were made, each exactly once by nonce."""
-    now = now or clock.now()
+def _validate(device: str, scans: list[OfflineScan]) -> str:
+    """The whole body, before anything is applied: a bad field anywhere is a 422 naming it."""
     device = device.strip()
     if not 1 <= len(device) <= 64:
         raise InvalidField(_("Name the device (1 to 64 characters)"), field="device")
     if len(scans) > MAX_BATCH:
         raise InvalidField(_("Send at most {count} scans at a time", count=MAX_BATCH), field="scans")
     for index, scan in enumerate(scans):
-        if scan.scanned_at > now + CLOCK_SLACK or scan.scanned_at < now - OLDEST_SCAN:
-            raise InvalidField(
-                _("Scan {index} has a time this server cannot accept: is the device's clock right?", index=index + 1),
-                field=f"scans[{index}].scanned_at",
-            )
+        if not 1 <= len((scan.gate or "").strip()) <= 50:
+            raise InvalidField(_("Name the gate (1 to 50 characters)"), field=f"scans[{index}].gate")
+        if not 1 <= len(scan.nonce or "") <= 64:
+            raise InvalidField(_("A nonce has 1 to 64 characters"), field=f"scans[{index}].nonce")
+        if not scan.code:
+            raise InvalidField(_("Scan a code"), field=f"scans[{index}].code")
+    return device
+
+
+async def sync(
+    event_id: int, device: str, scans: list[OfflineScan], *, signer: codes.CodeSigner, staff_id: int | None,
+    opens_minutes: int, now: datetime | None = None,
+) -> list[SyncedScan]:
+    """Apply a device's offline scans in the order they were made, each exactly once by nonce.
+    Each scan has its own outcome: one the server cannot take (a clock far off, a nonce reused)
+    is refused on its own and never holds the rest back."""
+    now = now or clock.now()
+    device = _validate(device, scans)
     if not await Event.exists().where((Event.id == event_id) & (Event.status != "draft")):
         raise NotFound(_("There is no event {event_id}", event_id=event_id))
     done = []
     for scan in sorted(scans, key=lambda s: s.scanned_at):
+        if scan.scanned_at > now + CLOCK_SLACK or scan.scanned_at < now - OLDEST_SCAN:
+            done.append(SyncedScan(scan.nonce, "refused", reason=_(
+                "Scanned at a time this server cannot accept ({at}): is the device's clock right?", at=Later(written_datetime, scan.scanned_at),
+            )))
+            continue
         when = min(scan.scanned_at, now)
         try:
             answer = await checkin.check_in(
@@ -98,27 +118,33 @@ async def sync(
                 opens_minutes=opens_minutes, now=when, unix_time=when.timestamp(), device=device,
                 offline_result=scan.offline_result, with_count=False,
             )
+        except checkin.NonceReused as error:
+            done.append(SyncedScan(scan.nonce, "refused", reason=error.detail))
+            continue
         except (NotFound, InvalidField):
             raise
         except DomainError:
             # A forged or foreign code (the device said 票码无效 too: it checks the same signature),
-            # or a card replaced or suspended since the list was downloaded: nothing to apply.
-            done.append(SyncedScan(scan.nonce, "invalid_code", conflict=scan.offline_result == "checked_in", replayed=False))
-            continue
-        conflict = scan.offline_result == "checked_in" and answer.result != "checked_in"
-        done.append(SyncedScan(scan.nonce, answer.result, conflict=conflict, replayed=answer.replayed))
+            # or a card replaced or suspended since the list was downloaded: kept, and a conflict
+            # when the door let it in.
+            answer = await checkin.record_unreadable(
+                event_id, scan.code, gate=scan.gate.strip(), nonce=scan.nonce, staff_id=staff_id, now=when, device=device,
+                offline_result=scan.offline_result,
+            )
+        done.append(SyncedScan(scan.nonce, "replay" if answer.replayed else "applied", answer.result, answer.conflict))
     return done
 
 
 _CONFLICTS_SQL = (
-    "SELECT scan.id, scan.signup, scan.nonce, scan.gate, scan.device, scan.result, scan.scanned_at, "
+    "SELECT scan.id, scan.signup, scan.nonce, scan.gate, scan.device, scan.result, scan.offline_result, scan.conflict, scan.scanned_at, "
     "signup.party_size, signup.checked_in_at, signup.checked_in_gate, member.name AS member_name "
     "FROM scan LEFT JOIN signup ON signup.id = scan.signup LEFT JOIN member ON member.id = signup.member "
-    "WHERE scan.event = {} AND scan.offline_result = 'checked_in' AND scan.result <> 'checked_in' ORDER BY scan.scanned_at, scan.id"
+    "WHERE scan.event = {} AND scan.conflict <> '' ORDER BY scan.scanned_at, scan.id"
 )
 
 
 async def conflicts(event_id: int) -> list[dict[str, Any]]:
-    """Each offline admission the server would not have made: who, at which door and device, and
-    where and when the signup had already come in."""
+    """What staff must look at: each admission the server would not have made (a ticket let in a
+    second time, or one not valid), and each valid ticket an offline door turned away; who, at
+    which door and device, and where and when the signup came in first."""
     return [dict(r) for r in await db.fetch(_CONFLICTS_SQL, event_id)]

@@ -370,12 +370,24 @@ class OfflineSyncRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class SyncedScanView(msgspec.Struct):
     nonce: str
-    result: Annotated[
-        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
-        msgspec.Meta(description="the server's answer: a check-in result, or invalid_code (no ticket or card of ours; nothing kept)"),
+    status: Annotated[
+        Literal["applied", "replay", "refused"],
+        msgspec.Meta(description="applied: recorded now | replay: this nonce was applied before (its first answer) | "
+                     "refused: not applied (`reason` says why); the device drops it from its queue and shows it"),
     ]
-    conflict: Annotated[bool, msgspec.Meta(description="the device let them in; the server had already (or would not)")]
+    result: Annotated[
+        Literal["checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"] | None,
+        msgspec.Meta(description="what the server recorded: a check-in result, or invalid_code (no valid ticket or card of "
+                     "ours); for a door that turned a valid ticket away, what the door said; null when refused"),
+    ]
+    conflict: Annotated[bool, msgspec.Meta(description="the door and the server disagree: staff must look (`conflict_kind`)")]
+    conflict_kind: Annotated[
+        Literal["", "admitted", "turned_away"],
+        msgspec.Meta(description="admitted: let in though the server would not (again, or not valid) | turned_away: an "
+                     "offline door refused a ticket the server holds valid"),
+    ]
     replayed: Annotated[bool, msgspec.Meta(description="this nonce was applied before: the first answer again")]
+    reason: str = ""
 
 
 class OfflineSyncView(msgspec.Struct):
@@ -391,7 +403,18 @@ class DoorConflictView(msgspec.Struct):
     gate: str
     device: str
     scanned_at: datetime
-    result: Annotated[ScanResult, msgspec.Meta(description="what the server answered when the scan was synced")]
+    result: Annotated[
+        ScanResult | Literal["invalid_code"], msgspec.Meta(description="what the server recorded when the scan was synced")
+    ]
+    kind: Annotated[
+        Literal["admitted", "turned_away"],
+        msgspec.Meta(description="admitted: let in though the server would not (again, or not valid) | turned_away: an "
+                     "offline door refused a valid ticket (nobody came in: follow up)"),
+    ]
+    offline_result: Annotated[
+        Literal["", "checked_in", "already_checked_in", "not_signed_up", "wrong_event", "cancelled", "not_open_yet", "invalid_code"],
+        msgspec.Meta(description="what the offline door showed; empty for a live scan (a later admission made a conflict)"),
+    ]
     first_checked_in_at: datetime | None
     first_gate: str
 
@@ -405,6 +428,14 @@ class DoorDeviceSetup(msgspec.Struct):
     url: Annotated[str, msgspec.Meta(description="what the QR holds: the staff page with the one-time code after `#`")]
     expires_at: datetime
     qr_png_base64: Annotated[str, msgspec.Meta(description="the QR code of `url`, a PNG in base64")]
+
+
+class DoorDeviceView(msgspec.Struct):
+    id: int
+    gate: str
+    staff_name: Annotated[str, msgspec.Meta(description="who set the phone up")]
+    opened_at: datetime
+    expires_at: datetime
 
 
 class DoorDeviceSessionRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -118,6 +118,11 @@ class Scan(Table):
     # (`checked_in` here with another `result` is a conflict: two doors let one ticket in).
     device = Varchar(length=64, default="")
     offline_result = Varchar(length=24, default="")
+    # What staff must look at (door_sync): `admitted` (a door let in someone the server would not
+    # have, or a second time) or `turned_away` (an offline door refused a valid ticket); else ''.
+    conflict = Varchar(length=16, default="")
+    # The scanned code's hash: the same nonce with another code is not a retry (checkin._replay).
+    code_hash = Varchar(length=64, default="")
 
 
 class DoorDeviceToken(Table):
@@ -132,4 +137,8 @@ class DoorDeviceToken(Table):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Once used, the row is the phone's session (its cookie names it): it ends at the end of the
+    # event day (at most a day), or when the phone logs out or staff switch it off.
+    session_expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
 

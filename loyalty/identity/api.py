@@ -14,7 +14,7 @@ from loyalty.identity import service, wechat
 from loyalty.identity.wechat_api import PENDING_KEY
 from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.locale import SESSION_LANG_KEY
-from loyalty.identity.guards import DOOR_KEY, MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
+from loyalty.identity.guards import DOOR_DEVICE_KEY, DOOR_GATE_KEY, DOOR_KEY, MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
 from loyalty.ops.client_address import client_address
 from loyalty.identity.schemas import (
     LoginCodeRequest,
@@ -79,8 +79,12 @@ async def _end_session(request: Request[Any, Any, State]) -> None:
     session = request.scope.get("session") or {}
     if isinstance(session.get(MEMBER_KEY), int):
         await service.end_member_sessions(session[MEMBER_KEY])
-    if isinstance(session.get(STAFF_KEY), int) and session.get(DOOR_KEY) is None:  # a door phone logs only itself out
+    if isinstance(session.get(STAFF_KEY), int) and session.get(DOOR_KEY) is None:
         await service.end_staff_sessions(session[STAFF_KEY])
+    if isinstance(session.get(DOOR_DEVICE_KEY), int):  # a door phone logs only itself out, every copy of it
+        from loyalty.events import door_devices
+
+        await door_devices.end(session[DOOR_DEVICE_KEY])
     request.clear_session()
 
 
@@ -118,5 +122,5 @@ class StaffMeController(Controller):
         session = request.scope.get("session") or {}
         return StaffSession(
             staff_id=staff.id, username=staff.username, role=staff.role, display_name=staff.display_name,
-            door_event_id=session.get(DOOR_KEY), door_gate=session.get("door_gate", ""),
+            door_event_id=session.get(DOOR_KEY), door_gate=session.get(DOOR_GATE_KEY, ""),
         )

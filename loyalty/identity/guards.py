@@ -26,6 +26,13 @@ ISSUED_KEY = "iat"  # when the session was made (epoch seconds): logging out end
 # A phone set up as a door scanner from a QR (loyalty.events.door_devices): its session acts for
 # the staff member who made the QR, but only on routes marked `opt={"door": True}`.
 DOOR_KEY = "door_event"
+DOOR_GATE_KEY = "door_gate"
+DOOR_DEVICE_KEY = "door_device"  # the device session's row: checked on every request
+
+
+def door_device(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
+    """The door phone making this request (a `door_devices.DoorDevice`), or None for a staff member."""
+    return getattr(connection.state, "door_device", None)
 
 
 def new_session(key: str, subject_id: int) -> dict[str, Any]:
@@ -55,8 +62,9 @@ async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], ha
     if not isinstance(staff_id, int):
         raise NotAuthenticated(_("Please log in as staff."))
     staff = await service.get_staff(staff_id, issued_at=issued_at(connection))
-    if _session(connection).get(DOOR_KEY) is not None and not handler.opt.get("door"):
-        raise Forbidden(_("This phone is set up as a door scanner: it may only scan at the door."), role=staff.role)
+    connection.state.door_device = None
+    if _session(connection).get(DOOR_KEY) is not None:
+        await _door_phone(connection, handler, staff.role)
     allowed: tuple[str, ...] = tuple(handler.opt.get("roles", ()))
     if staff.role != "admin" and staff.role not in allowed:
         needed = Later(enum_list, "staff_role", allowed or ("admin",), style="or")
@@ -64,6 +72,24 @@ async def requires_staff_role(connection: ASGIConnection[Any, Any, Any, Any], ha
             _("This needs the role {needed}; you are {role}.", needed=needed, role=role_words(staff.role)), role=staff.role
         )
     connection.state.staff = staff
+
+
+async def _door_phone(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler, role: str) -> None:
+    """A phone set up from a QR: its session must still hold (it expires with the event day and
+    ends when logged out or switched off), and it scans only at its own event; the routes that
+    take the event or gate in the body check them too (door_devices.check_scope)."""
+    from loyalty.events import door_devices  # the door's rules live with the events
+
+    device_id = _session(connection).get(DOOR_DEVICE_KEY)
+    if not isinstance(device_id, int):  # a cookie from before device sessions were kept
+        raise NotAuthenticated(_("This door scanner has been switched off or its day is over: open it again from a new QR code."))
+    device = await door_devices.check_session(device_id)
+    if not handler.opt.get("door"):
+        raise Forbidden(_("This phone is set up as a door scanner: it may only scan at the door."), role=role)
+    event_id = connection.path_params.get("event_id")
+    if event_id is not None:
+        door_devices.check_scope(device, int(event_id))
+    connection.state.door_device = device
 
 
 def member_id(connection: ASGIConnection[Any, Any, Any, Any]) -> int:

@@ -51,23 +51,36 @@ async def test_two_offline_doors_admit_fifty_and_the_ticket_let_in_twice_is_one_
     await expect(east.locator("#door-queue")).to_have_text("52 条待同步")
     await expect(west.locator("#door-queue")).to_have_text("1 条待同步")
     assert sent == [] and await Signup.count().where(Signup.status == "attended") == 0
+    # A scan the server will refuse (the phone's clock was days off): it must not hold the others back.
+    await east.evaluate("""async ([id, code]) => { await DoorOffline.addScan({ nonce: 'stale-1', event_id: id, code, gate: '东门',
+        scanned_at: new Date(Date.now() - 5 * 86400000).toISOString(), offline_result: 'checked_in', signup_id: null }); }""",
+                        [event_id, tickets[20]])
+    # A code the server will not take though this door let it in (as a card replaced since the list was kept).
+    await east.evaluate("""async ([id, code]) => { await DoorOffline.addScan({ nonce: 'odd-1', event_id: id, code, gate: '东门',
+        scanned_at: new Date().toISOString(), offline_result: 'checked_in', signup_id: null }); }""", [event_id, forged])
 
     await east.context.set_offline(False)
     await expect(east.locator("#door-net")).to_have_text("在线")
-    await expect(east.locator("#door-queue")).to_have_text("", timeout=30_000)  # 52 scans applied one by one
+    await expect(east.locator("#door-queue")).to_have_text("", timeout=30_000)  # 52 scans applied one by one, one refused
+    await expect(east.locator("#door-unsynced-title")).to_have_text("1 条离线扫码未能同步：请告知工作人员")
+    await expect(east.locator("#door-unsynced-list li")).to_contain_text("请检查手机时间是否正确")
+    await expect(east.locator("#door-conflict-list li")).to_have_text(re.compile(r"^无效票码：离线时于“东门” \d\d:\d\d 放行$"))
     await west.context.set_offline(False)
     await expect(west.locator("#door-queue")).to_have_text("", timeout=30_000)
-    await expect(west.locator("#door-conflicts")).to_have_text("有 1 张票在离线时被重复放行，请核对")
-    await expect(west.locator("#door-conflict-list li")).to_have_text(
+    await expect(west.locator("#door-conflicts")).to_have_text("2 条离线扫码待核对")
+    await expect(west.locator("#door-conflict-list li").filter(has_text="业主0")).to_have_text(
         re.compile(r"^业主0（1 人）：\d\d:\d\d 已在「东门」签到，\d\d:\d\d 又在「西门」放行$"))
     await expect(west.locator("#door-count")).to_have_text("50 / 50")  # the other door's admissions, seen
     assert await scan(west, tickets[9]) == "already_checked_in"  # online again: let in at the east door
     await expect(west.locator("#result-code")).to_have_text(re.compile(r"^已签到（东门 \d\d:\d\d）$"))
 
     assert await Signup.count().where((Signup.event == event_id) & (Signup.status == "attended")) == 50
-    [conflict] = await door_sync.conflicts(event_id)
+    [conflict] = [c for c in await door_sync.conflicts(event_id) if c["result"] != "invalid_code"]
+    [unreadable] = [c for c in await door_sync.conflicts(event_id) if c["result"] == "invalid_code"]
+    assert unreadable["result"] == "invalid_code" and unreadable["conflict"] == "admitted"
     assert conflict["gate"] == "西门" and conflict["checked_in_gate"] == "东门"
-    # Every offline scan once (the forged code is no scan of a ticket: the server keeps nothing of it).
-    assert await Scan.count().where(Scan.offline_result != "") == 52
+    # Every offline scan once (the forged code too, refused at the door: kept, no conflict; the stale
+    # scan refused and not kept; the odd code let in kept as a conflict).
+    assert await Scan.count().where(Scan.offline_result != "") == 54
     assert await points.audit_ledger() == []
     assert pages.errors == []

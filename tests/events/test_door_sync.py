@@ -89,7 +89,7 @@ async def test_offline_scans_apply_once_by_nonce_and_a_ticket_let_in_at_two_door
     # Checked in when the door said so (the device's clock), not when the network came back.
     row = await Signup.select(Signup.checked_in_at, Signup.checked_in_gate).where(Signup.id == ids[1]).first()
     assert row == {"checked_in_at": OPENS + timedelta(minutes=2), "checked_in_gate": "东门"}
-    assert await Scan.count().where(Scan.event == event_id) == 4  # e1, e2, w1, w2: once each
+    assert await Scan.count().where(Scan.event == event_id) == 5  # e1, e2, e3 (kept though no ticket), w1, w2: once each
     assert await LedgerEntry.count().where(LedgerEntry.idempotency_key.like("event-attend:%")) == 3
     assert await points.audit_ledger() == []
 
@@ -108,7 +108,8 @@ async def test_a_sync_that_cannot_be_applied_is_refused_naming_the_field(databas
     async with staff_client(database, settings, "seller1", role="sales") as sales:
         forbidden = await sales.post(SYNC, json={"event_id": event_id, "device": "d1", "scans": []})
 
-    assert from_the_future.status_code == 422 and fields(from_the_future) == ["scans[0].scanned_at"], from_the_future.text
+    # One scan the server cannot take is refused on its own (tests/events/test_door_sync_per_scan.py).
+    assert from_the_future.status_code == 200 and from_the_future.json()["scans"][0]["status"] == "refused", from_the_future.text
     assert unknown_event.status_code == 404
     assert no_device.status_code == 422 and fields(no_device) == ["device"]
     assert bad_result.status_code in (400, 422) and "offline_result" in bad_result.text
