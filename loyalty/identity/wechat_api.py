@@ -18,7 +18,11 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Response
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
+from functools import lru_cache
+
+from loyalty import clock
 from loyalty.care import routing, wechat
+from loyalty.ops.rate_limits import Counters
 from loyalty.i18n.locale import SESSION_LANG_KEY
 from loyalty.identity import wechat as service
 from loyalty.identity.guards import MEMBER_KEY, new_session
@@ -68,12 +72,31 @@ async def wechat_oauth_callback(
 
 
 # A call whose signature is not ours is a 400, like a forged Stripe webhook (not a 403: no
-# role could make it right).
+# role could make it right). The signature covers only token, timestamp and nonce, so a
+# captured URL would sign any body forever: it must be recent, and each nonce counts once.
+CALLBACK_WINDOW_SECONDS = 300
+
+
 def _signed(request: Request[Any, Any, State], settings: Settings) -> bool:
     query = request.query_params
+    timestamp = query.get("timestamp", "")
+    if not timestamp.isdigit() or abs(int(timestamp) - clock.now().timestamp()) > CALLBACK_WINDOW_SECONDS:
+        return False
     return bool(settings.wechat_token) and wechat.signature_ok(
-        settings.wechat_token or "", query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")
+        settings.wechat_token or "", query.get("signature", ""), timestamp, query.get("nonce", "")
     )
+
+
+@lru_cache(maxsize=4)
+def _nonces(settings: Settings) -> Counters:
+    return Counters(settings)  # Redis when there is a broker: every process sees every nonce
+
+
+async def _first_use(request: Request[Any, Any, State], settings: Settings) -> bool:
+    query = request.query_params
+    key = f"wechat-nonce:{query.get('timestamp', '')}:{query.get('nonce', '')}"[:200]
+    count, _shared = await _nonces(settings).incr(key, 2 * CALLBACK_WINDOW_SECONDS)
+    return count == 1
 
 
 @get("/wechat/callback", include_in_schema=False, sync_to_thread=False)
@@ -90,6 +113,8 @@ async def wechat_server_event(request: Request[Any, Any, State], settings: Named
     fall back to SMS), a follow unblocks it."""
     if not _signed(request, settings):
         return Response("not signed by WeChat", status_code=HTTP_400_BAD_REQUEST, media_type="text/plain")
+    if not await _first_use(request, settings):
+        return Response("this call was already received", status_code=HTTP_400_BAD_REQUEST, media_type="text/plain")
     try:
         event = ElementTree.fromstring(await request.body())
     except ElementTree.ParseError:
