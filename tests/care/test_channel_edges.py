@@ -62,3 +62,27 @@ async def test_a_bad_link_is_a_400_and_a_gone_member_a_410(database, sms_stand_i
         missing = await http.post(f"/api/v1/unsubscribe/{gone}")
     assert (tampered.status_code, page.status_code, missing.status_code) == (400, 400, 410)
     assert not await OptOut.exists()
+
+
+async def test_the_oauth_redirect_uri_is_our_public_address_whatever_the_host_header(database, sms_stand_in, wechat_stand_in):
+    from urllib.parse import parse_qs, urlsplit
+
+    settings = both_settings(database, sms_stand_in, wechat_stand_in, public_url="https://club.example.cn")
+    app = create_app(settings, engine=database.engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        answer = await http.get("/api/v1/auth/wechat", headers={"Host": "evil.example"})
+    redirect = parse_qs(urlsplit(answer.headers["location"]).query)["redirect_uri"][0]
+    assert redirect == "https://club.example.cn/api/v1/auth/wechat/callback"
+
+
+def test_an_unbound_openid_waits_in_the_session_ten_minutes_only():
+    from datetime import timedelta
+
+    from loyalty import clock
+    from loyalty.identity.wechat_api import PENDING_KEY, PENDING_SECONDS, PENDING_UNTIL_KEY, pending_openid
+
+    session = {PENDING_KEY: OPENID, PENDING_UNTIL_KEY: clock.now().timestamp() + PENDING_SECONDS}
+    assert pending_openid(session) == OPENID
+    with clock.as_of(clock.now() + timedelta(seconds=PENDING_SECONDS + 1)):
+        assert pending_openid(session) is None
+    assert pending_openid({PENDING_KEY: OPENID}) is None  # an old session without a lifetime binds nothing
