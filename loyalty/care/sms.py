@@ -37,6 +37,9 @@ from loyalty.phones import mask_phone
 from loyalty.settings import Settings, template_map
 
 log = logging.getLogger("loyalty.outbox")
+# The SDK logs whole requests and answers at DEBUG (phone numbers, codes, the Authorization
+# header): never, whatever level the root logger is set to.
+logging.getLogger("tencentcloud_sdk_common").setLevel(logging.WARNING)
 
 RETRY_CODES = ("InternalError", "ServerNetworkError", "ClientNetworkError", "RequestLimitExceeded",
                "LimitExceeded.GlobalSmsSendingRateLimit", "LimitExceeded.DeliveryFrequencyLimit",
