@@ -342,6 +342,9 @@ def _celery(*args: str) -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker (extra arguments go to Celery)."""
+    # The worker is what sends: on the log backend it would mark owners' codes "sent" to nowhere.
+    if problem := login_channel_problem(_settings()):
+        raise click.ClickException(problem)
     _celery("worker", "--loglevel=INFO", *celery_args)
 
 

@@ -16,6 +16,7 @@ from loyalty import jobs
 from loyalty.members.tables import Member
 from tests.conftest import TEST_SECRET
 from tests.members_builders import import_rows
+from tests.sms_server import SERVER_SMS_ENV
 
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 
@@ -41,6 +42,7 @@ async def test_refresh_stages_runs_in_a_real_celery_worker_on_redis(database, re
         LOYALTY_DATABASE_URL=database.url,
         LOYALTY_BROKER_URL=redis_url,
         LOYALTY_SECRET_KEY=TEST_SECRET,
+        **SERVER_SMS_ENV,
     )
     worker = subprocess.Popen(
         [LOYALTY, "worker", "--pool=solo", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
@@ -88,7 +90,8 @@ async def test_an_owner_import_runs_in_a_real_celery_worker_and_ends_done(databa
     created = await OwnerImport.insert(OwnerImport(file_name="owners.csv", content=path.read_bytes())).returning(OwnerImport.id)
     import_id = created[0]["id"]
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ, LOYALTY_DATABASE_URL=database.url, LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET)
+    env = dict(os.environ, LOYALTY_DATABASE_URL=database.url, LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET,
+               **SERVER_SMS_ENV)
     worker = subprocess.Popen(
         [LOYALTY, "worker", "--pool=solo", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -103,3 +106,18 @@ async def test_an_owner_import_runs_in_a_real_celery_worker_and_ends_done(databa
     record = await OwnerImport.select().where(OwnerImport.id == import_id).first()
     assert (record["status"], record["rows_imported"], bytes(record["content"])) == ("done", 2, b""), output
     assert await Member.count() == 2
+
+
+def test_the_worker_refuses_to_start_on_the_log_sms_backend_outside_the_demo(redis_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOYALTY_", "TENCENTCLOUD_"))}
+    env.update(LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET, LOYALTY_SMS_BACKEND="log")
+    done = subprocess.run([LOYALTY, "worker", "--pool=solo"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "LOYALTY_SMS_BACKEND=log" in done.stderr
+
+
+def test_the_tencent_sdk_never_logs_request_bodies():
+    import logging
+
+    import loyalty.care.sms  # noqa: F401 - sets the SDK's level on import
+
+    assert not logging.getLogger("tencentcloud_sdk_common").isEnabledFor(logging.DEBUG)

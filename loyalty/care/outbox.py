@@ -69,14 +69,15 @@ async def queue_message(
     *, kind: str, channel_name: str, recipient: str, template: str, language: str, body: str, subject: str = "",
     member_id: int | None = None, payload: dict[str, Any] | None = None, dedupe_key: str | None = None,
     not_before: datetime | None = None, urgent_by: datetime | None = None, settings: Settings | None = None,
-    sealed: bool = False, params: list[str] | None = None,
+    sealed: bool = False, params: list[str] | None = None, expires_at: datetime | None = None,
 ) -> int | None:
     """Write a message to the outbox; returns its id to enqueue delivery of once the caller's
     transaction has committed, or None if nothing is to be sent (already queued for this
     occasion, or the owner opted out). Quiet hours never hold a message past `urgent_by` (a
     reminder for an early event goes out at night rather than after the event). A `sealed`
     body (it carries a secret) is kept encrypted until delivery (loyalty.care.sealing), and so
-    are its `params` (a provider template's parameters: SMS)."""
+    are its `params` (a provider template's parameters: SMS). A message with `expires_at` (a
+login code) is never sent after it: it ends `expired` instead."""
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     settings = settings or jobs.current_settings()
@@ -87,6 +88,8 @@ async def queue_message(
         when = deferred if urgent_by is None or deferred <= urgent_by else when
     skipped = member_id is not None and await opted_out(member_id, kind)
     payload = dict(payload or {})
+    if expires_at is not None:
+        payload["expires_at"] = expires_at.isoformat()
     if params is not None:
         payload["params"] = json.dumps([str(value) for value in params], ensure_ascii=False)
     if sealed:
@@ -161,6 +164,9 @@ async def deliver_message(message_id: int) -> str:
     row = claimed[0]
     attempt = row["attempts"]
     ours = (OutboxMessage.id == message_id) & (OutboxMessage.status == "sending") & (OutboxMessage.attempts == attempt)
+    expires = _expires_at(row["payload"])
+    if expires is not None and expires <= now:  # a dead login code is worth nothing to the owner
+        return await _expire(message_id, ours, "expired before it could be sent")
     record = await DeliveryAttempt.insert(
         DeliveryAttempt(message=message_id, attempt=attempt, channel=row["channel"], recipient=row["recipient"], started_at=now,
                         outcome="retry")
@@ -195,6 +201,9 @@ async def deliver_message(message_id: int) -> str:
         retry_at = now + timedelta(seconds=settings.outbox_retry_seconds * 2 ** (attempt - 1))
     if row["kind"] not in TRANSACTIONAL:  # a greeting's retry waits out the quiet hours too
         retry_at = after_quiet_hours(retry_at, settings.quiet_hours)
+    if expires is not None and retry_at >= expires:  # held past its expiry (a daily limit): give it up now
+        log.warning("message %s attempt %s %s; expires before it could go: %s", message_id, attempt, outcome.status, error)
+        return await _expire(message_id, ours, error)
     log.warning("message %s attempt %s %s%s: %s", message_id, attempt, outcome.status, " (giving up)" if final else "", error)
     await OutboxMessage.update(
         {OutboxMessage.status: "failed" if final else "queued", OutboxMessage.error: error, OutboxMessage.next_attempt_at: retry_at}
@@ -202,9 +211,22 @@ async def deliver_message(message_id: int) -> str:
     return "failed" if final else "queued"
 
 
+def _payload(payload: Any) -> dict[str, Any]:
+    return json.loads(payload or "{}") if isinstance(payload, str) else (payload or {})
+
+
+def _expires_at(payload: Any) -> datetime | None:
+    raw = _payload(payload).get("expires_at")
+    return datetime.fromisoformat(raw) if raw else None
+
+
+async def _expire(message_id: int, ours: Any, error: str) -> str:
+    await OutboxMessage.update({OutboxMessage.status: "expired", OutboxMessage.error: error[:1000]}).where(ours)
+    return "expired"
+
+
 def _params(payload: Any, settings: Settings) -> list[str]:
-    if isinstance(payload, str):
-        payload = json.loads(payload or "{}")
+    payload = _payload(payload)
     raw = (payload or {}).get("params")
     return [str(value) for value in json.loads(unseal(raw, settings.secret_key))] if raw else []
 

@@ -16,7 +16,9 @@ minutes). The provider's answer is mapped (`classify`) to:
 - blocked: the number is wrong or blacklisted: flag it, the message falls back;
 - gave_up: this channel cannot send it (template, signature, credit, permission).
 Our own limits per number and per day (`limits`, counted like the rate limits) throttle before
-the provider is asked. Delivery receipts (the handset's report) are pulled by
+the provider is asked. Both are checked before either counts, and only a message handed to the
+provider counts (once: a held message, or one the provider refused, gives its count back; a
+network failure keeps it, since the provider may have sent it). Delivery receipts (the handset's report) are pulled by
 `pull_receipts` (with the outbox's dispatch, every minute) and kept on the attempt with the provider's SerialNo.
 """
 
@@ -30,11 +32,14 @@ from typing import Any
 
 from loyalty import clock
 from loyalty.care.channels import Envelope, Outcome
-from loyalty.ops.rate_limits import Counters, FixedWindow
+from loyalty.ops.rate_limits import Count, Counters, FixedWindow
 from loyalty.phones import mask_phone
 from loyalty.settings import Settings, template_map
 
 log = logging.getLogger("loyalty.outbox")
+# The SDK logs whole requests and answers at DEBUG (phone numbers, codes, the Authorization
+# header): never, whatever level the root logger is set to.
+logging.getLogger("tencentcloud_sdk_common").setLevel(logging.WARNING)
 
 RETRY_CODES = ("InternalError", "ServerNetworkError", "ClientNetworkError", "RequestLimitExceeded",
                "LimitExceeded.GlobalSmsSendingRateLimit", "LimitExceeded.DeliveryFrequencyLimit",
@@ -85,14 +90,25 @@ class _Limits:
         self.per_number = FixedWindow(counters, settings.sms_per_number_limit, "sms-number")
         self.per_day = FixedWindow(counters, settings.sms_daily_limit, "sms-day")
 
-    async def over(self, phone: str) -> Outcome | None:
-        total = await self.per_day.hit("all")
-        if total.over:
-            return Outcome("throttled", code="Limit.Daily", detail=f"over {self.per_day}", retry_after=total.retry_after)
+    async def take(self, phone: str) -> tuple[Outcome | None, tuple[Count, Count] | None]:
+        """Count one message for `phone` and for the day, or hold it (and count nothing) when
+        either limit is reached: a held message must not use up the budget of the ones that
+        can go (the per-number limit of one busy phone would otherwise hold everyone's codes)."""
         number = await self.per_number.hit(phone)
         if number.over:
-            return Outcome("throttled", code="Limit.PerNumber", detail=f"over {self.per_number}", retry_after=number.retry_after)
-        return None
+            await self.per_number.give_back(phone, number)
+            return Outcome("throttled", code="Limit.PerNumber", detail=f"over {self.per_number}", retry_after=number.retry_after), None
+        total = await self.per_day.hit("all")
+        if total.over:
+            await self.per_day.give_back("all", total)
+            await self.per_number.give_back(phone, number)
+            return Outcome("throttled", code="Limit.Daily", detail=f"over {self.per_day}", retry_after=total.retry_after), None
+        return None, (number, total)
+
+    async def give_back(self, phone: str, taken: tuple[Count, Count]) -> None:
+        number, total = taken
+        await self.per_number.give_back(phone, number)
+        await self.per_day.give_back("all", total)
 
 
 @lru_cache(maxsize=4)
@@ -132,8 +148,10 @@ class TencentSmsChannel:
         template = self.templates.get(envelope.kind)
         if template is None:
             return Outcome("gave_up", code="NoTemplate", detail=f"no SMS template for {envelope.kind} (LOYALTY_SMS_TEMPLATES)")
-        if (limited := await _limits(self.settings).over(envelope.recipient)) is not None:
-            return limited
+        limits = _limits(self.settings)
+        limited, taken = await limits.take(envelope.recipient)
+        if limited is not None or taken is None:
+            return limited or Outcome("retry", code="Limit")
         request = models.SendSmsRequest()
         request.PhoneNumberSet = [envelope.recipient]
         request.SmsSdkAppId = self.settings.sms_sdk_app_id
@@ -146,7 +164,10 @@ class TencentSmsChannel:
         try:
             response = await client.SendSms(request)
         except TencentCloudSDKException as error:
-            return classify(error.get_code() or "ServerNetworkError", str(error.get_message() or "")[:300])
+            refused = classify(error.get_code() or "ServerNetworkError", str(error.get_message() or "")[:300])
+            if error.get_code() and not error.get_code().endswith("NetworkError"):  # answered, sent nothing: no cost
+                await limits.give_back(envelope.recipient, taken)
+            return refused
         except OSError as error:  # the network: httpx's errors are OSErrors only sometimes
             return Outcome("retry", code="ClientNetworkError", detail=str(error)[:300])
         except Exception as error:  # noqa: BLE001 - httpx transport errors and the like: try again later
@@ -155,6 +176,8 @@ class TencentSmsChannel:
             await client.close()
         status = response.SendStatusSet[0]
         outcome = classify(status.Code, status.Message or "")
+        if outcome.status != "sent":  # refused by the provider: counted only what it took
+            await limits.give_back(envelope.recipient, taken)
         log.info("sms to %s: %s (%s)", mask_phone(envelope.recipient), status.Code, status.SerialNo)
         return Outcome(outcome.status, code=outcome.code, detail=outcome.detail, provider_ref=status.SerialNo or "",
                        retry_after=outcome.retry_after)

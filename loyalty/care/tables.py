@@ -10,7 +10,7 @@ from loyalty.members.tables import Member, Project, Unit
 
 # queued → sending → sent; a failed attempt goes back to queued with a later next_attempt_at
 # until the attempts run out (failed); an owner's opt-out makes a message skipped.
-OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "skipped", "expired")
 # What a message is about: owners opt out per kind (the transactional ones cannot be refused).
 MESSAGE_KINDS = (
     "login_code", "event_update", "case_update",  # transactional

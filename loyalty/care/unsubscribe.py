@@ -18,6 +18,7 @@ from litestar.di import NamedDependency
 from litestar.response import Response
 
 from loyalty.care.tables import OptOut, TRANSACTIONAL
+from loyalty.members.tables import Member
 from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.enums import enum_label
 from loyalty.i18n.format import Later
@@ -53,7 +54,7 @@ def footer(language: str, link: str) -> str:
     return translate(_("Do not want messages like this one? Unsubscribe: {link}", link=link), language)
 
 
-def _page(locale: str, text: str, *, button: str | None = None) -> Response[str]:
+def _page(locale: str, text: str, *, button: str | None = None, status: int = 200) -> Response[str]:
     form = f'<form method="post"><button type="submit">{escape(button)}</button></form>' if button else ""
     html = (
         f'<!doctype html><html lang="{escape(locale)}"><head><meta charset="utf-8">'
@@ -63,14 +64,14 @@ def _page(locale: str, text: str, *, button: str | None = None) -> Response[str]
         "h1{font-size:1.2rem}button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.5rem;border:1px solid #1e3a8a;background:#1e40af;color:#fff}</style></head>"
         f"<body><h1>{escape(translate(_('Owner Club'), locale))}</h1><p>{escape(text)}</p>{form}</body></html>"
     )
-    return Response(html, media_type="text/html; charset=utf-8")
+    return Response(html, media_type="text/html; charset=utf-8", status_code=status)
 
 
 @get("/unsubscribe/{raw:str}", include_in_schema=False, sync_to_thread=False)
 def unsubscribe_page(raw: str, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
     locale = request_locale(request)
     if (found := read_token(settings, raw)) is None:
-        return _page(locale, translate(_("This unsubscribe link is not valid."), locale))
+        return _page(locale, translate(_("This unsubscribe link is not valid."), locale), status=400)
     _member, kind = found
     return _page(
         locale, translate(_("Stop receiving {kind} from Owner Club?", kind=Later(enum_label, "message_kind", kind)), locale),
@@ -84,8 +85,10 @@ async def unsubscribe(raw: str, request: Request[Any, Any, State], settings: Nam
     locale = request_locale(request)
     found = read_token(settings, raw)
     if found is None:
-        return _page(locale, translate(_("This unsubscribe link is not valid."), locale))
+        return _page(locale, translate(_("This unsubscribe link is not valid."), locale), status=400)
     member_id, kind = found
+    if not await Member.exists().where(Member.id == member_id):
+        return _page(locale, translate(_("This unsubscribe link belongs to an account that no longer exists."), locale), status=410)
     if not await OptOut.exists().where((OptOut.member == member_id) & (OptOut.kind == kind)):
         await OptOut.insert(OptOut(member=member_id, kind=kind))
     return _page(locale, translate(

@@ -192,4 +192,5 @@ async def openid_for_code(settings: Settings, code: str) -> str:
 
 def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool:
     expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    return hmac.compare_digest(expected, signature or "")
+    # Bytes: compare_digest raises on a str that is not ASCII, and any query can hold one.
+    return hmac.compare_digest(expected.encode(), (signature or "").encode())

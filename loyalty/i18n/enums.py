@@ -101,6 +101,15 @@ ENUMS: dict[str, dict[str, Message]] = {
         "void": _p("ledger_entry_kind", "Voided"),
     },
     # What a message to an owner is about (the outbox's kinds): the unsubscribe page, preferences.
+    # Where a message to an owner stands (the outbox; staff read it in the admin).
+    "outbox_status": {
+        "queued": _p("outbox_status", "Waiting to send"),
+        "sending": _p("outbox_status", "Sending"),
+        "sent": _p("outbox_status", "Sent"),
+        "failed": _p("outbox_status", "Failed"),
+        "skipped": _p("outbox_status", "Not sent (opted out)"),
+        "expired": _p("outbox_status", "Expired before sending"),
+    },
     "message_kind": {
         "login_code": _p("message_kind", "login codes"),
         "event_update": _p("message_kind", "updates on your events"),

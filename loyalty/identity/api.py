@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from loyalty.identity import service, wechat
-from loyalty.identity.wechat_api import PENDING_KEY
+from loyalty.identity.wechat_api import pending_openid
 from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.locale import SESSION_LANG_KEY
 from loyalty.identity.guards import DOOR_DEVICE_KEY, DOOR_GATE_KEY, DOOR_KEY, MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
@@ -62,8 +62,8 @@ class MemberAuthController(Controller):
     @post("/sessions", operation_id="memberLogin", summary="Log in with phone and one-time code")
     async def login(self, data: JSONBody[MemberLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> MemberSession:
         member = await service.verify_login_code(data.phone, data.code, settings)
-        pending = (request.scope.get("session") or {}).get(PENDING_KEY)
-        if isinstance(pending, str) and pending:  # came from a WeChat login: the code binds that WeChat
+        pending = pending_openid(request.scope.get("session") or {})
+        if pending:  # came from a WeChat login a few minutes ago: the code binds that WeChat
             await wechat.bind(member.id, pending)
         # The owner's saved language comes first from now on (loyalty.i18n.locale).
         request.set_session({**new_session(MEMBER_KEY, member.id), SESSION_LANG_KEY: member.language})

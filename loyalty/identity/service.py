@@ -84,15 +84,9 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
         _code_hash(settings.secret_key or "", phone, code) if member else hashlib.sha256(secrets.token_bytes(32)).hexdigest()
     )
     minutes = settings.login_code_ttl_seconds // 60
+    expires_at = now + timedelta(seconds=settings.login_code_ttl_seconds)
     async with db.transaction():
-        await LoginCode.insert(
-            LoginCode(
-                phone=phone,
-                code_hash=code_hash,
-                created_at=now,
-                expires_at=now + timedelta(seconds=settings.login_code_ttl_seconds),
-            )
-        )
+        await LoginCode.insert(LoginCode(phone=phone, code_hash=code_hash, created_at=now, expires_at=expires_at))
         if member is None:
             return
         message_id = await care.queue_message(
@@ -106,6 +100,7 @@ async def request_login_code(raw_phone: str, settings: Settings) -> None:
             body=label("login_code.sms", member["language"], code=code, minutes=minutes),
             params=[code, str(minutes)],  # the SMS provider's template: {1} the code, {2} its minutes
             sealed=True,  # staff who can read the outbox must not be able to log in as the owner
+            expires_at=expires_at,  # a code that arrives dead is no use: never sent after it expires
         )
     if message_id is not None:
         await jobs.enqueue("loyalty.care.deliver_message", message_id)

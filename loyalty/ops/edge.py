@@ -13,7 +13,7 @@ POST, PUT, PATCH or DELETE that a browser marks as coming from another origin is
 can carry no victim's cookie (curl, tills, Stripe). This is the approach of OWASP's "verifying
 origin with standard headers" and of Go's `http.CrossOriginProtection`; with it no form or
 script needs a token, and the cookie is SameSite=Lax as a second line. The partner API (keys,
-no cookies) and Stripe's webhook (signed) are exempt.
+no cookies), Stripe's webhook (signed) and one-click unsubscribe (a signed link) are exempt.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 access_log = logging.getLogger("loyalty.access")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-EXEMPT_PREFIXES = ("/partner/", "/api/v1/payments/stripe/webhook")
+# The unsubscribe link's one-click POST (RFC 8058) comes from a mail client (Origin: its web
+# mail, or null): its signed token is the proof, and it acts on no cookie's authority.
+EXEMPT_PREFIXES = ("/partner/", "/api/v1/payments/stripe/webhook", "/api/v1/unsubscribe/")
 _SAME_ORIGIN = (b"same-origin", b"none")  # "none": typed in the address bar, a bookmark
 
 # Our pages load nothing from elsewhere and have no inline script or style.

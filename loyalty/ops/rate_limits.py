@@ -69,14 +69,14 @@ class Counters:
         self._shared_retry_at = 0.0  # time.monotonic() before which Redis is not tried again
         self._shared_down = False
 
-    async def incr(self, key: str, expiry: int) -> tuple[int, bool]:
-        """Add one to `key` (expiring after `expiry` seconds); the new count, and whether it is
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> tuple[int, bool]:
+        """Add `amount` to `key` (expiring after `expiry` seconds); the new count, and whether it is
         the count over all processes (False: this process's own, Redis being unreachable)."""
         if self.fallback is None:
-            return await self.storage.incr(key, expiry), True
-        count = await self._shared(lambda: self.storage.incr(key, expiry))
+            return await self.storage.incr(key, expiry, amount), True
+        count = await self._shared(lambda: self.storage.incr(key, expiry, amount))
         if count is None:
-            return await self.fallback.incr(key, expiry), False
+            return await self.fallback.incr(key, expiry, amount), False
         return count, True
 
     async def _shared(self, operation: Callable[[], Awaitable[int]]) -> int | None:
@@ -148,6 +148,11 @@ class FixedWindow:
         return Count(
             number=number, limit=self.item.amount, reset=max(int(ends_at - now), 0), ends_at=ends_at, shared=shared
         )
+
+    async def give_back(self, identity: str, count: Count) -> None:
+        """Undo the `hit` that answered `count` (a request that was not carried out after all)."""
+        window = int(count.ends_at // self.period) - 1
+        await self.counters.incr(self.item.key_for(self.namespace, identity, window), self.period, -1)
 
     def __str__(self) -> str:
         return str(self.item)

@@ -124,23 +124,23 @@ async def test_a_throttled_number_backs_off_until_the_limit_lifts(database, sms_
     (member,) = await owners(tmp_path, 1)
     phone = await phone_of(member)
     settings = sms_settings(database, sms_stand_in)
-    sms_stand_in.throttle(phone, "LimitExceeded.PhoneNumberOneHourLimit")
+    sms_stand_in.throttle(phone, "LimitExceeded.PhoneNumberThirtySecondLimit")
     before = clock.now()
 
     await identity.request_login_code(phone, settings)
 
     message = await only_message()
     assert message["status"] == "queued"
-    assert message["next_attempt_at"] >= before + timedelta(hours=1)
+    assert message["next_attempt_at"] >= before + timedelta(seconds=30)
     def sends() -> int:
         return sum(call["action"] == "SendSms" for call in sms_stand_in.calls)
 
     before_sends = sends()
-    assert await outbox.dispatch_due() == 0  # not handed out again before the hour is up
+    assert await outbox.dispatch_due() == 0  # not handed out again before the limit lifts
     assert await outbox.deliver_message(message["id"]) == "queued"
     assert sends() == before_sends and sms_stand_in.sent == []
     assert [(a["outcome"], a["code"]) for a in await attempts(message["id"])] == [
-        ("throttled", "LimitExceeded.PhoneNumberOneHourLimit")
+        ("throttled", "LimitExceeded.PhoneNumberThirtySecondLimit")
     ]
 
 
@@ -154,9 +154,9 @@ async def test_our_own_per_number_limit_throttles_before_the_provider_is_asked(d
     await identity.request_login_code(await phone_of(second), settings)
 
     assert len(sms_stand_in.to(phone)) == 1 and len(sms_stand_in.sent) == 2
-    over = await OutboxMessage.select().where(OutboxMessage.status == "queued")
+    # Held until tomorrow, long after the code is dead: given up (tests/care/test_sms_budget.py).
+    over = await OutboxMessage.select().where(OutboxMessage.status == "expired")
     assert len(over) == 1 and "Limit.PerNumber" in over[0]["error"]
-    assert over[0]["next_attempt_at"] > clock.now() + timedelta(minutes=1)
 
 
 async def test_a_blacklisted_number_is_flagged_and_the_message_falls_back_to_email(database, sms_stand_in, tmp_path, monkeypatch):

@@ -11,13 +11,14 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from loyalty import jobs
+from loyalty import clock, jobs
 from loyalty.app import create_app
 from loyalty.care import outbox, wechat
 from loyalty.care.tables import BlockedAddress, DeliveryAttempt, OutboxMessage
@@ -175,7 +176,9 @@ async def test_the_access_token_is_shared_across_processes_in_redis_and_refreshe
     assert await wechat.access_token(settings) == renewed
 
 
-def signed(token: str, timestamp: str = "1733540000", nonce: str = "n0nce") -> dict[str, str]:
+def signed(token: str, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
+    timestamp = timestamp or str(int(clock.now().timestamp()))
+    nonce = nonce or uuid.uuid4().hex
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
 
