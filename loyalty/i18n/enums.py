@@ -121,6 +121,12 @@ ENUMS: dict[str, dict[str, Message]] = {
         "points_expiry": _p("message_kind", "points expiry notices"),
         "survey": _p("message_kind", "satisfaction surveys"),
     },
+    # The ways a message reaches an owner (their order is the owner's choice in the message settings).
+    "channel": {
+        "wechat": _p("channel", "WeChat"),
+        "sms": _p("channel", "SMS"),
+        "email": _p("channel", "E-mail"),
+    },
     "language": {
         "zh-CN": _p("language", "简体中文"),
         "en": _p("language", "English"),

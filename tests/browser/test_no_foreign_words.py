@@ -186,6 +186,7 @@ async def owner_tabs(page: Page, reader: Reader) -> None:
     await expect(page.locator("#event-lists")).to_be_visible()
     await page.click('[role=tab][data-tab="service"]')
     await expect(page.locator("#svc-cases > *").first).to_be_visible()
+    await expect(page.locator("#msg-first option")).to_have_count(3)  # the message settings at its foot
     await page.locator("#svc-cases details").evaluate_all("(cases) => cases.forEach((c) => { c.open = true; })")
     await reader.read(page, "the service tab")
     await page.click("#svc-send")  # nothing typed: the form's problems

@@ -10,7 +10,7 @@ import typing
 import pytest
 
 from loyalty.cards.tables import TIERS
-from loyalty.care.tables import CASE_KINDS, CASE_STATUSES, MESSAGE_KINDS, OUTBOX_STATUSES
+from loyalty.care.tables import CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES
 from loyalty.dashboards.service import LIABILITY_KINDS
 from loyalty.events.schemas import CheckinView
 from loyalty.events.tables import EVENT_KINDS, EVENT_STATUSES, SIGNUP_STATUSES
@@ -52,6 +52,7 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "language": LANGUAGES,
     "message_kind": MESSAGE_KINDS,
     "outbox_status": OUTBOX_STATUSES,
+    "channel": CHANNELS,
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
