@@ -10,6 +10,7 @@ which Playwright's `page.clock` controls). Never `playwright install`: the brows
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -94,6 +95,8 @@ class Server:
 async def server(database: Database, settings: Settings) -> AsyncIterator[Server]:
     """The real application (create_app) on http://127.0.0.1:<free port>, in this event loop."""
     port = free_port()
+    # Served here, so public here: links the app makes for others (WeChat's redirect_uri) come back to it.
+    settings = dataclasses.replace(settings, public_url=f"http://127.0.0.1:{port}")
     app = create_app(settings, engine=database.engine)
     running = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False)
