@@ -26,6 +26,19 @@ from loyalty.settings import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/loyalty_test")
 REDIS_URL = os.environ.get("LOYALTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _worker_redis_url(url: str) -> str:
+    """Each pytest-xdist worker (gw0, gw1, ...) counts, queues and locks in a Redis database of
+    its own, the given one and those below it, so parallel tests never share a key."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    parts = urlsplit(url)
+    if not worker.startswith("gw") or not parts.path.strip("/").isdigit():
+        return url
+    return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/')) - int(worker[2:])}"))
+
+
+REDIS_URL = _worker_redis_url(REDIS_URL)
 REQUIRE_SERVICES = os.environ.get("LOYALTY_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 

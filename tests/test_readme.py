@@ -38,7 +38,8 @@ def test_the_test_command_is_an_executable_strict_bash_script_that_passes_argume
     text = script.read_text(encoding="utf-8")
     assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text
     assert "source scripts/services.sh" in text  # the same install/start logic CI uses, not a copy
-    assert text.rstrip().endswith('exec .venv/bin/pytest "$@"')
+    # in parallel (one worker per core), and the caller's arguments last so they can say otherwise
+    assert text.rstrip().endswith('exec .venv/bin/pytest -n auto --maxprocesses 8 --dist worksteal "$@"')
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
 
 
