@@ -49,6 +49,9 @@ JOBS: dict[str, str] = {
     "loyalty.events.release_unpaid": "loyalty.events.waitlist:release_unpaid",
     "loyalty.events.mark_no_shows": "loyalty.events.signups:mark_no_shows",
     "loyalty.events.retry_failed_refunds": "loyalty.events.payments:retry_failed_refunds",
+    "loyalty.rewards.expire_due": "loyalty.rewards.service:expire_due",
+    "loyalty.rewards.remind_due": "loyalty.rewards.service:remind_due",
+    "loyalty.rewards.notify": "loyalty.rewards.service:notify",
     "loyalty.members.import_owners": "loyalty.members.imports:run_import",
     "loyalty.members.resume_imports": "loyalty.members.imports:resume_imports",
 }

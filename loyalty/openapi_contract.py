@@ -81,6 +81,15 @@ EXTRA_FIELDS: dict[str, dict[str, str]] = {
     "signup-not-cancellable": {"status_now": "the signup's status (see SignupView.status)"},
     "cancel-deadline-passed": {"deadline": "the cancellation deadline (ISO date-time)"},
     "party-too-large": {"limit": "the most people one signup may bring"},
+    "reward-out-of-stock": {"reward_id": "the reward", "needed": "gifts a grant needed", "left": "what was left in stock"},
+    "reward-not-eligible": {"rule": "the rule you do not meet: tier, stage or project",
+                            "allowed": "the tiers, stages or project ids it is for"},
+    "reward-not-on-offer": {"reason": "withdrawn, not_started or ended", "starts_on": "its first day (ISO date)",
+                            "ends_on": "its last day (ISO date)"},
+    "redemption-limit-reached": {"limit": "redemptions of this reward one owner may hold"},
+    "redemption-closed": {"status_now": "the redemption's status (see RedemptionView.status)"},
+    "redemption-already-picked-up": {"picked_up_at": "when it was handed over (ISO date-time)"},
+    "redemption-expired": {"expired_at": "when the reservation ended (ISO date-time)"},
 }
 
 # Answers `loyalty.problems` and the edge make without a DomainError: (status, title, meaning).

@@ -26,6 +26,7 @@ APP_REGISTRY = AppRegistry(
         "loyalty.referrals.piccolo_app",
         "loyalty.merchants.piccolo_app",
         "loyalty.events.piccolo_app",
+        "loyalty.rewards.piccolo_app",
         "loyalty.ops.piccolo_app",  # the embedded beat's leases (no broker)
     ]
 )

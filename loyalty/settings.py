@@ -497,7 +497,7 @@ def _http_base(name: str, raw: str | None) -> str | None:
 
 MESSAGE_KIND_NAMES = (
     "login_code", "event_update", "case_update", "birthday", "holiday", "warranty", "event_reminder", "points_expiry",
-    "survey",
+    "survey", "reward_pickup",
 )  # loyalty.care.tables.MESSAGE_KINDS (settings import no tables)
 
 

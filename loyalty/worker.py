@@ -95,6 +95,16 @@ def _make_app() -> Celery:
                 "task": "loyalty.events.mark_no_shows",
                 "schedule": crontab(minute="*/15"),
             },
+            "expire-reward-reservations": {
+                # Reservations not collected in time give their points and stock back.
+                "task": "loyalty.rewards.expire_due",
+                "schedule": crontab(minute="*/15"),
+            },
+            "reward-pickup-reminders": {
+                # Two days before a reservation expires; daytime, once per reservation.
+                "task": "loyalty.rewards.remind_due",
+                "schedule": crontab(hour=10, minute=30),
+            },
             "dispatch-outbox": {
                 # Due messages (scheduled, retried after a wait) go to the workers.
                 "task": "loyalty.care.dispatch_due",

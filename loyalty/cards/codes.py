@@ -6,7 +6,9 @@ Text form (URL-safe, fits a small QR):  OC1.<key id>.<payload>.<signature>
 
 Kinds: `S` static card code (step 0: valid until the card is replaced), `D` dynamic card code
 (step = unix time // 60, plus a random nonce: accepted in its own minute and the next one —
-one step of clock skew — so a screenshot dies within two minutes at most), `T` event ticket.
+one step of clock skew — so a screenshot dies within two minutes at most), `T` event ticket,
+`R` a reward's pick-up code (step = the redemption's own random nonce, so only the code the
+owner was shown names it).
 Anyone holding the public key can check a signature offline; whether the card was replaced or
 suspended, and whether a dynamic code has already paid for a sale, is checked online.
 Keys come from settings with an id, so a new key can sign while old ones still verify.
@@ -36,7 +38,7 @@ from loyalty.errors import DomainError
 PREFIX = "OC1"
 STEP_SECONDS = 60
 SKEW_STEPS = 1
-KINDS = {"S": "static", "D": "dynamic", "T": "ticket"}
+KINDS = {"S": "static", "D": "dynamic", "T": "ticket", "R": "pickup"}
 CARD_CODE_KINDS = ("static", "dynamic")  # a ticket code is an event's, never a card's
 _PAYLOAD = struct.Struct(">cQI")
 # A dynamic code carries a nonce: every code the phone is given is a different one-time code.

@@ -14,7 +14,7 @@ OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "skipped", "expired")
 # What a message is about: owners opt out per kind (the transactional ones cannot be refused).
 MESSAGE_KINDS = (
     "login_code", "event_update", "case_update",  # transactional
-    "birthday", "holiday", "warranty", "event_reminder", "points_expiry", "survey",
+    "birthday", "holiday", "warranty", "event_reminder", "points_expiry", "survey", "reward_pickup",
 )
 TRANSACTIONAL = ("login_code", "event_update", "case_update")
 

@@ -42,6 +42,19 @@ ENUMS: dict[str, dict[str, Message]] = {
         "decoration_seminar": _p("event_kind", "Decoration seminar"),
         "other": _p("event_kind", "Other"),
     },
+    "reward_kind": {
+        "gift": _p("reward_kind", "Gift"),
+        "voucher": _p("reward_kind", "Voucher"),
+        "event_seat": _p("reward_kind", "Event seat"),
+        "service": _p("reward_kind", "Service"),
+    },
+    "redemption_status": {
+        "reserved": _p("redemption_status", "Reserved"),
+        "ready": _p("redemption_status", "Ready to collect"),
+        "picked_up": _p("redemption_status", "Picked up"),
+        "cancelled": _p("redemption_status", "Cancelled (points returned)"),
+        "expired": _p("redemption_status", "Not collected in time (points returned)"),
+    },
     "event_status": {
         "draft": _p("event_status", "Draft"),
         "published": _p("event_status", "Published"),
@@ -120,6 +133,7 @@ ENUMS: dict[str, dict[str, Message]] = {
         "event_reminder": _p("message_kind", "event reminders"),
         "points_expiry": _p("message_kind", "points expiry notices"),
         "survey": _p("message_kind", "satisfaction surveys"),
+        "reward_pickup": _p("message_kind", "rewards to collect"),
     },
     # The ways a message reaches an owner (their order is the owner's choice in the message settings).
     "channel": {

@@ -18,7 +18,7 @@ ENTRY_KINDS = ("earn", "redeem", "expire", "adjust", "reverse", "vest", "void")
 LOT_STATUSES = ("pending", "available", "expired", "void")
 # What caused an entry (LedgerEntry.source_kind; a reversal keeps the source of what it undoes).
 # tests/test_openapi_contract.py fails if the code writes a source_kind missing here.
-SOURCE_KINDS = ("sale", "referral", "event", "staff", "lot", "erasure")
+SOURCE_KINDS = ("sale", "referral", "event", "staff", "lot", "erasure", "reward")
 
 
 class PointsAccount(Table):

@@ -22,6 +22,7 @@ from loyalty.members.tables import GENDERS
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
 from loyalty.referrals.tables import LEAD_STAGES
+from loyalty.rewards.tables import REDEMPTION_STATUSES, REWARD_KINDS
 from loyalty.settings import LANGUAGES
 
 
@@ -40,6 +41,8 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "referral_stage": LEAD_STAGES,
     "event_kind": EVENT_KINDS,
     "event_status": EVENT_STATUSES,
+    "reward_kind": REWARD_KINDS,
+    "redemption_status": REDEMPTION_STATUSES,
     # `payment_preparing` is shown for a promoted seat whose payment is not ready yet
     # (loyalty/events/api.py); it is not stored as a status.
     "signup_status": (*SIGNUP_STATUSES, "payment_preparing"),

@@ -1,0 +1,259 @@
+"""The rewards faces: the owner's catalogue, redemptions and pick-up codes; staff's catalogue,
+counter (ready, pick-up by scanning), gifts granted to a segment and the report. Each route
+calls one service function and shapes its answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from loyalty.cards import image, service as cards
+from loyalty.errors import NotFound
+from loyalty.i18n import _
+from loyalty.i18n.enums import enum_label
+from loyalty.identity.guards import member_id, requires_member
+from loyalty.openapi_contract import raises
+from loyalty.phones import mask_phone
+from loyalty.rewards import rules, service
+from loyalty.rewards.schemas import (
+    CounterRow,
+    Created,
+    GrantCreate,
+    GrantView,
+    OfferView,
+    PickupRequest,
+    PickupView,
+    Prices,
+    RedemptionStatus,
+    RedemptionView,
+    ReportRow,
+    RewardCreate,
+    StaffRewardView,
+    StockChange,
+)
+from loyalty.rewards.tables import Reward
+from loyalty.settings import Settings
+
+CATALOGUE_STAFF = {"roles": ("admin",)}
+COUNTER_STAFF = {"roles": ("service",)}
+REDEEM_REFUSALS = (
+    "idempotency-conflict", "insufficient-points", "invalid-field", "not-found", "redemption-limit-reached",
+    "reward-not-eligible", "reward-not-on-offer", "reward-out-of-stock",
+)
+CODE_REFUSALS = ("code-malformed", "code-bad-signature", "code-unknown-key")
+
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key", min_length=1, max_length=100,
+        description="unique per redemption the owner means (made once per tap on the page): a retry or a double "
+                    "click with the same key answers the first redemption",
+        examples=[Example(summary="a uuid made by the page", value="6f1c2b9e-3d1a-4c55-9a47-2f0e8b7d1c30")],
+    ),
+]
+
+
+def redemption_view(row: dict[str, Any]) -> RedemptionView:
+    return RedemptionView(
+        id=row["id"], reward_id=row["reward"], reward_kind=row["reward_kind"], reward_name_zh=row["reward_name_zh"],
+        reward_name_en=row["reward_name_en"], pickup_place=row["pickup_place"], points=row["points"],
+        status=row["status"], status_label_zh=enum_label("redemption_status", row["status"], "zh-CN"),
+        status_label_en=enum_label("redemption_status", row["status"], "en"), reserved_at=row["reserved_at"],
+        expires_at=row["expires_at"], ready_at=row["ready_at"], picked_up_at=row["picked_up_at"],
+        gift_occasion=row["occasion"] if row["granted_by"] else None,
+    )
+
+
+async def _mine(member: int, redemption_id: int) -> dict[str, Any]:
+    rows = await service.owner_redemptions(member, [redemption_id])
+    if not rows:
+        raise NotFound(_("There is no redemption {redemption_id}", redemption_id=redemption_id))
+    return rows[0]
+
+
+class MyRewardController(Controller):
+    path = "/me"
+    tags = ["rewards"]
+    guards = [requires_member]
+
+    @raises("not-found")
+    @get("/rewards", operation_id="listMyRewards", summary="The rewards I may redeem now, at my tier's price",
+         description="Only what I may take: published, within its dates, offered to my tier (0 points = free), my "
+                     "stage and project, in stock, and my own limit not reached.")
+    async def catalogue(self, request: Request[Any, Any, State]) -> list[OfferView]:
+        return [
+            OfferView(
+                id=o.reward["id"], kind=o.reward["kind"], name_zh=o.reward["name_zh"], name_en=o.reward["name_en"],
+                description_zh=o.reward["description_zh"], description_en=o.reward["description_en"],
+                pickup_place=o.reward["pickup_place"], points=o.price, ends_on=o.reward["ends_on"],
+                stock_left=o.reward["stock_remaining"], per_owner_limit=o.reward["per_owner_limit"], redeemed_by_me=o.taken,
+            )
+            for o in await service.catalogue(member_id(request))
+        ]
+
+    @raises(*REDEEM_REFUSALS)
+    @post("/rewards/{reward_id:int}/redemptions", operation_id="redeemReward", status_code=HTTP_201_CREATED,
+          summary="Redeem a reward with my points (exactly once per Idempotency-Key)",
+          description="Spends the points and takes one from the stock together, or neither. A retry with the same "
+                      "Idempotency-Key answers the first redemption (200, `Idempotent-Replayed: true`); the same key for "
+                      "another reward is a 409 `idempotency-conflict`. The reservation waits at the pick-up place until "
+                      "`expires_at`; after that its points come back.")
+    async def redeem(self, reward_id: FromPath[int], idempotency_key: IdempotencyKey, request: Request[Any, Any, State]) -> Response[RedemptionView]:
+        me = member_id(request)
+        done = await service.redeem(me, reward_id, idempotency_key)
+        view = redemption_view(await _mine(me, done.redemption_id))
+        headers = {"Idempotent-Replayed": "true"} if done.replayed else {}
+        return Response(view, status_code=HTTP_200_OK if done.replayed else HTTP_201_CREATED, headers=headers)
+
+    @get("/redemptions", operation_id="listMyRedemptions", summary="My redemptions and gifts to collect, newest first",
+         description="Gifts staff granted me (free, `gift_occasion` set) are here to collect like any redemption.")
+    async def list_mine(self, request: Request[Any, Any, State]) -> list[RedemptionView]:
+        return [redemption_view(r) for r in await service.owner_redemptions(member_id(request))]
+
+    @raises("not-found", "redemption-closed")
+    @post("/redemptions/{redemption_id:int}/cancel", operation_id="cancelMyRedemption", status_code=HTTP_200_OK,
+          summary="Cancel a redemption not yet picked up: points and stock come back",
+          description="Only while reserved or ready; a picked-up, cancelled or expired one is a 409 `redemption-closed`.")
+    async def cancel(self, redemption_id: FromPath[int], request: Request[Any, Any, State]) -> RedemptionView:
+        me = member_id(request)
+        await service.cancel(me, redemption_id)
+        return redemption_view(await _mine(me, redemption_id))
+
+    @raises("not-found")
+    @get("/redemptions/{redemption_id:int}/code.svg", operation_id="getMyPickupCode", media_type="image/svg+xml",
+         summary="The pick-up code (signed) as a QR, to show at the counter",
+         description="Only for a redemption that is reserved or ready; staff scan it once.")
+    async def code_svg(self, redemption_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
+        row = await _mine(member_id(request), redemption_id)
+        if row["status"] not in ("reserved", "ready"):
+            raise NotFound(_("Redemption {redemption_id} has no pick-up code now", redemption_id=redemption_id))
+        code = service.pickup_code(cards.signer_for(settings), row)
+        return Response(image.qr_svg(code), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+def _staff_view(r: dict[str, Any]) -> StaffRewardView:
+    return StaffRewardView(
+        id=r["id"], kind=r["kind"], status=r["status"], name_zh=r["name_zh"], name_en=r["name_en"],
+        description_zh=r["description_zh"], description_en=r["description_en"], pickup_place=r["pickup_place"],
+        prices=Prices(**{tier: r[column] for tier, column in rules.PRICE_COLUMN.items()}),
+        stock_total=r["stock_total"], stock_remaining=r["stock_remaining"], per_owner_limit=r["per_owner_limit"],
+        starts_on=r["starts_on"], ends_on=r["ends_on"], eligible_tiers=rules.split(r["eligible_tiers"]),
+        eligible_stages=rules.split(r["eligible_stages"]),
+        eligible_project_ids=[int(p) for p in rules.split(r["eligible_projects"])], collect_days=r["collect_days"],
+    )
+
+
+class StaffRewardController(Controller):
+    path = "/rewards"
+    tags = ["staff"]
+
+    @get(operation_id="staffListRewards", summary="Every reward, newest first", opt=COUNTER_STAFF,
+         description="The catalogue as staff see it, drafts and withdrawn ones included.")
+    async def list_rewards(self) -> list[StaffRewardView]:
+        return [_staff_view(r) for r in await Reward.select().order_by(Reward.id, ascending=False).limit(500)]
+
+    @raises("invalid-field")
+    @post(operation_id="staffCreateReward", summary="Create a reward (audited)", opt=CATALOGUE_STAFF,
+          description="Prices per tier: null = not offered to that tier, 0 = free. A draft is not in the catalogue "
+                      "(a gift only granted to a segment can stay one).")
+    async def create(self, data: JSONBody[RewardCreate], request: Request[Any, Any, State]) -> Created:
+        draft = service.RewardDraft(
+            kind=data.kind, name_zh=data.name_zh, starts_on=data.starts_on, ends_on=data.ends_on, stock=data.stock,
+            name_en=data.name_en, description_zh=data.description_zh, description_en=data.description_en,
+            pickup_place=data.pickup_place,
+            prices={"platinum": data.prices.platinum, "gold": data.prices.gold, "silver": data.prices.silver,
+                    "blue": data.prices.blue},
+            per_owner_limit=data.per_owner_limit, eligible_tiers=list(data.eligible_tiers),
+            eligible_stages=list(data.eligible_stages), eligible_project_ids=list(data.eligible_project_ids),
+            collect_days=data.collect_days, status=data.status,
+        )
+        return Created(id=await service.create_reward(draft, request.state.staff.id))
+
+    @raises("not-found")
+    @post("/{reward_id:int}/publication", operation_id="staffPublishReward", opt=CATALOGUE_STAFF,
+          status_code=HTTP_204_NO_CONTENT, summary="Publish a reward (audited)",
+          description="It enters the catalogue of the owners it is for, within its dates.")
+    async def publish(self, reward_id: FromPath[int], request: Request[Any, Any, State]) -> None:
+        await service.set_status(reward_id, "published", request.state.staff.id)
+
+    @raises("not-found")
+    @post("/{reward_id:int}/withdrawal", operation_id="staffWithdrawReward", opt=CATALOGUE_STAFF,
+          status_code=HTTP_204_NO_CONTENT, summary="Withdraw a reward (audited)",
+          description="No more redemptions; those already made stay valid until collected or expired.")
+    async def withdraw(self, reward_id: FromPath[int], request: Request[Any, Any, State]) -> None:
+        await service.set_status(reward_id, "withdrawn", request.state.staff.id)
+
+    @raises("invalid-field", "not-found")
+    @post("/{reward_id:int}/stock", operation_id="staffChangeRewardStock", opt=CATALOGUE_STAFF,
+          status_code=HTTP_204_NO_CONTENT, summary="Add stock (or take some away) (audited)",
+          description="Never below what is left unreserved.")
+    async def stock(self, reward_id: FromPath[int], data: JSONBody[StockChange], request: Request[Any, Any, State]) -> None:
+        await service.add_stock(reward_id, data.added, request.state.staff.id)
+
+    @raises("invalid-field", "not-found", "reward-not-on-offer", "reward-out-of-stock")
+    @post("/{reward_id:int}/grants", operation_id="staffGrantReward", opt=CATALOGUE_STAFF, status_code=HTTP_201_CREATED,
+          summary="Grant a free gift to a segment (tiers, stages, projects): one per owner",
+          description="Each owner in the segment gets one free reservation of the reward for the occasion, however "
+                      "often it is granted; all of them take stock, or none when there is too little.")
+    async def grant(self, reward_id: FromPath[int], data: JSONBody[GrantCreate], request: Request[Any, Any, State]) -> GrantView:
+        grant_id, count = await service.grant(
+            reward_id, staff_id=request.state.staff.id, occasion=data.occasion, tiers=list(data.tiers),
+            stages=list(data.stages), project_ids=list(data.project_ids),
+        )
+        return GrantView(id=grant_id, granted=count)
+
+    @get("/report", operation_id="staffRewardReport", opt=CATALOGUE_STAFF,
+         summary="Per reward: stock, redemptions by status, points collected and held (the liability)",
+         description="`points_held` are the points of reservations not yet collected: they come back to owners "
+                     "if cancelled or expired.")
+    async def report(self) -> list[ReportRow]:
+        return [
+            ReportRow(
+                reward_id=r["reward_id"], name_zh=r["name_zh"], name_en=r["name_en"], status=r["status"],
+                stock_total=r["stock_total"], stock_remaining=r["stock_remaining"],
+                **{s: r["counts"].get(s, 0) for s in ("reserved", "ready", "picked_up", "cancelled", "expired")},
+                points_collected=r["points_collected"], points_held=r["points_held"],
+            )
+            for r in await service.report()
+        ]
+
+    @raises(*CODE_REFUSALS, "redemption-already-picked-up", "redemption-closed", "redemption-expired")
+    @post("/pickups", operation_id="staffPickUpReward", opt=COUNTER_STAFF, status_code=HTTP_200_OK,
+          summary="Hand a reward over: scan the owner's pick-up code (once)",
+          description="A code used before is a 409 `redemption-already-picked-up` (with when); an expired reservation "
+                      "`redemption-expired`; a cancelled one `redemption-closed`.")
+    async def pick_up(self, data: JSONBody[PickupRequest], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> PickupView:
+        redemption_id = await service.pick_up(data.code, request.state.staff.id, cards.signer_for(settings))
+        row = (await service.counter_list("picked_up", redemption_id=redemption_id))[0]
+        return PickupView(redemption_id=redemption_id, reward_name_zh=row["reward_name_zh"],
+                          reward_name_en=row["reward_name_en"], member_name=row["member_name"], status="picked_up")
+
+    @get("/redemptions", operation_id="staffCounterList", opt=COUNTER_STAFF,
+         summary="The counter's list: reservations to hand over, soonest to expire first",
+         description="Open ones (reserved and ready) unless `status` says otherwise; `reward_id` narrows to one reward.")
+    async def counter(
+        self, status: Annotated[RedemptionStatus | None, QueryParameter(required=False)] = None,
+        reward_id: Annotated[int | None, QueryParameter(required=False, ge=1, le=2**31 - 1)] = None,
+    ) -> list[CounterRow]:
+        return [
+            CounterRow(
+                id=r["id"], reward_id=r["reward_id"], reward_name_zh=r["reward_name_zh"], reward_name_en=r["reward_name_en"],
+                member_name=r["member_name"], member_phone=mask_phone(r["member_phone"] or ""), points=r["points"],
+                status=r["status"], reserved_at=r["reserved_at"], ready_at=r["ready_at"], expires_at=r["expires_at"],
+                gift=r["granted_by"] is not None,
+            )
+            for r in await service.counter_list(status, reward_id)
+        ]
+
+    @raises("not-found", "redemption-closed")
+    @post("/redemptions/{redemption_id:int}/ready", operation_id="staffMarkRedemptionReady", opt=COUNTER_STAFF,
+          status_code=HTTP_204_NO_CONTENT, summary="The reward waits at the counter: the owner is told",
+          description="Only a reserved redemption; the owner gets a message through the outbox.")
+    async def ready(self, redemption_id: FromPath[int], request: Request[Any, Any, State]) -> None:
+        await service.mark_ready(redemption_id, request.state.staff.id)

@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from loyalty.rewards.tables import Redemption, Reward, RewardGrant
+
+APP_CONFIG = AppConfig(
+    app_name="rewards",
+    migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations" / "rewards"),
+    table_classes=[Reward, RewardGrant, Redemption],
+    migration_dependencies=["loyalty.members.piccolo_app"],
+    commands=[],
+)

@@ -1,0 +1,182 @@
+"""Request and response shapes of the rewards API (msgspec: validated at the edge)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Aware = Annotated[datetime, msgspec.Meta(tz=True, description="ISO 8601 with a time zone")]
+Name = Annotated[str, msgspec.Meta(max_length=100, examples=["中秋月饼礼盒"])]
+NameEn = Annotated[str, msgspec.Meta(max_length=100, examples=["Mid-Autumn mooncake box"])]
+Body = Annotated[str, msgspec.Meta(max_length=5000, examples=["六枚装，凭取货码到售楼处领取。"])]
+Place = Annotated[str, msgspec.Meta(max_length=200, examples=["云湖里售楼处（周一至周日 9:00–18:00）"])]
+Points = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000, description="points (0 = free)")]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+Tier = Literal["platinum", "gold", "silver", "blue"]
+Stage = Literal["prospect", "pre_owner", "settling", "stable", "veteran"]
+
+RewardKind = Annotated[
+    Literal["gift", "voucher", "event_seat", "service"],
+    msgspec.Meta(description="gift: a physical gift picked up at the counter | voucher: a merchant voucher | "
+                 "event_seat: a seat at an event | service: a service (cleaning, inspection...)", examples=["gift"]),
+]
+RewardStatus = Annotated[
+    Literal["draft", "published", "withdrawn"],
+    msgspec.Meta(description="draft: staff only (or a gift only granted) | published: in the catalogue | "
+                 "withdrawn: no longer redeemable (open redemptions stay valid)", examples=["published"]),
+]
+RedemptionStatus = Annotated[
+    Literal["reserved", "ready", "picked_up", "cancelled", "expired"],
+    msgspec.Meta(description="reserved: points spent, stock held | ready: waiting at the counter | picked_up | "
+                 "cancelled: by the owner, points returned | expired: not collected by expires_at, points returned",
+                 examples=["reserved"]),
+]
+
+
+class Prices(msgspec.Struct, forbid_unknown_fields=True):
+    """Points per tier: null (or absent) = not offered to that tier, 0 = free."""
+
+    platinum: Points | None = None
+    gold: Points | None = None
+    silver: Points | None = None
+    blue: Points | None = None
+
+
+class RewardCreate(msgspec.Struct, forbid_unknown_fields=True):
+    kind: RewardKind
+    name_zh: Name
+    starts_on: date
+    ends_on: date
+    stock: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+    prices: Prices
+    name_en: NameEn = ""
+    description_zh: Body = ""
+    description_en: Body = ""
+    pickup_place: Place = ""
+    per_owner_limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    eligible_tiers: list[Tier] = []
+    eligible_stages: list[Stage] = []
+    eligible_project_ids: list[Id] = []
+    collect_days: Annotated[int, msgspec.Meta(ge=1, le=365, description="days a reservation waits to be collected")] = 14
+    status: Literal["draft", "published"] = "draft"
+
+
+class StockChange(msgspec.Struct, forbid_unknown_fields=True):
+    added: Annotated[int, msgspec.Meta(ge=-1_000_000, le=1_000_000, description="more arrived (or fewer: negative)")]
+
+
+class GrantCreate(msgspec.Struct, forbid_unknown_fields=True):
+    occasion: Annotated[str, msgspec.Meta(max_length=100, examples=["2027 春节"],
+                                          description="one gift per owner per reward and occasion")]
+    tiers: list[Tier] = []
+    stages: list[Stage] = []
+    project_ids: list[Id] = []
+
+
+class PickupRequest(msgspec.Struct, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(max_length=200, examples=["OC1.k1.UgAAAAAAAAAHAAAwOQ.3kq…"])]
+
+
+class Created(msgspec.Struct):
+    id: int
+
+
+class GrantView(msgspec.Struct):
+    id: int
+    granted: int
+
+
+class OfferView(msgspec.Struct):
+    id: int
+    kind: RewardKind
+    name_zh: str
+    name_en: str
+    description_zh: str
+    description_en: str
+    pickup_place: str
+    points: int
+    ends_on: date
+    stock_left: int
+    per_owner_limit: int
+    redeemed_by_me: int
+
+
+class StaffRewardView(msgspec.Struct):
+    id: int
+    kind: RewardKind
+    status: RewardStatus
+    name_zh: str
+    name_en: str
+    description_zh: str
+    description_en: str
+    pickup_place: str
+    prices: Prices
+    stock_total: int
+    stock_remaining: int
+    per_owner_limit: int
+    starts_on: date
+    ends_on: date
+    eligible_tiers: list[str]
+    eligible_stages: list[str]
+    eligible_project_ids: list[int]
+    collect_days: int
+
+
+class RedemptionView(msgspec.Struct):
+    id: int
+    reward_id: int
+    reward_kind: RewardKind
+    reward_name_zh: str
+    reward_name_en: str
+    pickup_place: str
+    points: int
+    status: RedemptionStatus
+    status_label_zh: str
+    status_label_en: str
+    reserved_at: Aware
+    expires_at: Aware
+    ready_at: Aware | None
+    picked_up_at: Aware | None
+    gift_occasion: str | None  # a gift granted by staff (free), else null
+
+
+class CounterRow(msgspec.Struct):
+    id: int
+    reward_id: int
+    reward_name_zh: str
+    reward_name_en: str
+    member_name: str
+    member_phone: Annotated[str, msgspec.Meta(description="masked", examples=["+86138****8000"])]
+    points: int
+    status: RedemptionStatus
+    reserved_at: Aware
+    ready_at: Aware | None
+    expires_at: Aware
+    gift: bool
+
+
+class PickupView(msgspec.Struct):
+    redemption_id: int
+    reward_name_zh: str
+    reward_name_en: str
+    member_name: str
+    status: RedemptionStatus
+
+
+class ReportRow(msgspec.Struct):
+    reward_id: int
+    name_zh: str
+    name_en: str
+    status: RewardStatus
+    stock_total: int
+    stock_remaining: int
+    reserved: int
+    ready: int
+    picked_up: int
+    cancelled: int
+    expired: int
+    points_collected: int
+    points_held: Annotated[int, msgspec.Meta(description="the liability: points held by reservations not yet "
+                                                         "collected, which come back if cancelled or expired")]

@@ -1,0 +1,84 @@
+"""The rewards catalogue (积分商城): rewards staff publish, the owners' redemptions of them, and
+the gifts staff grant to a segment of owners.
+
+Stock only moves by a conditional UPDATE of `Reward.stock_remaining` (never read-then-write),
+so concurrent redemptions never take more than there is. A redemption paid with points holds
+the key of its ledger entry; giving the points back (cancelled, expired) reverses that entry
+through the points service, once (the return has its own key)."""
+
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from loyalty.members.tables import Member
+
+REWARD_KINDS = ("gift", "voucher", "event_seat", "service")
+REWARD_STATUSES = ("draft", "published", "withdrawn")
+# reserved → ready → picked_up; reserved/ready → cancelled (by the owner) or expired (not
+# collected in time): both give the points and the stock back.
+REDEMPTION_STATUSES = ("reserved", "ready", "picked_up", "cancelled", "expired")
+OPEN = ("reserved", "ready")
+TIERS = ("platinum", "gold", "silver", "blue")
+
+
+class Reward(Table):
+    kind = Varchar(length=16)
+    name_zh = Varchar(length=100)
+    name_en = Varchar(length=100, default="")
+    description_zh = Text(default="")
+    description_en = Text(default="")
+    pickup_place = Varchar(length=200, default="")  # a sales office or a property service centre
+    # Points per tier: NULL = not offered to that tier, 0 = free. Members without a card count as blue.
+    price_platinum = BigInt(null=True, default=None)
+    price_gold = BigInt(null=True, default=None)
+    price_silver = BigInt(null=True, default=None)
+    price_blue = BigInt(null=True, default=None)
+    stock_total = Integer(default=0)
+    stock_remaining = Integer(default=0)
+    per_owner_limit = Integer(default=1)
+    starts_on = Date()
+    ends_on = Date()  # the last day it can be redeemed
+    # Eligibility: comma-separated; empty means everyone (as events have it).
+    eligible_tiers = Varchar(length=64, default="")
+    eligible_stages = Varchar(length=120, default="")
+    eligible_projects = Varchar(length=200, default="")
+    collect_days = Integer(default=14)  # how long a reservation waits to be collected
+    status = Varchar(length=16, default="draft")
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class RewardGrant(Table):
+    """A gift staff grant to a segment (a holiday, birthdays): one free reservation for each
+    owner in it, made once however often the grant is applied."""
+
+    reward = ForeignKey(references=Reward, null=False, index=True, on_delete=OnDelete.restrict)
+    occasion = Varchar(length=100, default="")
+    segment_tiers = Varchar(length=64, default="")
+    segment_stages = Varchar(length=120, default="")
+    segment_projects = Varchar(length=200, default="")
+    granted = Integer(default=0)  # reservations it made
+    created_by = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Redemption(Table):
+    reward = ForeignKey(references=Reward, null=False, index=True, on_delete=OnDelete.restrict)
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.restrict)
+    points = BigInt(default=0)
+    status = Varchar(length=16, index=True)
+    # Unique per member (a migration's index): the owner's retry finds its first answer.
+    idempotency_key = Varchar(length=200)
+    request_hash = Varchar(length=64, default="")
+    ledger_key = Varchar(length=200, default="")  # the points spent ('' when free)
+    return_entry = Integer(null=True, default=None)  # the ledger entry that gave them back
+    code_nonce = BigInt(default=0)  # signed into the pick-up code: names this redemption's code
+    granted_by = ForeignKey(references=RewardGrant, null=True, default=None, index=True, on_delete=OnDelete.restrict)
+    reserved_at = Timestamptz(default=TimestamptzNow())
+    ready_at = Timestamptz(null=True, default=None)
+    picked_up_at = Timestamptz(null=True, default=None)
+    picked_up_by = Integer(null=True, default=None)
+    expires_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)  # cancelled or expired
+    reminded_at = Timestamptz(null=True, default=None)
