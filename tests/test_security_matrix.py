@@ -191,6 +191,12 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/me/message-preferences": MEMBERS,
     "PUT /api/v1/me/message-preferences": MEMBERS,
     "GET /api/v1/me/data-export": MEMBERS,
+    # the rewards catalogue: the owner's own redemptions and pick-up codes
+    "GET /api/v1/me/rewards": MEMBERS,
+    "POST /api/v1/me/rewards/{reward_id}/redemptions": MEMBERS,
+    "GET /api/v1/me/redemptions": MEMBERS,
+    "POST /api/v1/me/redemptions/{redemption_id}/cancel": MEMBERS,
+    "GET /api/v1/me/redemptions/{redemption_id}/code.svg": MEMBERS,
     # staff: who am I
     "GET /api/v1/staff/me": ALL_STAFF,
     # the owner database: customer service keeps it, sales look owners up for referrals
@@ -255,6 +261,17 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/staff/events/{event_id}/door-devices": STAFF("event_staff"),
     "DELETE /api/v1/staff/events/{event_id}/door-devices/{device_id}": STAFF("event_staff"),
     # feedback and complaints: customer service
+    # rewards: admins keep the catalogue, grant gifts and read the report; service staff run the counter
+    "GET /api/v1/staff/rewards": STAFF("service"),
+    "POST /api/v1/staff/rewards": STAFF(),
+    "POST /api/v1/staff/rewards/{reward_id}/publication": STAFF(),
+    "POST /api/v1/staff/rewards/{reward_id}/withdrawal": STAFF(),
+    "POST /api/v1/staff/rewards/{reward_id}/stock": STAFF(),
+    "POST /api/v1/staff/rewards/{reward_id}/grants": STAFF(),
+    "GET /api/v1/staff/rewards/report": STAFF(),
+    "POST /api/v1/staff/rewards/pickups": STAFF("service"),
+    "GET /api/v1/staff/rewards/redemptions": STAFF("service"),
+    "POST /api/v1/staff/rewards/redemptions/{redemption_id}/ready": STAFF("service"),
     "GET /api/v1/staff/cases": STAFF("service"),
     "POST /api/v1/staff/cases": STAFF("service"),
     "GET /api/v1/staff/cases/{case_id}": STAFF("service"),
