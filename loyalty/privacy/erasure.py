@@ -58,6 +58,7 @@ from loyalty.identity.tables import LoginCode
 from loyalty.members.tables import Member, Ownership
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points import approvals, service as points
+from loyalty.rewards import service as rewards
 from loyalty.points.tables import LedgerEntry, PointsAdjustmentRequest
 from loyalty.privacy.schemas import ErasureReport
 from loyalty.referrals import service as referrals
@@ -197,6 +198,8 @@ async def erase_member(
 
         # A large adjustment still waiting for approval would credit someone who can never spend it.
         await approvals.reject_pending_of(member_id, staff_id=staff_id, reason=in_every_language(_FORFEIT_REASON))
+        # Reservations not yet picked up: stock back, points back through the ledger, before the forfeit.
+        await rewards.erase_member(member_id, now)
         before = await points.balance(member_id, today)
         forfeited = await points.forfeit(
             member_id, key=f"erasure:member:{member_id}", reason=in_every_language(_FORFEIT_REASON), actor=points.Actor("staff", staff_id),

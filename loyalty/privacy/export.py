@@ -36,6 +36,7 @@ from loyalty.members.tables import Member, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal, Store
 from loyalty.points.tables import LedgerEntry, PointsAccount, PointsAdjustmentRequest, PointsLot
 from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt
+from loyalty.rewards.tables import Redemption
 
 WITHHELD = _("(login code withheld)")
 # Internal keys of the ledger, the tills and Stripe: not about the owner, and some are secrets.
@@ -64,6 +65,7 @@ KINDS: dict[str, Message] = {
     "event_signups": _("Your event signups: party, fee, status, check-in"),
     "event_payments": _("Your payments for events"),
     "event_check_ins": _("Scans of your tickets or card at event doors"),
+    "reward_redemptions": _("Rewards you redeemed and gifts granted to you: points, status, pick-up"),
     "care_cases": _("Your feedback and complaints"),
     "care_case_messages": _("The replies on those cases"),
     "care_case_photos": _("The photos of your cases (the files are in photos/)"),
@@ -170,6 +172,10 @@ async def collect(member_id: int, locale: str = DEFAULT_LOCALE) -> MemberData:
     )
     k["event_payments"] = await _fetch(Payment, Payment.member == member_id, omit=("client_secret",))
     k["event_check_ins"] = await _fetch(Scan, _among(Scan.signup, _ids(k["event_signups"])))
+    k["reward_redemptions"] = await _fetch(
+        Redemption, Redemption.member == member_id, omit=(*_KEYS, "ledger_key", "code_nonce"),
+        extra={"reward_name_zh": Redemption.reward.name_zh, "reward_name_en": Redemption.reward.name_en},
+    )
     k["care_cases"] = await _fetch(Case, Case.member == member_id)
     case_ids = _ids(k["care_cases"])
     k["care_case_messages"] = await _fetch(CaseMessage, _among(CaseMessage.case, case_ids))

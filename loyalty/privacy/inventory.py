@@ -23,6 +23,7 @@ from loyalty.members.tables import Member, OwnerImport, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsAdjustmentRequest, PointsLot
 from loyalty.referrals.tables import Lead, LeadStageChange, OfficeVisit, ReferralAttempt
+from loyalty.rewards.tables import Redemption
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(Signup, ("event_signups",), "kept with fees and refunds; a waitlist place is cancelled (it would "
             "otherwise be promoted to a seat for nobody)"),
     Holding(Scan, ("event_check_ins",), "kept: gate, time and result only"),
+    Holding(Redemption, ("reward_redemptions",), "kept with points and status; reservations not yet picked up are "
+            "cancelled (stock back to the catalogue, points back through the ledger before the forfeit)"),
     Holding(OutboxMessage, ("messages",), "recipient → erased:<id>, subject, body, payload and error cleared; "
             "queued messages cancelled (`skipped`)"),
     Holding(OptOut, ("message_preferences",), "deleted (an erased owner gets no messages at all)"),
