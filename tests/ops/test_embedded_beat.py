@@ -77,11 +77,12 @@ async def test_two_schedulers_ticking_at_the_same_moment_run_each_due_job_once(d
         "loyalty.care.dispatch_due": 1,  # every minute
         "loyalty.events.retry_failed_refunds": 1,  # */15
         "loyalty.events.mark_no_shows": 1,  # */15
+        "loyalty.rewards.expire_due": 1,  # */15
         "loyalty.members.resume_imports": 1,  # */5
         "loyalty.care.schedule_occasions": 1,  # minute 5
         "loyalty.care.escalate_cases": 1,  # minute 10
         "loyalty.care.send_surveys": 1,  # minute 15
-    }  # not the 10:00 expiry notices, nor January 1st's tier review
+    }  # not the 10:00 expiry notices or 10:30 pick-up reminders, nor January 1st's tier review
     assert sum(len(outcomes) for outcomes in first) == len(due_after_midnight)
     assert again == [[], []]
     assert dict(counting.runs) == {"loyalty.events.release_unpaid": 1, "loyalty.care.dispatch_due": 1}
@@ -106,6 +107,7 @@ async def test_four_schedulers_racing_over_twenty_minutes_of_ticks_run_each_job_
         "loyalty.members.resume_imports": 4,  # 09:00, :05, :10, :15
         "loyalty.events.mark_no_shows": 2,  # 09:00, 09:15
         "loyalty.events.retry_failed_refunds": 2,
+        "loyalty.rewards.expire_due": 2,
         "loyalty.care.schedule_occasions": 1,  # 09:05
         "loyalty.care.escalate_cases": 1,  # 09:10
         "loyalty.care.send_surveys": 1,  # 09:15
