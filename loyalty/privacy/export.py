@@ -5,7 +5,8 @@ care cases as files, and a README.txt in the owner's language saying what each f
 
 What is in it follows `inventory.HOLDINGS`; what never is: one-time login codes (only their
 hashes are kept; secrets), login codes inside old SMS bodies, payment client secrets, merchants'
-API keys, and internal idempotency keys and request hashes. Other people's data stays out: a
+API keys, the hashes of codes scanned at event doors, and internal idempotency keys and request
+hashes. Other people's data stays out: a
 lead the owner referred shows the friend's name and phone the owner gave, nothing else about
 other members; staff appear by id only.
 """
@@ -169,7 +170,7 @@ async def collect(member_id: int, locale: str = DEFAULT_LOCALE) -> MemberData:
                "event_starts_at": Signup.event.starts_at, "event_venue": Signup.event.venue},
     )
     k["event_payments"] = await _fetch(Payment, Payment.member == member_id, omit=("client_secret",))
-    k["event_check_ins"] = await _fetch(Scan, _among(Scan.signup, _ids(k["event_signups"])))
+    k["event_check_ins"] = await _fetch(Scan, _among(Scan.signup, _ids(k["event_signups"])), omit=("code_hash",))
     k["care_cases"] = await _fetch(Case, Case.member == member_id)
     case_ids = _ids(k["care_cases"])
     k["care_case_messages"] = await _fetch(CaseMessage, _among(CaseMessage.case, case_ids))

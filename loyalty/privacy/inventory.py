@@ -65,7 +65,8 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(Payment, ("event_payments",), "kept as is: amounts and Stripe ids (refunds and reconciliation)"),
     Holding(Signup, ("event_signups",), "kept with fees and refunds; a waitlist place is cancelled (it would "
             "otherwise be promoted to a seat for nobody)"),
-    Holding(Scan, ("event_check_ins",), "kept: gate, time and result only"),
+    Holding(Scan, ("event_check_ins",), "kept: gate, time, result and the scanned code's hash (not exported: the "
+            "code stops verifying with the replaced card)"),
     Holding(OutboxMessage, ("messages",), "recipient → erased:<id>, subject, body, payload and error cleared; "
             "queued messages cancelled (`skipped`)"),
     Holding(OptOut, ("message_preferences",), "deleted (an erased owner gets no messages at all)"),
