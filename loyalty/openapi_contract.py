@@ -194,8 +194,9 @@ def declared_problems(handler: HTTPRouteHandler) -> set[str]:
 # Who may call: the guard a route sits behind.
 MEMBER, STAFF, PARTNER, PUBLIC = "member", "staff", "partner", "public"
 PARTNER_LIMITS = ("rate-limited", "bad-keys-limited")
-# Bodies and parameters are checked by the framework before the handler runs.
-BODY_PROBLEMS = ("validation-error", "bad-request", "body-too-deep", "value-out-of-range", "payload-too-large")
+# Bodies and parameters are checked by the framework before the handler runs (a string holding a
+# control character is an invalid-field, loyalty/json_bodies.py).
+BODY_PROBLEMS = ("validation-error", "bad-request", "body-too-deep", "value-out-of-range", "payload-too-large", "invalid-field")
 NO_DATABASE = {"health"}  # operations that answer without the database
 
 

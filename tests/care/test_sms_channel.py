@@ -38,6 +38,7 @@ def sms_settings(database: Any, stand_in: SmsStandIn, **overrides: Any) -> Setti
         "LOYALTY_DATABASE_URL": database.url, "LOYALTY_SECRET_KEY": TEST_SECRET, "LOYALTY_LOGIN_CODE_MIN_INTERVAL": "0",
         "LOYALTY_QUIET_HOURS": "", "LOYALTY_SMS_PER_NUMBER_LIMIT": "1000/day", **stand_in.env(),
     }).with_overrides(**overrides)
+    sms._limits.cache_clear()  # our own SMS limits count per process: each test starts with none taken
     jobs.configure(settings)
     return settings
 

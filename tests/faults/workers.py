@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from tests.conftest import TEST_SECRET
+from tests.sms_server import SERVER_SMS_ENV
 
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 
@@ -79,6 +80,7 @@ def loyalty_worker(
     environment = dict(
         os.environ, LOYALTY_DATABASE_URL=database_url, LOYALTY_BROKER_URL=broker_url, LOYALTY_SECRET_KEY=TEST_SECRET,
         LOYALTY_LOG_FORMAT="text", PYTHONUNBUFFERED="1",
+        **SERVER_SMS_ENV,  # a worker refuses the log SMS backend; nothing here reaches this one
     )
     environment.update(env or {})
     command = [

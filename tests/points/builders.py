@@ -18,6 +18,7 @@ from celery import Celery
 from loyalty.members.tables import Member
 from loyalty.points.tables import LedgerEntry, PointsLot
 from tests.conftest import TEST_SECRET
+from tests.sms_server import SERVER_SMS_ENV
 from tests.members_builders import import_rows
 
 PHONE = "13800138001"
@@ -78,7 +79,10 @@ def celery_worker(
     yields a Celery client and the queue name. Its output is attached to failures.
     `extra_env` adds to (or overrides) the worker's environment, e.g. LOYALTY_SMTP_HOST."""
     queue = f"test-points-{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ, LOYALTY_DATABASE_URL=database_url, LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET)
+    env = dict(
+        os.environ, LOYALTY_DATABASE_URL=database_url, LOYALTY_BROKER_URL=redis_url, LOYALTY_SECRET_KEY=TEST_SECRET,
+        **SERVER_SMS_ENV,  # a worker refuses the log SMS backend; nothing here reaches this one
+    )
     env.update(extra_env or {})
     worker = subprocess.Popen(
         [LOYALTY, "worker", "--pool=solo", "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"],
