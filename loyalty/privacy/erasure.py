@@ -6,8 +6,10 @@ The rules chosen, and why:
 - **Identity goes, amounts stay.** Every personal field is overwritten (name → "已注销用户
   Erased member #id", phone → `erased:<id>`, which no normalised phone can equal; e-mail,
   birthday, tags, notes cleared), free texts about the person are redacted (case texts, replies, survey comments,
-  message bodies) or scrubbed of their name, phone and e-mail (ledger reasons, lead notes,
-  audit entries), photos and login codes are deleted. The rows of the ledger, the sales, the
+  message bodies and their delivery attempts' addresses and provider texts) or scrubbed of their
+  name, phone, e-mail and WeChat openid (ledger reasons, lead notes, audit entries); photos,
+  login codes, the WeChat binding (its openid logs nobody in any more), message preferences
+  and channel choices, and the typed digits of payment codes are deleted. The rows of the ledger, the sales, the
   payments and the signups stay with their amounts and their member id, so `audit_ledger`,
   merchants' settlements and the dashboards give the same numbers as before.
   `inventory.HOLDINGS` says, table by table, what happens.
@@ -49,12 +51,14 @@ from piccolo.table import Table
 from loyalty import clock, db
 from loyalty.audit import service as audit
 from loyalty.audit.tables import AuditEntry
-from loyalty.cards.tables import Card, TierAssignment
-from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
+from loyalty.cards.tables import Card, TierAssignment, TypedCode
+from loyalty.care.tables import (
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey,
+)
 from loyalty.errors import DomainError, NotFound
 from loyalty.events.tables import Signup
 from loyalty.i18n import LOCALES, Message, _, translate
-from loyalty.identity.tables import LoginCode
+from loyalty.identity.tables import LoginCode, WechatBinding
 from loyalty.members.tables import Member, Ownership
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points import approvals, service as points
@@ -108,8 +112,8 @@ class Identity:
     strings: tuple[str, ...]
 
     @classmethod
-    def of(cls, member: dict[str, Any]) -> Identity:
-        found = [member["phone"], member["email"]]
+    def of(cls, member: dict[str, Any], openid: str | None = None) -> Identity:
+        found = [member["phone"], member["email"], openid]
         try:  # "+8613800138001" is also written "13800138001"
             found.append(str(phonenumbers.parse(member["phone"]).national_number))
         except phonenumbers.NumberParseException:
@@ -178,7 +182,8 @@ async def erase_member(
     today = now.astimezone(clock.LOCAL_ZONE).date()
     async with db.transaction():
         member = await _locked_member(member_id)
-        identity = Identity.of(member)
+        binding = await WechatBinding.select(WechatBinding.openid).where(WechatBinding.member == member_id).first()
+        identity = Identity.of(member, binding["openid"] if binding else None)
         placeholder = erased_phone(member_id)
         counts: dict[str, int] = {}
 
@@ -224,6 +229,9 @@ async def erase_member(
         counts.update(await _redact_care(member_id))
         counts["login_codes_deleted"] = len(
             await LoginCode.delete().where(LoginCode.phone == member["phone"]).returning(LoginCode.id)
+        )
+        counts["wechat_bindings_deleted"] = len(
+            await WechatBinding.delete().where(WechatBinding.member == member_id).returning(WechatBinding.id)
         )
         counts.update(await _end_membership(member_id, now))
 
@@ -274,7 +282,17 @@ async def _end_messages(member_id: int, member: dict[str, Any], placeholder: str
             OutboxMessage.payload: {}, OutboxMessage.error: "",
         }
     ).where(to_them).returning(OutboxMessage.id)
-    return {"messages_redacted": len(redacted), "messages_cancelled": len(cancelled)}
+    # Each try at those messages named the address, and a provider's answer may quote it.
+    attempts = []
+    if redacted:
+        attempts = await DeliveryAttempt.update(
+            {DeliveryAttempt.recipient: placeholder, DeliveryAttempt.detail: "", DeliveryAttempt.receipt_detail: ""}
+        ).where(DeliveryAttempt.message.is_in([row["id"] for row in redacted])).returning(DeliveryAttempt.id)
+    choices = await ChannelChoice.delete().where(ChannelChoice.member == member_id).returning(ChannelChoice.id)
+    return {
+        "messages_redacted": len(redacted), "messages_cancelled": len(cancelled), "delivery_attempts_redacted": len(attempts),
+        "channel_choices_deleted": len(choices),
+    }
 
 
 async def _redact_care(member_id: int) -> dict[str, int]:
@@ -300,6 +318,10 @@ async def _end_membership(member_id: int, now: datetime) -> dict[str, int]:
     cards = await Card.update(
         {Card.status: "replaced", Card.replaced_at: now, Card.status_reason: "会员已注销 member erased"}
     ).where((Card.member == member_id) & (Card.status != "replaced")).returning(Card.id)
+    every_card = [row["id"] for row in await Card.select(Card.id).where(Card.member == member_id)]
+    typed = []  # the digits shown under the card's QR codes: they would pay until they expire
+    if every_card:
+        typed = await TypedCode.delete().where(TypedCode.card.is_in(every_card)).returning(TypedCode.id)
     await TierAssignment.update({TierAssignment.reason: redacted()}).where(TierAssignment.member == member_id)
     await TierAssignment.update({TierAssignment.revoked_at: now}).where(
         (TierAssignment.member == member_id) & TierAssignment.revoked_at.is_null()
@@ -310,7 +332,10 @@ async def _end_membership(member_id: int, now: datetime) -> dict[str, int]:
     waitlist = await Signup.update(
         {Signup.status: "cancelled", Signup.cancelled_at: now, Signup.cancel_reason: "erased"}
     ).where((Signup.member == member_id) & (Signup.status == "waitlisted")).returning(Signup.id)
-    return {"cards_revoked": len(cards), "ownerships_closed": len(ownerships), "waitlist_places_cancelled": len(waitlist)}
+    return {
+        "cards_revoked": len(cards), "typed_codes_deleted": len(typed), "ownerships_closed": len(ownerships),
+        "waitlist_places_cancelled": len(waitlist),
+    }
 
 
 async def _audit_about(member_id: int, lead_ids: list[int]) -> Any:

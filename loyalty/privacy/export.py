@@ -4,10 +4,11 @@ CSVs, so Excel shows the Chinese; its columns are named as data.json's keys), th
 care cases as files, and a README.txt in the owner's language saying what each file is.
 
 What is in it follows `inventory.HOLDINGS`; what never is: one-time login codes (only their
-hashes are kept; secrets), login codes inside old SMS bodies, payment client secrets, merchants'
-API keys, and internal idempotency keys and request hashes. Other people's data stays out: a
-lead the owner referred shows the friend's name and phone the owner gave, nothing else about
-other members; staff appear by id only.
+hashes are kept; secrets), login codes inside old SMS bodies, the typed digits of payment codes
+(they pay while alive), payment client secrets, merchants' API keys, the hashes of codes scanned
+at event doors, and internal idempotency keys and request hashes. Other people's data stays
+out: a lead the owner referred shows the friend's name and phone the owner gave, nothing else
+about other members; staff appear by id only.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from piccolo.table import Table
 from loyalty import clock
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards.tables import Card, TierAssignment, TierChange
-from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
+from loyalty.care.tables import (
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey,
+)
 from loyalty.errors import NotFound
 from loyalty.events.tables import Payment, Scan, Signup
 from loyalty.exports import csv_text
 from loyalty.i18n import DEFAULT_LOCALE, Message, _, _n, translate
 from loyalty.i18n.format import datetime as local_datetime
+from loyalty.identity.tables import WechatBinding
 from loyalty.members.tables import Member, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal, Store
 from loyalty.points.tables import LedgerEntry, PointsAccount, PointsAdjustmentRequest, PointsLot
@@ -71,10 +75,13 @@ KINDS: dict[str, Message] = {
     "care_case_photos": _("The photos of your cases (the files are in photos/)"),
     "surveys": _("Satisfaction surveys and your answers"),
     "messages": _("The text messages and e-mails sent to you"),
+    "message_deliveries": _("Each try at delivering those messages, and what the provider answered"),
     "message_preferences": _("The kinds of messages you refused"),
+    "message_channels": _("The channels you chose for your messages, in order of preference"),
+    "wechat_binding": _("The WeChat account bound to you (its openid) and when it was bound"),
     "audit_entries": _("What staff did to your profile, cards, referrals and cases"),
 }
-_SINGLE = ("member", "points_account")  # one object (or null) in data.json, not a list
+_SINGLE = ("member", "points_account", "wechat_binding")  # one object (or null) in data.json, not a list
 _PHOTO_SUFFIX = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
@@ -171,7 +178,7 @@ async def collect(member_id: int, locale: str = DEFAULT_LOCALE) -> MemberData:
                "event_starts_at": Signup.event.starts_at, "event_venue": Signup.event.venue},
     )
     k["event_payments"] = await _fetch(Payment, Payment.member == member_id, omit=("client_secret",))
-    k["event_check_ins"] = await _fetch(Scan, _among(Scan.signup, _ids(k["event_signups"])))
+    k["event_check_ins"] = await _fetch(Scan, _among(Scan.signup, _ids(k["event_signups"])), omit=("code_hash",))
     k["reward_redemptions"] = await _fetch(
         Redemption, Redemption.member == member_id, omit=(*_KEYS, "ledger_key", "code_nonce"),
         extra={"reward_name_zh": Redemption.reward.name_zh, "reward_name_en": Redemption.reward.name_en},
@@ -185,7 +192,10 @@ async def collect(member_id: int, locale: str = DEFAULT_LOCALE) -> MemberData:
     for row in k["messages"].rows:
         if row["kind"] == "login_code":  # a code still within its minutes would log anyone in
             row["body"], row["payload"] = translate(WITHHELD, locale), {}
+    k["message_deliveries"] = await _fetch(DeliveryAttempt, _among(DeliveryAttempt.message, _ids(k["messages"])))
     k["message_preferences"] = await _fetch(OptOut, OptOut.member == member_id)
+    k["message_channels"] = await _fetch(ChannelChoice, ChannelChoice.member == member_id)
+    k["wechat_binding"] = await _fetch(WechatBinding, WechatBinding.member == member_id)
     k["audit_entries"] = await _audit_entries(member_id, _ids(k["cards"]), case_ids, lead_ids)
     assert list(k) == list(KINDS), "every kind is collected, in the README's order"
     return MemberData(member_id=member_id, kinds=k, photos=photos)

@@ -15,10 +15,12 @@ from piccolo.columns import Integer
 from piccolo.table import Table
 
 from loyalty.audit.tables import AuditEntry
-from loyalty.cards.tables import Card, TierAssignment, TierChange
-from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
+from loyalty.cards.tables import Card, TierAssignment, TierChange, TypedCode
+from loyalty.care.tables import (
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey,
+)
 from loyalty.events.tables import Payment, Scan, Signup
-from loyalty.identity.tables import LoginCode
+from loyalty.identity.tables import LoginCode, WechatBinding
 from loyalty.members.tables import Member, OwnerImport, Ownership, Project, Unit
 from loyalty.merchants.tables import Sale, SaleReversal
 from loyalty.points.tables import LedgerEntry, LotDraw, PointsAccount, PointsAdjustmentRequest, PointsLot
@@ -42,6 +44,9 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(Unit, ("units",), "kept: the developer's record of the home, nothing about the person"),
     Holding(Project, ("projects",), "kept: the development, nothing about the person"),
     Holding(Card, ("cards",), "the current card becomes `replaced`: every code printed or shown for it stops verifying"),
+    Holding(TypedCode, (), "deleted: the digits stop paying at once (the card they were for is replaced as well)",
+            not_exported_because="one-time payment codes: while alive, typing the digits at a till pays with the "
+            "owner's points (secrets, as login codes); forgotten a day after they expire; the card is exported"),
     Holding(TierAssignment, ("tier_assignments",), "reason redacted; an assignment still in force is revoked"),
     Holding(TierChange, ("tier_history",), "kept: tiers, dates and causes only"),
     Holding(PointsAccount, ("points_account",), "kept; brought to zero by the forfeit entry (a debt stays visible)"),
@@ -66,12 +71,19 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(Payment, ("event_payments",), "kept as is: amounts and Stripe ids (refunds and reconciliation)"),
     Holding(Signup, ("event_signups",), "kept with fees and refunds; a waitlist place is cancelled (it would "
             "otherwise be promoted to a seat for nobody)"),
-    Holding(Scan, ("event_check_ins",), "kept: gate, time and result only"),
+    Holding(Scan, ("event_check_ins",), "kept: gate, time, result and the scanned code's hash (not exported: the "
+            "code stops verifying with the replaced card)"),
     Holding(Redemption, ("reward_redemptions",), "kept with points and status; reservations not yet picked up are "
             "cancelled (stock back to the catalogue, points back through the ledger before the forfeit)"),
     Holding(OutboxMessage, ("messages",), "recipient → erased:<id>, subject, body, payload and error cleared; "
             "queued messages cancelled (`skipped`)"),
+    Holding(DeliveryAttempt, ("message_deliveries",), "attempts at the owner's messages: recipient → erased:<id>, the "
+            "provider's detail and receipt text cleared (they may quote the address); channel, outcome, codes, the "
+            "provider's id and times kept (delivery statistics)"),
     Holding(OptOut, ("message_preferences",), "deleted (an erased owner gets no messages at all)"),
+    Holding(ChannelChoice, ("message_channels",), "deleted (an erased owner gets no messages at all)"),
+    Holding(WechatBinding, ("wechat_binding",), "deleted: the openid no longer logs anyone in nor receives messages; "
+            "a later WeChat login with it is unbound, as a stranger's"),
     Holding(Case, ("care_cases",), "title, text, result and follow-up note redacted; clocks and status kept (KPIs)"),
     Holding(CaseMessage, ("care_case_messages",), "text redacted; author kind and time kept (reply-on-time KPI)"),
     Holding(CasePhoto, ("care_case_photos",), "deleted"),
@@ -93,13 +105,17 @@ def holding(table: type[Table]) -> Holding | None:
 
 # Integer columns that hold a member's id without a foreign key (the outbox, a lead's new owner).
 _MEMBER_ID_COLUMNS = ("member", "member_id", "new_member", "referrer")
+# Integer columns that hold another table's id under a name that is not that table's
+# (a delivery attempt's `message` is an outbox message).
+_ID_COLUMN_TABLES = {"message": OutboxMessage._meta.tablename}
 
 
 def tied_tables(tables: list[type[Table]]) -> dict[type[Table], str]:
     """The tables among `tables` that hold data about members, each with why: a foreign key
     to `Member` or to a table already found (followed to any depth), an integer column named
     for a member (`member`, `new_member`, ...) or for a table already found (`signup`, `card`,
-    ...: ids kept without a foreign key), or a `phone` column (people are found by phone)."""
+    ...: ids kept without a foreign key; `message` for the outbox), or a `phone` column (people
+    are found by phone)."""
     found: dict[type[Table], str] = {Member: "the members themselves"}
     while True:
         before = len(found)
@@ -116,6 +132,8 @@ def tied_tables(tables: list[type[Table]]) -> dict[type[Table], str]:
                     found[table] = f"{column._meta.name} holds a member id"
                 elif isinstance(column, Integer) and column._meta.name in names:
                     found[table] = f"{column._meta.name} holds a {names[column._meta.name].__name__} id"
+                elif isinstance(column, Integer) and _ID_COLUMN_TABLES.get(column._meta.name) in names:
+                    found[table] = f"{column._meta.name} holds a {names[_ID_COLUMN_TABLES[column._meta.name]].__name__} id"
                 elif column._meta.name == "phone":
                     found[table] = "phone identifies a person"
                 else:

@@ -25,6 +25,7 @@ class ErasureReport(msgspec.Struct):
     erased_at: datetime
     name: str  # what the member is called from now on
     cards_revoked: int
+    typed_codes_deleted: int
     ownerships_closed: int
     points_forfeited: int
     pending_points_forfeited: int
@@ -33,11 +34,14 @@ class ErasureReport(msgspec.Struct):
     office_visits_anonymised: int
     messages_redacted: int
     messages_cancelled: int
+    delivery_attempts_redacted: int
     cases_redacted: int
     case_messages_redacted: int
     photos_deleted: int
     surveys_cleared: int
     login_codes_deleted: int
     opt_outs_deleted: int
+    channel_choices_deleted: int
+    wechat_bindings_deleted: int
     waitlist_places_cancelled: int
     texts_scrubbed: int  # ledger reasons, notes and audit entries that named the owner

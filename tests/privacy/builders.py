@@ -1,6 +1,7 @@
 """One owner with data in every table that can hold data about them, and a neighbour with data
 of their own, built through the services (owners through the real owner import, referrals,
-points, sales, events, cases and surveys through their services). Only what no service writes
+points, sales, events, cases, surveys, message settings and the WeChat binding through their
+services). Only what no service writes
 without an outside system is a Piccolo insert: a Stripe payment (localstripe is not needed to
 read one back), and the owner's e-mail (no route sets it yet; care tests do the same). Login
 codes come from logging in (`member_client`): two codes in one frozen second are ambiguous.
@@ -27,6 +28,7 @@ from loyalty.care.tables import Survey
 from loyalty.events import checkin, signups
 from loyalty.events.tables import Payment
 from loyalty.identity import service as identity
+from loyalty.identity import wechat
 from loyalty.members import importer
 from loyalty.members.tables import Member, Project
 from loyalty.merchants import reversals, sales
@@ -42,13 +44,14 @@ MY_NAME = "司马青云"
 MY_PHONE = "13912345678"
 MY_E164 = "+8613912345678"
 MY_EMAIL = "sima.qingyun@example.com"
+MY_OPENID = "oPrivacy_SimaQingyun_0123456789"  # the Official Account's id for my WeChat
 NEIGHBOUR_NAME = "欧阳明月"
 NEIGHBOUR_PHONE = "13987654321"
 FRIEND_NAME = "诸葛小花"
 FRIEND_PHONE = "13711112222"
 PROJECT = "HZ-YH"
 # Every string that names me: none may be left anywhere in the database after my erasure.
-MY_STRINGS = (MY_NAME, MY_E164, MY_PHONE, MY_EMAIL)
+MY_STRINGS = (MY_NAME, MY_E164, MY_PHONE, MY_EMAIL, MY_OPENID)
 ROLES = ("admin", "service", "sales", "event_staff")
 
 _COLUMNS = [
@@ -96,6 +99,7 @@ class World:
     lead_about_me: int
     friend_lead: int
     payment_id: int
+    typed_digits: str  # the 18 digits shown under my paying QR code
 
 
 async def build_world(folder: Path, settings: Settings) -> World:
@@ -118,6 +122,9 @@ async def build_world(folder: Path, settings: Settings) -> World:
     ])
     me = await member_of(MY_PHONE)
     await Member.update({Member.email: MY_EMAIL}).where(Member.id == me)
+    # I logged in through WeChat once (so it is bound) and want texts first, then e-mail.
+    await wechat.bind(me, MY_OPENID)
+    await outbox.set_channel_choice(me, ["sms", "email"])
 
     await cards.assign_tier(me, "platinum", f"{MY_NAME} 是项目代言人", date(2026, 12, 31), staff["admin"], today=NOW.date())
     await points.adjust(me, 300, key="privacy-adjust", reason=f"补偿 {MY_NAME} {MY_PHONE}", staff_id=staff["service"])
@@ -132,7 +139,8 @@ async def build_world(folder: Path, settings: Settings) -> World:
     till = await shop()
     ctx = await merchants.authenticate(merchants.key_digest(till.key))
     # Paying with points takes the rotating code from the owner's phone.
-    code = (await cards.dynamic_code(me, signer, time.time())).code
+    paying = await cards.dynamic_code(me, signer, time.time())
+    code = paying.code
     sale, _ = await sales.create_sale(
         ctx, key="privacy-sale", code=code, store_code="S1", gross_fen=100_000, discount_fen=0, points_to_redeem=100,
         signer=signer, unix_time=time.time(), today=NOW.date(),
@@ -184,7 +192,7 @@ async def build_world(folder: Path, settings: Settings) -> World:
     return World(
         me=me, neighbour=neighbour, project=project, staff=staff, shop=till, sale_id=sale["id"], event_id=soon,
         waitlist_event_id=full, case_id=case_id, photo=photo, lead_about_me=lead["id"], friend_lead=friend["id"],
-        payment_id=payment[0]["id"],
+        payment_id=payment[0]["id"], typed_digits=paying.digits,
     )
 
 

@@ -19,11 +19,13 @@ from loyalty.app import create_app
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards import service as cards
 from loyalty.cards.service import CardReplaced
-from loyalty.cards.tables import Card, TierAssignment
-from loyalty.care.tables import Case, CaseMessage, CasePhoto, OptOut, OutboxMessage, Survey
+from loyalty.cards.codes import CodeNumberUnknown
+from loyalty.cards.tables import Card, TierAssignment, TypedCode
+from loyalty.care.tables import Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey
 from loyalty.dashboards import service as dashboards
 from loyalty.events.tables import Payment, Signup
-from loyalty.identity.tables import LoginCode
+from loyalty.identity import wechat
+from loyalty.identity.tables import LoginCode, WechatBinding
 from loyalty.members.tables import Member, Ownership
 from loyalty.merchants import service as merchants
 from loyalty.merchants import settlement
@@ -33,7 +35,9 @@ from loyalty.points.tables import LedgerEntry, PointsAdjustmentRequest, PointsLo
 from loyalty.privacy import erasure
 from loyalty.referrals.tables import Lead, OfficeVisit
 from tests.events.builders import NOW, STAFF_PASSWORD, member_client
-from tests.privacy.builders import MY_E164, MY_PHONE, MY_STRINGS, NEIGHBOUR_PHONE, World, every_text, import_owners, member_of
+from tests.privacy.builders import (
+    MY_E164, MY_OPENID, MY_PHONE, MY_STRINGS, NEIGHBOUR_PHONE, World, every_text, import_owners, member_of,
+)
 
 REASON = "业主书面申请删除个人信息（2026-06-10）"
 AMOUNTS = {
@@ -97,7 +101,8 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     assert report["name"] == erasure.erased_name(world.me) and report["points_forfeited"] == balance_before.available
     assert report["cards_revoked"] == 1 and report["photos_deleted"] == 1 and report["login_codes_deleted"] >= 1
     assert report["leads_cancelled"] == 1 and report["leads_anonymised"] == 1 and report["waitlist_places_cancelled"] == 1
-    assert report["messages_cancelled"] == 2
+    assert report["messages_cancelled"] == 2 and report["delivery_attempts_redacted"] >= 1
+    assert (report["wechat_bindings_deleted"], report["channel_choices_deleted"]) == (1, 1) and report["typed_codes_deleted"] >= 1
 
     # Identity goes: not one string that named me is left, in any column of any table.
     left = [(table, column, text) for table, column, text in await every_text() if any(s in text for s in MY_STRINGS)]
@@ -120,6 +125,13 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     to_me = await OutboxMessage.select().where(OutboxMessage.recipient == f"erased:{world.me}")
     assert to_me and {(m["body"], m["subject"]) for m in to_me} == {("", "")}
     assert not {m["status"] for m in to_me} & {"queued", "sending"}, "nothing is sent to an erased owner"
+    tries = await DeliveryAttempt.select().where(DeliveryAttempt.message.is_in([m["id"] for m in to_me]))
+    assert tries and {(t["recipient"], t["detail"], t["receipt_detail"]) for t in tries} == {(f"erased:{world.me}", "", "")}
+    assert {t["outcome"] for t in tries} == {"sent"}, "what became of each try stays (delivery statistics)"
+    assert await ChannelChoice.count().where(ChannelChoice.member == world.me) == 0
+    # My WeChat logs nobody in any more: a login with it is a stranger's, to be bound anew.
+    assert await WechatBinding.count().where(WechatBinding.member == world.me) == 0
+    assert await wechat.member_for_openid(MY_OPENID) is None
     lead = await Lead.select().where(Lead.id == world.lead_about_me).first()
     assert (lead["name"], lead["phone"], lead["stage"]) == (erasure.erased_name(world.me), f"erased:{world.me}", "signed")
     assert (await Lead.select(Lead.stage).where(Lead.id == world.friend_lead).first())["stage"] == "cancelled"
@@ -137,6 +149,10 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     ).first())["status"] == "cancelled"
     with pytest.raises(CardReplaced):
         await cards.verify_code(await _old_static_code(world.me, signer), signer, time.time())
+    my_cards = [row["id"] for row in await Card.select(Card.id).where(Card.member == world.me)]
+    assert await TypedCode.count().where(TypedCode.card.is_in(my_cards)) == 0
+    with pytest.raises(CodeNumberUnknown):  # the digits under my last QR code pay nothing
+        await cards.expand_typed_code(world.typed_digits, signer)
 
     # Amounts stay: every earlier entry, sale, return and payment as it was; one forfeit entry more.
     assert await rows(LedgerEntry, AMOUNTS["ledger"]) == ledger_before + await rows(

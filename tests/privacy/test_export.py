@@ -19,6 +19,7 @@ from tests.privacy.builders import (
     MY_E164,
     MY_EMAIL,
     MY_NAME,
+    MY_OPENID,
     MY_PHONE,
     NEIGHBOUR_NAME,
     NEIGHBOUR_PHONE,
@@ -69,6 +70,9 @@ async def test_my_export_holds_every_kind_of_my_data_and_nothing_of_my_neighbour
     assert [m["author_kind"] for m in data["care_case_messages"]] == ["member", "staff"]
     assert [s["comment"] for s in data["surveys"]] == [f"{MY_NAME}：师傅很专业"]
     assert [p["kind"] for p in data["message_preferences"]] == ["holiday"]
+    assert [(c["kind"], c["channels"]) for c in data["message_channels"]] == [("*", "sms,email")]
+    binding = data["wechat_binding"]
+    assert (binding["member"], binding["openid"], bool(binding["bound_at"])) == (world.me, MY_OPENID, True)
     assert {"points.adjust", "tier.assign"} <= {a["action"] for a in data["audit_entries"]}
 
     # The photo is a file of its own, named in the rows.
@@ -79,9 +83,15 @@ async def test_my_export_holds_every_kind_of_my_data_and_nothing_of_my_neighbour
     assert recipients == {MY_E164, MY_EMAIL}
     codes = [m for m in data["messages"] if m["kind"] == "login_code"]
     assert codes and all(m["body"] == WITHHELD.render("zh-CN") == "（验证码不导出）" for m in codes)
+    # Each try at delivering those messages, and only those.
+    deliveries = data["message_deliveries"]
+    assert {d["message"] for d in deliveries} <= {m["id"] for m in data["messages"]}
+    assert {d["recipient"] for d in deliveries} <= {MY_E164, MY_EMAIL} and {d["outcome"] for d in deliveries} == {"sent"}
 
     everything = b"\n".join(files[name] for name in files if not name.startswith("photos/")).decode("utf-8")
-    for secret in ("code_hash", "client_secret", "pi_privacy_1_secret_xyz", "key_hash", world.shop.key, "idempotency_key", "request_hash"):
+    secrets = ("code_hash", "client_secret", "pi_privacy_1_secret_xyz", "key_hash", world.shop.key, "idempotency_key", "request_hash")
+    # The digits shown under a paying QR code pay while alive, as the code does.
+    for secret in (*secrets, world.typed_digits, "typed_code"):
         assert secret not in everything, f"{secret!r} must never be exported"
     for neighbours in (NEIGHBOUR_NAME, NEIGHBOUR_PHONE, f"{NEIGHBOUR_NAME}的建议"):
         assert neighbours not in everything, f"another owner's data ({neighbours!r}) is in my export"

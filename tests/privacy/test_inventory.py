@@ -9,6 +9,7 @@ from piccolo.columns import ForeignKey, Integer, Varchar
 from piccolo.table import Table
 
 from loyalty import db
+from loyalty.care.tables import DeliveryAttempt
 from loyalty.members.tables import Member
 from loyalty.privacy import export
 from loyalty.privacy.inventory import HOLDINGS, holding, tied_tables
@@ -47,6 +48,8 @@ def test_the_walk_finds_a_new_table_with_a_foreign_key_to_members_or_to_what_the
 
     assert {Pet, PetPhoto, Visitor, Reminder} <= set(tied) and Weather not in tied
     assert tied[PetPhoto] == "pet → Pet"
+    # An id kept under a name that is not its table's: a delivery attempt's `message` is an outbox message.
+    assert tied[DeliveryAttempt] == "message holds a OutboxMessage id"
 
 
 def test_the_inventory_names_only_tables_of_the_app_once_each():
