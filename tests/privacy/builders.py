@@ -168,6 +168,14 @@ async def build_world(folder: Path, settings: Settings) -> World:
                 status="succeeded", succeeded_at=NOW)
     ).returning(Payment.id)
 
+    # A reward redeemed and not yet picked up (erasure cancels it: points back before the forfeit).
+    from loyalty.rewards import service as rewards
+
+    gift = await rewards.create_reward(rewards.RewardDraft(
+        kind="gift", name_zh="中秋月饼礼盒", starts_on=NOW.date(), ends_on=NOW.date() + timedelta(days=30), stock=5,
+        prices={"platinum": 50}, status="published"), staff["admin"])
+    await rewards.redeem(me, gift, "privacy-reward")
+
     case_id = await cases.open_case(me, "complaint", f"{MY_NAME}家厨房漏水", f"请打 {MY_PHONE} 或写信 {MY_EMAIL}", settings=settings)
     await cases.owner_reply(case_id, me, f"我是{MY_NAME}，今天在家")
     await cases.staff_reply(case_id, staff["service"], f"{MY_NAME}您好，师傅下午上门")

@@ -34,6 +34,7 @@ from loyalty.points import service as points
 from loyalty.points.tables import LedgerEntry, PointsAdjustmentRequest, PointsLot
 from loyalty.privacy import erasure
 from loyalty.referrals.tables import Lead, OfficeVisit
+from loyalty.rewards.tables import Redemption
 from tests.events.builders import NOW, STAFF_PASSWORD, member_client
 from tests.privacy.builders import (
     MY_E164, MY_OPENID, MY_PHONE, MY_STRINGS, NEIGHBOUR_PHONE, World, every_text, import_owners, member_of,
@@ -88,6 +89,8 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     events_board_before = await dashboards.event_attendance(date(2026, 6, 1), date(2026, 6, 30))
     funnel_before = await dashboards.referral_funnel(date(2019, 1, 1), date(2026, 12, 31))
     balance_before = await points.balance(world.me)
+    # Points held by a reward not yet picked up come back first (the reservation is cancelled), then go with the rest.
+    held = sum(r["points"] for r in await Redemption.select().where(Redemption.member == world.me) if r["status"] == "reserved")
     neighbour_balance = await points.balance(world.neighbour)
     assert balance_before.available > 0 and await Case.count() == 2
     texts = [text for *_, text in await every_text()]
@@ -98,7 +101,7 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
 
     assert response.status_code == 201, response.text
     report = response.json()
-    assert report["name"] == erasure.erased_name(world.me) and report["points_forfeited"] == balance_before.available
+    assert report["name"] == erasure.erased_name(world.me) and report["points_forfeited"] == balance_before.available + held
     assert report["cards_revoked"] == 1 and report["photos_deleted"] == 1 and report["login_codes_deleted"] >= 1
     assert report["leads_cancelled"] == 1 and report["leads_anonymised"] == 1 and report["waitlist_places_cancelled"] == 1
     assert report["messages_cancelled"] == 2 and report["delivery_attempts_redacted"] >= 1
@@ -139,6 +142,7 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     # A large adjustment still waiting for approval can never credit the erased owner.
     requests = await PointsAdjustmentRequest.select().where(PointsAdjustmentRequest.member == world.me)
     assert [r["status"] for r in requests] == ["rejected"] and (await points.balance(world.me)).available == 0
+    assert held and {r["status"] for r in await Redemption.select().where(Redemption.member == world.me)} == {"cancelled"}
 
     # The membership ends: no card in force, no owner, no waitlist place, no tier assignment.
     assert await Card.count().where((Card.member == world.me) & (Card.status != "replaced")) == 0
@@ -155,12 +159,14 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
         await cards.expand_typed_code(world.typed_digits, signer)
 
     # Amounts stay: every earlier entry, sale, return and payment as it was; one forfeit entry more.
-    assert await rows(LedgerEntry, AMOUNTS["ledger"]) == ledger_before + await rows(
-        LedgerEntry, AMOUNTS["ledger"], source_kind="erasure"
-    )
-    (forfeit,) = [e for e in await LedgerEntry.select().where(LedgerEntry.id.not_in(list(entry_ids_before)))]
+    new_entries = await LedgerEntry.select().where(LedgerEntry.id.not_in(list(entry_ids_before))).order_by(LedgerEntry.id)
+    assert await rows(LedgerEntry, AMOUNTS["ledger"]) == ledger_before + [
+        tuple(e[c] for c in AMOUNTS["ledger"]) for e in new_entries
+    ]
+    returned, forfeit = new_entries  # the reward's points back (its reservation cancelled), then the forfeit
+    assert (returned["kind"], returned["source_kind"], returned["available_delta"]) == ("reverse", "reward", held)
     assert (forfeit["kind"], forfeit["member"], forfeit["available_delta"], forfeit["pending_delta"]) == (
-        "adjust", world.me, -balance_before.available, -balance_before.pending
+        "adjust", world.me, -balance_before.available - held, -balance_before.pending
     )
     assert (await points.balance(world.me)).available == 0 and await points.balance(world.neighbour) == neighbour_balance
     assert await PointsLot.count().where((PointsLot.member == world.me) & (PointsLot.remaining > 0)) == 0
@@ -182,7 +188,7 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     assert (entry["subject_kind"], entry["subject_id"], entry["actor_kind"], entry["actor_id"], entry["reason"]) == (
         "member", world.me, "staff", world.staff["service"], REASON
     )
-    assert entry["data"]["points_forfeited"] == balance_before.available
+    assert entry["data"]["points_forfeited"] == balance_before.available + held
 
 
 async def _old_static_code(member: int, signer: Any) -> str:
