@@ -496,8 +496,8 @@ def _http_base(name: str, raw: str | None) -> str | None:
 
 
 MESSAGE_KIND_NAMES = (
-    "login_code", "event_update", "case_update", "birthday", "holiday", "warranty", "event_reminder", "points_expiry",
-    "survey", "reward_pickup",
+    "login_code", "event_update", "case_update", "reward_pickup", "birthday", "holiday", "warranty", "event_reminder",
+    "points_expiry", "survey",
 )  # loyalty.care.tables.MESSAGE_KINDS (settings import no tables)
 
 

@@ -13,10 +13,11 @@ from loyalty.members.tables import Member, Project, Unit
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "skipped", "expired")
 # What a message is about: owners opt out per kind (the transactional ones cannot be refused).
 MESSAGE_KINDS = (
-    "login_code", "event_update", "case_update",  # transactional
-    "birthday", "holiday", "warranty", "event_reminder", "points_expiry", "survey", "reward_pickup",
+    "login_code", "event_update", "case_update", "reward_pickup",  # transactional
+    "birthday", "holiday", "warranty", "event_reminder", "points_expiry", "survey",
 )
-TRANSACTIONAL = ("login_code", "event_update", "case_update")
+# A reward to collect is about the owner's own redemption (ready, about to expire), as an event update is.
+TRANSACTIONAL = ("login_code", "event_update", "case_update", "reward_pickup")
 
 
 class OutboxMessage(Table):
