@@ -1,10 +1,9 @@
-// The door scanner (event staff): camera (BarcodeDetector, or the bundled jsQR), a hardware
+// The door scanner (event staff): camera (qr-camera.js: BarcodeDetector, or the bundled jsQR), a hardware
 // scanner typing into the code field, or typing by hand; an answer read at arm's length (full-screen
 // colour, one big word, a tone, a buzz); and a door that keeps working offline (door-offline.js)
 // and syncs its scans when the network returns. Uses staff.js's `$`, `api`, `problemOf`, `titleOf`.
 "use strict";
 
-const JSQR = "/static/staff/vendor/jsqr-1.4.0.min.js";
 const DEVICE_KEY = "owner-club.door-device";
 const SYNC_EVERY_MS = 15000;
 // What each answer looks like and sounds like: colour, tone (Hz, ms, wave) and buzz (ms).
@@ -355,68 +354,26 @@ function cameraProblem(words) {
 
 async function toggleCamera() {
   if (door.camera) { stopCamera(); return; }
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+  if (!QrCamera.available()) {
     cameraProblem(_("This device offers no camera to the page: type the code, or plug in a hardware scanner"));
     return;
   }
-  let stream;
+  $("camera-box").hidden = false;
+  $("scan-camera").textContent = _("Stop camera");
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    door.camera = await QrCamera.open($("camera"), scan);
   } catch (error) {
     cameraProblem(error && error.name === "NotAllowedError"
       ? _("The camera was not allowed: allow it in the browser's site settings, or type the code or use a hardware scanner")
       : _("No camera could be opened: type the code, or plug in a hardware scanner"));
-    return;
   }
-  const video = $("camera");
-  video.srcObject = stream;
-  $("camera-box").hidden = false;
-  $("scan-camera").textContent = _("Stop camera");
-  await video.play().catch(() => {});
-  const read = await reader();
-  door.camera = { stream, last: "", lastAt: 0 };
-  const tick = async () => {
-    if (!door.camera) return;
-    const text = await read(video).catch(() => "");
-    const c = door.camera;
-    // The same code held in front of the camera is one scan; it may be scanned again after 3 s.
-    if (c && text && (text !== c.last || Date.now() - c.lastAt > 3000)) { c.last = text; c.lastAt = Date.now(); await scan(text); }
-    if (door.camera) setTimeout(tick, 120);
-  };
-  tick();
 }
 
 function stopCamera() {
-  if (door.camera) door.camera.stream.getTracks().forEach((t) => t.stop());
+  if (door.camera) door.camera.stop();
   door.camera = null;
   $("camera-box").hidden = true;
   $("scan-camera").textContent = _("Camera");
-}
-
-// The browser's own detector where there is one; else jsQR (bundled, loaded on first use).
-async function reader() {
-  if ("BarcodeDetector" in window) {
-    const detector = new BarcodeDetector({ formats: ["qr_code"] });
-    return async (video) => { const found = await detector.detect(video); return found.length ? found[0].rawValue : ""; };
-  }
-  if (!window.jsQR) {
-    await new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = JSQR; script.onload = resolve; script.onerror = reject;
-      document.head.appendChild(script);
-    });
-  }
-  const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  return async (video) => {
-    if (!video.videoWidth) return "";
-    const scale = Math.min(1, 640 / video.videoWidth);  // enough pixels for a ticket QR, little work per frame
-    canvas.width = Math.round(video.videoWidth * scale); canvas.height = Math.round(video.videoHeight * scale);
-    ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    const found = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "attemptBoth" });
-    return found ? found.data : "";
-  };
 }
 
 $("scan-submit").addEventListener("click", () => scan($("scan-code").value));

@@ -93,6 +93,7 @@ class MyRewardController(Controller):
                 description_zh=o.reward["description_zh"], description_en=o.reward["description_en"],
                 pickup_place=o.reward["pickup_place"], points=o.price, ends_on=o.reward["ends_on"],
                 stock_left=o.reward["stock_remaining"], per_owner_limit=o.reward["per_owner_limit"], redeemed_by_me=o.taken,
+                collect_days=o.reward["collect_days"],
             )
             for o in await service.catalogue(member_id(request))
         ]
@@ -232,7 +233,8 @@ class StaffRewardController(Controller):
         redemption_id = await service.pick_up(data.code, request.state.staff.id, cards.signer_for(settings))
         row = (await service.counter_list("picked_up", redemption_id=redemption_id))[0]
         return PickupView(redemption_id=redemption_id, reward_name_zh=row["reward_name_zh"],
-                          reward_name_en=row["reward_name_en"], member_name=row["member_name"], status="picked_up")
+                          reward_name_en=row["reward_name_en"], member_name=row["member_name"],
+                          member_phone=mask_phone(row["member_phone"] or ""), status="picked_up")
 
     @get("/redemptions", operation_id="staffCounterList", opt=COUNTER_STAFF,
          summary="The counter's list: reservations to hand over, soonest to expire first",

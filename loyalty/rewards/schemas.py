@@ -101,6 +101,7 @@ class OfferView(msgspec.Struct):
     stock_left: int
     per_owner_limit: int
     redeemed_by_me: int
+    collect_days: Annotated[int, msgspec.Meta(description="days a reservation waits at the pick-up place")]
 
 
 class StaffRewardView(msgspec.Struct):
@@ -162,6 +163,8 @@ class PickupView(msgspec.Struct):
     reward_name_zh: str
     reward_name_en: str
     member_name: str
+    member_phone: Annotated[str, msgspec.Meta(description="masked: the clerk checks it against the owner's phone",
+                                              examples=["+86138****8000"])]
     status: RedemptionStatus
 
 
