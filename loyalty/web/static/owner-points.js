@@ -69,11 +69,10 @@ async function loadPoints() {
   $("points-expiring").textContent = points.expiring_on && points.expiring_soon
     ? _("{points} (by {date})", { points: I18n.number(points.expiring_soon), date: I18n.date(points.expiring_on) })
     : I18n.number(points.expiring_soon);
-  // Only a deployment with a rewards catalogue links to one: never a link to a page that is not there.
-  $("rewards-link").hidden = !statement.rewards_catalogue_url;
-  if (statement.rewards_catalogue_url) $("rewards-link").href = statement.rewards_catalogue_url;
+  await Rewards.showWaiting();  // gifts granted to collect, said where the owner looks at points
   $("points-schedule").innerHTML = scheduleRows(schedule);
 }
 
 $("points-more").addEventListener("click", () => loadHistory(true));
+$("rewards-open").addEventListener("click", () => { window.scrollTo(0, 0); selectTab("rewards"); });
 TABS.points = loadPoints;

@@ -78,9 +78,13 @@ async function loadTabNow(name, { quiet = false } = {}) {
   }
 }
 
+// A view opened from a tab (rewards, from points) keeps that tab's button lit: the bar has no room for it.
+const PARENT_TAB = { rewards: "points" };
+
 async function selectTab(name) {
   state.tab = name;
-  document.querySelectorAll("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
+  const lit = PARENT_TAB[name] || name;
+  document.querySelectorAll("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === lit)));
   document.querySelectorAll(".tab").forEach((el) => { el.hidden = el.id !== `tab-${name}`; });
   if (name !== "card") { clearTimeout(state.qrTimer); clearInterval(state.tickTimer); }
   await loadTab(name);
@@ -105,7 +109,7 @@ $("lang").addEventListener("click", async () => {
   await I18n.choose(I18n.other);
   showSwitch();
   // Said in the other language: gone until the page says them again (the countdown at its next tick).
-  ["login-error", "refer-error", "event-error", "countdown"].forEach((id) => { $(id).textContent = ""; });
+  ["login-error", "refer-error", "event-error", "rewards-error", "countdown"].forEach((id) => { $(id).textContent = ""; });
   if (!$("app").hidden) { await selectTab(state.tab); prefetch(); }  // the tabs loaded quietly, in the new language too
 });
 $("send-code").addEventListener("click", async () => {
