@@ -81,7 +81,7 @@ function refusal(problem, status) {
   if (problemIs(problem, "redemption-expired")) return ["red", "expired", { word: _("Expired"), detail: problem.detail || problem.title }];
   if (problemIs(problem, "redemption-closed")) return ["red", "cancelled", { word: _("Cancelled"), detail: problem.detail || problem.title }];
   if (status === 422 || String(problem.type || "").includes("code-")) {
-    return ["red", "invalid_code", { word: _("Invalid code"), detail: problem.detail || problem.title }];
+    return ["red", "invalid_code", { word: _p("pick-up code", "Invalid code"), detail: problem.detail || problem.title }];
   }
   return ["red", "refused", { word: problem.title, detail: problem.detail }];
 }

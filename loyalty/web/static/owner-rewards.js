@@ -13,6 +13,7 @@ const Rewards = (() => {
   let balance = 0;
   let notice = null;  // a function, so a change of language says it again in the new one
   let pollTimer = null;
+  let lastHtml = null;  // what drawMine last wrote (only #redemptions' own draw writes there)
   // One key per redemption the owner confirmed: a retry after a lost answer (or a second tap)
   // is the same redemption on the server, never a second one. Forgotten once answered.
   const keys = {};
@@ -54,7 +55,9 @@ const Rewards = (() => {
   }
 
   function drawMine() {
-    $("redemptions").innerHTML = mine.length ? mine.map(redemptionItem).join("") : `<p class="muted">${esc(_("Nothing redeemed yet"))}</p>`;
+    // Unchanged since the last draw (most polls): the codes stay as they are, no flicker, no new request.
+    const html = mine.length ? mine.map(redemptionItem).join("") : `<p class="muted">${esc(_("Nothing redeemed yet"))}</p>`;
+    if (html !== lastHtml) { $("redemptions").innerHTML = html; lastHtml = html; }
     clearTimeout(pollTimer);
     if (mine.some((r) => OPEN.includes(r.status))) pollTimer = setTimeout(poll, POLL_MS());
   }
