@@ -75,8 +75,10 @@ async function handOver(code) {
 // cancelled, or no pick-up code of ours at all.
 function refusal(problem, status) {
   if (problemIs(problem, "redemption-already-picked-up")) {
-    const when = problem.picked_up_at ? _("Already picked up ({time})", { time: I18n.dateTime(problem.picked_up_at) }) : _("Already picked up");
-    return ["amber", "already_picked_up", { word: when }];
+    // One short word at arm's length; when, under it (the time alone if it was today).
+    const at = problem.picked_up_at;
+    const time = at && I18n.date(at) === I18n.date(new Date()) ? I18n.timeOfDay(at) : I18n.dateTime(at);
+    return ["amber", "already_picked_up", { word: _("Already picked up"), detail: at ? _("Picked up {time}", { time }) : "" }];
   }
   if (problemIs(problem, "redemption-expired")) return ["red", "expired", { word: _("Expired"), detail: problem.detail || problem.title }];
   if (problemIs(problem, "redemption-closed")) return ["red", "cancelled", { word: _("Cancelled"), detail: problem.detail || problem.title }];

@@ -7,6 +7,7 @@ which it sends as Accept-Language):
 - the owner page, on a phone: the login with its problems (a malformed phone, a wrong code),
   then the demo owner 张伟's five tabs (the card also full screen, online and offline), an event's
   page, a referral refused for its phone and an empty complaint form;
+- the owner's rewards, opened from the points tab (the demo offers none: the words of an empty one);
 - the staff pages as the demo's admin, sales, event staff and customer service: every view the
   role may use (the others are not offered; their address opens the role's own view), a wrong
   password, the dashboards with a range that ends before it starts, the door scanner with each
@@ -49,9 +50,9 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "dashboards")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
-ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"dashboards"}}
+ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
 GATE = {"zh-CN": "东门", "en": "East gate"}
 
@@ -165,6 +166,10 @@ async def owner_tabs(page: Page, reader: Reader) -> None:
     await page.click('[role=tab][data-tab="points"]')
     await expect(page.locator("#points-available")).not_to_have_text("0")
     await reader.read(page, "the points tab")
+    await page.click("#rewards-open")
+    await expect(page.locator("#rewards > *").first).to_be_visible()
+    await expect(page.locator("#redemptions > *").first).to_be_visible()
+    await reader.read(page, "the rewards, from the points tab")
     await page.click('[role=tab][data-tab="referrals"]')
     await expect(page.locator("#ref-project option").first).to_be_attached()
     await expect(page.locator("#referrals")).not_to_be_empty()
@@ -272,8 +277,18 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator("#board .column").first.or_(page.locator("#board-error:not(:empty)"))).to_be_visible()
     elif view == "dashboards":
         await expect(page.locator(".dash")).to_have_count(DASHBOARDS[role])
+    elif view == "counter":
+        await expect(page.locator("#counter-list > *").first).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
+
+
+async def counter_refuses(page: Page, reader: Reader) -> None:
+    """The reward counter's answer to a code that is no pick-up code, at arm's length."""
+    await page.fill("#counter-code", "not-a-code")
+    await page.press("#counter-code", "Enter")
+    await expect(page.locator("#counter-result")).to_have_attribute("data-result", "invalid_code")
+    await reader.read(page, "the reward counter, an invalid code")
 
 
 async def scan(page: Page, code: str) -> None:
@@ -355,6 +370,8 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await asked(page, reader, lead.locator('button[data-to="cancelled"]'), "the referral board, cancelling a lead")
             if view == "scanner" and role == "event_staff":
                 await door_scans(page, reader, world.door)
+            if view == "counter" and role == "service":
+                await counter_refuses(page, reader)
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)

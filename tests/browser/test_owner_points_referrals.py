@@ -1,6 +1,6 @@
 """The owner's points and referrals on a phone, in Chinese and in English: the history says what
-each entry was for (the friend, the shop, the event), in words; what expires when; no link to a
-rewards catalogue the deployment does not have. Referring a friend says it worked and until when
+each entry was for (the friend, the shop, the event), in words; what expires when; the way into the
+rewards (tests/browser/test_owner_rewards.py goes on from there). Referring a friend says it worked and until when
 the friend is the owner's; referring them again says so in words (never "lead 13"); once sales
 move the lead, its stages, dates and rewards read in words.
 
@@ -31,12 +31,6 @@ from tests.referrals.builders import FRIEND, REFERRER, World, build_world, move,
 LOCALES = ["zh-CN", "en"]
 SHORT = {"zh-CN": "zh", "en": "en"}
 SENT = {"zh-CN": "验证码已发送", "en": "Code sent"}
-
-
-@pytest.fixture
-def settings(database, request):
-    """The deployment's settings; a test with a `catalogue_url` has a rewards catalogue there."""
-    return database.settings(rewards_catalogue_url=getattr(request.function, "catalogue_url", ""))
 
 
 @pytest.fixture
@@ -98,7 +92,7 @@ async def test_the_points_history_says_what_each_entry_was_for_and_what_expires_
     vesting = schedule.locator('[data-due="vesting"]')
     await expect(vesting).to_contain_text(words.date(today + timedelta(days=10), locale))
     await expect(vesting).to_contain_text("800 积分到账" if locale == "zh-CN" else "800 points become available")
-    await expect(page.locator("#rewards-link")).to_be_hidden()  # no catalogue in this deployment: no link
+    await expect(page.locator("#rewards-open")).to_have_text("积分兑换好礼" if locale == "zh-CN" else "Spend points on rewards")
 
     await page.click("#points-more")
     await expect(history.locator(".entry")).to_have_count(24)
@@ -159,18 +153,6 @@ async def test_a_long_referral_name_wraps_and_its_badge_stays_whole(world, pages
     lines = await badge.evaluate("(el) => Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight))")
     assert lines == 1, f"the badge 已登记 wraps onto {lines} lines"
     await fits_the_phone(page, "#tab-referrals .panel")
-
-
-async def test_the_catalogue_link_shows_when_the_deployment_has_one(world, pages: Pages):
-    page = await logged_in(pages, world, "zh-CN")
-    await page.click('[role=tab][data-tab="points"]')
-    link = page.locator("#rewards-link")
-    await expect(link).to_be_visible()
-    await expect(link).to_have_text("积分兑换好礼")
-    await expect(link).to_have_attribute("href", "/rewards")
-
-
-test_the_catalogue_link_shows_when_the_deployment_has_one.catalogue_url = "/rewards"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("locale", LOCALES)

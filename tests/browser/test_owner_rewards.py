@@ -130,6 +130,7 @@ async def test_an_owner_redeems_a_gift_the_counter_scans_its_code_and_the_owner_
     await expect(clerk.locator("#confirm h2")).to_have_text("业主0 的「中秋月饼礼盒」已经备好了吗？")
     await clerk.click("#confirm-yes")
     await expect(row.locator(".status")).to_have_text("待领取")
+    await fits_the_phone(clerk)
     await save(clerk, "counter-list-zh")
 
     await clerk.click("#counter-camera-toggle")
@@ -139,6 +140,7 @@ async def test_an_owner_redeems_a_gift_the_counter_scans_its_code_and_the_owner_
     await expect(clerk.locator("#counter-reward")).to_have_text("中秋月饼礼盒")
     await expect(clerk.locator("#counter-who")).to_have_text("业主0 · +86139****0000")
     await expect(clerk.locator("#counter-flash")).to_be_visible()
+    await fits_the_phone(clerk)  # the camera's picture too
     await save(clerk, "counter-handed-over-zh")
     await clerk.click("#counter-camera-toggle")
     await expect(clerk.locator("#counter-camera-box")).to_be_hidden()
@@ -147,7 +149,9 @@ async def test_an_owner_redeems_a_gift_the_counter_scans_its_code_and_the_owner_
     await clerk.fill("#counter-code", await the_code(pages.server.settings, member, made[0]["id"]))
     await clerk.press("#counter-code", "Enter")
     await expect(clerk.locator("#counter-result")).to_have_attribute("data-result", "already_picked_up")
-    await expect(clerk.locator("#counter-word")).to_have_text(f"已领取（{await written_pickup(clerk, member, made[0]['id'])}）")
+    await expect(clerk.locator("#counter-word")).to_have_text("已领取")
+    picked_at = await written_pickup(clerk, member, made[0]["id"], "timeOfDay")
+    await expect(clerk.locator("#counter-detail")).to_have_text(f"已于 {picked_at} 领取")
     await save(clerk, "counter-already-zh")
     await clerk.fill("#counter-code", "OC1.nonsense")
     await clerk.press("#counter-code", "Enter")
@@ -165,10 +169,10 @@ async def page_points_says_a_gift_waits(page: Page, words: str) -> None:
     await expect(page.locator("#gifts-waiting")).to_have_text(words)
 
 
-async def written_pickup(page: Page, member: int, redemption_id: int) -> str:
-    """When it was picked up, as the page writes a time (I18n.dateTime, Beijing time)."""
+async def written_pickup(page: Page, member: int, redemption_id: int, how: str = "dateTime") -> str:
+    """When it was picked up, as the page writes a time (I18n.dateTime or timeOfDay, Beijing time)."""
     row = (await service.owner_redemptions(member, [redemption_id]))[0]
-    return await page.evaluate("(at) => I18n.dateTime(at)", row["picked_up_at"].isoformat())
+    return await page.evaluate(f"(at) => I18n.{how}(at)", row["picked_up_at"].isoformat())
 
 
 async def test_the_same_flow_reads_in_english(database, pages: Pages, tmp_path):
@@ -189,13 +193,16 @@ async def test_the_same_flow_reads_in_english(database, pages: Pages, tmp_path):
     mine = owner.locator(".redemption", has_text="Mid-Autumn mooncake box")
     await expect(mine.locator(".status")).to_have_text("Reserved")
     await fits_the_phone(owner)
-    await save(owner, "rewards-code-en", full_page=True)
+    await mine.scroll_into_view_if_needed()
+    await save(owner, "rewards-code-en")
 
     clerk = await pages.new(locale="en-US", **DESKTOP)
     await clerk.add_init_script(QUICK)
     await staff_logs_in(clerk, "clerk", "/staff#counter")
     await expect(clerk.locator('#nav [data-view="counter"]')).to_have_text("Reward counter")
     [made] = await Redemption.select().where(Redemption.member == member)
+    await expect(clerk.locator(f'.counter-row[data-redemption="{made["id"]}"]')).to_contain_text("Mid-Autumn mooncake box")
+    await save(clerk, "counter-list-en")
     await clerk.fill("#counter-code", await the_code(pages.server.settings, member, made["id"]))
     await clerk.click("#counter-submit")
     await expect(clerk.locator("#counter-word")).to_have_text("Handed over")

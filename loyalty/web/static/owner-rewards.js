@@ -37,7 +37,9 @@ const Rewards = (() => {
 
   function redemptionItem(r) {
     const open = OPEN.includes(r.status);
-    const what = r.gift_occasion ? _("A gift for you: {occasion}", { occasion: r.gift_occasion }) : price(r.points);
+    // A gift was given, not redeemed: it says the occasion; a redemption its points and when.
+    const what = r.gift_occasion ? _("A gift for you: {occasion}", { occasion: r.gift_occasion })
+      : `${price(r.points)} · ${_("redeemed {time}", { time: I18n.dateTime(r.reserved_at) })}`;
     const lines = [];
     if (open) {
       lines.push(`<img class="pickup-qr" src="/api/v1/me/redemptions/${r.id}/code.svg" alt="${esc(_("Pick-up code"))}">`);
@@ -49,7 +51,7 @@ const Rewards = (() => {
     }
     return `<div class="event redemption" data-redemption="${r.id}" data-status="${esc(r.status)}">
       <div class="row"><strong>${esc(rewardName(r))}</strong><span class="status" data-status="${esc(r.status)}">${esc(enumLabel("redemption_status", r.status))}</span></div>
-      <div class="muted">${esc(what)} · ${esc(_("redeemed {time}", { time: I18n.dateTime(r.reserved_at) }))}</div>
+      <div class="muted">${esc(what)}</div>
       ${lines.join("")}
     </div>`;
   }
