@@ -59,16 +59,22 @@ async function handOver(code) {
     if (response.ok) {
       const done = await response.json();
       answer("green", "picked_up", { word: _("Handed over"), reward: rewardOf(done), who: `${done.member_name} · ${done.member_phone}` });
-      await loadCounterList();
+      loadCounterList().catch(() => {});  // the list catches up; the answer is what matters now
     } else {
       const problem = await response.json().catch(() => ({}));  // its type and extras (when) as well as its words
       answer(...refusal({ title: _("Something went wrong; please try again"), ...problem }, response.status));
     }
-  } finally {
+  } catch (error) {
+    // No answer (the network): as far as the page knows nothing was handed over; the code stays
+    // in the field to send again (a code is handed over once, however often it is sent).
     counter.busy = false;
-    $("counter-code").value = "";
-    $("counter-code").focus();
+    $("counter-code").value = code;
+    if (error.message !== "not logged in") $("counter-error").textContent = _("Connection lost; please go online and try again");
+    return;
   }
+  counter.busy = false;
+  $("counter-code").value = "";
+  $("counter-code").focus();
 }
 
 // A refused code in one big word (the problem's detail under it): used before (when), expired,

@@ -107,7 +107,15 @@ const Rewards = (() => {
     keys[rewardId] = keys[rewardId] || newKey();
     $("rewards-error").textContent = ""; notice = null;
     button.disabled = true;
-    const response = await api(`/api/v1/me/rewards/${rewardId}/redemptions`, { method: "POST", headers: { "Idempotency-Key": keys[rewardId] } });
+    let response;
+    try {
+      response = await api(`/api/v1/me/rewards/${rewardId}/redemptions`, { method: "POST", headers: { "Idempotency-Key": keys[rewardId] } });
+    } catch (error) {
+      // No answer (the network): the key is kept, so trying again cannot redeem it twice.
+      if (error.message !== "not logged in") $("rewards-error").textContent = _("Connection lost; please go online and try again");
+      button.disabled = false;
+      return;
+    }
     delete keys[rewardId];  // answered (yes or no): the next confirmation is a new redemption
     if (response.ok) {
       const made = await response.json();
