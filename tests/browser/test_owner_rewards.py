@@ -159,7 +159,9 @@ async def test_an_owner_redeems_a_gift_the_counter_scans_its_code_and_the_owner_
 
     await expect(mine.locator(".status")).to_have_text("已领取")  # the owner's page asked again meanwhile
     await expect(mine).to_contain_text(f"已于 {await written_pickup(owner, member, made[0]['id'])} 领取")
+    await expect(owner.locator("#rewards-notice")).to_be_empty()  # "兑换成功…" was about the code, now used
     await expect(mine.locator("img.pickup-qr")).to_have_count(0)
+    await owner.evaluate("window.scrollTo(0, 0)")
     await save(owner, "rewards-picked-up-zh")
     assert pages.errors == []
 
@@ -210,6 +212,7 @@ async def test_the_same_flow_reads_in_english(database, pages: Pages, tmp_path):
     await save(clerk, "counter-handed-over-en")
 
     await expect(mine.locator(".status")).to_have_text("Picked up")
+    await owner.evaluate("window.scrollTo(0, 0)")
     await save(owner, "rewards-picked-up-en")
     assert pages.errors == []
 
@@ -219,8 +222,8 @@ async def test_a_gift_taken_first_is_refused_in_words_and_cancelling_gives_the_p
     await give_points(member, 1000)
     await give_points(other, 1000)
     last_one = await mooncakes(stock=1)
-    tea = await mooncakes(name_zh="龙井茶礼盒", name_en="Longjing tea box", prices={"platinum": 0, "gold": 0, "silver": 0, "blue": 300})
-    dear = await mooncakes(name_zh="空气净化器", name_en="Air purifier", prices={"platinum": 0, "gold": 0, "silver": 0, "blue": 5000})
+    tea = await mooncakes(name_zh="龙井茶礼盒", name_en="Longjing tea box", description_zh="明前龙井 250 克。", prices={"platinum": 0, "gold": 0, "silver": 0, "blue": 300})
+    dear = await mooncakes(name_zh="空气净化器", name_en="Air purifier", description_zh="适用面积 60 平方米。", prices={"platinum": 0, "gold": 0, "silver": 0, "blue": 5000})
 
     owner = await owner_page(pages, member, 0, "zh-CN")
     await open_rewards(owner)

@@ -13,6 +13,7 @@ const Rewards = (() => {
   let balance = 0;
   let notice = null;  // a function, so a change of language says it again in the new one
   let pollTimer = null;
+  let asking = 0;
   let lastHtml = null;  // what drawMine last wrote (only #redemptions' own draw writes there)
   // One key per redemption the owner confirmed: a retry after a lost answer (or a second tap)
   // is the same redemption on the server, never a second one. Forgotten once answered.
@@ -64,14 +65,25 @@ const Rewards = (() => {
     if (mine.some((r) => OPEN.includes(r.status))) pollTimer = setTimeout(poll, POLL_MS());
   }
 
+  // The latest ask wins: a poll answered after a redemption was made must not draw the list without it.
   async function loadMine() {
-    mine = await api("/api/v1/me/redemptions").then((r) => r.json());
+    const asked = ++asking;
+    const rows = await api("/api/v1/me/redemptions").then((r) => r.json());
+    if (asked !== asking) return false;
+    mine = rows;
+    return true;
   }
 
   // Only while the rewards are on screen; a failed poll waits for the next one quietly.
   async function poll() {
     if (state.tab !== "rewards" || document.hidden) return;
-    try { await loadMine(); drawMine(); } catch { pollTimer = setTimeout(poll, POLL_MS()); }
+    const before = new Map(mine.map((r) => [r.id, r.status]));
+    try {
+      if (!(await loadMine())) return;  // a newer load draws, and polls on
+    } catch { pollTimer = setTimeout(poll, POLL_MS()); return; }
+    drawMine();
+    // One moved at the counter (picked up, ready): what the page said after redeeming is old news.
+    if (mine.some((r) => before.has(r.id) && before.get(r.id) !== r.status)) { notice = null; $("rewards-notice").textContent = ""; }
   }
 
   async function load() {
