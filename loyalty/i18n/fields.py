@@ -41,12 +41,14 @@ FIELD_NAMES: dict[str, Message] = {
 }
 
 # `code` is the owner's SMS code at login, but what a till or a staff scan sends is the member's
-# card code (the QR or its typed digits), and at an event's door a ticket or a card.
+# card code (the QR or its typed digits), at an event's door a ticket or a card, and at the
+# rewards counter a pick-up code.
 _MEMBER_CODE = _p("field", "Member code")
 _BY_PATH: tuple[tuple[str, dict[str, Message]], ...] = (
     ("/partner/", {"code": _MEMBER_CODE}),
     ("/api/v1/staff/card-checks", {"code": _MEMBER_CODE}),
     ("/api/v1/staff/checkins", {"code": _p("field", "Ticket or member code")}),
+    ("/api/v1/staff/rewards/pickups", {"code": _p("field", "Pick-up code")}),
 )
 
 

@@ -34,6 +34,8 @@ STAFF_ADJUSTMENT = _("Adjusted by customer service: {reason}")
 EXPIRED = _("Points expired")
 NOW_AVAILABLE = _("Now available: {what}")
 FORFEITED = _("Points forfeited when the member's data was erased")
+REDEEMED_REWARD = _("Redeemed {reward}")
+REWARD_RETURNED = _("{reward} cancelled or not collected: points returned")
 
 
 @dataclass(frozen=True)
@@ -96,14 +98,16 @@ class _Names:
     leads: dict[int, dict[str, Any]]
     merchants: dict[int, str]
     events: dict[int, Titled]
+    rewards: dict[int, Titled]
 
     @classmethod
     async def load(cls, entries: Iterable[dict[str, Any]]) -> "_Names":
         from loyalty.events.tables import Event
         from loyalty.merchants.tables import Merchant
         from loyalty.referrals.tables import Lead
+        from loyalty.rewards.tables import Reward
 
-        leads, merchants, events = set(), set(), set()
+        leads, merchants, events, rewards = set(), set(), set(), set()
         for entry in entries:
             kind, source = entry["source_kind"], entry["source_id"]
             if kind == "referral" and (lead := _referral(source)[0]) is not None:
@@ -112,6 +116,8 @@ class _Names:
                 merchants.add(merchant)
             elif kind == "event" and (event := _number(source)) is not None:
                 events.add(event)
+            elif kind == "reward" and (reward := _number(source)) is not None:
+                rewards.add(reward)
         return cls(
             leads={row["id"]: row for row in await Lead.select(Lead.id, Lead.name, Lead.referrer).where(Lead.id.is_in(list(leads)))} if leads else {},
             merchants={row["id"]: row["name"] for row in await Merchant.select(Merchant.id, Merchant.name).where(Merchant.id.is_in(list(merchants)))} if merchants else {},
@@ -119,6 +125,10 @@ class _Names:
                 row["id"]: Titled(row["title_zh"], row["title_en"])
                 for row in await Event.select(Event.id, Event.title_zh, Event.title_en).where(Event.id.is_in(list(events)))
             } if events else {},
+            rewards={
+                row["id"]: Titled(row["name_zh"], row["name_en"])
+                for row in await Reward.select(Reward.id, Reward.name_zh, Reward.name_en).where(Reward.id.is_in(list(rewards)))
+            } if rewards else {},
         )
 
     def words(self, entry: dict[str, Any], member_id: int) -> Message | str:
@@ -145,6 +155,11 @@ class _Names:
         if source == "event":
             event = self.events.get(_number(entry["source_id"]) or 0)
             return ATTENDED.format(event=event) if event is not None else fallback
+        if source == "reward":
+            reward = self.rewards.get(_number(entry["source_id"]) or 0)
+            if reward is None:
+                return fallback
+            return (REWARD_RETURNED if kind in ("reverse", "void") else REDEEMED_REWARD).format(reward=reward)
         if source == "staff":
             return STAFF_ADJUSTMENT.format(reason=reason) if reason else fallback
         if source == "erasure":

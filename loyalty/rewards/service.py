@@ -18,7 +18,7 @@ Exactly once, under any concurrency:
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
@@ -105,6 +105,11 @@ class Offer:
 # --- the catalogue ---------------------------------------------------------------------------------
 
 
+def _distinct(values: Sequence[Any]) -> list[Any]:
+    """A list of choices with each one once ("gold, gold" is "gold"), in the order given."""
+    return list(dict.fromkeys(values))
+
+
 def _check_segment(tiers: Sequence[str], stages: Sequence[str], field_prefix: str = "eligible_") -> None:
     if set(tiers) - set(TIERS):
         raise InvalidField(_("Tiers are among {tiers}", tiers=Later(identifiers, TIERS)), field=f"{field_prefix}tiers")
@@ -147,6 +152,10 @@ def _check(draft: RewardDraft) -> None:
 
 async def create_reward(draft: RewardDraft, staff_id: int) -> int:
     """A reward staff publish (or keep as a draft, e.g. a gift only granted): audited."""
+    draft = replace(
+        draft, eligible_tiers=_distinct(draft.eligible_tiers), eligible_stages=_distinct(draft.eligible_stages),
+        eligible_project_ids=_distinct(draft.eligible_project_ids),
+    )
     _check(draft)
     await _check_projects(draft.eligible_project_ids, "eligible_project_ids")
     async with db.transaction():
@@ -284,6 +293,9 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
     return Redeemed(rows[0]["id"])
 
 
+NOT_A_PICKUP_CODE = _("This is not a valid pick-up code: ask the owner to open it again under My rewards")
+
+
 def _nonce() -> int:
     # Signed into the pick-up code (4 bytes): a code names its redemption and nothing else.
     return secrets.randbelow(2**31 - 1) + 1
@@ -337,14 +349,16 @@ async def expire_due(now: datetime | None = None) -> int:
     due = await Redemption.select(Redemption.id).where(
         Redemption.status.is_in(list(OPEN)) & (Redemption.expires_at <= now)
     ).order_by(Redemption.id)
-    expired = 0
-    for item in due:
-        async with db.transaction():
-            row = await _end(item["id"], "expired", now, "AND expires_at <= {}", now)
-            if row is not None:
-                await _give_back(row, actor=points.SYSTEM, reason="expired")
-                expired += 1
-    return expired
+    return sum([await _expire(item["id"], now) for item in due])
+
+
+async def _expire(redemption_id: int, now: datetime) -> bool:
+    """One uncollected reservation past its time: expired, its points and stock back (once)."""
+    async with db.transaction():
+        row = await _end(redemption_id, "expired", now, "AND expires_at <= {}", now)
+        if row is not None:
+            await _give_back(row, actor=points.SYSTEM, reason="expired")
+    return row is not None
 
 
 # --- the counter --------------------------------------------------------------------------------------
@@ -375,7 +389,11 @@ async def pick_up(code: str, staff_id: int, signer: codes.CodeVerifier, *, now: 
     """Hand the reward over for the owner's signed pick-up code: once. A code used again, an
     expired or cancelled reservation are refused with what happened. Returns the redemption."""
     now = now or clock.now()
-    payload = signer.open(code)
+    try:
+        payload = signer.open(code)
+    except (codes.CodeMalformed, codes.CodeBadSignature, codes.CodeUnknownKey) as error:
+        # The counter clerk needs what to do, not the code's format or its cryptography.
+        raise type(error)(NOT_A_PICKUP_CODE, field="code") from None
     if payload.kind != "pickup":
         raise codes.CodeMalformed(_("This is not a pick-up code"), field="code")
     async with db.transaction():
@@ -396,6 +414,8 @@ async def pick_up(code: str, staff_id: int, signer: codes.CodeVerifier, *, now: 
             _("Picked up at {at}", at=Later(written_datetime, found["picked_up_at"])),
             picked_up_at=found["picked_up_at"].isoformat(),
         )
+    if found["status"] in OPEN:  # past its time, before the job came by: give it back now, as it says
+        await _expire(found["id"], now)
     if found["status"] == "expired" or found["status"] in OPEN:
         raise RedemptionExpired(expired_at=found["expires_at"].isoformat())
     raise RedemptionClosed(status_now=found["status"])
@@ -433,7 +453,8 @@ async def grant(
     one reservation each per reward and occasion, however often it is granted, each taking
     one from the stock (all or none: too little stock refuses the grant). Returns (grant id,
     reservations made)."""
-    occasion = (occasion or "").strip()
+    occasion = " ".join((occasion or "").split())
+    tiers, stages, project_ids = _distinct(tiers), _distinct(stages), _distinct(project_ids)
     if not 2 <= len(occasion) <= 100:
         raise InvalidField(_("Name the occasion (2 to 100 characters)"), field="occasion")
     _check_segment(tiers, stages, "")
@@ -452,7 +473,8 @@ async def grant(
         grant_id = made[0]["id"]
         sql, args = _segment_sql(tiers, stages, project_ids)
         members = [row["id"] for row in await db.fetch(sql, *args)]
-        key = f"gift:{reward_id}:{occasion}"[:200]
+        # "2027 春节" and "2027春节" are one occasion: the key ignores spaces and case.
+        key = f"gift:{reward_id}:{''.join(occasion.casefold().split())}"[:200]
         count = 0
         for start in range(0, len(members), GRANT_CHUNK):
             inserted = await Redemption.insert(*(

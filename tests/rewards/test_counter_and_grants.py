@@ -46,14 +46,20 @@ async def test_forged_expired_and_foreign_codes_are_refused(database, settings, 
     signer = cards.signer_for(settings)
     code = service.pickup_code(signer, row)
 
-    with pytest.raises(codes.CodeBadSignature):
+    with pytest.raises(codes.CodeBadSignature) as altered:
         await service.pick_up(code[:-4] + ("AAAA" if not code.endswith("AAAA") else "BBBB"), counter, signer)
+    with pytest.raises(codes.CodeMalformed) as garbage:
+        await service.pick_up("not a code at all", counter, signer)
+    # The clerk reads what to do, not the code's format or its signature.
+    assert altered.value.detail is garbage.value.detail is service.NOT_A_PICKUP_CODE
     with pytest.raises(codes.CodeMalformed):
         await service.pick_up(signer.sign("static", row["member"]), counter, signer)
     with pytest.raises(codes.CodeBadSignature):  # the right redemption, but not the code it was given
         await service.pick_up(signer.sign("pickup", row["id"], step=row["code_nonce"] + 1), counter, signer)
-    with pytest.raises(service.RedemptionExpired):
+    with pytest.raises(service.RedemptionExpired):  # before the expiry job: the refusal gives the points back itself
         await service.pick_up(code, counter, signer, now=NOW + timedelta(days=3))
+    assert (await Redemption.select(Redemption.status).where(Redemption.id == row["id"]).first())["status"] == "expired"
+    assert await service.expire_due(NOW + timedelta(days=3)) == 0  # and only once
 
 
 async def test_a_reminder_goes_out_once_two_days_before_expiry(database, frozen, tmp_path):
@@ -74,7 +80,7 @@ async def test_a_holiday_gift_granted_to_one_projects_gold_owners_reaches_them_o
     gift = await reward(admin, prices={}, status="draft", stock=10)
 
     grant_id, made = await service.grant(gift, staff_id=admin, occasion="2027 春节", tiers=["gold"], project_ids=[here])
-    _again, made_again = await service.grant(gift, staff_id=admin, occasion="2027 春节", tiers=["gold"], project_ids=[here])
+    _again, made_again = await service.grant(gift, staff_id=admin, occasion=" 2027春节 ", tiers=["gold", "gold"], project_ids=[here])
 
     assert (made, made_again) == (3, 0)
     rows = await Redemption.select(Redemption.member, Redemption.points, Redemption.status, Redemption.granted_by)

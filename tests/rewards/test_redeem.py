@@ -143,3 +143,21 @@ async def test_uncollected_reservations_expire_and_give_back_once(database, froz
 
     assert await points.available(owner) == 1000 and await _stock(reward_id) == 10
     assert (await Redemption.select(Redemption.status).first())["status"] == "expired"
+
+
+async def test_the_statement_names_the_reward_spent_on_and_given_back(database, frozen, tmp_path):
+    from loyalty.i18n import translate
+    from loyalty.points.describe import describe
+    from loyalty.points.tables import LedgerEntry
+
+    owner, = await owners(tmp_path, 1)
+    await give_points(owner, 1000)
+    reward_id = await reward()
+    made = await service.redeem(owner, reward_id, "k")
+    await service.cancel(owner, made.redemption_id)
+
+    entries = await LedgerEntry.select().where(LedgerEntry.member == owner).order_by(LedgerEntry.id)
+    words = await describe(entries, owner)
+    name = (await Reward.select(Reward.name_zh).where(Reward.id == reward_id).first())["name_zh"]
+    said = [translate(words[e["id"]], "zh-CN") for e in entries if e["source_kind"] == "reward"]
+    assert said == [f"兑换「{name}」", f"「{name}」已取消或未领取，积分已退回"], said
