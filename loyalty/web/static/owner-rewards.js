@@ -36,6 +36,13 @@ const Rewards = (() => {
     </div>`;
   }
 
+  // The status in words; a free one that ended had no points to return, so it says only that.
+  function statusLabel(r) {
+    if (!r.points && r.status === "cancelled") return _("Cancelled");
+    if (!r.points && r.status === "expired") return _("Not collected in time");
+    return enumLabel("redemption_status", r.status);
+  }
+
   function redemptionItem(r) {
     const open = OPEN.includes(r.status);
     // A gift was given, not redeemed: it says the occasion; a redemption its points and when.
@@ -46,12 +53,12 @@ const Rewards = (() => {
       lines.push(`<img class="pickup-qr" src="/api/v1/me/redemptions/${r.id}/code.svg" alt="${esc(_("Pick-up code"))}">`);
       lines.push(`<p class="pickup-where">${esc(r.pickup_place ? _("Show this code at {place}", { place: r.pickup_place }) : _("Show this code at the counter"))}</p>`);
       lines.push(`<p class="muted">${esc(_("Collect by {time}", { time: I18n.dateTime(r.expires_at) }))}</p>`);
-      if (r.points) lines.push(`<button class="secondary" type="button" data-cancel-redemption="${r.id}">${esc(_("Cancel the redemption"))}</button>`);
+      lines.push(`<button class="secondary" type="button" data-cancel-redemption="${r.id}">${esc(_("Cancel the redemption"))}</button>`);
     } else if (r.status === "picked_up") {
       lines.push(`<p class="picked-up">${esc(_("Picked up {time}", { time: I18n.dateTime(r.picked_up_at) }))}</p>`);
     }
     return `<div class="event redemption" data-redemption="${r.id}" data-status="${esc(r.status)}">
-      <div class="row"><strong>${esc(rewardName(r))}</strong><span class="status" data-status="${esc(r.status)}">${esc(enumLabel("redemption_status", r.status))}</span></div>
+      <div class="row"><strong>${esc(rewardName(r))}</strong><span class="status" data-status="${esc(r.status)}">${esc(statusLabel(r))}</span></div>
       <div class="muted">${esc(what)}</div>
       ${lines.join("")}
     </div>`;
@@ -146,14 +153,14 @@ const Rewards = (() => {
     if (!r) return;
     const asked = await Confirm.ask({
       title: _("Cancel “{name}”?", { name: rewardName(r) }),
-      lines: [_n("Your {count} point comes back at once.", "Your {count} points come back at once.", r.points),
-        _("Its pick-up code stops working.")],
+      lines: [r.points ? _n("Your {count} point comes back at once.", "Your {count} points come back at once.", r.points)
+        : _("It goes back for other owners to take."), _("Its pick-up code stops working.")],
       yes: _("Cancel the redemption"), no: _("Keep it"),
     });
     if (!asked) return;
     $("rewards-error").textContent = ""; notice = null;
     const response = await api(`/api/v1/me/redemptions/${redemptionId}/cancel`, { method: "POST" });
-    if (response.ok) notice = () => _n("Cancelled: {count} point returned", "Cancelled: {count} points returned", r.points);
+    if (response.ok) notice = () => (r.points ? _n("Cancelled: {count} point returned", "Cancelled: {count} points returned", r.points) : _("Cancelled"));
     else $("rewards-error").textContent = await problemText(response);
     await load();
     window.scrollTo(0, 0);
