@@ -7,6 +7,9 @@
     url: root.dataset.specUrl,
     domNode: root,
     deepLinking: true,
+    // Sections folded: opening all 140 operations at once stops Swagger UI part-way (no error
+    // shown; each section opens fine on its own), and a reader wants one face, not all three.
+    docExpansion: "none",
     // Swagger UI would otherwise send the whole document to validator.swagger.io for a badge.
     validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis],
