@@ -75,7 +75,13 @@ const EventDetail = (() => {
     } else if (e.why_not && !e.my_signup && e.status !== "cancelled") {
       html = `<p class="why">${esc(e.why_not.message)}</p>`;
     }
+    // A redraw (a refresh coming back) keeps the party the owner already chose for this event:
+    // silently putting it back to 1 would sign up fewer people than they asked for.
+    const chosen = $("detail-party");
+    const kept = chosen && chosen.dataset.party === String(e.id) ? chosen.value : null;
     $("detail-action").innerHTML = html;
+    const party = $("detail-party");
+    if (party && kept && [...party.options].some((option) => option.value === kept)) party.value = kept;
     showTotal(e);
   }
 
