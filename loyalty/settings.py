@@ -95,9 +95,6 @@ class Settings:
     # Redis connections per web process for the limits; a burst waits for one, it never fails.
     rate_limit_redis_connections: int = 32
     points_per_cny: int = 100
-    # Where owners spend points (the rewards catalogue), a path on this site or an https
-    # address. Empty: the deployment has no catalogue, and the owner page links to none.
-    rewards_catalogue_url: str = ""
     # Points a merchant's sale earns are pending this many days (the merchant's window to
     # reverse the sale), then vest; a reversal inside the window voids them.
     merchant_earn_pending_days: int = 7
@@ -396,7 +393,6 @@ def load_settings(
             "LOYALTY_RATE_LIMIT_REDIS_CONNECTIONS", env.get("LOYALTY_RATE_LIMIT_REDIS_CONNECTIONS", "32")
         ),
         points_per_cny=_int("LOYALTY_POINTS_PER_CNY", env.get("LOYALTY_POINTS_PER_CNY", "100")),
-        rewards_catalogue_url=_catalogue_url(env.get("LOYALTY_REWARDS_CATALOGUE_URL", "")),
         merchant_earn_pending_days=_int(
             "LOYALTY_MERCHANT_EARN_PENDING_DAYS", env.get("LOYALTY_MERCHANT_EARN_PENDING_DAYS", "7"), 0
         ),
@@ -475,14 +471,6 @@ def _quiet_hours(raw: str) -> str:
         raise SettingsError(f"LOYALTY_QUIET_HOURS={raw!r}: write it like 21:00-08:00, or leave it empty") from None
     if start == end:
         raise SettingsError(f"LOYALTY_QUIET_HOURS={raw!r}: start and end are the same")
-    return raw
-
-
-def _catalogue_url(raw: str) -> str:
-    """A path on this site (`/rewards`) or an https address; empty for none."""
-    raw = raw.strip()
-    if raw and not (raw.startswith("/") and not raw.startswith("//") or raw.startswith("https://")):
-        raise SettingsError(f"LOYALTY_REWARDS_CATALOGUE_URL={raw!r}: a path such as /rewards or an https:// address")
     return raw
 
 

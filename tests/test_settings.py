@@ -230,18 +230,6 @@ def test_overrides_change_one_setting_and_keep_the_rest():
     assert settings.login_code_max_attempts == 5
 
 
-@pytest.mark.parametrize("url", ["", "/rewards", "https://rewards.example.com/club"])
-def test_the_rewards_catalogue_is_a_path_here_or_an_https_address_or_none(url):
-    settings = load_settings({"LOYALTY_SECRET_KEY": "k" * 32, "LOYALTY_REWARDS_CATALOGUE_URL": url})
-    assert settings.rewards_catalogue_url == url
-
-
-@pytest.mark.parametrize("url", ["rewards", "//evil.example.com/x", "http://rewards.example.com", "javascript:alert(1)"])
-def test_another_rewards_catalogue_address_is_refused_naming_the_variable(url):
-    with pytest.raises(SettingsError, match="LOYALTY_REWARDS_CATALOGUE_URL"):
-        load_settings({"LOYALTY_SECRET_KEY": "k" * 32, "LOYALTY_REWARDS_CATALOGUE_URL": url})
-
-
 def test_stripe_in_the_browser_is_read_from_the_environment_with_card_and_stripes_own_js_by_default():
     plain = load_settings({"LOYALTY_SECRET_KEY": "x" * 32})
     assert (plain.stripe_publishable_key, plain.stripe_js_url, plain.stripe_payment_methods) == (

@@ -25,12 +25,7 @@ from loyalty.i18n import request_locale, translate
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
-POINTS_PER_CNY = 100
-
-
-async def statement(
-    member: int, before: int | None, limit: int, locale: str, rewards_catalogue_url: str | None = None
-) -> PointsStatement:
+async def statement(member: int, before: int | None, limit: int, locale: str, points_per_cny: int) -> PointsStatement:
     balance = await service.balance(member, clock.today())
     rows = await service.history(member, before_id=before, limit=limit + 1)
     shown = rows[:limit]
@@ -42,7 +37,7 @@ async def statement(
             pending=balance.pending,
             expiring_soon=balance.expiring_soon,
             expiring_on=balance.expiring_on,
-            value_fen=balance.available * 100 // POINTS_PER_CNY,
+            value_fen=balance.available * 100 // points_per_cny,
         ),
         entries=[
             PointsEntry(
@@ -55,7 +50,6 @@ async def statement(
             for row in shown
         ],
         next_cursor=rows[limit - 1]["id"] if len(rows) > limit else None,
-        rewards_catalogue_url=rewards_catalogue_url,
     )
 
 
@@ -73,12 +67,9 @@ class MyPointsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PointsStatement:
         """The member app's points page: the balance (available, pending, expiring soon and its day) and the
-        ledger, newest first, one page at a time, each entry described in words; and where to spend points, when
-        the deployment has a rewards catalogue.
+        ledger, newest first, one page at a time, each entry described in words.
         """
-        return await statement(
-            member_id(request), cursor, limit, request_locale(request), settings.rewards_catalogue_url or None
-        )
+        return await statement(member_id(request), cursor, limit, request_locale(request), settings.points_per_cny)
 
     @get(
         "/schedule", operation_id="getMyPointsSchedule",
@@ -104,11 +95,12 @@ class StaffPointsController(Controller):
         self,
         member: FromPath[int],
         request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
         cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PointsStatement:
         """The staff member page's points panel: a member's balance and ledger, one page at a time."""
-        return await statement(member, cursor, limit, request_locale(request))
+        return await statement(member, cursor, limit, request_locale(request), settings.points_per_cny)
 
     @raises("adjustment-too-large", "idempotency-conflict", "insufficient-points", "invalid-field", "not-found")
     @post(

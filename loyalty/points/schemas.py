@@ -60,9 +60,6 @@ class PointsStatement(msgspec.Struct):
     balance: PointsBalance
     entries: list[PointsEntry]
     next_cursor: int | None
-    # Where the owner spends points; None while the deployment has no rewards catalogue
-    # (LOYALTY_REWARDS_CATALOGUE_URL unset): the page then shows no link.
-    rewards_catalogue_url: Annotated[str | None, msgspec.Meta(examples=[None])] = None
 
 
 class PointsDue(msgspec.Struct):

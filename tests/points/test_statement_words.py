@@ -156,12 +156,15 @@ async def test_the_schedule_needs_a_member_login(database, client):
     assert (await client.get("/api/v1/me/points/schedule")).status_code == 401
 
 
-async def test_the_rewards_catalogue_is_linked_only_when_the_deployment_has_one(world, database, settings):
-    without = await statement_of(database, settings, REFERRER)
-    with_one = await statement_of(database, settings.with_overrides(rewards_catalogue_url="/rewards"), OTHER_OWNER)
+async def test_the_balance_is_worth_what_the_deployments_points_per_cny_says(world, database, settings):
+    """The owner's page and the till count points in money alike: both follow LOYALTY_POINTS_PER_CNY."""
+    await points.earn(world.referrer, 1_000, key="gift-1000", source_kind="adjustment", source_id="t")
 
-    assert without["rewards_catalogue_url"] is None
-    assert with_one["rewards_catalogue_url"] == "/rewards"
+    at_100 = await statement_of(database, settings, REFERRER)
+    at_50 = await statement_of(database, settings.with_overrides(points_per_cny=50), REFERRER)
+
+    assert at_100["balance"]["available"] == at_50["balance"]["available"] == 1_000
+    assert (at_100["balance"]["value_fen"], at_50["balance"]["value_fen"]) == (1_000, 2_000)
 
 
 async def test_staff_read_the_same_words(world, database, settings):
@@ -171,4 +174,3 @@ async def test_staff_read_the_same_words(world, database, settings):
         await log_in_staff(http, "kefu")
         body = (await http.get(f"/api/v1/staff/members/{world.referrer}/points", headers={"accept-language": "zh-CN"})).json()
     assert body["entries"][-1]["description"] == "推荐好友 王五 到访"
-    assert body["rewards_catalogue_url"] is None
