@@ -24,7 +24,9 @@ JSON may carry any character escaped, NUL (`"a\u0000b"`) included. PostgreSQL's 
 hold NUL (the statement fails), SQLite stores it and every reader after trips on it, and no
 person types the other C0 control characters: a string anywhere in a body holding one (tab,
 newline and carriage return excepted) is refused with a 422 naming the field, here, before any
-handler sees it.
+handler sees it. So are the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+U+2066–U+2069): invisible too, they make a name read as another on a staff screen
+("王\u202e五张" shows as 王张五), the Trojan Source trick; they may arrive as UTF-8 or escaped.
 """
 
 from __future__ import annotations
@@ -78,14 +80,18 @@ _OUT_OF_RANGE = "Integer value out of range"
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
-# Raw control characters are not valid JSON (msgspec refuses them): one can only arrive escaped.
-_ESCAPED_CONTROL = re.compile(rb"\\u00[01][0-9a-fA-F]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Raw C0 control characters are not valid JSON (msgspec refuses them): one can only arrive
+# escaped. Bidi controls can also arrive raw, as UTF-8 (E2 80 AA–AE, E2 81 A6–A9).
+_MAY_HOLD_CONTROL = re.compile(
+    rb"\\u00[01][0-9a-fA-F]|\\u202[a-eA-E]|\\u206[6-9]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e\u2066-\u2069]")
 
 
 def control_character_at(value: Any, path: str = "") -> tuple[str, str] | None:
     """The first string in decoded JSON (a value or a key) holding a C0 control character other
-    than tab, newline and carriage return: (its path, `title` or `items[0].name`; the character)."""
+    than tab, newline and carriage return, or a bidi control: (its path, `title` or
+    `items[0].name`; the character)."""
     if isinstance(value, str):
         found = _CONTROL.search(value)
         return (path or "body", found.group()) if found else None
@@ -104,7 +110,7 @@ def control_character_at(value: Any, path: str = "") -> tuple[str, str] | None:
 
 
 def refuse_control_characters(body: bytes, value: Any) -> None:
-    if not _ESCAPED_CONTROL.search(body):  # nearly every body: no walk
+    if not _MAY_HOLD_CONTROL.search(body):  # nearly every body: no walk
         return
     hit = control_character_at(value)
     if hit is not None:

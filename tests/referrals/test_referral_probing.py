@@ -8,6 +8,7 @@ refusals counted, race-free."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -191,4 +192,24 @@ async def test_a_nul_character_in_a_referral_name_or_a_nested_string_is_refused_
     assert named.json()["errors"][0]["field"] == "name"
     assert "U+0000" in named.json()["detail"], named.text
     assert keyed.status_code == 422 and keyed.json()["errors"][0]["field"] == "x\u0000", keyed.text
+    assert await Lead.count() == 0
+
+
+@pytest.mark.parametrize("encoded", ["raw", "escaped"])
+@pytest.mark.parametrize("character", ["\u202e", "\u202a", "\u2066", "\u2069"])
+async def test_a_bidi_override_in_a_referral_name_is_refused_naming_it(world, new_client, character, encoded):
+    # "王\u202e五张" shows as 王张五 on a sales board: a name that reads as someone else's (the
+    # Trojan Source trick). Nobody types these; the body is refused whether the character
+    # arrives as UTF-8 or escaped as \u202e.
+    owner = await _owner(new_client)
+    body = {"name": f"王{character}五张", "phone": _fresh_phone(3), "project_id": world.project}
+
+    refused = await owner.post(
+        "/api/v1/referrals", content=json.dumps(body, ensure_ascii=encoded == "escaped").encode(),
+        headers={"Accept-Language": "en", "Content-Type": "application/json"},
+    )
+
+    assert (refused.status_code, refused.json()["type"]) == (422, "/problems/invalid-field"), refused.text
+    assert refused.json()["errors"][0]["field"] == "name"
+    assert f"U+{ord(character):04X}" in refused.json()["detail"], refused.text
     assert await Lead.count() == 0
