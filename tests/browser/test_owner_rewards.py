@@ -250,4 +250,13 @@ async def test_a_gift_taken_first_is_refused_in_words_and_cancelling_gives_the_p
     await expect(owner.locator("#rewards-notice")).to_have_text("已取消：300 积分已退回")
     await expect(owner.locator("#rewards-balance")).to_have_text("您有 1,000 积分")
     await expect(mine.locator(".status")).to_have_text("已取消（积分已退回）")
+
+    # The view has an address: a refresh (or a pick-up message's link) opens it again; a tab leaves it.
+    assert owner.url.endswith("#rewards"), owner.url
+    await owner.reload()
+    await expect(owner.locator("#tab-rewards")).to_be_visible()
+    await expect(owner.locator("#rewards-balance")).to_have_text("您有 1,000 积分")
+    await owner.click('[role=tab][data-tab="card"]')
+    await expect(owner.locator("#tab-card")).to_be_visible()
+    assert not owner.url.endswith("#rewards"), owner.url
     assert pages.errors == []

@@ -157,6 +157,7 @@ const EventDetail = (() => {
   if (open()) { state.tab = "events"; history.replaceState({ eventDepth: 0 }, ""); }
 
   window.addEventListener("hashchange", () => {
+    if (location.hash === "#rewards") return;  // not an event's address: owner-rewards.js opens it
     arrived();
     state.eventNotice = null;
     ["detail-error", "event-error"].forEach((part) => { $(part).textContent = ""; });

@@ -186,3 +186,8 @@ const Rewards = (() => {
 })();
 
 TABS.rewards = Rewards.load;
+// An address naming the rewards opens them (after the login, if it is needed first).
+if (location.hash === "#rewards") state.tab = "rewards";
+window.addEventListener("hashchange", () => {
+  if (location.hash === "#rewards" && !$("app").hidden) { window.scrollTo(0, 0); selectTab("rewards"); }
+});

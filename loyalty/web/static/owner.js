@@ -86,6 +86,9 @@ async function selectTab(name) {
   const lit = PARENT_TAB[name] || name;
   document.querySelectorAll("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === lit)));
   document.querySelectorAll(".tab").forEach((el) => { el.hidden = el.id !== `tab-${name}`; });
+  // The rewards view has an address (/#rewards: a refresh or a pick-up message opens it); leaving it clears it.
+  if (name === "rewards" && location.hash !== "#rewards") history.replaceState(null, "", "#rewards");
+  else if (name !== "rewards" && location.hash === "#rewards") history.replaceState(null, "", location.pathname + location.search);
   if (name !== "card") { clearTimeout(state.qrTimer); clearInterval(state.tickTimer); }
   await loadTab(name);
 }
