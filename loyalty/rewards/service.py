@@ -251,7 +251,8 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
         # Gifts keep their dedupe keys in the same column (gift_key): a redemption under such a
         # key would take a gift's place, or answer with the gift.
         raise InvalidField(
-            _("An Idempotency-Key may not start with {prefix}", prefix=GIFT_KEY_PREFIX), field="Idempotency-Key", source="header",
+            _("Idempotency-Keys starting with the gifts' prefix are reserved: make another key"), field="Idempotency-Key",
+            source="header", reserved_prefix=GIFT_KEY_PREFIX,
         )
     now = now or clock.now()
     today = now.astimezone(clock.LOCAL_ZONE).date()
