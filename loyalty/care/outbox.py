@@ -114,11 +114,10 @@ login code) is never sent after it: it ends `expired` instead."""
 async def message_member(
     member_id: int, *, kind: str, template: str, texts: dict[str, tuple[str, str]], payload: dict[str, Any] | None = None,
     dedupe_key: str | None = None, not_before: datetime | None = None, urgent_by: datetime | None = None,
-    settings: Settings | None = None, params: list[str] | None = None,
+    settings: Settings | None = None,
 ) -> int | None:
     """A message to an owner in their language, by their channel. `texts` maps a language to
-    (subject, body); `params` are an SMS template's parameters for its kind (README:
-    LOYALTY_SMS_TEMPLATES), the same whichever channel it goes by."""
+    (subject, body)."""
     from loyalty.members.tables import Member
 
     settings = settings or jobs.current_settings()
@@ -139,7 +138,7 @@ async def message_member(
     return await queue_message(
         kind=kind, channel_name=name, recipient=recipient, template=template,
         language=language, subject=subject, body=body, member_id=member_id, payload=payload, dedupe_key=dedupe_key,
-        not_before=not_before, urgent_by=urgent_by, settings=settings, params=params,
+        not_before=not_before, urgent_by=urgent_by, settings=settings,
     )
 
 

@@ -630,9 +630,10 @@ _WORDS = {
 
 async def notify(redemption_id: int, what: str) -> None:
     """The owner is told about a redemption (`ready`, `reminder`, a `gift` made) in their
-    language, once each (the outbox's dedupe key). By SMS, the template for `reward_pickup`
-    takes {1} the reward, {2} the pick-up place, {3} until when (in Chinese: the approved
-    template's language); by WeChat, the subject and the text."""
+    language, once each (the outbox's dedupe key). By WeChat the template message carries the
+    subject and the text; by SMS the approved template for `reward_pickup` speaks for itself
+    (no parameters: the provider caps a notification's variables at a few characters, too few
+    for a reward's name or a date), and points the owner to My rewards."""
     from loyalty.care import outbox
 
     rows = await db.fetch(
@@ -649,10 +650,9 @@ async def notify(redemption_id: int, what: str) -> None:
         name = row["name_en"] if locale == "en" and row["name_en"] else row["name_zh"]
         filled = body.format(reward=name, place=row["pickup_place"] or "-", until=Later(written_datetime, row["expires_at"]))
         texts[locale] = (translate(subject, locale), translate(filled, locale))
-    params = [row["name_zh"], row["pickup_place"] or "-", written_datetime(row["expires_at"], "zh-CN")]
     await outbox.message_member(
         row["member"], kind="reward_pickup", template=f"reward_{what}", texts=texts,
-        dedupe_key=f"reward-{what}:{redemption_id}", params=params,
+        dedupe_key=f"reward-{what}:{redemption_id}",
     )
     if what == "reminder":
         await Redemption.update({Redemption.reminded_at: clock.now()}).where(Redemption.id == redemption_id)
