@@ -252,7 +252,7 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
         # key would take a gift's place, or answer with the gift.
         raise InvalidField(
             _("Idempotency-Keys starting with the gifts' prefix are reserved: make another key"), field="Idempotency-Key",
-            source="header", reserved_prefix=GIFT_KEY_PREFIX,
+            source="header",
         )
     now = now or clock.now()
     today = now.astimezone(clock.LOCAL_ZONE).date()
