@@ -243,6 +243,32 @@ async def test_four_runs_at_once_give_each_owner_one_gift_and_take_stock_once_pe
     assert await OutboxMessage.count().where(OutboxMessage.kind == "reward_pickup") == 70
 
 
+@pytest.mark.postgres_only
+async def test_two_rules_of_one_gift_with_overlapping_segments_racing_never_oversell(database, frozen, tmp_path):
+    here = await owners(tmp_path, 20, project="HZ-YH")
+    there = await owners(tmp_path, 20, start=20, project="SH-BJ")
+    admin = await staff("admin1", "admin")
+    gift = await gift_reward(admin, stock=30)
+    everyone = await standing_grants.create_rule(gift, GrantRuleDraft(occasion_kind="holiday", holiday="mid_autumn"), admin)
+    project = GrantRuleDraft(occasion_kind="holiday", holiday="mid_autumn", project_ids=[await project_id("SH-BJ")])
+    over_there = await standing_grants.create_rule(gift, project, admin)
+    rules = {r["id"]: r for r in await standing_grants.RewardGrantRule.select()}
+    today, now = MID_AUTUMN_2026, at(MID_AUTUMN_2026)
+
+    # Each rule's run takes the first owners of its own segment: without the reward's lock both
+    # would count 30 in stock and one of them would fail (or, read-then-write, oversell).
+    made = await asyncio.gather(
+        standing_grants.apply_rule(rules[everyone], today, now), standing_grants.apply_rule(rules[over_there], today, now),
+        standing_grants.apply_rule(rules[over_there], today, now), standing_grants.apply_rule(rules[everyone], today, now),
+    )
+
+    assert sum(made) == 30
+    given = await gifted(gift)
+    assert set(given.values()) == {1} and len(given) == 30 and set(given) <= set(here + there)
+    assert await stock_left(gift) == 0
+    assert await AuditEntry.count().where(AuditEntry.action == "reward.grant_rule.short") >= 1
+
+
 # --- an owner's Idempotency-Key and a gift's key -------------------------------------------------------
 
 
