@@ -28,7 +28,7 @@ from loyalty.errors import InvalidField, NotFound
 from loyalty.i18n import _, translate
 from loyalty.i18n.format import Later, identifiers
 from loyalty.rewards import rules, service
-from loyalty.rewards.tables import GRANT_RULE_OCCASIONS, RewardGrant, RewardGrantRule
+from loyalty.rewards.tables import GRANT_RULE_OCCASIONS, Reward, RewardGrant, RewardGrantRule
 
 log = logging.getLogger("loyalty.rewards")
 
@@ -101,7 +101,7 @@ async def set_rule_status(reward_id: int, rule_id: int, status: str, staff_id: i
 
 async def rules_of(reward_id: int) -> list[dict[str, Any]]:
     """A reward's standing rules, newest first, each with the gifts it made per occasion."""
-    if not await service.Reward.exists().where(service.Reward.id == reward_id):
+    if not await Reward.exists().where(Reward.id == reward_id):
         raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
     found = [dict(r) for r in await RewardGrantRule.select().where(RewardGrantRule.reward == reward_id).order_by(
         RewardGrantRule.id, ascending=False,
@@ -148,7 +148,9 @@ async def apply_grant_rules(now: datetime | None = None) -> int:
 
 
 async def apply_rule(rule: dict[str, Any], today: date, now: datetime) -> int:
-    reward = await service.Reward.select(service.Reward.status).where(service.Reward.id == rule["reward"]).first()
+    """One rule's gifts due today: to everyone in its segment in a holiday's window, or to
+    those whose birthday's window holds today (grouped by the year of that birthday)."""
+    reward = await Reward.select(Reward.status).where(Reward.id == rule["reward"]).first()
     if reward is None or reward["status"] == "withdrawn":
         return 0  # a withdrawn reward is given no more; its rules wait to be paused
     tiers, stages = rules.split(rule["segment_tiers"]), rules.split(rule["segment_stages"])
@@ -166,6 +168,7 @@ async def apply_rule(rule: dict[str, Any], today: date, now: datetime) -> int:
 
 
 async def _birthdays(member_ids: Sequence[int]) -> list[tuple[int, date]]:
+    """The birthdays of these members that are known, by member id."""
     from loyalty.members.tables import Member
 
     found: list[tuple[int, date]] = []
@@ -191,7 +194,8 @@ async def _grant(rule: dict[str, Any], occasion: Occasion, members: list[int], n
         grant = await RewardGrant.select(RewardGrant.id).where(
             (RewardGrant.rule == rule["id"]) & (RewardGrant.occasion_key == occasion.key)
         ).first()
-        assert grant is not None
+        if grant is None:  # never: inserted above, or by a run that committed first
+            raise RuntimeError(f"no grant for rule {rule['id']} and {occasion.key}")
         gifts = await service.gift_reservations(
             rule["reward"], members, occasion.key, granted_by=grant["id"], all_or_none=False, now=now,
         )
