@@ -336,6 +336,7 @@ class StaffRewardController(Controller):
         await service.mark_ready(redemption_id, request.state.staff.id)
 
 
+@raises("not-authenticated", "forbidden")
 async def requires_member_or_staff(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """A staff session (any role) or an owner's session."""
     if isinstance((connection.scope.get("session") or {}).get(guards.STAFF_KEY), int):
