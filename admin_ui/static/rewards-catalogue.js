@@ -38,8 +38,10 @@ const Catalogue = (() => {
     select.value = chosen;
     $("cat-notice").textContent = my.notice ? my.notice() : "";
     await loadProjectList();
-    await Promise.all([loadList(), loadReport()]);
+    await refresh();
   }
+  // The list and the report, after anything that changes either (a new reward is a new row in both).
+  const refresh = () => Promise.all([loadList(), loadReport()]);
 
   async function loadList(more = false) {
     my.offset = more ? my.offset + PAGE : 0;
@@ -68,7 +70,7 @@ const Catalogue = (() => {
       ${picture}
       <div class="cat-body">
         <div class="row"><strong class="cat-name">${esc(nameOf(r))}</strong><span class="status" data-status="${esc(r.status)}">${esc(enumLabel("reward_status", r.status))}</span></div>
-        <div class="muted">${esc(enumLabel("reward_kind", r.kind))} · ${esc(_("{first} to {last}", { first: day(r.starts_on), last: day(r.ends_on) }))}</div>
+        <div class="muted">${esc(enumLabel("reward_kind", r.kind))} · <span class="cat-dates">${esc(_("{first} to {last}", { first: day(r.starts_on), last: day(r.ends_on) }))}</span></div>
         <div class="cat-prices-line">${prices}</div>
         <div class="muted cat-stock">${esc(_("{left} of {total} left", { left: I18n.number(r.stock_remaining), total: I18n.number(r.stock_total) }))}${placeOf(r) ? ` · ${esc(_("Collect at {place}", { place: placeOf(r) }))}` : ""}</div>
         <div class="cat-stock-box" data-stock-box="${r.id}" hidden>
@@ -217,7 +219,7 @@ const Catalogue = (() => {
         if (!sent.ok) {
           // The reward is saved; the form stays open on it, to choose another picture.
           await placeRefusal(sent, form, "cat-form-error");
-          await loadList();
+          await refresh();
           my.editing = my.rows.find((r) => r.id === id) || { id };
           $("cat-stock-field").hidden = true;
           $("cat-save").textContent = _("Save the changes");
@@ -227,7 +229,7 @@ const Catalogue = (() => {
       form.hidden = true;
       my.notice = editing ? () => _("“{name}” is saved", { name }) : () => _("“{name}” is created as a draft: publish it when it is ready", { name });
       $("cat-notice").textContent = my.notice();
-      await loadList();
+      await refresh();
     } finally {
       $("cat-save").disabled = false;
     }
@@ -265,7 +267,7 @@ const Catalogue = (() => {
     if (!response.ok) { $("cat-error").textContent = await problemText(response); return; }
     my.notice = what === "publish" ? () => _("“{name}” is published", { name }) : () => _("“{name}” is withdrawn", { name });
     $("cat-notice").textContent = my.notice();
-    await loadList();
+    await refresh();
   }
 
   async function changeStock(r) {
@@ -289,7 +291,7 @@ const Catalogue = (() => {
     if (!response.ok) { await placeRefusal(response, box, "cat-error"); return; }
     my.notice = () => _("The stock of “{name}” is changed", { name });
     $("cat-notice").textContent = my.notice();
-    await loadList();
+    await refresh();
   }
 
   // --- a gift granted to a segment ----------------------------------------------------------------
@@ -361,7 +363,7 @@ const Catalogue = (() => {
     $("cat-grant").hidden = true;
     my.notice = () => _n("Granted to {count} owner", "Granted to {count} owners", granted);
     $("cat-notice").textContent = my.notice();
-    await Promise.all([loadList(), loadReport()]);
+    await refresh();
   }
 
   // --- the report -----------------------------------------------------------------------------------
