@@ -23,6 +23,7 @@ from loyalty.rewards.tables import Redemption, Reward
 from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, owner_logs_in, staff_logs_in
 from tests.events.builders import owners, phone
+from loyalty.rewards import service
 from tests.rewards.builders import give_points
 
 pytestmark = pytest.mark.postgres_only  # a browser flow is slow: once, on the engine the club runs
@@ -35,8 +36,8 @@ WORDS = {
         "gold_old": "金卡 300 积分", "gold_new": "金卡 250 积分", "platinum": "铂金卡 免费", "silver": "银卡 不提供",
         "publish_q": "发布「春节福袋」？", "withdraw_line": "业主将无法再兑换；已预留的兑换仍然有效。",
         "reach": "将发给 2 位业主，需占用 2 件库存（现有 20 件）。", "grant_q": "以「2027 春节」名义向 2 位业主发放「春节福袋」？",
-        "granted": "已向 2 位业主发放", "stock": "剩余 18 / 共 20", "name": "春节福袋", "owner_price": "250 积分",
-        "place": "领取地点：云湖里售楼处", "held_yuan": "¥0.00", "first_after_last": "开始日期不能晚于结束日期",
+        "granted": "已向 2 位业主发放", "stock_q": "为「春节福袋」增加 5 件库存？", "stock_after": "剩余 23 / 共 25", "stock": "剩余 18 / 共 20", "name": "春节福袋", "owner_price": "250 积分",
+        "place": "领取地点：云湖里售楼处", "held_yuan": "¥5.00", "first_after_last": "开始日期不能晚于结束日期",
     },
     "en": {
         "nav": "Rewards catalogue", "created": "“Spring Festival gift bag” is created as a draft: publish it when it is ready",
@@ -44,9 +45,10 @@ WORDS = {
         "platinum": "Platinum free", "silver": "Silver not offered", "publish_q": "Publish “Spring Festival gift bag”?",
         "withdraw_line": "Owners can no longer redeem it; reservations already made stay valid.",
         "reach": "It reaches 2 owners and takes 2 from the stock (20 left).",
-        "grant_q": "Grant “Spring Festival gift bag” to 2 owners for “2027 春节”?", "granted": "Granted to 2 owners",
+        "grant_q": "Grant “Spring Festival gift bag” to 2 owners for “2027 春节”?", "granted": "Granted to 2 owners", "stock_q": "Add 5 to the stock of “Spring Festival gift bag”?",
+        "stock_after": "23 of 25 left",
         "stock": "18 of 20 left", "name": "Spring Festival gift bag", "owner_price": "250 points",
-        "place": "Collect at Yunhuli sales office", "held_yuan": "¥0.00", "first_after_last": "The first day must not be after the last",
+        "place": "Collect at Yunhuli sales office", "held_yuan": "¥5.00", "first_after_last": "The first day must not be after the last",
     },
 }
 
@@ -81,7 +83,8 @@ async def test_an_admin_creates_edits_publishes_and_grants_a_reward_and_the_owne
 ):
     words = WORDS[locale]
     gold = await owners(tmp_path, 2, units=2)
-    await owners(tmp_path, 1, start=10)  # a blue-card owner: not in the gold segment
+    [blue] = await owners(tmp_path, 1, start=10)  # a blue-card owner: not in the gold segment
+    await give_points(blue, 1000)
     for member in gold:
         await give_points(member, 1000)
         await Member.update({Member.language: locale}).where(Member.id == member)
@@ -172,10 +175,23 @@ async def test_an_admin_creates_edits_publishes_and_grants_a_reward_and_the_owne
     await item.scroll_into_view_if_needed()
     await save(admin, f"{tag}-list")
 
-    # The report: the two gifts reserved; a range that ends before it starts is refused in words.
+    # Five more arrived: counted in after the question.
+    await item.locator('[data-cat="stock"]').click()
+    await item.locator(".cat-stock-box input").fill("5")
+    await item.locator('[data-cat="stock-send"]').click()
+    await expect(admin.locator("#confirm h2")).to_have_text(words["stock_q"])
+    await admin.click("#confirm-yes")
+    await expect(item.locator(".cat-stock")).to_contain_text(words["stock_after"])
+
+    # The report: the two gifts and the blue owner's redemption reserved, its 500 points held (¥5);
+    # a range that ends before it starts is refused in words.
+    await service.redeem(blue, made["id"], "blue-owner-redeems")
+    await admin.click("#cat-report-reload")
     report = admin.locator("#cat-report")
-    await expect(report.locator("tbody tr").first.locator('td[data-column="reserved"]')).to_have_text("2")
-    await expect(report.locator("tbody tr").first.locator('td[data-column="points_held_fen"]')).to_have_text(words["held_yuan"])
+    row = report.locator("tbody tr").first
+    await expect(row.locator('td[data-column="reserved"]')).to_have_text("3")
+    await expect(row.locator('td[data-column="points_held"]')).to_have_text("500")
+    await expect(row.locator('td[data-column="points_held_fen"]')).to_have_text(words["held_yuan"])
     await admin.locator("#cat-report-box").scroll_into_view_if_needed()
     await fits(admin, width)
     await save(admin, f"{tag}-report")
