@@ -7,7 +7,7 @@
 "use strict";
 
 const Catalogue = (() => {
-  const PAGE = 100;
+  const PAGE = window.CATALOGUE_PAGE_SIZE || 100;  // the API's default page (a test may make it small)
   const KINDS = ["gift", "voucher", "event_seat", "service"];
   const STATUSES = ["draft", "published", "withdrawn"];
   const STAGE_LIST = ["prospect", "pre_owner", "settling", "stable", "veteran"];
@@ -38,7 +38,37 @@ const Catalogue = (() => {
     select.value = chosen;
     $("cat-notice").textContent = my.notice ? my.notice() : "";
     await loadProjectList();
+    relabel();
     await refresh();
+  }
+
+  // After a change of language: the open form's and grant's choices in the new one, as they were chosen.
+  function relabel() {
+    if (!$("cat-form").hidden) {
+      const kind = $("cat-kind").value;
+      const prices = Object.fromEntries(TIERS.map((t) => {
+        const how = $("cat-form").querySelector(`[data-price-how="${t}"]`).value;
+        const value = $("cat-form").querySelector(`[data-price="${t}"]`).value;
+        return [t, how === "none" ? null : how === "free" ? 0 : value];
+      }));
+      $("cat-form-title").textContent = my.editing ? _("Edit “{name}”", { name: nameOf(my.editing) }) : _("New reward");
+      $("cat-save").textContent = my.editing ? _("Save the changes") : _("Create the reward");
+      $("cat-kind").innerHTML = KINDS.map((k) => `<option value="${k}">${esc(enumLabel("reward_kind", k))}</option>`).join("");
+      $("cat-kind").value = kind;
+      $("cat-prices").innerHTML = TIERS.map((t) => priceRow(t, prices[t])).join("");
+      picks("cat-tiers", "tiers", TIERS, (t) => enumLabel("tier", t), picked("cat-tiers"));
+      picks("cat-stages", "stages", STAGE_LIST, (v) => enumLabel("owner_stage", v), picked("cat-stages"));
+      projectPicks("cat-projects", picked("cat-projects"));
+    }
+    if (!$("cat-grant").hidden && my.granting) {
+      $("cat-grant-title").textContent = _("Grant “{name}” to owners", { name: nameOf(my.granting) });
+      picks("cat-grant-tiers", "grant-tiers", TIERS, (t) => enumLabel("tier", t), picked("cat-grant-tiers"));
+      picks("cat-grant-stages", "grant-stages", STAGE_LIST, (v) => enumLabel("owner_stage", v), picked("cat-grant-stages"));
+      projectPicks("cat-grant-projects", picked("cat-grant-projects"));
+      $("cat-reach").textContent = "";  // said again by counting again
+      my.preview = null;
+      $("cat-grant-send").disabled = true;
+    }
   }
   // The list and the report, after anything that changes either (a new reward is a new row in both).
   const refresh = () => Promise.all([loadList(), loadReport()]);

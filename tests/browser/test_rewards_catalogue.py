@@ -24,7 +24,7 @@ from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, owner_logs_in, staff_logs_in
 from tests.events.builders import owners, phone
 from loyalty.rewards import service
-from tests.rewards.builders import give_points
+from tests.rewards.builders import give_points, reward
 
 pytestmark = pytest.mark.postgres_only  # a browser flow is slow: once, on the engine the club runs
 
@@ -215,4 +215,46 @@ async def test_an_admin_creates_edits_publishes_and_grants_a_reward_and_the_owne
     await fits(owner, 390)
     await offer.scroll_into_view_if_needed()
     await save(owner, f"{tag}-owner")
+    assert pages.errors == []
+
+
+async def test_the_catalogue_and_the_counter_come_a_page_at_a_time_and_the_form_follows_the_language(database, pages: Pages, tmp_path):
+    members = await owners(tmp_path, 3)
+    today = clock.today()
+    made = [await reward(name_zh=f"礼品{n}", name_en=f"Gift {n}", starts_on=today - timedelta(days=1),
+                         ends_on=today + timedelta(days=30), per_owner_limit=3) for n in range(5)]
+    for member in members:
+        await give_points(member, 1000)
+        await service.redeem(member, made[0], f"k{member}")
+    await add_staff("boss", "admin")
+    admin = await pages.new(**DESKTOP)
+    await admin.add_init_script("window.CATALOGUE_PAGE_SIZE = 2; window.COUNTER_PAGE_SIZE = 2;")
+    await staff_logs_in(admin, "boss", "/staff#rewards")
+
+    items = admin.locator("#cat-list .cat-item")
+    await expect(items).to_have_count(2)
+    for shown in (4, 5):
+        await admin.click("#cat-more")
+        await expect(items).to_have_count(shown)
+    await expect(admin.locator("#cat-more")).to_be_hidden()
+    assert [int(i) for i in await items.evaluate_all("(els) => els.map((e) => e.dataset.reward)")] == sorted(made, reverse=True)
+
+    # A form half filled keeps what was chosen when the language changes, in the new language.
+    await admin.click("#cat-new")
+    await admin.select_option("#cat-price-gold", "points")
+    await admin.fill('[data-price="gold"]', "120")
+    await admin.locator("#cat-tiers input[value=gold]").check()
+    await admin.click("#lang")
+    await expect(admin.locator("html")).to_have_attribute("lang", "en")
+    await expect(admin.locator("#cat-price-silver option:checked")).to_have_text("Not offered")
+    await expect(admin.locator('[data-price="gold"]')).to_have_value("120")
+    await expect(admin.locator("#cat-tiers input[value=gold]")).to_be_checked()
+    await expect(admin.locator("#cat-tiers")).to_contain_text("Gold")
+
+    await admin.click('#nav [data-view="counter"]')
+    rows = admin.locator("#counter-list .counter-row")
+    await expect(rows).to_have_count(2)
+    await admin.click("#counter-more")
+    await expect(rows).to_have_count(3)
+    await expect(admin.locator("#counter-more")).to_be_hidden()
     assert pages.errors == []
