@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from dataclasses import dataclass
 from datetime import date
 
 from litestar import Controller, Request, Response, get, patch, post, put
@@ -13,7 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 
@@ -171,6 +172,21 @@ def _staff_view(r: dict[str, Any], etag: str | None) -> StaffRewardView:
     )
 
 
+@dataclass  # so that its __init__ calls __post_init__ (Operation has none)
+class _PictureUploadOperation(Operation):
+    """The picture's body, for the OpenAPI document: the handler reads the raw image itself
+    (checked and re-encoded with Pillow, not decoded as a form)."""
+
+    def __post_init__(self) -> None:
+        picture = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+        self.request_body = RequestBody(
+            required=True,
+            description="the image file itself as the body (no form): JPEG, PNG or WebP, at most 2 MB and 40 million "
+                        "pixels, decoding whole",
+            content={media_type: picture for media_type in ("image/jpeg", "image/png", "image/webp")},
+        )
+
+
 async def _one(reward_id: int) -> StaffRewardView:
     row = await service.reward(reward_id)
     return _staff_view(row, (await pictures.with_pictures([reward_id])).get(reward_id))
@@ -225,6 +241,7 @@ class StaffRewardController(Controller):
 
     @raises("image-too-large", "invalid-field", "not-found")
     @put("/{reward_id:int}/picture", operation_id="staffSetRewardPicture", opt=CATALOGUE_STAFF, status_code=HTTP_200_OK,
+         operation_class=_PictureUploadOperation,
          summary="Set the reward's picture: the image itself as the body (JPEG, PNG or WebP, ≤ 2 MB) (audited)",
          description="Checked with Pillow (decoding whole, at most 40 million pixels), turned upright, made at most "
                      "1200 px on its long side and re-encoded as JPEG without EXIF. A refused file changes nothing.")

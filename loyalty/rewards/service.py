@@ -275,6 +275,7 @@ async def update_reward(reward_id: int, changes: dict[str, Any], staff_id: int) 
 
 
 async def reward(reward_id: int) -> dict[str, Any]:
+    """One reward's row as staff see it (any status), or not found."""
     row = await Reward.select().where(Reward.id == reward_id).first()
     if row is None:
         raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
