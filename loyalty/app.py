@@ -32,7 +32,7 @@ from loyalty.members.api import list_projects, MeController, OwnerImportControll
 from loyalty.json_bodies import BoundedJsonRequest
 from loyalty.openapi_contract import document_app
 from loyalty.privacy.api import MyDataExportController, StaffErasureController
-from loyalty.rewards.api import MyRewardController, StaffRewardController
+from loyalty.rewards.api import MyRewardController, StaffRewardController, reward_picture
 from loyalty.rewards.grant_rules_api import StaffGrantRuleController
 from loyalty.ops.edge import Edge
 from loyalty.ops.embedded_beat import EmbeddedBeat
@@ -143,7 +143,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         "/api/v1",
         route_handlers=[
             code_keys, door_device_login, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
-            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, MyRewardController, staff,
+            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, MyRewardController, reward_picture, staff,
             choose_language, unsubscribe_page, unsubscribe, wechat_login, wechat_oauth_callback, wechat_server_check,
             wechat_server_event,
         ],

@@ -273,6 +273,11 @@ TABLE: dict[str, Access] = {
     "POST /api/v1/staff/rewards/{reward_id}/grant-rules/{rule_id}/pause": STAFF(),
     "POST /api/v1/staff/rewards/{reward_id}/grant-rules/{rule_id}/resume": STAFF(),
     "GET /api/v1/staff/rewards/report": STAFF(),
+    "PATCH /api/v1/staff/rewards/{reward_id}": STAFF(),
+    "PUT /api/v1/staff/rewards/{reward_id}/picture": STAFF(),
+    "POST /api/v1/staff/rewards/{reward_id}/grants/preview": STAFF(),
+    # a reward's picture: staff, and owners who can see the reward (others: 404)
+    "GET /api/v1/rewards/{reward_id}/picture.jpg": Access(frozenset({OWNER, OTHER_OWNER, *ROLES})),
     "POST /api/v1/staff/rewards/pickups": STAFF("service"),
     "GET /api/v1/staff/rewards/redemptions": STAFF("service"),
     "POST /api/v1/staff/rewards/redemptions/{redemption_id}/ready": STAFF("service"),

@@ -4,7 +4,8 @@
 // marked ready when it is at the counter (the owner is told). Uses staff.js's `$`, `api`, `esc`, `problemText`.
 "use strict";
 
-const counter = { camera: null, flashTimer: null, rows: [], busy: false };
+const counter = { camera: null, flashTimer: null, rows: [], busy: false, pages: 1 };
+const COUNTER_PAGE = window.COUNTER_PAGE_SIZE || 100;  // a page of the list (the API's default; a test may make it small)
 const rewardOf = (r) => (english() && r.reward_name_en ? r.reward_name_en : r.reward_name_zh);
 // A refusal by its problem type (the slug at the end of the type's path).
 const problemIs = (problem, slug) => String(problem.type || "").endsWith(`/${slug}`) || problem.type === slug;
@@ -14,12 +15,24 @@ async function loadCounter() {
   await loadCounterList();
 }
 
-async function loadCounterList() {
-  const response = await api("/api/v1/staff/rewards/redemptions");
-  if (!response.ok) { $("counter-error").textContent = await problemText(response); return; }
-  counter.rows = await response.json();
+// A page at a time: `more` adds the next page; a reload (after a hand-over) asks again for as
+// many pages as are shown, so the row just marked stays in sight.
+async function loadCounterList(more = false) {
+  const pages = more ? counter.pages + 1 : counter.pages;
+  let rows = [];
+  let last = [];
+  for (let page = 0; page < pages; page += 1) {
+    const response = await api(`/api/v1/staff/rewards/redemptions?limit=${COUNTER_PAGE}&offset=${page * COUNTER_PAGE}`);
+    if (!response.ok) { $("counter-error").textContent = await problemText(response); return; }
+    last = await response.json();
+    rows = [...rows, ...last];
+    if (last.length < COUNTER_PAGE) break;
+  }
+  counter.pages = pages;
+  counter.rows = rows;
   $("counter-list").innerHTML = counter.rows.length ? counter.rows.map(counterRow).join("")
     : `<p class="muted">${esc(_("Nothing waits to be collected"))}</p>`;
+  $("counter-more").hidden = last.length < COUNTER_PAGE;
 }
 
 function counterRow(r) {
@@ -146,5 +159,6 @@ $("counter-submit").addEventListener("click", () => handOver($("counter-code").v
 $("counter-code").addEventListener("keydown", (e) => { if (e.key === "Enter") handOver($("counter-code").value); });
 $("counter-camera-toggle").addEventListener("click", toggleCounterCamera);
 $("counter-reload").addEventListener("click", () => loadCounterList());
+$("counter-more").addEventListener("click", () => loadCounterList(true));
 $("counter-list").addEventListener("click", (e) => { if (e.target.dataset.ready) markReady(e.target.dataset.ready); });
 window.addEventListener("hashchange", () => { if (location.hash !== "#counter") stopCounterCamera(); });

@@ -48,6 +48,11 @@ ENUMS: dict[str, dict[str, Message]] = {
         "event_seat": _p("reward_kind", "Event seat"),
         "service": _p("reward_kind", "Service"),
     },
+    "reward_status": {
+        "draft": _p("reward_status", "Draft"),
+        "published": _p("reward_status", "Published"),
+        "withdrawn": _p("reward_status", "Withdrawn"),
+    },
     "redemption_status": {
         "reserved": _p("redemption_status", "Reserved"),
         "ready": _p("redemption_status", "Ready to collect"),

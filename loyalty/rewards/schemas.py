@@ -12,6 +12,9 @@ Name = Annotated[str, msgspec.Meta(max_length=100, examples=["中秋月饼礼盒
 NameEn = Annotated[str, msgspec.Meta(max_length=100, examples=["Mid-Autumn mooncake box"])]
 Body = Annotated[str, msgspec.Meta(max_length=5000, examples=["六枚装，凭取货码到售楼处领取。"])]
 Place = Annotated[str, msgspec.Meta(max_length=200, examples=["云湖里售楼处（周一至周日 9:00–18:00）"])]
+PlaceEn = Annotated[str, msgspec.Meta(max_length=200, examples=["Yunhuli sales office (daily 9:00–18:00)"])]
+Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
+Days = Annotated[int, msgspec.Meta(ge=1, le=365, description="days a reservation waits to be collected")]
 Points = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000, description="points (0 = free)")]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 Tier = Literal["platinum", "gold", "silver", "blue"]
@@ -55,12 +58,34 @@ class RewardCreate(msgspec.Struct, forbid_unknown_fields=True):
     description_zh: Body = ""
     description_en: Body = ""
     pickup_place: Place = ""
-    per_owner_limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    pickup_place_en: PlaceEn = ""
+    per_owner_limit: Limit = 1
     eligible_tiers: list[Tier] = []
     eligible_stages: list[Stage] = []
     eligible_project_ids: list[Id] = []
     collect_days: Annotated[int, msgspec.Meta(ge=1, le=365, description="days a reservation waits to be collected")] = 14
     status: Literal["draft", "published"] = "draft"
+
+
+class RewardUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """The fields to change (absent or null: unchanged). `prices`, when given, is the whole
+    price list (a tier left out is no longer offered). Stock and status have their own routes."""
+
+    kind: RewardKind | None = None
+    name_zh: Name | None = None
+    name_en: NameEn | None = None
+    description_zh: Body | None = None
+    description_en: Body | None = None
+    pickup_place: Place | None = None
+    pickup_place_en: PlaceEn | None = None
+    prices: Prices | None = None
+    per_owner_limit: Limit | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    eligible_tiers: list[Tier] | None = None
+    eligible_stages: list[Stage] | None = None
+    eligible_project_ids: list[Id] | None = None
+    collect_days: Days | None = None
 
 
 class StockChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,6 +98,13 @@ class GrantCreate(msgspec.Struct, forbid_unknown_fields=True):
     tiers: list[Tier] = []
     stages: list[Stage] = []
     project_ids: list[Id] = []
+
+
+class GrantPreviewView(msgspec.Struct):
+    owners: Annotated[int, msgspec.Meta(description="owners the grant would give a gift to now (those already given "
+                                                    "this reward for this occasion left out); the stock it needs")]
+    stock_left: int
+    enough_stock: bool
 
 
 class PickupRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -96,6 +128,8 @@ class OfferView(msgspec.Struct):
     description_zh: str
     description_en: str
     pickup_place: str
+    pickup_place_en: str
+    picture_url: Annotated[str | None, msgspec.Meta(description="the reward's picture (JPEG), or null")]
     points: int
     ends_on: date
     stock_left: int
@@ -113,6 +147,8 @@ class StaffRewardView(msgspec.Struct):
     description_zh: str
     description_en: str
     pickup_place: str
+    pickup_place_en: str
+    picture_url: Annotated[str | None, msgspec.Meta(description="the reward's picture (JPEG), or null")]
     prices: Prices
     stock_total: int
     stock_remaining: int
@@ -132,6 +168,7 @@ class RedemptionView(msgspec.Struct):
     reward_name_zh: str
     reward_name_en: str
     pickup_place: str
+    pickup_place_en: str
     points: int
     status: RedemptionStatus
     status_label_zh: str
@@ -183,6 +220,8 @@ class ReportRow(msgspec.Struct):
     points_collected: int
     points_held: Annotated[int, msgspec.Meta(description="the liability: points held by reservations not yet "
                                                          "collected, which come back if cancelled or expired")]
+    points_collected_fen: Annotated[int, msgspec.Meta(description="points_collected in fen (LOYALTY_POINTS_PER_CNY)")]
+    points_held_fen: Annotated[int, msgspec.Meta(description="points_held in fen: the liability in money")]
 
 
 # --- standing grants (gifts granted by rules) ------------------------------------------------------

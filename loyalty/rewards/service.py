@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from loyalty import clock, db, jobs
@@ -87,6 +87,7 @@ class RewardDraft:
     description_en: str = ""
     pickup_place: str = ""
     prices: dict[str, int | None] = field(default_factory=dict)  # tier → points (absent/None: not offered)
+    pickup_place_en: str = ""
     per_owner_limit: int = 1
     eligible_tiers: list[str] = field(default_factory=list)
     eligible_stages: list[str] = field(default_factory=list)
@@ -128,14 +129,21 @@ async def _check_projects(project_ids: Sequence[int], field_name: str) -> None:
 
 
 def _check(draft: RewardDraft) -> None:
+    _check_fields(draft)
+    if not 0 <= draft.stock <= MAX_STOCK:
+        raise InvalidField(_("The stock is 0 to {most}", most=Later(number, MAX_STOCK)), field="stock")
+    if draft.status not in ("draft", "published"):
+        raise InvalidField(_("A new reward is {statuses}", statuses=Later(identifiers, ("draft", "published"))), field="status")
+
+
+def _check_fields(draft: RewardDraft) -> None:
+    """The checks a reward's fields pass whether it is made or edited (stock and status have their own routes)."""
     if draft.kind not in REWARD_KINDS:
         raise InvalidField(_("The kind is one of {kinds}", kinds=Later(identifiers, REWARD_KINDS)), field="kind")
     if not draft.name_zh.strip():
         raise InvalidField(_("A reward needs a Chinese name"), field="name_zh")
     if draft.ends_on < draft.starts_on:
         raise InvalidField(_("The last day must not be before the first"), field="ends_on")
-    if not 0 <= draft.stock <= MAX_STOCK:
-        raise InvalidField(_("The stock is 0 to {most}", most=Later(number, MAX_STOCK)), field="stock")
     if not 1 <= draft.per_owner_limit <= 100:
         raise InvalidField(_("The limit per owner is 1 to 100"), field="per_owner_limit")
     if not 1 <= draft.collect_days <= 365:
@@ -145,8 +153,6 @@ def _check(draft: RewardDraft) -> None:
     for tier, price in draft.prices.items():
         if price is not None and not 0 <= price <= points.MAX_POINTS:
             raise InvalidField(_("A price is 0 (free) or more points"), field=f"prices.{tier}")
-    if draft.status not in ("draft", "published"):
-        raise InvalidField(_("A new reward is {statuses}", statuses=Later(identifiers, ("draft", "published"))), field="status")
     _check_segment(draft.eligible_tiers, draft.eligible_stages)
 
 
@@ -162,7 +168,7 @@ async def create_reward(draft: RewardDraft, staff_id: int) -> int:
         rows = await Reward.insert(Reward(
             kind=draft.kind, name_zh=draft.name_zh.strip(), name_en=draft.name_en.strip(),
             description_zh=draft.description_zh, description_en=draft.description_en, pickup_place=draft.pickup_place,
-            **{rules.PRICE_COLUMN[t]: draft.prices.get(t) for t in TIERS},
+            pickup_place_en=draft.pickup_place_en.strip(), **{rules.PRICE_COLUMN[t]: draft.prices.get(t) for t in TIERS},
             stock_total=draft.stock, stock_remaining=draft.stock, per_owner_limit=draft.per_owner_limit,
             starts_on=draft.starts_on, ends_on=draft.ends_on, eligible_tiers=",".join(draft.eligible_tiers),
             eligible_stages=",".join(draft.eligible_stages),
@@ -197,6 +203,103 @@ async def add_stock(reward_id: int, added: int, staff_id: int) -> None:
             raise InvalidField(_("Not that many are left to take away"), field="added")
         await audit.record(action="reward.stock", subject_kind="reward", subject_id=reward_id, actor_id=staff_id,
                            data={"added": added})
+
+
+# The fields an edit may change, as the draft names them ("prices" is the four price columns).
+EDITABLE = (
+    "kind", "name_zh", "name_en", "description_zh", "description_en", "pickup_place", "pickup_place_en", "prices",
+    "per_owner_limit", "starts_on", "ends_on", "eligible_tiers", "eligible_stages", "eligible_project_ids", "collect_days",
+)
+
+
+def _as_draft(row: dict[str, Any]) -> RewardDraft:
+    return RewardDraft(
+        kind=row["kind"], name_zh=row["name_zh"], name_en=row["name_en"], description_zh=row["description_zh"],
+        description_en=row["description_en"], pickup_place=row["pickup_place"], pickup_place_en=row["pickup_place_en"],
+        prices={t: row[rules.PRICE_COLUMN[t]] for t in TIERS}, per_owner_limit=row["per_owner_limit"],
+        starts_on=row["starts_on"], ends_on=row["ends_on"], eligible_tiers=rules.split(row["eligible_tiers"]),
+        eligible_stages=rules.split(row["eligible_stages"]),
+        eligible_project_ids=[int(p) for p in rules.split(row["eligible_projects"])], collect_days=row["collect_days"],
+        stock=row["stock_remaining"], status=row["status"],
+    )
+
+
+def _recorded(draft: RewardDraft) -> dict[str, Any]:
+    """A draft's editable fields as the audit keeps them (dates as ISO text)."""
+    return {
+        name: (value.isoformat() if isinstance(value, date) else dict(value) if isinstance(value, dict) else value)
+        for name in EDITABLE for value in [getattr(draft, name)]
+    }
+
+
+async def update_reward(reward_id: int, changes: dict[str, Any], staff_id: int) -> None:
+    """Edit a reward's fields (those in `changes`; the rest stay), with the checks a new one
+    passes; audited with what it was and what it became. Stock and status are not edited here
+    (they have their own routes: a withdrawn reward stays withdrawn). A new price counts for
+    redemptions from now on: those made keep the points they were made with."""
+    if unknown := set(changes) - set(EDITABLE):
+        raise InvalidField(_("This field cannot be edited here"), field=sorted(unknown)[0])
+    async with db.transaction():
+        row = await Reward.select().where(Reward.id == reward_id).first()
+        if row is None:
+            raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+        before = _as_draft(row)
+        # `prices`, when given, is all four tiers (one left out is not offered to it).
+        after = replace(before, **changes)
+        after = replace(
+            after, name_zh=after.name_zh.strip(), name_en=after.name_en.strip(), pickup_place_en=after.pickup_place_en.strip(),
+            eligible_tiers=_distinct(after.eligible_tiers), eligible_stages=_distinct(after.eligible_stages),
+            eligible_project_ids=_distinct(after.eligible_project_ids),
+        )
+        _check_fields(after)
+        await _check_projects(after.eligible_project_ids, "eligible_project_ids")
+        old, new = _recorded(before), _recorded(after)
+        if old == new:
+            return
+        await Reward.update({
+            Reward.kind: after.kind, Reward.name_zh: after.name_zh, Reward.name_en: after.name_en,
+            Reward.description_zh: after.description_zh, Reward.description_en: after.description_en,
+            Reward.pickup_place: after.pickup_place, Reward.pickup_place_en: after.pickup_place_en,
+            Reward.price_platinum: after.prices.get("platinum"), Reward.price_gold: after.prices.get("gold"),
+            Reward.price_silver: after.prices.get("silver"), Reward.price_blue: after.prices.get("blue"),
+            Reward.per_owner_limit: after.per_owner_limit, Reward.starts_on: after.starts_on, Reward.ends_on: after.ends_on,
+            Reward.eligible_tiers: ",".join(after.eligible_tiers), Reward.eligible_stages: ",".join(after.eligible_stages),
+            Reward.eligible_projects: ",".join(str(p) for p in after.eligible_project_ids),
+            Reward.collect_days: after.collect_days,
+        }).where(Reward.id == reward_id)
+        changed = [name for name in EDITABLE if old[name] != new[name]]
+        await audit.record(
+            action="reward.update", subject_kind="reward", subject_id=reward_id, actor_id=staff_id,
+            data={"before": {n: old[n] for n in changed}, "after": {n: new[n] for n in changed}},
+        )
+
+
+async def reward(reward_id: int) -> dict[str, Any]:
+    """One reward's row as staff see it (any status), or not found."""
+    row = await Reward.select().where(Reward.id == reward_id).first()
+    if row is None:
+        raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+    return row
+
+
+PAGE_SIZE = 100
+MAX_PAGE = 500
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidField(_("The limit is 1 to {most}", most=MAX_PAGE), field="limit", source="query")
+    if not 0 <= offset <= 2**31 - 1:
+        raise InvalidField(_("The offset is 0 or more"), field="offset", source="query")
+
+
+async def list_rewards(status: str | None = None, *, limit: int = PAGE_SIZE, offset: int = 0) -> list[dict[str, Any]]:
+    """Every reward as staff see it (drafts and withdrawn ones too, or those of `status`), newest first, a page at a time."""
+    _check_page(limit, offset)
+    query = Reward.select()
+    if status is not None:
+        query = query.where(Reward.status == status)
+    return await query.order_by(Reward.id, ascending=False).limit(limit).offset(offset)
 
 
 async def _taken(member_id: int, reward_ids: Sequence[int]) -> dict[int, int]:
@@ -410,6 +513,7 @@ async def pick_up(code: str, staff_id: int, signer: codes.CodeVerifier, *, now: 
             now, staff_id, payload.subject_id, payload.step, now,
         )
         if rows:
+            await audit.record(action="reward.pickup", subject_kind="redemption", subject_id=rows[0]["id"], actor_id=staff_id)
             return rows[0]["id"]
     found = await Redemption.select().where(
         (Redemption.id == payload.subject_id) & (Redemption.code_nonce == payload.step)
@@ -520,6 +624,36 @@ async def gift_reservations(
     return Gifts(made=made, short=len(due) - len(giving))
 
 
+@dataclass(frozen=True)
+class GrantPreview:
+    owners: int  # the owners the grant would give a gift to now (those who had it for this occasion left out)
+    stock_left: int
+
+
+async def grant_preview(
+    reward_id: int, *, occasion: str, tiers: Sequence[str] = (), stages: Sequence[str] = (), project_ids: Sequence[int] = (),
+) -> GrantPreview:
+    """How many owners a grant with these choices would reach, counted as the grant counts them
+    (the same segment, less the owners already given this reward for this occasion), and the
+    stock there is for them. Nothing is written."""
+    occasion = " ".join((occasion or "").split())
+    tiers, stages, project_ids = _distinct(tiers), _distinct(stages), _distinct(project_ids)
+    if not 2 <= len(occasion) <= 100:
+        raise InvalidField(_("Name the occasion (2 to 100 characters)"), field="occasion")
+    _check_segment(tiers, stages, "")
+    await _check_projects(project_ids, "project_ids")
+    reward = await Reward.select(Reward.stock_remaining).where(Reward.id == reward_id).first()
+    if reward is None:
+        raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+    sql, args = _segment_sql(tiers, stages, project_ids)
+    sql = sql.removesuffix(" ORDER BY member.id")
+    rows = await db.fetch(
+        f"SELECT COUNT(*) AS owners FROM ({sql}) AS segment WHERE NOT EXISTS (SELECT 1 FROM redemption "
+        "WHERE redemption.member = segment.id AND redemption.idempotency_key = {})", *args, gift_key(reward_id, "".join(occasion.casefold().split())),
+    )
+    return GrantPreview(int(rows[0]["owners"]), reward["stock_remaining"])
+
+
 async def grant(
     reward_id: int, *, staff_id: int, occasion: str, tiers: Sequence[str] = (), stages: Sequence[str] = (),
     project_ids: Sequence[int] = (), now: datetime | None = None,
@@ -579,15 +713,25 @@ async def check_segment(tiers: Sequence[str], stages: Sequence[str], project_ids
 # --- reports and reminders -------------------------------------------------------------------
 
 
-async def report() -> list[dict[str, Any]]:
+async def report(start: date | None = None, end: date | None = None) -> list[dict[str, Any]]:
     """Per reward: stock, redemptions by status, points spent on collected ones and the
-    liability (points held by reservations not yet collected, which may still come back)."""
+    liability (points held by reservations not yet collected, which may still come back).
+    With `start`/`end` (Beijing days, both included), only redemptions made on those days count."""
+    if start is not None and end is not None and start > end:
+        raise InvalidField(_("The first day must not be after the last"), field="start", source="query")
+    within, args = "", []
+    if start is not None:
+        within += " AND redemption.reserved_at >= {}"
+        args.append(datetime.combine(start, datetime.min.time(), clock.LOCAL_ZONE).astimezone(timezone.utc))
+    if end is not None:
+        within += " AND redemption.reserved_at < {}"
+        args.append(datetime.combine(end + timedelta(days=1), datetime.min.time(), clock.LOCAL_ZONE).astimezone(timezone.utc))
     rows = await db.fetch(
         "SELECT reward.id, reward.name_zh, reward.name_en, reward.status, reward.stock_total, reward.stock_remaining, "
         "redemption.status AS redemption_status, COUNT(redemption.id) AS count, COALESCE(SUM(redemption.points), 0) AS points "
-        "FROM reward LEFT JOIN redemption ON redemption.reward = reward.id "
+        f"FROM reward LEFT JOIN redemption ON redemption.reward = reward.id{within} "
         "GROUP BY reward.id, reward.name_zh, reward.name_en, reward.status, reward.stock_total, reward.stock_remaining, "
-        "redemption.status ORDER BY reward.id"
+        "redemption.status ORDER BY reward.id", *args,
     )
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
@@ -638,7 +782,7 @@ async def notify(redemption_id: int, what: str) -> None:
 
     rows = await db.fetch(
         "SELECT redemption.id, redemption.member, redemption.expires_at, redemption.status, reward.name_zh, reward.name_en, "
-        "reward.pickup_place FROM redemption JOIN reward ON reward.id = redemption.reward WHERE redemption.id = {}",
+        "reward.pickup_place, reward.pickup_place_en FROM redemption JOIN reward ON reward.id = redemption.reward WHERE redemption.id = {}",
         redemption_id,
     )
     if not rows or rows[0]["status"] not in OPEN:
@@ -648,7 +792,8 @@ async def notify(redemption_id: int, what: str) -> None:
     texts = {}
     for locale in ("zh-CN", "en"):
         name = row["name_en"] if locale == "en" and row["name_en"] else row["name_zh"]
-        filled = body.format(reward=name, place=row["pickup_place"] or "-", until=Later(written_datetime, row["expires_at"]))
+        place = row["pickup_place_en"] if locale == "en" and row["pickup_place_en"] else row["pickup_place"]
+        filled = body.format(reward=name, place=place or "-", until=Later(written_datetime, row["expires_at"]))
         texts[locale] = (translate(subject, locale), translate(filled, locale))
     await outbox.message_member(
         row["member"], kind="reward_pickup", template=f"reward_{what}", texts=texts,
@@ -662,7 +807,7 @@ async def owner_redemptions(member_id: int, ids: Sequence[int] | None = None) ->
     """The owner's redemptions and gifts to collect, newest first, with their reward."""
     sql = (
         "SELECT redemption.*, reward.kind AS reward_kind, reward.name_zh AS reward_name_zh, reward.name_en AS reward_name_en, "
-        "reward.pickup_place AS pickup_place, reward_grant.occasion AS occasion FROM redemption "
+        "reward.pickup_place AS pickup_place, reward.pickup_place_en AS pickup_place_en, reward_grant.occasion AS occasion FROM redemption "
         "JOIN reward ON reward.id = redemption.reward LEFT JOIN reward_grant ON reward_grant.id = redemption.granted_by "
         "WHERE redemption.member = {}"
     )
@@ -674,9 +819,11 @@ async def owner_redemptions(member_id: int, ids: Sequence[int] | None = None) ->
 
 
 async def counter_list(
-    status: str | None = None, reward_id: int | None = None, *, redemption_id: int | None = None
+    status: str | None = None, reward_id: int | None = None, *, redemption_id: int | None = None,
+    limit: int = PAGE_SIZE, offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Reservations for the counter: open ones (or of `status`), soonest to expire first."""
+    """Reservations for the counter: open ones (or of `status`), soonest to expire first, a page at a time."""
+    _check_page(limit, offset)
     statuses = [status] if status else list(OPEN)
     sql = (
         "SELECT redemption.id, redemption.status, redemption.points, redemption.reserved_at, redemption.ready_at, "
@@ -693,7 +840,8 @@ async def counter_list(
     if redemption_id is not None:
         sql += " AND redemption.id = {}"
         args.append(redemption_id)
-    return [dict(r) for r in await db.fetch(sql + " ORDER BY redemption.expires_at, redemption.id LIMIT 500", *args)]
+    sql += " ORDER BY redemption.expires_at, redemption.id LIMIT {} OFFSET {}"
+    return [dict(r) for r in await db.fetch(sql, *args, limit, offset)]
 
 
 async def erase_member(member_id: int, now: datetime | None = None) -> int:

@@ -6,7 +6,7 @@ so concurrent redemptions never take more than there is. A redemption paid with 
 the key of its ledger entry; giving the points back (cancelled, expired) reverses that entry
 through the points service, once (the return has its own key)."""
 
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -29,6 +29,7 @@ class Reward(Table):
     description_zh = Text(default="")
     description_en = Text(default="")
     pickup_place = Varchar(length=200, default="")  # a sales office or a property service centre
+    pickup_place_en = Varchar(length=200, default="")  # the same place in English ('' = the Chinese one)
     # Points per tier: NULL = not offered to that tier, 0 = free. Members without a card count as blue.
     price_platinum = BigInt(null=True, default=None)
     price_gold = BigInt(null=True, default=None)
@@ -108,3 +109,16 @@ class Redemption(Table):
     expires_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)  # cancelled or expired
     reminded_at = Timestamptz(null=True, default=None)
+
+
+class RewardPicture(Table):
+    """A reward's one picture, re-encoded as JPEG: its own table (not a column of `reward`), so
+    the lists and the catalogue, which select whole reward rows, never carry the bytes."""
+
+    reward = ForeignKey(references=Reward, null=False, unique=True, on_delete=OnDelete.cascade)
+    data = Bytea()
+    etag = Varchar(length=64)  # sha-256 of the JPEG, hex (cut): the reply's ETag
+    width = Integer()
+    height = Integer()
+    updated_by = Integer(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -50,7 +50,7 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "rewards", "dashboards")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
 ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
@@ -279,6 +279,9 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator(".dash")).to_have_count(DASHBOARDS[role])
     elif view == "counter":
         await expect(page.locator("#counter-list > *").first).to_be_visible()
+    elif view == "rewards":
+        await expect(page.locator("#cat-list > *").first).to_be_visible()
+        await expect(page.locator("#cat-report > *").first).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
 
@@ -372,6 +375,11 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await door_scans(page, reader, world.door)
             if view == "counter" and role == "service":
                 await counter_refuses(page, reader)
+            if view == "rewards" and role == "admin":
+                await page.click("#cat-new")
+                await expect(page.locator("#cat-form")).to_be_visible()
+                await reader.read(page, "the rewards catalogue, a new reward's form")
+                await page.click("#cat-cancel")
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)

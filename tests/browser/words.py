@@ -42,7 +42,8 @@ VISIBLE_TEXT = """() => {
   const out = [document.title, document.body.innerText];
   for (const el of document.querySelectorAll("input, textarea")) {
     if (!shown(el)) continue;
-    if (el.value && el.type !== "password") out.push(el.value);
+    // A tick box's value and a file field's path are nobody's reading (its label is).
+    if (el.value && !["password", "checkbox", "radio", "file"].includes(el.type)) out.push(el.value);
     if (!el.value && el.placeholder) out.push(el.placeholder);
   }
   for (const el of document.querySelectorAll("select")) if (shown(el)) for (const o of el.options) out.push(o.text);

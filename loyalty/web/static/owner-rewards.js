@@ -21,16 +21,20 @@ const Rewards = (() => {
 
   const local = (item, field) => (english() && item[`${field}_en`] ? item[`${field}_en`] : item[`${field}_zh`]);
   const rewardName = (r) => (english() && r.reward_name_en ? r.reward_name_en : r.reward_name_zh);
+  // The pick-up place in English when staff wrote one, else the Chinese one.
+  const placeOf = (item) => (english() && item.pickup_place_en ? item.pickup_place_en : item.pickup_place);
   const price = (points) => (points ? _n("{count} point", "{count} points", points) : _("Free"));
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
   function offerItem(o) {
     const short = o.points > balance ? o.points - balance : 0;
     const left = _n("{count} left", "{count} left", o.stock_left);
-    return `<div class="event offer" data-reward="${o.id}">
+    const picture = o.picture_url ? `<img class="offer-picture" src="${esc(o.picture_url)}" alt="" loading="lazy">` : "";
+    return `<div class="event offer${picture ? " with-picture" : ""}" data-reward="${o.id}">
+      ${picture}
       <div class="row"><strong>${esc(local(o, "name"))}</strong><span class="price${o.points ? "" : " free"}">${esc(price(o.points))}</span></div>
       ${local(o, "description") ? `<p class="desc">${esc(local(o, "description"))}</p>` : ""}
-      <div class="muted">${o.pickup_place ? `${esc(_("Collect at {place}", { place: o.pickup_place }))} · ` : ""}${esc(left)}</div>
+      <div class="muted">${placeOf(o) ? `${esc(_("Collect at {place}", { place: placeOf(o) }))} · ` : ""}${esc(left)}</div>
       ${short ? `<div class="why">${esc(_n("You need {count} more point", "You need {count} more points", short))}</div>` : ""}
       <div class="row join"><button type="button" data-redeem="${o.id}" ${short ? "disabled" : ""}>${esc(o.points ? _("Redeem") : _("Take it"))}</button></div>
     </div>`;
@@ -51,7 +55,7 @@ const Rewards = (() => {
     const lines = [];
     if (open) {
       lines.push(`<img class="pickup-qr" src="/api/v1/me/redemptions/${r.id}/code.svg" alt="${esc(_("Pick-up code"))}">`);
-      lines.push(`<p class="pickup-where">${esc(r.pickup_place ? _("Show this code at {place}", { place: r.pickup_place }) : _("Show this code at the counter"))}</p>`);
+      lines.push(`<p class="pickup-where">${esc(placeOf(r) ? _("Show this code at {place}", { place: placeOf(r) }) : _("Show this code at the counter"))}</p>`);
       lines.push(`<p class="muted">${esc(_("Collect by {time}", { time: I18n.dateTime(r.expires_at) }))}</p>`);
       lines.push(`<button class="secondary" type="button" data-cancel-redemption="${r.id}">${esc(_("Cancel the redemption"))}</button>`);
     } else if (r.status === "picked_up") {
@@ -108,9 +112,9 @@ const Rewards = (() => {
   // What redeeming does, said before: the points, where to collect it and for how long.
   function redeemQuestion(o) {
     const name = local(o, "name");
-    const where = o.pickup_place
+    const where = placeOf(o)
       ? _n("Collect it at {place} within {count} day, showing the pick-up code this page gives you.",
-        "Collect it at {place} within {count} days, showing the pick-up code this page gives you.", o.collect_days, { place: o.pickup_place })
+        "Collect it at {place} within {count} days, showing the pick-up code this page gives you.", o.collect_days, { place: placeOf(o) })
       : _n("Collect it within {count} day, showing the pick-up code this page gives you.",
         "Collect it within {count} days, showing the pick-up code this page gives you.", o.collect_days);
     return {
