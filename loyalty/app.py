@@ -33,6 +33,7 @@ from loyalty.json_bodies import BoundedJsonRequest
 from loyalty.openapi_contract import document_app
 from loyalty.privacy.api import MyDataExportController, StaffErasureController
 from loyalty.rewards.api import MyRewardController, StaffRewardController
+from loyalty.care.broadcasts_api import StaffBroadcastController
 from loyalty.ops.edge import Edge
 from loyalty.ops.embedded_beat import EmbeddedBeat
 from loyalty.ops.health import health, ready
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffDashboardController,
             StaffErasureController,
             StaffRewardController,
+            StaffBroadcastController,
         ],
     )
     api_v1 = Router(
