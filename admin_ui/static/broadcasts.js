@@ -105,10 +105,14 @@ async function sendMessage(event) {
   try {
     // Written as a draft first (the server checks every field), then the question, then sent.
     const made = await api("/api/v1/staff/broadcasts", { method: "POST", body: JSON.stringify(body) });
-    if (!made.ok) { $("bc-error").textContent = await problemText(made); return; }
+    if (!made.ok) { $("bc-error").textContent = await problemText(made); return; }  // nothing was written
     const draft = await made.json();
-    await countSegment();
-    const c = bc.counted || { reachable: 0, opted_out: 0 };
+    // The count of exactly what was written (the form may have moved on since the last count).
+    const counted = await api("/api/v1/staff/broadcasts/count", {
+      method: "POST", body: JSON.stringify({ kind: draft.kind, segment: draft.segment }),
+    });
+    if (!counted.ok) { $("bc-error").textContent = await problemText(counted); return; }
+    const c = await counted.json();
     const title = english() && draft.title_en ? draft.title_en : draft.title_zh;
     const asked = await Confirm.ask({
       title: later
@@ -123,15 +127,16 @@ async function sendMessage(event) {
     });
     if (!asked) {  // nothing goes out: the draft is dropped (and kept out of the list)
       await api(`/api/v1/staff/broadcasts/${draft.id}/cancellation`, { method: "POST" });
-      return;
+      return;  // the list had no sign of it
     }
     const sent = await api(`/api/v1/staff/broadcasts/${draft.id}/sending`, { method: "POST" });
-    if (!sent.ok) { $("bc-error").textContent = await problemText(sent); return; }
+    if (!sent.ok) { $("bc-error").textContent = await problemText(sent); await loadBroadcasts(); return; }
     ["bc-title-zh", "bc-body-zh", "bc-title-en", "bc-body-en"].forEach((id) => { $(id).value = ""; });
     previewMessage();
+    await loadBroadcasts();
+    $("bc-list").scrollIntoView({ block: "nearest" });  // on a phone the list is below the form: show what was sent
   } finally {
     bc.busy = false;
-    await loadBroadcasts();
   }
 }
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from loyalty import jobs
+from loyalty import db, jobs
 from loyalty.audit.tables import AuditEntry
 from loyalty.care import broadcasts, outbox
 from loyalty.care.broadcasts import BroadcastClosed, BroadcastDraft, Segment
@@ -41,10 +41,9 @@ async def world(folder: Path) -> dict[str, Any]:
             "b4": b4, "gold_b": gold_b, "blue_b": blue_b, "all": [*gold_a, *blue_a, b4, *gold_b, *blue_b]}
 
 
-async def chosen(segment: Segment, kind: str = "bulletin") -> set[int]:
+async def chosen(segment: Segment) -> set[int]:
+    """The owners the segment holds (the SQL the count and the send use)."""
     sql, args = broadcasts.segment_sql(await broadcasts.check_segment(segment), NOW)
-    from loyalty import db
-
     return {row["id"] for row in await db.fetch(sql, *args)}
 
 
