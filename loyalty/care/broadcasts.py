@@ -39,6 +39,7 @@ SEND_CHUNK = 200  # owners per transaction while sending: a failure loses one ch
 QUIET_RUN = timedelta(minutes=10)  # a send run with no chunk done for this long died: resume it
 MAX_NO_CONTACT_MONTHS = 120
 TITLE_MAX, BODY_MAX = 100, 2000
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2999, 12, 31)  # the club's events; beyond them a day is a typo
 
 
 class BroadcastClosed(DomainError):
@@ -120,6 +121,11 @@ async def check_segment(segment: Segment) -> Segment:
         raise InvalidField(_("No contact for 1 to {most} months", most=MAX_NO_CONTACT_MONTHS), field="no_contact_months")
     if segment.attended is None and (segment.attended_from or segment.attended_to):
         raise InvalidField(_("Say whether the owners attended an event in these dates or not"), field="attended")
+    for name in ("attended_from", "attended_to"):
+        day = getattr(segment, name)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidField(_("Choose a day from {first} to {last}", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()),
+                               field=name)
     if segment.attended_from and segment.attended_to and segment.attended_to < segment.attended_from:
         raise InvalidField(_("The last day must not be before the first"), field="attended_to")
     if segment.project_ids:

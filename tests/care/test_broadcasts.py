@@ -276,6 +276,9 @@ async def test_two_workers_sending_one_broadcast_at_once_queue_each_owner_once(d
     (dict(segment=Segment(birthday_month=13)), "birthday_month"),
     (dict(segment=Segment(buildings=["3幢"])), "buildings"),
     (dict(segment=Segment(attended=True, attended_from=TODAY, attended_to=TODAY - timedelta(days=1))), "attended_to"),
+    (dict(segment=Segment(attended=False, attended_to=date.max)), "attended_to"),  # its next day would overflow
+    (dict(segment=Segment(attended=True, attended_from=date.min)), "attended_from"),
+    (dict(segment=Segment(attended_from=TODAY)), "attended"),
 ])
 async def test_a_broadcast_that_breaks_a_rule_is_refused_naming_the_field(database, frozen, change, field):
     admin = await staff("boss", "admin")
