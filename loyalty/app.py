@@ -33,6 +33,7 @@ from loyalty.json_bodies import BoundedJsonRequest
 from loyalty.openapi_contract import document_app
 from loyalty.privacy.api import MyDataExportController, StaffErasureController
 from loyalty.rewards.api import MyRewardController, StaffRewardController
+from loyalty.rewards.grant_rules_api import StaffGrantRuleController
 from loyalty.care.broadcasts_api import StaffBroadcastController
 from loyalty.ops.edge import Edge
 from loyalty.ops.embedded_beat import EmbeddedBeat
@@ -136,6 +137,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffDashboardController,
             StaffErasureController,
             StaffRewardController,
+            StaffGrantRuleController,
             StaffBroadcastController,
         ],
     )

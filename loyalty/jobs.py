@@ -54,6 +54,7 @@ JOBS: dict[str, str] = {
     "loyalty.rewards.expire_due": "loyalty.rewards.service:expire_due",
     "loyalty.rewards.remind_due": "loyalty.rewards.service:remind_due",
     "loyalty.rewards.notify": "loyalty.rewards.service:notify",
+    "loyalty.rewards.apply_grant_rules": "loyalty.rewards.standing_grants:apply_grant_rules",
     "loyalty.members.import_owners": "loyalty.members.imports:run_import",
     "loyalty.members.resume_imports": "loyalty.members.imports:resume_imports",
 }

@@ -105,6 +105,12 @@ def _make_app() -> Celery:
                 "task": "loyalty.rewards.remind_due",
                 "schedule": crontab(hour=10, minute=30),
             },
+            "reward-grant-rules": {
+                # Standing gifts (birthdays, holidays) to the owners due them; once per owner and
+                # occasion however often it runs, so a missed day is caught up the next.
+                "task": "loyalty.rewards.apply_grant_rules",
+                "schedule": crontab(hour=8, minute=40),
+            },
             "dispatch-outbox": {
                 # Due messages (scheduled, retried after a wait) go to the workers.
                 "task": "loyalty.care.dispatch_due",

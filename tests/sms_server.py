@@ -42,8 +42,8 @@ SECRET_KEY = "standin-secret-key-000000000000000"
 SDK_APP_ID = "1400000001"
 SIGN_NAME = "业主俱乐部"
 # Approved templates and how many parameters each takes.
-TEMPLATES = {"1100001": 2, "1100002": 0, "1100003": 0}
-TEMPLATE_SETTING = "login_code=1100001,case_update=1100002,holiday=1100003"
+TEMPLATES = {"1100001": 2, "1100002": 0, "1100003": 0, "1100004": 0}
+TEMPLATE_SETTING = "login_code=1100001,case_update=1100002,holiday=1100003,reward_pickup=1100004"
 TOLERANCE_SECONDS = 300
 AUTH = re.compile(
     r"^TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[a-z]+)/tc3_request, "

@@ -31,8 +31,8 @@ import pytest
 APP_ID = "wx00standin0000001"
 APP_SECRET = "standin-app-secret-0000000000000"
 TOKEN = "standin-callback-token"
-TEMPLATES = {"tmpl-case-update": "case_update", "tmpl-holiday": "holiday"}
-TEMPLATE_SETTING = "case_update=tmpl-case-update,holiday=tmpl-holiday"
+TEMPLATES = {"tmpl-case-update": "case_update", "tmpl-holiday": "holiday", "tmpl-reward-pickup": "reward_pickup"}
+TEMPLATE_SETTING = "case_update=tmpl-case-update,holiday=tmpl-holiday,reward_pickup=tmpl-reward-pickup"
 
 
 def env(port: int) -> dict[str, str]:

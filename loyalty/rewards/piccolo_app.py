@@ -2,12 +2,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from loyalty.rewards.tables import Redemption, Reward, RewardGrant
+from loyalty.rewards.tables import Redemption, Reward, RewardGrant, RewardGrantRule
 
 APP_CONFIG = AppConfig(
     app_name="rewards",
     migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations" / "rewards"),
-    table_classes=[Reward, RewardGrant, Redemption],
+    table_classes=[Reward, RewardGrantRule, RewardGrant, Redemption],
     migration_dependencies=["loyalty.members.piccolo_app"],
     commands=[],
 )

@@ -183,3 +183,43 @@ class ReportRow(msgspec.Struct):
     points_collected: int
     points_held: Annotated[int, msgspec.Meta(description="the liability: points held by reservations not yet "
                                                          "collected, which come back if cancelled or expired")]
+
+
+# --- standing grants (gifts granted by rules) ------------------------------------------------------
+
+GrantOccasionKind = Annotated[
+    Literal["birthday", "holiday"],
+    msgspec.Meta(description="birthday: each owner once a year, before their birthday | holiday: everyone in the "
+                 "segment before the holiday named in `holiday`", examples=["holiday"]),
+]
+HolidayKey = Annotated[
+    Literal["new_year", "spring_festival", "labour_day", "childrens_day", "mid_autumn", "national_day", "double_ninth"],
+    msgspec.Meta(description="lunar holidays (spring_festival, mid_autumn, double_ninth) by the lunar calendar",
+                 examples=["mid_autumn"]),
+]
+DaysBefore = Annotated[int, msgspec.Meta(ge=0, le=60, description="the gift is granted from this many days before the "
+                                                                  "day until the day itself")]
+
+
+class GrantRuleCreate(msgspec.Struct, forbid_unknown_fields=True):
+    occasion_kind: GrantOccasionKind
+    holiday: HolidayKey | None = None  # required for a holiday rule, absent for birthdays
+    days_before: DaysBefore = 7
+    tiers: list[Tier] = []
+    stages: list[Stage] = []
+    project_ids: list[Id] = []
+
+
+class GrantRuleView(msgspec.Struct):
+    id: int
+    reward_id: int
+    occasion_kind: GrantOccasionKind
+    holiday: str | None
+    days_before: int
+    tiers: list[str]
+    stages: list[str]
+    project_ids: list[int]
+    status: Annotated[Literal["active", "paused"], msgspec.Meta(description="paused: grants nothing until resumed")]
+    created_at: Aware
+    granted: Annotated[dict[str, int], msgspec.Meta(description="reservations made per occasion (birthday-2027, "
+                                                                "mid_autumn-2027)", examples=[{"mid_autumn-2027": 120}])]

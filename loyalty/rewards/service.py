@@ -247,6 +247,13 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
     key = (key or "").strip()
     if not 1 <= len(key) <= 100:
         raise InvalidField(_("An Idempotency-Key of 1 to 100 characters is needed"), field="Idempotency-Key", source="header")
+    if key.casefold().startswith(GIFT_KEY_PREFIX):
+        # Gifts keep their dedupe keys in the same column (gift_key): a redemption under such a
+        # key would take a gift's place, or answer with the gift.
+        raise InvalidField(
+            _("Idempotency-Keys starting with the gifts' prefix are reserved: make another key"), field="Idempotency-Key",
+            source="header",
+        )
     now = now or clock.now()
     today = now.astimezone(clock.LOCAL_ZONE).date()
     fingerprint = points.request_hash(op="redeem-reward", reward=reward_id)
@@ -445,6 +452,74 @@ def _segment_sql(tiers: Sequence[str], stages: Sequence[str], projects: Sequence
     return " ".join(sql) + " ORDER BY member.id", args
 
 
+GIFT_KEY_PREFIX = "gift:"
+
+
+def gift_key(reward_id: int, dedupe_key: str) -> str:
+    """The Redemption.idempotency_key of a gift: `gift:<reward>:<dedupe key>`. An owner's own
+    Idempotency-Key never starts with `gift:` (redeem refuses it), so no owner can take, or
+    block, a gift's place."""
+    return f"{GIFT_KEY_PREFIX}{reward_id}:{dedupe_key}"[:200]
+
+
+@dataclass(frozen=True)
+class Gifts:
+    made: list[int]  # the new reservations, in member-id order
+    short: int = 0  # owners due one who got none: out of stock (only when not all_or_none)
+
+
+async def gift_reservations(
+    reward_id: int, member_ids: Sequence[int], dedupe_key: str, *, granted_by: int | None = None,
+    all_or_none: bool = True, now: datetime | None = None,
+) -> Gifts:
+    """One free reservation of the reward for each owner named who has none for `dedupe_key`
+    yet (whatever ran before or runs at the same time), each taking one from the stock, and the
+    owner told through the outbox. Too little stock: with `all_or_none` nothing is made
+    (RewardOutOfStock), else the first owners by member id get one and the rest are counted
+    in `short`. Runs in the caller's transaction (or its own)."""
+    now = now or clock.now()
+    key = gift_key(reward_id, dedupe_key)
+    members = sorted(set(member_ids))
+    async with db.transaction():
+        # The reward's row lock first (a redemption takes it too, after the owner's): gifts of
+        # one reward are made one run at a time, and each run counts the stock the one before
+        # left, so two runs at once neither give an owner two nor take more than there is.
+        locked = await db.fetch(
+            "UPDATE reward SET stock_remaining = stock_remaining WHERE id = {} RETURNING stock_remaining, collect_days",
+            reward_id,
+        )
+        if not locked:
+            raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+        left, collect_days = locked[0]["stock_remaining"], locked[0]["collect_days"]
+        have = {row["member"] for row in await db.fetch(
+            "SELECT member FROM redemption WHERE reward = {} AND idempotency_key = {}", reward_id, key,
+        )}
+        due = [member for member in members if member not in have]
+        if all_or_none and len(due) > left:
+            raise RewardOutOfStock(
+                _("{needed} gifts are needed, {left} are in stock", needed=len(due), left=left),
+                reward_id=reward_id, needed=len(due), left=left,
+            )
+        giving = due[:max(left, 0)]
+        made: list[int] = []
+        fingerprint = points.request_hash(op="gift", reward=reward_id, occasion=dedupe_key)
+        for start in range(0, len(giving), GRANT_CHUNK):
+            inserted = await Redemption.insert(*(
+                Redemption(
+                    reward=reward_id, member=member, points=0, status="reserved", idempotency_key=key,
+                    request_hash=fingerprint, code_nonce=_nonce(), granted_by=granted_by, reserved_at=now,
+                    expires_at=now + timedelta(days=collect_days),
+                )
+                for member in giving[start:start + GRANT_CHUNK]
+            )).on_conflict(action="DO NOTHING").returning(Redemption.id)
+            made += sorted(row["id"] for row in inserted)
+        if made and not await _take_stock(reward_id, len(made)):  # never: the lock above holds the count
+            raise RewardOutOfStock(reward_id=reward_id)
+        for redemption_id in made:  # with the gift, in its transaction: never one without the other
+            await notify(redemption_id, "gift")
+    return Gifts(made=made, short=len(due) - len(giving))
+
+
 async def grant(
     reward_id: int, *, staff_id: int, occasion: str, tiers: Sequence[str] = (), stages: Sequence[str] = (),
     project_ids: Sequence[int] = (), now: datetime | None = None,
@@ -461,40 +536,44 @@ async def grant(
     await _check_projects(project_ids, "project_ids")
     now = now or clock.now()
     async with db.transaction():
-        reward = await Reward.select().where(Reward.id == reward_id).first()
-        if reward is None:
-            raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
-        if reward["status"] == "withdrawn":
-            raise rules.RewardNotOnOffer(_("This reward has been withdrawn"), reason="withdrawn")
+        reward = await giftable_reward(reward_id)
         made = await RewardGrant.insert(RewardGrant(
             reward=reward_id, occasion=occasion, segment_tiers=",".join(tiers), segment_stages=",".join(stages),
             segment_projects=",".join(str(p) for p in project_ids), created_by=staff_id, created_at=now,
         )).returning(RewardGrant.id)
         grant_id = made[0]["id"]
-        sql, args = _segment_sql(tiers, stages, project_ids)
-        members = [row["id"] for row in await db.fetch(sql, *args)]
         # "2027 春节" and "2027春节" are one occasion: the key ignores spaces and case.
-        key = f"gift:{reward_id}:{''.join(occasion.casefold().split())}"[:200]
-        count = 0
-        for start in range(0, len(members), GRANT_CHUNK):
-            inserted = await Redemption.insert(*(
-                Redemption(
-                    reward=reward_id, member=member, points=0, status="reserved", idempotency_key=key,
-                    request_hash=points.request_hash(op="gift", reward=reward_id, occasion=occasion), code_nonce=_nonce(),
-                    granted_by=grant_id, reserved_at=now, expires_at=now + timedelta(days=reward["collect_days"]),
-                )
-                for member in members[start:start + GRANT_CHUNK]
-            )).on_conflict(action="DO NOTHING").returning(Redemption.id)
-            count += len(inserted)
-        if count and not await _take_stock(reward_id, count):
-            raise RewardOutOfStock(
-                _("{needed} gifts are needed, {left} are in stock", needed=count, left=reward["stock_remaining"]),
-                reward_id=reward_id, needed=count, left=reward["stock_remaining"],
-            )
+        gifts = await gift_reservations(
+            reward["id"], await segment_members(tiers, stages, project_ids), "".join(occasion.casefold().split()),
+            granted_by=grant_id, now=now,
+        )
+        count = len(gifts.made)
         await RewardGrant.update({RewardGrant.granted: count}).where(RewardGrant.id == grant_id)
         await audit.record(action="reward.grant", subject_kind="reward", subject_id=reward_id, actor_id=staff_id,
                            data={"grant": grant_id, "granted": count, "occasion": occasion})
     return grant_id, count
+
+
+async def giftable_reward(reward_id: int) -> dict[str, Any]:
+    """The reward a gift is made of: any but a withdrawn one (a draft may be a gift only granted)."""
+    reward = await Reward.select().where(Reward.id == reward_id).first()
+    if reward is None:
+        raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+    if reward["status"] == "withdrawn":
+        raise rules.RewardNotOnOffer(_("This reward has been withdrawn"), reason="withdrawn")
+    return reward
+
+
+async def segment_members(tiers: Sequence[str], stages: Sequence[str], project_ids: Sequence[int]) -> list[int]:
+    """The owners in a segment (tiers, stages, projects; empty = any), by member id."""
+    sql, args = _segment_sql(tiers, stages, project_ids)
+    return [row["id"] for row in await db.fetch(sql, *args)]
+
+
+async def check_segment(tiers: Sequence[str], stages: Sequence[str], project_ids: Sequence[int]) -> None:
+    """A segment's choices are known tiers, stages and projects (fields `tiers`, `stages`, `project_ids`)."""
+    _check_segment(tiers, stages, "")
+    await _check_projects(project_ids, "project_ids")
 
 
 # --- reports and reminders -------------------------------------------------------------------
@@ -544,12 +623,17 @@ _WORDS = {
               _("{reward} is ready at {place}. Show the pick-up code before {until}.")),
     "reminder": (_("Collect your reward soon"),
                  _("{reward} waits for you at {place} until {until}; after that the reservation ends and its points come back.")),
+    "gift": (_("A gift for you to collect"),
+             _("{reward} is our gift to you: collect it at {place} before {until} with the pick-up code under My rewards.")),
 }
 
 
 async def notify(redemption_id: int, what: str) -> None:
-    """The owner is told about a redemption (`ready`, `reminder`) in their language, once
-    each (the outbox's dedupe key)."""
+    """The owner is told about a redemption (`ready`, `reminder`, a `gift` made) in their
+    language, once each (the outbox's dedupe key). By WeChat the template message carries the
+    subject and the text; by SMS the approved template for `reward_pickup` speaks for itself
+    (no parameters: the provider caps a notification's variables at a few characters, too few
+    for a reward's name or a date), and points the owner to My rewards."""
     from loyalty.care import outbox
 
     rows = await db.fetch(

@@ -49,12 +49,38 @@ class Reward(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+GRANT_RULE_OCCASIONS = ("birthday", "holiday")
+GRANT_RULE_STATUSES = ("active", "paused")
+
+
+class RewardGrantRule(Table):
+    """A standing gift (loyalty/rewards/standing_grants.py): every owner in the segment gets one
+    free reservation of the reward per occasion (their birthday each year, or a holiday), from
+    `days_before` the day to the day itself, including owners who join the segment meanwhile."""
+
+    reward = ForeignKey(references=Reward, null=False, index=True, on_delete=OnDelete.restrict)
+    occasion_kind = Varchar(length=16)  # birthday | holiday
+    holiday = Varchar(length=32, default="")  # a key of loyalty.care.calendar.holidays (holiday rules)
+    days_before = Integer(default=7)
+    segment_tiers = Varchar(length=64, default="")
+    segment_stages = Varchar(length=120, default="")
+    segment_projects = Varchar(length=200, default="")
+    status = Varchar(length=16, default="active")  # active | paused
+    created_by = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class RewardGrant(Table):
-    """A gift staff grant to a segment (a holiday, birthdays): one free reservation for each
-    owner in it, made once however often the grant is applied."""
+    """A gift granted to a segment (a holiday, birthdays): one free reservation for each owner
+    in it, made once however often the grant is applied. Staff make one by hand; a standing
+    rule makes one per occasion (`rule`, `occasion_key`: unique together, a migration's index)."""
 
     reward = ForeignKey(references=Reward, null=False, index=True, on_delete=OnDelete.restrict)
     occasion = Varchar(length=100, default="")
+    # Found by the unique index on (rule, occasion_key); an index of its own would be named
+    # reward_grant_rule, the rules' table's name.
+    rule = ForeignKey(references=RewardGrantRule, null=True, default=None, on_delete=OnDelete.restrict)
+    occasion_key = Varchar(length=100, default="")  # a rule's occasion: birthday-2027, mid_autumn-2027
     segment_tiers = Varchar(length=64, default="")
     segment_stages = Varchar(length=120, default="")
     segment_projects = Varchar(length=200, default="")
