@@ -34,6 +34,7 @@ from loyalty.openapi_contract import document_app
 from loyalty.privacy.api import MyDataExportController, StaffErasureController
 from loyalty.rewards.api import MyRewardController, StaffRewardController, reward_picture
 from loyalty.rewards.grant_rules_api import StaffGrantRuleController
+from loyalty.care.broadcasts_api import StaffBroadcastController
 from loyalty.ops.edge import Edge
 from loyalty.ops.embedded_beat import EmbeddedBeat
 from loyalty.ops.health import health, ready
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffErasureController,
             StaffRewardController,
             StaffGrantRuleController,
+            StaffBroadcastController,
         ],
     )
     api_v1 = Router(

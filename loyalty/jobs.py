@@ -40,6 +40,8 @@ JOBS: dict[str, str] = {
     "loyalty.care.schedule_occasions": "loyalty.care.calendar:schedule_occasions",
     "loyalty.care.escalate_cases": "loyalty.care.cases:escalate_overdue",
     "loyalty.care.send_surveys": "loyalty.care.surveys:send_due_surveys",
+    "loyalty.care.send_broadcast": "loyalty.care.broadcasts:send",
+    "loyalty.care.send_due_broadcasts": "loyalty.care.broadcasts:send_due",
     "loyalty.cards.nightly": "loyalty.cards.service:nightly",
     "loyalty.points.vest_due": "loyalty.points.service:vest_due",
     "loyalty.points.expire_due": "loyalty.points.service:expire_due",
@@ -60,7 +62,7 @@ JOBS: dict[str, str] = {
 # Jobs that may take minutes (a 50,000-row owner file). Without a broker they run as a task
 # of their own in this process instead of inside the call that queued them, so the request
 # that asked for one answers at once and the server keeps answering while it runs.
-LONG_JOBS = frozenset({"loyalty.members.import_owners"})
+LONG_JOBS = frozenset({"loyalty.members.import_owners", "loyalty.care.send_broadcast"})
 _background: set[asyncio.Task[None]] = set()
 
 

@@ -88,6 +88,7 @@ EXTRA_FIELDS: dict[str, dict[str, str]] = {
                             "ends_on": "its last day (ISO date)"},
     "redemption-limit-reached": {"limit": "redemptions of this reward one owner may hold"},
     "redemption-closed": {"status_now": "the redemption's status (see RedemptionView.status)"},
+    "broadcast-closed": {"status_now": "the message's status (see BroadcastView.status)"},
     "redemption-already-picked-up": {"picked_up_at": "when it was handed over (ISO date-time)"},
     "redemption-expired": {"expired_at": "when the reservation ended (ISO date-time)"},
 }

@@ -485,7 +485,7 @@ def _http_base(name: str, raw: str | None) -> str | None:
 
 MESSAGE_KIND_NAMES = (
     "login_code", "event_update", "case_update", "reward_pickup", "birthday", "holiday", "warranty", "event_reminder",
-    "points_expiry", "survey",
+    "points_expiry", "survey", "project_bulletin", "activity_news",
 )  # loyalty.care.tables.MESSAGE_KINDS (settings import no tables)
 
 

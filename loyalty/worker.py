@@ -116,6 +116,11 @@ def _make_app() -> Celery:
                 "task": "loyalty.care.dispatch_due",
                 "schedule": crontab(minute="*"),
             },
+            "send-due-broadcasts": {
+                # Staff's scheduled messages to a group, when their time comes; a send run that died is resumed.
+                "task": "loyalty.care.send_due_broadcasts",
+                "schedule": crontab(minute="*"),
+            },
             "care-calendar": {
                 # Greetings, warranty notices and event reminders; once per occasion however often it runs.
                 "task": "loyalty.care.schedule_occasions",

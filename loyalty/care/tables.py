@@ -15,6 +15,7 @@ OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "skipped", "expired")
 MESSAGE_KINDS = (
     "login_code", "event_update", "case_update", "reward_pickup",  # transactional
     "birthday", "holiday", "warranty", "event_reminder", "points_expiry", "survey",
+    "project_bulletin", "activity_news",  # staff's broadcasts to a segment (loyalty.care.broadcasts)
 )
 # A reward to collect is about the owner's own redemption (ready, about to expire), as an event update is.
 TRANSACTIONAL = ("login_code", "event_update", "case_update", "reward_pickup")
@@ -100,6 +101,39 @@ class OptOut(Table):
     member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.cascade)
     kind = Varchar(length=24)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+# Staff's messages to a group of owners (loyalty.care.broadcasts): what each kind goes out as in
+# the outbox, so an owner's opt-out of that outbox kind is honoured. A greeting is a holiday
+# greeting to whoever refused those, as the calendar's own greetings are.
+BROADCAST_KINDS = {"bulletin": "project_bulletin", "activity_news": "activity_news", "greeting": "holiday"}
+# draft → scheduled (confirmed, for later) → sending → sent; draft or scheduled → cancelled.
+BROADCAST_STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled")
+
+
+class Broadcast(Table):
+    """A message staff send to a segment of owners, in Chinese and English. It holds the segment's
+    criteria, never the owners: who got it is the outbox (a row per owner, template
+    `broadcast:<id>`), so a privacy export or erasure of an owner has nothing here to find."""
+
+    kind = Varchar(length=16)  # a key of BROADCAST_KINDS
+    title_zh = Varchar(length=100)
+    title_en = Varchar(length=100, default="")
+    body_zh = Text()
+    body_en = Text(default="")
+    segment = JSON(default="{}")  # loyalty.care.broadcasts.Segment as JSON
+    send_at = Timestamptz(null=True, default=None)  # None: as soon as it is confirmed
+    status = Varchar(length=12, default="draft", index=True)
+    created_by = Integer()  # staff account
+    created_at = Timestamptz(default=TimestamptzNow())
+    confirmed_by = Integer(null=True, default=None)
+    confirmed_at = Timestamptz(null=True, default=None)
+    progressed_at = Timestamptz(null=True, default=None)  # the send run's last chunk (a run gone quiet is resumed)
+    finished_at = Timestamptz(null=True, default=None)
+    cancelled_by = Integer(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    audience = Integer(null=True, default=None)  # owners in the segment when it was sent
+    queued = Integer(default=0)  # outbox messages it queued (not opted out, with a channel)
 
 
 CASE_KINDS = ("complaint", "suggestion", "repair", "inquiry")

@@ -139,6 +139,21 @@ ENUMS: dict[str, dict[str, Message]] = {
         "points_expiry": _p("message_kind", "points expiry notices"),
         "survey": _p("message_kind", "satisfaction surveys"),
         "reward_pickup": _p("message_kind", "rewards to collect"),
+        "project_bulletin": _p("message_kind", "project bulletins (construction progress, handover)"),
+        "activity_news": _p("message_kind", "club activity news"),
+    },
+    # Staff's messages to a group of owners (the Messages page).
+    "broadcast_kind": {
+        "bulletin": _p("broadcast_kind", "Project bulletin"),
+        "activity_news": _p("broadcast_kind", "Activity news"),
+        "greeting": _p("broadcast_kind", "Holiday greeting"),
+    },
+    "broadcast_status": {
+        "draft": _p("broadcast_status", "Draft"),
+        "scheduled": _p("broadcast_status", "Scheduled"),
+        "sending": _p("broadcast_status", "Sending"),
+        "sent": _p("broadcast_status", "Sent"),
+        "cancelled": _p("broadcast_status", "Cancelled"),
     },
     # The ways a message reaches an owner (their order is the owner's choice in the message settings).
     "channel": {

@@ -10,7 +10,7 @@ import typing
 import pytest
 
 from loyalty.cards.tables import TIERS
-from loyalty.care.tables import CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES
+from loyalty.care.tables import BROADCAST_KINDS, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES
 from loyalty.dashboards.service import LIABILITY_KINDS
 from loyalty.events.schemas import CheckinView
 from loyalty.events.tables import EVENT_KINDS, EVENT_STATUSES, SIGNUP_STATUSES
@@ -56,6 +56,8 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "message_kind": MESSAGE_KINDS,
     "outbox_status": OUTBOX_STATUSES,
     "channel": CHANNELS,
+    "broadcast_kind": tuple(BROADCAST_KINDS),
+    "broadcast_status": BROADCAST_STATUSES,
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 

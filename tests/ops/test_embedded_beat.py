@@ -75,6 +75,7 @@ async def test_two_schedulers_ticking_at_the_same_moment_run_each_due_job_once(d
         "loyalty.points.expire_due": 1,  # 00:20
         "loyalty.events.release_unpaid": 1,  # every minute
         "loyalty.care.dispatch_due": 1,  # every minute
+        "loyalty.care.send_due_broadcasts": 1,  # every minute
         "loyalty.events.retry_failed_refunds": 1,  # */15
         "loyalty.events.mark_no_shows": 1,  # */15
         "loyalty.rewards.expire_due": 1,  # */15
@@ -85,8 +86,10 @@ async def test_two_schedulers_ticking_at_the_same_moment_run_each_due_job_once(d
     }  # not the 10:00 expiry notices or 10:30 pick-up reminders, nor January 1st's tier review
     assert sum(len(outcomes) for outcomes in first) == len(due_after_midnight)
     assert again == [[], []]
-    assert dict(counting.runs) == {"loyalty.events.release_unpaid": 1, "loyalty.care.dispatch_due": 1}
-    assert sum(len(outcomes) for outcomes in next_minute) == 2
+    assert dict(counting.runs) == {
+        "loyalty.events.release_unpaid": 1, "loyalty.care.dispatch_due": 1, "loyalty.care.send_due_broadcasts": 1,
+    }
+    assert sum(len(outcomes) for outcomes in next_minute) == 3
     release = await row("release-unpaid-seats")
     assert (release["runs"], release["leased_until"], release["failures"]) == (2, None, 0)
     assert release["next_run_at"] == at(15, 0, 32)
@@ -104,6 +107,7 @@ async def test_four_schedulers_racing_over_twenty_minutes_of_ticks_run_each_job_
     assert counting.runs == {
         "loyalty.events.release_unpaid": 20,
         "loyalty.care.dispatch_due": 20,
+        "loyalty.care.send_due_broadcasts": 20,
         "loyalty.members.resume_imports": 4,  # 09:00, :05, :10, :15
         "loyalty.events.mark_no_shows": 2,  # 09:00, 09:15
         "loyalty.events.retry_failed_refunds": 2,
@@ -126,11 +130,13 @@ async def test_a_run_whose_process_died_is_taken_again_once_its_lease_lapses(dat
     # 09:03: the lease has lapsed; the runs are still due (their time never moved on).
     after_lapse = await alive.tick(at(15, 9, 1) + LEASE)
 
-    assert {run.entry.name for run in taken} == {"release-unpaid-seats", "dispatch-outbox"}
+    assert {run.entry.name for run in taken} == {"release-unpaid-seats", "dispatch-outbox", "send-due-broadcasts"}
     assert while_leased == []
-    assert sorted(o.name for o in after_lapse) == ["dispatch-outbox", "release-unpaid-seats"]
+    assert sorted(o.name for o in after_lapse) == ["dispatch-outbox", "release-unpaid-seats", "send-due-broadcasts"]
     assert {o.due_at for o in after_lapse} == {at(15, 9, 1)}
-    assert counting.runs == {"loyalty.events.release_unpaid": 1, "loyalty.care.dispatch_due": 1}
+    assert counting.runs == {
+        "loyalty.events.release_unpaid": 1, "loyalty.care.dispatch_due": 1, "loyalty.care.send_due_broadcasts": 1,
+    }
     assert (await row("release-unpaid-seats"))["holder"] == "web-alive"
 
 
@@ -175,8 +181,11 @@ async def test_a_failing_job_is_logged_the_others_still_run_and_it_runs_again_wh
 
     assert {o.name: o.error for o in first} == {
         "release-unpaid-seats": "RuntimeError: loyalty.events.release_unpaid broke", "dispatch-outbox": "",
+        "send-due-broadcasts": "",
     }
-    assert counting.runs == {"loyalty.events.release_unpaid": 2, "loyalty.care.dispatch_due": 2}
+    assert counting.runs == {
+        "loyalty.events.release_unpaid": 2, "loyalty.care.dispatch_due": 2, "loyalty.care.send_due_broadcasts": 2,
+    }
     failure_logs = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(failure_logs) == 1 and "release-unpaid-seats failed" in failure_logs[0].getMessage()
     assert failure_logs[0].exc_info is not None and "broke" in str(failure_logs[0].exc_info[1])
