@@ -61,6 +61,9 @@ class RewardCreate(msgspec.Struct, forbid_unknown_fields=True):
     eligible_project_ids: list[Id] = []
     collect_days: Annotated[int, msgspec.Meta(ge=1, le=365, description="days a reservation waits to be collected")] = 14
     status: Literal["draft", "published"] = "draft"
+    merchant_id: Annotated[Id | None, msgspec.Meta(description="kind voucher (required): the merchant whose tills "
+                                                               "accept it")] = None
+    event_id: Annotated[Id | None, msgspec.Meta(description="kind event_seat (required): the event it seats")] = None
 
 
 class StockChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -141,6 +144,12 @@ class RedemptionView(msgspec.Struct):
     ready_at: Aware | None
     picked_up_at: Aware | None
     gift_occasion: str | None  # a gift granted by staff (free), else null
+    merchant_name: Annotated[str | None, msgspec.Meta(description="a voucher: the merchant whose tills accept it")] = None
+    voucher_code: Annotated[str | None, msgspec.Meta(
+        description="a voucher not yet used: its code, to show at the merchant's till (QR: code.svg)",
+        examples=["K7QM-3XZ9-A4TB-0PRW"])] = None
+    event_id: Annotated[int | None, msgspec.Meta(description="an event seat: its event (the ticket is the signup's)")] = None
+    signup_id: Annotated[int | None, msgspec.Meta(description="an event seat: the owner's signup (its ticket)")] = None
 
 
 class CounterRow(msgspec.Struct):

@@ -30,7 +30,10 @@ from loyalty.i18n import _, translate
 from loyalty.i18n.format import Later, datetime as written_datetime, identifiers, number
 from loyalty.members.stages import STAGES
 from loyalty.points import service as points
-from loyalty.rewards import rules
+from loyalty.rewards import rules, seats
+# The front door for gifts other contexts give (a referral's stage reached) and take back.
+from loyalty.rewards.gifts import after_commit as after_gifts_taken_back  # noqa: F401
+from loyalty.rewards.gifts import gift_reservation, take_back as take_back_gifts  # noqa: F401
 from loyalty.rewards.rules import owner_facts, price_for
 from loyalty.rewards.tables import OPEN, REWARD_KINDS, TIERS, Redemption, Reward, RewardGrant
 
@@ -93,6 +96,8 @@ class RewardDraft:
     eligible_project_ids: list[int] = field(default_factory=list)
     collect_days: int = 14
     status: str = "draft"
+    merchant_id: int | None = None  # a voucher: the merchant whose tills accept it
+    event_id: int | None = None  # an event seat: its event
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,20 @@ def _check(draft: RewardDraft) -> None:
     _check_segment(draft.eligible_tiers, draft.eligible_stages)
 
 
+async def _check_kind(draft: RewardDraft) -> None:
+    """A voucher names its merchant (an active one), an event seat its event."""
+    from loyalty.merchants.tables import Merchant
+
+    if draft.kind == "voucher":
+        if draft.merchant_id is None:
+            raise InvalidField(_("A voucher names the merchant whose tills accept it"), field="merchant_id")
+        merchant = await Merchant.select(Merchant.status).where(Merchant.id == draft.merchant_id).first()
+        if merchant is None:
+            raise InvalidField(_("There is no merchant {merchant_id}", merchant_id=draft.merchant_id), field="merchant_id")
+    if draft.kind == "event_seat":
+        await seats.check_event(draft.event_id)
+
+
 async def create_reward(draft: RewardDraft, staff_id: int) -> int:
     """A reward staff publish (or keep as a draft, e.g. a gift only granted): audited."""
     draft = replace(
@@ -158,6 +177,7 @@ async def create_reward(draft: RewardDraft, staff_id: int) -> int:
     )
     _check(draft)
     await _check_projects(draft.eligible_project_ids, "eligible_project_ids")
+    await _check_kind(draft)
     async with db.transaction():
         rows = await Reward.insert(Reward(
             kind=draft.kind, name_zh=draft.name_zh.strip(), name_en=draft.name_en.strip(),
@@ -168,6 +188,8 @@ async def create_reward(draft: RewardDraft, staff_id: int) -> int:
             eligible_stages=",".join(draft.eligible_stages),
             eligible_projects=",".join(str(p) for p in draft.eligible_project_ids), collect_days=draft.collect_days,
             status=draft.status, created_by=staff_id, created_at=clock.now(),
+            merchant=draft.merchant_id if draft.kind == "voucher" else None,
+            event=draft.event_id if draft.kind == "event_seat" else None,
         )).returning(Reward.id)
         await audit.record(action="reward.create", subject_kind="reward", subject_id=rows[0]["id"], actor_id=staff_id)
     return rows[0]["id"]
@@ -247,6 +269,11 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
     key = (key or "").strip()
     if not 1 <= len(key) <= 100:
         raise InvalidField(_("An Idempotency-Key of 1 to 100 characters is needed"), field="Idempotency-Key", source="header")
+    if key.startswith(RESERVED_KEY_PREFIXES):  # the keys of gifts given to the owner: never the owner's own
+        raise InvalidField(
+            _("An Idempotency-Key may not start with {prefixes}", prefixes=Later(identifiers, RESERVED_KEY_PREFIXES)),
+            field="Idempotency-Key", source="header",
+        )
     now = now or clock.now()
     today = now.astimezone(clock.LOCAL_ZONE).date()
     fingerprint = points.request_hash(op="redeem-reward", reward=reward_id)
@@ -285,12 +312,23 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
                 member_id, price, key=ledger_key, source_kind="reward", source_id=str(reward_id),
                 actor=points.Actor("member", member_id),
             )
+        # A voucher is usable at once; an event seat is the owner's signup (the event full
+        # refuses it all) and lasts until the event ends.
+        ready = reward["kind"] in READY_AT_ONCE
+        signup, expires_at = None, now + timedelta(days=reward["collect_days"])
+        if reward["kind"] == "event_seat":
+            signup, expires_at = await seats.take_seat(reward, member_id, now)
         rows = await Redemption.insert(Redemption(
-            reward=reward_id, member=member_id, points=price, status="reserved", idempotency_key=key,
+            reward=reward_id, member=member_id, points=price, status="ready" if ready else "reserved", idempotency_key=key,
             request_hash=fingerprint, ledger_key=ledger_key, code_nonce=_nonce(), reserved_at=now,
-            expires_at=now + timedelta(days=reward["collect_days"]),
+            ready_at=now if ready else None, expires_at=expires_at, signup=signup,
         )).returning(Redemption.id)
     return Redeemed(rows[0]["id"])
+
+
+# Idempotency-Keys of what the platform gives (segment grants, gifts from other contexts).
+RESERVED_KEY_PREFIXES = ("gift:", "sys:")
+READY_AT_ONCE = ("voucher", "event_seat")
 
 
 NOT_A_PICKUP_CODE = _("This is not a valid pick-up code: ask the owner to open it again under My rewards")
@@ -299,6 +337,9 @@ NOT_A_PICKUP_CODE = _("This is not a valid pick-up code: ask the owner to open i
 def _nonce() -> int:
     # Signed into the pick-up code (4 bytes): a code names its redemption and nothing else.
     return secrets.randbelow(2**31 - 1) + 1
+
+
+new_nonce = _nonce
 
 
 async def _take_stock(reward_id: int, count: int) -> bool:
@@ -339,13 +380,16 @@ async def cancel(member_id: int, redemption_id: int, *, now: datetime | None = N
         row = await _end(redemption_id, "cancelled", now)
         if row is None:
             raise RedemptionClosed(status_now=mine["status"])
+        promotion = await seats.release(row, now)  # a seat's signup cancelled (by its deadline)
         await _give_back(row, actor=points.Actor("member", member_id), reason="cancelled")
+    await seats.after_commit(promotion)
 
 
 async def expire_due(now: datetime | None = None) -> int:
     """Reservations not collected in time expire and give their points and stock back (each
     once, whatever runs at the same time). Returns how many expired."""
     now = now or clock.now()
+    await seats.sync_checked_in()  # a seat used at the door is picked up, never expired
     due = await Redemption.select(Redemption.id).where(
         Redemption.status.is_in(list(OPEN)) & (Redemption.expires_at <= now)
     ).order_by(Redemption.id)
@@ -359,6 +403,12 @@ async def _expire(redemption_id: int, now: datetime) -> bool:
         if row is not None:
             await _give_back(row, actor=points.SYSTEM, reason="expired")
     return row is not None
+
+
+# What the rewards package's other modules (vouchers, gifts) use of the rules above.
+end_open = _end
+give_back = _give_back
+expire_one = _expire
 
 
 # --- the counter --------------------------------------------------------------------------------------
@@ -575,12 +625,15 @@ async def notify(redemption_id: int, what: str) -> None:
 
 
 async def owner_redemptions(member_id: int, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """The owner's redemptions and gifts to collect, newest first, with their reward."""
+    """The owner's redemptions and gifts to collect, newest first, with their reward (and a
+    voucher's merchant, a seat's event)."""
+    await seats.sync_checked_in(member_id)
     sql = (
         "SELECT redemption.*, reward.kind AS reward_kind, reward.name_zh AS reward_name_zh, reward.name_en AS reward_name_en, "
-        "reward.pickup_place AS pickup_place, reward_grant.occasion AS occasion FROM redemption "
+        "reward.pickup_place AS pickup_place, reward_grant.occasion AS occasion, merchant.name AS merchant_name, "
+        "reward.event AS event_id FROM redemption "
         "JOIN reward ON reward.id = redemption.reward LEFT JOIN reward_grant ON reward_grant.id = redemption.granted_by "
-        "WHERE redemption.member = {}"
+        "LEFT JOIN merchant ON merchant.id = reward.merchant WHERE redemption.member = {}"
     )
     args: list[Any] = [member_id]
     if ids is not None:
