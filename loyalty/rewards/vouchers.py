@@ -78,7 +78,7 @@ def normalised(text: str) -> str:
     compact = "".join(unicodedata.normalize("NFKC", text or "").split()).replace("-", "").upper().translate(_READ_AS)
     if len(compact) != LENGTH or any(c not in ALPHABET for c in compact):
         raise CodeMalformed(
-            _("A voucher code has {length} letters and digits (as XXXX-XXXX-XXXX-XXXX)", length=LENGTH), field="code"
+            _("A voucher code has {length} letters and digits, in four groups of four", length=LENGTH), field="code"
         )
     return compact
 
