@@ -165,6 +165,7 @@ def _staff_view(r: dict[str, Any]) -> StaffRewardView:
         starts_on=r["starts_on"], ends_on=r["ends_on"], eligible_tiers=rules.split(r["eligible_tiers"]),
         eligible_stages=rules.split(r["eligible_stages"]),
         eligible_project_ids=[int(p) for p in rules.split(r["eligible_projects"])], collect_days=r["collect_days"],
+        merchant_id=r["merchant"], event_id=r["event"],
     )
 
 

@@ -126,6 +126,8 @@ class StaffRewardView(msgspec.Struct):
     eligible_stages: list[str]
     eligible_project_ids: list[int]
     collect_days: int
+    merchant_id: int | None = None  # a voucher's merchant
+    event_id: int | None = None  # an event seat's event
 
 
 class RedemptionView(msgspec.Struct):

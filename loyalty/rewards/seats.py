@@ -7,9 +7,11 @@ any signup): a full event refuses the redemption and nothing is spent. The redem
 
 Checked in at the door → picked up. The events context does not know about rewards (contexts
 talk through front doors, and check-in is the hottest write there is), so the redemption
-follows its signup lazily: `sync_checked_in` is one set-based UPDATE run when the owner's
-redemptions are read and before the expiry job, so nobody ever sees a checked-in seat as open,
-and the expiry job never gives back the points of a seat that was used.
+follows its signup lazily (`sync_signups`): when the owner's redemptions are read and before
+the expiry job, so nobody ever sees a checked-in seat as open, and the expiry job never gives
+back the points of a seat that was used. A signup cancelled on the events side (the owner's
+own cancel on the event page, or staff cancelling the event) cancels the redemption the same
+way, with its points back.
 
 Giving the redemption back (the owner cancels, a referral gift taken back) cancels the
 signup and gives its seat to the waitlist as a normal cancel does, in the same transaction."""
@@ -19,11 +21,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from loyalty import db, jobs
+from loyalty import clock, db, jobs
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.events import signups, waitlist
 from loyalty.events.tables import Event
 from loyalty.i18n import _
+from loyalty.points import service as points
 
 
 class RewardEventFull(DomainError):
@@ -68,6 +71,29 @@ async def release(row: dict[str, Any], now: datetime, *, deadline: bool = True) 
 
 async def after_commit(promotion: waitlist.Promotion) -> None:
     await waitlist.after_commit(promotion)
+
+
+async def sync_signups(member_id: int | None = None, now: datetime | None = None) -> None:
+    """Seat redemptions follow their signups (the owner's, or all): checked in → picked up;
+    cancelled from the events side (the owner cancelled the signup itself, or staff
+    cancelled the event) → the redemption cancelled, its points and stock back (once)."""
+    from loyalty.rewards import service
+
+    await sync_checked_in(member_id)
+    sql = (
+        "SELECT redemption.id FROM redemption JOIN signup ON signup.id = redemption.signup "
+        "WHERE redemption.status IN ('reserved', 'ready') AND signup.status = 'cancelled'"
+    )
+    args: list[Any] = []
+    if member_id is not None:
+        sql += " AND redemption.member = {}"
+        args.append(member_id)
+    now = now or clock.now()
+    for item in await db.fetch(sql, *args):
+        async with db.transaction():
+            row = await service.end_open(item["id"], "cancelled", now)
+            if row is not None:
+                await service.give_back(row, actor=points.SYSTEM, reason="signup_cancelled")
 
 
 async def sync_checked_in(member_id: int | None = None) -> int:

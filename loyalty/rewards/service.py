@@ -389,7 +389,7 @@ async def expire_due(now: datetime | None = None) -> int:
     """Reservations not collected in time expire and give their points and stock back (each
     once, whatever runs at the same time). Returns how many expired."""
     now = now or clock.now()
-    await seats.sync_checked_in()  # a seat used at the door is picked up, never expired
+    await seats.sync_signups(now=now)  # a seat used at the door is picked up, never expired
     due = await Redemption.select(Redemption.id).where(
         Redemption.status.is_in(list(OPEN)) & (Redemption.expires_at <= now)
     ).order_by(Redemption.id)
@@ -583,6 +583,7 @@ async def remind_due(now: datetime | None = None) -> int:
     rows = await Redemption.select(Redemption.id).where(
         Redemption.status.is_in(list(OPEN)) & (Redemption.expires_at > now)
         & (Redemption.expires_at <= now + REMIND_BEFORE) & Redemption.reminded_at.is_null()
+        & Redemption.signup.is_null()  # an event seat: the event's own reminders tell the owner
     )
     for row in rows:
         await notify(row["id"], "reminder")
@@ -604,7 +605,9 @@ async def notify(redemption_id: int, what: str) -> None:
 
     rows = await db.fetch(
         "SELECT redemption.id, redemption.member, redemption.expires_at, redemption.status, reward.name_zh, reward.name_en, "
-        "reward.pickup_place FROM redemption JOIN reward ON reward.id = redemption.reward WHERE redemption.id = {}",
+        "COALESCE(merchant.name, reward.pickup_place) AS pickup_place FROM redemption "
+        "JOIN reward ON reward.id = redemption.reward LEFT JOIN merchant ON merchant.id = reward.merchant "
+        "WHERE redemption.id = {}",
         redemption_id,
     )
     if not rows or rows[0]["status"] not in OPEN:
@@ -627,7 +630,7 @@ async def notify(redemption_id: int, what: str) -> None:
 async def owner_redemptions(member_id: int, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """The owner's redemptions and gifts to collect, newest first, with their reward (and a
     voucher's merchant, a seat's event)."""
-    await seats.sync_checked_in(member_id)
+    await seats.sync_signups(member_id)
     sql = (
         "SELECT redemption.*, reward.kind AS reward_kind, reward.name_zh AS reward_name_zh, reward.name_en AS reward_name_en, "
         "reward.pickup_place AS pickup_place, reward_grant.occasion AS occasion, merchant.name AS merchant_name, "
@@ -653,7 +656,9 @@ async def counter_list(
         "reward.name_zh AS reward_name_zh, reward.name_en AS reward_name_en, member.name AS member_name, "
         "member.phone AS member_phone FROM redemption JOIN reward ON reward.id = redemption.reward "
         "JOIN member ON member.id = redemption.member "
-        f"WHERE redemption.status IN ({', '.join('{}' for _s in statuses)})"
+        f"WHERE redemption.status IN ({', '.join('{}' for _s in statuses)}) "
+        # a voucher is used at its merchant's till, a seat at the event's door: not here
+        "AND reward.kind NOT IN ('voucher', 'event_seat')"
     )
     args: list[Any] = list(statuses)
     if reward_id is not None:

@@ -124,3 +124,25 @@ async def test_a_seat_reward_names_an_event_that_exists(database, frozen):
 
     assert missing.value.field == unknown.value.field == "event_id"
     assert await seats.sync_checked_in() == 0
+
+
+async def test_a_signup_cancelled_on_the_events_side_gives_the_redemption_back_once(database, settings, frozen, tmp_path):
+    from loyalty.events import signups
+
+    me, = await owners(tmp_path, 1)
+    await give_points(me, 1000)
+    event_id = await event()
+    reward_id = await seat_reward(event_id)
+    made = await service.redeem(me, reward_id, "k")
+    signup = await Signup.select().where(Signup.member == me).first()
+
+    await signups.cancel(me, signup["id"], settings=settings)
+    first = await service.owner_redemptions(me)
+    again = await service.owner_redemptions(me)
+
+    assert [(r["id"], r["status"]) for r in first] == [(made.redemption_id, "cancelled")] == [
+        (r["id"], r["status"]) for r in again
+    ]
+    assert await points.available(me) == 1000
+    assert await LedgerEntry.count().where(LedgerEntry.kind == "reverse") == 1
+    assert (await Reward.select(Reward.stock_remaining).where(Reward.id == reward_id).first())["stock_remaining"] == 10
