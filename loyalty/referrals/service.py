@@ -515,12 +515,22 @@ class RewardRuleView:
     beneficiary: str
     points: int
     vesting_days: int
+    gift_name_zh: str | None = None  # a reward given with (or instead of) the points
+    gift_name_en: str | None = None
 
 
 async def reward_rules() -> list[RewardRuleView]:
-    """The active rewards, in stage order: what an owner's referral earns at each stage."""
-    rows = await RewardRule.select().where((RewardRule.active == True) & (RewardRule.points > 0))  # noqa: E712
-    rules = [RewardRuleView(row["stage"], row["beneficiary"], int(row["points"]), row["vesting_days"]) for row in rows]
+    """The active rewards, in stage order: what an owner's referral earns at each stage (points,
+    a gift, or both)."""
+    rows = await RewardRule.select(
+        *RewardRule.all_columns(), RewardRule.gift_reward.name_zh.as_alias("gift_name_zh"),
+        RewardRule.gift_reward.name_en.as_alias("gift_name_en"),
+    ).where((RewardRule.active == True) & ((RewardRule.points > 0) | RewardRule.gift_reward.is_not_null()))  # noqa: E712
+    rules = [
+        RewardRuleView(row["stage"], row["beneficiary"], int(row["points"]), row["vesting_days"], row["gift_name_zh"],
+                       row["gift_name_en"] if row["gift_name_zh"] is not None else None)
+        for row in rows
+    ]
     return sorted(rules, key=lambda rule: (_stage_index(rule.stage) if rule.stage in STAGES else len(STAGES), rule.beneficiary))
 
 
@@ -539,7 +549,8 @@ async def referrer_rewards(referrer_id: int, lead_rows: list[dict[str, Any]]) ->
     ledger (the reward's entry and its lot) and, for stages not reached, the rules."""
     from loyalty.points.tables import LedgerEntry, PointsLot
 
-    rules = [rule for rule in await reward_rules() if rule.beneficiary == "referrer" and rule.stage in STAGES]
+    # Points only: a gift is a reservation under My rewards, not a ledger entry.
+    rules = [rule for rule in await reward_rules() if rule.beneficiary == "referrer" and rule.stage in STAGES and rule.points > 0]
     entries = await LedgerEntry.select(
         LedgerEntry.source_id, LedgerEntry.available_delta, LedgerEntry.pending_delta, LedgerEntry.reversed_points,
         LedgerEntry.lot,

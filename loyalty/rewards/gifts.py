@@ -41,8 +41,9 @@ async def gift_reservation(member_id: int, reward_id: int, dedupe_key: str, now:
     signup, expires_at = None, now + timedelta(days=reward["collect_days"])
     if reward["kind"] == "event_seat":
         try:
-            async with db.transaction():  # a savepoint: a refused seat undoes only itself
-                signup, expires_at = await seats.take_seat(reward, member_id, now)
+            # A refused seat has written nothing (the event's rules and a conditional UPDATE
+            # of its seats that took none), so the caller's transaction goes on without it.
+            signup, expires_at = await seats.take_seat(reward, member_id, now)
         except DomainError:
             await db.fetch("UPDATE reward SET stock_remaining = stock_remaining + 1 WHERE id = {} RETURNING id", reward_id)
             return None

@@ -115,3 +115,15 @@ async def test_a_gift_is_in_no_owner_key_space(database, frozen, tmp_path):
     await move(world, lead, "visited")
 
     assert await gifts(world.referrer) == [(box, "reserved", 0)]
+
+
+async def test_the_referral_rules_name_the_gift(database, frozen, tmp_path):
+    from loyalty.referrals import service as referrals
+
+    box = await reward(name_zh="乔迁礼盒", name_en="Housewarming box", stock=5, status="draft")
+    await gift_on("signed", "new_owner", box, points_=0)
+
+    rules = {(r.stage, r.beneficiary): r for r in await referrals.reward_rules()}
+
+    assert (rules[("signed", "new_owner")].points, rules[("signed", "new_owner")].gift_name_zh) == (0, "乔迁礼盒")
+    assert rules[("visited", "referrer")].gift_name_zh is None
