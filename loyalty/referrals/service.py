@@ -475,6 +475,13 @@ async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Poli
 
     if len(reason.strip()) < 2:
         raise InvalidField(_("Say why the lead is cancelled (at least 2 characters)"), field="note")
+    # The deal's gifts first (their event, stock), then points: the rewards lock order.
+    gifts_back: list[int] = []
+    promotions: list[Any] = []
+    for stage in ("subscribed", "signed"):
+        cancelled, freed = await rewards.take_back_gifts(f"referral:{lead['id']}:{stage}:", now)
+        gifts_back += cancelled
+        promotions += freed
     shortfall = 0
     deal_rewards = [
         entry
@@ -490,12 +497,6 @@ async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Poli
             clawback_policy=policy.clawback,
         )
         shortfall += result.shortfall
-    gifts_back: list[int] = []
-    promotions: list[Any] = []
-    for stage in ("subscribed", "signed"):
-        cancelled, freed = await rewards.take_back_gifts(f"referral:{lead['id']}:{stage}:", now)
-        gifts_back += cancelled
-        promotions += freed
     await Lead.update(
         {Lead.stage: "cancelled", Lead.cancelled_at: now, Lead.cancel_reason: reason.strip(), Lead.clawback_shortfall: shortfall}
     ).where(Lead.id == lead["id"])

@@ -86,7 +86,7 @@ async def take_back(dedupe_prefix: str, now: datetime | None = None) -> tuple[li
     for item in rows:
         row = await service.end_open(item["id"], "cancelled", now)
         if row is not None:
-            promotions.append(await seats.release(row, now, deadline=False))
+            promotions.append(await seats.release(row, now, deadline=False))  # the event first: the lock order
             await service.give_back(row, actor=points.SYSTEM, reason="referral_cancelled")
             cancelled.append(row["id"])
     return cancelled, promotions

@@ -11,8 +11,8 @@ Exactly once, under any concurrency:
   owner's, then the row. Any refusal rolls all of it back.
 - cancelling, expiring and picking up move a redemption by a conditional UPDATE of its status:
   of two racing moves one wins; only the winner gives points and stock back.
-- locks are taken in one order everywhere (owner → redemption → reward → points account), so
-  two of these never wait for each other in a circle.
+- locks are taken in one order everywhere (owner → redemption → an event seat's event →
+  reward → points account), so two of these never wait for each other in a circle.
 """
 
 from __future__ import annotations
@@ -303,6 +303,11 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
                 _("You may redeem this reward {limit} times at most", limit=reward["per_owner_limit"]),
                 limit=reward["per_owner_limit"],
             )
+        # An event seat is the owner's signup (the event full refuses it all), taken first: the
+        # lock order. It lasts until the event ends; a voucher is usable at once.
+        signup, expires_at = None, now + timedelta(days=reward["collect_days"])
+        if reward["kind"] == "event_seat":
+            signup, expires_at = await seats.take_seat(reward, member_id, now)
         if not await _take_stock(reward_id, 1):
             raise RewardOutOfStock(reward_id=reward_id)
         ledger_key = ""
@@ -312,12 +317,7 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
                 member_id, price, key=ledger_key, source_kind="reward", source_id=str(reward_id),
                 actor=points.Actor("member", member_id),
             )
-        # A voucher is usable at once; an event seat is the owner's signup (the event full
-        # refuses it all) and lasts until the event ends.
         ready = reward["kind"] in READY_AT_ONCE
-        signup, expires_at = None, now + timedelta(days=reward["collect_days"])
-        if reward["kind"] == "event_seat":
-            signup, expires_at = await seats.take_seat(reward, member_id, now)
         rows = await Redemption.insert(Redemption(
             reward=reward_id, member=member_id, points=price, status="ready" if ready else "reserved", idempotency_key=key,
             request_hash=fingerprint, ledger_key=ledger_key, code_nonce=_nonce(), reserved_at=now,
