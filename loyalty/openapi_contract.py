@@ -91,6 +91,10 @@ EXTRA_FIELDS: dict[str, dict[str, str]] = {
     "broadcast-closed": {"status_now": "the message's status (see BroadcastView.status)"},
     "redemption-already-picked-up": {"picked_up_at": "when it was handed over (ISO date-time)"},
     "redemption-expired": {"expired_at": "when the reservation ended (ISO date-time)"},
+    "reward-event-full": {"event_id": "the event whose seats are all taken"},
+    "voucher-already-used": {"used_at": "when the voucher was used (ISO date-time)"},
+    "voucher-expired": {"expired_at": "the end of its validity (ISO date-time)"},
+    "voucher-cancelled": {"cancelled_at": "when the owner gave it back (ISO date-time)"},
 }
 
 # Answers `loyalty.problems` and the edge make without a DomainError: (status, title, meaning).
@@ -295,7 +299,7 @@ HEADERS = {
 }
 RATE_HEADERS = {name: HEADERS[name] for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")}
 CREATED_AT = {"createSale": "/partner/v1/sales/{id}", "reverseSale": "/partner/v1/sales/{sale_id}/reversals/{id}"}
-REPLAYED_WRITES = tuple(CREATED_AT)
+REPLAYED_WRITES = (*CREATED_AT, "useVoucher")  # useVoucher's 201 has no Location: its resource is named by the code
 
 
 def problem_schema(registry: dict[str, ProblemType]) -> Schema:

@@ -286,9 +286,14 @@ def rate_limit_headers(app: ASGIApp) -> ASGIApp:
 
 
 def partner_router() -> Router:
+    from partner_api.vouchers import check_voucher, use_voucher  # they use this module's IdempotencyKey
+
     return Router(
         PREFIX,
-        route_handlers=[verify_code, create_sale, list_sales, get_sale, reverse_sale, get_reversal, get_settlement],
+        route_handlers=[
+            verify_code, create_sale, list_sales, get_sale, reverse_sale, get_reversal, get_settlement, check_voucher,
+            use_voucher,
+        ],
         guards=[requires_api_key],
         middleware=[rate_limit_headers],
         tags=["partner"],

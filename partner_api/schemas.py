@@ -194,3 +194,37 @@ class Settlement(msgspec.Struct):
     ]
     discount_fen: Annotated[int, msgspec.Meta(examples=[537600], description="sum of the lines, in fen")]
     sales: Annotated[int, msgspec.Meta(examples=[42], description="sum of the lines")]
+
+
+VoucherCode = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=64,
+        description="the voucher's code as scanned from the owner's QR, or its 16 letters and digits as the cashier "
+        "typed them (hyphens, spaces and lower case are ignored; O reads as 0, I and L as 1)",
+        examples=["K7QM-3XZ9-A4TB-0PRW"],
+    ),
+]
+
+
+class VoucherUse(msgspec.Struct, forbid_unknown_fields=True):
+    code: VoucherCode
+    store: Annotated[
+        str,
+        msgspec.Meta(max_length=32, examples=["SH-01"],
+                     description="the store code where it is used (optional; a store key: omit it or send the key's own)"),
+    ] | None = None
+
+
+class VoucherView(msgspec.Struct):
+    status: Annotated[
+        Literal["valid", "used", "expired", "cancelled"],
+        msgspec.Meta(description="valid: it can be used now | used (see used_at) | expired | cancelled (the owner gave "
+                     "it back)", examples=["valid"]),
+    ]
+    reward_name_zh: Annotated[str, msgspec.Meta(examples=["森林装饰 200 元代金券"])]
+    reward_name_en: Annotated[str, msgspec.Meta(examples=["Forest Decor 200 CNY voucher"])]
+    member_name: Annotated[str, msgspec.Meta(examples=["张*"], description="masked as merchants see it: the family name only")]
+    expires_at: Annotated[datetime, msgspec.Meta(examples=[SALE_TIME_EXAMPLE], description="the end of its validity (UTC)")]
+    used_at: Annotated[datetime | None, msgspec.Meta(examples=[SALE_TIME_EXAMPLE], description="when it was used (UTC)")] = None
+    used_at_store: Annotated[str | None, msgspec.Meta(examples=["SH-01"], description="the store code it was used at")] = None

@@ -311,6 +311,8 @@ TABLE: dict[str, Access] = {
     "POST /partner/v1/sales/{sale_id}/reversals": MERCHANTS,
     "GET /partner/v1/sales/{sale_id}/reversals/{reversal_id}": MERCHANTS,
     "GET /partner/v1/settlements/{month}": MERCHANTS,
+    "GET /partner/v1/vouchers/{code}": MERCHANTS,
+    "POST /partner/v1/vouchers/redemptions": MERCHANTS,
 }
 
 MOUNT_PREFIXES = ("/admin",)

@@ -190,10 +190,11 @@ class PaymentView(msgspec.Struct):
 
 
 CancelReason = Annotated[
-    Literal["", "member", "event_cancelled", "hold_expired", "payment_setup_failed"],
+    Literal["", "member", "event_cancelled", "hold_expired", "payment_setup_failed", "reward_cancelled"],
     msgspec.Meta(description="why a cancelled signup is: \"\" (not cancelled) | member (the owner cancelled) | "
                  "event_cancelled | hold_expired (not paid in time: the seat was released) | payment_setup_failed "
-                 "(the payment could not be prepared before the event)"),
+                 "(the payment could not be prepared before the event) | reward_cancelled (a seat taken with a reward: the "
+                 "owner gave the reward back)"),
 ]
 PaymentStatus = Annotated[
     Literal["requires_payment", "preparing", "failed", "succeeded", "cancelled"],

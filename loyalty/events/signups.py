@@ -108,15 +108,16 @@ async def _seats_left(event_id: int) -> tuple[int, int]:
 
 
 async def _place(
-    event: Mapping[str, Any], member: MemberFacts, party_size: int, join_waitlist: bool, now: datetime, hold_until: datetime
+    event: Mapping[str, Any], member: MemberFacts, party_size: int, join_waitlist: bool, now: datetime, hold_until: datetime,
+    *, free: bool = False,
 ) -> dict[str, Any]:
     """Inside the signup's transaction: a seat (confirmed, or held until paid) or a place on
-    the waitlist."""
+    the waitlist. `free`: the fee is waived (a seat paid for otherwise, e.g. with a reward)."""
     if await Signup.exists().where(
         (Signup.event == event["id"]) & (Signup.member == member.member_id) & (Signup.status != "cancelled")
     ):
         raise AlreadySignedUp(event_id=event["id"])
-    fee = rules.fee_per_person(event, member.tier) * party_size
+    fee = 0 if free else rules.fee_per_person(event, member.tier) * party_size
     taken = await capacity.take_seats(event["id"], party_size)
     if not taken and join_waitlist and db.is_postgres():
         # A refused UPDATE locks nothing: hold the event row until this waitlist place commits,
@@ -232,6 +233,43 @@ async def _sign_up(
             await waitlist.release([signup["id"] for signup in unpaid], "payment_setup_failed", now)
             raise
     return [signup["id"] for signup in placed]
+
+
+async def seat_for_reward(member_id: int, event_id: int, now: datetime) -> tuple[int, datetime]:
+    """Inside the caller's transaction (an owner redeeming an event-seat reward): a confirmed
+    seat for the owner alone, free whatever the event's fee (the reward paid for it), taken as
+    any signup takes one: the event's rules (its sign-up window may not have opened yet: the
+    reward is the way in), one signup per member, the capacity (EventFull when full, nothing
+    taken). Returns the signup and when the event ends."""
+    event = await visible_event(event_id)
+    facts = await member_facts(member_id)
+    problem = rules.refusal(event, facts, now, await project_names(event))
+    if problem is not None and not isinstance(problem, rules.SignupNotOpenYet):
+        raise problem
+    signup = await _place(event, facts, 1, False, now, now, free=True)
+    return signup["id"], event["ends_at"]
+
+
+async def release_reward_seat(signup_id: int, now: datetime, hold_minutes: int, *, deadline: bool = True) -> waitlist.Promotion:
+    """Inside the caller's transaction (the reward that bought the seat is given back): the
+    signup is cancelled and its seat goes to the waitlist, as the member's own cancel does,
+    and only before the event's cancellation deadline (CancelDeadlinePassed; `deadline=False`:
+    whatever the deadline, for a reward taken back without the owner choosing). A signup no
+    longer holding a seat (cancelled already, attended, no-show) is left as it is. Run
+    `waitlist.after_commit` with the answer once the transaction has committed."""
+    signup = await Signup.select().where(Signup.id == signup_id).first()
+    if signup is None or signup["status"] != "confirmed":
+        return waitlist.Promotion()
+    event = await Event.select(Event.cancel_deadline).where(Event.id == signup["event"]).first()
+    if deadline and now >= event["cancel_deadline"]:
+        raise CancelDeadlinePassed(deadline=event["cancel_deadline"].isoformat())
+    rows = await Signup.update(
+        {Signup.status: "cancelled", Signup.cancelled_at: now, Signup.cancel_reason: "reward_cancelled"}
+    ).where((Signup.id == signup_id) & (Signup.status == "confirmed")).returning(Signup.id)
+    if not rows:
+        return waitlist.Promotion()
+    await capacity.free_seats(signup["event"], signup["party_size"])
+    return await waitlist.promote(signup["event"], now, hold_minutes)
 
 
 async def mark_no_shows(now: datetime | None = None) -> int:

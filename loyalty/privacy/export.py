@@ -180,7 +180,9 @@ async def collect(member_id: int, locale: str = DEFAULT_LOCALE) -> MemberData:
     k["event_payments"] = await _fetch(Payment, Payment.member == member_id, omit=("client_secret",))
     k["event_check_ins"] = await _fetch(Scan, _among(Scan.signup, _ids(k["event_signups"])), omit=("code_hash",))
     k["reward_redemptions"] = await _fetch(
-        Redemption, Redemption.member == member_id, omit=(*_KEYS, "ledger_key", "code_nonce"),
+        Redemption, Redemption.member == member_id,
+        # the nonce and the voucher's hash stand for its code (a secret while the voucher is valid); the till's key is the merchant's
+        omit=(*_KEYS, "ledger_key", "code_nonce", "voucher_hash", "voucher_used_key", "voucher_request_hash"),
         extra={"reward_name_zh": Redemption.reward.name_zh, "reward_name_en": Redemption.reward.name_en},
     )
     k["care_cases"] = await _fetch(Case, Case.member == member_id)

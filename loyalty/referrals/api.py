@@ -100,7 +100,8 @@ class MemberReferralController(Controller):
         return ReferralRules(
             protection_days=settings.referral_protection_days,
             rewards=[
-                RewardRuleInfo(stage=r.stage, beneficiary=r.beneficiary, points=r.points, vesting_days=r.vesting_days)
+                RewardRuleInfo(stage=r.stage, beneficiary=r.beneficiary, points=r.points, vesting_days=r.vesting_days,
+                               gift_name_zh=r.gift_name_zh, gift_name_en=r.gift_name_en)
                 for r in await service.reward_rules()
             ],
         )

@@ -81,6 +81,9 @@ class RewardRuleInfo(msgspec.Struct):
     )]
     points: int
     vesting_days: Annotated[int, msgspec.Meta(description="days the points stay pending before they can be used")]
+    gift_name_zh: Annotated[str | None, msgspec.Meta(
+        description="a reward given too (a free reservation under My rewards), or null", examples=["乔迁礼盒"])] = None
+    gift_name_en: Annotated[str | None, msgspec.Meta(examples=["Housewarming box"])] = None
 
 
 class ReferralRules(msgspec.Struct):

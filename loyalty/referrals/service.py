@@ -359,6 +359,7 @@ async def move_lead(
     if to_stage not in LEAD_STAGES:
         raise InvalidField(_("The stage is one of {stages}", stages=Later(identifiers, LEAD_STAGES)), field="stage")
     signed_referrer: int | None = None
+    gifts_back: list[Any] = []
     async with db.transaction():
         query = Lead.select().where(Lead.id == lead_id)
         if db.is_postgres():
@@ -373,7 +374,7 @@ async def move_lead(
             raise StageBackwards(_("This lead is cancelled; a cancelled lead stays cancelled"), field="stage")
         now = clock.now()
         if to_stage == "cancelled":
-            await _cancel(lead, note, staff_id, policy, now)
+            gifts_back = await _cancel(lead, note, staff_id, policy, now)
         else:
             if _stage_index(to_stage) < _stage_index(current):
                 raise StageBackwards(
@@ -399,6 +400,10 @@ async def move_lead(
             )
             for stage in passed:
                 await _pay_rewards(lead, stage, new_member, policy, today)
+    if gifts_back:
+        from loyalty.rewards import service as rewards
+
+        await rewards.after_gifts_taken_back(gifts_back)  # seats a taken-back gift freed go to the waitlist
     if signed_referrer is not None:
         from loyalty.cards import service as cards  # a signed referral may lift the referrer's tier at once
 
@@ -420,10 +425,13 @@ async def _over_yearly_cap(lead: dict[str, Any], policy: Policy, today: date) ->
 
 
 async def _pay_rewards(lead: dict[str, Any], stage: str, new_member: int | None, policy: Policy, today: date) -> None:
+    """Each active rule of the stage: its points (if any) and its gift (if it names a reward:
+    a free reservation for the beneficiary, once per lead, stage and beneficiary; out of stock,
+    the points still pay and the audit log says the gift could not be given)."""
     rules = await RewardRule.select().where((RewardRule.stage == stage) & (RewardRule.active == True))  # noqa: E712
     for rule in rules:
         member = lead["referrer"] if rule["beneficiary"] == "referrer" else new_member
-        if member is None or rule["points"] <= 0:
+        if member is None or (rule["points"] <= 0 and rule["gift_reward"] is None):
             continue
         if stage == "signed" and rule["beneficiary"] == "referrer" and await _over_yearly_cap(lead, policy, today):
             await audit.record(
@@ -431,23 +439,49 @@ async def _pay_rewards(lead: dict[str, Any], stage: str, new_member: int | None,
                 reason=f"referrer over the yearly cap of {policy.yearly_cap} paid signings",
             )
             continue
-        await points.earn(
-            member,
-            int(rule["points"]),
-            key=_reward_key(lead["id"], stage, rule["beneficiary"]),
-            source_kind="referral",
-            source_id=f"{lead['id']}:{stage}",
-            vests_on=today + timedelta(days=rule["vesting_days"]) if rule["vesting_days"] else None,
-            today=today,
+        if rule["points"] > 0:
+            await points.earn(
+                member,
+                int(rule["points"]),
+                key=_reward_key(lead["id"], stage, rule["beneficiary"]),
+                source_kind="referral",
+                source_id=f"{lead['id']}:{stage}",
+                vests_on=today + timedelta(days=rule["vesting_days"]) if rule["vesting_days"] else None,
+                today=today,
+            )
+        if rule["gift_reward"] is not None:
+            await _give_gift(lead, stage, rule, member)
+
+
+async def _give_gift(lead: dict[str, Any], stage: str, rule: dict[str, Any], member: int) -> None:
+    from loyalty.rewards import service as rewards
+
+    given = await rewards.gift_reservation(member, rule["gift_reward"], _reward_key(lead["id"], stage, rule["beneficiary"]))
+    if given is None:
+        await audit.record(
+            action="referral.gift_not_given", subject_kind="lead", subject_id=lead["id"], actor_kind="system",
+            reason="the gift could not be given: out of stock, withdrawn, or its event full",
+            data={"stage": stage, "beneficiary": rule["beneficiary"], "reward": rule["gift_reward"], "member": member},
         )
 
 
-async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Policy, now: datetime) -> None:
+async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Policy, now: datetime) -> list[Any]:
     """Cancel: the deal's rewards (subscribed, signed) are taken back — pending ones voided,
     vested ones under the clawback policy, and what the balance could not cover is recorded on
-    the lead and in the audit log for staff. A visit did happen, so its reward stays."""
+    the lead and in the audit log for staff; the deal's gifts not yet picked up are cancelled
+    (stock back). A visit did happen, so its reward and gift stay. Returns what freed seats
+    set in motion, for after the commit."""
+    from loyalty.rewards import service as rewards
+
     if len(reason.strip()) < 2:
         raise InvalidField(_("Say why the lead is cancelled (at least 2 characters)"), field="note")
+    # The deal's gifts first (their event, stock), then points: the rewards lock order.
+    gifts_back: list[int] = []
+    promotions: list[Any] = []
+    for stage in ("subscribed", "signed"):
+        cancelled, freed = await rewards.take_back_gifts(f"referral:{lead['id']}:{stage}:", now)
+        gifts_back += cancelled
+        promotions += freed
     shortfall = 0
     deal_rewards = [
         entry
@@ -471,8 +505,9 @@ async def _cancel(lead: dict[str, Any], reason: str, staff_id: int, policy: Poli
     )
     await audit.record(
         action="lead.cancel", subject_kind="lead", subject_id=lead["id"], reason=reason.strip(), actor_id=staff_id,
-        data={"from_stage": lead["stage"], "clawback_shortfall": shortfall},
+        data={"from_stage": lead["stage"], "clawback_shortfall": shortfall, "gifts_taken_back": gifts_back},
     )
+    return promotions
 
 
 @dataclass(frozen=True)
@@ -481,12 +516,22 @@ class RewardRuleView:
     beneficiary: str
     points: int
     vesting_days: int
+    gift_name_zh: str | None = None  # a reward given with (or instead of) the points
+    gift_name_en: str | None = None
 
 
 async def reward_rules() -> list[RewardRuleView]:
-    """The active rewards, in stage order: what an owner's referral earns at each stage."""
-    rows = await RewardRule.select().where((RewardRule.active == True) & (RewardRule.points > 0))  # noqa: E712
-    rules = [RewardRuleView(row["stage"], row["beneficiary"], int(row["points"]), row["vesting_days"]) for row in rows]
+    """The active rewards, in stage order: what an owner's referral earns at each stage (points,
+    a gift, or both)."""
+    rows = await RewardRule.select(
+        *RewardRule.all_columns(), RewardRule.gift_reward.name_zh.as_alias("gift_name_zh"),
+        RewardRule.gift_reward.name_en.as_alias("gift_name_en"),
+    ).where((RewardRule.active == True) & ((RewardRule.points > 0) | RewardRule.gift_reward.is_not_null()))  # noqa: E712
+    rules = [
+        RewardRuleView(row["stage"], row["beneficiary"], int(row["points"]), row["vesting_days"], row["gift_name_zh"],
+                       row["gift_name_en"] if row["gift_name_zh"] is not None else None)
+        for row in rows
+    ]
     return sorted(rules, key=lambda rule: (_stage_index(rule.stage) if rule.stage in STAGES else len(STAGES), rule.beneficiary))
 
 
@@ -505,7 +550,8 @@ async def referrer_rewards(referrer_id: int, lead_rows: list[dict[str, Any]]) ->
     ledger (the reward's entry and its lot) and, for stages not reached, the rules."""
     from loyalty.points.tables import LedgerEntry, PointsLot
 
-    rules = [rule for rule in await reward_rules() if rule.beneficiary == "referrer" and rule.stage in STAGES]
+    # Points only: a gift is a reservation under My rewards, not a ledger entry.
+    rules = [rule for rule in await reward_rules() if rule.beneficiary == "referrer" and rule.stage in STAGES and rule.points > 0]
     entries = await LedgerEntry.select(
         LedgerEntry.source_id, LedgerEntry.available_delta, LedgerEntry.pending_delta, LedgerEntry.reversed_points,
         LedgerEntry.lot,

@@ -7,6 +7,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from loyalty.members.tables import Member, Project
+from loyalty.rewards.tables import Reward
 
 STAGES = ("registered", "visited", "subscribed", "signed")  # forward order; plus "cancelled"
 LEAD_STAGES = (*STAGES, "cancelled")  # every stage a lead can be in
@@ -58,6 +59,9 @@ class RewardRule(Table):
     points = BigInt()
     vesting_days = Integer(default=0)
     active = Boolean(default=True)
+    # A reward given to the beneficiary as a free reservation when the lead reaches the stage
+    # (with the points, or instead of them: points may then be 0).
+    gift_reward = ForeignKey(references=Reward, null=True, default=None, on_delete=OnDelete.restrict)
 
 
 class ReferralAttempt(Table):

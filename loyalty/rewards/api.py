@@ -26,7 +26,7 @@ from loyalty.identity import guards
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.openapi_contract import raises
 from loyalty.phones import mask_phone
-from loyalty.rewards import pictures, rules, service
+from loyalty.rewards import pictures, rules, service, vouchers
 from loyalty.rewards.schemas import (
     CounterRow,
     Created,
@@ -53,6 +53,8 @@ COUNTER_STAFF = {"roles": ("service",)}
 REDEEM_REFUSALS = (
     "idempotency-conflict", "insufficient-points", "invalid-field", "not-found", "redemption-limit-reached",
     "reward-not-eligible", "reward-not-on-offer", "reward-out-of-stock",
+    # an event seat: the event's own refusals
+    "reward-event-full", "already-signed-up", "event-not-eligible", "signup-closed", "event-cancelled",
 )
 CODE_REFUSALS = ("code-malformed", "code-bad-signature", "code-unknown-key")
 ALL_STAFF_ROLES = ("sales", "event_staff", "service")
@@ -76,7 +78,8 @@ IdempotencyKey = Annotated[
 ]
 
 
-def redemption_view(row: dict[str, Any]) -> RedemptionView:
+def redemption_view(row: dict[str, Any], voucher_codes: dict[int, str] | None = None) -> RedemptionView:
+    code = (voucher_codes or {}).get(row["id"]) if row["status"] in ("reserved", "ready") else None
     return RedemptionView(
         id=row["id"], reward_id=row["reward"], reward_kind=row["reward_kind"], reward_name_zh=row["reward_name_zh"],
         reward_name_en=row["reward_name_en"], pickup_place=row["pickup_place"], pickup_place_en=row["pickup_place_en"],
@@ -84,8 +87,14 @@ def redemption_view(row: dict[str, Any]) -> RedemptionView:
         status=row["status"], status_label_zh=enum_label("redemption_status", row["status"], "zh-CN"),
         status_label_en=enum_label("redemption_status", row["status"], "en"), reserved_at=row["reserved_at"],
         expires_at=row["expires_at"], ready_at=row["ready_at"], picked_up_at=row["picked_up_at"],
-        gift_occasion=row["occasion"] if row["granted_by"] else None,
+        gift_occasion=row["occasion"] if row["granted_by"] else None, merchant_name=row["merchant_name"],
+        voucher_code=vouchers.written(code) if code else None, event_id=row["event_id"], signup_id=row["signup"],
     )
+
+
+async def _views(rows: list[dict[str, Any]], settings: Settings) -> list[RedemptionView]:
+    codes = await vouchers.codes_for(rows, settings.secret_key or "")
+    return [redemption_view(row, codes) for row in rows]
 
 
 async def _mine(member: int, redemption_id: int) -> dict[str, Any]:
@@ -126,36 +135,45 @@ class MyRewardController(Controller):
                       "Idempotency-Key answers the first redemption (200, `Idempotent-Replayed: true`); the same key for "
                       "another reward is a 409 `idempotency-conflict`. The reservation waits at the pick-up place until "
                       "`expires_at`; after that its points come back.")
-    async def redeem(self, reward_id: FromPath[int], idempotency_key: IdempotencyKey, request: Request[Any, Any, State]) -> Response[RedemptionView]:
+    async def redeem(
+        self, reward_id: FromPath[int], idempotency_key: IdempotencyKey, request: Request[Any, Any, State],
+        settings: NamedDependency[Settings],
+    ) -> Response[RedemptionView]:
         me = member_id(request)
         done = await service.redeem(me, reward_id, idempotency_key)
-        view = redemption_view(await _mine(me, done.redemption_id))
+        view = (await _views([await _mine(me, done.redemption_id)], settings))[0]
         headers = {"Idempotent-Replayed": "true"} if done.replayed else {}
         return Response(view, status_code=HTTP_200_OK if done.replayed else HTTP_201_CREATED, headers=headers)
 
     @get("/redemptions", operation_id="listMyRedemptions", summary="My redemptions and gifts to collect, newest first",
          description="Gifts staff granted me (free, `gift_occasion` set) are here to collect like any redemption.")
-    async def list_mine(self, request: Request[Any, Any, State]) -> list[RedemptionView]:
-        return [redemption_view(r) for r in await service.owner_redemptions(member_id(request))]
+    async def list_mine(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> list[RedemptionView]:
+        return await _views(await service.owner_redemptions(member_id(request)), settings)
 
-    @raises("not-found", "redemption-closed")
+    @raises("not-found", "redemption-closed", "cancel-deadline-passed")
     @post("/redemptions/{redemption_id:int}/cancel", operation_id="cancelMyRedemption", status_code=HTTP_200_OK,
           summary="Cancel a redemption not yet picked up: points and stock come back",
-          description="Only while reserved or ready; a picked-up, cancelled or expired one is a 409 `redemption-closed`.")
-    async def cancel(self, redemption_id: FromPath[int], request: Request[Any, Any, State]) -> RedemptionView:
+          description="Only while reserved or ready; a picked-up, cancelled or expired one is a 409 `redemption-closed`. "
+                      "An event seat cancels its signup too (the seat goes to the waitlist), only before the event's "
+                      "cancellation deadline (409 `cancel-deadline-passed`).")
+    async def cancel(self, redemption_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> RedemptionView:
         me = member_id(request)
         await service.cancel(me, redemption_id)
-        return redemption_view(await _mine(me, redemption_id))
+        return (await _views([await _mine(me, redemption_id)], settings))[0]
 
     @raises("not-found")
     @get("/redemptions/{redemption_id:int}/code.svg", operation_id="getMyPickupCode", media_type="image/svg+xml",
-         summary="The pick-up code (signed) as a QR, to show at the counter",
-         description="Only for a redemption that is reserved or ready; staff scan it once.")
+         summary="The pick-up code (signed) as a QR, to show at the counter; a voucher's code for the merchant's till",
+         description="Only for a redemption that is reserved or ready; staff (a voucher: the merchant's till) scan it "
+                     "once. An event seat has none: its ticket is the signup's.")
     async def code_svg(self, redemption_id: FromPath[int], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[str]:
         row = await _mine(member_id(request), redemption_id)
-        if row["status"] not in ("reserved", "ready"):
+        if row["status"] not in ("reserved", "ready") or row["reward_kind"] == "event_seat":
             raise NotFound(_("Redemption {redemption_id} has no pick-up code now", redemption_id=redemption_id))
-        code = service.pickup_code(cards.signer_for(settings), row)
+        if row["reward_kind"] == "voucher":
+            code = (await vouchers.codes_for([row], settings.secret_key or ""))[row["id"]]
+        else:
+            code = service.pickup_code(cards.signer_for(settings), row)
         return Response(image.qr_svg(code), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
@@ -169,6 +187,7 @@ def _staff_view(r: dict[str, Any], etag: str | None) -> StaffRewardView:
         starts_on=r["starts_on"], ends_on=r["ends_on"], eligible_tiers=rules.split(r["eligible_tiers"]),
         eligible_stages=rules.split(r["eligible_stages"]),
         eligible_project_ids=[int(p) for p in rules.split(r["eligible_projects"])], collect_days=r["collect_days"],
+        merchant_id=r["merchant"], event_id=r["event"],
     )
 
 
@@ -220,7 +239,7 @@ class StaffRewardController(Controller):
                     "blue": data.prices.blue},
             per_owner_limit=data.per_owner_limit, eligible_tiers=list(data.eligible_tiers),
             eligible_stages=list(data.eligible_stages), eligible_project_ids=list(data.eligible_project_ids),
-            collect_days=data.collect_days, status=data.status,
+            collect_days=data.collect_days, status=data.status, merchant_id=data.merchant_id, event_id=data.event_id,
         )
         return Created(id=await service.create_reward(draft, request.state.staff.id))
 

@@ -65,6 +65,9 @@ class RewardCreate(msgspec.Struct, forbid_unknown_fields=True):
     eligible_project_ids: list[Id] = []
     collect_days: Annotated[int, msgspec.Meta(ge=1, le=365, description="days a reservation waits to be collected")] = 14
     status: Literal["draft", "published"] = "draft"
+    merchant_id: Annotated[Id | None, msgspec.Meta(description="kind voucher (required): the merchant whose tills "
+                                                               "accept it")] = None
+    event_id: Annotated[Id | None, msgspec.Meta(description="kind event_seat (required): the event it seats")] = None
 
 
 class RewardUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -159,6 +162,8 @@ class StaffRewardView(msgspec.Struct):
     eligible_stages: list[str]
     eligible_project_ids: list[int]
     collect_days: int
+    merchant_id: int | None = None  # a voucher's merchant
+    event_id: int | None = None  # an event seat's event
 
 
 class RedemptionView(msgspec.Struct):
@@ -178,6 +183,12 @@ class RedemptionView(msgspec.Struct):
     ready_at: Aware | None
     picked_up_at: Aware | None
     gift_occasion: str | None  # a gift granted by staff (free), else null
+    merchant_name: Annotated[str | None, msgspec.Meta(description="a voucher: the merchant whose tills accept it")] = None
+    voucher_code: Annotated[str | None, msgspec.Meta(
+        description="a voucher not yet used: its code, to show at the merchant's till (QR: code.svg)",
+        examples=["K7QM-3XZ9-A4TB-0PRW"])] = None
+    event_id: Annotated[int | None, msgspec.Meta(description="an event seat: its event (the ticket is the signup's)")] = None
+    signup_id: Annotated[int | None, msgspec.Meta(description="an event seat: the owner's signup (its ticket)")] = None
 
 
 class CounterRow(msgspec.Struct):

@@ -11,8 +11,8 @@ Exactly once, under any concurrency:
   owner's, then the row. Any refusal rolls all of it back.
 - cancelling, expiring and picking up move a redemption by a conditional UPDATE of its status:
   of two racing moves one wins; only the winner gives points and stock back.
-- locks are taken in one order everywhere (owner → redemption → reward → points account), so
-  two of these never wait for each other in a circle.
+- locks are taken in one order everywhere (owner → redemption → an event seat's event →
+  reward → points account), so two of these never wait for each other in a circle.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from loyalty.i18n import _, translate
 from loyalty.i18n.format import Later, datetime as written_datetime, identifiers, number
 from loyalty.members.stages import STAGES
 from loyalty.points import service as points
-from loyalty.rewards import rules
+from loyalty.rewards import rules, seats
+# The front door for gifts other contexts give (a referral's stage reached) and take back.
+from loyalty.rewards.gifts import after_commit as after_gifts_taken_back  # noqa: F401
+from loyalty.rewards.gifts import gift_reservation, take_back as take_back_gifts  # noqa: F401
 from loyalty.rewards.rules import owner_facts, price_for
 from loyalty.rewards.tables import OPEN, REWARD_KINDS, TIERS, Redemption, Reward, RewardGrant
 
@@ -94,6 +97,8 @@ class RewardDraft:
     eligible_project_ids: list[int] = field(default_factory=list)
     collect_days: int = 14
     status: str = "draft"
+    merchant_id: int | None = None  # a voucher: the merchant whose tills accept it
+    event_id: int | None = None  # an event seat: its event
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,20 @@ def _check_fields(draft: RewardDraft) -> None:
     _check_segment(draft.eligible_tiers, draft.eligible_stages)
 
 
+async def _check_kind(draft: RewardDraft) -> None:
+    """A voucher names its merchant (an active one), an event seat its event."""
+    from loyalty.merchants.tables import Merchant
+
+    if draft.kind == "voucher":
+        if draft.merchant_id is None:
+            raise InvalidField(_("A voucher names the merchant whose tills accept it"), field="merchant_id")
+        merchant = await Merchant.select(Merchant.status).where(Merchant.id == draft.merchant_id).first()
+        if merchant is None:
+            raise InvalidField(_("There is no merchant {merchant_id}", merchant_id=draft.merchant_id), field="merchant_id")
+    if draft.kind == "event_seat":
+        await seats.check_event(draft.event_id)
+
+
 async def create_reward(draft: RewardDraft, staff_id: int) -> int:
     """A reward staff publish (or keep as a draft, e.g. a gift only granted): audited."""
     draft = replace(
@@ -164,6 +183,7 @@ async def create_reward(draft: RewardDraft, staff_id: int) -> int:
     )
     _check(draft)
     await _check_projects(draft.eligible_project_ids, "eligible_project_ids")
+    await _check_kind(draft)
     async with db.transaction():
         rows = await Reward.insert(Reward(
             kind=draft.kind, name_zh=draft.name_zh.strip(), name_en=draft.name_en.strip(),
@@ -174,6 +194,8 @@ async def create_reward(draft: RewardDraft, staff_id: int) -> int:
             eligible_stages=",".join(draft.eligible_stages),
             eligible_projects=",".join(str(p) for p in draft.eligible_project_ids), collect_days=draft.collect_days,
             status=draft.status, created_by=staff_id, created_at=clock.now(),
+            merchant=draft.merchant_id if draft.kind == "voucher" else None,
+            event=draft.event_id if draft.kind == "event_seat" else None,
         )).returning(Reward.id)
         await audit.record(action="reward.create", subject_kind="reward", subject_id=rows[0]["id"], actor_id=staff_id)
     return rows[0]["id"]
@@ -350,12 +372,10 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
     key = (key or "").strip()
     if not 1 <= len(key) <= 100:
         raise InvalidField(_("An Idempotency-Key of 1 to 100 characters is needed"), field="Idempotency-Key", source="header")
-    if key.casefold().startswith(GIFT_KEY_PREFIX):
-        # Gifts keep their dedupe keys in the same column (gift_key): a redemption under such a
-        # key would take a gift's place, or answer with the gift.
+    if key.casefold().startswith(RESERVED_KEY_PREFIXES):  # the keys of gifts given to the owner: never the owner's own
         raise InvalidField(
-            _("Idempotency-Keys starting with the gifts' prefix are reserved: make another key"), field="Idempotency-Key",
-            source="header",
+            _("An Idempotency-Key may not start with {prefixes}", prefixes=Later(identifiers, RESERVED_KEY_PREFIXES)),
+            field="Idempotency-Key", source="header",
         )
     now = now or clock.now()
     today = now.astimezone(clock.LOCAL_ZONE).date()
@@ -386,6 +406,11 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
                 _("You may redeem this reward {limit} times at most", limit=reward["per_owner_limit"]),
                 limit=reward["per_owner_limit"],
             )
+        # An event seat is the owner's signup (the event full refuses it all), taken first: the
+        # lock order. It lasts until the event ends; a voucher is usable at once.
+        signup, expires_at = None, now + timedelta(days=reward["collect_days"])
+        if reward["kind"] == "event_seat":
+            signup, expires_at = await seats.take_seat(reward, member_id, now)
         if not await _take_stock(reward_id, 1):
             raise RewardOutOfStock(reward_id=reward_id)
         ledger_key = ""
@@ -395,12 +420,18 @@ async def redeem(member_id: int, reward_id: int, key: str, *, now: datetime | No
                 member_id, price, key=ledger_key, source_kind="reward", source_id=str(reward_id),
                 actor=points.Actor("member", member_id),
             )
+        ready = reward["kind"] in READY_AT_ONCE
         rows = await Redemption.insert(Redemption(
-            reward=reward_id, member=member_id, points=price, status="reserved", idempotency_key=key,
+            reward=reward_id, member=member_id, points=price, status="ready" if ready else "reserved", idempotency_key=key,
             request_hash=fingerprint, ledger_key=ledger_key, code_nonce=_nonce(), reserved_at=now,
-            expires_at=now + timedelta(days=reward["collect_days"]),
+            ready_at=now if ready else None, expires_at=expires_at, signup=signup,
         )).returning(Redemption.id)
     return Redeemed(rows[0]["id"])
+
+
+# Idempotency-Keys of what the platform gives (segment grants, gifts from other contexts).
+RESERVED_KEY_PREFIXES = ("gift:", "sys:")
+READY_AT_ONCE = ("voucher", "event_seat")
 
 
 NOT_A_PICKUP_CODE = _("This is not a valid pick-up code: ask the owner to open it again under My rewards")
@@ -409,6 +440,9 @@ NOT_A_PICKUP_CODE = _("This is not a valid pick-up code: ask the owner to open i
 def _nonce() -> int:
     # Signed into the pick-up code (4 bytes): a code names its redemption and nothing else.
     return secrets.randbelow(2**31 - 1) + 1
+
+
+new_nonce = _nonce
 
 
 async def _take_stock(reward_id: int, count: int) -> bool:
@@ -449,13 +483,16 @@ async def cancel(member_id: int, redemption_id: int, *, now: datetime | None = N
         row = await _end(redemption_id, "cancelled", now)
         if row is None:
             raise RedemptionClosed(status_now=mine["status"])
+        promotion = await seats.release(row, now)  # a seat's signup cancelled (by its deadline)
         await _give_back(row, actor=points.Actor("member", member_id), reason="cancelled")
+    await seats.after_commit(promotion)
 
 
 async def expire_due(now: datetime | None = None) -> int:
     """Reservations not collected in time expire and give their points and stock back (each
     once, whatever runs at the same time). Returns how many expired."""
     now = now or clock.now()
+    await seats.sync_signups(now=now)  # a seat used at the door is picked up, never expired
     due = await Redemption.select(Redemption.id).where(
         Redemption.status.is_in(list(OPEN)) & (Redemption.expires_at <= now)
     ).order_by(Redemption.id)
@@ -469,6 +506,12 @@ async def _expire(redemption_id: int, now: datetime) -> bool:
         if row is not None:
             await _give_back(row, actor=points.SYSTEM, reason="expired")
     return row is not None
+
+
+# What the rewards package's other modules (vouchers, gifts) use of the rules above.
+end_open = _end
+give_back = _give_back
+expire_one = _expire
 
 
 # --- the counter --------------------------------------------------------------------------------------
@@ -756,6 +799,7 @@ async def remind_due(now: datetime | None = None) -> int:
     rows = await Redemption.select(Redemption.id).where(
         Redemption.status.is_in(list(OPEN)) & (Redemption.expires_at > now)
         & (Redemption.expires_at <= now + REMIND_BEFORE) & Redemption.reminded_at.is_null()
+        & Redemption.signup.is_null()  # an event seat: the event's own reminders tell the owner
     )
     for row in rows:
         await notify(row["id"], "reminder")
@@ -782,7 +826,9 @@ async def notify(redemption_id: int, what: str) -> None:
 
     rows = await db.fetch(
         "SELECT redemption.id, redemption.member, redemption.expires_at, redemption.status, reward.name_zh, reward.name_en, "
-        "reward.pickup_place, reward.pickup_place_en FROM redemption JOIN reward ON reward.id = redemption.reward WHERE redemption.id = {}",
+        "COALESCE(merchant.name, reward.pickup_place) AS pickup_place, COALESCE(merchant.name, reward.pickup_place_en) AS pickup_place_en "
+        "FROM redemption JOIN reward ON reward.id = redemption.reward LEFT JOIN merchant ON merchant.id = reward.merchant "
+        "WHERE redemption.id = {}",
         redemption_id,
     )
     if not rows or rows[0]["status"] not in OPEN:
@@ -804,12 +850,15 @@ async def notify(redemption_id: int, what: str) -> None:
 
 
 async def owner_redemptions(member_id: int, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """The owner's redemptions and gifts to collect, newest first, with their reward."""
+    """The owner's redemptions and gifts to collect, newest first, with their reward (and a
+    voucher's merchant, a seat's event)."""
+    await seats.sync_signups(member_id)
     sql = (
         "SELECT redemption.*, reward.kind AS reward_kind, reward.name_zh AS reward_name_zh, reward.name_en AS reward_name_en, "
-        "reward.pickup_place AS pickup_place, reward.pickup_place_en AS pickup_place_en, reward_grant.occasion AS occasion FROM redemption "
+        "reward.pickup_place AS pickup_place, reward.pickup_place_en AS pickup_place_en, reward_grant.occasion AS occasion, "
+        "merchant.name AS merchant_name, reward.event AS event_id FROM redemption "
         "JOIN reward ON reward.id = redemption.reward LEFT JOIN reward_grant ON reward_grant.id = redemption.granted_by "
-        "WHERE redemption.member = {}"
+        "LEFT JOIN merchant ON merchant.id = reward.merchant WHERE redemption.member = {}"
     )
     args: list[Any] = [member_id]
     if ids is not None:
@@ -831,7 +880,9 @@ async def counter_list(
         "reward.name_zh AS reward_name_zh, reward.name_en AS reward_name_en, member.name AS member_name, "
         "member.phone AS member_phone FROM redemption JOIN reward ON reward.id = redemption.reward "
         "JOIN member ON member.id = redemption.member "
-        f"WHERE redemption.status IN ({', '.join('{}' for _s in statuses)})"
+        f"WHERE redemption.status IN ({', '.join('{}' for _s in statuses)}) "
+        # a voucher is used at its merchant's till, a seat at the event's door: not here
+        "AND reward.kind NOT IN ('voucher', 'event_seat')"
     )
     args: list[Any] = list(statuses)
     if reward_id is not None:

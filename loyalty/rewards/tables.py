@@ -11,7 +11,9 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from loyalty.events.tables import Event
 from loyalty.members.tables import Member
+from loyalty.merchants.tables import Merchant
 
 REWARD_KINDS = ("gift", "voucher", "event_seat", "service")
 REWARD_STATUSES = ("draft", "published", "withdrawn")
@@ -48,6 +50,9 @@ class Reward(Table):
     status = Varchar(length=16, default="draft")
     created_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # A voucher names the merchant whose tills accept it; an event seat the event it seats.
+    merchant = ForeignKey(references=Merchant, null=True, default=None, index=True, on_delete=OnDelete.restrict)
+    event = ForeignKey(references=Event, null=True, default=None, index=True, on_delete=OnDelete.restrict)
 
 
 GRANT_RULE_OCCASIONS = ("birthday", "holiday")
@@ -109,6 +114,16 @@ class Redemption(Table):
     expires_at = Timestamptz()
     ended_at = Timestamptz(null=True, default=None)  # cancelled or expired
     reminded_at = Timestamptz(null=True, default=None)
+    # A voucher: the SHA-256 of its code (the code itself is derived from the platform's secret
+    # when the owner looks at it, never stored); the till's Idempotency-Key that used it, as
+    # "<merchant>:<key>" (unique: a retry finds its first answer), that request's fingerprint,
+    # and the store it was used at. (SQLite cannot add a UNIQUE column: the indexes are raw.)
+    voucher_hash = Varchar(length=64, null=True, default=None)  # unique (a migration's index)
+    voucher_used_key = Varchar(length=120, null=True, default=None)  # unique (a migration's index)
+    voucher_request_hash = Varchar(length=64, default="")
+    voucher_store = Integer(null=True, default=None)
+    # An event seat: the owner's signup it made (its ticket is the pick-up).
+    signup = Integer(null=True, default=None, index=True)
 
 
 class RewardPicture(Table):

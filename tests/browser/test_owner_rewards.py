@@ -9,6 +9,7 @@ Screenshots (with LOYALTY_SCREENSHOTS_DIR=docs/screenshots): rewards-*.png, coun
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -259,4 +260,35 @@ async def test_a_gift_taken_first_is_refused_in_words_and_cancelling_gives_the_p
     await owner.click('[role=tab][data-tab="card"]')
     await expect(owner.locator("#tab-card")).to_be_visible()
     assert not owner.url.endswith("#rewards"), owner.url
+    assert pages.errors == []
+
+
+async def test_a_voucher_shows_its_code_for_its_merchant_and_a_seat_its_event_ticket(database, pages: Pages, tmp_path):
+    from loyalty.merchants import service as merchants
+    from tests.events.builders import event
+
+    [member] = await owners(tmp_path, 1)
+    await give_points(member, 1000)
+    merchant = await merchants.create_merchant("森林装饰", "decoration")
+    voucher = await mooncakes(kind="voucher", name_zh="森林装饰 200 元代金券", pickup_place="", merchant_id=merchant)
+    class_id = await event(starts_at=clock.now() + timedelta(days=7), ends_at=clock.now() + timedelta(days=7, hours=3),
+                           signup_opens_at=clock.now() - timedelta(days=1), signup_closes_at=clock.now() + timedelta(days=6),
+                           cancel_deadline=clock.now() + timedelta(days=5))
+    seat = await mooncakes(kind="event_seat", name_zh="亲子烘焙课名额", pickup_place="", event_id=class_id)
+    await service.redeem(member, voucher, "v")
+    await service.redeem(member, seat, "s")
+
+    owner = await owner_page(pages, member, 0, "zh-CN")
+    await open_rewards(owner)
+
+    mine_voucher = owner.locator(".redemption", has_text="森林装饰 200 元代金券")
+    await expect(mine_voucher).to_contain_text("在 森林装饰 出示此券码")
+    await expect(mine_voucher.locator(".voucher-code")).to_have_text(re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$"))
+    await expect(mine_voucher.locator("img.pickup-qr")).to_be_visible()
+    mine_seat = owner.locator(".redemption", has_text="亲子烘焙课名额")
+    await expect(mine_seat).to_contain_text("凭活动门票入场")
+    await expect(mine_seat.locator(f'a[href="#event/{class_id}"]')).to_be_visible()
+    await expect(mine_seat.locator("img.pickup-qr")).to_have_count(0)
+    await fits_the_phone(owner)
+    await save(owner, "rewards-voucher-seat-zh")
     assert pages.errors == []

@@ -267,6 +267,9 @@ async def test_staff_lists_carry_no_rewards(world, new_client):
     assert row["rewards"] == []
 
 
+NO_GIFT = {"gift_name_zh": None, "gift_name_en": None}  # the default rules give points only
+
+
 async def test_the_referral_rules_say_what_each_stage_earns_and_how_long_a_referral_is_protected(world, new_client):
     owner = await _member_client(new_client, REFERRER)
 
@@ -276,9 +279,9 @@ async def test_the_referral_rules_say_what_each_stage_earns_and_how_long_a_refer
     assert response.json() == {
         "protection_days": 90,
         "rewards": [
-            {"stage": "visited", "beneficiary": "referrer", "points": 200, "vesting_days": 0},
-            {"stage": "signed", "beneficiary": "new_owner", "points": 2_000, "vesting_days": 0},
-            {"stage": "signed", "beneficiary": "referrer", "points": 5_000, "vesting_days": 30},
+            {"stage": "visited", "beneficiary": "referrer", "points": 200, "vesting_days": 0, **NO_GIFT},
+            {"stage": "signed", "beneficiary": "new_owner", "points": 2_000, "vesting_days": 0, **NO_GIFT},
+            {"stage": "signed", "beneficiary": "referrer", "points": 5_000, "vesting_days": 30, **NO_GIFT},
         ],
     }
 

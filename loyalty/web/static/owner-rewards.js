@@ -53,7 +53,17 @@ const Rewards = (() => {
     const what = r.gift_occasion ? _("A gift for you: {occasion}", { occasion: r.gift_occasion })
       : `${price(r.points)} · ${_("redeemed {time}", { time: I18n.dateTime(r.reserved_at) })}`;
     const lines = [];
-    if (open) {
+    if (open && r.reward_kind === "event_seat") {
+      // The seat is the owner's signup: the event's ticket lets them in, not a pick-up code.
+      lines.push(`<p class="pickup-where">${esc(_("Admission with the event ticket"))} · <a href="#event/${r.event_id}">${esc(_("Details"))}</a></p>`);
+      lines.push(`<button class="secondary" type="button" data-cancel-redemption="${r.id}">${esc(_("Cancel the redemption"))}</button>`);
+    } else if (open && r.reward_kind === "voucher") {
+      lines.push(`<img class="pickup-qr" src="/api/v1/me/redemptions/${r.id}/code.svg" alt="${esc(_("Voucher code"))}">`);
+      if (r.voucher_code) lines.push(`<p class="voucher-code"><strong>${esc(r.voucher_code)}</strong></p>`);
+      lines.push(`<p class="pickup-where">${esc(_("Show this voucher code at {merchant}", { merchant: r.merchant_name || "" }))}</p>`);
+      lines.push(`<p class="muted">${esc(_("Valid until {time}", { time: I18n.dateTime(r.expires_at) }))}</p>`);
+      lines.push(`<button class="secondary" type="button" data-cancel-redemption="${r.id}">${esc(_("Cancel the redemption"))}</button>`);
+    } else if (open) {
       lines.push(`<img class="pickup-qr" src="/api/v1/me/redemptions/${r.id}/code.svg" alt="${esc(_("Pick-up code"))}">`);
       lines.push(`<p class="pickup-where">${esc(placeOf(r) ? _("Show this code at {place}", { place: placeOf(r) }) : _("Show this code at the counter"))}</p>`);
       lines.push(`<p class="muted">${esc(_("Collect by {time}", { time: I18n.dateTime(r.expires_at) }))}</p>`);
