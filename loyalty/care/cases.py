@@ -11,7 +11,7 @@ from typing import Any
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
 from loyalty.care import outbox
-from loyalty.care.tables import CASE_KINDS, Case, CaseMessage, CasePhoto
+from loyalty.care.tables import CASE_KINDS, CASE_SEVERITIES, Case, CaseMessage, CasePhoto
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.i18n import DEFAULT_LOCALE, LOCALES, _, _n
 from loyalty.i18n.enums import ENUMS, enum_list
@@ -179,6 +179,22 @@ async def assign(case_id: int, assignee_id: int, staff_id: int) -> None:
                            data={"assignee": assignee_id})
 
 
+async def set_severity(case_id: int, severity: str, staff_id: int) -> None:
+    """The care desk weighs a case (normal or major); a change is audited with what it was."""
+    if severity not in CASE_SEVERITIES:
+        raise InvalidField(
+            _("the severity is one of {severities}", severities=Later(enum_list, "case_severity", CASE_SEVERITIES, style="or")),
+            field="severity",
+        )
+    async with db.transaction():
+        case = await get_case(case_id)
+        if case["severity"] == severity:
+            return
+        await Case.update({Case.severity: severity}).where(Case.id == case_id)
+        await audit.record(action="case.severity", subject_kind="case", subject_id=case_id, actor_id=staff_id,
+                           data={"from": case["severity"], "to": severity})
+
+
 async def resolve(case_id: int, result: str, staff_id: int, *, settings: Settings | None = None, now: datetime | None = None) -> None:
     """The result for the owner: stops the 7-day clock (and the reply clock, if still
     running), starts the follow-up clock, and sends the owner a satisfaction survey."""
@@ -260,6 +276,11 @@ _ESCALATION = {  # clock → (the column that remembers the escalation, the cond
 }
 
 
+def overdue_condition(now: datetime) -> Any:
+    """The condition of a case with a clock past due and not done (for a query's where)."""
+    return _ESCALATION["reply"][1](now) | _ESCALATION["result"][1](now) | _ESCALATION["follow_up"][1](now)
+
+
 async def escalate_overdue(now: datetime | None = None) -> int:
     """The job (hourly): each clock that has run out is escalated once — flagged on the case,
     audited, and the assignee (or, with nobody assigned, the service team) is told."""
@@ -310,5 +331,5 @@ async def list_cases(
     if member_id is not None:
         query = query.where(Case.member == member_id)
     if overdue:
-        query = query.where(_ESCALATION["reply"][1](now) | _ESCALATION["result"][1](now) | _ESCALATION["follow_up"][1](now))
+        query = query.where(overdue_condition(now))
     return await query
