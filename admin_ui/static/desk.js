@@ -97,7 +97,7 @@ function queueRow(c) {
     <div class="row"><strong class="desk-title">${esc(c.title)}</strong>${severityBadge(c)}<span class="due">${esc(due.words)}</span></div>
     <div class="muted desk-meta"><span>${esc(deskKindOf(c))}</span><span class="name">${esc(c.owner ? c.owner.name : "")}</span><span class="phone">${esc(c.owner ? c.owner.phone : "")}</span>${
       c.project_id ? `<span>${esc(projectName(c.project_id))}</span>` : ""}</div>
-    <div class="muted desk-meta"><span class="at">${esc(due.at)}</span><span>${esc(_("Assignee: {name}", { name: assignee }))}</span><span>${esc(enumLabel("case_status", c.status))}</span></div>
+    <div class="muted desk-meta">${due.at ? `<span class="at">${esc(due.at)}</span>` : ""}<span>${esc(_("Assignee: {name}", { name: assignee }))}</span><span>${esc(enumLabel("case_status", c.status))}</span></div>
   </a>`;
 }
 
