@@ -130,7 +130,8 @@ class CaseRating(msgspec.Struct):
 class CaseHandler(msgspec.Struct):
     staff_id: int
     name: Annotated[str, msgspec.Meta(examples=["客服小王"])]
-    role: Annotated[str, msgspec.Meta(examples=["service"])]
+    role: Annotated[Literal["service", "admin"], msgspec.Meta(description="service: customer service | admin",
+                                                              examples=["service"])]
 
 
 class StaffCaseView(CaseView):
