@@ -163,6 +163,10 @@ async def staff_reply(case_id: int, staff_id: int, text: str, now: datetime | No
         await Case.update({Case.first_reply_at: now, Case.status: "in_progress"}).where(
             (Case.id == case_id) & Case.first_reply_at.is_null()
         )
+        # Every staff write is audited (DESIGN.md): the message row says what was written, the
+        # audit log says who acted on which case, with the desk's other actions.
+        await audit.record(action="case.reply", subject_kind="case", subject_id=case_id, actor_id=staff_id,
+                           data={"message": rows[0]["id"]})
     await _notify_owner(case, "care.case.reply")
     return rows[0]["id"]
 

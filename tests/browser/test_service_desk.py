@@ -209,7 +209,7 @@ async def test_service_staff_work_an_overdue_case_from_the_queue_to_the_follow_u
     assert (case["status"], case["severity"], case["result"], case["follow_up_note"]) == ("followed_up", "major", words["result"], words["note"])
     actions = [a["action"] for a in await AuditEntry.select(AuditEntry.action).where(
         (AuditEntry.subject_kind == "case") & (AuditEntry.subject_id == world["late"])).order_by(AuditEntry.id)]
-    assert actions == ["case.assign", "case.assign", "case.severity", "case.resolve", "case.follow_up"]
+    assert actions == ["case.reply", "case.assign", "case.assign", "case.severity", "case.resolve", "case.follow_up"]
 
     # At a desk: the queue (the handled case now last) and a case's page in two columns.
     wide = await pages.new(locale=browser_locale, **DESK_DESKTOP)

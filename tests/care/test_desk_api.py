@@ -171,6 +171,15 @@ async def test_severity_is_set_audited_with_what_it_was_and_an_unknown_one_is_re
     assert entry["data"] == {"from": "normal", "to": "major"}
 
 
+async def test_a_staff_reply_is_audited_with_its_message(database, settings, frozen, tmp_path):
+    (owner,) = await owners(tmp_path, 1)
+    carer = await staff("care2", "service")
+    case_id = await cases.open_case(owner, "complaint", "漏水", "天花板漏水")
+    message_id = await cases.staff_reply(case_id, carer, "收到，明天上门")
+    [entry] = await audits("case.reply", case_id)
+    assert (entry["actor_id"], entry["data"]) == (carer, {"message": message_id})
+
+
 async def test_the_case_page_shows_the_owners_rating_and_the_follow_up_note(database, settings, frozen, tmp_path):
     (owner,) = await owners(tmp_path, 1)
     carer = await staff("care2", "service")
