@@ -227,5 +227,11 @@ async def test_service_staff_work_an_overdue_case_from_the_queue_to_the_follow_u
     await expect(wide.locator("#desk-reply")).to_be_visible()
     await expect(wide.locator("#desk-owner h4").first).to_be_visible()
     await save(wide, f"desk-case-{short}-desktop", full_page=True)
+    # The other language keeps the case open (its address names it), in the other words.
+    await wide.click("#lang")
+    await expect(wide.locator("html")).to_have_attribute("lang", "zh-CN" if locale == "en" else "en")
+    await expect(wide).to_have_url(f"{pages.server.url}/staff#desk/{world['soon']}")
+    await expect(wide.locator("#desk-reply")).to_be_visible()
+    await expect(wide.locator(".desk-head .due")).to_have_text("还剩 8 小时" if locale == "en" else "Due in 8 hours")
 
     assert errors == [], f"console errors: {errors}"
