@@ -15,7 +15,7 @@ from loyalty import jobs
 from loyalty.care import cases, surveys
 from loyalty.care.tables import Case, Survey
 from loyalty.members.tables import Member
-from tests.care.test_cases import STAFF_CASES, audits, field_of
+from tests.care.test_cases import STAFF_CASES, audits
 from tests.events.builders import NOW, member_client, owners, phone, project_id, staff, staff_client
 
 HANDLERS = f"{STAFF_CASES}/handlers"
