@@ -1,5 +1,5 @@
-// Staff pages: the referral board (sales), the door scanner (event staff), the reward counter (service), the rewards
-// catalogue (admins: rewards-catalogue.js) and the dashboards.
+// Staff pages: the referral board (sales), the door scanner (event staff), the reward counter and the service desk
+// (service), the rewards catalogue (admins: rewards-catalogue.js), messages to groups (admins: broadcasts.js) and the dashboards.
 // Plain JavaScript against /api/v1/staff (session cookie); every word from i18n.js; charts are SVG drawn here.
 "use strict";
 
@@ -9,8 +9,8 @@ const TIERS = ["platinum", "gold", "silver", "blue"];
 
 // Which roles may use each view (admins every one), as the API's guards allow them: a view a role
 // may not use is not offered, rather than opened empty.
-const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], counter: ["service"], rewards: [], dashboards: ["sales", "event_staff", "service"], messages: [] };
-const PREFERRED = { sales: "referrals", event_staff: "scanner", service: "dashboards", admin: "dashboards" };
+const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], counter: ["service"], desk: ["service"], rewards: [], dashboards: ["sales", "event_staff", "service"], messages: [] };
+const PREFERRED = { sales: "referrals", event_staff: "scanner", service: "desk", admin: "dashboards" };
 const GATE_KEY = "owner-club.gate";  // the gate this browser's staff member last typed (localStorage)
 
 const state = { me: null, view: null, projects: null, leads: [] };
@@ -58,17 +58,18 @@ async function start() {
   await show(location.hash.slice(1));
 }
 
-async function show(view) {
+async function show(address) {
   if (!state.me) return;
+  let [view, detail] = String(address).split("/");  // a view's own page: #desk/<case id>
   // An address naming a view this role may not use (or none) opens the role's own view.
   if (!mayUse(view)) {
-    view = PREFERRED[state.me.role] || "dashboards";
+    view = PREFERRED[state.me.role] || "dashboards"; detail = undefined;
     history.replaceState(null, "", `#${view}`);
   }
   state.view = view;
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
   document.querySelectorAll("[data-view]").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
-  await { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, rewards: () => Catalogue.load(), dashboards: loadDashboards, messages: loadMessages }[view]?.();
+  await { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, desk: () => loadDesk(detail), rewards: () => Catalogue.load(), dashboards: loadDashboards, messages: loadMessages }[view]?.();
 }
 
 // --- projects, by name in the reader's language ----------------------------------------------
@@ -332,7 +333,7 @@ $("lang").addEventListener("click", async () => {
   // Words a request left on the page were said in the other language: the scanner starts afresh.
   $("board-error").textContent = ""; $("scan-error").textContent = ""; $("scan-result").className = "result idle";
   $("result-code").textContent = "—"; $("result-label").textContent = ""; $("result-detail").textContent = ""; $("door-flash").hidden = true;
-  if (state.view) await show(state.view);
+  if (state.view) await show(location.hash.slice(1) || state.view);
 });
 $("ref-reload").addEventListener("click", loadBoard);
 $("ref-project").addEventListener("change", loadBoard);

@@ -14,10 +14,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from loyalty import clock
-from loyalty.care import cases, kpis, outbox, surveys
+from loyalty.care import cases, desk, kpis, outbox, surveys
 from loyalty.care.schemas import (
     Assignment,
     CaseCreate,
+    CaseHandler,
+    CaseOwner,
+    CaseRating,
     CaseMessageView,
     CaseView,
     ClockView,
@@ -28,11 +31,13 @@ from loyalty.care.schemas import (
     MessageCreate,
     Preferences,
     Resolution,
+    SeverityChange,
     StaffCaseCreate,
+    StaffCaseView,
     SurveyAnswer,
     SurveyView,
 )
-from loyalty.care.tables import CASE_STATUSES, DIMENSIONS, CasePhoto
+from loyalty.care.tables import CASE_KINDS, CASE_STATUSES, DIMENSIONS, CasePhoto
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.labels import label
 from loyalty.openapi_contract import raises
@@ -57,6 +62,26 @@ async def case_view(case: dict[str, Any]) -> CaseView:
         ],
         photo_ids=[p["id"] for p in photos],
     )
+
+
+async def staff_case_views(rows: list[dict[str, Any]], *, with_rating: bool = False) -> list[StaffCaseView]:
+    """Cases as the care desk sees them: with their owners and assignees looked up once per page."""
+    owners = await desk.owners({r["member"] for r in rows})
+    names = {h["staff_id"]: h["name"] for h in await desk.handlers({r["assigned_to"] for r in rows if r["assigned_to"]})}
+    views = []
+    for row in rows:
+        base = await case_view(row)
+        owner = owners.get(row["member"])
+        next_clock, next_due = desk.next_clock(row)
+        rated = await desk.rating(row["id"]) if with_rating else None
+        views.append(StaffCaseView(
+            **{f: getattr(base, f) for f in base.__struct_fields__},
+            severity=row["severity"], owner=CaseOwner(**owner) if owner else None,
+            assignee_name=names.get(row["assigned_to"]) if row["assigned_to"] else None,
+            next_clock=next_clock, next_due=next_due, follow_up_note=row["follow_up_note"],  # type: ignore[arg-type]
+            rating=CaseRating(**rated) if rated else None,
+        ))
+    return views
 
 
 def _photo_response(row: dict[str, Any]) -> Response[bytes]:
@@ -180,9 +205,11 @@ class StaffCaseController(Controller):
     path = "/cases"
     tags = ["staff"]
 
-    @get(operation_id="staffListCases", summary="Cases, newest first; `overdue=true` for those past a clock", opt=SERVICE)
+    @raises("invalid-field")
+    @get(operation_id="staffListCases", summary="The care desk's queue: cases filtered, by deadline or newest first, a page at a time", opt=SERVICE)
     async def list_cases(
         self,
+        request: Request[Any, Any, State],
         status: Annotated[str | None, QueryParameter(
             max_length=16, schema_extra={"enum": list(CASE_STATUSES)}, examples=[Example(value="open")],
             description="only cases in this status (see CaseView.status); another text matches none",
@@ -190,27 +217,59 @@ class StaffCaseController(Controller):
         overdue: Annotated[bool, QueryParameter(description="only cases past a clock")] = False,
         project_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         assigned_to: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
-    ) -> list[CaseView]:
-        """The care desk's queue: cases by status, project or assignee, or only those past a clock, newest first."""
-        found = await cases.list_cases(status=status, overdue=overdue, project_id=project_id, assigned_to=assigned_to)
-        return [await case_view(c) for c in found]
+        member_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1, description="only this owner's cases")] = None,
+        kind: Annotated[str | None, QueryParameter(
+            max_length=16, schema_extra={"enum": list(CASE_KINDS)}, examples=[Example(value="repair")],
+            description="only cases of this kind; another text is a 422 invalid-field naming `kind`",
+        )] = None,
+        assignee: Annotated[str, QueryParameter(
+            max_length=16, schema_extra={"enum": list(desk.ASSIGNEES)},
+            description="anyone | me: assigned to the caller | unassigned; another text is a 422 naming `assignee`",
+        )] = "anyone",
+        case_state: Annotated[str | None, QueryParameter(
+            name="state", max_length=16, schema_extra={"enum": list(desk.STATES)}, examples=[Example(value="active")],
+            description="active: not yet followed up | overdue: past a clock | a status; another text is a 422 naming `state`",
+        )] = None,
+        sort: Annotated[str, QueryParameter(
+            max_length=16, schema_extra={"enum": list(desk.SORTS)},
+            description="newest: newest first | deadline: the clock that runs out next first (reply, else result, else "
+            "follow-up), so overdue cases lead; followed-up cases last",
+        )] = "newest",
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=2**31 - 1)] = 0,
+    ) -> list[StaffCaseView]:
+        """The care desk's queue: cases by kind, project, assignee or state, newest first or by the deadline that
+        comes next, `limit` at a time from `offset`. Each with its owner (phone masked), assignee and next clock.
+        """
+        found = await desk.queue(
+            kind=kind, project_id=project_id, member_id=member_id, assignee=assignee, staff_id=request.state.staff.id, assigned_to=assigned_to,
+            state=case_state, status=status, overdue=overdue, sort=sort, limit=limit, offset=offset,
+        )
+        return await staff_case_views(found)
+
+    @get("/handlers", operation_id="staffListCaseHandlers", summary="Who a case can be given to", opt=SERVICE)
+    async def handlers(self) -> list[CaseHandler]:
+        """The care desk's assign list: the active service and admin staff."""
+        return [CaseHandler(**h) for h in await desk.handlers()]
 
     @raises("invalid-field", "not-found")
     @post(operation_id="staffOpenCase", status_code=HTTP_201_CREATED, summary="Open a case for an owner (e.g. from a call)", opt=SERVICE)
-    async def open(self, data: JSONBody[StaffCaseCreate], request: Request[Any, Any, State]) -> CaseView:
+    async def open(self, data: JSONBody[StaffCaseCreate], request: Request[Any, Any, State]) -> StaffCaseView:
         """For the care desk: open a case for an owner who called or came in; the same clocks run as for one the
         owner opened.
         """
         case_id = await cases.open_case(
             data.member_id, data.kind, data.title, data.text, unit_id=data.unit_id, opened_by_staff=request.state.staff.id
         )
-        return await case_view(await cases.get_case(case_id))
+        return (await staff_case_views([await cases.get_case(case_id)]))[0]
 
     @raises("not-found")
     @get("/{case_id:int}", operation_id="staffGetCase", summary="One case", opt=SERVICE)
-    async def get_case(self, case_id: FromPath[int]) -> CaseView:
-        """The care desk's case page: one case with its messages, photos and clocks."""
-        return await case_view(await cases.get_case(case_id))
+    async def get_case(self, case_id: FromPath[int]) -> StaffCaseView:
+        """The care desk's case page: one case with its messages, photos and clocks, its owner (phone masked),
+        assignee, severity, follow-up note and the owner's rating once given.
+        """
+        return (await staff_case_views([await cases.get_case(case_id)], with_rating=True))[0]
 
     @raises("not-found")
     @get("/{case_id:int}/photos/{photo_id:int}", operation_id="staffGetCasePhoto", summary="A photo of a case", opt=SERVICE, media_type="image/jpeg")
@@ -229,6 +288,12 @@ class StaffCaseController(Controller):
     async def assign(self, case_id: FromPath[int], data: JSONBody[Assignment], request: Request[Any, Any, State]) -> None:
         """For the care desk: give a case to the staff member who will handle it (audited)."""
         await cases.assign(case_id, data.staff_id, request.state.staff.id)
+
+    @raises("invalid-field", "not-found")
+    @post("/{case_id:int}/severity", operation_id="staffSetCaseSeverity", status_code=HTTP_204_NO_CONTENT, summary="Set normal or major (audited)", opt=SERVICE)
+    async def severity(self, case_id: FromPath[int], data: JSONBody[SeverityChange], request: Request[Any, Any, State]) -> None:
+        """For the care desk: weigh a case, normal or major (audited with what it was)."""
+        await cases.set_severity(case_id, data.severity, request.state.staff.id)
 
     @raises("case-closed", "invalid-field", "not-found")
     @post("/{case_id:int}/resolution", operation_id="staffResolveCase", status_code=HTTP_204_NO_CONTENT, summary="Give the result (a survey follows)", opt=SERVICE)

@@ -11,7 +11,7 @@ from typing import Any
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
 from loyalty.care import outbox
-from loyalty.care.tables import CASE_KINDS, Case, CaseMessage, CasePhoto
+from loyalty.care.tables import CASE_KINDS, CASE_SEVERITIES, Case, CaseMessage, CasePhoto
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.i18n import DEFAULT_LOCALE, LOCALES, _, _n
 from loyalty.i18n.enums import ENUMS, enum_list
@@ -163,6 +163,10 @@ async def staff_reply(case_id: int, staff_id: int, text: str, now: datetime | No
         await Case.update({Case.first_reply_at: now, Case.status: "in_progress"}).where(
             (Case.id == case_id) & Case.first_reply_at.is_null()
         )
+        # Every staff write is audited (DESIGN.md): the message row says what was written, the
+        # audit log says who acted on which case, with the desk's other actions.
+        await audit.record(action="case.reply", subject_kind="case", subject_id=case_id, actor_id=staff_id,
+                           data={"message": rows[0]["id"]})
     await _notify_owner(case, "care.case.reply")
     return rows[0]["id"]
 
@@ -177,6 +181,22 @@ async def assign(case_id: int, assignee_id: int, staff_id: int) -> None:
         await Case.update({Case.assigned_to: assignee_id}).where(Case.id == case_id)
         await audit.record(action="case.assign", subject_kind="case", subject_id=case_id, actor_id=staff_id,
                            data={"assignee": assignee_id})
+
+
+async def set_severity(case_id: int, severity: str, staff_id: int) -> None:
+    """The care desk weighs a case (normal or major); a change is audited with what it was."""
+    if severity not in CASE_SEVERITIES:
+        raise InvalidField(
+            _("the severity is one of {severities}", severities=Later(enum_list, "case_severity", CASE_SEVERITIES, style="or")),
+            field="severity",
+        )
+    async with db.transaction():
+        case = await get_case(case_id)
+        if case["severity"] == severity:
+            return
+        await Case.update({Case.severity: severity}).where(Case.id == case_id)
+        await audit.record(action="case.severity", subject_kind="case", subject_id=case_id, actor_id=staff_id,
+                           data={"from": case["severity"], "to": severity})
 
 
 async def resolve(case_id: int, result: str, staff_id: int, *, settings: Settings | None = None, now: datetime | None = None) -> None:
@@ -260,6 +280,11 @@ _ESCALATION = {  # clock → (the column that remembers the escalation, the cond
 }
 
 
+def overdue_condition(now: datetime) -> Any:
+    """The condition of a case with a clock past due and not done (for a query's where)."""
+    return _ESCALATION["reply"][1](now) | _ESCALATION["result"][1](now) | _ESCALATION["follow_up"][1](now)
+
+
 async def escalate_overdue(now: datetime | None = None) -> int:
     """The job (hourly): each clock that has run out is escalated once — flagged on the case,
     audited, and the assignee (or, with nobody assigned, the service team) is told."""
@@ -310,5 +335,5 @@ async def list_cases(
     if member_id is not None:
         query = query.where(Case.member == member_id)
     if overdue:
-        query = query.where(_ESCALATION["reply"][1](now) | _ESCALATION["result"][1](now) | _ESCALATION["follow_up"][1](now))
+        query = query.where(overdue_condition(now))
     return await query

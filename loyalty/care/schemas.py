@@ -9,7 +9,7 @@ import msgspec
 
 from loyalty.care.cases import CLOCK_NAMES, CLOCK_STATES
 from loyalty.care.outbox import OPTIONAL_KINDS
-from loyalty.care.tables import AUTHORS, CASE_KINDS, CASE_STATUSES, SURVEY_KINDS
+from loyalty.care.tables import AUTHORS, CASE_KINDS, CASE_SEVERITIES, CASE_STATUSES, SURVEY_KINDS
 
 CaseKind = Annotated[
     Literal[CASE_KINDS],
@@ -103,6 +103,50 @@ class CaseView(msgspec.Struct):
     clocks: list[ClockView]
     messages: list[CaseMessageView]
     photo_ids: list[int]
+
+
+Severity = Annotated[Literal[CASE_SEVERITIES], msgspec.Meta(description="normal | major: handled first, set by the care "
+                                                            "desk (audited)", examples=["major"])]
+
+
+class SeverityChange(msgspec.Struct, forbid_unknown_fields=True):
+    severity: Severity
+
+
+class CaseOwner(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(examples=["张伟"])]
+    phone: Annotated[str, msgspec.Meta(description="masked", examples=["+86138****8000"])]
+
+
+class CaseRating(msgspec.Struct):
+    """The owner's answer to the survey sent when the case was resolved."""
+
+    satisfaction: Annotated[int | None, msgspec.Meta(description="1–5", examples=[5])]
+    recommend: Annotated[int | None, msgspec.Meta(description="0–10: would you recommend us?", examples=[9])]
+    comment: str
+    answered_at: datetime
+
+
+class CaseHandler(msgspec.Struct):
+    staff_id: int
+    name: Annotated[str, msgspec.Meta(examples=["客服小王"])]
+    role: Annotated[Literal["service", "admin"], msgspec.Meta(description="service: customer service | admin",
+                                                              examples=["service"])]
+
+
+class StaffCaseView(CaseView):
+    """A case as the care desk sees it: the owner (phone masked), its weight, who has it, the clock
+    it waits on, the follow-up note and the owner's rating."""
+
+    severity: Severity
+    owner: CaseOwner | None
+    assignee_name: str | None
+    next_clock: Annotated[Literal[CLOCK_NAMES] | None, msgspec.Meta(
+        description="the clock that runs out next: reply, then result, then follow_up; none once followed up",
+        examples=["reply"])]
+    next_due: datetime | None
+    follow_up_note: str
+    rating: CaseRating | None
 
 
 class Created(msgspec.Struct):

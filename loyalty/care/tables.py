@@ -139,6 +139,9 @@ class Broadcast(Table):
 CASE_KINDS = ("complaint", "suggestion", "repair", "inquiry")
 # open → in_progress (first reply) → resolved (the result) → followed_up (the call after closing)
 CASE_STATUSES = ("open", "in_progress", "resolved", "followed_up")
+# How much a case weighs, set by the care desk (audited): a major one (a leak through a ceiling,
+# a complaint that threatens to go public) is handled ahead of a normal one with the same deadline.
+CASE_SEVERITIES = ("normal", "major")
 AUTHORS = ("member", "staff")  # who opened a case (Case.opened_by), who wrote a message (CaseMessage.author_kind)
 
 
@@ -152,6 +155,7 @@ class Case(Table):
     title = Varchar(length=200)
     text = Text()
     status = Varchar(length=16, default="open", index=True)
+    severity = Varchar(length=10, default="normal")  # one of CASE_SEVERITIES
     opened_by = Varchar(length=10, default="member")  # one of AUTHORS
     opened_by_staff = Integer(null=True, default=None)
     assigned_to = Integer(null=True, default=None, index=True)  # staff account id

@@ -97,6 +97,15 @@ ENUMS: dict[str, dict[str, Message]] = {
         "resolved": _p("case_status", "Resolved"),
         "followed_up": _p("case_status", "Followed up"),
     },
+    "case_severity": {
+        "normal": _p("case_severity", "Normal"),
+        "major": _p("case_severity", "Major"),
+    },
+    "case_clock": {
+        "reply": _p("case_clock", "Reply due"),
+        "result": _p("case_clock", "Result due"),
+        "follow_up": _p("case_clock", "Follow-up due"),
+    },
     "staff_role": {
         "admin": _p("staff_role", "Administrator"),
         "sales": _p("staff_role", "Sales"),

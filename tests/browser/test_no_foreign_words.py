@@ -50,9 +50,9 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "rewards", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "desk", "rewards", "dashboards")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
-ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "dashboards"}}
+ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
 GATE = {"zh-CN": "东门", "en": "East gate"}
 
@@ -282,6 +282,8 @@ async def open_view(page: Page, view: str, role: str) -> None:
     elif view == "rewards":
         await expect(page.locator("#cat-list > *").first).to_be_visible()
         await expect(page.locator("#cat-report > *").first).to_be_visible()
+    elif view == "desk":
+        await expect(page.locator("#desk-list > *").first).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
 
@@ -292,6 +294,26 @@ async def counter_refuses(page: Page, reader: Reader) -> None:
     await page.press("#counter-code", "Enter")
     await expect(page.locator("#counter-result")).to_have_attribute("data-result", "invalid_code")
     await reader.read(page, "the reward counter, an invalid code")
+
+
+async def desk_case(page: Page, reader: Reader) -> None:
+    """The service desk: every state in the filter, then a demo case's page and the questions asked
+    before a reply and a result go to the owner."""
+    for state in ("overdue", "resolved", "all"):
+        await page.select_option("#desk-state", state)
+        await expect(page.locator("#desk-list > *").first).to_be_visible()
+        await reader.read(page, f"the service desk, state {state}")
+    await page.select_option("#desk-state", "active")
+    await page.locator("#desk-list .desk-row").first.click()
+    await expect(page.locator("#desk-owner h4").first).to_be_visible()
+    await reader.read(page, "the service desk, a case")
+    if await page.locator("#desk-reply").count():
+        await page.fill("#desk-reply", "李雷")
+        await asked(page, reader, page.locator("#desk-send"), "the service desk, sending a reply")
+        await page.fill("#desk-result", "李雷")
+        await asked(page, reader, page.locator("#desk-resolve"), "the service desk, resolving a case")
+    await page.click(".desk-back a")
+    await expect(page.locator("#desk-queue")).to_be_visible()
 
 
 async def scan(page: Page, code: str) -> None:
@@ -380,6 +402,8 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await expect(page.locator("#cat-form")).to_be_visible()
                 await reader.read(page, "the rewards catalogue, a new reward's form")
                 await page.click("#cat-cancel")
+            if view == "desk" and role == "service":
+                await desk_case(page, reader)
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)

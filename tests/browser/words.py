@@ -14,6 +14,7 @@ from playwright.async_api import Page
 
 from loyalty.care.tables import Case, CaseMessage
 from loyalty.events.tables import Event, Signup
+from loyalty.identity.tables import StaffAccount
 from loyalty.members.tables import Member
 from loyalty.merchants.tables import Merchant, Store
 from loyalty.referrals.tables import Lead
@@ -56,7 +57,7 @@ VISIBLE_TEXT = """() => {
 
 
 async def data_names() -> set[str]:
-    """The names in the data: people (members and the friends they refer), places, shops, gates;
+    """The names in the data: people (members, the friends they refer, staff), places, shops, gates;
     and what people wrote in their own words, shown as written: an owner's case, the care desk's
     replies and its outcome."""
     names: set[str] = set()
@@ -64,6 +65,7 @@ async def data_names() -> set[str]:
         (Member, Member.name), (Lead, Lead.name), (Event, Event.venue),
         (Merchant, Merchant.name), (Store, Store.name), (Signup, Signup.checked_in_gate),
         (Case, Case.title), (Case, Case.text), (Case, Case.result), (CaseMessage, CaseMessage.text),
+        (Case, Case.follow_up_note), (StaffAccount, StaffAccount.display_name),  # the desk names who has a case
     ):
         names |= {row[column._meta.name] for row in await table.select(column).distinct() if row[column._meta.name]}
     return names
