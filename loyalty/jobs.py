@@ -40,6 +40,8 @@ JOBS: dict[str, str] = {
     "loyalty.care.schedule_occasions": "loyalty.care.calendar:schedule_occasions",
     "loyalty.care.escalate_cases": "loyalty.care.cases:escalate_overdue",
     "loyalty.care.send_surveys": "loyalty.care.surveys:send_due_surveys",
+    "loyalty.care.create_visits": "loyalty.care.visits:create_due_visits",
+    "loyalty.care.plan_visits": "loyalty.care.visits:plan_month",
     "loyalty.cards.nightly": "loyalty.cards.service:nightly",
     "loyalty.points.vest_due": "loyalty.points.service:vest_due",
     "loyalty.points.expire_due": "loyalty.points.service:expire_due",
