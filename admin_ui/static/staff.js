@@ -8,7 +8,7 @@ const TIERS = ["platinum", "gold", "silver", "blue"];
 
 // Which roles may use each view (admins every one), as the API's guards allow them: a view a role
 // may not use is not offered, rather than opened empty.
-const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], counter: ["service"], dashboards: ["sales", "event_staff", "service"] };
+const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], counter: ["service"], visits: ["service"], dashboards: ["sales", "event_staff", "service"] };
 const PREFERRED = { sales: "referrals", event_staff: "scanner", service: "dashboards", admin: "dashboards" };
 const GATE_KEY = "owner-club.gate";  // the gate this browser's staff member last typed (localStorage)
 
@@ -67,7 +67,7 @@ async function show(view) {
   state.view = view;
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
   document.querySelectorAll("[data-view]").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
-  await { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, dashboards: loadDashboards }[view]?.();
+  await { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, visits: loadVisits, dashboards: loadDashboards }[view]?.();
 }
 
 // --- projects, by name in the reader's language ----------------------------------------------

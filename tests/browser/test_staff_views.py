@@ -13,11 +13,11 @@ from loyalty.identity.tables import StaffAccount
 from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, staff_logs_in
 
-VIEWS = ("referrals", "scanner", "counter", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "visits", "dashboards")
 # The views each role may use (the API's guards: admin every one).
 ALLOWED = {
     "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"},
-    "service": {"counter", "dashboards"}, "admin": set(VIEWS),
+    "service": {"counter", "visits", "dashboards"}, "admin": set(VIEWS),
 }
 PREFERRED = {"sales": "referrals", "event_staff": "scanner", "service": "dashboards", "admin": "dashboards"}
 
