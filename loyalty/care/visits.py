@@ -16,8 +16,9 @@ often or how many copies run: a unique index on (kind, source, member) and ON CO
 NOTHING. It is a job, not hooks in members, referrals and cases, because the facts it reads
 arrive by many roads (an owner file imported, a lead moved on the sales board, a case resolved),
 a hook forgotten on one road is a visit never made, and a job also catches up after an outage.
-A visit whose due time is already more than `visit_catch_up_days` past is not created: an owner
-file with years of history must not flood the desk with calls nobody can still make.
+A visit is created once it is due within a month (CREATE_AHEAD), and not at all when its due time
+is already more than `visit_catch_up_days` past: an owner file with years of history must not
+flood the desk with calls nobody can still make.
 
 The monthly plan (`plan_month`, on the 1st): enough `monthly_plan` visits that, with the owners
 already reached this month or with a visit due this month, `visit_coverage_target_percent` of
@@ -46,6 +47,9 @@ from loyalty.settings import Settings
 
 # A call promised for a day is due by the end of the care desk's working day.
 END_OF_DAY = time(18, 0)
+# A journey visit is created once its due time is this close: the desk's lists hold the calls of
+# the coming weeks, not a handover two years away (it is created when its month comes).
+CREATE_AHEAD = timedelta(days=31)
 SCOPES = ("mine", "unassigned", "all")
 MAX_NOTES = 2000
 
@@ -144,7 +148,7 @@ async def _journey(now: datetime, catch_up: timedelta) -> list[Due]:
     ):
         for kind, due_at in case_visits(case):
             found.append(Due(kind, f"case:{case['id']}", due_at, member=case["member"], assigned_to=case["assigned_to"]))
-    return [d for d in found if d.due_at >= oldest]
+    return [d for d in found if oldest <= d.due_at <= now + CREATE_AHEAD]
 
 
 async def _insert(dues: list[Due], now: datetime) -> int:

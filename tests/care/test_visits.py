@@ -73,6 +73,7 @@ async def test_seven_days_before_handover_and_a_month_after_moving_in(database, 
     (coming,) = await owners(tmp_path, 1, contract_date="2025-03-01", delivery_date="2026-07-01")
     (moved,) = await owners(tmp_path, 1, start=1, contract_date="2025-03-01", delivery_date="2026-06-01")
     (no_date,) = await owners(tmp_path, 1, start=2, contract_date="2025-03-01")
+    (far,) = await owners(tmp_path, 1, start=3, contract_date="2025-03-01", delivery_date="2027-06-01")
 
     await visits.create_due_visits(NOW)
 
@@ -81,7 +82,9 @@ async def test_seven_days_before_handover_and_a_month_after_moving_in(database, 
         coming: ("before_handover", bj(2026, 6, 24, 18, 0)),
         moved: ("after_move_in", bj(2026, 7, 1, 18, 0)),
     }  # no visit for the owner without a delivery date; none for signings long past (catch-up window)
-    assert no_date not in by_member
+    assert no_date not in by_member and far not in by_member  # a handover a year away: not yet
+    await visits.create_due_visits(bj(2027, 5, 10, 9, 0))
+    assert (await ReturnVisit.select().where(ReturnVisit.member == far).first())["due_at"] == bj(2027, 5, 25, 18, 0)
 
 
 async def test_24_hours_after_a_repair_closes_and_two_months_after_a_major_one(database, frozen, tmp_path):
@@ -96,7 +99,10 @@ async def test_24_hours_after_a_repair_closes_and_two_months_after_a_major_one(d
     found = await made()
     assert found[("after_repair", f"case:{plain}")] == bj(2026, 6, 15, 9, 30)
     assert found[("after_repair", f"case:{major}")] == bj(2026, 6, 15, 9, 30)
+    assert ("after_major_repair", f"case:{major}") not in found  # due in two months: created a month ahead
     if major_values:
+        await visits.create_due_visits(bj(2026, 7, 20, 9, 0))
+        found = await made()
         assert found[("after_major_repair", f"case:{major}")] == bj(2026, 8, 14, 9, 30)
         assert ("after_major_repair", f"case:{plain}") not in found
 
