@@ -27,7 +27,7 @@ async function loadCoverage() {
   $("visits-coverage").innerHTML = `
     <div class="row"><h3>${esc(_("Visit coverage, {month}", { month: I18n.month(c.month) }))}</h3>
       <span class="${hit ? "target-hit" : "target-miss"}" id="visits-rate">${esc(I18n.percent(c.rate))}</span></div>
-    <div class="coverage-bar" role="img" aria-label="${esc(I18n.percent(c.rate))}"><span></span><i></i></div>
+    <div class="coverage-bar${hit ? "" : " miss"}" role="img" aria-label="${esc(I18n.percent(c.rate))}"><span></span><i></i></div>
     <div class="muted">${esc(_("{reached} of {active} owners reached · target {target}",
       { reached: I18n.number(c.reached_owners), active: I18n.number(c.active_owners), target: I18n.percent(c.target, 0) }))}</div>`;
   // Through the CSSOM: the page's content security policy refuses inline style attributes.
