@@ -21,6 +21,7 @@ from loyalty.cards.api import MyCardController, StaffCardController, TierRuleCon
 from loyalty.points.api import MyPointsController, StaffAdjustmentRequestController, StaffPointsController
 from loyalty.referrals.api import MemberReferralController, StaffReferralController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
+from loyalty.care.visit_api import StaffVisitController, staff_member_contacts
 from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
 from loyalty.identity.wechat_api import wechat_login, wechat_oauth_callback, wechat_server_check, wechat_server_event
 from loyalty.dashboards.api import StaffDashboardController
@@ -134,6 +135,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             staff_check_in, staff_sync_offline_scans, staff_set_up_door_device,
             StaffCaseController,
             staff_kpis,
+            StaffVisitController,
+            staff_member_contacts,
             StaffDashboardController,
             StaffErasureController,
             StaffRewardController,

@@ -814,6 +814,11 @@ async def _after_the_replay(story: _Story) -> None:
     await points.expire_due()
     await _referred_buyers_file(story)
     await calendar.schedule_occasions()
+    # The return visits the hourly job finds, and this month's plan as the 1st's job made it.
+    from loyalty.care import visits
+
+    await visits.create_due_visits(story.now)
+    await visits.plan_month(story.now)
     coming = await Event.select(Event.id, Event.title_zh, Event.title_en, Event.venue, Event.starts_at).where(
         (Event.starts_at > story.now) & (Event.status == "published")
     )

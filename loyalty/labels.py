@@ -60,6 +60,7 @@ LABELS: dict[str, Message] = {
 _ENUM_KEYS = {
     "tier": "tier", "stage": "owner_stage", "gender": "gender", "event_kind": "event_kind",
     "signup_status": "signup_status", "checkin": "checkin_result", "case_kind": "case_kind", "case_status": "case_status",
+    "visit_kind": "visit_kind", "visit_outcome": "visit_outcome",
 }
 # Which value picks the plural form of a counted text.
 _COUNTED_BY = {"criterion.units_owned": "need", "criterion.delivered_units": "need", "criterion.signed_referrals": "need",

@@ -156,6 +156,11 @@ class Settings:
     case_reply_hours: int = 48
     case_result_days: int = 7
     case_follow_up_hours: int = 24
+    # Return visits: the monthly plan reaches this share of active owners (percent), and the
+    # visits job creates a journey visit only while its due time is at most this many days past
+    # (an owner file imported with years of history must not flood the desk with stale calls).
+    visit_coverage_target_percent: int = 85
+    visit_catch_up_days: int = 30
     warranty_notice_days: int = 60
     # Pixels an uploaded picture (a complaint photo) may have; more is refused before decoding.
     upload_max_pixels: int = 40_000_000
@@ -308,6 +313,10 @@ def load_settings(
         case_reply_hours=_int("LOYALTY_CASE_REPLY_HOURS", env.get("LOYALTY_CASE_REPLY_HOURS", "48")),
         case_result_days=_int("LOYALTY_CASE_RESULT_DAYS", env.get("LOYALTY_CASE_RESULT_DAYS", "7")),
         case_follow_up_hours=_int("LOYALTY_CASE_FOLLOW_UP_HOURS", env.get("LOYALTY_CASE_FOLLOW_UP_HOURS", "24")),
+        visit_coverage_target_percent=_int(
+            "LOYALTY_VISIT_COVERAGE_TARGET_PERCENT", env.get("LOYALTY_VISIT_COVERAGE_TARGET_PERCENT", "85"), maximum=100
+        ),
+        visit_catch_up_days=_int("LOYALTY_VISIT_CATCH_UP_DAYS", env.get("LOYALTY_VISIT_CATCH_UP_DAYS", "30")),
         log_format=_choice("LOYALTY_LOG_FORMAT", env.get("LOYALTY_LOG_FORMAT", "text" if is_demo else "json"), ("json", "text")),
         metrics_token=env.get("LOYALTY_METRICS_TOKEN") or None,
         upload_max_pixels=_int("LOYALTY_UPLOAD_MAX_PIXELS", env.get("LOYALTY_UPLOAD_MAX_PIXELS", "40000000")),

@@ -134,6 +134,17 @@ def _make_app() -> Celery:
                 "task": "loyalty.care.send_surveys",
                 "schedule": crontab(minute=15),
             },
+            "create-return-visits": {
+                # The journey's return visits (subscription, signing, handover, moving in, closed
+                # repairs and complaints); each once, however often it runs.
+                "task": "loyalty.care.create_visits",
+                "schedule": crontab(minute=25),
+            },
+            "monthly-visit-plan": {
+                # The 1st of the month, after the night's jobs (stages are fresh) and before the desk opens.
+                "task": "loyalty.care.plan_visits",
+                "schedule": crontab(day_of_month=1, hour=1, minute=0),
+            },
             "resume-owner-imports": {
                 # Imports whose job was never sent (broker down at the upload) or whose worker died.
                 "task": "loyalty.members.resume_imports",

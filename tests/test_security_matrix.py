@@ -298,6 +298,11 @@ TABLE: dict[str, Access] = {
     "POST /api/v1/staff/cases/{case_id}/resolution": STAFF("service"),
     "POST /api/v1/staff/cases/{case_id}/follow-up": STAFF("service"),
     "GET /api/v1/staff/kpis": STAFF("service", "sales"),
+    "GET /api/v1/staff/visits": STAFF("service"),
+    "POST /api/v1/staff/visits/{visit_id}/assignment": STAFF("service"),
+    "POST /api/v1/staff/visits/{visit_id}/outcome": STAFF("service"),
+    "GET /api/v1/staff/visits/coverage": STAFF("service"),
+    "GET /api/v1/staff/members/{member_id}/contacts": STAFF("service"),
     # dashboards: admins all; sales the referrals; event staff the attendance; sales and
     # service the KPIs. (Service reads the same funnel at /staff/referrals/funnel but not as
     # the referrals dashboard: an inconsistency, reported, not changed here.)

@@ -9,7 +9,7 @@ const TIERS = ["platinum", "gold", "silver", "blue"];
 
 // Which roles may use each view (admins every one), as the API's guards allow them: a view a role
 // may not use is not offered, rather than opened empty.
-const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], counter: ["service"], desk: ["service"], rewards: [], dashboards: ["sales", "event_staff", "service"], messages: [] };
+const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], counter: ["service"], desk: ["service"], visits: ["service"], rewards: [], dashboards: ["sales", "event_staff", "service"], messages: [] };
 const PREFERRED = { sales: "referrals", event_staff: "scanner", service: "desk", admin: "dashboards" };
 const GATE_KEY = "owner-club.gate";  // the gate this browser's staff member last typed (localStorage)
 
@@ -69,7 +69,7 @@ async function show(address) {
   state.view = view;
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
   document.querySelectorAll("[data-view]").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
-  await { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, desk: () => loadDesk(detail), rewards: () => Catalogue.load(), dashboards: loadDashboards, messages: loadMessages }[view]?.();
+  await { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, desk: () => loadDesk(detail), visits: loadVisits, rewards: () => Catalogue.load(), dashboards: loadDashboards, messages: loadMessages }[view]?.();
 }
 
 // --- projects, by name in the reader's language ----------------------------------------------

@@ -3,14 +3,15 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from loyalty.care.tables import (
-    BlockedAddress, Broadcast, Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey,
+    BlockedAddress, Broadcast, Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, ReturnVisit,
+    Survey,
 )
 
 APP_CONFIG = AppConfig(
     app_name="care",
     migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations" / "care"),
     table_classes=[OutboxMessage, OptOut, Case, CaseMessage, CasePhoto, Survey, DeliveryAttempt, BlockedAddress, ChannelChoice,
-                   Broadcast],
+                   Broadcast, ReturnVisit],
     migration_dependencies=["loyalty.members.piccolo_app"],
     commands=[],
 )

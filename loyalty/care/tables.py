@@ -213,3 +213,34 @@ class Survey(Table):
     property_management = Integer(null=True, default=None)
     recommend = Integer(null=True, default=None)  # 0–10: would you recommend us?
     comment = Text(default="")
+
+
+# Return visits (回访): a call to an owner at a moment of their journey, or in the monthly plan.
+VISIT_KINDS = (
+    "after_subscription", "after_signing", "before_handover", "after_move_in",
+    "after_repair", "after_major_repair", "after_complaint", "monthly_plan",
+)
+VISIT_STATUSES = ("open", "done")
+VISIT_OUTCOMES = ("reached", "not_reached", "refused")
+
+
+class ReturnVisit(Table):
+    """One return visit to make, created once per (member, kind, source) by the visits job
+    (loyalty.care.visits), and what came of it. `source` names what caused it: `lead:<id>`
+    (a subscription), `ownership:<id>` (signing, handover, moving in), `case:<id>` (a repair or
+    complaint closed), `plan:<YYYY-MM>` (the monthly plan). A subscribed lead is not a member
+    yet: its visit has `lead` and no `member`."""
+
+    member = ForeignKey(references=Member, null=True, default=None, index=True, on_delete=OnDelete.restrict)
+    lead = Integer(null=True, default=None, index=True)
+    kind = Varchar(length=24)
+    source = Varchar(length=40)
+    assigned_to = Integer(null=True, default=None, index=True)  # staff account id
+    due_at = Timestamptz(index=True)
+    status = Varchar(length=8, default="open", index=True)
+    outcome = Varchar(length=12, null=True, default=None)
+    notes = Text(default="")
+    satisfaction = Integer(null=True, default=None)  # 1–5, when the owner was reached
+    created_at = Timestamptz(default=TimestamptzNow())
+    done_at = Timestamptz(null=True, default=None, index=True)
+    done_by = Integer(null=True, default=None)  # staff account id

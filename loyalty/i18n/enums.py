@@ -106,6 +106,30 @@ ENUMS: dict[str, dict[str, Message]] = {
         "result": _p("case_clock", "Result due"),
         "follow_up": _p("case_clock", "Follow-up due"),
     },
+    "visit_kind": {
+        "after_subscription": _p("visit_kind", "After subscription"),
+        "after_signing": _p("visit_kind", "After signing"),
+        "before_handover": _p("visit_kind", "Before handover"),
+        "after_move_in": _p("visit_kind", "After moving in"),
+        "after_repair": _p("visit_kind", "After a repair"),
+        "after_major_repair": _p("visit_kind", "Two months after a major repair"),
+        "after_complaint": _p("visit_kind", "After a complaint"),
+        "monthly_plan": _p("visit_kind", "Monthly visit"),
+    },
+    "visit_status": {
+        "open": _p("visit_status", "To do"),
+        "done": _p("visit_status", "Done"),
+    },
+    "visit_outcome": {
+        "reached": _p("visit_outcome", "Reached"),
+        "not_reached": _p("visit_outcome", "Not reached"),
+        "refused": _p("visit_outcome", "Refused"),
+    },
+    "visit_scope": {
+        "mine": _p("visit_scope", "Mine"),
+        "unassigned": _p("visit_scope", "Unassigned"),
+        "all": _p("visit_scope", "All"),
+    },
     "staff_role": {
         "admin": _p("staff_role", "Administrator"),
         "sales": _p("staff_role", "Sales"),

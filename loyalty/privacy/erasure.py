@@ -53,7 +53,7 @@ from loyalty.audit import service as audit
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards.tables import Card, TierAssignment, TypedCode
 from loyalty.care.tables import (
-    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey,
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, ReturnVisit, Survey,
 )
 from loyalty.errors import DomainError, NotFound
 from loyalty.events.tables import Signup
@@ -227,6 +227,7 @@ async def erase_member(
 
         counts.update(await _end_messages(member_id, member, placeholder))
         counts.update(await _redact_care(member_id))
+        counts.update(await _end_return_visits(member_id, about))
         counts["login_codes_deleted"] = len(
             await LoginCode.delete().where(LoginCode.phone == member["phone"]).returning(LoginCode.id)
         )
@@ -312,6 +313,15 @@ async def _redact_care(member_id: int) -> dict[str, int]:
     )
     opt_outs = await OptOut.delete().where(OptOut.member == member_id).returning(OptOut.id)
     return {**counts, "surveys_cleared": len(surveys), "opt_outs_deleted": len(opt_outs)}
+
+
+async def _end_return_visits(member_id: int, leads_about: list[int]) -> dict[str, int]:
+    # Calls not made yet are dropped (nobody may call an erased owner); the notes of calls made
+    # are cleared, their outcome, score and time kept (the visit-coverage KPI).
+    theirs = (ReturnVisit.member == member_id) | ReturnVisit.lead.is_in(leads_about or [0])
+    dropped = await ReturnVisit.delete().where(theirs & (ReturnVisit.status == "open")).returning(ReturnVisit.id)
+    cleared = await ReturnVisit.update({ReturnVisit.notes: ""}).where(theirs).returning(ReturnVisit.id)
+    return {"return_visits_dropped": len(dropped), "return_visits_cleared": len(cleared)}
 
 
 async def _end_membership(member_id: int, now: datetime) -> dict[str, int]:

@@ -17,7 +17,7 @@ from piccolo.table import Table
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards.tables import Card, TierAssignment, TierChange, TypedCode
 from loyalty.care.tables import (
-    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Survey,
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, ReturnVisit, Survey,
 )
 from loyalty.events.tables import Payment, Scan, Signup
 from loyalty.identity.tables import LoginCode, WechatBinding
@@ -88,6 +88,8 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(CaseMessage, ("care_case_messages",), "text redacted; author kind and time kept (reply-on-time KPI)"),
     Holding(CasePhoto, ("care_case_photos",), "deleted"),
     Holding(Survey, ("surveys",), "comment cleared; scores kept (satisfaction KPI)"),
+    Holding(ReturnVisit, ("return_visits",), "visits not made yet deleted (nobody calls an erased owner); notes of the "
+            "visits made cleared, outcome, score and times kept (visit-coverage KPI)"),
     Holding(LoginCode, (), "deleted",
             not_exported_because="only keyed hashes of one-time codes: secrets, never exported"),
     Holding(OwnerImport, (), "nothing to erase: the uploaded file (owners' rows) is deleted when its import ends, "

@@ -39,6 +39,8 @@ class ErasureReport(msgspec.Struct):
     case_messages_redacted: int
     photos_deleted: int
     surveys_cleared: int
+    return_visits_dropped: int  # calls not made yet: nobody calls an erased owner
+    return_visits_cleared: int  # notes of the calls made cleared
     login_codes_deleted: int
     opt_outs_deleted: int
     channel_choices_deleted: int

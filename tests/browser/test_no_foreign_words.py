@@ -50,9 +50,9 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "desk", "rewards", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
-ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "dashboards"}}
+ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "visits", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
 GATE = {"zh-CN": "东门", "en": "East gate"}
 
@@ -284,6 +284,9 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator("#cat-report > *").first).to_be_visible()
     elif view == "desk":
         await expect(page.locator("#desk-list > *").first).to_be_visible()
+    elif view == "visits":
+        await expect(page.locator("#visits-list > *").first).to_be_visible()
+        await expect(page.locator("#visits-coverage h3")).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
 

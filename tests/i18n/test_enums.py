@@ -10,7 +10,11 @@ import typing
 import pytest
 
 from loyalty.cards.tables import TIERS
-from loyalty.care.tables import BROADCAST_KINDS, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES
+from loyalty.care.tables import (
+    BROADCAST_KINDS, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES, VISIT_KINDS,
+    VISIT_OUTCOMES, VISIT_STATUSES,
+)
+from loyalty.care.visits import SCOPES as VISIT_SCOPES
 from loyalty.dashboards.service import LIABILITY_KINDS
 from loyalty.events.schemas import CheckinView
 from loyalty.events.tables import EVENT_KINDS, EVENT_STATUSES, SIGNUP_STATUSES
@@ -49,6 +53,10 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "checkin_result": _literal_values(CheckinView, "result"),
     "case_kind": CASE_KINDS,
     "case_status": CASE_STATUSES,
+    "visit_kind": VISIT_KINDS,
+    "visit_status": VISIT_STATUSES,
+    "visit_outcome": VISIT_OUTCOMES,
+    "visit_scope": VISIT_SCOPES,
     "staff_role": ROLES,
     "liability_kind": LIABILITY_KINDS,
     "ledger_entry_kind": ENTRY_KINDS,

@@ -83,7 +83,8 @@ async def test_two_schedulers_ticking_at_the_same_moment_run_each_due_job_once(d
         "loyalty.care.schedule_occasions": 1,  # minute 5
         "loyalty.care.escalate_cases": 1,  # minute 10
         "loyalty.care.send_surveys": 1,  # minute 15
-    }  # not the 10:00 expiry notices or 10:30 pick-up reminders, nor January 1st's tier review
+        "loyalty.care.create_visits": 1,  # minute 25
+    }  # not the 01:00 visit plan (the 1st of the month), nor the 10:00 expiry notices or 10:30 pick-up reminders, nor January 1st's tier review
     assert sum(len(outcomes) for outcomes in first) == len(due_after_midnight)
     assert again == [[], []]
     assert dict(counting.runs) == {

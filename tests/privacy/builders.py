@@ -184,6 +184,13 @@ async def build_world(folder: Path, settings: Settings) -> World:
     await cases.resolve(case_id, f"已为{MY_NAME}更换水管", staff["service"], settings=settings)
     survey = await Survey.select(Survey.id).where(Survey.member == me).first()
     await surveys.answer(me, survey["id"], {"satisfaction": 4, "recommend": 9, "comment": f"{MY_NAME}：师傅很专业"})
+    # The return visit after the complaint (the visits job finds it), made, with notes naming me.
+    from loyalty.care import visits
+    from loyalty.care.tables import ReturnVisit
+
+    await visits.create_due_visits(settings=settings)
+    visit = await ReturnVisit.select(ReturnVisit.id).where((ReturnVisit.member == me) & (ReturnVisit.kind == "after_complaint")).first()
+    await visits.record_outcome(visit["id"], staff["service"], "reached", f"{MY_NAME}对维修满意", 5)
     neighbour_case = await cases.open_case(neighbour, "suggestion", f"{NEIGHBOUR_NAME}的建议", "多种树", settings=settings)
     await cases.add_photo(neighbour_case, neighbour, png((0, 90, 200)))
 

@@ -125,6 +125,11 @@ async def test_erasure_leaves_no_trace_of_the_person_and_keeps_every_amount(data
     assert (case["title"], case["text"], case["result"], case["status"]) == (erasure.redacted(), erasure.redacted(), "", "resolved")
     assert {m["text"] for m in await CaseMessage.select().where(CaseMessage.case == world.case_id)} == {erasure.redacted()}
     assert [s["satisfaction"] for s in await Survey.select().where(Survey.member == world.me)] == [4], "scores stay for the KPIs"
+    from loyalty.care.tables import ReturnVisit
+
+    made = await ReturnVisit.select().where((ReturnVisit.member == world.me) & (ReturnVisit.status == "done"))
+    assert [(v["outcome"], v["satisfaction"], v["notes"]) for v in made] == [("reached", 5, "")], "outcome and score stay"
+    assert not await ReturnVisit.exists().where((ReturnVisit.member == world.me) & (ReturnVisit.status == "open"))
     to_me = await OutboxMessage.select().where(OutboxMessage.recipient == f"erased:{world.me}")
     assert to_me and {(m["body"], m["subject"]) for m in to_me} == {("", "")}
     assert not {m["status"] for m in to_me} & {"queued", "sending"}, "nothing is sent to an erased owner"
