@@ -103,8 +103,11 @@ const Rewards = (() => {
       if (!(await loadMine())) return;  // a newer load draws, and polls on
     } catch { pollTimer = setTimeout(poll, POLL_MS()); return; }
     drawMine();
-    // One moved at the counter (picked up, ready): what the page said after redeeming is old news.
-    if (mine.some((r) => before.has(r.id) && before.get(r.id) !== r.status)) { notice = null; $("rewards-notice").textContent = ""; }
+    // One moved at the counter (made ready, picked up): what the page said after redeeming is old
+    // news. Only those moves: a poll that started before the owner's own cancel sees that cancel
+    // as a change, and must not wipe the "cancelled: points returned" the page has just said.
+    const moved = (r) => before.has(r.id) && before.get(r.id) !== r.status && ["ready", "picked_up"].includes(r.status);
+    if (mine.some(moved)) { notice = null; $("rewards-notice").textContent = ""; }
   }
 
   async function load() {
