@@ -94,7 +94,7 @@ const Catalogue = (() => {
       act("edit", _("Edit")),
       r.status !== "published" ? act("publish", _("Publish"), "") : act("withdraw", _("Withdraw"), "danger"),
       act("stock", _("Stock")),
-      r.status !== "withdrawn" ? act("grant", _("Grant to owners")) : "",
+      r.status !== "withdrawn" && r.kind !== "event_seat" ? act("grant", _("Grant to owners")) : "",
     ].join("");
     return `<div class="panel cat-item" data-reward="${r.id}">
       ${picture}

@@ -632,12 +632,13 @@ async def gift_reservations(
         # one reward are made one run at a time, and each run counts the stock the one before
         # left, so two runs at once neither give an owner two nor take more than there is.
         locked = await db.fetch(
-            "UPDATE reward SET stock_remaining = stock_remaining WHERE id = {} RETURNING stock_remaining, collect_days",
+            "UPDATE reward SET stock_remaining = stock_remaining WHERE id = {} RETURNING stock_remaining, collect_days, kind",
             reward_id,
         )
         if not locked:
             raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
         left, collect_days = locked[0]["stock_remaining"], locked[0]["collect_days"]
+        ready = locked[0]["kind"] in READY_AT_ONCE  # a voucher is used at its merchant's till: nothing to wait for
         have = {row["member"] for row in await db.fetch(
             "SELECT member FROM redemption WHERE reward = {} AND idempotency_key = {}", reward_id, key,
         )}
@@ -653,8 +654,8 @@ async def gift_reservations(
         for start in range(0, len(giving), GRANT_CHUNK):
             inserted = await Redemption.insert(*(
                 Redemption(
-                    reward=reward_id, member=member, points=0, status="reserved", idempotency_key=key,
-                    request_hash=fingerprint, code_nonce=_nonce(), granted_by=granted_by, reserved_at=now,
+                    reward=reward_id, member=member, points=0, status="ready" if ready else "reserved", idempotency_key=key,
+                    request_hash=fingerprint, code_nonce=_nonce(), granted_by=granted_by, reserved_at=now, ready_at=now if ready else None,
                     expires_at=now + timedelta(days=collect_days),
                 )
                 for member in giving[start:start + GRANT_CHUNK]
@@ -685,9 +686,7 @@ async def grant_preview(
         raise InvalidField(_("Name the occasion (2 to 100 characters)"), field="occasion")
     _check_segment(tiers, stages, "")
     await _check_projects(project_ids, "project_ids")
-    reward = await Reward.select(Reward.stock_remaining).where(Reward.id == reward_id).first()
-    if reward is None:
-        raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+    reward = await giftable_reward(reward_id)
     sql, args = _segment_sql(tiers, stages, project_ids)
     sql = sql.removesuffix(" ORDER BY member.id")
     rows = await db.fetch(
@@ -738,6 +737,13 @@ async def giftable_reward(reward_id: int) -> dict[str, Any]:
         raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
     if reward["status"] == "withdrawn":
         raise rules.RewardNotOnOffer(_("This reward has been withdrawn"), reason="withdrawn")
+    if reward["kind"] == "event_seat":
+        # A seat is a signup, made one owner at a time against the event's capacity and rules;
+        # a segment's gift would be a reservation without a seat.
+        raise InvalidField(
+            _("An event seat cannot be given to a group: owners redeem it, or it comes with a referral"),
+            field="reward_id", source="path",
+        )
     return reward
 
 

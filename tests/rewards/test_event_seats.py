@@ -146,3 +146,18 @@ async def test_a_signup_cancelled_on_the_events_side_gives_the_redemption_back_o
     assert await points.available(me) == 1000
     assert await LedgerEntry.count().where(LedgerEntry.kind == "reverse") == 1
     assert (await Reward.select(Reward.stock_remaining).where(Reward.id == reward_id).first())["stock_remaining"] == 10
+
+
+async def test_a_seat_cannot_be_granted_to_a_group_for_it_would_be_a_reservation_without_a_seat(database, frozen, tmp_path):
+    await owners(tmp_path, 2)
+    admin = await staff("admin-seats", "admin")
+    reward_id = await seat_reward(await event(), stock=5)
+
+    for attempt in (service.grant(reward_id, staff_id=admin, occasion="2027 春节"),
+                    service.grant_preview(reward_id, occasion="2027 春节")):
+        with pytest.raises(InvalidField) as refused:
+            await attempt
+        assert (refused.value.field, refused.value.source) == ("reward_id", "path")
+
+    assert await Redemption.count() == 0
+    assert (await Reward.select(Reward.stock_remaining).first())["stock_remaining"] == 5

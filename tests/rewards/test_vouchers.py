@@ -15,7 +15,7 @@ from loyalty.points import service as points
 from loyalty.rewards import service, vouchers
 from loyalty.rewards.tables import Redemption
 from tests.partner_api.builders import BASE, shop
-from tests.rewards.builders import NOW, give_points, member_client, owners, phone, reward
+from tests.rewards.builders import NOW, give_points, member_client, owners, phone, reward, staff
 
 USE = f"{BASE}/vouchers/redemptions"
 
@@ -186,3 +186,15 @@ async def test_20_tills_using_one_voucher_at_once_exactly_one_succeeds(database,
     assert Counter(type(r).__name__ for r in results if isinstance(r, BaseException)) == {"VoucherAlreadyUsed": 19}
     row = await Redemption.select().where(Redemption.id == body["id"]).first()
     assert row["status"] == "picked_up" and row["voucher_used_key"] is not None
+
+
+async def test_a_voucher_granted_to_a_group_is_ready_at_once_like_a_redeemed_one(database, frozen, tmp_path):
+    await owners(tmp_path, 2)
+    merchant = await shop("森林装饰")
+    gift = await voucher_reward(merchant.merchant_id, stock=5, prices={"platinum": 0, "gold": 0, "silver": 0, "blue": 0})
+
+    _grant, made = await service.grant(gift, staff_id=await staff("admin-vouchers", "admin"), occasion="2027 春节")
+
+    assert made == 2
+    rows = await Redemption.select(Redemption.status, Redemption.ready_at).where(Redemption.reward == gift)
+    assert [(r["status"], r["ready_at"] is not None) for r in rows] == [("ready", True)] * 2
