@@ -19,7 +19,7 @@ from piccolo.engine.base import Engine
 from loyalty import __version__, apidocs, db, jobs
 from loyalty.cards.api import MyCardController, StaffCardController, TierRuleController, code_keys
 from loyalty.points.api import MyPointsController, StaffAdjustmentRequestController, StaffPointsController
-from loyalty.referrals.api import MemberReferralController, StaffReferralController
+from loyalty.referrals.api import MemberReferralController, StaffReferralController, StaffReferralRuleController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.care.visit_api import StaffVisitController, staff_member_contacts
 from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
@@ -129,6 +129,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffPointsController,
             StaffAdjustmentRequestController,
             StaffReferralController,
+            StaffReferralRuleController,
             StaffMerchantController,
             StaffEventController,
             StaffProgramController,

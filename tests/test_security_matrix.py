@@ -235,6 +235,9 @@ TABLE: dict[str, Access] = {
     # owners' attempts with the precise refusal (phones of prospects): sales
     "GET /api/v1/staff/referrals/attempts": STAFF("sales"),
     "GET /api/v1/staff/referrals/funnel": STAFF("sales", "service"),
+    # what each referral stage pays (points, a gift): admins, on the rewards catalogue page
+    "GET /api/v1/staff/referral-rules": STAFF(),
+    "PATCH /api/v1/staff/referral-rules/{rule_id}": STAFF(),
     # merchants and their keys: admins
     "POST /api/v1/staff/merchants": STAFF(),
     "POST /api/v1/staff/merchants/{merchant}/stores": STAFF(),

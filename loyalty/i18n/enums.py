@@ -34,6 +34,10 @@ ENUMS: dict[str, dict[str, Message]] = {
         "signed": _p("referral_stage", "Signed"),
         "cancelled": _p("referral_stage", "Cancelled"),
     },
+    "referral_beneficiary": {
+        "referrer": _p("referral_beneficiary", "Referrer"),
+        "new_owner": _p("referral_beneficiary", "New owner (the friend)"),
+    },
     "event_kind": {
         "club_activity": _p("event_kind", "Club activity"),
         "owner_meetup": _p("event_kind", "Owner meetup"),

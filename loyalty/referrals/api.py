@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+import msgspec
+
+from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -18,7 +20,7 @@ from loyalty.identity.guards import member_id, requires_member
 from loyalty.referrals import service
 from loyalty.referrals.schemas import (
     FunnelMonth, LeadCreate, LeadMove, LeadRewardView, LeadView, OfficeVisitCreate, ReferralAttemptView, ReferralRules,
-    RewardRuleInfo, StaffLeadCreate,
+    RewardRuleChange, RewardRuleInfo, StaffLeadCreate, StaffRewardRuleView,
 )
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
@@ -214,3 +216,35 @@ class StaffReferralController(Controller):
             )
             for row in await service.funnel(start, end, project_id)
         ]
+
+
+def rule_view(rule: service.StaffRewardRule) -> StaffRewardRuleView:
+    return StaffRewardRuleView(
+        id=rule.id, stage=rule.stage, beneficiary=rule.beneficiary, points=rule.points, vesting_days=rule.vesting_days,
+        active=rule.active, gift_reward_id=rule.gift_reward_id, gift_name_zh=rule.gift_name_zh, gift_name_en=rule.gift_name_en,
+    )
+
+
+class StaffReferralRuleController(Controller):
+    """The rewards catalogue page's referral rules panel: what each stage of a referral pays, to whom."""
+
+    path = "/referral-rules"
+    tags = ["staff"]
+
+    @get(operation_id="staffListReferralRules", opt={"roles": ("admin",)},
+         summary="The referral reward rules (老带新): per stage and beneficiary, points, vesting and gift",
+         description="Every rule, switched off ones too, in stage order, each with its gift's names (or null).")
+    async def list_rules(self) -> list[StaffRewardRuleView]:
+        return [rule_view(rule) for rule in await service.staff_reward_rules()]
+
+    @raises("invalid-field", "not-found")
+    @patch("/{rule_id:int}", operation_id="staffChangeReferralRule", opt={"roles": ("admin",)},
+           summary="Change a referral reward rule's points, vesting days, gift or whether it is on (audited with before and after)",
+           description="Only the fields sent change; `gift_reward_id` null takes the gift away. The gift may be any "
+                       "reward not withdrawn (an event seat too). An active rule must give points or a gift. The change "
+                       "counts for stages reached from now on: rewards already given stay.")
+    async def change_rule(
+        self, rule_id: FromPath[int], data: JSONBody[RewardRuleChange], request: Request[Any, Any, State]
+    ) -> StaffRewardRuleView:
+        changes = {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET}
+        return rule_view(await service.change_reward_rule(rule_id, changes, request.state.staff.id))

@@ -95,6 +95,31 @@ class ReferralRules(msgspec.Struct):
     rewards: list[RewardRuleInfo]
 
 
+class StaffRewardRuleView(msgspec.Struct):
+    """A referral reward rule as staff edit it: what the beneficiary gets when a lead reaches the stage."""
+
+    id: int
+    stage: Annotated[Literal[LEAD_STAGES], msgspec.Meta(examples=["signed"])]
+    beneficiary: Annotated[Literal["referrer", "new_owner"], msgspec.Meta(
+        description="referrer: the owner who referred | new_owner: the friend who bought", examples=["referrer"]
+    )]
+    points: int
+    vesting_days: Annotated[int, msgspec.Meta(description="days the points stay pending before they can be used")]
+    active: bool
+    gift_reward_id: Annotated[int | None, msgspec.Meta(description="the reward given too (a free reservation), or null")]
+    gift_name_zh: Annotated[str | None, msgspec.Meta(examples=["中秋月饼礼盒"])] = None
+    gift_name_en: Annotated[str | None, msgspec.Meta(examples=["Mid-Autumn mooncake box"])] = None
+
+
+class RewardRuleChange(msgspec.Struct, forbid_unknown_fields=True):
+    """The fields to change (absent: unchanged; `gift_reward_id` null: no gift any more)."""
+
+    points: Annotated[int, msgspec.Meta(ge=0, le=1_000_000, examples=[2000])] | msgspec.UnsetType = msgspec.UNSET
+    vesting_days: Annotated[int, msgspec.Meta(ge=0, le=365, examples=[30])] | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+    gift_reward_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None | msgspec.UnsetType = msgspec.UNSET
+
+
 class ReferralAttemptView(msgspec.Struct):
     """One owner's try at registering a lead: `outcome` is `accepted`, or the precise
     refusal (`referral-already-owner`, `referral-protected`, `referral-visited-before`, ...)

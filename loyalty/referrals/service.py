@@ -536,6 +536,81 @@ async def reward_rules() -> list[RewardRuleView]:
 
 
 @dataclass(frozen=True)
+class StaffRewardRule:
+    id: int
+    stage: str
+    beneficiary: str
+    points: int
+    vesting_days: int
+    active: bool
+    gift_reward_id: int | None
+    gift_name_zh: str | None
+    gift_name_en: str | None
+
+
+RULE_FIELDS = ("points", "vesting_days", "active", "gift_reward_id")
+MAX_RULE_POINTS = 1_000_000
+MAX_VESTING_DAYS = 365
+
+
+async def staff_reward_rules() -> list[StaffRewardRule]:
+    """Every referral reward rule, switched off ones too, in stage order: what staff may edit."""
+    rows = await RewardRule.select(
+        *RewardRule.all_columns(), RewardRule.gift_reward.name_zh.as_alias("gift_name_zh"),
+        RewardRule.gift_reward.name_en.as_alias("gift_name_en"),
+    )
+    rules = [
+        StaffRewardRule(
+            row["id"], row["stage"], row["beneficiary"], int(row["points"]), row["vesting_days"], bool(row["active"]),
+            row["gift_reward"], row["gift_name_zh"], row["gift_name_en"] if row["gift_reward"] is not None else None,
+        )
+        for row in rows
+    ]
+    return sorted(rules, key=lambda r: (_stage_index(r.stage) if r.stage in STAGES else len(STAGES), r.beneficiary, r.id))
+
+
+async def change_reward_rule(rule_id: int, changes: dict[str, Any], staff_id: int) -> StaffRewardRule:
+    """Change a referral reward rule's points (0..1,000,000), vesting days (0..365), gift (any
+    reward not withdrawn, or None) or whether it is on; audited with before and after. It counts
+    for stages reached from now on: rewards already paid stay. An active rule must give
+    something (points or a gift): one that gives nothing is switched off, so the owner's
+    explainer and the staff page never disagree about whether a stage pays."""
+    if unknown := set(changes) - set(RULE_FIELDS):
+        raise InvalidField(_("This field cannot be edited here"), field=sorted(unknown)[0])
+    if "points" in changes and not 0 <= changes["points"] <= MAX_RULE_POINTS:
+        raise InvalidField(_("points must be between 0 and {high:,}", high=MAX_RULE_POINTS), field="points")
+    if "vesting_days" in changes and not 0 <= changes["vesting_days"] <= MAX_VESTING_DAYS:
+        raise InvalidField(_("vesting_days must be between 0 and {high:,}", high=MAX_VESTING_DAYS), field="vesting_days")
+    from loyalty.rewards import service as rewards
+
+    async with db.transaction():
+        row = await RewardRule.select().where(RewardRule.id == rule_id).first()
+        if row is None:
+            raise NotFound(_("There is no referral reward rule {id}", id=rule_id))
+        before = {"points": int(row["points"]), "vesting_days": row["vesting_days"], "active": bool(row["active"]),
+                  "gift_reward_id": row["gift_reward"]}
+        after = {**before, **changes}
+        if changes.get("gift_reward_id") is not None and changes["gift_reward_id"] != before["gift_reward_id"]:
+            await rewards.referral_gift_reward(changes["gift_reward_id"], "gift_reward_id")
+        if after["active"] and after["points"] == 0 and after["gift_reward_id"] is None:
+            raise InvalidField(
+                _("An active rule must give points or a gift: give one, or switch the rule off"), field="points"
+            )
+        changed = [name for name in RULE_FIELDS if before[name] != after[name]]
+        if changed:
+            await RewardRule.update({
+                RewardRule.points: after["points"], RewardRule.vesting_days: after["vesting_days"],
+                RewardRule.active: after["active"], RewardRule.gift_reward: after["gift_reward_id"],
+            }).where(RewardRule.id == rule_id)
+            await audit.record(
+                action="referral_rule.update", subject_kind="reward_rule", subject_id=rule_id, actor_id=staff_id,
+                data={"stage": row["stage"], "beneficiary": row["beneficiary"],
+                      "before": {n: before[n] for n in changed}, "after": {n: after[n] for n in changed}},
+            )
+    return next(rule for rule in await staff_reward_rules() if rule.id == rule_id)
+
+
+@dataclass(frozen=True)
 class LeadReward:
     stage: str
     points: int

@@ -11,6 +11,7 @@ from loyalty.rewards.tables import Reward
 
 STAGES = ("registered", "visited", "subscribed", "signed")  # forward order; plus "cancelled"
 LEAD_STAGES = (*STAGES, "cancelled")  # every stage a lead can be in
+BENEFICIARIES = ("referrer", "new_owner")  # who a reward rule pays: the owner who referred, the friend who bought
 BENEFICIARIES = ("referrer", "new_owner")
 
 

@@ -747,6 +747,17 @@ async def giftable_reward(reward_id: int) -> dict[str, Any]:
     return reward
 
 
+async def referral_gift_reward(reward_id: int, field: str) -> dict[str, Any]:
+    """The reward a referral rule may give: any that exists and is not withdrawn (an event seat
+    too: one owner at a time, the referral signs them up). Refusals name `field`."""
+    reward = await Reward.select().where(Reward.id == reward_id).first()
+    if reward is None:
+        raise InvalidField(_("There is no reward {reward_id}", reward_id=reward_id), field=field)
+    if reward["status"] == "withdrawn":
+        raise InvalidField(_("This reward has been withdrawn"), field=field)
+    return reward
+
+
 async def segment_members(tiers: Sequence[str], stages: Sequence[str], project_ids: Sequence[int]) -> list[int]:
     """The owners in a segment (tiers, stages, projects; empty = any), by member id."""
     sql, args = _segment_sql(tiers, stages, project_ids)

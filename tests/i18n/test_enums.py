@@ -25,7 +25,7 @@ from loyalty.identity.tables import ROLES
 from loyalty.members.tables import GENDERS
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
-from loyalty.referrals.tables import LEAD_STAGES
+from loyalty.referrals.tables import BENEFICIARIES, LEAD_STAGES
 from loyalty.rewards.tables import REDEMPTION_STATUSES, REWARD_KINDS
 from loyalty.settings import LANGUAGES
 
@@ -43,6 +43,7 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "owner_stage": OWNER_STAGES,
     "gender": GENDERS,
     "referral_stage": LEAD_STAGES,
+    "referral_beneficiary": BENEFICIARIES,
     "event_kind": EVENT_KINDS,
     "event_status": EVENT_STATUSES,
     "reward_kind": REWARD_KINDS,
