@@ -39,7 +39,7 @@ const Catalogue = (() => {
     $("cat-notice").textContent = my.notice ? my.notice() : "";
     await loadProjectList();
     relabel();
-    await refresh();
+    await Promise.all([refresh(), ReferralRules.load()]);
   }
 
   // After a change of language: the open form's and grant's choices in the new one, as they were chosen.

@@ -16,16 +16,38 @@ function stageEarns(stage, points) {
   }
 }
 
+// A gift-only rule: the stage gives the gift, not "0 points".
+function stageGift(stage, gift) {
+  switch (stage) {
+    case "registered": return _("You register your friend: the gift “{gift}”", { gift });
+    case "visited": return _("Your friend visits the sales office: the gift “{gift}”", { gift });
+    case "subscribed": return _("Your friend subscribes to a home: the gift “{gift}”", { gift });
+    default: return _("Your friend signs the purchase contract: the gift “{gift}”", { gift });
+  }
+}
+
+const giftName = (r) => (r.gift_name_zh ? (english() && r.gift_name_en ? r.gift_name_en : r.gift_name_zh) : null);
+
+function ruleLine(r) {
+  const gift = giftName(r);
+  // English puts a space before its bracket; Chinese brackets are full width and need none.
+  const later = r.vesting_days && r.points > 0 ? (english() ? " " : "") + _n("(usable {count} day later)", "(usable {count} days later)", r.vesting_days) : "";
+  const plusGift = gift ? " " + _("+ gift: {gift}", { gift }) : "";
+  const stage = enumLabel("referral_stage", r.stage);
+  if (r.points <= 0) {
+    if (r.beneficiary === "referrer") return stageGift(r.stage, gift);
+    if (r.stage === "signed") return _("Your friend gets the gift “{gift}” on signing", { gift });
+    return _("Your friend gets the gift “{gift}” when they reach “{stage}”", { gift, stage });
+  }
+  if (r.beneficiary === "referrer") return stageEarns(r.stage, r.points) + later + plusGift;
+  if (r.stage === "signed") return _("Your friend gets {points} welcome points on signing", { points: I18n.number(r.points) }) + later + plusGift;
+  return _("Your friend gets {points} welcome points when they reach “{stage}”", { points: I18n.number(r.points), stage }) + later + plusGift;
+}
+
 function rulesHtml(rules) {
   // The owner's own rewards first, then what the friend gets.
   const ordered = rules.rewards.filter((r) => r.beneficiary === "referrer").concat(rules.rewards.filter((r) => r.beneficiary !== "referrer"));
-  const lines = ordered.map((r) => {
-    // English puts a space before its bracket; Chinese brackets are full width and need none.
-    const later = r.vesting_days ? (english() ? " " : "") + _n("(usable {count} day later)", "(usable {count} days later)", r.vesting_days) : "";
-    if (r.beneficiary === "referrer") return stageEarns(r.stage, r.points) + later;
-    if (r.stage === "signed") return _("Your friend gets {points} welcome points on signing", { points: I18n.number(r.points) }) + later;
-    return _("Your friend gets {points} welcome points when they reach “{stage}”", { points: I18n.number(r.points), stage: enumLabel("referral_stage", r.stage) }) + later;
-  });
+  const lines = ordered.map(ruleLine);
   lines.push(_n(
     "For {count} day after you register a friend, the referral is yours alone.",
     "For {count} days after you register a friend, the referral is yours alone.", rules.protection_days,
