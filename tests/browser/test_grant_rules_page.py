@@ -59,7 +59,12 @@ async def save(page: Page, name: str, *, panel: Locator | None = None) -> None:
     folder = os.environ.get("LOYALTY_SCREENSHOTS_DIR")
     if folder:
         await page.evaluate("document.fonts.ready.then(() => true)")
-        await (panel or page).screenshot(path=Path(folder) / f"grant-rules-{name}.png")
+        if panel is None:
+            await page.screenshot(path=Path(folder) / f"grant-rules-{name}.png")
+            return
+        await page.evaluate("document.querySelector('header').style.position = 'static'")
+        await panel.screenshot(path=Path(folder) / f"grant-rules-{name}.png")
+        await page.evaluate("document.querySelector('header').style.position = ''")
 
 
 async def fits(page: Page, width: int) -> None:
