@@ -39,6 +39,7 @@ const Catalogue = (() => {
     $("cat-notice").textContent = my.notice ? my.notice() : "";
     await loadProjectList();
     relabel();
+    GrantRules.relabel();
     await Promise.all([refresh(), ReferralRules.load()]);
   }
 
@@ -95,6 +96,7 @@ const Catalogue = (() => {
       r.status !== "published" ? act("publish", _("Publish"), "") : act("withdraw", _("Withdraw"), "danger"),
       act("stock", _("Stock")),
       r.status !== "withdrawn" && r.kind !== "event_seat" ? act("grant", _("Grant to owners")) : "",
+      r.status !== "withdrawn" && r.kind !== "event_seat" ? act("grant-rules", _("Give automatically")) : "",  // grant-rules.js
     ].join("");
     return `<div class="panel cat-item" data-reward="${r.id}">
       ${picture}
@@ -274,6 +276,7 @@ const Catalogue = (() => {
     if (!r) return;
     if (what === "edit") { openForm(r); return; }
     if (what === "grant") { openGrant(r); return; }
+    if (what === "grant-rules") { GrantRules.open(r); return; }
     if (what === "stock") {
       const box = document.querySelector(`[data-stock-box="${id}"]`);
       box.hidden = !box.hidden;

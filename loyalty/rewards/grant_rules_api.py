@@ -21,7 +21,7 @@ def rule_view(rule: dict[str, Any]) -> GrantRuleView:
         id=rule["id"], reward_id=rule["reward"], occasion_kind=rule["occasion_kind"], holiday=rule["holiday"] or None,
         days_before=rule["days_before"], tiers=rules.split(rule["segment_tiers"]), stages=rules.split(rule["segment_stages"]),
         project_ids=[int(p) for p in rules.split(rule["segment_projects"])], status=rule["status"],
-        created_at=rule["created_at"], granted=rule.get("granted", {}),
+        created_at=rule["created_at"], granted=rule.get("granted", {}), next_on=rule.get("next_on"),
     )
 
 

@@ -273,3 +273,5 @@ class GrantRuleView(msgspec.Struct):
     created_at: Aware
     granted: Annotated[dict[str, int], msgspec.Meta(description="reservations made per occasion (birthday-2027, "
                                                                 "mid_autumn-2027)", examples=[{"mid_autumn-2027": 120}])]
+    next_on: Annotated[date | None, msgspec.Meta(description="a holiday rule's next occasion (Beijing day, today's while "
+                                                             "its window is open); null for birthdays")] = None

@@ -100,9 +100,11 @@ async def set_rule_status(reward_id: int, rule_id: int, status: str, staff_id: i
 
 
 async def rules_of(reward_id: int) -> list[dict[str, Any]]:
-    """A reward's standing rules, newest first, each with the gifts it made per occasion."""
+    """A reward's standing rules, newest first, each with the gifts it made per occasion and,
+    for a holiday, the day of its next occasion (today's, while its window is open)."""
     if not await Reward.exists().where(Reward.id == reward_id):
         raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+    today = clock.now().astimezone(clock.LOCAL_ZONE).date()
     found = [dict(r) for r in await RewardGrantRule.select().where(RewardGrantRule.reward == reward_id).order_by(
         RewardGrantRule.id, ascending=False,
     )]
@@ -111,7 +113,17 @@ async def rules_of(reward_id: int) -> list[dict[str, Any]]:
     ).order_by(RewardGrant.id)
     for rule in found:
         rule["granted"] = {g["occasion_key"]: g["granted"] for g in grants if g["rule"] == rule["id"]}
+        rule["next_on"] = next_holiday_on(rule["holiday"], today) if rule["occasion_kind"] == "holiday" else None
     return found
+
+
+def next_holiday_on(holiday_key: str, today: date) -> date | None:
+    """The holiday's next day on or after `today` (lunar ones by the lunar calendar)."""
+    for year in (today.year, today.year + 1):
+        for holiday in holidays(year):
+            if holiday.key == holiday_key and holiday.on >= today:
+                return holiday.on
+    return None
 
 
 # --- the job -----------------------------------------------------------------------------------------

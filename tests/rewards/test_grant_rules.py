@@ -293,6 +293,18 @@ async def test_an_owner_cannot_take_a_gifts_place_with_its_key(database, setting
 # --- staff's routes --------------------------------------------------------------------------------------
 
 
+def next_mid_autumn(today: date) -> date:
+    return min(h.on for year in (today.year, today.year + 1) for h in holidays(year) if h.key == "mid_autumn" and h.on >= today)
+
+
+def test_a_holiday_rules_next_occasion_is_this_years_until_the_day_then_next_years():
+    mid_autumn_2027 = next(h.on for h in holidays(2027) if h.key == "mid_autumn")
+    assert standing_grants.next_holiday_on("mid_autumn", MID_AUTUMN_2026 - timedelta(days=30)) == MID_AUTUMN_2026
+    assert standing_grants.next_holiday_on("mid_autumn", MID_AUTUMN_2026) == MID_AUTUMN_2026
+    assert standing_grants.next_holiday_on("mid_autumn", MID_AUTUMN_2026 + timedelta(days=1)) == mid_autumn_2027
+    assert standing_grants.next_holiday_on("new_year", date(2026, 12, 31)) == date(2027, 1, 1)
+
+
 async def test_admins_create_list_pause_and_resume_rules_others_may_not(database, settings, frozen, tmp_path):
     await owners(tmp_path, 1)
     admin_id = await staff("maker", "admin")
@@ -304,6 +316,7 @@ async def test_admins_create_list_pause_and_resume_rules_others_may_not(database
         rule = made.json()
         assert (rule["occasion_kind"], rule["holiday"], rule["days_before"], rule["tiers"], rule["status"]) == (
             "holiday", "mid_autumn", 7, ["gold"], "active")
+        assert rule["next_on"] == next_mid_autumn(TODAY).isoformat()  # the page says which day is next
         assert (await admin.post(f"{base}/{rule['id']}/pause")).status_code == 204
         listed = await admin.get(base)
         assert [(r["id"], r["status"]) for r in listed.json()] == [(rule["id"], "paused")]
