@@ -272,6 +272,8 @@ COLUMNS: dict[str, Message] = {
     "updated_at": _p("admin_column", "Updated at"),
     "user": _p("admin_column", "Login account"),
     "valid_from": _p("admin_column", "Valid from"),
+    "gift_reward": _p("admin_column", "Gift"),
+    "severity": _p("admin_column", "Severity"),
     "valid_to": _p("admin_column", "Valid until"),
     "venue": _p("admin_column", "Venue"),
     "vesting_days": _p("admin_column", "Days until available"),

@@ -10,8 +10,9 @@ import typing
 import pytest
 
 from loyalty.cards.tables import TIERS
+from loyalty.care.cases import CLOCK_NAMES
 from loyalty.care.tables import (
-    BROADCAST_KINDS, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES, VISIT_KINDS,
+    BROADCAST_KINDS, CASE_SEVERITIES, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES, VISIT_KINDS,
     VISIT_OUTCOMES, VISIT_STATUSES,
 )
 from loyalty.care.visits import SCOPES as VISIT_SCOPES
@@ -26,7 +27,7 @@ from loyalty.members.tables import GENDERS
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
 from loyalty.referrals.tables import BENEFICIARIES, LEAD_STAGES
-from loyalty.rewards.tables import REDEMPTION_STATUSES, REWARD_KINDS
+from loyalty.rewards.tables import REDEMPTION_STATUSES, REWARD_KINDS, REWARD_STATUSES
 from loyalty.settings import LANGUAGES
 
 
@@ -47,6 +48,7 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "event_kind": EVENT_KINDS,
     "event_status": EVENT_STATUSES,
     "reward_kind": REWARD_KINDS,
+    "reward_status": REWARD_STATUSES,
     "redemption_status": REDEMPTION_STATUSES,
     # `payment_preparing` is shown for a promoted seat whose payment is not ready yet
     # (loyalty/events/api.py); it is not stored as a status.
@@ -54,6 +56,8 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "checkin_result": _literal_values(CheckinView, "result"),
     "case_kind": CASE_KINDS,
     "case_status": CASE_STATUSES,
+    "case_severity": CASE_SEVERITIES,
+    "case_clock": CLOCK_NAMES,
     "visit_kind": VISIT_KINDS,
     "visit_status": VISIT_STATUSES,
     "visit_outcome": VISIT_OUTCOMES,
