@@ -167,6 +167,7 @@ const Catalogue = (() => {
       eligible_tiers: [], eligible_stages: [], eligible_project_ids: [], stock_total: 0,
     };
     $("cat-kind").value = r.kind;
+    $("cat-kind").disabled = !!reward;  // a kind is for good: its redemptions are of it (a new kind is a new reward)
     $("cat-name-zh").value = r.name_zh; $("cat-name-en").value = r.name_en;
     $("cat-desc-zh").value = r.description_zh; $("cat-desc-en").value = r.description_en;
     $("cat-place-zh").value = r.pickup_place; $("cat-place-en").value = r.pickup_place_en;

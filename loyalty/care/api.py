@@ -283,7 +283,7 @@ class StaffCaseController(Controller):
         """For the care desk: reply to the owner on their case. The first reply stops the reply clock."""
         return Created(id=await cases.staff_reply(case_id, request.state.staff.id, data.text))
 
-    @raises("invalid-field", "not-found")
+    @raises("case-closed", "invalid-field", "not-found")
     @post("/{case_id:int}/assignment", operation_id="staffAssignCase", status_code=HTTP_204_NO_CONTENT, summary="Assign (audited)", opt=SERVICE)
     async def assign(self, case_id: FromPath[int], data: JSONBody[Assignment], request: Request[Any, Any, State]) -> None:
         """For the care desk: give a case to the staff member who will handle it (audited)."""

@@ -174,10 +174,14 @@ async def staff_reply(case_id: int, staff_id: int, text: str, now: datetime | No
 async def assign(case_id: int, assignee_id: int, staff_id: int) -> None:
     from loyalty.identity.tables import StaffAccount
 
-    if not await StaffAccount.exists().where((StaffAccount.id == assignee_id) & (StaffAccount.active == True)):  # noqa: E712
-        raise InvalidField(_("no active staff member {staff_id}", staff_id=assignee_id), field="staff_id")
+    # Only someone who can open the desk can answer the case (the desk's handlers: service, admin).
+    if not await StaffAccount.exists().where(
+        (StaffAccount.id == assignee_id) & (StaffAccount.active == True) & StaffAccount.role.is_in(["service", "admin"])  # noqa: E712
+    ):
+        raise InvalidField(_("no active service staff member {staff_id}", staff_id=assignee_id), field="staff_id")
     async with db.transaction():
-        await get_case(case_id)
+        if (await get_case(case_id))["status"] == "followed_up":  # done with: nothing left for anyone to do
+            raise CaseClosed(field="staff_id")
         await Case.update({Case.assigned_to: assignee_id}).where(Case.id == case_id)
         await audit.record(action="case.assign", subject_kind="case", subject_id=case_id, actor_id=staff_id,
                            data={"assignee": assignee_id})

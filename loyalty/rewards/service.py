@@ -265,6 +265,12 @@ async def update_reward(reward_id: int, changes: dict[str, Any], staff_id: int) 
         row = await Reward.select().where(Reward.id == reward_id).first()
         if row is None:
             raise NotFound(_("There is no reward {reward_id}", reward_id=reward_id))
+        if changes.get("kind", row["kind"]) != row["kind"]:
+            # A voucher needs its merchant, a seat its event, and the redemptions already made are
+            # of the old kind (a pick-up code, a voucher code, a ticket): a new kind is a new reward.
+            raise InvalidField(
+                _("A reward's kind cannot change once it is made: create a new reward of the kind you want"), field="kind",
+            )
         before = _as_draft(row)
         # `prices`, when given, is all four tiers (one left out is not offered to it).
         after = replace(before, **changes)
@@ -549,6 +555,12 @@ async def pick_up(code: str, staff_id: int, signer: codes.CodeVerifier, *, now: 
         raise type(error)(NOT_A_PICKUP_CODE, field="code") from None
     if payload.kind != "pickup":
         raise codes.CodeMalformed(_("This is not a pick-up code"), field="code")
+    kind = await db.fetch(
+        "SELECT reward.kind FROM redemption JOIN reward ON reward.id = redemption.reward WHERE redemption.id = {}",
+        payload.subject_id,
+    )
+    if kind and kind[0]["kind"] in READY_AT_ONCE:  # used at a merchant's till, or a ticket at the door: not here
+        raise codes.CodeMalformed(NOT_A_PICKUP_CODE, field="code")
     async with db.transaction():
         rows = await db.fetch(
             "UPDATE redemption SET status = 'picked_up', picked_up_at = {}, picked_up_by = {} "

@@ -194,3 +194,22 @@ async def test_the_case_page_shows_the_owners_rating_and_the_follow_up_note(data
     assert shown["rating"]["comment"] == "师傅很专业"
     assert shown["follow_up_note"] == "业主满意"
     assert shown["next_clock"] is None and shown["status"] == "followed_up"
+
+
+async def test_a_case_goes_only_to_desk_staff_and_not_once_it_is_followed_up(database, settings, frozen, tmp_path):
+    # The outside review gave a closed case to a sales adviser, who then could not open it.
+    (owner,) = await owners(tmp_path, 1)
+    carer = await staff("care2", "service")
+    adviser = await staff("sales1", "sales")
+    case_id = await cases.open_case(owner, "complaint", "漏水", "天花板漏水", now=hours_ago(30))
+    async with staff_client(database, settings, "care1", "service") as service:
+        to_sales = await service.post(f"{STAFF_CASES}/{case_id}/assignment", json={"staff_id": adviser})
+        to_carer = await service.post(f"{STAFF_CASES}/{case_id}/assignment", json={"staff_id": carer})
+        await cases.resolve(case_id, "已修好", carer, now=hours_ago(5))
+        await cases.follow_up(case_id, "业主满意", carer, now=hours_ago(1))
+        after_follow_up = await service.post(f"{STAFF_CASES}/{case_id}/assignment", json={"staff_id": carer})
+
+    assert (to_sales.status_code, to_sales.json()["errors"][0]["field"]) == (422, "staff_id"), to_sales.text
+    assert to_carer.status_code == 204
+    assert (after_follow_up.status_code, after_follow_up.json()["type"]) == (409, "/problems/case-closed"), after_follow_up.text
+    assert (await Case.select(Case.assigned_to).first())["assigned_to"] == carer

@@ -279,3 +279,21 @@ async def test_the_english_pick_up_place_is_given_to_owners(database, settings, 
         mine = (await owner.get("/api/v1/me/redemptions")).json()
     assert [(o["pickup_place"], o["pickup_place_en"]) for o in offers] == [("云湖里售楼处", "Yunhuli sales office")]
     assert mine[0]["pickup_place_en"] == "Yunhuli sales office"
+
+
+async def test_a_rewards_kind_cannot_change_for_the_redemptions_made_are_of_their_kind(database, settings, frozen, tmp_path):
+    # The outside review turned a published gift into a voucher with no merchant (owners then paid
+    # for a voucher no till takes) and into a seat with no event (a held pick-up code lost its QR).
+    me, = await owners(tmp_path, 1)
+    await give_points(me, 1000)
+    reward_id = await reward()
+    await service.redeem(me, reward_id, "a-gift")
+    async with staff_client(database, settings, "boss", "admin") as admin:
+        same = await admin.patch(f"/api/v1/staff/rewards/{reward_id}", json={"kind": "gift", "name_en": "Mooncakes"})
+        answers = [await admin.patch(f"/api/v1/staff/rewards/{reward_id}", json={"kind": kind}) for kind in ("voucher", "event_seat", "service")]
+
+    assert same.status_code == 200, same.text
+    for refused in answers:
+        assert (refused.status_code, refused.json()["type"]) == (422, "/problems/invalid-field"), refused.text
+        assert refused.json()["errors"][0]["field"] == "kind"
+    assert (await Reward.select(Reward.kind).first())["kind"] == "gift"

@@ -198,3 +198,19 @@ async def test_a_voucher_granted_to_a_group_is_ready_at_once_like_a_redeemed_one
     assert made == 2
     rows = await Redemption.select(Redemption.status, Redemption.ready_at).where(Redemption.reward == gift)
     assert [(r["status"], r["ready_at"] is not None) for r in rows] == [("ready", True)] * 2
+
+
+async def test_a_vouchers_pick_up_code_is_refused_at_the_counter_and_leaves_it_ready(database, settings, frozen, tmp_path):
+    # A voucher is used at its merchant's till; the reward counter must not hand it over (the
+    # review's 500 came from a counter answer that had no row for a voucher).
+    from loyalty.cards import service as cards
+    from loyalty.cards.codes import CodeMalformed
+
+    _merchant, me, body, _code = await redeemed_voucher(database, settings, tmp_path)
+    signer = cards.signer_for(settings)
+    row = (await service.owner_redemptions(me, [body["id"]]))[0]
+
+    with pytest.raises(CodeMalformed):
+        await service.pick_up(service.pickup_code(signer, row), await staff("clerk-v", "service"), signer)
+
+    assert (await Redemption.select(Redemption.status).where(Redemption.id == body["id"]).first())["status"] == "ready"
