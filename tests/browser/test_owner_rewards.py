@@ -289,6 +289,13 @@ async def test_a_voucher_shows_its_code_for_its_merchant_and_a_seat_its_event_ti
     await expect(mine_seat).to_contain_text("凭活动门票入场")
     await expect(mine_seat.locator(f'a[href="#event/{class_id}"]')).to_be_visible()
     await expect(mine_seat.locator("img.pickup-qr")).to_have_count(0)
+    # Their own words: a voucher is used at a till and a seat taken at the door, not "picked up".
+    await expect(mine_voucher.locator(".status")).to_have_text("可使用")
+    await expect(mine_seat.locator(".status")).to_have_text("已订名额")
     await fits_the_phone(owner)
     await save(owner, "rewards-voucher-seat-zh")
+    # The till's part is tested in tests/rewards/test_vouchers.py; here the page the owner holds then.
+    await Redemption.update({Redemption.status: "picked_up", Redemption.picked_up_at: clock.now()}).where(Redemption.reward == voucher)
+    await expect(mine_voucher.locator(".status")).to_have_text("已使用")  # the page polls while a seat is open
+    await expect(mine_voucher.locator(".picked-up")).to_contain_text("使用")
     assert pages.errors == []

@@ -44,6 +44,11 @@ const Rewards = (() => {
   function statusLabel(r) {
     if (!r.points && r.status === "cancelled") return _("Cancelled");
     if (!r.points && r.status === "expired") return _("Not collected in time");
+    // A voucher is used at a till and a seat taken at the door: not picked up at a counter.
+    if (r.reward_kind === "voucher" && r.status === "ready") return _("Ready to use");
+    if (r.reward_kind === "voucher" && r.status === "picked_up") return _("Used");
+    if (r.reward_kind === "event_seat" && r.status === "ready") return _("Seat booked");
+    if (r.reward_kind === "event_seat" && r.status === "picked_up") return _("Attended");
     return enumLabel("redemption_status", r.status);
   }
 
@@ -69,7 +74,9 @@ const Rewards = (() => {
       lines.push(`<p class="muted">${esc(_("Collect by {time}", { time: I18n.dateTime(r.expires_at) }))}</p>`);
       lines.push(`<button class="secondary" type="button" data-cancel-redemption="${r.id}">${esc(_("Cancel the redemption"))}</button>`);
     } else if (r.status === "picked_up") {
-      lines.push(`<p class="picked-up">${esc(_("Picked up {time}", { time: I18n.dateTime(r.picked_up_at) }))}</p>`);
+      const when = { time: I18n.dateTime(r.picked_up_at) };
+      const said = { voucher: _("Used {time}", when), event_seat: _("Checked in {time}", when) }[r.reward_kind] || _("Picked up {time}", when);
+      lines.push(`<p class="picked-up">${esc(said)}</p>`);
     }
     return `<div class="event redemption" data-redemption="${r.id}" data-status="${esc(r.status)}">
       <div class="row"><strong>${esc(rewardName(r))}</strong><span class="status" data-status="${esc(r.status)}">${esc(statusLabel(r))}</span></div>
