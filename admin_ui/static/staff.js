@@ -69,7 +69,13 @@ async function show(address) {
   state.view = view;
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
   document.querySelectorAll("[data-view]").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
-  await { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, desk: () => loadDesk(detail), visits: loadVisits, rewards: () => Catalogue.load(), dashboards: loadDashboards, messages: loadMessages }[view]?.();
+  const load = { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, desk: () => loadDesk(detail), visits: loadVisits, rewards: () => Catalogue.load(), dashboards: loadDashboards, messages: loadMessages }[view];
+  try {
+    await load?.();
+  } catch (error) {
+    // Logged out while the view was loading (another tab, the session's end): api() has shown the login.
+    if (error.message !== "not logged in") throw error;
+  }
 }
 
 // --- projects, by name in the reader's language ----------------------------------------------

@@ -246,6 +246,7 @@ async def test_the_owner_page_in_english_has_no_chinese(world: World, pages: Pag
     # The card loaded first: a request still under way when the switch saves the language
     # answers with the session it started with, and the cookie session keeps the last one.
     await expect(page.locator("#qr svg")).to_be_visible()
+    await page.wait_for_load_state("networkidle")  # and the other tabs' quiet prefetch, under way too
     await page.click("#lang")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator("#lang")).to_have_text("简体中文")
