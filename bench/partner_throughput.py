@@ -68,6 +68,7 @@ import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.sms_server import SERVER_SMS_ENV  # noqa: E402
 
 from loyalty import clock, db  # noqa: E402
 from loyalty.cards import codes, service as cards  # noqa: E402
@@ -205,6 +206,8 @@ def server_env(url: str) -> dict[str, str]:
         "LOYALTY_PARTNER_RATE_LIMIT": RATE_LIMIT,
         # One merchant sells for the whole run: its daily earn cap must not cut the sales short.
         "LOYALTY_MERCHANT_EARN_MAX_PER_DAY": "1000000000",
+        # `serve` without --demo wants a real SMS configuration; the run sends none.
+        **SERVER_SMS_ENV,
     }
 
 
