@@ -214,3 +214,5 @@ $("bc-form").addEventListener("input", (e) => {
 });
 $("bc-reload").addEventListener("click", () => loadBroadcasts());
 $("bc-list").addEventListener("click", (e) => { if (e.target.dataset.cancel) cancelBroadcast(e.target.dataset.cancel); });
+
+defineView("messages", [], loadMessages);

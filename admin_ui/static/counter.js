@@ -162,3 +162,5 @@ $("counter-reload").addEventListener("click", () => loadCounterList());
 $("counter-more").addEventListener("click", () => loadCounterList(true));
 $("counter-list").addEventListener("click", (e) => { if (e.target.dataset.ready) markReady(e.target.dataset.ready); });
 window.addEventListener("hashchange", () => { if (location.hash !== "#counter") stopCounterCamera(); });
+
+defineView("counter", ["service"], loadCounter);

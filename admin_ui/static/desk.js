@@ -278,3 +278,5 @@ $("desk-case").addEventListener("click", (e) => { if (e.target.closest("button")
 ["desk-kind", "desk-project", "desk-assignee", "desk-state"].forEach((id) => $(id).addEventListener("change", () => loadQueue()));
 $("desk-reload").addEventListener("click", () => loadQueue());
 $("desk-more").addEventListener("click", () => loadQueue(true));
+
+defineView("desk", ["service"], loadDesk);

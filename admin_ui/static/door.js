@@ -383,3 +383,5 @@ $("scan-camera").addEventListener("click", toggleCamera);
 $("door-device-new").addEventListener("click", newDoorDevice);
 window.addEventListener("online", () => { showNetwork(); if (state.view === "scanner") inBackground(prepare); });
 window.addEventListener("offline", showNetwork);
+
+defineView("scanner", ["event_staff"], loadScanner);

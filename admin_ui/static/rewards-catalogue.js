@@ -454,3 +454,5 @@ const Catalogue = (() => {
 
   return { load };
 })();
+
+defineView("rewards", [], () => Catalogue.load());

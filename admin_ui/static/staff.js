@@ -9,7 +9,10 @@ const TIERS = ["platinum", "gold", "silver", "blue"];
 
 // Which roles may use each view (admins every one), as the API's guards allow them: a view a role
 // may not use is not offered, rather than opened empty.
-const VIEW_ROLES = { referrals: ["sales"], scanner: ["event_staff"], counter: ["service"], desk: ["service"], visits: ["service"], rewards: [], dashboards: ["sales", "event_staff", "service"], messages: [] };
+// Each view's module registers itself with defineView (its name, the roles besides admin, its loader), so a
+// new page is one script and one <section>, not an edit here.
+const VIEWS = {};
+function defineView(name, roles, load) { VIEWS[name] = { roles, load }; }
 const PREFERRED = { sales: "referrals", event_staff: "scanner", service: "desk", admin: "dashboards" };
 const GATE_KEY = "owner-club.gate";  // the gate this browser's staff member last typed (localStorage)
 
@@ -44,8 +47,8 @@ function showLogin() {
   $("nav").hidden = true; document.querySelectorAll(".view").forEach((v) => { v.hidden = true; }); $("login").hidden = false;
 }
 // A phone set up as a door scanner (from a QR, door.js) has the scanner only, whatever its issuer's role.
-const mayUse = (view) => !!state.me && view in VIEW_ROLES && (state.me.door_event_id ? view === "scanner"
-  : state.me.role === "admin" || VIEW_ROLES[view].includes(state.me.role));
+const mayUse = (view) => !!state.me && view in VIEWS && (state.me.door_event_id ? view === "scanner"
+  : state.me.role === "admin" || VIEWS[view].roles.includes(state.me.role));
 
 async function start() {
   await openDoorFromAddress();
@@ -69,9 +72,8 @@ async function show(address) {
   state.view = view;
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
   document.querySelectorAll("[data-view]").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
-  const load = { referrals: loadBoard, scanner: loadScanner, counter: loadCounter, desk: () => loadDesk(detail), visits: loadVisits, rewards: () => Catalogue.load(), dashboards: loadDashboards, messages: loadMessages }[view];
   try {
-    await load?.();
+    await VIEWS[view].load(detail);
   } catch (error) {
     // Logged out while the view was loading (another tab, the session's end): api() has shown the login.
     if (error.message !== "not logged in") throw error;
@@ -347,4 +349,7 @@ $("dash-reload").addEventListener("click", loadDashboards);
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 document.addEventListener("click", (e) => { if (e.target.dataset.move) moveLead(e.target.dataset.move, e.target.dataset.to); });
 // After every script of the page has run (door.js comes after this one).
+defineView("referrals", ["sales"], loadBoard);
+defineView("dashboards", ["sales", "event_staff", "service"], loadDashboards);
+
 document.addEventListener("DOMContentLoaded", () => I18n.load().then(() => { showSwitch(); return start(); }));

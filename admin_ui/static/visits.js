@@ -142,3 +142,5 @@ document.addEventListener("submit", (e) => {
 });
 $("visits-scope").addEventListener("change", () => { visitDesk.open = null; loadVisitList(); });
 $("visits-reload").addEventListener("click", loadVisits);
+
+defineView("visits", ["service"], loadVisits);
