@@ -32,6 +32,7 @@ from typing import Awaitable, Callable
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
+from loyalty import clock
 from loyalty.settings import Settings
 
 log = logging.getLogger("loyalty.rate_limits")
@@ -113,7 +114,7 @@ class Count:
     number: int  # 1 = the first request of the window
     limit: int
     reset: int  # whole seconds until the window ends
-    ends_at: float  # when the window ends (time.time())
+    ends_at: float  # when the window ends (a timestamp on loyalty.clock)
     shared: bool  # counted over all processes (False: by this process alone, Redis down)
 
     @property
@@ -140,8 +141,9 @@ class FixedWindow:
         self.namespace = namespace
 
     async def hit(self, identity: str) -> Count:
-        """Count one request of `identity`."""
-        now = time.time()
+        """Count one request of `identity`. Windows follow the app's clock (loyalty.clock), so
+        a replayed history or a test at a chosen moment counts in that moment's window."""
+        now = clock.now().timestamp()
         window = int(now // self.period)
         ends_at = float((window + 1) * self.period)
         number, shared = await self.counters.incr(self.item.key_for(self.namespace, identity, window), self.period)

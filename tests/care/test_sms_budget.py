@@ -11,6 +11,8 @@ from loyalty.identity import service as identity
 from tests.care.test_sms_channel import phone_of, sms_settings
 from tests.events.builders import owners
 
+MID_WINDOW = clock.now().replace(hour=4, minute=0, second=0, microsecond=0)  # 12:00 Beijing today
+
 
 async def test_messages_held_by_the_per_number_limit_do_not_use_up_the_days_budget(database, sms_stand_in, tmp_path):
     a, b = await owners(tmp_path, 2)
@@ -43,13 +45,16 @@ async def test_a_login_code_held_past_its_expiry_is_given_up_not_sent_dead(datab
     settings = sms_settings(database, sms_stand_in, sms_per_number_limit="1/day", sms_daily_limit="9999/day")
     phone = await phone_of(member)
 
-    await identity.request_login_code(phone, settings)
-    await identity.request_login_code(phone, settings)  # held until tomorrow by the per-number limit
+    # Mid-window: a day's window ends at 00:00 UTC, and a run minutes before it would rightly keep
+    # the code, which is still alive when the limit lifts.
+    with clock.as_of(MID_WINDOW):
+        await identity.request_login_code(phone, settings)
+        await identity.request_login_code(phone, settings)  # held until tomorrow by the per-number limit
 
-    rows = await OutboxMessage.select(OutboxMessage.status, OutboxMessage.error).order_by(OutboxMessage.id)
-    assert [row["status"] for row in rows] == ["sent", "expired"]
-    assert "Limit.PerNumber" in rows[1]["error"]
-    assert len(sms_stand_in.sent) == 1
+        rows = await OutboxMessage.select(OutboxMessage.status, OutboxMessage.error).order_by(OutboxMessage.id)
+        assert [row["status"] for row in rows] == ["sent", "expired"]
+        assert "Limit.PerNumber" in rows[1]["error"]
+        assert len(sms_stand_in.sent) == 1
 
 
 async def test_a_login_code_due_after_its_expiry_is_not_sent(database, sms_stand_in, tmp_path):
