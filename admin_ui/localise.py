@@ -31,8 +31,8 @@ _SCHEMA_PATH = re.compile(r"^/api/tables/([a-z0-9_]+)/schema/?$")
 
 
 def admin_locale(scope: Scope) -> str:
-    """The locale of an /admin request: the staff session's saved language, the `lang` cookie,
-    Accept-Language, zh-CN (the same order as every page and problem)."""
+    """The locale of an /admin request: the `lang` cookie, Accept-Language, zh-CN (the same order
+    as every page and problem)."""
     return request_locale(HTTPConnection(scope))
 
 

@@ -13,11 +13,16 @@ from litestar.params import FromPath, JSONBody
 
 from loyalty.i18n.catalog import catalogue
 from loyalty.i18n.enums import enum_tables
-from loyalty.i18n.locale import LANG_COOKIE, LOCALES, SESSION_LANG_KEY, configured_default, request_locale
+from loyalty.i18n.locale import LANG_COOKIE, LOCALES, configured_default, request_locale
 from loyalty.openapi_contract import raises
 
 # A year: the switch is a standing choice, like the saved language it stands in for.
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def language_cookie(language: str) -> Cookie:
+    """The `lang` cookie naming `language`: set by the switch, and at login to the owner's saved language."""
+    return Cookie(key=LANG_COOKIE, value=language, max_age=LANG_COOKIE_SECONDS, samesite="lax", path="/")
 
 
 @functools.cache
@@ -65,7 +70,7 @@ class LanguageChosen(msgspec.Struct):
     summary="Choose the language of pages, problems and messages",
     description=(
         "Sets the `lang` cookie for this browser; a logged-in owner's language is saved too (their SMS and "
-        "messages follow it), and a staff session keeps it. Locale order: saved language, this switch, "
+        "messages follow it, and their next login sets the cookie to it). Locale order: this cookie, "
         "Accept-Language, zh-CN."
     ),
 )
@@ -76,7 +81,4 @@ async def choose_language(data: JSONBody[LanguageChoice], request: Request[Any, 
     session = request.scope.get("session") or {}
     if isinstance(session.get(MEMBER_KEY), int):
         await save_language(session[MEMBER_KEY], data.language)
-    if session:
-        request.set_session({**session, SESSION_LANG_KEY: data.language})
-    cookie = Cookie(key=LANG_COOKIE, value=data.language, max_age=LANG_COOKIE_SECONDS, samesite="lax", path="/")
-    return Response(LanguageChosen(language=data.language), cookies=[cookie])
+    return Response(LanguageChosen(language=data.language), cookies=[language_cookie(data.language)])

@@ -1,6 +1,9 @@
-"""Which locale a reader gets: their saved language, else the page's switch (the `lang` cookie),
-else the browser's `Accept-Language`, else the configured default (`LOYALTY_DEFAULT_LANGUAGE`,
-zh-CN unless set)."""
+"""Which locale a reader gets: the `lang` cookie (written by the language switch, and at login from
+the owner's saved language), else the browser's `Accept-Language`, else the configured default
+(`LOYALTY_DEFAULT_LANGUAGE`, zh-CN unless set).
+
+The language is not kept in the session: the session cookie is rewritten by every reply, so a
+reply to a request sent before a switch would put the old language back."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from typing import Any
 LOCALES = ("zh-CN", "en")
 DEFAULT_LOCALE = "zh-CN"
 LANG_COOKIE = "lang"
-SESSION_LANG_KEY = "lang"
 
 
 def normalise(tag: str | None) -> str:
@@ -51,10 +53,6 @@ def negotiate(accept_language: str | None) -> str | None:
 
 def request_locale(connection: Any) -> str:
     """The locale for one request or websocket (a Litestar ASGIConnection)."""
-    session = connection.scope.get("session") or {}
-    saved = _known(session.get(SESSION_LANG_KEY)) if isinstance(session, dict) else None
-    if saved:
-        return saved
     switched = _known(connection.cookies.get(LANG_COOKIE))
     if switched:
         return switched

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from loyalty.identity import service, wechat
 from loyalty.identity.wechat_api import pending_openid
 from loyalty.i18n import _, request_locale, translate
-from loyalty.i18n.locale import SESSION_LANG_KEY
+from loyalty.i18n.api import language_cookie
 from loyalty.identity.guards import DOOR_DEVICE_KEY, DOOR_GATE_KEY, DOOR_KEY, MEMBER_KEY, STAFF_KEY, login_codes_per_address, new_session
 from loyalty.ops.client_address import client_address
 from loyalty.identity.schemas import (
@@ -60,14 +60,14 @@ class MemberAuthController(Controller):
 
     @raises("invalid-field", "login-code-expired", "login-code-invalid", "too-many-attempts")
     @post("/sessions", operation_id="memberLogin", summary="Log in with phone and one-time code")
-    async def login(self, data: JSONBody[MemberLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> MemberSession:
+    async def login(self, data: JSONBody[MemberLogin], request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> Response[MemberSession]:
         member = await service.verify_login_code(data.phone, data.code, settings)
         pending = pending_openid(request.scope.get("session") or {})
         if pending:  # came from a WeChat login a few minutes ago: the code binds that WeChat
             await wechat.bind(member.id, pending)
-        # The owner's saved language comes first from now on (loyalty.i18n.locale).
-        request.set_session({**new_session(MEMBER_KEY, member.id), SESSION_LANG_KEY: member.language})
-        return MemberSession(member_id=member.id, name=member.name)
+        request.set_session(new_session(MEMBER_KEY, member.id))
+        # The owner's saved language from now on, on this browser too (loyalty.i18n.locale).
+        return Response(MemberSession(member_id=member.id, name=member.name), cookies=[language_cookie(member.language)])
 
     @delete("/sessions/current", status_code=HTTP_204_NO_CONTENT, operation_id="logout", summary="Log out")
     async def logout(self, request: Request[Any, Any, State]) -> None:

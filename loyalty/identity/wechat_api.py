@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from loyalty import clock
 from loyalty.care import routing, wechat
 from loyalty.ops.rate_limits import Counters
-from loyalty.i18n.locale import SESSION_LANG_KEY
+from loyalty.i18n.api import language_cookie
 from loyalty.identity import wechat as service
 from loyalty.identity.guards import MEMBER_KEY, new_session
 from loyalty.settings import Settings
@@ -83,8 +83,8 @@ async def wechat_oauth_callback(
     if member is None:
         request.set_session({**session, PENDING_KEY: openid, PENDING_UNTIL_KEY: clock.now().timestamp() + PENDING_SECONDS})
         return Redirect("/?wechat=bind")  # the owner logs in with a phone code once; that binds
-    request.set_session({**new_session(MEMBER_KEY, member["id"]), SESSION_LANG_KEY: member["language"]})
-    return Redirect("/")
+    request.set_session(new_session(MEMBER_KEY, member["id"]))
+    return Redirect("/", cookies=[language_cookie(member["language"])])
 
 
 # A call whose signature is not ours is a 400, like a forged Stripe webhook (not a 403: no

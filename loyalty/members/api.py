@@ -19,7 +19,7 @@ from loyalty import clock
 from loyalty.errors import InvalidField
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.i18n import _, request_locale
-from loyalty.i18n.locale import SESSION_LANG_KEY
+from loyalty.i18n.api import language_cookie
 from loyalty.members import imports, service
 from loyalty.members.stages import STAGES
 from loyalty.members.schemas import (
@@ -55,14 +55,15 @@ class MeController(Controller):
 
     @raises("invalid-field", "not-found")
     @patch(operation_id="updateMe", summary="Change my birthday, gender, language or hobby tags")
-    async def update(self, request: Request[Any, Any, State], data: JSONBody[ProfileUpdate]) -> MemberProfile:
+    async def update(self, request: Request[Any, Any, State], data: JSONBody[ProfileUpdate]) -> Response[MemberProfile]:
         """The member app's profile page: send only the fields to change. Name and phone are changed by staff,
         not here.
         """
-        if data.language is not msgspec.UNSET and request.scope.get("session"):
-            # The saved language is the first choice of locale: this reply is in it already.
-            request.set_session({**request.scope["session"], SESSION_LANG_KEY: data.language})
-        return await service.update_profile(member_id(request), data, clock.today(), request_locale(request))
+        if data.language is msgspec.UNSET:
+            return Response(await service.update_profile(member_id(request), data, clock.today(), request_locale(request)))
+        # A new saved language is this browser's too, and this reply is in it already.
+        profile = await service.update_profile(member_id(request), data, clock.today(), data.language)
+        return Response(profile, cookies=[language_cookie(data.language)])
 
 
 class ProjectView(msgspec.Struct):

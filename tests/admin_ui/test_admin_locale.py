@@ -1,6 +1,6 @@
 """/admin speaks the staff member's language: column labels and table names from our catalogue,
 menu groups, the site name and piccolo-admin's own interface, chosen per request in the usual
-order (the session's saved language, the `lang` cookie, Accept-Language, zh-CN). The tables a
+order (the `lang` cookie of the switch, Accept-Language, zh-CN). The tables a
 role sees and may change are the same in every language."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from admin_ui.labels import COLUMNS, TABLE_COLUMNS, TABLES, column_words
 from admin_ui.tables import role_tables, writable_tables
 from loyalty.merchants import service as merchants
+from loyalty.problems import SESSION_COOKIE
 from tests.identity.builders import add_staff, log_in_staff
 
 EN = {"Accept-Language": "en"}
@@ -41,10 +42,11 @@ async def test_a_tables_schema_is_in_english_for_an_english_reader(client: httpx
     assert switched["properties"]["protected_until"]["title"] == "Protected until"
 
 
-async def test_the_staff_members_saved_language_wins_over_the_browsers(client: httpx.AsyncClient):
+async def test_the_staff_members_switch_wins_over_the_browser_and_a_late_session_cookie(client: httpx.AsyncClient):
     await _admin(client)
+    session_before = client.cookies[SESSION_COOKIE]
     assert (await client.put("/api/v1/language", json={"language": "en"})).status_code == 200
-    client.cookies.delete("lang")  # the session alone keeps the choice
+    client.cookies.set(SESSION_COOKIE, session_before)  # a reply to a request sent before the switch
     schema = (await client.get("/admin/api/tables/card/schema/", headers={"Accept-Language": "zh-CN"})).json()
     assert schema["properties"]["tier"]["title"] == "Tier"
     assert (await client.put("/api/v1/language", json={"language": "zh-CN"})).status_code == 200

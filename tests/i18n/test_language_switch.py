@@ -8,6 +8,7 @@ import httpx
 from loyalty.errors import MalformedField
 from loyalty.i18n import LOCALES, translate
 from loyalty.members.tables import Member
+from loyalty.problems import SESSION_COOKIE
 from tests.identity.builders import MEMBER_PHONE, add_member, log_in_member
 
 # A validation problem's title tells which language the request was answered in.
@@ -50,6 +51,18 @@ async def test_an_owners_choice_is_saved_and_followed_in_their_next_session(clie
     client.cookies.clear()  # and the other way round
     await log_in_member(client, MEMBER_PHONE)
     assert await _problem_language(client, "en") == "zh-CN"
+
+
+async def test_a_reply_to_a_request_sent_before_the_switch_does_not_switch_back(client: httpx.AsyncClient):
+    # The session cookie is rewritten by every reply: one to a request sent just before the switch
+    # arrives after it and writes the session as it was. The language must not ride in it.
+    await add_member(language="zh-CN")
+    await log_in_member(client)
+    session_before = client.cookies[SESSION_COOKIE]
+    assert (await client.put("/api/v1/language", json={"language": "en"})).status_code == 200
+    client.cookies.set(SESSION_COOKIE, session_before)  # the late reply's Set-Cookie
+    assert await _problem_language(client, "zh-CN") == "en"
+    assert (await client.get("/api/v1/me")).status_code == 200  # still logged in
 
 
 async def test_a_language_we_do_not_have_is_a_400_naming_the_field(client: httpx.AsyncClient):

@@ -3,7 +3,7 @@
 // Words come from the server's catalogue (`/i18n/{locale}.json`: the `pages` domain compiled from
 // loyalty/i18n/locales/*/LC_MESSAGES/pages.po, and the enum tables of loyalty/i18n/enums.py). The
 // page starts with `/i18n/current.json`, the catalogue of the locale the server answers this browser
-// in (saved language, the `lang` cookie, Accept-Language, zh-CN), so the page's words and the API's
+// in (the `lang` cookie, Accept-Language, zh-CN), so the page's words and the API's
 // problem details always agree. Code marks words with _("English source {name}", {name}),
 // _n(singular, plural, count, values) and _p(context, text): `scripts/i18n update` extracts those
 // calls (their first arguments must be string literals). HTML marks static words with

@@ -127,7 +127,7 @@ $("sign-in").addEventListener("click", async () => {
   });
   if (!response.ok) { $("login-error").textContent = await problemText(response); return; }
   $("login-error").textContent = "";
-  // Logged in, the owner's saved language comes first, unless they just picked one on this page.
+  // Logged in, the owner's saved language comes first (the login set the cookie to it), unless they just picked one on this page.
   if (state.chosen) await I18n.choose(state.chosen); else await I18n.load();
   showSwitch();
   await showApp();
@@ -135,7 +135,7 @@ $("sign-in").addEventListener("click", async () => {
 $("logout").addEventListener("click", async () => {
   await fetch("/api/v1/auth/sessions/current", { method: "DELETE", credentials: "same-origin" });
   state.chosen = null;
-  await I18n.load();  // the saved language went with the session: the cookie or the browser's now
+  await I18n.load();  // the language stays this browser's (the `lang` cookie) after logging out
   showSwitch();
   showLogin();
 });
