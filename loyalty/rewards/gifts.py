@@ -1,6 +1,6 @@
 """Gifts other contexts give (a referral's stage reached): one free reservation of a reward for
-one owner, made once per dedupe key, and taken back (cancelled, stock back) while not yet
-picked up.
+one owner, made once per dedupe key with a message to the owner, and taken back (cancelled,
+stock back) while not yet picked up.
 
 The dedupe key lives in the redemption's Idempotency-Key column under the `sys:` prefix, which
 the owner's own redemptions may not use (`service.redeem` refuses it), so an owner can never
@@ -47,7 +47,7 @@ async def gift_reservation(member_id: int, reward_id: int, dedupe_key: str, now:
         except DomainError:
             await db.fetch("UPDATE reward SET stock_remaining = stock_remaining + 1 WHERE id = {} RETURNING id", reward_id)
             return None
-    from loyalty.rewards.service import new_nonce
+    from loyalty.rewards.service import new_nonce, notify
 
     rows = await Redemption.insert(Redemption(
         reward=reward_id, member=member_id, points=0, status="ready" if ready else "reserved", idempotency_key=key,
@@ -58,6 +58,7 @@ async def gift_reservation(member_id: int, reward_id: int, dedupe_key: str, now:
         await db.fetch("UPDATE reward SET stock_remaining = stock_remaining + 1 WHERE id = {} RETURNING id", reward_id)
         found = await Redemption.select(Redemption.id).where((Redemption.member == member_id) & (Redemption.idempotency_key == key)).first()
         return found["id"] if found else None
+    await notify(rows[0]["id"], "gift")  # told with the gift, in its transaction: never one without the other
     return rows[0]["id"]
 
 

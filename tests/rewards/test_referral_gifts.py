@@ -10,6 +10,7 @@ import asyncio
 import pytest
 
 from loyalty.audit.tables import AuditEntry
+from loyalty.care.tables import OutboxMessage
 from loyalty.points import service as points
 from loyalty.referrals.tables import RewardRule
 from loyalty.rewards import service
@@ -54,6 +55,21 @@ async def test_both_sides_get_their_gift_once_when_the_lead_signs(database, froz
     assert await stock(box) == 3
     assert (await points.balance(world.referrer)).pending == 5000  # the points still pay alongside
     assert await points.available(friend) == 0 and (await points.balance(friend)).pending == 0  # points 0: the gift instead
+
+
+async def test_both_sides_are_told_of_their_gift_once(database, frozen, tmp_path):
+    world = await build_world(tmp_path)
+    box = await reward(name_zh="乔迁礼盒", stock=5, status="draft")
+    await gift_on("signed", "referrer", box)
+    await gift_on("signed", "new_owner", box, points_=0)
+    lead = await register(world)
+
+    await move(world, lead, "signed")
+    await move(world, lead, "signed")  # a double click tells nobody twice
+
+    friend = await member_of(FRIEND)
+    told = await OutboxMessage.select(OutboxMessage.member).where(OutboxMessage.template == "reward_gift")
+    assert sorted(row["member"] for row in told) == sorted([world.referrer, friend])
 
 
 async def test_concurrent_moves_give_one_gift(database, frozen, tmp_path):
