@@ -107,6 +107,8 @@ def _check_pattern(plan: SeriesPlan) -> None:
         raise InvalidField(_("The pattern is one of {patterns}", patterns=Later(identifiers, PATTERNS)), field="pattern")
     if not FIRST_YEAR <= plan.year <= LAST_YEAR:
         raise InvalidField(_("The year is {first} to {last}", first=FIRST_YEAR, last=LAST_YEAR), field="year")
+    if not plan.title_zh.strip():  # the session's name alone is not a title
+        raise InvalidField(catalog.CHINESE_TITLE_NEEDED, field="title_zh")
     if not 15 <= plan.duration_minutes <= 24 * 60:
         raise InvalidField(_("An event lasts 15 minutes to 24 hours"), field="duration_minutes")
     if not 1 <= plan.signup_opens_days_before <= 180:
