@@ -27,7 +27,7 @@ WORDS = {
         "nav": "活动", "draft": "草稿", "published": "已发布", "gold_fee": "¥30.00", "free": "免费",
         "first_date": "2027年2月20日", "q1": "第1季度", "create": "创建 3 场草稿活动",
         "title": "2027年第1季度业主恳谈会", "publish_q": "发布「2027年第1季度业主恳谈会」？", "yes": "发布",
-        "seats": "已报 0 / 80 个名额", "kind": "业主恳谈会", "fee_error": "请以元为单位填写费用，例如 30 或 12.50",
+        "seats": "已报 0 / 80 个名额", "kind": "业主见面会", "fee_error": "请以元为单位填写费用，例如 30 或 12.50",
         "created": "已创建 3 场草稿：准备好后逐场发布", "cancel_line": "目前还没有人报名。",
     },
     "en": {
@@ -71,7 +71,7 @@ async def test_staff_draft_a_quarterly_meetup_see_its_sessions_and_publish_one(d
     await page.fill("#se-title-zh", "业主恳谈会")
     await page.fill("#se-title-en", "Owners' meetup")
     await page.fill("#se-venue", "云湖里会所多功能厅")
-    await page.fill("#se-fees-gold", "30x")
+    await page.fill("#se-fees-gold", "30.005")  # a fen has no thousandths
     await page.click("#se-preview")
     await expect(page.locator('#ev-series [data-error="fee_gold_fen"]')).to_have_text(words["fee_error"])
     await page.fill("#se-fees-gold", "30")
