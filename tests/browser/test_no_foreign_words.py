@@ -380,7 +380,11 @@ async def events_forms(page: Page, reader: Reader) -> None:
     await expect(page.locator('#ev-form [data-error="title_zh"]')).not_to_be_empty()
     await reader.read(page, "the events page, a new event's form with what is missing")
     await page.click("#ev-new-series")
+    # Each title is in its own language on every page (what staff typed into the field for it); the
+    # English one names the sessions on an English page, the Chinese one on a Chinese page.
+    reader.names |= {"业主恳谈会", "Owners' meetup"}
     await page.fill("#se-title-zh", "业主恳谈会")
+    await page.fill("#se-title-en", "Owners' meetup")
     await page.fill("#se-year", "2027")
     await page.click("#se-preview")
     await expect(page.locator("#se-session-list .ev-session")).to_have_count(4)
