@@ -156,3 +156,35 @@ async def test_a_new_event_is_a_draft_with_fees_in_yuan_and_a_refusal_goes_next_
     row = await Event.select().first()
     assert (row["status"], row["kind"], row["fee_blue_fen"], row["eligible_tiers"]) == ("draft", "site_open_day", 1_250, "blue")
     assert row["starts_at"].astimezone(timezone.utc).isoformat().startswith("2027-04-10T01:00:00")  # 9 am Beijing is 1 am UTC
+
+
+@pytest.mark.parametrize("locale, device", [("zh-CN", "phone"), ("en", "desktop")])
+async def test_a_program_is_created_and_its_session_added_from_it(database, pages: Pages, locale, device):
+    await add_staff("events1", "event_staff")
+    page = await pages.new(locale="en-US" if locale == "en" else locale, **(PHONE if device == "phone" else {}))
+    await staff_logs_in(page, "events1")
+    await page.click('#nav a[data-view="events"]')
+    await page.click("#ev-new-program")
+    await page.fill("#pr-title-zh", "2027春季业主计划")
+    await page.fill("#pr-title-en", "Spring owners' program 2027")
+    await page.click("#pr-save")
+    program = page.locator("#ev-programs .ev-program")
+    await expect(program).to_have_count(1)
+    await expect(program).to_contain_text("暂无场次" if locale == "zh-CN" else "No sessions yet")
+
+    await program.locator('[data-ev="add-session"]').click()
+    await expect(page.locator("#ev-form")).to_be_visible()
+    await expect(page.locator("#ev-program option:checked")).to_have_text("2027春季业主计划" if locale == "zh-CN" else "Spring owners' program 2027")
+    await page.fill("#ev-title-zh", "业主植树日")
+    await page.fill("#ev-title-en", "Tree planting day")
+    await page.fill("#ev-starts", "2027-03-13T09:00")
+    await page.fill("#ev-ends", "2027-03-13T12:00")
+    await page.click("#ev-save")
+
+    await expect(program.locator(".ev-program-sessions li")).to_have_count(1)
+    await expect(program.locator(".ev-program-sessions li")).to_contain_text("业主植树日" if locale == "zh-CN" else "Tree planting day")
+    await expect(page.locator("#ev-list .ev-item .ev-program-name")).to_contain_text("2027春季业主计划" if locale == "zh-CN" else "Spring owners' program 2027")
+    await no_sideways_scroll(page)
+    await save(page, f"events-program-{device}-{locale}")
+    row = await Event.select(Event.program, Event.status).first()
+    assert row["program"] is not None and row["status"] == "draft"
