@@ -157,6 +157,16 @@ async def test_a_new_event_is_a_draft_with_fees_in_yuan_and_a_refusal_goes_next_
     assert (row["status"], row["kind"], row["fee_blue_fen"], row["eligible_tiers"]) == ("draft", "site_open_day", 1_250, "blue")
     assert row["starts_at"].astimezone(timezone.utc).isoformat().startswith("2027-04-10T01:00:00")  # 9 am Beijing is 1 am UTC
 
+    # Called off, with the reason the question asks for: the list says so, the audit keeps the reason.
+    await page.locator('#ev-list [data-ev="cancel"]').click()
+    await expect(page.locator("#confirm")).to_contain_text("活动取消后不能再发布。" if locale == "zh-CN" else "A cancelled event cannot be published again.")
+    await page.fill("#confirm-reason", "场地维修" if locale == "zh-CN" else "The site is closed")
+    await page.click("#confirm-yes")
+    await expect(page.locator("#ev-list .ev-item .status")).to_have_text("已取消" if locale == "zh-CN" else "Cancelled")
+    await expect(page.locator('#ev-list [data-ev="cancel"]')).to_have_count(0)
+    assert (await Event.select(Event.status).first())["status"] == "cancelled"
+    assert await AuditEntry.count().where(AuditEntry.action == "event.cancel") == 1
+
 
 @pytest.mark.parametrize("locale, device", [("zh-CN", "phone"), ("en", "desktop")])
 async def test_a_program_is_created_and_its_session_added_from_it(database, pages: Pages, locale, device):
