@@ -93,7 +93,7 @@ const EventsPage = (() => {
     const month = keep("se-month") || "2";
     $("se-month").innerHTML = [1, 2, 3].map((m) => option(m, [_("First month"), _("Second month"), _("Third month")][m - 1], month)).join("");
     const week = keep("se-week") || "3";
-    $("se-week").innerHTML = [1, 2, 3, 4, 5].map((w) => option(w, [_("First week"), _("Second week"), _("Third week"), _("Fourth week"), _("Last week")][w - 1], week)).join("");
+    $("se-week").innerHTML = [1, 2, 3, 4, 5].map((w) => option(w, [_("The first"), _("The second"), _("The third"), _("The fourth"), _("The last")][w - 1], week)).join("");
     const weekday = keep("se-weekday") || "5";
     const dayName = (d) => new Intl.DateTimeFormat(I18n.locale, { weekday: "long", timeZone: "UTC" }).format(new Date(Date.UTC(2024, 0, 1 + d)));  // 2024-01-01 is a Monday
     $("se-weekday").innerHTML = [0, 1, 2, 3, 4, 5, 6].map((d) => option(d, dayName(d), weekday)).join("");
