@@ -7,7 +7,7 @@ import base64
 import io
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time as dt_time, timedelta
 from typing import Any
 
 import msgspec
@@ -24,7 +24,7 @@ from qrcode.constants import ERROR_CORRECT_M
 from loyalty import clock, db
 from loyalty.cards import service as cards
 from loyalty.errors import DomainError, NotFound
-from loyalty.events import calendar, catalog, checkin, detail, door_devices, door_sync, signups, webhooks
+from loyalty.events import calendar, catalog, checkin, detail, door_devices, door_sync, rules, series, signups, webhooks
 from loyalty.events.payment_setup import payment_setup
 from loyalty.events.schemas import (
     AdmissionEntry,
@@ -44,6 +44,11 @@ from loyalty.events.schemas import (
     DoorCountView,
     EventCreate,
     EventDetailView,
+    EventSeriesCreate,
+    EventSeriesRequest,
+    SeriesCreated,
+    SeriesSessionView,
+    StaffProgramView,
     EventView,
     MySignupRef,
     PaymentSetupView,
@@ -62,7 +67,7 @@ from loyalty.events.schemas import (
     WhyNot,
 )
 from loyalty.events.stripe_gateway import gateway_for
-from loyalty.events.tables import Event, Payment, Signup
+from loyalty.events.tables import Event, Payment, Program, Signup
 from loyalty.identity.guards import DOOR_DEVICE_KEY, DOOR_GATE_KEY, DOOR_KEY, STAFF_KEY, door_device, member_id, new_session, requires_member
 from loyalty.i18n import _, request_locale, translate
 from loyalty.i18n.enums import enum_label
@@ -374,13 +379,40 @@ class StaffEventController(Controller):
         if (phone := door_device(request)) is not None:  # a door phone knows only its own event
             query = query.where(Event.id == phone.event_id)
         rows = await query.order_by(Event.starts_at).limit(200)
+        live = await Signup.select(Signup.event, Signup.payment).where(
+            Signup.event.is_in([e["id"] for e in rows] or [0]) & Signup.status.is_in(["pending_payment", "confirmed", "waitlisted"])
+        )
         return [
             StaffEventView(
                 id=e["id"], kind=e["kind"], title_zh=e["title_zh"], title_en=e["title_en"], status=e["status"],
                 starts_at=e["starts_at"], ends_at=e["ends_at"], capacity=e["capacity"], seats_taken=e["seats_taken"],
+                venue=e["venue"], program_id=e["program"], eligible_tiers=rules.split(e["eligible_tiers"]),
+                eligible_project_ids=[int(p) for p in rules.split(e["eligible_projects"])],
+                fee_platinum_fen=e["fee_platinum_fen"], fee_gold_fen=e["fee_gold_fen"], fee_silver_fen=e["fee_silver_fen"],
+                fee_blue_fen=e["fee_blue_fen"],
+                live_signups=sum(1 for s in live if s["event"] == e["id"]),
+                paid_signups=sum(1 for s in live if s["event"] == e["id"] and s["payment"] is not None),
             )
             for e in rows
         ]
+
+    @raises("invalid-field")
+    @post(
+        "/series/preview", operation_id="staffPreviewEventSeries", opt=EVENT_STAFF, status_code=HTTP_200_OK,
+        summary="The sessions a recurring series would draft (quarterly, or one per chosen festival): nothing is written",
+        description="Each session with its key (to drop it when creating), its title and Beijing times; sessions that "
+        "would start in the past are left out. Festival dates come from the lunar calendar.",
+    )
+    async def preview_series(self, data: JSONBody[EventSeriesRequest]) -> list[SeriesSessionView]:
+        return [_session_view(s) for s in series.preview(_series_plan(data))]
+
+    @raises("invalid-field")
+    @post(
+        "/series", operation_id="staffCreateEventSeries", opt=EVENT_STAFF, status_code=HTTP_201_CREATED,
+        summary="Create the kept sessions of a recurring series as draft events: all or none, audited",
+    )
+    async def create_series(self, data: JSONBody[EventSeriesCreate], request: Request[Any, Any, State]) -> SeriesCreated:
+        return SeriesCreated(ids=await series.create_series(_series_plan(data), request.state.staff.id, keep=data.keep))
 
     @raises("invalid-field")
     @post(operation_id="staffCreateEvent", summary="Create an event (audited)", opt=EVENT_STAFF)
@@ -492,9 +524,49 @@ class StaffEventController(Controller):
         await door_devices.revoke(event_id, device_id)
 
 
+def _series_plan(data: EventSeriesRequest) -> series.SeriesPlan:
+    hour, minute = (int(part) for part in data.start_time.split(":"))
+    return series.SeriesPlan(
+        pattern=data.pattern, year=data.year, kind=data.kind, title_zh=data.title_zh, start_time=dt_time(hour, minute),
+        duration_minutes=data.duration_minutes, capacity=data.capacity, title_en=data.title_en, body_zh=data.body_zh,
+        body_en=data.body_en, venue=data.venue, program_id=data.program_id, party_size_limit=data.party_size_limit,
+        eligible_tiers=tuple(data.eligible_tiers), eligible_stages=tuple(data.eligible_stages),
+        eligible_project_ids=tuple(data.eligible_project_ids), fee_platinum_fen=data.fee_platinum_fen,
+        fee_gold_fen=data.fee_gold_fen, fee_silver_fen=data.fee_silver_fen, fee_blue_fen=data.fee_blue_fen,
+        attendance_points=data.attendance_points, signup_opens_days_before=data.signup_opens_days_before,
+        quarters=tuple(data.quarters), month_of_quarter=data.month_of_quarter, week=data.week, weekday=data.weekday,
+        festivals=tuple(data.festivals),
+    )
+
+
+def _session_view(session: series.Session) -> SeriesSessionView:
+    d = session.draft
+    return SeriesSessionView(
+        key=session.key, title_zh=d.title_zh, title_en=d.title_en, starts_at=d.starts_at, ends_at=d.ends_at,
+        signup_opens_at=d.signup_opens_at, signup_closes_at=d.signup_closes_at, cancel_deadline=d.cancel_deadline,
+        quarter=session.quarter, festival=session.festival,  # type: ignore[arg-type]
+    )
+
+
 class StaffProgramController(Controller):
     path = "/programs"
     tags = ["staff"]
+
+    @get(operation_id="staffListPrograms", summary="Every program with its sessions' ids, drafts included, newest first", opt=EVENT_STAFF)
+    async def list_programs(self) -> list[StaffProgramView]:
+        programs = await Program.select().order_by(Program.id, ascending=False).limit(200)
+        sessions = await Event.select(Event.id, Event.program, Event.starts_at, Event.ends_at).where(
+            Event.program.is_in([p["id"] for p in programs] or [0]) & (Event.status != "cancelled")
+        ).order_by(Event.starts_at)
+        views = []
+        for p in programs:
+            own = [s for s in sessions if s["program"] == p["id"]]
+            views.append(StaffProgramView(
+                id=p["id"], title_zh=p["title_zh"], title_en=p["title_en"], body_zh=p["body_zh"], body_en=p["body_en"],
+                project_id=p["project"], event_ids=[s["id"] for s in own],
+                starts_at=own[0]["starts_at"] if own else None, ends_at=own[-1]["ends_at"] if own else None,
+            ))
+        return views
 
     @raises("invalid-field")
     @post(operation_id="staffCreateProgram", summary="Create a seasonal program (its sessions are events)", opt=EVENT_STAFF)

@@ -261,6 +261,91 @@ class StaffEventView(msgspec.Struct):
     ends_at: datetime
     capacity: int
     seats_taken: int
+    venue: str = ""
+    program_id: int | None = None
+    eligible_tiers: list[str] = []
+    eligible_project_ids: list[int] = []
+    fee_platinum_fen: int = 0
+    fee_gold_fen: int = 0
+    fee_silver_fen: int = 0
+    fee_blue_fen: int = 0
+    live_signups: Annotated[int, msgspec.Meta(
+        description="signups holding a seat or waiting for one: what a cancellation would cancel")] = 0
+    paid_signups: Annotated[int, msgspec.Meta(
+        description="of those, the ones with a payment: what a cancellation would refund in full")] = 0
+
+
+class StaffProgramView(msgspec.Struct):
+    id: int
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    project_id: int | None
+    event_ids: list[int]
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+Festival = Literal["spring_festival", "lantern", "dragon_boat", "qixi", "mid_autumn", "double_ninth"]
+
+
+class EventSeriesRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A recurring series: every shared field as for one event; the sessions' dates from the pattern."""
+
+    pattern: Annotated[Literal["quarterly", "festivals"], msgspec.Meta(
+        description="quarterly: one session in each chosen quarter (month of the quarter, week, weekday) | "
+        "festivals: one on each chosen Chinese festival's date (lunar calendar)")]
+    year: Annotated[int, msgspec.Meta(ge=2000, le=2099, examples=[2027])]
+    kind: EventKind
+    title_zh: Annotated[str, msgspec.Meta(min_length=1, max_length=80, examples=["业主恳谈会"])]
+    start_time: Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["14:00"],
+                                            description="Beijing time, HH:MM")]
+    duration_minutes: Annotated[int, msgspec.Meta(ge=15, le=1440, examples=[120])]
+    capacity: Annotated[int, msgspec.Meta(ge=1, le=100_000, description="people (owners + family)")]
+    title_en: Annotated[str, msgspec.Meta(max_length=80)] = ""
+    body_zh: Body = ""
+    body_en: Body = ""
+    venue: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    program_id: Id | None = None
+    party_size_limit: Party = 1
+    eligible_tiers: list[Literal["platinum", "gold", "silver", "blue"]] = []
+    eligible_stages: list[Literal["prospect", "pre_owner", "settling", "stable", "veteran"]] = []
+    eligible_project_ids: Annotated[list[Id], msgspec.Meta(max_length=50)] = []
+    fee_platinum_fen: Fen = 0
+    fee_gold_fen: Fen = 0
+    fee_silver_fen: Fen = 0
+    fee_blue_fen: Fen = 0
+    attendance_points: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
+    signup_opens_days_before: Annotated[int, msgspec.Meta(ge=1, le=180)] = 30
+    quarters: Annotated[list[Literal[1, 2, 3, 4]], msgspec.Meta(max_length=4)] = msgspec.field(default_factory=lambda: [1, 2, 3, 4])
+    month_of_quarter: Annotated[int, msgspec.Meta(ge=1, le=3, description="1: the quarter's first month")] = 2
+    week: Annotated[int, msgspec.Meta(ge=1, le=5, description="the week of the month, 5: the last")] = 3
+    weekday: Annotated[int, msgspec.Meta(ge=0, le=6, description="0 Monday to 6 Sunday")] = 5
+    festivals: Annotated[list[Festival], msgspec.Meta(max_length=6)] = []
+
+
+class EventSeriesCreate(EventSeriesRequest, forbid_unknown_fields=True):
+    keep: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(
+        max_length=12, description="the keys of the previewed sessions to create (the others are dropped); "
+        "absent: all of them")] | None = None
+
+
+class SeriesSessionView(msgspec.Struct):
+    key: Annotated[str, msgspec.Meta(examples=["2027-q1", "2027-mid_autumn"])]
+    title_zh: str
+    title_en: str
+    starts_at: datetime
+    ends_at: datetime
+    signup_opens_at: datetime
+    signup_closes_at: datetime
+    cancel_deadline: datetime
+    quarter: int | None
+    festival: Festival | None
+
+
+class SeriesCreated(msgspec.Struct):
+    ids: list[int]
 
 
 class StaffSignupView(msgspec.Struct):

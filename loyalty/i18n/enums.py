@@ -69,6 +69,15 @@ ENUMS: dict[str, dict[str, Message]] = {
         "published": _p("event_status", "Published"),
         "cancelled": _p("event_status", "Cancelled"),
     },
+    # The Chinese festivals a series of gatherings may be drafted for (loyalty/events/series.py).
+    "festival": {
+        "spring_festival": _p("festival", "Spring Festival"),
+        "lantern": _p("festival", "Lantern Festival"),
+        "dragon_boat": _p("festival", "Dragon Boat Festival"),
+        "qixi": _p("festival", "Qixi Festival"),
+        "mid_autumn": _p("festival", "Mid-Autumn Festival"),
+        "double_ninth": _p("festival", "Double Ninth Festival"),
+    },
     "signup_status": {
         "pending_payment": _p("signup_status", "Awaiting payment (seat held)"),
         # A promoted seat whose payment is not ready yet (Stripe or the job queue was down).

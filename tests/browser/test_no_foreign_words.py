@@ -50,9 +50,9 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "events")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
-ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "visits", "dashboards"}}
+ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards", "events"}, "service": {"counter", "desk", "visits", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
 GATE = {"zh-CN": "东门", "en": "East gate"}
 
@@ -287,6 +287,9 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator("#cat-report > *").first).to_be_visible()
     elif view == "desk":
         await expect(page.locator("#desk-list > *").first).to_be_visible()
+    elif view == "events":
+        await expect(page.locator("#ev-list > *").first).to_be_visible()
+        await expect(page.locator("#ev-programs > *").first).to_be_visible()
     elif view == "visits":
         await expect(page.locator("#visits-list > *").first).to_be_visible()
         await expect(page.locator("#visits-coverage h3")).to_be_visible()
@@ -371,6 +374,33 @@ async def staff_login_problem(page: Page, reader: Reader) -> None:
     await reader.read(page, "the staff login, a wrong password")
 
 
+async def events_forms(page: Page, reader: Reader) -> None:
+    """The events page's forms: a new event, a series previewed (and a refusal next to its field), a program."""
+    await page.click("#ev-new")
+    await expect(page.locator("#ev-form")).to_be_visible()
+    await page.click("#ev-save")  # nothing filled in: the page says what is missing
+    await expect(page.locator('#ev-form [data-error="title_zh"]')).not_to_be_empty()
+    await reader.read(page, "the events page, a new event's form with what is missing")
+    await page.click("#ev-new-series")
+    # Each title is in its own language on every page (what staff typed into the field for it); the
+    # English one names the sessions on an English page, the Chinese one on a Chinese page.
+    reader.names |= {"业主恳谈会", "Owners' meetup"}
+    await page.fill("#se-title-zh", "业主恳谈会")
+    await page.fill("#se-title-en", "Owners' meetup")
+    await page.fill("#se-year", "2027")
+    await page.click("#se-preview")
+    await expect(page.locator("#se-session-list .ev-session")).to_have_count(4)
+    await reader.read(page, "the events page, a quarterly series previewed")
+    await page.select_option("#se-pattern", "festivals")
+    await page.click("#se-preview")  # no festival chosen: refused next to the festivals
+    await expect(page.locator('#ev-series [data-error="festivals"]')).not_to_be_empty()
+    await reader.read(page, "the events page, a festival series refused")
+    await page.click("#ev-new-program")
+    await expect(page.locator("#ev-program-form")).to_be_visible()
+    await reader.read(page, "the events page, a new program's form")
+    await page.click("#pr-back")
+
+
 async def bad_range(page: Page, reader: Reader) -> None:
     """The dashboards that take a range, asked for one that ends before it starts."""
     await page.fill("#dash-start", "2026-12-31")
@@ -410,6 +440,8 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await page.click("#cat-cancel")
             if view == "desk" and role == "service":
                 await desk_case(page, reader)
+            if view == "events" and role == "event_staff":
+                await events_forms(page, reader)
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)

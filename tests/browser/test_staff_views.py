@@ -13,10 +13,10 @@ from loyalty.identity.tables import StaffAccount
 from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, staff_logs_in
 
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "messages")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "messages", "events")
 # The views each role may use (the API's guards: admin every one).
 ALLOWED = {
-    "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"},
+    "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards", "events"},
     "service": {"counter", "desk", "visits", "dashboards"}, "admin": set(VIEWS),
 }
 PREFERRED = {"sales": "referrals", "event_staff": "scanner", "service": "desk", "admin": "dashboards"}

@@ -22,6 +22,7 @@ from loyalty.events.tables import EVENT_KINDS, EVENT_STATUSES, SIGNUP_STATUSES
 from loyalty.i18n import LOCALES
 from loyalty.i18n.catalog import translate
 from loyalty.i18n.enums import ENUMS, enum_label, enum_tables
+from loyalty.events.series import FESTIVALS
 from loyalty.identity.tables import ROLES
 from loyalty.members.tables import GENDERS
 from loyalty.members.tables import STAGES as OWNER_STAGES
@@ -47,6 +48,7 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "referral_beneficiary": BENEFICIARIES,
     "event_kind": EVENT_KINDS,
     "event_status": EVENT_STATUSES,
+    "festival": tuple(FESTIVALS),
     "reward_kind": REWARD_KINDS,
     "reward_status": REWARD_STATUSES,
     "redemption_status": REDEMPTION_STATUSES,
