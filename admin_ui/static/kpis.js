@@ -25,7 +25,19 @@ const kpiFormula = (k) => (english() ? k.formula_en : k.formula_zh);
 function periodName(period, length = "long") {
   const q = /^(\d{4})-Q([1-4])$/.exec(period);
   if (q) return length === "short" ? _("Q{quarter}", { quarter: q[2] }) : _("{year} Q{quarter}", { year: q[1], quarter: q[2] });
+  if (length === "short") {  // a bar's label: the month alone (十二月 → 12月, Dec), the year is in its title
+    const [year, month] = period.split("-").map(Number);
+    return new Intl.DateTimeFormat(I18n.locale, { month: "short", timeZone: "UTC" }).format(new Date(Date.UTC(year, month - 1, 1)));
+  }
   return I18n.month(period, length);
+}
+// The months the board offers: this one and the 23 before it (Beijing).
+function monthChoices() {
+  const [year, month] = thisMonth().split("-").map(Number);
+  return Array.from({ length: 24 }, (_unused, n) => {
+    const d = new Date(Date.UTC(year, month - 1 - n, 1));
+    return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+  });
 }
 const thisMonth = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date()).slice(0, 7);
 const figure = (v) => I18n.number(Math.round(Number(v) * 100) / 100);
@@ -36,7 +48,9 @@ function targetWords(k) {
 
 async function loadKpis() {
   const monthInput = $("kpis-month");
-  if (!monthInput.value) monthInput.value = thisMonth();
+  const month = monthInput.value || thisMonth();
+  monthInput.innerHTML = monthChoices().map((m) => `<option value="${m}">${esc(I18n.month(m))}</option>`).join("");
+  monthInput.value = month;
   const select = $("kpis-project");
   const chosen = select.value;
   select.innerHTML = `<option value="">${esc(_("All projects"))}</option>` +
