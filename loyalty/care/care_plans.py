@@ -126,7 +126,7 @@ async def handover_315(now: datetime) -> list[visits.Due]:
 
 PLANS: dict[str, Plan] = {plan.key: plan for plan in (
     Plan("elderly_alone", "care_elderly_alone", _("Elderly owners living alone"),
-         _("active owners tagged “独居老人” or “elderly_alone”"), _("a call every month"), elderly_alone),
+         _("active owners with the tag for elderly people living alone"), _("a call every month"), elderly_alone),
     Plan("silent", "care_silent", _("Silent owners"),
          _("active owners nobody has contacted for {months} months (no return visit, no reply on a case, no message sent)",
            months=SILENT_MONTHS),
