@@ -13,10 +13,13 @@ from litestar.params import FromPath, QueryParameter
 
 from loyalty import clock
 from loyalty.care import care_plans, kpi_board
+from loyalty.care.tables import CASE_STATUSES, SURVEY_KINDS
+from loyalty.care.visit_schemas import VisitKind
 from loyalty.i18n import request_locale
 from loyalty.openapi_contract import raises
 
 SERVICE = {"roles": ("service",)}
+RecordKind = Literal["survey", "case", "visit", "member"]
 ADMIN = {"roles": ("admin",)}
 
 
@@ -30,7 +33,7 @@ class KpiPoint(msgspec.Struct):
 class BoardKpi(msgspec.Struct):
     key: str
     group: Literal["main", "department"]
-    records: str  # what a drill-down lists: survey | case | visit | member
+    records: RecordKind  # what a drill-down lists
     target: float
     lower_is_better: bool
     name_zh: str
@@ -47,28 +50,28 @@ class BoardKpi(msgspec.Struct):
 
 
 class KpiRecord(msgspec.Struct, omit_defaults=True):
-    kind: str
+    kind: RecordKind
     id: int
     at: datetime | None
     numerator: float  # this record's part of the KPI's numerator
     denominator: int  # and of its denominator (0 where the denominator counts owners)
     member_id: int | None
     member_name: str
-    survey_kind: str | None = None
+    survey_kind: Literal[SURVEY_KINDS] | None = None  # type: ignore[valid-type]
     scores: dict[str, int] | None = None
     recommend: int | None = None
     title: str | None = None
-    status: str | None = None
+    status: Literal[CASE_STATUSES] | None = None  # type: ignore[valid-type]
     first_reply_due: datetime | None = None
     first_reply_at: datetime | None = None
-    visit_kind: str | None = None
+    visit_kind: VisitKind | None = None
     missing: list[str] | None = None
 
 
 class KpiDrillDown(msgspec.Struct):
     key: str
-    group: str
-    records: str
+    group: Literal["main", "department"]
+    records: RecordKind
     target: float
     lower_is_better: bool
     name_zh: str
@@ -84,8 +87,8 @@ class KpiDrillDown(msgspec.Struct):
 
 
 class CarePlanView(msgspec.Struct):
-    key: str
-    visit_kind: str
+    key: Literal[tuple(care_plans.PLANS)]  # type: ignore[valid-type]
+    visit_kind: VisitKind
     name: str
     segment: str
     cadence: str
