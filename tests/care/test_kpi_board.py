@@ -212,3 +212,25 @@ async def test_care_plans_make_their_visits_once_per_period(database, frozen, tm
     overview = {p["key"]: p for p in await care_plans.overview("zh-CN", now=NOW)}
     assert overview["elderly_alone"]["visits_made"] == 1 and overview["elderly_alone"]["segment_owners"] == 1
     assert overview["silent"]["next_run"] == bj(2026, 6, 16, 1, 20)
+
+
+async def test_one_project_counts_only_its_own_surveys_cases_and_owners(database, frozen, tmp_path):
+    await world(tmp_path)  # four owners of HZ-YH
+    (tmp_path / "x").mkdir()
+    (other,) = await owners(tmp_path / "x", 1, project="HZ-XH", start=7)
+    from tests.events.builders import project_id
+
+    xh = await project_id("HZ-XH")
+    yh = await project_id("HZ-YH")
+    answered = await survey(other, "event", bj(2026, 6, 9, 10), 9, satisfaction=2)
+    await Survey.update({Survey.project: xh}).where(Survey.id == answered)
+    await Survey.update({Survey.project: yh}).where(Survey.id != answered)
+    mine = by_key(await kpi_board.board("2026-06", project_id=xh, now=NOW))
+    assert (mine["satisfaction"]["numerator"], mine["satisfaction"]["denominator"]) == (0.3, 1)
+    assert (mine["complaint_rate"]["numerator"], mine["complaint_rate"]["denominator"]) == (0, 1)
+    assert (mine["file_completeness"]["numerator"], mine["file_completeness"]["denominator"]) == (0, 1)
+    theirs = by_key(await kpi_board.board("2026-06", project_id=yh, now=NOW))
+    assert (theirs["satisfaction"]["numerator"], theirs["satisfaction"]["denominator"]) == (3.7, 6)
+    assert theirs["complaint_rate"]["denominator"] == 4
+    everyone = by_key(await kpi_board.board("2026-06", now=NOW))
+    assert everyone["satisfaction"]["denominator"] == 7 and everyone["complaint_rate"]["denominator"] == 5
