@@ -8,7 +8,9 @@ beyond the journey's, each plan making return visits for its segment through the
   contact log, `visits.contacts`, shows; a login code is the owner asking, not us); one visit a
   month, source `care:silent:YYYY-MM`;
 - care_315 (“315” 交付关怀): every ownership handed over in the last three months gets one
-  basic-care visit, due two months after the handover, source `ownership:<id>`.
+  basic-care visit, due two months after the handover, and one in-depth interview
+  (`care_315_interview`), due by the end of the three months; source `ownership:<id>`. (The
+  seeds' five improvement actions recorded after it are not kept yet.)
 
 One daily job (`run_plans`) makes them; it is idempotent per period: the visits' unique index on
 (kind, source, member) with ON CONFLICT DO NOTHING (`visits._insert`), so running it again, or two
@@ -40,11 +42,16 @@ RUN_HOUR, RUN_MINUTE = 1, 20
 @dataclass(frozen=True)
 class Plan:
     key: str
-    kind: str  # the return visit's kind
+    kind: str  # the return visit's kind (the first, where a plan makes several)
     name: Message
     segment: Message
     cadence: Message
     find: Callable[[datetime], Awaitable[list[visits.Due]]]
+    also: tuple[str, ...] = ()  # the plan's other visit kinds
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return (self.kind, *self.also)
 
 
 def _month(now: datetime) -> tuple[str, datetime]:
@@ -117,11 +124,14 @@ async def handover_315(now: datetime) -> list[visits.Due]:
         (Ownership.status == "active") & Ownership.member.erased_at.is_null() & Ownership.delivery_date.is_not_null()
         & (Ownership.delivery_date >= oldest) & (Ownership.delivery_date <= today)
     )
-    return [
-        visits.Due("care_315", f"ownership:{row['id']}", visits._on(row["delivery_date"] + relativedelta(months=2)),
-                   member=row["member"])
-        for row in rows
-    ]
+    found = []
+    for row in rows:
+        source, delivered = f"ownership:{row['id']}", row["delivery_date"]
+        found.append(visits.Due("care_315", source, visits._on(delivered + relativedelta(months=2)), member=row["member"]))
+        found.append(visits.Due("care_315_interview", source,
+                                visits._on(delivered + relativedelta(months=HANDOVER_CARE_MONTHS) - timedelta(days=1)),
+                                member=row["member"]))
+    return found
 
 
 PLANS: dict[str, Plan] = {plan.key: plan for plan in (
@@ -133,7 +143,8 @@ PLANS: dict[str, Plan] = {plan.key: plan for plan in (
          _("a call every month"), silent),
     Plan("care_315", "care_315", _("“315” handover care"),
          _("owners whose home was handed over in the last {months} months", months=HANDOVER_CARE_MONTHS),
-         _("one basic-care call, two months after the handover"), handover_315),
+         _("one basic-care call two months after the handover, one in-depth interview within three months"), handover_315,
+         also=("care_315_interview",)),
 )}
 
 
@@ -171,7 +182,7 @@ async def overview(locale: str, now: datetime | None = None) -> list[dict[str, A
     found = []
     for plan in PLANS.values():
         segment = await plan.find(now)
-        rows = await ReturnVisit.select(ReturnVisit.source, ReturnVisit.status).where(ReturnVisit.kind == plan.kind)
+        rows = await ReturnVisit.select(ReturnVisit.source, ReturnVisit.status).where(ReturnVisit.kind.is_in(list(plan.kinds)))
         this_period = [r for r in rows if plan.key == "care_315" or r["source"].endswith(f":{month}")]
         found.append({
             "key": plan.key, "visit_kind": plan.kind, "name": translate(plan.name, locale),

@@ -122,6 +122,7 @@ ENUMS: dict[str, dict[str, Message]] = {
         "care_elderly_alone": _p("visit_kind", "Care: elderly living alone"),
         "care_silent": _p("visit_kind", "Care: silent owner"),
         "care_315": _p("visit_kind", "Care: “315” after handover"),
+        "care_315_interview": _p("visit_kind", "Care: “315” in-depth interview"),
     },
     "survey_kind": {
         "event": _p("survey_kind", "Event survey"),

@@ -195,16 +195,18 @@ async def test_care_plans_make_their_visits_once_per_period(database, frozen, tm
     await staff("desk2", "service")
 
     made = await care_plans.run_plans(NOW)
-    assert made == {"elderly_alone": 1, "silent": 3, "care_315": 1}
+    assert made == {"elderly_alone": 1, "silent": 3, "care_315": 2}  # 315: basic care and the in-depth interview
     again = await care_plans.run_plans(NOW + timedelta(days=1))
     assert again == {"elderly_alone": 0, "silent": 0, "care_315": 0}
     rows = await ReturnVisit.select().order_by(ReturnVisit.id)
     assert {(r["kind"], r["member"]) for r in rows} == {
         ("care_elderly_alone", m[0]), ("care_silent", m[0]), ("care_silent", m[2]), ("care_silent", handed),
-        ("care_315", handed),
+        ("care_315", handed), ("care_315_interview", handed),
     }
     ownership = (await Ownership.select(Ownership.id).where(Ownership.member == handed).first())["id"]
-    assert {r["source"] for r in rows if r["kind"] == "care_315"} == {f"ownership:{ownership}"}
+    assert {r["source"] for r in rows if r["kind"].startswith("care_315")} == {f"ownership:{ownership}"}
+    due = {r["kind"]: r["due_at"] for r in rows if r["kind"].startswith("care_315")}
+    assert due == {"care_315": bj(2026, 7, 1, 18), "care_315_interview": bj(2026, 7, 31, 18)}  # delivered May 1st
     assert all(r["assigned_to"] is not None for r in rows)
     # Next month: the monthly plans again, the 315 visit not.
     july = await care_plans.run_plans(bj(2026, 7, 1, 1, 20))
