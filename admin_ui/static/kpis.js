@@ -172,8 +172,8 @@ async function loadCarePlans() {
   const plans = await response.json();
   box.innerHTML = `<h2>${esc(_("Care plans"))}</h2><ul class="kpi-plans">${plans.map((p) => `<li data-plan="${esc(p.key)}">
       <strong>${esc(p.name)}</strong><div class="muted">${esc(p.segment)} · ${esc(p.cadence)}</div>
-      <div>${esc(_("Next run {time}", { time: I18n.dateTime(p.next_run) }))} · ${esc(_("{count} owners in the segment now", { count: I18n.number(p.segment_owners) }))}</div>
-      <div>${esc(_("{made} return visits made this period, {open} still open", { made: I18n.number(p.visits_made), open: I18n.number(p.visits_open) }))}</div>
+      <div>${esc(_("Next run {time}", { time: I18n.dateTime(p.next_run) }))} · ${esc(_n("{count} owner in the segment now", "{count} owners in the segment now", p.segment_owners, { count: I18n.number(p.segment_owners) }))}</div>
+      <div>${esc(_n("{count} return visit made this period, {open} still open", "{count} return visits made this period, {open} still open", p.visits_made, { count: I18n.number(p.visits_made), open: I18n.number(p.visits_open) }))}</div>
     </li>`).join("")}</ul>`;
 }
 
