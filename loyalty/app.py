@@ -22,6 +22,7 @@ from loyalty.points.api import MyPointsController, StaffAdjustmentRequestControl
 from loyalty.referrals.api import MemberReferralController, StaffReferralController, StaffReferralRuleController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.care.visit_api import StaffVisitController, staff_member_contacts
+from loyalty.care.kpi_board_api import StaffKpiBoardController, staff_care_plans
 from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
 from loyalty.identity.wechat_api import wechat_login, wechat_oauth_callback, wechat_server_check, wechat_server_event
 from loyalty.dashboards.api import StaffDashboardController
@@ -138,6 +139,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             staff_kpis,
             StaffVisitController,
             staff_member_contacts,
+            StaffKpiBoardController,
+            staff_care_plans,
             StaffDashboardController,
             StaffErasureController,
             StaffRewardController,

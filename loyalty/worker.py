@@ -145,6 +145,11 @@ def _make_app() -> Celery:
                 "task": "loyalty.care.plan_visits",
                 "schedule": crontab(day_of_month=1, hour=1, minute=0),
             },
+            "care-plans": {
+                # The care plans' return visits (elderly living alone, silent owners, "315"); once per period.
+                "task": "loyalty.care.run_care_plans",
+                "schedule": crontab(hour=1, minute=20),
+            },
             "resume-owner-imports": {
                 # Imports whose job was never sent (broker down at the upload) or whose worker died.
                 "task": "loyalty.members.resume_imports",

@@ -309,6 +309,10 @@ TABLE: dict[str, Access] = {
     "POST /api/v1/staff/visits/{visit_id}/outcome": STAFF("service"),
     "GET /api/v1/staff/visits/coverage": STAFF("service"),
     "GET /api/v1/staff/members/{member_id}/contacts": STAFF("service"),
+    # the KPI board and its drill-down: customer service; the care plans: admins
+    "GET /api/v1/staff/kpi-board": STAFF("service"),
+    "GET /api/v1/staff/kpi-board/{key}/records": STAFF("service"),
+    "GET /api/v1/staff/care-plans": STAFF(),
     # dashboards: admins all; sales the referrals; event staff the attendance; sales and
     # service the KPIs. (Service reads the same funnel at /staff/referrals/funnel but not as
     # the referrals dashboard: an inconsistency, reported, not changed here.)

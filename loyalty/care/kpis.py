@@ -24,6 +24,23 @@ from loyalty.i18n import _
 from loyalty.referrals import service as referrals
 
 TARGETS = {"satisfaction_rate": 0.85, "reply_on_time_rate": 1.0, "follow_up_rate": 1.0, "referral_share": 0.30}
+# The seeds' weighted scoring of a five-point answer: 非常满意 (5) 1.0, 满意 (4) 0.8, 一般 (3) 0.6,
+# 不满意 (2) 0.3, 非常不满意 (1) 0. A weighted satisfaction is the mean weight of the answers.
+SATISFACTION_WEIGHTS = {5: 1.0, 4: 0.8, 3: 0.6, 2: 0.3, 1: 0.0}
+
+
+def five_point_answers(survey: dict) -> list[tuple[str, int]]:
+    """The answered five-point questions of a survey, (field, score): an event or case survey's
+    overall `satisfaction`, a yearly survey's scored dimensions. What every satisfaction KPI counts."""
+    return [(name, survey[name]) for name in ("satisfaction", *DIMENSIONS) if survey.get(name) is not None]
+
+
+def reply_clock(case: dict, now: datetime) -> tuple[bool, bool]:
+    """(counted, on time) for a case's first-reply clock: counted once the clock has ended
+    (replied, or past due), on time when the reply came by the deadline (48 hours)."""
+    ended = case["first_reply_at"] is not None or now > case["first_reply_due"]
+    on_time = case["first_reply_at"] is not None and case["first_reply_at"] <= case["first_reply_due"]
+    return ended, ended and on_time
 
 
 @dataclass
@@ -107,21 +124,19 @@ async def kpis(start: date, end: date, *, project_id: int | None = None, now: da
         surveys = surveys.where(Survey.project == project_id)
         cases = cases.where(Case.project == project_id)
     for survey in await surveys:
-        scores = [survey["satisfaction"]] + [survey[name] for name in DIMENSIONS]
+        scores = [score for _name, score in five_point_answers(survey)]
         for row in bucket(survey["project"], _month(survey["answered_at"])):
             for score in scores:
-                if score is not None:
-                    row.scores += 1
-                    row.satisfied += score >= 4
+                row.scores += 1
+                row.satisfied += score >= 4
             if survey["recommend"] is not None:
                 row.recommend_answers += 1
                 row.promoters += survey["recommend"] >= 9
                 row.detractors += survey["recommend"] <= 6
     for case in await cases:
         for row in bucket(case["project"], _month(case["opened_at"])):
-            reply_ended = case["first_reply_at"] is not None or now > case["first_reply_due"]
+            reply_ended, on_time = reply_clock(case, now)
             if reply_ended:
-                on_time = case["first_reply_at"] is not None and case["first_reply_at"] <= case["first_reply_due"]
                 row.replies_due += 1
                 row.replied_on_time += on_time
                 if case["kind"] == "complaint":

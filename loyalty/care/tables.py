@@ -219,6 +219,8 @@ class Survey(Table):
 VISIT_KINDS = (
     "after_subscription", "after_signing", "before_handover", "after_move_in",
     "after_repair", "after_major_repair", "after_complaint", "monthly_plan",
+    # the care plans (loyalty.care.care_plans)
+    "care_elderly_alone", "care_silent", "care_315", "care_315_interview",
 )
 VISIT_STATUSES = ("open", "done")
 VISIT_OUTCOMES = ("reached", "not_reached", "refused")

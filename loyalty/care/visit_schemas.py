@@ -15,7 +15,9 @@ Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 KIND_WORDS = (
     "after_subscription 认购后 (a week after) | after_signing 签约后 (a week after) | before_handover 交付前 (7 days before) | "
     "after_move_in 入住后 (within a month) | after_repair 维修后 (24 h after the case closed) | after_major_repair 重大维修后 "
-    "(2 months after) | after_complaint 投诉后 (3 working days after the case closed) | monthly_plan 月度回访"
+    "(2 months after) | after_complaint 投诉后 (3 working days after the case closed) | monthly_plan 月度回访 | "
+    "care_elderly_alone 独居老人关怀 (monthly) | care_silent 沉默业主关怀 (monthly) | care_315 交付“315”关怀 (2 months after handover) | "
+    "care_315_interview 交付“315”深度访谈 (within 3 months of handover)"
 )
 OUTCOME_WORDS = "reached 已联系上 | not_reached 未联系上 | refused 拒绝回访"
 VisitKind = Annotated[Literal[VISIT_KINDS], msgspec.Meta(description=KIND_WORDS, examples=["after_complaint"])]

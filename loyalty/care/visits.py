@@ -208,12 +208,17 @@ async def active_owner_ids() -> list[int]:
     return [row["id"] for row in await _active_owners()]
 
 
-async def reached_in(start: datetime, end: datetime) -> set[int]:
-    rows = await ReturnVisit.select(ReturnVisit.member).where(
+async def reached_visits(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Return visits to members done in [start, end) whose owner was reached (what coverage counts),
+    oldest first."""
+    return await ReturnVisit.select(ReturnVisit.id, ReturnVisit.member, ReturnVisit.kind, ReturnVisit.done_at).where(
         (ReturnVisit.status == "done") & (ReturnVisit.outcome == "reached") & ReturnVisit.member.is_not_null()
         & (ReturnVisit.done_at >= start) & (ReturnVisit.done_at < end)
-    )
-    return {row["member"] for row in rows}
+    ).order_by(ReturnVisit.done_at).order_by(ReturnVisit.id)
+
+
+async def reached_in(start: datetime, end: datetime) -> set[int]:
+    return {row["member"] for row in await reached_visits(start, end)}
 
 
 async def plan_month(now: datetime | None = None, settings: Settings | None = None) -> int:

@@ -128,6 +128,15 @@ ENUMS: dict[str, dict[str, Message]] = {
         "after_major_repair": _p("visit_kind", "Two months after a major repair"),
         "after_complaint": _p("visit_kind", "After a complaint"),
         "monthly_plan": _p("visit_kind", "Monthly visit"),
+        "care_elderly_alone": _p("visit_kind", "Care: elderly living alone"),
+        "care_silent": _p("visit_kind", "Care: silent owner"),
+        "care_315": _p("visit_kind", "Care: “315” after handover"),
+        "care_315_interview": _p("visit_kind", "Care: “315” in-depth interview"),
+    },
+    "survey_kind": {
+        "event": _p("survey_kind", "Event survey"),
+        "case": _p("survey_kind", "Case survey"),
+        "yearly": _p("survey_kind", "Yearly survey"),
     },
     "visit_status": {
         "open": _p("visit_status", "To do"),

@@ -50,9 +50,16 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "events")
-# The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
-ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards", "events"}, "service": {"counter", "desk", "visits", "dashboards"}}
+# The views each role may use besides admin (staff.js, defineView); the others are not offered.
+VIEW_ROLES = {
+    "referrals": {"sales"}, "scanner": {"event_staff"}, "counter": {"service"}, "desk": {"service"},
+    "visits": {"service"}, "kpis": {"service"}, "rewards": set(), "dashboards": {"sales", "event_staff", "service"},
+    "events": {"event_staff"},
+}
+VIEWS = tuple(VIEW_ROLES)
+ALLOWED = {"admin": set(VIEWS)} | {
+    role: {view for view, roles in VIEW_ROLES.items() if role in roles} for role in ("sales", "event_staff", "service")
+}
 # The gate the door's staff member types, in their own words (data, stored as typed).
 GATE = {"zh-CN": "东门", "en": "East gate"}
 
@@ -293,6 +300,10 @@ async def open_view(page: Page, view: str, role: str) -> None:
     elif view == "visits":
         await expect(page.locator("#visits-list > *").first).to_be_visible()
         await expect(page.locator("#visits-coverage h3")).to_be_visible()
+    elif view == "kpis":
+        await expect(page.locator("#kpis-list .kpi").first).to_be_visible()
+        if role == "admin":
+            await expect(page.locator("#kpis-plans li").first).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
 
@@ -442,6 +453,13 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await desk_case(page, reader)
             if view == "events" and role == "event_staff":
                 await events_forms(page, reader)
+            if view == "kpis" and role == "service":
+                for key in ("satisfaction", "file_completeness"):
+                    await page.click(f'.kpi[data-kpi="{key}"] button[data-kpi-drill]')
+                    await expect(page.locator("#kpis-drill h2")).to_be_visible()
+                    await reader.read(page, f"the KPI board, the records of {key}")
+                await page.click('[data-kpi-trend="quarters"]')
+                await reader.read(page, "the KPI board by quarter")
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)

@@ -13,11 +13,15 @@ from loyalty.identity.tables import StaffAccount
 from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, staff_logs_in
 
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "messages", "events")
-# The views each role may use (the API's guards: admin every one).
-ALLOWED = {
-    "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards", "events"},
-    "service": {"counter", "desk", "visits", "dashboards"}, "admin": set(VIEWS),
+# The views each role may use besides admin (the API's guards: admin every one).
+VIEW_ROLES = {
+    "referrals": {"sales"}, "scanner": {"event_staff"}, "counter": {"service"}, "desk": {"service"},
+    "visits": {"service"}, "kpis": {"service"}, "rewards": set(), "dashboards": {"sales", "event_staff", "service"},
+    "messages": set(), "events": {"event_staff"},
+}
+VIEWS = tuple(VIEW_ROLES)
+ALLOWED = {"admin": set(VIEWS)} | {
+    role: {view for view, roles in VIEW_ROLES.items() if role in roles} for role in ("sales", "event_staff", "service")
 }
 PREFERRED = {"sales": "referrals", "event_staff": "scanner", "service": "desk", "admin": "dashboards"}
 

@@ -13,7 +13,7 @@ from loyalty.cards.tables import TIERS
 from loyalty.care.cases import CLOCK_NAMES
 from loyalty.care.tables import (
     BROADCAST_KINDS, CASE_SEVERITIES, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES, VISIT_KINDS,
-    VISIT_OUTCOMES, VISIT_STATUSES,
+    VISIT_OUTCOMES, VISIT_STATUSES, SURVEY_KINDS,
 )
 from loyalty.care.visits import SCOPES as VISIT_SCOPES
 from loyalty.dashboards.service import LIABILITY_KINDS
@@ -61,6 +61,7 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "case_severity": CASE_SEVERITIES,
     "case_clock": CLOCK_NAMES,
     "visit_kind": VISIT_KINDS,
+    "survey_kind": SURVEY_KINDS,
     "visit_status": VISIT_STATUSES,
     "visit_outcome": VISIT_OUTCOMES,
     "visit_scope": VISIT_SCOPES,
