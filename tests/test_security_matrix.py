@@ -312,7 +312,7 @@ TABLE: dict[str, Access] = {
     **{f"GET /api/v1/staff/dashboards/{name}{csv}": access for name, access in (
         ("tiers", STAFF()), ("merchants", STAFF()), ("liability", STAFF()), ("referrals", STAFF("sales")),
         ("events", STAFF("event_staff")), ("kpis", STAFF("sales", "service")),
-    ) for csv in ("", ".csv")},
+    ) for csv in ("", ".csv", ".xlsx")},
     # the tills
     "POST /partner/v1/codes/verify": MERCHANTS,
     "POST /partner/v1/sales": MERCHANTS,
