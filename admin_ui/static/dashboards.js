@@ -167,7 +167,7 @@ function table(name, config, rows) {
   const head = columns.map((c) => `<th scope="col" data-column="${c.key}"${kind(c)}>${esc(c.head)}</th>`).join("");
   const body = rows.map((r, i) => `<tr data-row="${r.__total ? "total" : i}" tabindex="-1">${columns.map((c) => `<td data-column="${c.key}"${kind(c)}>${esc(c.show(r[c.key], r))}</td>`).join("")}</tr>`).join("");
   // A wide table scrolls inside its own box (which keyboard users can reach), never the page.
-  return `<div class="dash-table" role="region" tabindex="0" aria-label="${esc(config.title())}">
+  return `<div class="dash-table" role="region" tabindex="0" aria-label="${esc(_("{title}: the rows", { title: config.title() }))}">
     <table><caption class="visually-hidden">${esc(config.title())}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
