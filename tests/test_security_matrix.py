@@ -319,7 +319,7 @@ TABLE: dict[str, Access] = {
     **{f"GET /api/v1/staff/dashboards/{name}{csv}": access for name, access in (
         ("tiers", STAFF()), ("merchants", STAFF()), ("liability", STAFF()), ("referrals", STAFF("sales")),
         ("events", STAFF("event_staff")), ("kpis", STAFF("sales", "service")),
-    ) for csv in ("", ".csv")},
+    ) for csv in ("", ".csv", ".xlsx")},
     # the tills
     "POST /partner/v1/codes/verify": MERCHANTS,
     "POST /partner/v1/sales": MERCHANTS,
@@ -864,9 +864,9 @@ async def a_day_of_logins_sales_and_webhooks(http: httpx.AsyncClient, world: Wor
         assert answer.status_code == status, answer.text
 
 
-async def test_in_admin_event_staff_cannot_change_an_event_and_their_program_edits_are_audited(world: World):
-    """Events carry rules (seats, fees, attendance points): /admin shows them read-only. A
-    program carries none; editing its text there is allowed and audited like a service call."""
+async def test_in_admin_event_staff_cannot_change_an_event_or_a_program(world: World):
+    """Events carry rules (seats, fees, attendance points) and both events and programs have their
+    staff page (issue #21): /admin shows them read-only, in the staff member's language."""
     http = await admin_site_login(world, "event_staff")
     csrf = {"X-CSRFToken": http.cookies["csrftoken"]}
     before = await Event.select().where(Event.id == world.event_id).first()
@@ -877,10 +877,8 @@ async def test_in_admin_event_staff_cannot_change_an_event_and_their_program_edi
         renamed = await http.patch(f"/admin/api/tables/program/{program[0]['id']}/", json={"title_en": "Spring program"}, headers=csrf)
     finally:
         await http.aclose()
-    assert (minted.status_code, negative.status_code) == (405, 405), (minted.text, negative.text)
+    assert (minted.status_code, negative.status_code, renamed.status_code) == (405, 405, 405), (minted.text, renamed.text)
     assert "员工页面" in minted.json()["detail"]  # in the staff member's language, zh-CN by default
     assert await Event.select().where(Event.id == world.event_id).first() == before
-    assert renamed.status_code == 200, renamed.text
-    entries = await AuditEntry.select().where((AuditEntry.subject_kind == "program") & (AuditEntry.subject_id == program[0]["id"]))
-    staff = await StaffAccount.select(StaffAccount.id).where(StaffAccount.role == "event_staff").first()
-    assert [(e["action"], e["actor_id"]) for e in entries] == [("admin.patch", staff["id"])]
+    assert await Program.select(Program.title_en).where(Program.id == program[0]["id"]).first() == {"title_en": "Spring"}
+    assert await AuditEntry.count().where(AuditEntry.subject_kind == "program") == 0

@@ -158,163 +158,7 @@ async function moveLead(id, stage) {
 
 // --- the door scanner: door.js ------------------------------------------------------------
 
-// --- dashboards ----------------------------------------------------------------------------
-
-// Column kinds: how a value is written.
-const count = (v) => (v === null || v === undefined ? "" : I18n.number(v));
-const rate = (v) => I18n.percent(v);
-// A money column shows full amounts on every row (¥552,500.00), never ¥55.25万 beside ¥48,082.00.
-const fen = (v) => (v === null || v === undefined ? "" : I18n.money(v, { compact: false }));
-const yesNo = (v) => (v === true ? _("Yes") : v === false ? _("No") : "—");
-const signed = (v) => (v === null || v === undefined ? "—" : new Intl.NumberFormat(I18n.locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(v));
-const col = (key, head, show = count) => ({ key, head, show, text: ![count, rate, fen, signed, yesNo].includes(show) });
-// The totals row names itself in its first column (its project/merchant/title is empty).
-const projectCell = (v, r) => (r.project_id === null || r.project_id === undefined ? _("All projects") : projectName(r.project_id, r.project));
-const monthCell = (v, length = "long") => (v === "all" ? _("All months") : v ? I18n.month(v, length) : "");
-
-// What each dashboard shows: its columns (header words, how a value is written), the chart's
-// row label and value, and the business target if there is one.
-// Column headers say what the CSV export's headers say (the same context and words, in
-// pages.po as in messages.po; tests/browser/test_dashboards_page.py compares them).
-const DASHBOARDS = {
-  tiers: {
-    title: () => _("Members by tier"), roles: ["admin"], value: "members", label: (r) => enumLabel("tier", r.tier),
-    chartRows: (d) => TIERS.map((tier) => ({ tier, members: d.totals[tier] })),
-    columns: () => [
-      col("project", _p("dashboard_column", "Project"), projectCell), ...TIERS.map((t) => col(t, enumLabel("tier", t))),
-      col("members", _p("dashboard_column", "Members")),
-    ],
-  },
-  referrals: {
-    title: () => _("Referrals: share of new buyers who were referred"), roles: ["admin", "sales"], target: 0.3, percent: true,
-    value: "referral_share", label: (r) => `${projectName(r.project_id, r.project)} ${monthCell(r.month, "short")}`,
-    columns: () => [
-      col("project", _p("dashboard_column", "Project"), projectCell), col("month", _p("dashboard_column", "Month"), (v) => monthCell(v)),
-      col("registered", _p("dashboard_column", "Leads registered")), col("visited", _p("dashboard_column", "Leads visited")),
-      col("subscribed", _p("dashboard_column", "Leads subscribed")), col("signed", _p("dashboard_column", "Leads signed")),
-      col("new_buyers", _p("dashboard_column", "New buyers")), col("referred_buyers", _p("dashboard_column", "Referred buyers")),
-      col("conversion", _p("dashboard_column", "Conversion"), rate),
-      col("referral_share", _p("dashboard_column", "Referral share of new buyers"), rate),
-      col("meets_target", _p("dashboard_column", "Meets the target"), yesNo),
-    ],
-  },
-  events: {
-    title: () => _("Event attendance and no-shows"), roles: ["admin", "event_staff"], value: "no_show_rate", percent: true,
-    label: (r) => titleOf(r),
-    columns: () => [
-      // One title, in the reader's language (the CSV has a column for each language).
-      col("title_zh", _("Event"), (v, r) => (r.event_id === null ? _("All events") : titleOf(r))),
-      col("starts_at", _p("dashboard_column", "Starts at (Beijing time)"), (v) => I18n.dateTime(v)),
-      col("status", _p("dashboard_column", "Status"), (v) => (v ? enumLabel("event_status", v) : "")),
-      col("seats", _p("dashboard_column", "Seats")), col("signups", _p("dashboard_column", "Signups")),
-      col("people", _p("dashboard_column", "People signed up")), col("attended", _p("dashboard_column", "Signups attended")),
-      col("attended_people", _p("dashboard_column", "People attended")), col("no_show", _p("dashboard_column", "No-show signups")),
-      col("no_show_people", _p("dashboard_column", "No-show people")),
-      col("no_show_rate", _p("dashboard_column", "No-show rate"), rate), col("attendance_rate", _p("dashboard_column", "Attendance rate"), rate),
-    ],
-  },
-  merchants: {
-    title: () => _("Alliance merchants: sales and points spent"), roles: ["admin"], value: "points_redeemed", label: (r) => r.merchant,
-    columns: () => [
-      col("merchant", _p("dashboard_column", "Merchant"), (v, r) => (r.merchant_id === null ? _("All merchants") : v)),
-      col("sales", _p("dashboard_column", "Sales")), col("gross_fen", _p("dashboard_column", "Gross"), fen),
-      col("discount_fen", _p("dashboard_column", "Discounts"), fen),
-      col("points_redeemed", _p("dashboard_column", "Points redeemed")),
-      col("points_value_fen", _p("dashboard_column", "Value of the points"), fen),
-      col("reversed_fen", _p("dashboard_column", "Reversed"), fen),
-    ],
-  },
-  liability: {
-    title: () => _("Points owed to members"), roles: ["admin"], value: "points", label: (r) => enumLabel("liability_kind", r.kind),
-    columns: () => [
-      col("kind", _p("dashboard_column", "Kind"), (v) => enumLabel("liability_kind", v)), col("points", _p("dashboard_column", "Points")),
-      col("value_fen", _p("dashboard_column", "Value"), fen),
-    ],
-  },
-  kpis: {
-    title: () => _("Satisfaction and service"), roles: ["admin", "sales", "service"], target: 0.85, percent: true,
-    value: "satisfaction_rate",
-    label: (r) => (r.month === "all" ? _("Overall") : `${projectCell(null, r)} ${monthCell(r.month, "short")}`),
-    columns: () => [
-      // The project by name (the CSV gives its number).
-      col("project", _p("dashboard_column", "Project"), projectCell), col("month", _p("dashboard_column", "Month"), (v) => monthCell(v)),
-      col("satisfaction_rate", _p("dashboard_column", "Satisfied (4 or 5 of 5)"), rate),
-      col("satisfaction_scores", _p("dashboard_column", "Scores given")),
-      col("nps", _p("dashboard_column", "Net promoter score"), signed),
-      col("recommend_answers", _p("dashboard_column", "Recommendation answers")),
-      col("reply_on_time_rate", _p("dashboard_column", "Replied on time"), rate),
-      col("follow_up_rate", _p("dashboard_column", "Followed up on time"), rate),
-      col("referral_share", _p("dashboard_column", "Referral share of new buyers"), rate),
-      col("new_buyers", _p("dashboard_column", "New buyers")), col("referred_buyers", _p("dashboard_column", "Referred buyers")),
-      col("referral_signed", _p("dashboard_column", "Referral leads signed")),
-    ],
-  },
-};
-
-function rowsOf(data) { return Array.isArray(data) ? data : Array.isArray(data.rows) ? data.rows : [data]; }
-
-// Bars with their labels below them, slanted when they would not fit side by side (a month of
-// two projects makes two dozen bars); each bar's label and value in its tooltip.
-const labelWidth = (text) => [...text].reduce((sum, c) => sum + (c.charCodeAt(0) > 0x2e80 ? 10 : 5.5), 0);  // at 10px
-function fitted(text, width) {
-  if (labelWidth(text) <= width) return text;
-  let cut = [...text];
-  while (cut.length && labelWidth(`${cut.join("")}…`) > width) cut = cut.slice(0, -1);
-  return `${cut.join("")}…`;
-}
-
-function chart(rows, config) {
-  const values = rows.map((r) => Number(r[config.value]) || 0);
-  const top = Math.max(config.target || 0, ...values, config.percent ? 0.01 : 1);
-  const width = 600, base = 150, bar = Math.max(8, Math.min(60, (width - 40) / Math.max(rows.length, 1) - 8));
-  const labels = rows.map((r) => fitted(String(config.label(r) ?? ""), 185));
-  const slanted = labels.some((l) => labelWidth(l) > bar + 6);
-  const reach = Math.max(0, ...labels.map(labelWidth));  // a slanted label's depth is its length × sin 35°
-  const height = base + (slanted ? Math.ceil(reach * 0.58) + 25 : 20);
-  const y = (value) => base - (value / top) * (base - 10);
-  const bars = rows.map((r, i) => {
-    const x = 30 + i * (bar + 8), middle = x + bar / 2;
-    const shown = config.percent ? I18n.percent(values[i]) : I18n.number(values[i]);
-    const place = slanted ? `transform="translate(${middle + 3} ${base + 12}) rotate(-35)" text-anchor="end"` : `x="${middle}" y="${base + 14}" text-anchor="middle"`;
-    return `<rect x="${x}" y="${y(values[i])}" width="${bar}" height="${base - y(values[i])}" fill="#1e3a8a"><title>${esc(String(config.label(r) ?? ""))}: ${esc(shown)}</title></rect>
-      <text ${place} font-size="10">${esc(labels[i])}</text>`;
-  }).join("");
-  const target = config.target ? `<line x1="20" x2="${width}" y1="${y(config.target)}" y2="${y(config.target)}" stroke="#b91c1c" stroke-dasharray="6 4"/>` : "";
-  // Slanted labels reach left of the first bar: the chart may draw into its margin.
-  return `<svg class="chart" viewBox="0 0 ${width} ${height}" height="${height}" role="img">${bars}${target}</svg>`;
-}
-
-function table(rows, columns) {
-  if (!rows.length) return `<p class="muted">${esc(_("Nothing in this period"))}</p>`;
-  const kind = (c) => (c.text ? ' class="text"' : "");  // words read from the left, figures from the right
-  const head = columns.map((c) => `<th data-column="${c.key}"${kind(c)}>${esc(c.head)}</th>`).join("");
-  const body = rows.map((r) => `<tr>${columns.map((c) => `<td data-column="${c.key}"${kind(c)}>${esc(c.show(r[c.key], r))}</td>`).join("")}</tr>`).join("");
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-}
-
-async function dashboard(name, config, query) {
-  const response = await api(`/api/v1/staff/dashboards/${name}?${query}`);
-  if (!response.ok) return `<div class="dash" data-dashboard="${name}"><h2>${esc(config.title())}</h2><p class="error">${esc(await problemText(response))}</p></div>`;
-  const data = await response.json();
-  const rows = rowsOf(data);
-  const target = config.target ? `<span class="muted">${esc(_("target {rate}", { rate: I18n.percent(config.target, 0) }))}</span>` : "";
-  const charted = (config.chartRows ? config.chartRows(data) : rows).filter((r) => r[config.value] !== undefined && r[config.value] !== null);
-  return `<div class="dash" data-dashboard="${name}"><h2><span>${esc(config.title())} ${target}</span>
-    <a class="button secondary" href="/api/v1/staff/dashboards/${name}.csv?${query}">${esc(_("Export CSV"))}</a></h2>
-    ${chart(charted, config)}${table(data.totals ? [...rows, data.totals] : rows, config.columns())}</div>`;
-}
-
-async function loadDashboards() {
-  if (!$("dash-start").value) {  // this year so far, in Beijing days (what the API's ranges are)
-    const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());  // YYYY-MM-DD
-    $("dash-start").value = `${today.slice(0, 4)}-01-01`;
-    $("dash-end").value = today;
-  }
-  await loadProjectList();
-  const query = `start=${$("dash-start").value}&end=${$("dash-end").value}`;
-  const mine = Object.entries(DASHBOARDS).filter(([, c]) => c.roles.includes(state.me.role) || state.me.role === "admin");
-  $("dashboards").innerHTML = (await Promise.all(mine.map(([name, config]) => dashboard(name, config, query)))).join("");
-}
+// --- dashboards: dashboards.js -----------------------------------------------------------
 
 // --- wiring --------------------------------------------------------------------------------
 
@@ -345,11 +189,9 @@ $("lang").addEventListener("click", async () => {
 });
 $("ref-reload").addEventListener("click", loadBoard);
 $("ref-project").addEventListener("change", loadBoard);
-$("dash-reload").addEventListener("click", loadDashboards);
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
 document.addEventListener("click", (e) => { if (e.target.dataset.move) moveLead(e.target.dataset.move, e.target.dataset.to); });
 // After every script of the page has run (door.js comes after this one).
 defineView("referrals", ["sales"], loadBoard);
-defineView("dashboards", ["sales", "event_staff", "service"], loadDashboards);
 
 document.addEventListener("DOMContentLoaded", () => I18n.load().then(() => { showSwitch(); return start(); }));

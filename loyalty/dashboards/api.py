@@ -16,7 +16,7 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from loyalty import clock
+from loyalty import clock, exports
 from loyalty.care.api import kpi_report
 from loyalty.care.schemas import KpiReport
 from loyalty.dashboards import csv_export, service
@@ -32,7 +32,7 @@ from loyalty.dashboards.schemas import (
     TierReport,
     TierRowView,
 )
-from loyalty.i18n import request_locale
+from loyalty.i18n import _p, request_locale, translate
 from loyalty.settings import Settings
 from loyalty.openapi_contract import raises
 
@@ -41,6 +41,7 @@ REFERRAL_READERS = {"roles": ("sales",)}
 EVENT_READERS = {"roles": ("event_staff",)}
 KPI_READERS = {"roles": ("sales", "service")}
 CSV = "text/csv"
+XLSX = exports.XLSX
 
 Start = Annotated[date, QueryParameter(description="first day, e.g. 2026-01-01 (Beijing time)")]
 End = Annotated[date, QueryParameter(description="last day, included, e.g. 2026-12-31")]
@@ -68,6 +69,30 @@ async def csv_reply(
     return Response(
         csv_export.csv_document(columns, await named_for(rows, locale), totals, locale), media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+# Each workbook's one sheet is named for its dashboard, in the reader's language.
+SHEETS = {
+    "tiers": _p("dashboard_sheet", "Members by tier"),
+    "referrals": _p("dashboard_sheet", "Referrals"),
+    "events": _p("dashboard_sheet", "Event attendance"),
+    "merchants": _p("dashboard_sheet", "Merchant sales"),
+    "liability": _p("dashboard_sheet", "Points owed"),
+    "kpis": _p("dashboard_sheet", "Satisfaction and service"),
+}
+
+
+async def xlsx_reply(
+    request: Request[Any, Any, Any], name: str, columns: Sequence[csv_export.Column], rows: Sequence[Any],
+    totals: Any | None = None,
+) -> Response[bytes]:
+    """The CSV's cells as an Excel workbook; an attachment named `name`.xlsx."""
+    locale = request_locale(request)
+    sheet = translate(SHEETS[name.split("-")[0]], locale)
+    return Response(
+        csv_export.xlsx_document(sheet, columns, await named_for(rows, locale), totals, locale), media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
 
 
@@ -156,6 +181,12 @@ class StaffDashboardController(Controller):
         report = await tier_report(project_id)
         return await csv_reply(request, "tiers", csv_export.TIER_COLUMNS, report.rows, report.totals)
 
+    @get("/tiers.xlsx", operation_id="dashboardTiersXlsx", opt=ADMIN, media_type=XLSX, summary="The tier distribution as an Excel workbook")
+    async def tiers_xlsx(self, request: Request[Any, Any, Any], project_id: ProjectId = None) -> Response[bytes]:
+        """The tier dashboard as an .xlsx workbook: the CSV's rows and totals, numbers as numbers."""
+        report = await tier_report(project_id)
+        return await xlsx_reply(request, "tiers", csv_export.TIER_COLUMNS, report.rows, report.totals)
+
     @raises("invalid-field")
     @get("/referrals", operation_id="dashboardReferrals", opt=REFERRAL_READERS,
          summary="The referral funnel per project and month, and the referral share of new buyers against the 30% target")
@@ -176,6 +207,16 @@ class StaffDashboardController(Controller):
         return await csv_reply(request, f"referrals-{start}-{end}", csv_export.REFERRAL_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
+    @get("/referrals.xlsx", operation_id="dashboardReferralsXlsx", opt=REFERRAL_READERS, media_type=XLSX,
+         summary="The referral funnel as an Excel workbook")
+    async def referrals_xlsx(
+        self, request: Request[Any, Any, Any], start: Start, end: End, project_id: ProjectId = None
+    ) -> Response[bytes]:
+        """The referral dashboard as an .xlsx workbook: the CSV's rows and totals."""
+        report = await referral_report(start, end, project_id)
+        return await xlsx_reply(request, f"referrals-{start}-{end}", csv_export.REFERRAL_COLUMNS, report.rows, report.totals)
+
+    @raises("invalid-field")
     @get("/events", operation_id="dashboardEvents", opt=EVENT_READERS,
          summary="Per event starting in the range: seats, signed up, attended, no-shows, no-show and attendance rates")
     async def events(self, start: Start, end: End) -> EventReport:
@@ -191,6 +232,14 @@ class StaffDashboardController(Controller):
         """The event-attendance dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, then the totals."""
         report = await event_report(start, end)
         return await csv_reply(request, f"events-{start}-{end}", csv_export.EVENT_COLUMNS, report.rows, report.totals)
+
+    @raises("invalid-field")
+    @get("/events.xlsx", operation_id="dashboardEventsXlsx", opt=EVENT_READERS, media_type=XLSX,
+         summary="Event attendance as an Excel workbook")
+    async def events_xlsx(self, request: Request[Any, Any, Any], start: Start, end: End) -> Response[bytes]:
+        """The event-attendance dashboard as an .xlsx workbook: the CSV's rows and totals."""
+        report = await event_report(start, end)
+        return await xlsx_reply(request, f"events-{start}-{end}", csv_export.EVENT_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
     @get("/merchants", operation_id="dashboardMerchants", opt=ADMIN,
@@ -210,6 +259,14 @@ class StaffDashboardController(Controller):
         return await csv_reply(request, f"merchants-{start}-{end}", csv_export.MERCHANT_COLUMNS, report.rows, report.totals)
 
     @raises("invalid-field")
+    @get("/merchants.xlsx", operation_id="dashboardMerchantsXlsx", opt=ADMIN, media_type=XLSX,
+         summary="Merchant sales as an Excel workbook")
+    async def merchants_xlsx(self, request: Request[Any, Any, Any], start: Start, end: End) -> Response[bytes]:
+        """The alliance-merchant dashboard as an .xlsx workbook: the CSV's rows and totals."""
+        report = await merchant_report(start, end)
+        return await xlsx_reply(request, f"merchants-{start}-{end}", csv_export.MERCHANT_COLUMNS, report.rows, report.totals)
+
+    @raises("invalid-field")
     @get("/liability", operation_id="dashboardLiability", opt=ADMIN,
          summary="Outstanding points (available and pending) and what they are worth in fen")
     async def liability(self, settings: NamedDependency[Settings]) -> LiabilityView:
@@ -227,6 +284,14 @@ class StaffDashboardController(Controller):
         return await csv_reply(request, f"liability-{clock.today()}", csv_export.LIABILITY_COLUMNS, view.rows)
 
     @raises("invalid-field")
+    @get("/liability.xlsx", operation_id="dashboardLiabilityXlsx", opt=ADMIN, media_type=XLSX,
+         summary="The points liability as an Excel workbook")
+    async def liability_xlsx(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[bytes]:
+        """The points-liability dashboard as an .xlsx workbook: one line per kind."""
+        view = await liability_view(settings.points_per_cny)
+        return await xlsx_reply(request, f"liability-{clock.today()}", csv_export.LIABILITY_COLUMNS, view.rows)
+
+    @raises("invalid-field")
     @get("/kpis", operation_id="dashboardKpis", opt=KPI_READERS,
          summary="Satisfaction, NPS, reply on time, follow-up rate and referral share per project and month, with targets")
     async def kpis(self, start: Start, end: End, project_id: ProjectId = None) -> KpiReport:
@@ -241,3 +306,13 @@ class StaffDashboardController(Controller):
         """The care KPI dashboard as a CSV file (UTF-8 with BOM, for Excel): its rows, the last one for all months."""
         report = await kpi_report(start, end, project_id)
         return await csv_reply(request, f"kpis-{start}-{end}", csv_export.KPI_COLUMNS, report.rows)
+
+    @raises("invalid-field")
+    @get("/kpis.xlsx", operation_id="dashboardKpisXlsx", opt=KPI_READERS, media_type=XLSX,
+         summary="The KPIs as an Excel workbook")
+    async def kpis_xlsx(
+        self, request: Request[Any, Any, Any], start: Start, end: End, project_id: ProjectId = None
+    ) -> Response[bytes]:
+        """The care KPI dashboard as an .xlsx workbook: its rows, the last one for all months."""
+        report = await kpi_report(start, end, project_id)
+        return await xlsx_reply(request, f"kpis-{start}-{end}", csv_export.KPI_COLUMNS, report.rows)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.cards.tables import TIERS
-from loyalty.exports import csv_text
+from loyalty.exports import csv_text, xlsx_bytes
 from loyalty.i18n import Message, _p, translate
 from loyalty.i18n.enums import ENUMS, enum_label
 from loyalty.i18n.format import datetime as local_datetime, money, percent
@@ -78,14 +78,23 @@ def amount(name: str, header: Message, header_in_yuan: Message) -> list[Column]:
     return [Column(header, money_text(name)), Column(header_in_yuan, yuan(name))]
 
 
-def csv_document(columns: Sequence[Column], rows: Sequence[Any], totals: Any | None, locale: str) -> str:
-    """The header row, the rows, then the totals row (its naming column saying "Total")."""
+def _lines(columns: Sequence[Column], rows: Sequence[Any], totals: Any | None, locale: str) -> list[list[Any]]:
     lines = [[column.cell(row, locale) for column in columns] for row in rows]
     if totals is not None:
         lines.append([
             translate(TOTAL, locale) if column.names_the_row else column.cell(totals, locale) for column in columns
         ])
-    return csv_text([translate(column.header, locale) for column in columns], lines)
+    return lines
+
+
+def csv_document(columns: Sequence[Column], rows: Sequence[Any], totals: Any | None, locale: str) -> str:
+    """The header row, the rows, then the totals row (its naming column saying "Total")."""
+    return csv_text([translate(column.header, locale) for column in columns], _lines(columns, rows, totals, locale))
+
+
+def xlsx_document(title: str, columns: Sequence[Column], rows: Sequence[Any], totals: Any | None, locale: str) -> bytes:
+    """The same cells as the CSV, as an Excel workbook of one sheet (numbers stay numbers)."""
+    return xlsx_bytes(title, [translate(column.header, locale) for column in columns], _lines(columns, rows, totals, locale))
 
 
 PROJECT_ID = Column(_p("dashboard_column", "Project no."), plain("project_id"))

@@ -8,9 +8,9 @@ from __future__ import annotations
 import httpx
 from piccolo.apps.user.tables import BaseUser
 
-from loyalty.events.tables import Program
 from loyalty.identity.tables import StaffAccount
 from loyalty.merchants import service as merchants
+from loyalty.members.tables import Project
 from loyalty.merchants.tables import ApiKey
 from tests.identity.builders import STAFF_PASSWORD, add_staff, log_in_staff
 
@@ -139,15 +139,16 @@ async def test_a_deeply_nested_admin_form_is_a_400_not_a_500(client: httpx.Async
 
 
 async def test_an_admin_form_cannot_rewrite_a_rows_id(client: httpx.AsyncClient):
-    """The review turned program 1 into program 5 (its events followed) with a 500 and no audit."""
-    program = (await Program.insert(Program(title_zh="春季计划", title_en="Spring")).returning(Program.id))[0]["id"]
-    await add_staff("door", "event_staff")
-    await log_in_staff(client, "door")
+    """The review turned program 1 into program 5 (its events followed) with a 500 and no audit.
+    Programs are read-only in /admin now (their staff page keeps them); a project is still written here."""
+    project = (await Project.insert(Project(code="HZ-YH", name="云湖")).returning(Project.id))[0]["id"]
+    await add_staff("boss", "admin")
+    await log_in_staff(client, "boss")
     client.cookies.set("csrftoken", "t")
-    moved = await client.patch(f"/admin/api/tables/program/{program}/", json={"id": program + 4}, headers={"X-CSRFToken": "t"})
+    moved = await client.patch(f"/admin/api/tables/project/{project}/", json={"id": project + 4}, headers={"X-CSRFToken": "t"})
     assert moved.status_code == 422 and moved.json()["errors"][0]["field"] == "id", moved.text
-    assert await Program.select(Program.id) == [{"id": program}]
-    same = await client.patch(f"/admin/api/tables/program/{program}/", json={"id": program, "title_en": "Spring program"},
+    assert await Project.select(Project.id) == [{"id": project}]
+    same = await client.patch(f"/admin/api/tables/project/{project}/", json={"id": project, "name_en": "Yunhu Garden"},
                               headers={"X-CSRFToken": "t"})
     assert same.status_code == 200, same.text
 

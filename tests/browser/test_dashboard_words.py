@@ -8,16 +8,20 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import httpx
 from playwright.async_api import Page, expect
 
+from loyalty import clock
 from loyalty.cards import service as cards
 from loyalty.members.tables import Project
+from loyalty.referrals import service as referrals
 from tests.browser.conftest import Pages
 from tests.browser.pages import add_staff, staff_logs_in
-from tests.events.builders import owners
+from tests.events.builders import event, owners
 from tests.partner_api.builders import dynamic_code, sale_body, sell, shop
 
 DASHBOARDS = ("tiers", "referrals", "events", "merchants", "liability", "kpis")
@@ -31,6 +35,12 @@ async def build(tmp_path: Any, pages: Pages) -> None:
     [hz_owner] = await owners(tmp_path, 1, project="HZ-YH")
     [sh_owner] = await owners(tmp_path, 1, project="SH-PD", start=1)
     await Project.update({Project.name_en: "Yunhu Garden, Hangzhou"}).where(Project.code == "HZ-YH")  # SH-PD has none
+    # A referral registered and an event today (the dashboards draw their tables once they have rows).
+    hz = await Project.select(Project.id).where(Project.code == "HZ-YH").first()
+    await referrals.register_lead(hz_owner, name="王五", phone="13900139001", project_id=hz["id"])
+    starts = datetime.combine(clock.today(), clock_time(10, 0), clock.LOCAL_ZONE)
+    await event(starts_at=starts, ends_at=starts + timedelta(hours=2), signup_opens_at=starts - timedelta(days=5),
+                signup_closes_at=starts - timedelta(hours=1), cancel_deadline=starts - timedelta(days=1))
     signer = cards.signer_for(pages.server.settings)
     async with httpx.AsyncClient(base_url=pages.server.url) as till:
         for n, (name, member, gross_fen) in enumerate((("森林装饰", hz_owner, 55_250_000), ("湖畔餐厅", sh_owner, 4_808_200))):
@@ -49,7 +59,7 @@ async def headers(page: Page, dashboard: str) -> dict[str, str]:
 
 
 async def exported(page: Page, dashboard: str) -> list[list[str]]:
-    href = await page.locator(f'.dash[data-dashboard="{dashboard}"] a.button').get_attribute("href")
+    href = await page.locator(f'.dash[data-dashboard="{dashboard}"] a[data-export="csv"]').get_attribute("href")
     response = await page.request.get(href or "")
     assert response.status == 200, await response.text()
     return list(csv.reader(io.StringIO((await response.body()).decode("utf-8-sig"))))

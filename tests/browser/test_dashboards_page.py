@@ -177,25 +177,27 @@ async def test_an_admin_opens_the_dashboards_and_sees_what_the_records_imply(dat
 
     # The charts: one bar per figure, its label and value in the bar's title; targets drawn too.
     bars = {
-        name: await page.locator(f'.dash[data-dashboard="{name}"] svg.chart rect title').all_text_contents()
+        name: await page.locator(f'.dash[data-dashboard="{name}"] .chart .bar-row').evaluate_all("(bs) => bs.map((b) => b.title)")
         for name in DASHBOARDS
     }
     assert bars == {
         "tiers": ["铂金卡: 0", "金卡: 1", "银卡: 1", "蓝卡: 2"],  # the totals, each member once
         "referrals": [f"项目HZ-YH {month}: 25.0%"],  # SH-PD has no share to draw
         "events": ["业主篮球赛: 66.7%"],
-        "merchants": ["森林装饰: 5,000", "湖畔餐厅: 0"],
-        "liability": ["可用积分: 7,450", "待生效积分: 5,000", "合计: 12,450", "会员欠分: 0"],
+        "merchants": ["森林装饰: ¥1,000.00", "湖畔餐厅: ¥0.00"],  # gross sales, in yuan
+        # The parts only, in yuan with their points: the total is said under the chart, not drawn beside them.
+        "liability": ["可用积分: ¥74.50 · 7,450 积分", "待生效积分: ¥50.00 · 5,000 积分", "会员欠分: ¥0.00 · 0 积分"],
         "kpis": [f"项目HZ-YH {month}: 50.0%", "总体: 50.0%"],
     }
     await expect(page.locator('.dash[data-dashboard="referrals"] h2')).to_contain_text("目标 30%")
     await expect(page.locator('.dash[data-dashboard="kpis"] h2')).to_contain_text("目标 85%")
-    await expect(page.locator('.dash[data-dashboard="referrals"] svg.chart line')).to_have_count(1)
+    await expect(page.locator('.dash[data-dashboard="referrals"] .chart .bar-target')).to_have_count(1)
+    await expect(page.locator('.dash[data-dashboard="liability"] figcaption')).to_contain_text("合计 ¥124.50（12,450 积分，4 个账户；100 积分折合 ¥1）")
 
     # Each CSV link downloads that dashboard as CSV (same range).
     query = f"start={today.year}-01-01&end={today.isoformat()}"
     for name in DASHBOARDS:
-        link = page.locator(f'.dash[data-dashboard="{name}"] a.button')
+        link = page.locator(f'.dash[data-dashboard="{name}"] a[data-export="csv"]')
         await expect(link).to_have_attribute("href", f"/api/v1/staff/dashboards/{name}.csv?{query}")
         exported = await page.request.get(await link.get_attribute("href") or "")
         assert exported.status == 200 and exported.headers["content-type"].startswith("text/csv"), (name, exported.status)

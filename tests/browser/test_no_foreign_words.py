@@ -48,7 +48,7 @@ pytestmark = pytest.mark.sqlite_only
 LOCALES = ["zh-CN", "en"]
 SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
-# Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
+# Which dashboards each role sees (admin_ui/static/dashboards.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
 # The views each role may use besides admin (staff.js, defineView); the others are not offered.
 VIEW_ROLES = {
