@@ -22,6 +22,7 @@ from loyalty.points.api import MyPointsController, StaffAdjustmentRequestControl
 from loyalty.referrals.api import MemberReferralController, StaffReferralController, StaffReferralRuleController
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.care.visit_api import StaffVisitController, staff_member_contacts
+from loyalty.care.repair_api import StaffRepairController
 from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
 from loyalty.identity.wechat_api import wechat_login, wechat_oauth_callback, wechat_server_check, wechat_server_event
 from loyalty.dashboards.api import StaffDashboardController
@@ -143,6 +144,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffRewardController,
             StaffGrantRuleController,
             StaffBroadcastController,
+            StaffRepairController,
         ],
     )
     api_v1 = Router(
