@@ -50,9 +50,9 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "repairs", "rewards", "dashboards")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
-ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "visits", "dashboards"}}
+ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "visits", "repairs", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
 GATE = {"zh-CN": "东门", "en": "East gate"}
 
@@ -288,6 +288,9 @@ async def open_view(page: Page, view: str, role: str) -> None:
     elif view == "visits":
         await expect(page.locator("#visits-list > *").first).to_be_visible()
         await expect(page.locator("#visits-coverage h3")).to_be_visible()
+    elif view == "repairs":
+        await expect(page.locator("#repairs-list > *").first).to_be_visible()
+        await expect(page.locator("#repairs-contractor-month > *").first).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
 
@@ -408,6 +411,10 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await page.click("#cat-cancel")
             if view == "desk" and role == "service":
                 await desk_case(page, reader)
+            if view == "repairs" and role == "service":
+                await page.click("#repairs-save")  # nobody chosen: the form's problem
+                await expect(page.locator("#repairs-form-error")).not_to_be_empty()
+                await reader.read(page, "the repairs page, a form refused")
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)
