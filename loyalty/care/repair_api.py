@@ -13,8 +13,10 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from loyalty.care import desk, group_warnings, repairs
 from loyalty.care.repair_schemas import (
-    ContractorMonthView, GroupWarningView, RepairCreate, RepairRating, RepairStep, RepairView,
+    ContractorMonthView, GroupWarningView, OwnerAcceptance, RepairCreate, RepairRating, RepairStep, RepairView,
 )
+from loyalty.identity.guards import member_id as my_id
+from loyalty.identity.guards import requires_member
 from loyalty.care.tables import REPAIR_STATES
 from loyalty.openapi_contract import raises
 
@@ -160,3 +162,30 @@ class StaffRepairController(Controller):
     async def rate(self, repair_id: FromPath[int], data: JSONBody[RepairRating], request: Request[Any, Any, State]) -> RepairView:
         """The owner's satisfaction (1–5) with a closed repair, told to the desk; once (again is `repair-rated`)."""
         return (await repair_views([await repairs.rate(repair_id, data.satisfaction, staff_id=request.state.staff.id)]))[0]
+
+
+class MyRepairController(Controller):
+    path = "/me/repairs"
+    tags = ["care"]
+    guards = [requires_member]
+
+    @get(operation_id="listMyRepairs", summary="Repairs at my home, newest report first")
+    async def list_repairs(self, request: Request[Any, Any, State]) -> list[RepairView]:
+        """The member app's repairs: each with its state, so the owner can accept the works when asked."""
+        return await repair_views(await repairs.list_repairs(member_id=my_id(request), limit=100))
+
+    @raises("invalid-field", "not-found", repairs.RepairStateError)
+    @post("/{repair_id:int}/acceptance", operation_id="acceptMyRepair", status_code=200,
+          summary="Accept the works of my repair, or ask for them to be redone")
+    async def accept(self, repair_id: FromPath[int], data: JSONBody[OwnerAcceptance], request: Request[Any, Any, State]) -> RepairView:
+        """From the member app, while the repair awaits acceptance: the owner accepts the works (`accepted`) or does
+        not (the repair goes to rework, counted). Another owner's repair is `not-found`.
+        """
+        row = await repairs.advance(repair_id, "accepted" if data.accepted else "rework", member_id=my_id(request), note=data.note)
+        return (await repair_views([row]))[0]
+
+    @raises("invalid-field", "not-found", repairs.RepairStateError, repairs.RepairRated)
+    @post("/{repair_id:int}/rating", operation_id="rateMyRepair", status_code=200, summary="Rate my closed repair (1–5), once")
+    async def rate(self, repair_id: FromPath[int], data: JSONBody[RepairRating], request: Request[Any, Any, State]) -> RepairView:
+        """From the member app, once the repair is closed: the owner's satisfaction, once."""
+        return (await repair_views([await repairs.rate(repair_id, data.satisfaction, member_id=my_id(request))]))[0]

@@ -100,3 +100,8 @@ class GroupWarningView(msgspec.Struct):
     raised_at: datetime
     acknowledged_by: int | None
     acknowledged_at: datetime | None
+
+
+class OwnerAcceptance(msgspec.Struct, forbid_unknown_fields=True):
+    accepted: Annotated[bool, msgspec.Meta(description="true: the works are accepted | false: they are to be redone (rework)")]
+    note: Annotated[str, msgspec.Meta(max_length=2000, examples=["卫生间仍有渗水"], description="what is still wrong")] = ""

@@ -117,3 +117,35 @@ async def test_warnings_listed_and_acknowledged_once(database, settings, frozen,
         assert again.status_code == 409 and again.json()["type"].endswith("warning-acknowledged")
         assert (await http.post(f"{REPAIRS}/warnings/999999/acknowledgement")).status_code == 404
         assert (await http.get(f"{REPAIRS}/warnings")).json() == []
+
+
+async def test_the_owner_accepts_or_sends_back_their_own_repair_and_rates_it_once(database, settings, frozen, tmp_path):
+    from loyalty.care import repairs
+    from tests.events.builders import member_client, phone
+
+    (owner, neighbour) = await owners(tmp_path, 2)
+    desk = await staff("front1", "service")
+    rid = await repairs.record(member_id=owner, unit_id=await unit_of(owner), item="plumbing", contractor="恒通水电", staff_id=desk)
+    for to in ("in_repair", "awaiting_acceptance"):
+        await repairs.advance(rid, to, staff_id=desk)
+    async with member_client(database, settings, phone(1)) as other:
+        assert (await other.get("/api/v1/me/repairs")).json() == []
+        theirs = await other.post(f"/api/v1/me/repairs/{rid}/acceptance", json={"accepted": True})
+        assert theirs.status_code == 404, theirs.text
+    async with member_client(database, settings, phone(0)) as me:
+        (mine,) = (await me.get("/api/v1/me/repairs")).json()
+        assert mine["state"] == "awaiting_acceptance"
+        back = await me.post(f"/api/v1/me/repairs/{rid}/acceptance", json={"accepted": False, "note": "还在滴水"})
+        assert back.status_code == 200 and back.json()["state"] == "rework" and back.json()["rework_count"] == 1
+        early = await me.post(f"/api/v1/me/repairs/{rid}/rating", json={"satisfaction": 5})
+        assert early.status_code == 409
+        await repairs.advance(rid, "awaiting_acceptance", staff_id=desk)
+        ok = await me.post(f"/api/v1/me/repairs/{rid}/acceptance", json={"accepted": True})
+        assert ok.json()["accepted_by"] == "owner" and ok.json()["state"] == "accepted"
+        await repairs.advance(rid, "closed", staff_id=desk)
+        rated = await me.post(f"/api/v1/me/repairs/{rid}/rating", json={"satisfaction": 2})
+        assert rated.status_code == 200 and rated.json()["contractor_amount_fen"] == 0  # no contract sum given
+        assert (await me.post(f"/api/v1/me/repairs/{rid}/rating", json={"satisfaction": 5})).status_code == 409
+        assert (await me.post(f"/api/v1/me/repairs/{rid}/rating", json={"satisfaction": 7})).status_code in (400, 422)
+    audit = await AuditEntry.select().where(AuditEntry.action == "repair.rework").first()
+    assert (audit["actor_kind"], audit["actor_id"]) == ("member", owner)
