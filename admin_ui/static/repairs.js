@@ -20,7 +20,15 @@ async function loadRepairs() {
   $("repairs-state").innerHTML = REPAIR_FILTERS.map((s) => repairOption(s, s === "active" ? _("Not closed yet") : s === "all" ? _("All states")
     : enumLabel("repair_state", s), filter)).join("");
   $("repairs-item").innerHTML = REPAIR_ITEMS.map((i) => repairOption(i, enumLabel("repair_item", i), $("repairs-item").value || "water_leak")).join("");
-  if (!$("repairs-month").value) $("repairs-month").value = beijingInput().slice(0, 7);
+  // The last twelve months by name (a native month input would speak the browser's language, not the page's).
+  const current = beijingInput().slice(0, 7);
+  const month = $("repairs-month").value || current;
+  const [year, number] = current.split("-").map(Number);
+  const months = Array.from({ length: 12 }, (_unused, i) => {
+    const d = new Date(Date.UTC(year, number - 1 - i, 1));
+    return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+  });
+  $("repairs-month").innerHTML = months.map((m) => repairOption(m, I18n.month(m), month)).join("");
   if (!repairDesk.handlers) {
     const response = await api("/api/v1/staff/cases/handlers");
     repairDesk.handlers = response.ok ? await response.json() : [];
@@ -167,6 +175,7 @@ async function saveRepair(event) {
   ["repairs-contractor", "repairs-supervisor", "repairs-description", "repairs-sum"].forEach((id) => { $(id).value = ""; });
   $("repairs-major").checked = false;
   $("repairs-reported").value = beijingInput();
+  showRepairForm(false);
   await loadRepairList();
 }
 
@@ -177,6 +186,7 @@ async function repairStep(card, to) {
   if (!r || repairDesk.busy) return;
   const errorLine = card.querySelector("[data-repair-error]");
   errorLine.textContent = "";
+  $("repairs-saved").textContent = "";
   const body = { to };
   if (to === "accepted") body.accepted_by = card.querySelector("[data-repair-acceptor]").value;
   if (to === "rework") body.note = (card.querySelector("textarea") || { value: "" }).value.trim();
@@ -229,6 +239,15 @@ async function loadContractorMonth() {
     : `<p class="muted">${esc(_("No repair closed this month"))}</p>`;
 }
 
+function showRepairForm(open) {
+  $("repairs-form").hidden = !open;
+  $("repairs-new").setAttribute("aria-expanded", String(open));
+  $("repairs-new").hidden = open;
+  if (open) { $("repairs-saved").textContent = ""; $("repairs-reported").value = beijingInput(); $("repairs-owner-search").focus(); }
+}
+
+$("repairs-new").addEventListener("click", () => showRepairForm(true));
+$("repairs-cancel").addEventListener("click", () => showRepairForm(false));
 $("repairs-find").addEventListener("click", () => findRepairOwner());
 $("repairs-owner").addEventListener("change", () => chooseRepairOwner());
 $("repairs-form").addEventListener("submit", saveRepair);

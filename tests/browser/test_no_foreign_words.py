@@ -412,6 +412,7 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
             if view == "desk" and role == "service":
                 await desk_case(page, reader)
             if view == "repairs" and role == "service":
+                await page.click("#repairs-new")
                 await page.click("#repairs-save")  # nobody chosen: the form's problem
                 await expect(page.locator("#repairs-form-error")).not_to_be_empty()
                 await reader.read(page, "the repairs page, a form refused")

@@ -59,6 +59,7 @@ async def test_record_a_repair_rework_once_and_close_it_with_a_rating(database, 
     await page.click('#nav a[data-view="repairs"]')
     await expect(page.locator("#repairs-list > *").first).to_be_visible()
 
+    await page.click("#repairs-new")
     await page.fill("#repairs-owner-search", "业主0")
     await page.click("#repairs-find")
     await expect(page.locator("#repairs-unit option")).to_have_count(1)
