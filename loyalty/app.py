@@ -23,6 +23,7 @@ from loyalty.referrals.api import MemberReferralController, StaffReferralControl
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.care.visit_api import StaffVisitController, staff_member_contacts
 from loyalty.care.kpi_board_api import StaffKpiBoardController, staff_care_plans
+from loyalty.care.repair_api import MyRepairController, StaffRepairController
 from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
 from loyalty.identity.wechat_api import wechat_login, wechat_oauth_callback, wechat_server_check, wechat_server_event
 from loyalty.dashboards.api import StaffDashboardController
@@ -146,13 +147,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffRewardController,
             StaffGrantRuleController,
             StaffBroadcastController,
+            StaffRepairController,
         ],
     )
     api_v1 = Router(
         "/api/v1",
         route_handlers=[
             code_keys, door_device_login, MemberAuthController, StaffAuthController, MeController, list_projects, MyCardController,
-            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyDataExportController, MyRewardController, reward_picture, staff,
+            MyPointsController, MemberReferralController, MemberEventController, stripe_webhook, MyCareController, MyRepairController, MyDataExportController, MyRewardController, reward_picture, staff,
             choose_language, unsubscribe_page, unsubscribe, wechat_login, wechat_oauth_callback, wechat_server_check,
             wechat_server_event,
         ],

@@ -45,6 +45,7 @@ JOBS: dict[str, str] = {
     "loyalty.care.create_visits": "loyalty.care.visits:create_due_visits",
     "loyalty.care.plan_visits": "loyalty.care.visits:plan_month",
     "loyalty.care.run_care_plans": "loyalty.care.care_plans:run_plans",
+    "loyalty.care.group_warnings": "loyalty.care.group_warnings:detect",
     "loyalty.cards.nightly": "loyalty.cards.service:nightly",
     "loyalty.points.vest_due": "loyalty.points.service:vest_due",
     "loyalty.points.expire_due": "loyalty.points.service:expire_due",

@@ -54,6 +54,9 @@ LABELS: dict[str, Message] = {
     "care.overdue.reply": _("Case #{case_id} '{title}' has had no first reply in time."),
     "care.overdue.result": _("Case #{case_id} '{title}' has no result in time."),
     "care.overdue.follow_up": _("Case #{case_id} '{title}' was resolved but the follow-up call is overdue."),
+    # To the service staff when open cases of one kind gather in one project or building.
+    "care.group_warning.subject": _("Group complaint warning: {count} {kind} cases at {where}"),
+    "care.group_warning.body": _("{count} open cases of the kind '{kind}' at {where} were opened within a short time. Please look at them together on the service desk and acknowledge the warning."),
     "login_code.sms": _("[Owner Club] Your login code is {code}. It expires in {minutes} minutes. Do not share it."),
 }
 # Old label keys that name an enumeration value: "tier.gold" is ENUMS["tier"]["gold"].

@@ -161,6 +161,14 @@ class Settings:
     # (an owner file imported with years of history must not flood the desk with stale calls).
     visit_coverage_target_percent: int = 85
     visit_catch_up_days: int = 30
+    # Repairs: the front desk fills in the repair form within this many minutes of the report (later
+    # is flagged); the same unit and item repaired again within this many days is a second repair.
+    repair_intake_minutes: int = 10
+    second_repair_days: int = 90
+    # Group complaints: this many open cases of one kind in one project (one building, when known)
+    # opened within this many hours warn the service lead, once per cluster.
+    group_warning_cases: int = 3
+    group_warning_hours: int = 24
     warranty_notice_days: int = 60
     # Pixels an uploaded picture (a complaint photo) may have; more is refused before decoding.
     upload_max_pixels: int = 40_000_000
@@ -317,6 +325,10 @@ def load_settings(
             "LOYALTY_VISIT_COVERAGE_TARGET_PERCENT", env.get("LOYALTY_VISIT_COVERAGE_TARGET_PERCENT", "85"), maximum=100
         ),
         visit_catch_up_days=_int("LOYALTY_VISIT_CATCH_UP_DAYS", env.get("LOYALTY_VISIT_CATCH_UP_DAYS", "30")),
+        repair_intake_minutes=_int("LOYALTY_REPAIR_INTAKE_MINUTES", env.get("LOYALTY_REPAIR_INTAKE_MINUTES", "10")),
+        second_repair_days=_int("LOYALTY_SECOND_REPAIR_DAYS", env.get("LOYALTY_SECOND_REPAIR_DAYS", "90")),
+        group_warning_cases=_int("LOYALTY_GROUP_WARNING_CASES", env.get("LOYALTY_GROUP_WARNING_CASES", "3")),
+        group_warning_hours=_int("LOYALTY_GROUP_WARNING_HOURS", env.get("LOYALTY_GROUP_WARNING_HOURS", "24")),
         log_format=_choice("LOYALTY_LOG_FORMAT", env.get("LOYALTY_LOG_FORMAT", "text" if is_demo else "json"), ("json", "text")),
         metrics_token=env.get("LOYALTY_METRICS_TOKEN") or None,
         upload_max_pixels=_int("LOYALTY_UPLOAD_MAX_PIXELS", env.get("LOYALTY_UPLOAD_MAX_PIXELS", "40000000")),

@@ -130,6 +130,11 @@ def _make_app() -> Celery:
                 "task": "loyalty.care.escalate_cases",
                 "schedule": crontab(minute=10),
             },
+            "group-complaint-warnings": {
+                # Open cases of one kind gathering in one project or building: the service lead is warned once per cluster.
+                "task": "loyalty.care.group_warnings",
+                "schedule": crontab(minute="*/5"),
+            },
             "send-surveys": {
                 "task": "loyalty.care.send_surveys",
                 "schedule": crontab(minute=15),

@@ -59,7 +59,11 @@ async function loadDesk(detail) {
   const caseId = /^\d+$/.test(detail || "") ? Number(detail) : null;
   $("desk-queue").hidden = caseId !== null;
   $("desk-case").hidden = caseId === null;
-  if (caseId === null) { desk.current = null; await loadQueue(); } else await loadCase(caseId);
+  if (caseId === null) {
+    desk.current = null;
+    // The group-complaint warnings above the queue (repairs.js; absent, the queue alone).
+    await Promise.all([loadQueue(), typeof showGroupWarnings === "function" ? showGroupWarnings($("desk-warnings")) : null]);
+  } else await loadCase(caseId);
 }
 
 // --- the queue --------------------------------------------------------------------------------

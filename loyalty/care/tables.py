@@ -1,7 +1,7 @@
 """Owner care: the outbox of messages, owners' opt-outs, feedback cases with their SLA clocks,
 and satisfaction surveys."""
 
-from piccolo.columns import JSON, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -246,3 +246,56 @@ class ReturnVisit(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     done_at = Timestamptz(null=True, default=None, index=True)
     done_by = Integer(null=True, default=None)  # staff account id
+
+
+# Repairs (维修): a repair record the front desk fills in within minutes of an owner's report, the
+# works, the acceptance (by the owner or by staff), rework, and the owner's rating after closing.
+REPAIR_ITEMS = ("water_leak", "wall_crack", "door_window", "electrical", "plumbing", "other")
+# reported → in_repair → awaiting_acceptance → accepted → closed; awaiting_acceptance → rework
+# (not accepted: the works are redone) → awaiting_acceptance again.
+REPAIR_STATES = ("reported", "in_repair", "awaiting_acceptance", "rework", "accepted", "closed")
+ACCEPTORS = ("owner", "staff")  # who accepted the works (Repair.accepted_by)
+
+
+class Repair(Table):
+    """One repair at one owner's unit. `second_repair_of` is the earlier repair of the same unit
+    and item within the setting's window (a second repair: the first one did not hold)."""
+
+    member = ForeignKey(references=Member, null=False, index=True, on_delete=OnDelete.restrict)
+    unit = ForeignKey(references=Unit, null=False, index=True, on_delete=OnDelete.restrict)
+    project = Integer(null=True, default=None, index=True)  # the unit's, kept for the KPIs per project
+    item = Varchar(length=16)  # one of REPAIR_ITEMS
+    description = Text(default="")
+    major_works = Boolean(default=False)
+    contractor = Varchar(length=100)
+    supervisor = Varchar(length=100, default="")
+    ambassador = Integer(null=True, default=None, index=True)  # the client ambassador: a staff account
+    contract_sum_fen = BigInt(default=0)
+    reported_at = Timestamptz(index=True)  # when the owner reported it
+    recorded_at = Timestamptz()  # when the front desk filled in the form
+    recorded_by = Integer()
+    intake_due = Timestamptz()  # reported_at + the intake minutes
+    intake_late = Boolean(default=False)
+    second_repair_of = Integer(null=True, default=None)
+    state = Varchar(length=20, default="reported", index=True)
+    rework_count = Integer(default=0)
+    accepted_by = Varchar(length=8, null=True, default=None)  # one of ACCEPTORS
+    accepted_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None, index=True)
+    satisfaction = Integer(null=True, default=None)  # 1–5, the owner's, after closing
+    rated_at = Timestamptz(null=True, default=None)
+
+
+# A cluster of open cases of one kind in one project (and one building, when the cases name a
+# unit) within the warning window: the service lead is told once per cluster.
+class GroupWarning(Table):
+    key = Varchar(length=120, unique=True)  # kind:project:building:first case id (once per cluster)
+    kind = Varchar(length=16)  # the cases' kind (CASE_KINDS)
+    project = Integer(null=True, default=None, index=True)
+    building = Varchar(length=20, default="")  # "" when the cases name no unit
+    case_ids = JSON(default="[]")
+    first_case_at = Timestamptz()
+    last_case_at = Timestamptz()
+    raised_at = Timestamptz(index=True)
+    acknowledged_by = Integer(null=True, default=None)
+    acknowledged_at = Timestamptz(null=True, default=None)

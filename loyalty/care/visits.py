@@ -8,6 +8,8 @@ The journey's visits and when each is due (Beijing time):
 - after_move_in: a month after the delivery date, once it has come;
 - after_repair: 24 hours after a repair case is resolved; after_major_repair: two months after,
   when the case's severity is `major`;
+  The same two for a repair record (loyalty.care.repairs) when it is closed, the second one when
+  it was major works; these are also created at once when the repair closes;
 - after_complaint: three working days after a complaint is resolved (China's statutory
   holidays and adjusted working days, `working_days`).
 
@@ -36,7 +38,7 @@ from dateutil.relativedelta import relativedelta
 
 from loyalty import clock, db, jobs
 from loyalty.audit import service as audit
-from loyalty.care.tables import VISIT_KINDS, VISIT_OUTCOMES, Case, CaseMessage, OutboxMessage, ReturnVisit
+from loyalty.care.tables import VISIT_KINDS, VISIT_OUTCOMES, Case, CaseMessage, OutboxMessage, Repair, ReturnVisit
 from loyalty.care.working_days import add_working_days
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.i18n import _
@@ -99,6 +101,18 @@ def case_visits(case: dict[str, Any]) -> list[tuple[str, datetime]]:
     return []
 
 
+def repair_visits(repair: dict[str, Any]) -> list[tuple[str, datetime]]:
+    """The visits a closed repair record calls for: 24 hours after closing, and for major works a
+    second one two months after."""
+    closed = repair["closed_at"]
+    if closed is None:
+        return []
+    visits = [("after_repair", closed + timedelta(hours=24))]
+    if repair["major_works"]:
+        visits.append(("after_major_repair", closed + relativedelta(months=2)))
+    return visits
+
+
 # --- creating them ---------------------------------------------------------------------------
 
 
@@ -148,6 +162,13 @@ async def _journey(now: datetime, catch_up: timedelta) -> list[Due]:
     ):
         for kind, due_at in case_visits(case):
             found.append(Due(kind, f"case:{case['id']}", due_at, member=case["member"], assigned_to=case["assigned_to"]))
+    # Repair records closed (the client ambassador makes the call).
+    for repair in await Repair.select().where(
+        Repair.closed_at.is_not_null() & Repair.member.erased_at.is_null()
+        & (Repair.closed_at >= oldest - relativedelta(months=2, days=1))
+    ):
+        for kind, due_at in repair_visits(repair):
+            found.append(Due(kind, f"repair:{repair['id']}", due_at, member=repair["member"], assigned_to=repair["ambassador"]))
     return [d for d in found if oldest <= d.due_at <= now + CREATE_AHEAD]
 
 
@@ -168,6 +189,15 @@ async def _insert(dues: list[Due], now: datetime) -> int:
             )
         created += len(inserted)
     return created
+
+
+async def create_repair_visits(repair: dict[str, Any], now: datetime | None = None) -> int:
+    """When a repair closes: its return visits at once, both of them (the hourly job would create
+    the two-month one only when its month comes; it finds these and adds nothing)."""
+    return await _insert([
+        Due(kind, f"repair:{repair['id']}", due_at, member=repair["member"], assigned_to=repair["ambassador"])
+        for kind, due_at in repair_visits(repair)
+    ], now or clock.now())
 
 
 async def create_due_visits(now: datetime | None = None, settings: Settings | None = None) -> int:

@@ -138,6 +138,26 @@ ENUMS: dict[str, dict[str, Message]] = {
         "case": _p("survey_kind", "Case survey"),
         "yearly": _p("survey_kind", "Yearly survey"),
     },
+    "repair_item": {
+        "water_leak": _p("repair_item", "Water leak"),
+        "wall_crack": _p("repair_item", "Wall crack"),
+        "door_window": _p("repair_item", "Door or window"),
+        "electrical": _p("repair_item", "Electrical"),
+        "plumbing": _p("repair_item", "Plumbing"),
+        "other": _p("repair_item", "Other"),
+    },
+    "repair_state": {
+        "reported": _p("repair_state", "Reported"),
+        "in_repair": _p("repair_state", "In repair"),
+        "awaiting_acceptance": _p("repair_state", "Awaiting acceptance"),
+        "rework": _p("repair_state", "Rework"),
+        "accepted": _p("repair_state", "Accepted"),
+        "closed": _p("repair_state", "Closed"),
+    },
+    "repair_acceptor": {
+        "owner": _p("repair_acceptor", "The owner"),
+        "staff": _p("repair_acceptor", "Staff"),
+    },
     "visit_status": {
         "open": _p("visit_status", "To do"),
         "done": _p("visit_status", "Done"),

@@ -53,7 +53,7 @@ from loyalty.audit import service as audit
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards.tables import Card, TierAssignment, TypedCode
 from loyalty.care.tables import (
-    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, ReturnVisit, Survey,
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Repair, ReturnVisit, Survey,
 )
 from loyalty.errors import DomainError, NotFound
 from loyalty.events.tables import Signup
@@ -312,7 +312,10 @@ async def _redact_care(member_id: int) -> dict[str, int]:
         Survey.id
     )
     opt_outs = await OptOut.delete().where(OptOut.member == member_id).returning(OptOut.id)
-    return {**counts, "surveys_cleared": len(surveys), "opt_outs_deleted": len(opt_outs)}
+    # A repair's description may say anything about the home; the item, states, times and rating stay (repair KPIs,
+    # contractors' ratings).
+    repairs = await Repair.update({Repair.description: redacted()}).where(Repair.member == member_id).returning(Repair.id)
+    return {**counts, "surveys_cleared": len(surveys), "opt_outs_deleted": len(opt_outs), "repairs_redacted": len(repairs)}
 
 
 async def _end_return_visits(member_id: int, leads_about: list[int]) -> dict[str, int]:

@@ -28,7 +28,7 @@ from loyalty import clock
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards.tables import Card, TierAssignment, TierChange
 from loyalty.care.tables import (
-    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, ReturnVisit, Survey,
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Repair, ReturnVisit, Survey,
 )
 from loyalty.errors import NotFound
 from loyalty.events.tables import Payment, Scan, Signup
@@ -75,6 +75,7 @@ KINDS: dict[str, Message] = {
     "care_case_photos": _("The photos of your cases (the files are in photos/)"),
     "surveys": _("Satisfaction surveys and your answers"),
     "return_visits": _("Our return-visit calls to you: when, what came of them, notes and your score"),
+    "repairs": _("Repairs at your home: what, who did them, the acceptance and your rating"),
     "messages": _("The text messages and e-mails sent to you"),
     "message_deliveries": _("Each try at delivering those messages, and what the provider answered"),
     "message_preferences": _("The kinds of messages you refused"),
@@ -192,6 +193,7 @@ async def collect(member_id: int, locale: str = DEFAULT_LOCALE) -> MemberData:
     k["care_case_photos"], photos = await _photos(case_ids)
     k["surveys"] = await _fetch(Survey, Survey.member == member_id)
     k["return_visits"] = await _fetch(ReturnVisit, (ReturnVisit.member == member_id) | ReturnVisit.lead.is_in(lead_ids or [0]))
+    k["repairs"] = await _fetch(Repair, Repair.member == member_id)
     k["messages"] = await _fetch(OutboxMessage, (OutboxMessage.member == member_id) | OutboxMessage.recipient.is_in(contacts))
     for row in k["messages"].rows:
         if row["kind"] == "login_code":  # a code still within its minutes would log anyone in

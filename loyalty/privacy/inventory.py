@@ -17,7 +17,7 @@ from piccolo.table import Table
 from loyalty.audit.tables import AuditEntry
 from loyalty.cards.tables import Card, TierAssignment, TierChange, TypedCode
 from loyalty.care.tables import (
-    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, ReturnVisit, Survey,
+    Case, CaseMessage, CasePhoto, ChannelChoice, DeliveryAttempt, OptOut, OutboxMessage, Repair, ReturnVisit, Survey,
 )
 from loyalty.events.tables import Payment, Scan, Signup
 from loyalty.identity.tables import LoginCode, WechatBinding
@@ -90,6 +90,8 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(Survey, ("surveys",), "comment cleared; scores kept (satisfaction KPI)"),
     Holding(ReturnVisit, ("return_visits",), "visits not made yet deleted (nobody calls an erased owner); notes of the "
             "visits made cleared, outcome, score and times kept (visit-coverage KPI)"),
+    Holding(Repair, ("repairs",), "description redacted; unit, item, contractor, states, times and rating kept (repair "
+            "KPIs and the contractors' ratings)"),
     Holding(LoginCode, (), "deleted",
             not_exported_because="only keyed hashes of one-time codes: secrets, never exported"),
     Holding(OwnerImport, (), "nothing to erase: the uploaded file (owners' rows) is deleted when its import ends, "

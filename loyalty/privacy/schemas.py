@@ -41,6 +41,7 @@ class ErasureReport(msgspec.Struct):
     surveys_cleared: int
     return_visits_dropped: int  # calls not made yet: nobody calls an erased owner
     return_visits_cleared: int  # notes of the calls made cleared
+    repairs_redacted: int  # what was wrong at their home cleared; item, states, rating kept (repair KPIs)
     login_codes_deleted: int
     opt_outs_deleted: int
     channel_choices_deleted: int

@@ -55,6 +55,7 @@ VIEW_ROLES = {
     "referrals": {"sales"}, "scanner": {"event_staff"}, "counter": {"service"}, "desk": {"service"},
     "visits": {"service"}, "kpis": {"service"}, "rewards": set(), "dashboards": {"sales", "event_staff", "service"},
     "events": {"event_staff"},
+    "repairs": {"service"},
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {
@@ -304,6 +305,9 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator("#kpis-list .kpi").first).to_be_visible()
         if role == "admin":
             await expect(page.locator("#kpis-plans li").first).to_be_visible()
+    elif view == "repairs":
+        await expect(page.locator("#repairs-list > *").first).to_be_visible()
+        await expect(page.locator("#repairs-contractor-month > *").first).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
 
@@ -460,6 +464,11 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                     await reader.read(page, f"the KPI board, the records of {key}")
                 await page.click('[data-kpi-trend="quarters"]')
                 await reader.read(page, "the KPI board by quarter")
+            if view == "repairs" and role == "service":
+                await page.click("#repairs-new")
+                await page.click("#repairs-save")  # nobody chosen: the form's problem
+                await expect(page.locator("#repairs-form-error")).not_to_be_empty()
+                await reader.read(page, "the repairs page, a form refused")
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)

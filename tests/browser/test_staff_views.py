@@ -18,6 +18,7 @@ VIEW_ROLES = {
     "referrals": {"sales"}, "scanner": {"event_staff"}, "counter": {"service"}, "desk": {"service"},
     "visits": {"service"}, "kpis": {"service"}, "rewards": set(), "dashboards": {"sales", "event_staff", "service"},
     "messages": set(), "events": {"event_staff"},
+    "repairs": {"service"},
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {

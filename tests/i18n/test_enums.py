@@ -12,6 +12,7 @@ import pytest
 from loyalty.cards.tables import TIERS
 from loyalty.care.cases import CLOCK_NAMES
 from loyalty.care.tables import (
+    ACCEPTORS, REPAIR_ITEMS, REPAIR_STATES,
     BROADCAST_KINDS, CASE_SEVERITIES, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES, VISIT_KINDS,
     VISIT_OUTCOMES, VISIT_STATUSES, SURVEY_KINDS,
 )
@@ -65,6 +66,9 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "visit_status": VISIT_STATUSES,
     "visit_outcome": VISIT_OUTCOMES,
     "visit_scope": VISIT_SCOPES,
+    "repair_item": REPAIR_ITEMS,
+    "repair_state": REPAIR_STATES,
+    "repair_acceptor": ACCEPTORS,
     "staff_role": ROLES,
     "liability_kind": LIABILITY_KINDS,
     "ledger_entry_kind": ENTRY_KINDS,

@@ -191,6 +191,13 @@ async def build_world(folder: Path, settings: Settings) -> World:
     await visits.create_due_visits(settings=settings)
     visit = await ReturnVisit.select(ReturnVisit.id).where((ReturnVisit.member == me) & (ReturnVisit.kind == "after_complaint")).first()
     await visits.record_outcome(visit["id"], staff["service"], "reached", f"{MY_NAME}对维修满意", 5)
+    # A repair at my home, its description naming me (erasure redacts it).
+    from loyalty.care import repairs
+    from loyalty.members.tables import Ownership
+
+    my_unit = (await Ownership.select(Ownership.unit).where(Ownership.member == me).first())["unit"]
+    await repairs.record(member_id=me, unit_id=my_unit, item="water_leak", contractor="顺安维修", staff_id=staff["service"],
+                         description=f"{MY_NAME}家卫生间渗水，联系 {MY_PHONE}", settings=settings)
     neighbour_case = await cases.open_case(neighbour, "suggestion", f"{NEIGHBOUR_NAME}的建议", "多种树", settings=settings)
     await cases.add_photo(neighbour_case, neighbour, png((0, 90, 200)))
 
