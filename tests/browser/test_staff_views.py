@@ -13,11 +13,11 @@ from loyalty.identity.tables import StaffAccount
 from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, staff_logs_in
 
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "messages")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "messages", "tiers", "members")
 # The views each role may use (the API's guards: admin every one).
 ALLOWED = {
-    "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"},
-    "service": {"counter", "desk", "visits", "dashboards"}, "admin": set(VIEWS),
+    "sales": {"referrals", "dashboards", "tiers", "members"}, "event_staff": {"scanner", "dashboards"},
+    "service": {"counter", "desk", "visits", "dashboards", "tiers", "members"}, "admin": set(VIEWS),
 }
 PREFERRED = {"sales": "referrals", "event_staff": "scanner", "service": "desk", "admin": "dashboards"}
 
