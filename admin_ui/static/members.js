@@ -40,7 +40,7 @@ const Members = (() => {
     my.rows = more ? [...my.rows, ...page.items] : page.items;
     my.cursor = page.next_cursor;
     $("members-list").innerHTML = my.rows.length ? my.rows.map(resultRow).join("")
-      : `<p class="panel muted">${esc(_("No owner matches “{text}”", { text: my.query }))}</p>`;
+      : `<p class="panel muted" id="members-none">${esc(_("No owner matches “{text}”", { text: my.query }))}</p>`;
     $("members-more").hidden = !page.next_cursor;
   }
 
@@ -75,7 +75,7 @@ const Members = (() => {
     return `<p class="tm-back"><a href="#members">${esc(_("Back to the search"))}</a></p>
       <div class="panel tm-head"><div class="row"><h2 class="name">${esc(p.name)}</h2><span class="phone">${esc(p.phone)}</span></div>
         <div class="muted tm-meta"><span>${esc(_("Stage: {stage}", { stage: enumLabel("owner_stage", p.stage) }))}</span>${
-          p.birthday ? `<span>${esc(_("Birthday: {date}", { date: I18n.date(p.birthday) }))}</span>` : ""}<span>${esc(enumLabel("language", p.language))}</span></div>
+          p.birthday ? `<span>${esc(_("Birthday: {date}", { date: I18n.date(p.birthday) }))}</span>` : ""}<span>${esc(_("Messages in {language}", { language: enumLabel("language", p.language) }))}</span></div>
         <p class="ok" id="members-notice" role="status"></p></div>
       <div class="tm-grid">
         <div class="panel" id="members-card">${cardPanel(card)}</div>

@@ -143,7 +143,7 @@ const TierRules = (() => {
 
   function previewTable(p) {
     const row = (r) => `<tr data-tier="${r.tier}"><th scope="row">${esc(enumLabel("tier", r.tier))}</th>
-      <td>${esc(I18n.number(r.members))}</td><td class="up">${esc(I18n.number(r.up))}</td><td class="down">${esc(I18n.number(r.down))}</td>
+      <td>${esc(I18n.number(r.members))}</td><td class="up${r.up ? " some" : ""}">${esc(I18n.number(r.up))}</td><td class="down${r.down ? " some" : ""}">${esc(I18n.number(r.down))}</td>
       <td>${esc(I18n.number(r.stay))}</td><td>${esc(I18n.number(r.after))}</td></tr>`;
     const up = total(p.on_save, "up"), downNow = total(p.on_save, "down"), down = total(p.at_review, "down"), reviewUp = total(p.at_review, "up");
     return `<h3>${esc(_("If this rule is saved: “{rule}”", { rule: p.rule_text }))}</h3>
@@ -151,7 +151,7 @@ const TierRules = (() => {
         ${esc(downNow ? _n("{count} owner moves down at once.", "{count} owners move down at once.", downNow) : _("Nobody moves down now."))}</p>
       <div class="tm-table-wrap"><table class="tm-table" id="tiers-moves">
         <thead><tr><th scope="col">${esc(_("Tier now"))}</th><th scope="col">${esc(_("Owners"))}</th><th scope="col">${esc(_("Move up"))}</th>
-          <th scope="col">${esc(_("Move down"))}</th><th scope="col">${esc(_("Stay"))}</th><th scope="col">${esc(_("Afterwards"))}</th></tr></thead>
+          <th scope="col">${esc(_("Move down"))}</th><th scope="col">${esc(_("Stay"))}</th><th scope="col">${esc(_("After saving"))}</th></tr></thead>
         <tbody>${p.on_save.map(row).join("")}</tbody></table></div>
       <p class="muted" id="tiers-review">${esc(_("At the yearly review on 1 January, with these rules: {down} would move down and {up} up.", {
         down: _n("{count} owner", "{count} owners", down), up: I18n.number(reviewUp) }))}</p>`;

@@ -348,7 +348,7 @@ async def member_page(page: Page, reader: Reader) -> None:
     await page.click(".tm-back a")
     await page.fill("#members-search", "zz-no-such-owner")
     await page.click("#members-search-go")
-    await expect(page.locator("#members-list .muted")).to_be_visible()
+    await expect(page.locator("#members-none")).to_be_visible()
     await reader.read(page, "the members, a search that finds nobody")
 
 

@@ -94,6 +94,8 @@ async def test_an_admin_changes_a_tier_rule_after_seeing_whom_it_moves(database,
     await expect(page.locator("#tiers-save")).to_be_enabled()
     assert sorted(row["tier"] for row in await Card.select(Card.tier)) == ["blue", "gold", "silver"]  # nothing written
     await fits(page, width)
+    assert await page.evaluate("(() => { const w = document.querySelector('.tm-table-wrap'); return w.scrollWidth <= w.clientWidth; })()"), \
+        "the counts table scrolls sideways"
     await save(page, f"{name}-preview")
 
     # A change after the preview asks for a new one.
