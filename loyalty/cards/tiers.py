@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
 
@@ -60,11 +60,11 @@ async def active_rules() -> list[Rule]:
     return rules_from(rows)
 
 
-def rules_from(rows: Sequence[dict[str, object]]) -> list[Rule]:
+def rules_from(rows: Sequence[Mapping[str, Any]]) -> list[Rule]:
     """Active tier_criterion rows (in position order) as the rules evaluation uses: highest
     tier first; inactive rows and unknown tiers or kinds left out."""
     rules = [
-        Rule(int(r["id"]), str(r["tier"]), str(r["kind"]), int(r["threshold"]), r["window_months"])  # type: ignore[call-overload, arg-type]
+        Rule(int(r["id"]), r["tier"], r["kind"], int(r["threshold"]), r["window_months"])
         for r in rows
         if r.get("active", True) and r["tier"] in TIER_RANK and r["kind"] in CRITERION_KINDS
     ]
