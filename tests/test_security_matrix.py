@@ -206,6 +206,7 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/staff/members": STAFF("service", "sales"),
     "GET /api/v1/staff/members/{member_id}": STAFF("service", "sales"),
     "POST /api/v1/staff/members/{member}/ownerships": STAFF("sales", "service"),  # a signed contract
+    "GET /api/v1/staff/members/{member}/ownerships": STAFF("sales", "service"),  # contracts and co-owners
     "POST /api/v1/staff/ownerships/{ownership}/transfer": STAFF("service"),
     # DESIGN.md names customer service as the importers of the owner database; the code keeps
     # the all-or-nothing bulk import to admins (stricter, reported, not changed here).
@@ -223,6 +224,7 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/staff/tier-rules": STAFF("service", "sales"),
     "POST /api/v1/staff/tier-rules": STAFF(),
     "PUT /api/v1/staff/tier-rules/{rule_id}": STAFF(),
+    "POST /api/v1/staff/tier-rules/preview": STAFF(),  # whom a rule change would move: admins, who change rules
     # points: sales and service read, service adjusts (with a reason)
     "GET /api/v1/staff/members/{member}/points": STAFF("service", "sales"),
     "POST /api/v1/staff/members/{member}/points/adjustments": STAFF("service"),

@@ -25,6 +25,8 @@ from loyalty.cards.schemas import (
     TierAssignmentRequest,
     TierRule,
     TierRuleChange,
+    TierRulePreview,
+    TierRulePreviewRequest,
 )
 from loyalty.identity.guards import member_id, requires_member
 from loyalty.i18n import request_locale
@@ -233,9 +235,31 @@ class TierRuleController(Controller):
     tags = ["staff"]
 
     @get(operation_id="staffListTierRules", summary="The tier rules in force", opt={"roles": ("service", "sales")})
-    async def list_rules(self) -> list[TierRule]:
-        """The staff tier-rules page: every rule, in the order each tier's rules are tried."""
-        return [TierRule(**{k: row[k] for k in TierRule.__struct_fields__}) for row in await service.list_rules()]
+    async def list_rules(self, request: Request[Any, Any, State]) -> list[TierRule]:
+        """The staff tier-rules page: every rule, in the order each tier's rules are tried, with the rule in
+        words."""
+        language = _language(request)
+        return [
+            TierRule(**{k: row[k] for k in TierRule.__struct_fields__ if k != "text"}, text=service.rule_text(
+                row["tier"], row["kind"], row["threshold"], row["window_months"], language))
+            for row in await service.list_rules()
+        ]
+
+    @raises("invalid-field", "not-found")
+    @post(
+        "/preview",
+        operation_id="staffPreviewTierRule",
+        summary="How many members a rule change would move up, down or leave, per tier (writes nothing)",
+        opt={"roles": ("admin",)},
+        status_code=200,
+    )
+    async def preview(self, data: JSONBody[TierRulePreviewRequest], request: Request[Any, Any, State]) -> TierRulePreview:
+        """For admins before they save a rule: the counts per tier, computed by the same evaluation the save runs,
+        over the rules as they would be. Nothing is written; the save afterwards does what `on_save` says, if no
+        member changed meanwhile.
+        """
+        fields = {f: getattr(data, f) for f in TierRulePreviewRequest.__struct_fields__}
+        return await service.preview_rule_view(language=_language(request), **fields)
 
     @raises("invalid-field", "not-found")
     @post(operation_id="staffAddTierRule", summary="Add a tier rule (audited; upgrades apply at once)", opt={"roles": ("admin",)})

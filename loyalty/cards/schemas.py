@@ -129,6 +129,41 @@ class TierRule(msgspec.Struct):
     window_months: int | None
     position: int
     active: bool
+    text: Annotated[str, msgspec.Meta(description="the rule in words, in the caller's language",
+                                      examples=["at least 2 homes delivered"])] = ""
+
+
+class TierRulePreviewRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A rule as it would be saved (the body of staffAddTierRule / staffChangeTierRule without the reason),
+    and which rule it changes."""
+
+    tier: Annotated[str, checked_enum(TIERS, "the tier the rule gives: " + TIER_WORDS, "gold")]
+    kind: Annotated[str, checked_enum(CRITERION_KINDS, "what the rule measures: " + CRITERION_WORDS, "delivered_units")]
+    threshold: int
+    rule_id: Annotated[int | None, msgspec.Meta(description="the rule being changed; null for a new rule")] = None
+    window_months: int | None = None
+    position: int = 0
+    active: bool = True
+
+
+class TierMoves(msgspec.Struct):
+    tier: Tier
+    tier_label: TierLabel
+    members: Annotated[int, msgspec.Meta(description="current cards of this tier now")]
+    up: Annotated[int, msgspec.Meta(description="of them, how many would move to a higher tier")]
+    down: Annotated[int, msgspec.Meta(description="of them, how many would move to a lower tier")]
+    stay: Annotated[int, msgspec.Meta(description="of them, how many would keep this tier")]
+    after: Annotated[int, msgspec.Meta(description="current cards of this tier afterwards")]
+
+
+class TierRulePreview(msgspec.Struct):
+    """What saving the rule would do, per tier held now (highest tier first). `on_save`: at once, as the save
+    does it (upgrades only; nobody moves down until the review). `at_review`: what the next yearly review
+    would then do with these rules, down as well as up. Nothing is written."""
+
+    on_save: list[TierMoves]
+    at_review: list[TierMoves]
+    rule_text: Annotated[str, msgspec.Meta(description="the rule in words, in the caller's language")]
 
 
 class TierRuleChange(msgspec.Struct, forbid_unknown_fields=True):

@@ -19,7 +19,8 @@ from loyalty.audit import service as audit
 from loyalty.cards import codes, tiers
 from loyalty.cards.image import CardFace
 from loyalty.cards.numbers import mask_card_number, new_card_number
-from loyalty.cards.schemas import CardView, CriterionProgress, DynamicCode, TierProgress, VerifiedCard
+from loyalty.cards.schemas import CardView, CriterionProgress, DynamicCode, TierProgress, TierRulePreview, VerifiedCard
+from loyalty.cards.schemas import TierMoves as TierMovesView
 from loyalty.cards.tables import CRITERION_KINDS, TIER_RANK, TIERS, Card, TierAssignment, TierChange, TierCriterion, TypedCode
 from loyalty.errors import DomainError, InvalidField, NotFound
 from loyalty.labels import cny, label
@@ -551,6 +552,91 @@ async def list_rules() -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: -TIER_RANK.get(row["tier"], 0))
 
 
+def _checked_rule(tier: str, kind: str, threshold: int, window_months: int | None) -> int | None:
+    """Refuse a rule the evaluation cannot use, naming the field; returns the window kept
+    (only referral rules have one)."""
+    if tier not in TIERS:
+        raise InvalidField(_("tier must be one of {choices}", choices=Later(identifiers, TIERS)), field="tier")
+    if kind not in CRITERION_KINDS:
+        raise InvalidField(_("kind must be one of {choices}", choices=Later(identifiers, CRITERION_KINDS)), field="kind")
+    low, high = (0, len(STAGES) - 1) if kind == "stage" else (1, 10**12)
+    if not low <= threshold <= high:
+        raise InvalidField(
+            _("threshold must be between {low} and {high} for `{kind}`", low=low, high=high, kind=kind), field="threshold"
+        )
+    if kind == "signed_referrals":
+        if window_months is None or not 1 <= window_months <= 120:
+            raise InvalidField(_("referral rules need window_months between 1 and 120"), field="window_months")
+        return window_months
+    return None
+
+
+async def preview_rule(
+    *,
+    rule_id: int | None,
+    tier: str,
+    kind: str,
+    threshold: int,
+    window_months: int | None,
+    position: int,
+    active: bool,
+    today: date | None = None,
+) -> dict[str, dict[str, tiers.TierMoves]]:
+    """What saving this rule (a change of `rule_id`, or a new rule) would do, per tier held
+    now: `on_save` is what `save_rule` does at once (the same upgrade evaluation over the
+    rules as they would be), `at_review` what the yearly review would then do, down as well
+    as up. Checks the rule as `save_rule` does; writes nothing."""
+    window_months = _checked_rule(tier, kind, threshold, window_months)
+    rows = [dict(row) for row in await TierCriterion.select().order_by(TierCriterion.position)]
+    changed = {"tier": tier, "kind": kind, "threshold": threshold, "window_months": window_months,
+               "position": position, "active": active}
+    if rule_id is None:
+        rows.append({"id": 0, **changed})  # a new rule has no id yet; 0 is no row's
+    else:
+        row = next((r for r in rows if r["id"] == rule_id), None)
+        if row is None:
+            raise NotFound(_("Tier rule {id} does not exist.", id=rule_id))
+        row.update(changed)
+    rows.sort(key=lambda r: r["position"])  # as active_rules reads them
+    rules = tiers.rules_from(rows)
+    today = today or clock.today()
+    return {
+        "on_save": await tiers.preview("upgrade", rules, today=today),
+        "at_review": await tiers.preview("review", rules, today=today),
+    }
+
+
+def rule_text(tier: str, kind: str, threshold: int, window_months: int | None, language: str) -> str:
+    """A tier rule in words ("at least 2 homes delivered"), as the card page says it."""
+    if tier not in TIER_RANK or kind not in CRITERION_KINDS:
+        return ""
+    return _rule_text(tiers.Rule(0, tier, kind, int(threshold), window_months), language)
+
+
+async def preview_rule_view(*, language: str, **rule: Any) -> TierRulePreview:
+    """`preview_rule` as the staff page shows it: per tier, highest first, the members now,
+    how many move up, down or stay, and how many hold it afterwards."""
+    moves = await preview_rule(**rule)
+
+    def rows(per_tier: Mapping[str, tiers.TierMoves]) -> list[TierMovesView]:
+        # Where each tier's members end up is not kept per pair; "after" counts the arrivals
+        # from below and above through the totals: members now, minus leavers, plus arrivals.
+        return [
+            TierMovesView(
+                tier=tier, tier_label=label(f"tier.{tier}", language),
+                members=per_tier[tier].up + per_tier[tier].down + per_tier[tier].stay,
+                up=per_tier[tier].up, down=per_tier[tier].down, stay=per_tier[tier].stay,
+                after=per_tier[tier].stay + per_tier[tier].arrived,
+            )
+            for tier in TIERS
+        ]
+
+    return TierRulePreview(
+        on_save=rows(moves["on_save"]), at_review=rows(moves["at_review"]),
+        rule_text=rule_text(rule["tier"], rule["kind"], rule["threshold"], rule.get("window_months"), language),
+    )
+
+
 async def save_rule(
     *,
     rule_id: int | None,
@@ -566,20 +652,7 @@ async def save_rule(
     """Add or change a tier rule (audited). A rule change is an event: anyone it lifts is
     upgraded at once; anyone it would lower keeps the tier until the yearly review."""
     text = audit.required_reason(reason)
-    if tier not in TIERS:
-        raise InvalidField(_("tier must be one of {choices}", choices=Later(identifiers, TIERS)), field="tier")
-    if kind not in CRITERION_KINDS:
-        raise InvalidField(_("kind must be one of {choices}", choices=Later(identifiers, CRITERION_KINDS)), field="kind")
-    low, high = (0, len(STAGES) - 1) if kind == "stage" else (1, 10**12)
-    if not low <= threshold <= high:
-        raise InvalidField(
-            _("threshold must be between {low} and {high} for `{kind}`", low=low, high=high, kind=kind), field="threshold"
-        )
-    if kind == "signed_referrals":
-        if window_months is None or not 1 <= window_months <= 120:
-            raise InvalidField(_("referral rules need window_months between 1 and 120"), field="window_months")
-    else:
-        window_months = None
+    window_months = _checked_rule(tier, kind, threshold, window_months)
     values = {
         TierCriterion.tier: tier,
         TierCriterion.kind: kind,

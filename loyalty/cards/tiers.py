@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
 
@@ -57,10 +57,16 @@ async def active_rules() -> list[Rule]:
     rows = await TierCriterion.select().where(TierCriterion.active == True).order_by(  # noqa: E712
         TierCriterion.position
     )
+    return rules_from(rows)
+
+
+def rules_from(rows: Sequence[Mapping[str, Any]]) -> list[Rule]:
+    """Active tier_criterion rows (in position order) as the rules evaluation uses: highest
+    tier first; inactive rows and unknown tiers or kinds left out."""
     rules = [
         Rule(int(r["id"]), r["tier"], r["kind"], int(r["threshold"]), r["window_months"])
         for r in rows
-        if r["tier"] in TIER_RANK and r["kind"] in CRITERION_KINDS
+        if r.get("active", True) and r["tier"] in TIER_RANK and r["kind"] in CRITERION_KINDS
     ]
     return sorted(rules, key=lambda rule: -TIER_RANK[rule.tier])
 
@@ -191,37 +197,13 @@ async def _evaluate_chunk(
     member_ids: Sequence[int] | None = None,
     id_range: tuple[int, int] | None = None,
 ) -> None:
-    if member_ids is not None:
-        filter_sql = "AND c.member IN (" + ", ".join("{}" for _ in member_ids) + ")"
-        filter_args: list[object] = list(member_ids)
-    else:
-        assert id_range is not None
-        filter_sql = "AND c.id BETWEEN {} AND {}"
-        filter_args = list(id_range)
-    metrics_sql, args = _metrics_query(filter_sql, filter_args, rules, today)
-    rule_tier = "e.rule_tier"
-    if mode == "upgrade":
-        new_tier = _higher(_higher("e.old_tier", rule_tier), "e.assigned_tier")
-    elif mode == "review":
-        new_tier = _higher(f"COALESCE({rule_tier}, 'blue')", "e.assigned_tier")
-    else:
-        new_tier = _higher(_higher(f"COALESCE({rule_tier}, 'blue')", "e.assigned_tier"), "e.floor_tier")
+    filter_sql, filter_args = _chunk_filter(member_ids, id_range)
+    eval_sql, args = _rule_sql(rules, today, filter_sql, filter_args)
     now = clock.now()
     async with db.transaction():
         await Card.raw("DROP TABLE IF EXISTS tier_eval")
-        await Card.raw(
-            f"""CREATE TEMP TABLE tier_eval AS
-                SELECT m.card_id, m.member_id, m.old_tier, m.assigned_tier, m.floor_tier,
-                       {_rules_case(rules, 'id')} AS rule_id, {_rules_case(rules, 'tier')} AS rule_tier
-                FROM ({metrics_sql}) AS m""",
-            *args,
-        )
-        await Card.raw(
-            f"""CREATE TEMP TABLE tier_new AS
-                SELECT e.card_id, e.member_id, e.old_tier, e.rule_id, e.rule_tier, e.assigned_tier,
-                       {new_tier} AS new_tier
-                FROM tier_eval AS e"""
-        )
+        await Card.raw(f"CREATE TEMP TABLE tier_eval AS {eval_sql}", *args)
+        await Card.raw(f"CREATE TEMP TABLE tier_new AS {_new_tier_sql(mode, 'tier_eval')}")
         if db.is_postgres():  # a temp table has no statistics until analysed: plans go wrong
             await Card.raw("ANALYZE tier_new")
         changes = await Card.raw(
@@ -262,3 +244,81 @@ async def _evaluate_chunk(
     result.evaluated += int(row["evaluated"] or 0)
     result.upgraded += int(row["upgraded"] or 0)
     result.downgraded += int(row["downgraded"] or 0)
+
+
+def _chunk_filter(member_ids: Sequence[int] | None, id_range: tuple[int, int] | None) -> tuple[str, list[object]]:
+    """The cards of one chunk: those of `member_ids`, or the card ids in `id_range`."""
+    if member_ids is not None:
+        return "AND c.member IN (" + ", ".join("{}" for _ in member_ids) + ")", list(member_ids)
+    assert id_range is not None
+    return "AND c.id BETWEEN {} AND {}", list(id_range)
+
+
+def _rule_sql(rules: Sequence[Rule], today: date, filter_sql: str, filter_args: Sequence[object]) -> tuple[str, list[object]]:
+    """Step one of an evaluation: per card, the first rule that holds (its id and tier), the
+    tier held and any assignment; and its arguments."""
+    metrics_sql, args = _metrics_query(filter_sql, filter_args, rules, today)
+    sql = f"""SELECT m.card_id, m.member_id, m.old_tier, m.assigned_tier, m.floor_tier,
+                     {_rules_case(rules, 'id')} AS rule_id, {_rules_case(rules, 'tier')} AS rule_tier
+              FROM ({metrics_sql}) AS m"""
+    return sql, args
+
+
+def _new_tier_sql(mode: str, source: str) -> str:
+    """Step two: the tier each card of `source` (step one's rows) gets in `mode`."""
+    rule_tier = "e.rule_tier"
+    if mode == "upgrade":
+        new_tier = _higher(_higher("e.old_tier", rule_tier), "e.assigned_tier")
+    elif mode == "review":
+        new_tier = _higher(f"COALESCE({rule_tier}, 'blue')", "e.assigned_tier")
+    else:
+        new_tier = _higher(_higher(f"COALESCE({rule_tier}, 'blue')", "e.assigned_tier"), "e.floor_tier")
+    return f"""SELECT e.card_id, e.member_id, e.old_tier, e.rule_id, e.rule_tier, e.assigned_tier,
+                      {new_tier} AS new_tier
+               FROM {source} AS e"""
+
+
+@dataclass
+class TierMoves:
+    """How many current cards of one tier a run would move up, move down, or leave."""
+
+    up: int = 0
+    down: int = 0
+    stay: int = 0
+    arrived: int = 0  # cards of other tiers that would move to this one
+
+
+async def preview(mode: str, rules: Sequence[Rule], *, today: date | None = None) -> dict[str, TierMoves]:
+    """What `evaluate(mode)` would do over all current cards if `rules` were the rules in
+    force, per tier held now — computed by the same two steps as `evaluate`, as one SELECT
+    per chunk, so it writes nothing (no temp table, no history, no card)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    today = today or clock.today()
+    moves = {tier: TierMoves() for tier in TIERS}
+    bounds = await Card.raw("SELECT MIN(id) AS low, MAX(id) AS high FROM card WHERE status <> 'replaced'")
+    low, high = bounds[0]["low"], bounds[0]["high"]
+    if low is None:
+        return moves
+    for start in range(low, high + 1, CHUNK):
+        filter_sql, filter_args = _chunk_filter(None, (start, start + CHUNK - 1))
+        eval_sql, args = _rule_sql(rules, today, filter_sql, filter_args)
+        rows = await Card.raw(
+            f"""SELECT n.old_tier, n.new_tier, COUNT(*) AS members
+                FROM ({_new_tier_sql(mode, f'({eval_sql})')}) AS n
+                GROUP BY n.old_tier, n.new_tier""",
+            *args,
+        )
+        for row in rows:
+            old, new = row["old_tier"], row["new_tier"]
+            counts = moves.setdefault(old, TierMoves())
+            rank_old, rank_new = TIER_RANK.get(old, 0), TIER_RANK.get(new, 0)
+            if new != old:
+                moves.setdefault(new, TierMoves()).arrived += int(row["members"])
+            if rank_new > rank_old:
+                counts.up += int(row["members"])
+            elif rank_new < rank_old:
+                counts.down += int(row["members"])
+            else:
+                counts.stay += int(row["members"])
+    return moves

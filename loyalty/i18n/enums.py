@@ -236,6 +236,24 @@ ENUMS: dict[str, dict[str, Message]] = {
         "sms": _p("channel", "SMS"),
         "email": _p("channel", "E-mail"),
     },
+    # What a tier rule measures (loyalty.cards.tables.CRITERION_KINDS), on the staff tier-rules page.
+    "tier_rule_kind": {
+        "units_owned": _p("tier_rule_kind", "Homes owned"),
+        "delivered_units": _p("tier_rule_kind", "Homes handed over"),
+        "contract_value_fen": _p("tier_rule_kind", "Total contract value"),
+        "stage": _p("tier_rule_kind", "Owner stage reached"),
+        "signed_referrals": _p("tier_rule_kind", "Referrals signed"),
+    },
+    "card_status": {
+        "active": _p("card_status", "In use"),
+        "suspended": _p("card_status", "Suspended"),
+        "replaced": _p("card_status", "Replaced"),
+    },
+    "ownership_status": {
+        "active": _p("ownership_status", "Owned"),
+        "transferred": _p("ownership_status", "Sold on"),
+        "erased": _p("ownership_status", "Data erased"),
+    },
     "language": {
         "zh-CN": _p("language", "简体中文"),
         "en": _p("language", "English"),

@@ -30,6 +30,7 @@ from loyalty.members.schemas import (
     OwnershipCreate,
     OwnershipTransfer,
     ProfileUpdate,
+    StaffOwnership,
 )
 from loyalty.settings import IMPORT_FILE_BYTES_CEILING, Settings
 from loyalty.openapi_contract import raises
@@ -97,7 +98,10 @@ class StaffMemberController(Controller):
     )
     async def list_members(
         self,
-        search: Annotated[str | None, QueryParameter(max_length=50, description="part of a name or phone")] = None,
+        search: Annotated[str | None, QueryParameter(
+            max_length=50, description="part of a name, phone or card number, or a unit: room (1201), building-room "
+            "(9-1201) or phase-building-room (3-9-1201)",
+        )] = None,
         stage: Annotated[str | None, QueryParameter(
             description="only members in this lifecycle stage (see MemberSummary.stage); another text is a 422 "
             "invalid-field", schema_extra={"enum": list(STAGES)}, examples=[Example(value="veteran")],
@@ -105,8 +109,9 @@ class StaffMemberController(Controller):
         cursor: Annotated[int | None, QueryParameter(ge=0, description="next_cursor of the previous page")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> MemberPage:
-        """The staff member search: by part of a name or phone, or by lifecycle stage, one page at a time."""
-        return await service.list_members(search=search, stage=stage, after_id=cursor, limit=limit)
+        """The staff member search: by part of a name, phone, card number or unit, or by lifecycle stage, one page
+        at a time. Phones are masked here (the member's own page shows the number)."""
+        return await service.list_members(search=search, stage=stage, after_id=cursor, limit=limit, mask_phones=True)
 
     @raises("not-found")
     @get("/{member_id:int}", operation_id="staffGetMember", summary="One member with units and stage", opt={"roles": ("service", "sales")})
@@ -138,6 +143,19 @@ class StaffOwnershipController(Controller):
             contract_price_fen=data.contract_price_fen, staff_id=request.state.staff.id, today=clock.today(),
         )
         return {"ownership_id": ownership}
+
+    @raises("not-found")
+    @get(
+        "/members/{member:int}/ownerships",
+        operation_id="staffListOwnerships",
+        summary="A member's contracts: units, dates, price, status and co-owners",
+        opt={"roles": ("sales", "service")},
+    )
+    async def list_for_member(self, member: FromPath[int]) -> list[StaffOwnership]:
+        """The staff member page's contracts: each unit the member owns or owned, with the other members who own
+        it now; a transfer names the ownership_id.
+        """
+        return await service.list_ownerships(member)
 
     @raises("invalid-field", "not-found")
     @post(

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from loyalty.cards.tables import TIERS
 from loyalty.members.stages import STAGES
 from loyalty.members.tables import GENDERS, IMPORT_STATUSES, OWNERSHIP_STATUSES
 from loyalty.openapi_contract import checked_enum
@@ -66,9 +67,46 @@ class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
 class MemberSummary(msgspec.Struct):
     id: int
     name: Annotated[str, msgspec.Meta(examples=["张伟"])]
-    phone: Phone
+    phone: Annotated[str, msgspec.Meta(description="mobile number, E.164; masked in the staff search (+86138****8000)",
+                                       examples=["+86138****8000"])]
     stage: Stage
-    units: int
+    units: Annotated[int, msgspec.Meta(description="homes the member owns now (active ownerships)")]
+    tier: Annotated[
+        Literal[TIERS] | None,
+        msgspec.Meta(description="the current card's tier (platinum, gold, silver, blue); null without a card",
+                     examples=["gold"]),
+    ] = None
+    card_number: Annotated[str | None, msgspec.Meta(description="the current card's number, masked",
+                                                    examples=["8860 **** **** 1234"])] = None
+
+
+class CoOwner(msgspec.Struct):
+    member_id: int
+    name: Annotated[str, msgspec.Meta(examples=["王芳"])]
+
+
+class StaffOwnership(msgspec.Struct):
+    """One of a member's contracts, as the staff member page shows it: the unit, its dates and
+    price, its status, and the other members who own the same unit now."""
+
+    ownership_id: int
+    unit_id: int
+    project_id: int
+    project_code: str
+    project_name: str
+    project_name_en: str
+    phase: str
+    building: str
+    room: str
+    contract_date: date | None
+    delivery_date: date | None
+    contract_price_fen: Annotated[int | None, msgspec.Meta(description="the unit's contract price in fen (元 × 100)")]
+    status: Annotated[
+        Literal[OWNERSHIP_STATUSES],
+        msgspec.Meta(description="active: the member owns it | transferred: sold on (kept for the history) | erased: "
+                     "the owner's data was erased", examples=["active"]),
+    ]
+    co_owners: list[CoOwner]
 
 
 class MemberPage(msgspec.Struct):

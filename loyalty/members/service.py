@@ -13,8 +13,9 @@ from loyalty import clock, db
 from loyalty.errors import InvalidField, NotFound
 from loyalty.i18n import _
 from loyalty.labels import label
+from loyalty.phones import mask_phone
 from loyalty.members import stages
-from loyalty.members.schemas import MemberPage, MemberProfile, MemberSummary, OwnedUnit, ProfileUpdate
+from loyalty.members.schemas import CoOwner, MemberPage, MemberProfile, MemberSummary, OwnedUnit, ProfileUpdate, StaffOwnership
 from loyalty.members.tables import GENDERS, Member, Ownership
 from loyalty.settings import LANGUAGES
 
@@ -129,19 +130,43 @@ def clean_tags(tags: Sequence[str]) -> list[str]:
 
 
 async def list_members(
-    *, search: str | None = None, stage: str | None = None, after_id: int | None = None, limit: int = 50
+    *, search: str | None = None, stage: str | None = None, after_id: int | None = None, limit: int = 50,
+    mask_phones: bool = False,
 ) -> MemberPage:
-    """Members in id order, filtered by a name/phone fragment and stage; keyset-paginated."""
+    """Members in id order, filtered by a fragment of a name, phone, card number or unit
+    (room, or building-room, or phase-building-room) and by stage; keyset-paginated. Each
+    item carries the current card's tier and masked number. Staff lists show phones masked
+    (`mask_phones`), as every staff list does; the member's own page shows the number."""
+    from loyalty.cards.numbers import mask_card_number
+    from loyalty.cards.tables import Card
+    from loyalty.members.tables import Unit
+
     if stage is not None and stage not in stages.STAGES:
         raise InvalidField(_("stage must be one of {choices}", choices=Later(identifiers, stages.STAGES)), field="stage")
     query = Member.select(Member.id, Member.name, Member.phone, Member.stage).order_by(Member.id).limit(limit + 1)
-    if search:
-        pattern = f"%{search}%"
-        # SQLite's LIKE is already case-insensitive (and has no ILIKE).
-        if db.is_postgres():
-            query = query.where(Member.name.ilike(pattern) | Member.phone.ilike(pattern))
+    text = (search or "").strip()
+    if text:
+        like = (lambda column, pattern: column.ilike(pattern)) if db.is_postgres() else (
+            lambda column, pattern: column.like(pattern))  # SQLite's LIKE is already case-insensitive
+        pattern = f"%{text}%"
+        where = like(Member.name, pattern) | like(Member.phone, pattern)
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if digits and len(digits) == len(text.replace(" ", "")):  # a card number is typed in groups of four
+            where = where | Member.id.is_in(Card.select(Card.member).where(Card.number.like(f"%{digits}%")))
+        address = text.replace(" ", "")
+        if "-" in address:  # 9-1201 or 3-9-1201: the building (and phase) named too
+            parts = address.split("-")
+            room, building = parts[-1], parts[-2]
+            unit_where = like(Unit.room, f"{room}%") & like(Unit.building, building)
+            if len(parts) > 2:
+                unit_where = unit_where & like(Unit.phase, parts[-3])
+            units = Unit.select(Unit.id).where(unit_where)
         else:
-            query = query.where(Member.name.like(pattern) | Member.phone.like(pattern))
+            units = Unit.select(Unit.id).where(like(Unit.room, f"%{address}%"))
+        where = where | Member.id.is_in(
+            Ownership.select(Ownership.member).where(Ownership.unit.is_in(units) & (Ownership.status == "active"))
+        )
+        query = query.where(where)
     if stage:
         query = query.where(Member.stage == stage)
     if after_id is not None:
@@ -149,16 +174,25 @@ async def list_members(
     rows = await query
     page = rows[:limit]
     counts: dict[int, int] = {}
+    cards: dict[int, dict[str, str]] = {}
     if page:
+        ids = [row["id"] for row in page]
         owned = await Ownership.select(Ownership.member).where(
-            Ownership.member.is_in([row["id"] for row in page])
+            Ownership.member.is_in(ids) & (Ownership.status == "active")
         )
         for row in owned:
             counts[row["member"]] = counts.get(row["member"], 0) + 1
+        for card in await Card.select(Card.member, Card.number, Card.tier).where(
+            Card.member.is_in(ids) & (Card.status != "replaced")
+        ):
+            cards[card["member"]] = card
     return MemberPage(
         items=[
             MemberSummary(
-                id=row["id"], name=row["name"], phone=row["phone"], stage=row["stage"], units=counts.get(row["id"], 0)
+                id=row["id"], name=row["name"], phone=mask_phone(row["phone"] or "") if mask_phones else row["phone"],
+                stage=row["stage"], units=counts.get(row["id"], 0),
+                tier=cards[row["id"]]["tier"] if row["id"] in cards else None,
+                card_number=mask_card_number(cards[row["id"]]["number"]) if row["id"] in cards else None,
             )
             for row in page
         ],
@@ -276,3 +310,35 @@ async def transfer_ownership(ownership_id: int, *, reason: str, staff_id: int) -
             action="ownership.transfer", subject_kind="member", subject_id=updated[0]["member"], actor_id=staff_id,
             reason=reason.strip(), data={"ownership": ownership_id},
         )
+
+
+async def list_ownerships(member_id: int) -> list[StaffOwnership]:
+    """A member's contracts for the staff member page, oldest first, each with the members who
+    own the same unit now (co-owners); transferred ones stay as history."""
+    if not await Member.exists().where(Member.id == member_id):
+        raise NotFound(_("Member {id} does not exist.", id=member_id))
+    rows = await Ownership.select(
+        Ownership.id, Ownership.unit.id, Ownership.unit.project.id, Ownership.unit.project.code,
+        Ownership.unit.project.name, Ownership.unit.project.name_en, Ownership.unit.phase, Ownership.unit.building,
+        Ownership.unit.room, Ownership.unit.contract_price_fen, Ownership.contract_date, Ownership.delivery_date,
+        Ownership.status,
+    ).where(Ownership.member == member_id).order_by(Ownership.contract_date).order_by(Ownership.id)
+    others: dict[int, list[CoOwner]] = {}
+    if rows:
+        shared = await Ownership.select(Ownership.unit, Ownership.member.id, Ownership.member.name).where(
+            Ownership.unit.is_in([row["unit.id"] for row in rows]) & (Ownership.member != member_id)
+            & (Ownership.status == "active")
+        ).order_by(Ownership.id)
+        for row in shared:
+            others.setdefault(row["unit"], []).append(CoOwner(member_id=row["member.id"], name=row["member.name"]))
+    return [
+        StaffOwnership(
+            ownership_id=row["id"], unit_id=row["unit.id"], project_id=row["unit.project.id"],
+            project_code=row["unit.project.code"], project_name=row["unit.project.name"],
+            project_name_en=row["unit.project.name_en"], phase=row["unit.phase"], building=row["unit.building"],
+            room=row["unit.room"], contract_date=row["contract_date"], delivery_date=row["delivery_date"],
+            contract_price_fen=row["unit.contract_price_fen"], status=row["status"],
+            co_owners=others.get(row["unit.id"], []),
+        )
+        for row in rows
+    ]

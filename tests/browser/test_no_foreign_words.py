@@ -56,6 +56,8 @@ VIEW_ROLES = {
     "visits": {"service"}, "kpis": {"service"}, "rewards": set(), "dashboards": {"sales", "event_staff", "service"},
     "events": {"event_staff"},
     "repairs": {"service"},
+    "tiers": {"sales", "service"},
+    "members": {"sales", "service"},
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {
@@ -85,7 +87,7 @@ class World:
 
 
 # What the test types: a person's own words and identifiers, shown back in the fields they typed.
-TYPED = {*DEMO_STAFF, "李雷", "not-the-password", "not-a-code", *GATE.values()}
+TYPED = {*DEMO_STAFF, "李雷", "not-the-password", "not-a-code", "zz-no-such-owner", *GATE.values()}
 
 
 async def _door(settings: Any) -> Door:
@@ -308,6 +310,10 @@ async def open_view(page: Page, view: str, role: str) -> None:
     elif view == "repairs":
         await expect(page.locator("#repairs-list > *").first).to_be_visible()
         await expect(page.locator("#repairs-contractor-month > *").first).to_be_visible()
+    elif view == "tiers":
+        await expect(page.locator("#tiers-list .tm-tier")).to_have_count(4)
+    elif view == "members":
+        await expect(page.locator("#members-list > *").first).to_be_visible()
     else:
         await page.wait_for_load_state("networkidle")
 
@@ -338,6 +344,33 @@ async def desk_case(page: Page, reader: Reader) -> None:
         await asked(page, reader, page.locator("#desk-resolve"), "the service desk, resolving a case")
     await page.click(".desk-back a")
     await expect(page.locator("#desk-queue")).to_be_visible()
+
+
+async def tier_rule_preview(page: Page, reader: Reader) -> None:
+    """The tier rules: a rule's form, its preview, and the question before it is saved."""
+    await page.locator("#tiers-list button[data-edit-rule]").first.click()
+    await expect(page.locator("#tiers-form")).to_be_visible()
+    await page.click("#tiers-preview")
+    await expect(page.locator("#tiers-moves")).to_be_visible()
+    await reader.read(page, "the tier rules, a rule's preview")
+    await asked(page, reader, page.locator("#tiers-save"), "the tier rules, saving a rule")
+    await page.click("#tiers-cancel")
+
+
+async def member_page(page: Page, reader: Reader) -> None:
+    """The members: a search, an owner's page, and the question before a home is sold on."""
+    await page.locator("#members-list .tm-member").first.click()
+    await expect(page.locator("#members-contracts h3")).to_be_visible()
+    await page.wait_for_load_state("networkidle")
+    await reader.read(page, "the members, an owner's page")
+    transfer = page.locator("#members-page [data-transfer]")
+    if await transfer.count():
+        await asked(page, reader, transfer.first, "the members, selling a home on")
+    await page.click(".tm-back a")
+    await page.fill("#members-search", "zz-no-such-owner")
+    await page.click("#members-search-go")
+    await expect(page.locator("#members-none")).to_be_visible()
+    await reader.read(page, "the members, a search that finds nobody")
 
 
 async def scan(page: Page, code: str) -> None:
@@ -469,6 +502,10 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await page.click("#repairs-save")  # nobody chosen: the form's problem
                 await expect(page.locator("#repairs-form-error")).not_to_be_empty()
                 await reader.read(page, "the repairs page, a form refused")
+            if view == "tiers" and role == "admin":
+                await tier_rule_preview(page, reader)
+            if view == "members" and role in ("service", "sales"):
+                await member_page(page, reader)
             if view == "dashboards" and role == "admin":
                 await save(page, f"dashboards-{SHORT[locale]}", full_page=True)
                 await bad_range(page, reader)

@@ -19,6 +19,8 @@ VIEW_ROLES = {
     "visits": {"service"}, "kpis": {"service"}, "rewards": set(), "dashboards": {"sales", "event_staff", "service"},
     "messages": set(), "events": {"event_staff"},
     "repairs": {"service"},
+    "tiers": {"sales", "service"},
+    "members": {"sales", "service"},
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {

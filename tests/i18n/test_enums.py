@@ -9,7 +9,7 @@ import typing
 
 import pytest
 
-from loyalty.cards.tables import TIERS
+from loyalty.cards.tables import CARD_STATUSES, CRITERION_KINDS, TIERS
 from loyalty.care.cases import CLOCK_NAMES
 from loyalty.care.tables import (
     ACCEPTORS, REPAIR_ITEMS, REPAIR_STATES,
@@ -25,7 +25,7 @@ from loyalty.i18n.catalog import translate
 from loyalty.i18n.enums import ENUMS, enum_label, enum_tables
 from loyalty.events.series import FESTIVALS
 from loyalty.identity.tables import ROLES
-from loyalty.members.tables import GENDERS
+from loyalty.members.tables import GENDERS, OWNERSHIP_STATUSES
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
 from loyalty.referrals.tables import BENEFICIARIES, LEAD_STAGES
@@ -78,6 +78,9 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "channel": CHANNELS,
     "broadcast_kind": tuple(BROADCAST_KINDS),
     "broadcast_status": BROADCAST_STATUSES,
+    "tier_rule_kind": CRITERION_KINDS,
+    "card_status": CARD_STATUSES,
+    "ownership_status": OWNERSHIP_STATUSES,
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
