@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from loyalty.identity.tables import ROLES
+from loyalty.openapi_contract import checked_enum
 
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["13800138000"])]
 
@@ -49,6 +50,7 @@ class StaffSession(msgspec.Struct, omit_defaults=True):  # the door fields only 
 
 # --- staff accounts, as admins manage them --------------------------------------------------
 
+ROLE_WORDS = "what the staff member may do: " + ", ".join(ROLES)
 Role = Annotated[Literal[ROLES], msgspec.Meta(description="what the staff member may do: " + ", ".join(ROLES),
                                               examples=["sales"])]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="10 to 128 characters")]
@@ -73,7 +75,7 @@ class StaffAccountCreated(StaffAccountView):
 class StaffAccountCreate(msgspec.Struct, forbid_unknown_fields=True):
     username: Annotated[str, msgspec.Meta(min_length=2, max_length=100, pattern=r"^[A-Za-z0-9._-]+$",
                                           examples=["li.wei"])]
-    role: Annotated[str, msgspec.Meta(description="admin, sales, event_staff or service", examples=["sales"])]
+    role: Annotated[str, checked_enum(ROLES, ROLE_WORDS, "sales")]
     display_name: Annotated[str, msgspec.Meta(max_length=100, examples=["李伟"])] = ""
     password: Annotated[Password | None, msgspec.Meta(
         description="the first password; leave it out for a one-time password made by the server"
@@ -81,7 +83,7 @@ class StaffAccountCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StaffRoleChange(msgspec.Struct, forbid_unknown_fields=True):
-    role: Annotated[str, msgspec.Meta(description="admin, sales, event_staff or service", examples=["service"])]
+    role: Annotated[str, checked_enum(ROLES, ROLE_WORDS, "service")]
 
 
 class StaffPasswordReset(msgspec.Struct, forbid_unknown_fields=True):

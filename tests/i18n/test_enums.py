@@ -23,7 +23,8 @@ from loyalty.i18n import LOCALES
 from loyalty.i18n.catalog import translate
 from loyalty.i18n.enums import ENUMS, enum_label, enum_tables
 from loyalty.identity.tables import ROLES
-from loyalty.members.tables import GENDERS
+from loyalty.members.owner_file import COLUMNS as OWNER_FILE_COLUMNS
+from loyalty.members.tables import GENDERS, IMPORT_STATUSES
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
 from loyalty.referrals.tables import BENEFICIARIES, LEAD_STAGES
@@ -71,6 +72,8 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "channel": CHANNELS,
     "broadcast_kind": tuple(BROADCAST_KINDS),
     "broadcast_status": BROADCAST_STATUSES,
+    "import_status": IMPORT_STATUSES,
+    "owner_file_column": tuple(OWNER_FILE_COLUMNS),
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
