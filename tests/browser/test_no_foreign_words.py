@@ -50,7 +50,7 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "imports", "staff")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
 ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "visits", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
@@ -285,6 +285,10 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator("#cat-report > *").first).to_be_visible()
     elif view == "desk":
         await expect(page.locator("#desk-list > *").first).to_be_visible()
+    elif view == "imports":
+        await expect(page.locator("#imp-list > *").first).to_be_visible()
+    elif view == "staff":
+        await expect(page.locator("#sa-list .sa-item").first).to_be_visible()
     elif view == "visits":
         await expect(page.locator("#visits-list > *").first).to_be_visible()
         await expect(page.locator("#visits-coverage h3")).to_be_visible()
