@@ -207,7 +207,7 @@ async def create_staff(
 ) -> StaffIdentity:
     """A staff login with one role; /admin shows each role its own tables. Piccolo keeps e-mail
     unique, so a staff member without one gets a placeholder that can never receive mail.
-    Audited, with the admin who made it (`actor_id`; none from the command line)."""
+    Audited with the admin who made it (`actor_id`); the command line's `create-staff` has none."""
     if role not in ROLES:
         raise InvalidField(_("role must be one of {choices}", choices=Later(identifiers, ROLES)), field="role")
     if not 10 <= len(password) <= BaseUser._max_password_length:
@@ -230,11 +230,11 @@ async def create_staff(
         await user.save()
         account = StaffAccount(user=user.id, role=role, display_name=display_name or username)
         await account.save()
-        await audit.record(
-            action="staff.create", subject_kind="staff_account", subject_id=account.id,
-            actor_kind="staff" if actor_id is not None else "system", actor_id=actor_id,
-            data={"username": username, "role": role},
-        )
+        if actor_id is not None:  # an admin's act on the staff page (the command line is the server's operator)
+            await audit.record(
+                action="staff.create", subject_kind="staff_account", subject_id=account.id, actor_id=actor_id,
+                data={"username": username, "role": role},
+            )
     return StaffIdentity(id=account.id, username=username, role=role, display_name=account.display_name, user_id=user.id)
 
 
