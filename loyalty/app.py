@@ -29,6 +29,7 @@ from loyalty.identity.wechat_api import wechat_login, wechat_oauth_callback, wec
 from loyalty.dashboards.api import StaffDashboardController
 from loyalty.events.api import MemberEventController, StaffEventController, StaffProgramController, door_device_login, staff_check_in, staff_set_up_door_device, staff_sync_offline_scans, stripe_webhook
 from loyalty.identity.api import MemberAuthController, StaffAuthController, StaffMeController
+from loyalty.identity.accounts_api import StaffAccountController
 from loyalty.identity.guards import requires_staff_role
 from loyalty.merchants.api import StaffMerchantController
 from loyalty.members.api import list_projects, MeController, OwnerImportController, StaffMemberController, StaffOwnershipController
@@ -148,6 +149,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             StaffGrantRuleController,
             StaffBroadcastController,
             StaffRepairController,
+            StaffAccountController,
         ],
     )
     api_v1 = Router(

@@ -213,6 +213,13 @@ TABLE: dict[str, Access] = {
     "POST /api/v1/staff/owner-imports": STAFF(),
     "GET /api/v1/staff/owner-imports": STAFF(),  # the uploads and their progress: whoever may upload
     "GET /api/v1/staff/owner-imports/{import_id}": STAFF(),
+    "POST /api/v1/staff/owner-imports/previews": STAFF(),  # what a file holds, before its import: the importers
+    # staff accounts: who may log in, with which role, is the administrators' to say
+    "GET /api/v1/staff/accounts": STAFF(),
+    "POST /api/v1/staff/accounts": STAFF(),
+    "PUT /api/v1/staff/accounts/{staff_id}/role": STAFF(),
+    "POST /api/v1/staff/accounts/{staff_id}/deactivation": STAFF(),
+    "POST /api/v1/staff/accounts/{staff_id}/password": STAFF(),
     "POST /api/v1/staff/members/{member_id}/erasure": STAFF("service"),
     # cards and tiers
     "POST /api/v1/staff/card-checks": STAFF("event_staff", "service", "sales"),

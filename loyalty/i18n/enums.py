@@ -254,6 +254,32 @@ ENUMS: dict[str, dict[str, Message]] = {
         "transferred": _p("ownership_status", "Sold on"),
         "erased": _p("ownership_status", "Data erased"),
     },
+    # An owner import's progress (the staff page's owner import).
+    "import_status": {
+        "queued": _p("import_status", "Waiting to start"),
+        "running": _p("import_status", "Checking the rows"),
+        "done": _p("import_status", "Imported"),
+        "failed": _p("import_status", "Nothing imported"),
+    },
+    # The columns of an owner file, as a row error names them (members/owner_file.py, COLUMNS).
+    "owner_file_column": {
+        "project_code": _p("owner_file_column", "Project code"),
+        "project_name": _p("owner_file_column", "Project name"),
+        "phase": _p("owner_file_column", "Phase"),
+        "building": _p("owner_file_column", "Building"),
+        "room": _p("owner_file_column", "Room"),
+        "area_sqm": _p("owner_file_column", "Floor area"),
+        "contract_price": _p("owner_file_column", "Contract price"),
+        "name": _p("owner_file_column", "Owner's name"),
+        "phone": _p("owner_file_column", "Mobile phone"),
+        "birthday": _p("owner_file_column", "Date of birth"),
+        "gender": _p("owner_file_column", "Gender"),
+        "language": _p("owner_file_column", "Language"),
+        "contract_date": _p("owner_file_column", "Contract date"),
+        "delivery_date": _p("owner_file_column", "Delivery date"),
+        "tags": _p("owner_file_column", "Hobbies"),
+        "notes": _p("owner_file_column", "Notes"),
+    },
     "language": {
         "zh-CN": _p("language", "简体中文"),
         "en": _p("language", "English"),

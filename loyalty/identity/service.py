@@ -17,12 +17,15 @@ from piccolo.apps.user.tables import BaseUser
 
 from loyalty.i18n.format import Later, identifiers
 from loyalty import clock, db, jobs
+from loyalty.audit import service as audit
 from loyalty.care import outbox as care
 from loyalty.errors import (
+    DomainError,
     InvalidField,
     LoginCodeExpired,
     LoginCodeInvalid,
     NotAuthenticated,
+    NotFound,
     StaffLoginFailed,
     StaffLoginLocked,
     TooManyAttempts,
@@ -199,10 +202,12 @@ class StaffIdentity:
 
 
 async def create_staff(
-    username: str, password: str, role: str, display_name: str = "", email: str | None = None
+    username: str, password: str, role: str, display_name: str = "", email: str | None = None,
+    *, actor_id: int | None = None,
 ) -> StaffIdentity:
     """A staff login with one role; /admin shows each role its own tables. Piccolo keeps e-mail
-    unique, so a staff member without one gets a placeholder that can never receive mail."""
+    unique, so a staff member without one gets a placeholder that can never receive mail.
+    Audited with the admin who made it (`actor_id`); the command line's `create-staff` has none."""
     if role not in ROLES:
         raise InvalidField(_("role must be one of {choices}", choices=Later(identifiers, ROLES)), field="role")
     if not 10 <= len(password) <= BaseUser._max_password_length:
@@ -212,6 +217,8 @@ async def create_staff(
     if await BaseUser.exists().where(BaseUser.username == username):
         raise InvalidField(_("a staff member called '{username}' already exists", username=username), field="username")
     async with db.transaction():
+        if await BaseUser.exists().where(BaseUser.username == username):  # a second click that raced the first
+            raise InvalidField(_("a staff member called '{username}' already exists", username=username), field="username")
         user = BaseUser(
             username=username,
             password=password,
@@ -223,6 +230,11 @@ async def create_staff(
         await user.save()
         account = StaffAccount(user=user.id, role=role, display_name=display_name or username)
         await account.save()
+        if actor_id is not None:  # an admin's act on the staff page (the command line is the server's operator)
+            await audit.record(
+                action="staff.create", subject_kind="staff_account", subject_id=account.id, actor_id=actor_id,
+                data={"username": username, "role": role},
+            )
     return StaffIdentity(id=account.id, username=username, role=role, display_name=account.display_name, user_id=user.id)
 
 
@@ -303,3 +315,169 @@ _STAFF_SQL = (
     'SELECT s.id, u.username, s.role, s.display_name, s.sessions_revoked_at, u.id AS user_id FROM staff_account s '
     'JOIN piccolo_user u ON u.id = s."user" WHERE s.id = {} AND s.active AND u.active'
 )
+
+
+# --- staff accounts, as admins manage them (the staff page's "Staff accounts") ------------------
+
+
+class LastAdmin(DomainError):
+    """The change would leave no active administrator: nobody could manage staff any more.
+    Make another account an administrator first."""
+
+    type = "last-admin"
+    status = 409
+    title = _("The club needs at least one active administrator")
+
+
+# A one-time password an admin reads out or hands over: no 0/o, 1/l/i to misread.
+_READABLE = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def one_time_password() -> str:
+    """A fresh password of 14 characters in three groups (`k7qm-x2fp-9hta`), about 74 bits."""
+    return "-".join("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(3))
+
+
+def _checked_password(password: str) -> str:
+    if not 10 <= len(password) <= BaseUser._max_password_length:
+        raise InvalidField(
+            _("the password needs 10 to {most} characters", most=BaseUser._max_password_length), field="password"
+        )
+    return password
+
+
+def _checked_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidField(_("role must be one of {choices}", choices=Later(identifiers, ROLES)), field="role")
+    return role
+
+
+_ACCOUNT_COLUMNS = (
+    StaffAccount.id, StaffAccount.role, StaffAccount.display_name, StaffAccount.active, StaffAccount.created_at,
+    StaffAccount.user.id, StaffAccount.user.username, StaffAccount.user.last_login,
+)
+
+
+def _account(row: dict[str, Any]) -> dict[str, Any]:
+    last_login = row["user.last_login"]
+    if isinstance(last_login, datetime) and last_login.tzinfo is None:
+        last_login = last_login.astimezone()  # Piccolo writes the server's local time, without a zone
+    return {
+        "id": row["id"], "username": row["user.username"], "display_name": row["display_name"], "role": row["role"],
+        "active": bool(row["active"]), "last_login": last_login, "created_at": row["created_at"],
+    }
+
+
+async def list_staff() -> list[dict[str, Any]]:
+    """Every staff account, active ones first, then by username: what an admin manages."""
+    rows = await StaffAccount.select(*_ACCOUNT_COLUMNS).order_by(StaffAccount.active, ascending=False).order_by(
+        StaffAccount.user.username
+    )
+    return [_account(row) for row in rows]
+
+
+async def get_account(staff_id: int) -> dict[str, Any]:
+    row = await StaffAccount.select(*_ACCOUNT_COLUMNS).where(StaffAccount.id == staff_id).first()
+    if row is None:
+        raise NotFound(_("There is no staff account {id}.", id=staff_id))
+    return _account(row)
+
+
+async def add_staff_account(
+    username: str, display_name: str, role: str, password: str | None, *, actor_id: int
+) -> tuple[dict[str, Any], str | None]:
+    """An admin adds a staff member, with the password the admin chose or, with none, a one-time
+    password made here: it is returned this once and only its hash is kept."""
+    made = one_time_password() if password is None else None
+    created = await create_staff(
+        username.strip(), _checked_password(password if password is not None else str(made)), _checked_role(role),
+        display_name=display_name.strip(), actor_id=actor_id,
+    )
+    return await get_account(created.id), made
+
+
+async def _keep_an_admin(staff_id: int) -> None:
+    """Inside the transaction that would take `staff_id` out of the administrators: refuse
+    when no other active administrator stays. Two admins demoting each other at once take
+    turns on one lock, so the second sees the first's change and is refused."""
+    await db.serialise_on("staff-admins")
+    others = await StaffAccount.count().where(
+        (StaffAccount.role == "admin") & (StaffAccount.active == True)  # noqa: E712 - Piccolo expression
+        & (StaffAccount.user.active == True) & (StaffAccount.id != staff_id)  # noqa: E712
+    )
+    if not others:
+        raise LastAdmin(_(
+            "This is the last active administrator account: make another account an administrator first, so "
+            "that someone can still manage staff."
+        ))
+
+
+async def _locked_account(staff_id: int) -> dict[str, Any]:
+    row = await StaffAccount.select(StaffAccount.id, StaffAccount.role, StaffAccount.active, StaffAccount.user).where(
+        StaffAccount.id == staff_id
+    ).first()
+    if row is None:
+        raise NotFound(_("There is no staff account {id}.", id=staff_id))
+    return row
+
+
+async def change_role(staff_id: int, role: str, *, actor_id: int) -> dict[str, Any]:
+    """Give a staff member another role; it holds from their next request, in /staff, the API
+    and /admin alike (the role is read on every request). The last active administrator
+    cannot be made anything else (LastAdmin). Audited with the role before and after."""
+    _checked_role(role)
+    async with db.transaction():
+        account = await _locked_account(staff_id)
+        if account["role"] == role:
+            return await get_account(staff_id)
+        if account["role"] == "admin" and account["active"]:
+            await _keep_an_admin(staff_id)
+        await StaffAccount.update({StaffAccount.role: role}).where(StaffAccount.id == staff_id)
+        # /admin shows superusers every table: only administrators are.
+        await BaseUser.update({BaseUser.superuser: role == "admin"}).where(BaseUser.id == account["user"])
+        await audit.record(
+            action="staff.role", subject_kind="staff_account", subject_id=staff_id, actor_id=actor_id,
+            data={"from": account["role"], "to": role},
+        )
+    return await get_account(staff_id)
+
+
+async def deactivate_staff(staff_id: int, *, actor_id: int) -> dict[str, Any]:
+    """Switch a staff account off: its sessions end at once (every request checks the account),
+    and its password no longer logs in. The last active administrator cannot be switched off
+    (LastAdmin). Audited. Doing it twice changes nothing more."""
+    async with db.transaction():
+        account = await _locked_account(staff_id)
+        if not account["active"]:
+            return await get_account(staff_id)
+        if account["role"] == "admin":
+            await _keep_an_admin(staff_id)
+        await StaffAccount.update({StaffAccount.active: False, StaffAccount.sessions_revoked_at: clock.now()}).where(
+            StaffAccount.id == staff_id
+        )
+        await audit.record(action="staff.deactivate", subject_kind="staff_account", subject_id=staff_id, actor_id=actor_id)
+    return await get_account(staff_id)
+
+
+async def reset_password(staff_id: int, password: str | None, *, actor_id: int) -> tuple[dict[str, Any], str | None]:
+    """Give a staff member a new password (the admin's, or a one-time one made here and returned
+    this once); their sessions end, so whoever held the old password is out. Audited (never the
+    password)."""
+    made = one_time_password() if password is None else None
+    chosen = _checked_password(password if password is not None else str(made))
+    async with db.transaction():
+        account = await _locked_account(staff_id)
+        await BaseUser.update_password(account["user"], chosen)
+        await StaffAccount.update({StaffAccount.sessions_revoked_at: clock.now()}).where(StaffAccount.id == staff_id)
+        await audit.record(action="staff.password_reset", subject_kind="staff_account", subject_id=staff_id, actor_id=actor_id)
+    return await get_account(staff_id), made
+
+
+async def staff_names(staff_ids: set[int]) -> dict[int, str]:
+    """The names staff pages show for these accounts (display name, else username)."""
+    if not staff_ids:
+        return {}
+    rows = await StaffAccount.select(StaffAccount.id, StaffAccount.display_name, StaffAccount.user.username).where(
+        StaffAccount.id.is_in(list(staff_ids))
+    )
+    return {row["id"]: row["display_name"] or row["user.username"] for row in rows}

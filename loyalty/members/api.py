@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +27,7 @@ from loyalty.members.stages import STAGES
 from loyalty.members.schemas import (
     MemberPage,
     MemberProfile,
+    OwnerFilePreview,
     OwnerImportSummary,
     OwnerImportView,
     OwnershipCreate,
@@ -191,6 +194,28 @@ class _OwnerUploadOperation(Operation):
         )
 
 
+@asynccontextmanager
+async def _uploaded_file(request: Request[Any, Any, State], settings: Settings) -> AsyncIterator[tuple[Path, str]]:
+    """The owner file of the form field `data`, written to a temporary file (deleted after),
+    refused over the size limit before it is read and again while it streams in."""
+    if (request.content_length or 0) > settings.import_max_file_bytes + _FORM_OVERHEAD:
+        raise imports.upload_too_large(settings)
+    upload = (await request.form()).get("data")
+    if not isinstance(upload, UploadFile):
+        raise InvalidField(_("attach the owner file as the form field data"), field="data")
+    suffix = Path(upload.filename or "").suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InvalidField(_("upload a .csv or .xlsx file"), field="data")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"owners{suffix}"
+        with path.open("wb") as file:
+            while chunk := await upload.read(_CHUNK):
+                if file.tell() + len(chunk) > settings.import_max_file_bytes:
+                    raise imports.upload_too_large(settings)
+                await anyio.to_thread.run_sync(file.write, chunk)
+        yield path, upload.filename or path.name
+
+
 class OwnerImportController(Controller):
     path = "/owner-imports"
     tags = ["staff"]
@@ -214,26 +239,28 @@ class OwnerImportController(Controller):
         settings: NamedDependency[Settings],
         skip_bad_rows: Annotated[bool, QueryParameter(description="import good rows, report bad ones")] = False,
     ) -> Response[OwnerImportView]:
-        if (request.content_length or 0) > settings.import_max_file_bytes + _FORM_OVERHEAD:
-            raise imports.upload_too_large(settings)
-        upload = (await request.form()).get("data")
-        if not isinstance(upload, UploadFile):
-            raise InvalidField(_("attach the owner file as the form field data"), field="data")
-        suffix = Path(upload.filename or "").suffix.lower()
-        if suffix not in (".csv", ".xlsx"):
-            raise InvalidField(_("upload a .csv or .xlsx file"), field="data")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"owners{suffix}"
-            with path.open("wb") as file:
-                while chunk := await upload.read(_CHUNK):
-                    if file.tell() + len(chunk) > settings.import_max_file_bytes:
-                        raise imports.upload_too_large(settings)
-                    await anyio.to_thread.run_sync(file.write, chunk)
+        async with _uploaded_file(request, settings) as (path, file_name):
             started = await imports.start_import(
-                path, file_name=upload.filename or path.name, skip_bad_rows=skip_bad_rows,
+                path, file_name=file_name, skip_bad_rows=skip_bad_rows,
                 staff_id=request.state.staff.id, settings=settings, locale=request_locale(request),
             )
         return Response(started, status_code=202, headers={"Location": f"{request.url.path.rstrip('/')}/{started.id}"})
+
+    @raises("cell-too-long", "invalid-field", "too-many-rows", "upload-too-large")
+    @post(
+        "/previews",
+        operation_id="staffPreviewOwnerFile",
+        summary="What an owner file holds (rows, projects) before its import starts; nothing is stored",
+        opt={"roles": ("admin",)},
+        request_max_body_size=IMPORT_FILE_BYTES_CEILING + _FORM_OVERHEAD,
+        status_code=200,
+        operation_class=_OwnerUploadOperation,
+    )
+    async def preview(self, request: Request[Any, Any, State], settings: NamedDependency[Settings]) -> OwnerFilePreview:
+        """The admin's owner-import page asks "import N rows into project P?" with these, before the upload
+        that starts the import. The file is checked against the same limits as an import's."""
+        async with _uploaded_file(request, settings) as (path, file_name):
+            return await imports.preview(path, file_name=file_name, settings=settings)
 
     @get(operation_id="staffListOwnerImports", summary="Recent owner imports, newest first", opt={"roles": ("admin",)})
     async def list_imports(

@@ -28,8 +28,13 @@ from loyalty.i18n import stored
 from loyalty.members import importer
 from loyalty.members.file_checks import FileLimits, check_owner_file
 from loyalty.members.owner_file import read_owner_file
-from loyalty.members.schemas import ImportRowError, OwnerImportSummary, OwnerImportView
-from loyalty.members.tables import OwnerImport
+from loyalty.audit import service as audit
+from loyalty.identity import service as identity
+from loyalty.members.owner_file import projects_in
+from loyalty.members.schemas import (
+    ImportRowError, OwnerFilePreview, OwnerImportSummary, OwnerImportView, PreviewProject,
+)
+from loyalty.members.tables import OwnerImport, Project
 from loyalty.settings import Settings
 
 log = logging.getLogger("loyalty.members.imports")
@@ -74,6 +79,10 @@ async def start_import(
                 rows_total=rows,
             )
         ).returning(OwnerImport.id)
+        await audit.record(
+            action="owner_import.start", subject_kind="owner_import", subject_id=created[0]["id"], actor_id=staff_id,
+            data={"file_name": file_name[:255], "rows": rows, "skip_bad_rows": skip_bad_rows},
+        )
     import_id = created[0]["id"]
     await jobs.enqueue(JOB, import_id)  # after the commit: the job must find the row
     return await get_import(import_id, locale)
@@ -224,7 +233,7 @@ async def get_import(import_id: int, locale: str) -> OwnerImportView:
         ImportRowError(row=error["row"], column=error["column"], reason=translate(stored.from_data(error["reason"]), locale))
         for error in row.pop("errors")
     ]
-    return OwnerImportView(**_plain(row, locale), errors=errors)
+    return OwnerImportView(**_plain(row, locale, await _names([row])), errors=errors)
 
 
 async def list_imports(locale: str, limit: int = 20) -> list[OwnerImportSummary]:
@@ -232,9 +241,39 @@ async def list_imports(locale: str, limit: int = 20) -> list[OwnerImportSummary]
     rows = await OwnerImport.select(*_SUMMARY_COLUMNS).order_by(OwnerImport.id, ascending=False).limit(
         limit
     ).output(load_json=True)
-    return [OwnerImportSummary(**_plain(row, locale)) for row in rows]
+    names = await _names(rows)
+    return [OwnerImportSummary(**_plain(row, locale, names)) for row in rows]
 
 
-def _plain(row: dict[str, Any], locale: str) -> dict[str, Any]:
+def _plain(row: dict[str, Any], locale: str, names: dict[int, str]) -> dict[str, Any]:
     detail = translate(stored.from_text(row["detail"]), locale)
-    return {**row, "skip_bad_rows": bool(row["skip_bad_rows"]), "detail": detail}
+    return {
+        **row, "skip_bad_rows": bool(row["skip_bad_rows"]), "detail": detail,
+        "started_by_name": names.get(row["started_by"]) if row["started_by"] is not None else None,
+    }
+
+
+async def _names(rows: list[dict[str, Any]]) -> dict[int, str]:
+    return await identity.staff_names({row["started_by"] for row in rows if row["started_by"] is not None})
+
+
+async def preview(path: Path, *, file_name: str, settings: Settings) -> OwnerFilePreview:
+    """What an uploaded owner file holds (its rows, the projects it names, which of them the club
+    knows), checked against the upload limits as `start_import` checks it; nothing is stored.
+    The staff page says this before the import starts."""
+    limits = FileLimits.from_settings(settings)
+    rows = await anyio.to_thread.run_sync(check_owner_file, path, limits, "data")
+    named = await anyio.to_thread.run_sync(projects_in, path)
+    known = {
+        row["code"]: row for row in await Project.select(Project.code, Project.name, Project.name_en).where(
+            Project.code.is_in([code for code, _name in named] or [""])
+        )
+    }
+    projects = [
+        PreviewProject(
+            code=code, name=name or (known[code]["name"] if code in known else ""),
+            name_en=known[code]["name_en"] if code in known else "", known=code in known,
+        )
+        for code, name in named
+    ]
+    return OwnerFilePreview(file_name=file_name, rows=rows, projects=projects)

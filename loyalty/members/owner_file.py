@@ -307,3 +307,26 @@ def read_owner_file(
     if progress is not None:
         progress(total)
     return ParsedFile(rows=parsed, errors=errors, total=total)
+
+
+def projects_in(path: Path, most: int = 20) -> list[tuple[str, str]]:
+    """The projects an owner file names (code, name as written), in the order they first come,
+    at most `most`: what the staff page says before an import starts. Reads only two columns;
+    the rows are checked by `read_owner_file` when the import runs. Call it on a file that
+    passed `file_checks.check_owner_file` (its limits)."""
+    rows = _raw_rows(path)
+    header = next(rows, None) or []
+    columns = {_ALIASES.get(_header_key(title)): index for index, title in enumerate(header)}
+    code_at, name_at = columns.get("project_code"), columns.get("project_name")
+    if code_at is None:
+        return []
+    found: dict[str, str] = {}
+    for values in rows:
+        code = _text(values[code_at]) if code_at < len(values) else ""
+        name = _text(values[name_at]) if name_at is not None and name_at < len(values) else ""
+        if not code or (code in found and found[code]):
+            continue
+        if code not in found and len(found) >= most:
+            continue
+        found[code] = name  # a project's name may be on any of its rows (members.importer)
+    return list(found.items())

@@ -151,6 +151,7 @@ class OwnerImportSummary(msgspec.Struct):
     ]
     skip_bad_rows: bool
     started_by: int | None
+    started_by_name: Annotated[str | None, msgspec.Meta(description="who uploaded it: the staff member's name")]
     rows_total: int | None
     rows_processed: int
     rows_imported: int
@@ -168,3 +169,19 @@ class OwnerImportView(OwnerImportSummary):
     row and column say where to look in the file, the reason quotes no cell's value)."""
 
     errors: list[ImportRowError]
+
+
+class PreviewProject(msgspec.Struct):
+    code: Annotated[str, msgspec.Meta(examples=["HZ-JLW"])]
+    name: Annotated[str, msgspec.Meta(description="as the file writes it, else as the club knows it", examples=["锦澜湾"])]
+    name_en: str
+    known: Annotated[bool, msgspec.Meta(description="false: the import will create this project")]
+
+
+class OwnerFilePreview(msgspec.Struct):
+    """What an owner file holds, before its import starts: the staff page asks with these
+    words first. Nothing is stored; the rows are checked when the import runs."""
+
+    file_name: str
+    rows: Annotated[int, msgspec.Meta(description="non-empty rows below the header: the owners it holds at most")]
+    projects: Annotated[list[PreviewProject], msgspec.Meta(description="the projects it names (at most 20)")]

@@ -58,6 +58,8 @@ VIEW_ROLES = {
     "repairs": {"service"},
     "tiers": {"sales", "service"},
     "members": {"sales", "service"},
+    "imports": set(),
+    "staff": set(),
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {
@@ -300,6 +302,10 @@ async def open_view(page: Page, view: str, role: str) -> None:
     elif view == "events":
         await expect(page.locator("#ev-list > *").first).to_be_visible()
         await expect(page.locator("#ev-programs > *").first).to_be_visible()
+    elif view == "imports":
+        await expect(page.locator("#imp-list > *").first).to_be_visible()
+    elif view == "staff":
+        await expect(page.locator("#sa-list .sa-item").first).to_be_visible()
     elif view == "visits":
         await expect(page.locator("#visits-list > *").first).to_be_visible()
         await expect(page.locator("#visits-coverage h3")).to_be_visible()

@@ -21,6 +21,8 @@ VIEW_ROLES = {
     "repairs": {"service"},
     "tiers": {"sales", "service"},
     "members": {"sales", "service"},
+    "imports": set(),
+    "staff": set(),
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {

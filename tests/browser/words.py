@@ -23,7 +23,7 @@ from loyalty.referrals.tables import Lead
 ALLOWED_IN_CHINESE = {
     "English": "the language switch names the other language in that language",
     "CSV": "the export's file format, as Excel and every Chinese office calls it",
-    "Excel": "the spreadsheet the .xlsx export is for, a product name every Chinese office says as it is (导出 Excel)",
+    "Excel": "the spreadsheet program: the .xlsx exports are for it and owner files come from it, called so in every Chinese office (导出 Excel)",
     "OC1.<key>.<payload>.<signature>": "the form of a card or ticket code, an identifier a problem may quote",
     "OC1": "the codes' version prefix, an identifier",
 }

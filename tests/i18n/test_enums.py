@@ -26,6 +26,8 @@ from loyalty.i18n.enums import ENUMS, enum_label, enum_tables
 from loyalty.events.series import FESTIVALS
 from loyalty.identity.tables import ROLES
 from loyalty.members.tables import GENDERS, OWNERSHIP_STATUSES
+from loyalty.members.owner_file import COLUMNS as OWNER_FILE_COLUMNS
+from loyalty.members.tables import IMPORT_STATUSES
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
 from loyalty.referrals.tables import BENEFICIARIES, LEAD_STAGES
@@ -81,6 +83,8 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "tier_rule_kind": CRITERION_KINDS,
     "card_status": CARD_STATUSES,
     "ownership_status": OWNERSHIP_STATUSES,
+    "import_status": IMPORT_STATUSES,
+    "owner_file_column": tuple(OWNER_FILE_COLUMNS),
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
