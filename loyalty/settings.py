@@ -154,6 +154,9 @@ class Settings:
     job_visibility_timeout_seconds: int = 3600
     # Feedback clocks: first reply, result, and the follow-up call after the result.
     case_reply_hours: int = 48
+    # A special need (an elderly owner living alone, a disability, help at home): answered within
+    # this many hours, as the seeds' care plan promises (seed 004).
+    case_special_need_hours: int = 72
     case_result_days: int = 7
     case_follow_up_hours: int = 24
     # Return visits: the monthly plan reaches this share of active owners (percent), and the
@@ -319,6 +322,9 @@ def load_settings(
             "LOYALTY_JOB_VISIBILITY_TIMEOUT_SECONDS", env.get("LOYALTY_JOB_VISIBILITY_TIMEOUT_SECONDS", "3600")
         ),
         case_reply_hours=_int("LOYALTY_CASE_REPLY_HOURS", env.get("LOYALTY_CASE_REPLY_HOURS", "48")),
+        case_special_need_hours=_int(
+            "LOYALTY_CASE_SPECIAL_NEED_HOURS", env.get("LOYALTY_CASE_SPECIAL_NEED_HOURS", "72")
+        ),
         case_result_days=_int("LOYALTY_CASE_RESULT_DAYS", env.get("LOYALTY_CASE_RESULT_DAYS", "7")),
         case_follow_up_hours=_int("LOYALTY_CASE_FOLLOW_UP_HOURS", env.get("LOYALTY_CASE_FOLLOW_UP_HOURS", "24")),
         visit_coverage_target_percent=_int(

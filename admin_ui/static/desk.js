@@ -8,7 +8,7 @@
 
 const DESK_PAGE = 50;
 const DUE_SOON_MS = 24 * 3600 * 1000;  // amber: the clock runs out within a day
-const CASE_KINDS = ["complaint", "repair", "suggestion", "inquiry"];
+const CASE_KINDS = ["complaint", "repair", "suggestion", "inquiry", "special_need"];
 const DESK_STATES = ["active", "overdue", "open", "in_progress", "resolved", "followed_up", "all"];
 const desk = { rows: [], offset: 0, handlers: null, current: null, busy: false };
 

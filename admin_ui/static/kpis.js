@@ -153,6 +153,15 @@ function recordLine(r) {
     what = `<a href="#desk/${r.id}">${esc(r.title)}</a> · ${esc(enumLabel("case_status", r.status))}`;
   } else if (r.kind === "visit") {
     what = esc(enumLabel("visit_kind", r.visit_kind));
+  } else if (r.kind === "repair") {
+    const rating = r.satisfaction ? ` · ${_("rated {score}/5", { score: r.satisfaction })}` : "";
+    const rework = r.rework_count ? ` · ${_n("{count} rework", "{count} reworks", r.rework_count, { count: r.rework_count })}` : "";
+    const again = r.second_repair_of ? ` · ${_("second repair")}` : "";
+    what = `<a href="#repairs">${esc(enumLabel("repair_item", r.item))}</a> · ${esc(enumLabel("repair_state", r.state))}${esc(rating + rework + again)}`;
+  } else if (r.kind === "warning") {
+    const where = r.building ? _("building {building}", { building: r.building }) : "";
+    const handled = r.acknowledged_at ? _("acknowledged {time}", { time: I18n.dateTime(r.acknowledged_at) }) : _("not acknowledged");
+    what = esc([enumLabel("case_kind", r.case_kind), where, _n("{count} case", "{count} cases", r.cases, { count: r.cases }), handled].filter(Boolean).join(" · "));
   } else if (r.kind === "member") {
     what = r.missing && r.missing.length
       ? esc(_("missing: {fields}", { fields: r.missing.map((f) => (KPI_FILE_WORDS[f] || (() => f))()).join(english() ? ", " : "、") }))

@@ -83,13 +83,19 @@ async def open_case(
             Case(
                 member=member_id, kind=kind, project=project_id, unit=unit_id, title=title, text=text,
                 opened_by="staff" if opened_by_staff else "member", opened_by_staff=opened_by_staff, opened_at=now,
-                first_reply_due=now + timedelta(hours=settings.case_reply_hours),
+                first_reply_due=now + timedelta(hours=reply_hours(kind, settings)),
                 result_due=now + timedelta(days=settings.case_result_days),
             )
         ).returning(Case.id)
         if opened_by_staff:
             await audit.record(action="case.open", subject_kind="case", subject_id=rows[0]["id"], actor_id=opened_by_staff)
     return rows[0]["id"]
+
+
+def reply_hours(kind: str, settings: Settings) -> int:
+    """The first reply's clock: 72 hours for a special need (help an owner cannot do without,
+    which may take a visit to answer), 48 for every other case."""
+    return settings.case_special_need_hours if kind == "special_need" else settings.case_reply_hours
 
 
 async def get_case(case_id: int, member_id: int | None = None) -> dict[str, Any]:

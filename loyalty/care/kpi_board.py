@@ -2,7 +2,8 @@
 its name and formula in words (both languages, from the catalogues), its target, and how it is
 counted: `compute(period, project, facts)` → numerator, denominator and the records it was
 counted from (drill-down shows exactly those). A new KPI is one more `Kpi(...)` passed to
-`register` (repairs and group-complaint warnings will be plugged in that way).
+`register` (the repair KPIs and the group-complaint warnings are, below, over the figures their
+own modules define).
 
 Periods are Beijing months (`YYYY-MM`) and quarters (`YYYY-Qn`), as [start, end). The board
 shows the chosen month, a trend of the twelve months up to it and of the four quarters up to
@@ -28,8 +29,8 @@ from dateutil.relativedelta import relativedelta
 
 from loyalty import clock
 from loyalty.care import kpis as care_kpis
-from loyalty.care import visits
-from loyalty.care.tables import DIMENSIONS, Case, Survey
+from loyalty.care import repairs, visits
+from loyalty.care.tables import DIMENSIONS, Case, GroupWarning, Repair, Survey
 from loyalty.errors import InvalidField, NotFound
 from loyalty.i18n import Message, _
 from loyalty.i18n.catalog import translate
@@ -165,6 +166,25 @@ class Facts:
     async def reached(self) -> list[dict[str, Any]]:
         return await self._once("reached", lambda: visits.reached_visits(self.start, self.end))
 
+    async def repairs(self) -> list[dict[str, Any]]:
+        """Repairs reported, accepted or rated in the span (each KPI picks its own by its own time)."""
+        async def load() -> list[dict[str, Any]]:
+            def within(column: Any) -> Any:
+                return (column >= self.start) & (column < self.end)
+            query = Repair.select().where(within(Repair.reported_at) | within(Repair.accepted_at) | within(Repair.rated_at))
+            if self.project_id is not None:
+                query = query.where(Repair.project == self.project_id)
+            return await query.order_by(Repair.id)
+        return await self._once("repairs", load)
+
+    async def warnings(self) -> list[dict[str, Any]]:
+        async def load() -> list[dict[str, Any]]:
+            query = GroupWarning.select().where((GroupWarning.raised_at >= self.start) & (GroupWarning.raised_at < self.end))
+            if self.project_id is not None:
+                query = query.where(GroupWarning.project == self.project_id)
+            return await query.order_by(GroupWarning.raised_at).output(load_json=True)
+        return await self._once("warnings", load)
+
 
 Compute = Callable[[Period, "Facts"], Awaitable[Counted]]
 
@@ -175,7 +195,7 @@ class Kpi:
     name: Message
     formula: Message
     target: float
-    records: str  # what a drill-down lists: survey | case | visit | member
+    records: str  # what a drill-down lists: survey | case | visit | member | repair | warning
     compute: Compute
     lower_is_better: bool = False
     group: str = "main"  # main | department (satisfaction by department)
@@ -286,6 +306,35 @@ async def file_completeness(period: Period, facts: Facts) -> Counted:
     return Counted(sum(r.numerator for r in records), len(records), records)
 
 
+def repair_figure(which: str) -> Compute:
+    """One of `repairs.repair_figures` (satisfaction, pass_rate, second_repair_rate) for the period."""
+    async def compute(period: Period, facts: Facts) -> Counted:
+        figure = getattr(repairs.repair_figures(await facts.repairs(), period.start, period.end), which)
+        counts = {
+            "satisfaction": lambda r: int(r["satisfaction"] >= 4),
+            "pass_rate": lambda r: int(r["rework_count"] == 0),
+            "second_repair_rate": lambda r: int(r["second_repair_of"] is not None),
+        }[which]
+        at = {"satisfaction": "rated_at", "pass_rate": "accepted_at", "second_repair_rate": "reported_at"}[which]
+        records = [
+            Record("repair", r["id"], r[at], counts(r), 1, r["member"],
+                   {"item": r["item"], "state": r["state"], "rework_count": r["rework_count"], "satisfaction": r["satisfaction"],
+                    "second_repair_of": r["second_repair_of"], "contractor": r["contractor"]})
+            for r in figure.records
+        ]
+        return Counted(figure.numerator, figure.denominator, records)
+    return compute
+
+
+async def warnings_acknowledged(period: Period, facts: Facts) -> Counted:
+    records = [
+        Record("warning", w["id"], w["raised_at"], int(w["acknowledged_at"] is not None), 1, None,
+               {"case_kind": w["kind"], "building": w["building"], "cases": len(w["case_ids"]), "acknowledged_at": w["acknowledged_at"]})
+        for w in await facts.warnings() if period.holds(w["raised_at"])
+    ]
+    return Counted(sum(r.numerator for r in records), len(records), records)
+
+
 ALL_KINDS = ("event", "case", "yearly")
 for _kpi in (
     Kpi("satisfaction", _("Satisfaction"),
@@ -312,6 +361,20 @@ for _kpi in (
         _("active owners whose file has a name, a phone number, a birthday and a gender, and a contract date on every "
           "home they own ÷ active owners; the files as they are now, the same for every period"),
         1.0, "member", file_completeness),
+    Kpi("repair_satisfaction", _("Repair satisfaction"),
+        _("repairs rated 4 or 5 (of 5) by their owner in the period ÷ repairs rated in the period"),
+        0.75, "repair", repair_figure("satisfaction")),
+    Kpi("repair_pass_rate", _("Repair pass rate"),
+        _("repairs accepted in the period without any rework ÷ repairs accepted in the period"),
+        0.85, "repair", repair_figure("pass_rate")),
+    Kpi("second_repair_rate", _("Second-repair rate"),
+        _("repairs reported in the period that repeat an earlier repair of the same item in the same home (within "
+          "the second-repair window) ÷ repairs reported in the period, lower is better"),
+        0.04, "repair", repair_figure("second_repair_rate"), lower_is_better=True),
+    Kpi("group_warnings", _("Group-complaint warnings handled"),
+        _("group-complaint warnings raised in the period that the service lead has acknowledged ÷ warnings raised "
+          "in the period"),
+        1.0, "warning", warnings_acknowledged),
     # Satisfaction by department: the seeds' per-department targets.
     Kpi("satisfaction_overall", _("Overall (yearly survey)"),
         _("Σ weights of the yearly survey's answers on all five dimensions in the period ÷ number of those answers"),

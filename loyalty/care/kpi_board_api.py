@@ -13,13 +13,13 @@ from litestar.params import FromPath, QueryParameter
 
 from loyalty import clock
 from loyalty.care import care_plans, kpi_board
-from loyalty.care.tables import CASE_STATUSES, SURVEY_KINDS
+from loyalty.care.tables import CASE_KINDS, CASE_STATUSES, REPAIR_ITEMS, REPAIR_STATES, SURVEY_KINDS
 from loyalty.care.visit_schemas import VisitKind
 from loyalty.i18n import request_locale
 from loyalty.openapi_contract import raises
 
 SERVICE = {"roles": ("service",)}
-RecordKind = Literal["survey", "case", "visit", "member"]
+RecordKind = Literal["survey", "case", "visit", "member", "repair", "warning"]
 ADMIN = {"roles": ("admin",)}
 
 
@@ -66,6 +66,16 @@ class KpiRecord(msgspec.Struct, omit_defaults=True):
     first_reply_at: datetime | None = None
     visit_kind: VisitKind | None = None
     missing: list[str] | None = None
+    item: Literal[REPAIR_ITEMS] | None = None  # type: ignore[valid-type]
+    state: Literal[REPAIR_STATES] | None = None  # type: ignore[valid-type]
+    rework_count: int | None = None
+    satisfaction: int | None = None
+    second_repair_of: int | None = None
+    contractor: str | None = None
+    case_kind: Literal[CASE_KINDS] | None = None  # type: ignore[valid-type]
+    building: str | None = None
+    cases: int | None = None
+    acknowledged_at: datetime | None = None
 
 
 class KpiDrillDown(msgspec.Struct):

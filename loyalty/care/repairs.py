@@ -356,13 +356,23 @@ async def repair_kpis(start: date, end: date, project_id: int | None = None) -> 
     def scoped(query: Any) -> Any:
         return query.where(Repair.project == project_id) if project_id is not None else query
 
-    rated = await scoped(Repair.select().where(
-        Repair.rated_at.is_not_null() & (Repair.rated_at >= since) & (Repair.rated_at < until)
+    rows = await scoped(Repair.select().where(
+        ((Repair.reported_at >= since) & (Repair.reported_at < until))
+        | ((Repair.accepted_at >= since) & (Repair.accepted_at < until))
+        | ((Repair.rated_at >= since) & (Repair.rated_at < until))
     ).order_by(Repair.id))
-    accepted = await scoped(Repair.select().where(
-        Repair.accepted_at.is_not_null() & (Repair.accepted_at >= since) & (Repair.accepted_at < until)
-    ).order_by(Repair.id))
-    reported = await scoped(Repair.select().where((Repair.reported_at >= since) & (Repair.reported_at < until)).order_by(Repair.id))
+    return repair_figures(rows, since, until)
+
+
+def repair_figures(rows: list[dict[str, Any]], since: datetime, until: datetime) -> RepairKpis:
+    """The repair KPIs of [since, until) counted over `rows` (any repairs, in id order; those
+    outside the range are passed over): the one formula the KPI board uses too."""
+    def within(at: datetime | None) -> bool:
+        return at is not None and since <= at < until
+
+    rated = [r for r in rows if r["satisfaction"] is not None and within(r["rated_at"])]
+    accepted = [r for r in rows if within(r["accepted_at"])]
+    reported = [r for r in rows if within(r["reported_at"])]
     return RepairKpis(
         satisfaction=Figure(sum(r["satisfaction"] >= 4 for r in rated), len(rated), rated),
         pass_rate=Figure(sum(r["rework_count"] == 0 for r in accepted), len(accepted), accepted),

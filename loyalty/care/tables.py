@@ -136,7 +136,7 @@ class Broadcast(Table):
     queued = Integer(default=0)  # outbox messages it queued (not opted out, with a channel)
 
 
-CASE_KINDS = ("complaint", "suggestion", "repair", "inquiry")
+CASE_KINDS = ("complaint", "suggestion", "repair", "inquiry", "special_need")
 # open → in_progress (first reply) → resolved (the result) → followed_up (the call after closing)
 CASE_STATUSES = ("open", "in_progress", "resolved", "followed_up")
 # How much a case weighs, set by the care desk (audited): a major one (a leak through a ceiling,

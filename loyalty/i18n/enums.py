@@ -103,6 +103,7 @@ ENUMS: dict[str, dict[str, Message]] = {
         "suggestion": _p("case_kind", "Suggestion"),
         "repair": _p("case_kind", "Repair request"),
         "inquiry": _p("case_kind", "Inquiry"),
+        "special_need": _p("case_kind", "Special need"),
     },
     "case_status": {
         "open": _p("case_status", "Waiting for a reply"),

@@ -663,6 +663,22 @@ async def test_the_follow_up_clock_is_met_at_exactly_24_hours_and_missed_one_sec
     assert [c.state(later) for c in cases.clocks(await cases.get_case(late))] == ["met", "met", "missed"]
 
 
+async def test_a_special_need_is_answered_within_72_hours_and_escalates_only_past_them(database, frozen, tmp_path):
+    (owner,) = await owners(tmp_path, 1)
+    need = await cases.open_case(owner, "special_need", "独居老人需要上门协助", "家中老人行动不便，想请人帮忙换灯泡")
+    complaint = await cases.open_case(owner, "complaint", "漏水", "卫生间漏水")
+    assert (await cases.get_case(need))["first_reply_due"] == NOW + timedelta(hours=72)
+    assert (await cases.get_case(complaint))["first_reply_due"] == NOW + timedelta(hours=48)
+
+    frozen.move_to(NOW + timedelta(hours=48) + SECOND)
+    assert await cases.escalate_overdue() == 1  # the complaint only
+    frozen.move_to(NOW + timedelta(hours=72))
+    assert await cases.escalate_overdue() == 0  # due, not yet past due
+    frozen.move_to(NOW + timedelta(hours=72) + SECOND)
+    assert await cases.escalate_overdue() == 1
+    assert (await cases.get_case(need))["reply_escalated_at"] == NOW + timedelta(hours=72) + SECOND
+
+
 # --- escalation ------------------------------------------------------------------------------
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from loyalty import clock, jobs
 from loyalty.audit.tables import AuditEntry
-from loyalty.care import repairs, visits
-from loyalty.care.tables import Repair, ReturnVisit
+from loyalty.care import kpi_board, repairs, visits
+from loyalty.care.tables import GroupWarning, Repair, ReturnVisit
 from loyalty.clock import LOCAL_ZONE
 from loyalty.errors import DomainError, InvalidField
 from loyalty.members.tables import Ownership
@@ -271,3 +271,34 @@ async def test_repair_kpis_give_numerator_denominator_and_records(database, tmp_
     assert empty.satisfaction.rate is None and empty.pass_rate.denominator == 0
     with pytest.raises(InvalidField):
         await repairs.repair_kpis(date(2026, 6, 30), date(2026, 6, 1))
+
+
+async def test_the_kpi_board_shows_the_repair_figures_and_the_warnings_handled(database, tmp_path):
+    (a, b, c) = await owners(tmp_path, 3)
+    desk = await staff("front1", "service")
+    at = bj(2026, 6, 20, 10, 0)
+    clean = await new_repair(a, desk)
+    await through(clean, "in_repair", "awaiting_acceptance", "accepted", "closed", desk=desk, at=at, satisfaction=5)
+    redone = await new_repair(b, desk)
+    await through(redone, "in_repair", "awaiting_acceptance", "rework", "awaiting_acceptance", "accepted", "closed",
+                  desk=desk, at=at, satisfaction=3)
+    second = await new_repair(a, desk, reported_at=REPORTED + timedelta(days=2))
+    other = await new_repair(c, desk, item="door_window")
+    for n, acknowledged in enumerate((at, None)):  # two warnings in June, one acknowledged
+        await GroupWarning.insert(GroupWarning(
+            key=f"complaint:1:9:{n}", kind="complaint", project=None, building="9", case_ids=[1, 2, 3],
+            first_case_at=at, last_case_at=at, raised_at=at + timedelta(hours=n), acknowledged_at=acknowledged,
+        ))
+
+    board = {k["key"]: k for k in await kpi_board.board("2026-06")}
+    figures = {key: (board[key]["numerator"], board[key]["denominator"], board[key]["value"])
+               for key in ("repair_satisfaction", "repair_pass_rate", "second_repair_rate", "group_warnings")}
+    assert figures == {"repair_satisfaction": (1, 2, 0.5), "repair_pass_rate": (1, 2, 0.5),
+                       "second_repair_rate": (1, 4, 0.25), "group_warnings": (1, 2, 0.5)}
+    assert board["second_repair_rate"]["meets_target"] is False  # 25% against at most 4%
+    assert [p["value"] for p in board["repair_satisfaction"]["months"][-2:]] == [None, 0.5]  # May had none
+
+    drilled = await kpi_board.drill_down("second_repair_rate", "2026-Q2")
+    assert [(r["id"], r["numerator"]) for r in drilled["items"]] == [(clean, 0), (redone, 0), (second, 1), (other, 0)]
+    assert drilled["items"][2]["second_repair_of"] == clean
+

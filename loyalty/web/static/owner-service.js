@@ -270,7 +270,7 @@
     svc.thanked = [];
     formErrors.concat(["svc-done"]).forEach((id) => { $(id).textContent = ""; });
     const chosen = $("svc-kind").value || "complaint";
-    $("svc-kind").innerHTML = ["complaint", "suggestion", "repair", "inquiry"]
+    $("svc-kind").innerHTML = ["complaint", "suggestion", "repair", "inquiry", "special_need"]
       .map((k) => `<option value="${k}">${esc(enumLabel("case_kind", k))}</option>`).join("");
     $("svc-kind").value = chosen;
     $("svc-photos-label").textContent = _("Photos (optional; up to {count}, JPEG, PNG or WebP, at most {megabytes} MB each)", {
