@@ -55,3 +55,45 @@ class KeyView(msgspec.Struct):
 
 class Created(msgspec.Struct):
     id: int
+
+
+class MerchantRow(msgspec.Struct):
+    """A line of the staff list of merchants."""
+
+    id: int
+    name: str
+    category: Annotated[str, msgspec.Meta(description="decoration, dining, education, health, retail, services or other")]
+    status: Annotated[str, msgspec.Meta(description="active | suspended")]
+    points_per_cny: int
+    store_count: int
+    active_key_count: Annotated[int, msgspec.Meta(description="keys neither revoked nor past a rotation's grace")]
+
+
+class StoreView(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+
+
+class DiscountView(msgspec.Struct):
+    id: int
+    tier: str
+    percent_bp: Annotated[int, msgspec.Meta(description="basis points: 1000 = 10% off")]
+    cap_fen: int | None
+    valid_from: Annotated[date, msgspec.Meta(description="a Beijing day")]
+    valid_to: Annotated[date | None, msgspec.Meta(description="a Beijing day (included), or null: no end")]
+
+
+class MerchantDetail(msgspec.Struct):
+    id: int
+    name: str
+    category: str
+    status: str
+    points_per_cny: int
+    contact_name: str
+    contact_phone: Annotated[str, msgspec.Meta(description="the merchant's own contact, never an owner's")]
+    created_at: datetime
+    key_grace_hours: Annotated[int, msgspec.Meta(description="how long a rotated key keeps working")]
+    stores: list[StoreView]
+    discounts: list[DiscountView]
+    keys: list[KeyView]
