@@ -50,7 +50,7 @@ SHORT = {"zh-CN": "zh", "en": "en"}  # in the screenshots' names
 ROLES = {role: (username, password) for username, (role, password, _name) in DEMO_STAFF.items() if username != "sales2"}
 # Which dashboards each role sees (admin_ui/static/staff.js, DASHBOARDS).
 DASHBOARDS = {"admin": 6, "sales": 2, "event_staff": 1, "service": 1}
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "merchants")
 # The views each role may use (staff.js, VIEW_ROLES); the others are not offered.
 ALLOWED = {"admin": set(VIEWS), "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"}, "service": {"counter", "desk", "visits", "dashboards"}}
 # The gate the door's staff member types, in their own words (data, stored as typed).
@@ -270,6 +270,25 @@ async def asked(page: Page, reader: Reader, button: Any, where: str) -> None:
     await expect(dialog).to_have_count(0)
 
 
+async def merchant_page(page: Page, reader: Reader) -> None:
+    """A merchant's page (its stores, discounts and keys), a new key shown once, and the
+    questions before rotating and revoking it."""
+    await page.locator("#mer-list .mer-item").first.click()
+    await expect(page.locator("#mer-page")).to_be_visible()
+    await expect(page.locator("#mer-title")).not_to_be_empty()
+    await reader.read(page, "a merchant's page")
+    await page.click("#mer-key-create")
+    await expect(page.locator("#mer-new-key")).to_be_visible()
+    await reader.read(page, "a merchant's page, a new key shown once")
+    key = page.locator('#mer-keys .mer-key[data-state="live"]').last
+    await asked(page, reader, key.locator("[data-key-rotate]"), "a merchant's page, rotating a key")
+    await asked(page, reader, key.locator("[data-key-revoke]"), "a merchant's page, revoking a key")
+    await page.click("#mer-back")
+    await page.click("#mer-new")
+    await reader.read(page, "the merchants, a new merchant's form")
+    await page.click("#mer-cancel")
+
+
 async def open_view(page: Page, view: str, role: str) -> None:
     """Click the view's link and wait for what it shows (or for its refusal)."""
     await page.click(f'#nav a[data-view="{view}"]')
@@ -285,6 +304,8 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator("#cat-report > *").first).to_be_visible()
     elif view == "desk":
         await expect(page.locator("#desk-list > *").first).to_be_visible()
+    elif view == "merchants":
+        await expect(page.locator("#mer-list > *").first).to_be_visible()
     elif view == "visits":
         await expect(page.locator("#visits-list > *").first).to_be_visible()
         await expect(page.locator("#visits-coverage h3")).to_be_visible()
@@ -406,6 +427,8 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await expect(page.locator("#cat-form")).to_be_visible()
                 await reader.read(page, "the rewards catalogue, a new reward's form")
                 await page.click("#cat-cancel")
+            if view == "merchants" and role == "admin":
+                await merchant_page(page, reader)
             if view == "desk" and role == "service":
                 await desk_case(page, reader)
             if view == "dashboards" and role == "admin":

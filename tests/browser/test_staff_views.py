@@ -13,7 +13,7 @@ from loyalty.identity.tables import StaffAccount
 from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, staff_logs_in
 
-VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "messages")
+VIEWS = ("referrals", "scanner", "counter", "desk", "visits", "rewards", "dashboards", "messages", "merchants")
 # The views each role may use (the API's guards: admin every one).
 ALLOWED = {
     "sales": {"referrals", "dashboards"}, "event_staff": {"scanner", "dashboards"},

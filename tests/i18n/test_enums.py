@@ -24,6 +24,7 @@ from loyalty.i18n.catalog import translate
 from loyalty.i18n.enums import ENUMS, enum_label, enum_tables
 from loyalty.identity.tables import ROLES
 from loyalty.members.tables import GENDERS
+from loyalty.merchants.tables import CATEGORIES as MERCHANT_CATEGORIES
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
 from loyalty.referrals.tables import BENEFICIARIES, LEAD_STAGES
@@ -71,6 +72,8 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "channel": CHANNELS,
     "broadcast_kind": tuple(BROADCAST_KINDS),
     "broadcast_status": BROADCAST_STATUSES,
+    "merchant_category": MERCHANT_CATEGORIES,
+    "merchant_status": ("active", "suspended"),
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
