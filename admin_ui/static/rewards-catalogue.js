@@ -484,6 +484,9 @@ const Catalogue = (() => {
   $("cat-picture").addEventListener("change", () => { $("cat-picture-name").textContent = $("cat-picture").files[0]?.name || ""; });
   $("cat-form").addEventListener("change", (e) => {
     if (e.target.id === "cat-kind") showTargets();
+    if (e.target.id === "cat-merchant" || e.target.id === "cat-event") {  // chosen: the "choose one" is answered
+      e.target.parentElement.querySelector(".field-error").textContent = "";
+    }
     if (e.target.dataset.priceHow) {
       const input = $("cat-form").querySelector(`[data-price="${e.target.dataset.priceHow}"]`);
       input.hidden = e.target.value !== "points";
