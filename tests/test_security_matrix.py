@@ -251,6 +251,8 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/staff/referral-rules": STAFF(),
     "PATCH /api/v1/staff/referral-rules/{rule_id}": STAFF(),
     # merchants and their keys: admins
+    "GET /api/v1/staff/merchants": STAFF(),
+    "GET /api/v1/staff/merchants/{merchant}": STAFF(),
     "POST /api/v1/staff/merchants": STAFF(),
     "POST /api/v1/staff/merchants/{merchant}/stores": STAFF(),
     "POST /api/v1/staff/merchants/{merchant}/discounts": STAFF(),

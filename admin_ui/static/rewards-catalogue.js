@@ -18,7 +18,7 @@ const Catalogue = (() => {
     picked_up: () => _p("reward report", "Picked up"), cancelled: () => _p("reward report", "Cancelled"),
     expired: () => _p("reward report", "Expired"),
   };
-  const my = { rows: [], offset: 0, editing: null, granting: null, preview: null, notice: null };
+  const my = { rows: [], offset: 0, editing: null, granting: null, preview: null, notice: null, merchants: null, events: null };
 
   const local = (item, field) => (english() && item[`${field}_en`] ? item[`${field}_en`] : item[`${field}_zh`]);
   const nameOf = (r) => local(r, "name");
@@ -56,6 +56,7 @@ const Catalogue = (() => {
       $("cat-save").textContent = my.editing ? _("Save the changes") : _("Create the reward");
       $("cat-kind").innerHTML = KINDS.map((k) => `<option value="${k}">${esc(enumLabel("reward_kind", k))}</option>`).join("");
       $("cat-kind").value = kind;
+      fillTargets($("cat-merchant").value, $("cat-event").value);
       $("cat-prices").innerHTML = TIERS.map((t) => priceRow(t, prices[t])).join("");
       picks("cat-tiers", "tiers", TIERS, (t) => enumLabel("tier", t), picked("cat-tiers"));
       picks("cat-stages", "stages", STAGE_LIST, (v) => enumLabel("owner_stage", v), picked("cat-stages"));
@@ -152,7 +153,42 @@ const Catalogue = (() => {
     </div>`;
   }
 
-  function openForm(reward = null) {
+  // A voucher names its merchant, an event seat its event: chosen by name from the merchant list
+  // and the staff event list, never typed as an id. Fetched when the form opens.
+  async function loadTargets() {
+    const [merchants, events] = await Promise.all([
+      api("/api/v1/staff/merchants?limit=200").then((r) => (r.ok ? r.json() : [])),
+      api("/api/v1/staff/events").then((r) => (r.ok ? r.json() : [])),
+    ]);
+    my.merchants = merchants;
+    my.events = events;
+  }
+
+  const eventTitle = (e) => (english() && e.title_en ? e.title_en : e.title_zh);
+
+  function fillTargets(merchantId, eventId) {
+    const choose = (words) => `<option value="">${esc(words)}</option>`;
+    const option = (value, words, chosen) => `<option value="${value}"${String(value) === String(chosen ?? "") ? " selected" : ""}>${esc(words)}</option>`;
+    const merchants = [...(my.merchants || [])];
+    if (merchantId && !merchants.some((m) => String(m.id) === String(merchantId))) merchants.push({ id: merchantId, name: _("Merchant {id}", { id: merchantId }), status: "active" });
+    $("cat-merchant").innerHTML = choose(merchants.length ? _("Choose the merchant") : _("No merchants yet: add one on the Merchants page")) +
+      merchants.map((m) => option(m.id, m.status === "active" ? m.name : `${m.name} (${enumLabel("merchant_status", m.status)})`, merchantId)).join("");
+    const events = [...(my.events || [])];
+    if (eventId && !events.some((e) => String(e.id) === String(eventId))) events.push({ id: eventId, title_zh: _("Event {id}", { id: eventId }), title_en: "" });
+    $("cat-event").innerHTML = choose(events.length ? _("Choose the event") : _("No events ahead")) +
+      events.map((e) => option(e.id, e.starts_at ? `${eventTitle(e)} · ${I18n.date(e.starts_at)}` : eventTitle(e), eventId)).join("");
+    showTargets();
+  }
+
+  // Only the field the kind needs is shown.
+  function showTargets() {
+    const kind = $("cat-kind").value;
+    $("cat-merchant-field").hidden = kind !== "voucher";
+    $("cat-event-field").hidden = kind !== "event_seat";
+  }
+
+  async function openForm(reward = null) {
+    await loadTargets();
     my.editing = reward;
     const form = $("cat-form");
     clearErrors(form);
@@ -168,6 +204,9 @@ const Catalogue = (() => {
     };
     $("cat-kind").value = r.kind;
     $("cat-kind").disabled = !!reward;  // a kind is for good: its redemptions are of it (a new kind is a new reward)
+    fillTargets(r.merchant_id, r.event_id);
+    $("cat-merchant").disabled = !!reward;  // fixed with the kind: its vouchers and seats are of them
+    $("cat-event").disabled = !!reward;
     $("cat-name-zh").value = r.name_zh; $("cat-name-en").value = r.name_en;
     $("cat-desc-zh").value = r.description_zh; $("cat-desc-en").value = r.description_en;
     $("cat-place-zh").value = r.pickup_place; $("cat-place-en").value = r.pickup_place_en;
@@ -204,7 +243,11 @@ const Catalogue = (() => {
       ends_on: $("cat-ends").value, eligible_tiers: picked("cat-tiers"), eligible_stages: picked("cat-stages"),
       eligible_project_ids: picked("cat-projects").map(Number),
     };
-    if (!my.editing) body.stock = number("cat-stock");
+    if (!my.editing) {
+      body.stock = number("cat-stock");
+      if (body.kind === "voucher") body.merchant_id = $("cat-merchant").value ? Number($("cat-merchant").value) : null;
+      if (body.kind === "event_seat") body.event_id = $("cat-event").value ? Number($("cat-event").value) : null;
+    }
     return body;
   }
 
@@ -215,6 +258,8 @@ const Catalogue = (() => {
     if (!body.name_zh) found += say("name_zh", _("A reward needs a Chinese name"));
     if (!body.starts_on) found += say("starts_on", _("Choose the first day"));
     if (!body.ends_on) found += say("ends_on", _("Choose the last day"));
+    if (body.merchant_id === null) found += say("merchant_id", _("Choose the merchant whose tills accept it"));
+    if (body.event_id === null) found += say("event_id", _("Choose the event it seats"));
     for (const tier of TIERS) {
       if (body.prices[tier] !== null && !(Number.isInteger(body.prices[tier]) && body.prices[tier] >= 0)) {
         found += say(`prices.${tier}`, _("Write the points (a whole number), or choose free"));
@@ -438,6 +483,10 @@ const Catalogue = (() => {
   // The browser's own file button speaks the browser's language, not the page's: ours says it, and the name chosen.
   $("cat-picture").addEventListener("change", () => { $("cat-picture-name").textContent = $("cat-picture").files[0]?.name || ""; });
   $("cat-form").addEventListener("change", (e) => {
+    if (e.target.id === "cat-kind") showTargets();
+    if (e.target.id === "cat-merchant" || e.target.id === "cat-event") {  // chosen: the "choose one" is answered
+      e.target.parentElement.querySelector(".field-error").textContent = "";
+    }
     if (e.target.dataset.priceHow) {
       const input = $("cat-form").querySelector(`[data-price="${e.target.dataset.priceHow}"]`);
       input.hidden = e.target.value !== "points";

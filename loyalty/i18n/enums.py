@@ -281,6 +281,20 @@ ENUMS: dict[str, dict[str, Message]] = {
         "tags": _p("owner_file_column", "Hobbies"),
         "notes": _p("owner_file_column", "Notes"),
     },
+    # Alliance merchants (the staff Merchants page).
+    "merchant_category": {
+        "decoration": _p("merchant_category", "Home decoration"),
+        "dining": _p("merchant_category", "Dining"),
+        "education": _p("merchant_category", "Education"),
+        "health": _p("merchant_category", "Health"),
+        "retail": _p("merchant_category", "Retail"),
+        "services": _p("merchant_category", "Home services"),
+        "other": _p("merchant_category", "Other"),
+    },
+    "merchant_status": {
+        "active": _p("merchant_status", "Active"),
+        "suspended": _p("merchant_status", "Suspended"),
+    },
     "language": {
         "zh-CN": _p("language", "简体中文"),
         "en": _p("language", "English"),

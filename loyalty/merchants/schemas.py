@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from loyalty.cards.tables import TIERS
+from loyalty.merchants.tables import CATEGORIES
 from loyalty.openapi_contract import checked_enum
 
 
@@ -55,3 +56,53 @@ class KeyView(msgspec.Struct):
 
 class Created(msgspec.Struct):
     id: int
+
+
+MERCHANT_STATUSES = ("active", "suspended")
+Category = Annotated[Literal[CATEGORIES], msgspec.Meta(description="the merchant's trade: " + ", ".join(CATEGORIES), examples=["decoration"])]
+MerchantStatus = Annotated[
+    Literal[MERCHANT_STATUSES], msgspec.Meta(description="active | suspended (its keys refused at once)", examples=["active"])
+]
+Tier = Annotated[Literal[TIERS], msgspec.Meta(description="the card tier: " + ", ".join(TIERS), examples=["gold"])]
+
+
+class MerchantRow(msgspec.Struct):
+    """A line of the staff list of merchants."""
+
+    id: int
+    name: str
+    category: Category
+    status: MerchantStatus
+    points_per_cny: int
+    store_count: int
+    active_key_count: Annotated[int, msgspec.Meta(description="keys neither revoked nor past a rotation's grace")]
+
+
+class StoreView(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+
+
+class DiscountView(msgspec.Struct):
+    id: int
+    tier: Tier
+    percent_bp: Annotated[int, msgspec.Meta(description="basis points: 1000 = 10% off")]
+    cap_fen: int | None
+    valid_from: Annotated[date, msgspec.Meta(description="a Beijing day")]
+    valid_to: Annotated[date | None, msgspec.Meta(description="a Beijing day (included), or null: no end")]
+
+
+class MerchantDetail(msgspec.Struct):
+    id: int
+    name: str
+    category: Category
+    status: MerchantStatus
+    points_per_cny: int
+    contact_name: str
+    contact_phone: Annotated[str, msgspec.Meta(description="the merchant's own contact, never an owner's")]
+    created_at: datetime
+    key_grace_hours: Annotated[int, msgspec.Meta(description="how long a rotated key keeps working")]
+    stores: list[StoreView]
+    discounts: list[DiscountView]
+    keys: list[KeyView]

@@ -54,16 +54,24 @@ def mask_name(name: str) -> str:
 # --- merchants, stores, schedules (staff) ----------------------------------------------------
 
 
-async def create_merchant(name: str, category: str = "other", *, points_per_cny: int = 0, contact_name: str = "", contact_phone: str = "") -> int:
+async def create_merchant(
+    name: str, category: str = "other", *, points_per_cny: int = 0, contact_name: str = "", contact_phone: str = "",
+    actor_id: int | None = None,
+) -> int:
     if not 1 <= len(name.strip()) <= 100:
         raise InvalidField(_("Enter a name of 1 to 100 characters"), field="name")
     if category not in CATEGORIES:
         raise InvalidField(_("The category is one of {categories}", categories=Later(identifiers, CATEGORIES)), field="category")
     if not 0 <= points_per_cny <= 100:
         raise InvalidField(_("points_per_cny is 0 to 100 points per yuan"), field="points_per_cny")
-    rows = await Merchant.insert(
-        Merchant(name=name.strip(), category=category, points_per_cny=points_per_cny, contact_name=contact_name, contact_phone=contact_phone)
-    ).returning(Merchant.id)
+    async with db.transaction():
+        rows = await Merchant.insert(
+            Merchant(name=name.strip(), category=category, points_per_cny=points_per_cny, contact_name=contact_name, contact_phone=contact_phone)
+        ).returning(Merchant.id)
+        await audit.record(
+            action="merchant.create", subject_kind="merchant", subject_id=rows[0]["id"], actor_id=actor_id,
+            data={"name": name.strip(), "category": category},
+        )
     return rows[0]["id"]
 
 
@@ -83,19 +91,25 @@ async def set_merchant_status(merchant_id: int, status: str, reason: str, staff_
         )
 
 
-async def add_store(merchant_id: int, code: str, name: str) -> int:
+async def add_store(merchant_id: int, code: str, name: str, *, actor_id: int | None = None) -> int:
     if not code.strip() or not name.strip():
         raise InvalidField(_("A store needs a code and a name"), field="code")
     if not await Merchant.exists().where(Merchant.id == merchant_id):
         raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id))
     if await Store.exists().where((Store.merchant == merchant_id) & (Store.code == code.strip())):
         raise InvalidField(_("This merchant already has a store with the code “{code}”", code=code.strip()), field="code")
-    rows = await Store.insert(Store(merchant=merchant_id, code=code.strip(), name=name.strip())).returning(Store.id)
+    async with db.transaction():
+        rows = await Store.insert(Store(merchant=merchant_id, code=code.strip(), name=name.strip())).returning(Store.id)
+        await audit.record(
+            action="merchant.store_add", subject_kind="merchant", subject_id=merchant_id, actor_id=actor_id,
+            data={"store_id": rows[0]["id"], "code": code.strip()},
+        )
     return rows[0]["id"]
 
 
 async def set_discount(
-    merchant_id: int, tier: str, percent_bp: int, *, valid_from: date, valid_to: date | None = None, cap_fen: int | None = None
+    merchant_id: int, tier: str, percent_bp: int, *, valid_from: date, valid_to: date | None = None, cap_fen: int | None = None,
+    actor_id: int | None = None,
 ) -> int:
     """A tier discount at this merchant: basis points off (1000 = 10%), optional cap per sale."""
     from loyalty.cards.tables import TIERS
@@ -110,48 +124,71 @@ async def set_discount(
         raise InvalidField(_("valid_to is before `valid_from`: the discount would never apply"), field="valid_to")
     if not await Merchant.exists().where(Merchant.id == merchant_id):  # else the foreign key refuses it: a 500
         raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id), field="merchant", source="path")
-    rows = await DiscountSchedule.insert(
-        DiscountSchedule(merchant=merchant_id, tier=tier, percent_bp=percent_bp, cap_fen=cap_fen, valid_from=valid_from, valid_to=valid_to)
-    ).returning(DiscountSchedule.id)
+    async with db.transaction():
+        rows = await DiscountSchedule.insert(
+            DiscountSchedule(merchant=merchant_id, tier=tier, percent_bp=percent_bp, cap_fen=cap_fen, valid_from=valid_from, valid_to=valid_to)
+        ).returning(DiscountSchedule.id)
+        await audit.record(
+            action="merchant.discount_set", subject_kind="merchant", subject_id=merchant_id, actor_id=actor_id,
+            data={"schedule_id": rows[0]["id"], "tier": tier, "percent_bp": percent_bp, "cap_fen": cap_fen,
+                  "valid_from": valid_from.isoformat(), "valid_to": valid_to.isoformat() if valid_to else None},
+        )
     return rows[0]["id"]
 
 
 # --- API keys ---------------------------------------------------------------------------
 
 
-async def create_api_key(merchant_id: int, *, store_id: int | None = None, label: str = "") -> tuple[str, int]:
+async def create_api_key(merchant_id: int, *, store_id: int | None = None, label: str = "", actor_id: int | None = None) -> tuple[str, int]:
     """A new key: the full text is returned once and never stored."""
     if not await Merchant.exists().where(Merchant.id == merchant_id):
         raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id))
     if store_id is not None and not await Store.exists().where((Store.id == store_id) & (Store.merchant == merchant_id)):
         raise StoreNotFound(field="store_id")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
-    rows = await ApiKey.insert(
-        ApiKey(merchant=merchant_id, store=store_id, prefix=raw[: len(KEY_PREFIX) + 6], key_hash=sha256_hex(raw), label=label)
-    ).returning(ApiKey.id)
+    async with db.transaction():
+        rows = await ApiKey.insert(
+            ApiKey(merchant=merchant_id, store=store_id, prefix=raw[: len(KEY_PREFIX) + 6], key_hash=sha256_hex(raw), label=label)
+        ).returning(ApiKey.id)
+        await audit.record(  # the prefix names it; the key itself is never written anywhere
+            action="merchant.key_create", subject_kind="merchant", subject_id=merchant_id, actor_id=actor_id,
+            data={"key_id": rows[0]["id"], "prefix": raw[: len(KEY_PREFIX) + 6], "store_id": store_id},
+        )
     return raw, rows[0]["id"]
 
 
-async def rotate_api_key(key_id: int, *, grace: timedelta = timedelta(hours=24)) -> tuple[str, int]:
+KEY_GRACE = timedelta(hours=24)  # how long a rotated key keeps working (the staff page says so)
+
+
+async def rotate_api_key(key_id: int, *, grace: timedelta = KEY_GRACE, actor_id: int | None = None) -> tuple[str, int]:
     """A replacement key; the old one keeps working for `grace`, so tills can be updated."""
     now = clock.now()
     old = await ApiKey.select().where((ApiKey.id == key_id) & ApiKey.revoked_at.is_null()).first()
     if old is None or (old["expires_at"] is not None and old["expires_at"] <= now):
         raise NotFound(_("There is no API key {key_id} in force", key_id=key_id))
     async with db.transaction():
-        raw, new_id = await create_api_key(old["merchant"], store_id=old["store"], label=old["label"])
+        raw, new_id = await create_api_key(old["merchant"], store_id=old["store"], label=old["label"], actor_id=actor_id)
         # Never extends a grace already running (rotating twice must not revive a key).
         ends = now + grace if old["expires_at"] is None else min(old["expires_at"], now + grace)
         await ApiKey.update({ApiKey.expires_at: ends}).where(ApiKey.id == key_id)
+        await audit.record(
+            action="merchant.key_rotate", subject_kind="merchant", subject_id=old["merchant"], actor_id=actor_id,
+            data={"key_id": key_id, "prefix": old["prefix"], "new_key_id": new_id, "old_key_expires_at": ends.isoformat()},
+        )
     return raw, new_id
 
 
-async def revoke_api_key(key_id: int) -> None:
-    updated = await ApiKey.update({ApiKey.revoked_at: clock.now()}).where(
-        (ApiKey.id == key_id) & ApiKey.revoked_at.is_null()
-    ).returning(ApiKey.id)
-    if not updated:
-        raise NotFound(_("There is no API key {key_id} in force", key_id=key_id))
+async def revoke_api_key(key_id: int, *, actor_id: int | None = None) -> None:
+    async with db.transaction():
+        updated = await ApiKey.update({ApiKey.revoked_at: clock.now()}).where(
+            (ApiKey.id == key_id) & ApiKey.revoked_at.is_null()
+        ).returning(ApiKey.id, ApiKey.merchant, ApiKey.prefix)
+        if not updated:
+            raise NotFound(_("There is no API key {key_id} in force", key_id=key_id))
+        await audit.record(
+            action="merchant.key_revoke", subject_kind="merchant", subject_id=updated[0]["merchant"], actor_id=actor_id,
+            data={"key_id": key_id, "prefix": updated[0]["prefix"]},
+        )
 
 
 KEY_COLUMNS = (
@@ -195,6 +232,48 @@ async def list_api_keys(merchant_id: int) -> list[dict[str, Any]]:
         ApiKey.id, ApiKey.prefix, ApiKey.label, ApiKey.store, ApiKey.created_at, ApiKey.last_used_at,
         ApiKey.expires_at, ApiKey.revoked_at,
     ).where(ApiKey.merchant == merchant_id).order_by(ApiKey.id)
+
+
+# --- the staff page's list and a merchant's page ------------------------------------------------
+
+PAGE_SIZE = 50
+MAX_PAGE = 200
+
+
+async def list_merchants(*, limit: int = PAGE_SIZE, offset: int = 0) -> list[dict[str, Any]]:
+    """Merchants by name, a page at a time, each with its number of stores and of keys in
+    force (not revoked, not past a rotation's grace)."""
+    rows = await Merchant.select(
+        Merchant.id, Merchant.name, Merchant.category, Merchant.status, Merchant.points_per_cny,
+    ).order_by(Merchant.name).order_by(Merchant.id).limit(limit).offset(offset)
+    ids = [r["id"] for r in rows]
+    if not ids:
+        return []
+    now = clock.now()
+    stores = await Store.select(Store.merchant).where(Store.merchant.is_in(ids))
+    keys = await ApiKey.select(ApiKey.merchant, ApiKey.expires_at).where(ApiKey.merchant.is_in(ids) & ApiKey.revoked_at.is_null())
+    for r in rows:
+        r["store_count"] = sum(1 for s in stores if s["merchant"] == r["id"])
+        r["active_key_count"] = sum(1 for k in keys if k["merchant"] == r["id"] and (k["expires_at"] is None or k["expires_at"] > now))
+    return rows
+
+
+async def merchant_detail(merchant_id: int) -> dict[str, Any]:
+    """One merchant as staff manage it: its stores, discount schedules (with their validity)
+    and keys (by prefix, never the key). Nothing of any owner."""
+    merchant = await Merchant.select(
+        Merchant.id, Merchant.name, Merchant.category, Merchant.status, Merchant.points_per_cny,
+        Merchant.contact_name, Merchant.contact_phone, Merchant.created_at,
+    ).where(Merchant.id == merchant_id).first()
+    if merchant is None:
+        raise NotFound(_("There is no merchant {merchant_id}", merchant_id=merchant_id), field="merchant", source="path")
+    merchant["stores"] = await Store.select(Store.id, Store.code, Store.name).where(Store.merchant == merchant_id).order_by(Store.id)
+    merchant["discounts"] = await DiscountSchedule.select(
+        DiscountSchedule.id, DiscountSchedule.tier, DiscountSchedule.percent_bp, DiscountSchedule.cap_fen,
+        DiscountSchedule.valid_from, DiscountSchedule.valid_to,
+    ).where(DiscountSchedule.merchant == merchant_id).order_by(DiscountSchedule.id)
+    merchant["keys"] = await list_api_keys(merchant_id)
+    return merchant
 
 
 # --- verify (a till's scan) -----------------------------------------------------------------

@@ -60,6 +60,7 @@ VIEW_ROLES = {
     "members": {"sales", "service"},
     "imports": set(),
     "staff": set(),
+    "merchants": set(),
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {
@@ -284,6 +285,25 @@ async def asked(page: Page, reader: Reader, button: Any, where: str) -> None:
     await expect(dialog).to_have_count(0)
 
 
+async def merchant_page(page: Page, reader: Reader) -> None:
+    """A merchant's page (its stores, discounts and keys), a new key shown once, and the
+    questions before rotating and revoking it."""
+    await page.locator("#mer-list .mer-item").first.click()
+    await expect(page.locator("#mer-page")).to_be_visible()
+    await expect(page.locator("#mer-title")).not_to_be_empty()
+    await reader.read(page, "a merchant's page")
+    await page.click("#mer-key-create")
+    await expect(page.locator("#mer-new-key")).to_be_visible()
+    await reader.read(page, "a merchant's page, a new key shown once")
+    key = page.locator('#mer-keys .mer-key[data-state="live"]').last
+    await asked(page, reader, key.locator("[data-key-rotate]"), "a merchant's page, rotating a key")
+    await asked(page, reader, key.locator("[data-key-revoke]"), "a merchant's page, revoking a key")
+    await page.click("#mer-back")
+    await page.click("#mer-new")
+    await reader.read(page, "the merchants, a new merchant's form")
+    await page.click("#mer-cancel")
+
+
 async def open_view(page: Page, view: str, role: str) -> None:
     """Click the view's link and wait for what it shows (or for its refusal)."""
     await page.click(f'#nav a[data-view="{view}"]')
@@ -306,6 +326,8 @@ async def open_view(page: Page, view: str, role: str) -> None:
         await expect(page.locator("#imp-list > *").first).to_be_visible()
     elif view == "staff":
         await expect(page.locator("#sa-list .sa-item").first).to_be_visible()
+    elif view == "merchants":
+        await expect(page.locator("#mer-list > *").first).to_be_visible()
     elif view == "visits":
         await expect(page.locator("#visits-list > *").first).to_be_visible()
         await expect(page.locator("#visits-coverage h3")).to_be_visible()
@@ -492,6 +514,8 @@ async def test_the_staff_pages_show_no_foreign_words(world: World, pages: Pages,
                 await expect(page.locator("#cat-form")).to_be_visible()
                 await reader.read(page, "the rewards catalogue, a new reward's form")
                 await page.click("#cat-cancel")
+            if view == "merchants" and role == "admin":
+                await merchant_page(page, reader)
             if view == "desk" and role == "service":
                 await desk_case(page, reader)
             if view == "events" and role == "event_staff":

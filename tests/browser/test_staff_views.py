@@ -23,6 +23,7 @@ VIEW_ROLES = {
     "members": {"sales", "service"},
     "imports": set(),
     "staff": set(),
+    "merchants": set(),
 }
 VIEWS = tuple(VIEW_ROLES)
 ALLOWED = {"admin": set(VIEWS)} | {

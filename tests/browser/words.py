@@ -16,7 +16,7 @@ from loyalty.care.tables import Case, CaseMessage
 from loyalty.events.tables import Event, Signup
 from loyalty.identity.tables import StaffAccount
 from loyalty.members.tables import Member
-from loyalty.merchants.tables import Merchant, Store
+from loyalty.merchants.tables import ApiKey, Merchant, Store
 from loyalty.referrals.tables import Lead
 
 # Latin words a Chinese page may show.
@@ -33,6 +33,9 @@ ALLOWED_IN_ENGLISH = {
 }
 
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# Identifiers shown as they are in either language: a merchant's API key (shown once) and the
+# prefix that names it, typed into a till's settings, never translated.
+IDENTIFIERS = re.compile(r"ocm_live_[A-Za-z0-9_-]*")
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f]+")
 
 # Everything a person can read on the page: the rendered text (innerText leaves out what is
@@ -64,7 +67,7 @@ async def data_names() -> set[str]:
     names: set[str] = set()
     for table, column in (
         (Member, Member.name), (Lead, Lead.name), (Event, Event.venue),
-        (Merchant, Merchant.name), (Store, Store.name), (Signup, Signup.checked_in_gate),
+        (Merchant, Merchant.name), (Store, Store.name), (Store, Store.code), (ApiKey, ApiKey.label), (Signup, Signup.checked_in_gate),
         (Case, Case.title), (Case, Case.text), (Case, Case.result), (CaseMessage, CaseMessage.text),
         (Case, Case.follow_up_note), (StaffAccount, StaffAccount.display_name),  # the desk names who has a case
     ):
@@ -84,7 +87,7 @@ def foreign_words(text: str, locale: str, names: Iterable[str]) -> list[str]:
     pattern = LATIN_WORD if locale == "zh-CN" else CJK
     found = []
     for line in text.splitlines():
-        words = pattern.findall(_without(line, [*allowed, *names]))
+        words = pattern.findall(IDENTIFIERS.sub(" ", _without(line, [*allowed, *names])))
         if words:
             found.append(f"{line.strip()!r}: {words}")
     return found

@@ -28,6 +28,7 @@ from loyalty.identity.tables import ROLES
 from loyalty.members.tables import GENDERS, OWNERSHIP_STATUSES
 from loyalty.members.owner_file import COLUMNS as OWNER_FILE_COLUMNS
 from loyalty.members.tables import IMPORT_STATUSES
+from loyalty.merchants.tables import CATEGORIES as MERCHANT_CATEGORIES
 from loyalty.members.tables import STAGES as OWNER_STAGES
 from loyalty.points.tables import ENTRY_KINDS
 from loyalty.referrals.tables import BENEFICIARIES, LEAD_STAGES
@@ -85,6 +86,8 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "ownership_status": OWNERSHIP_STATUSES,
     "import_status": IMPORT_STATUSES,
     "owner_file_column": tuple(OWNER_FILE_COLUMNS),
+    "merchant_category": MERCHANT_CATEGORIES,
+    "merchant_status": ("active", "suspended"),
 }
 _CJK = re.compile(r"[\u3400-\u9fff]")
 

@@ -83,7 +83,7 @@ async def test_an_admin_suspends_a_merchant_its_keys_are_refused_and_reactivatio
     assert (refused.status_code, refused.json()["type"]) == (403, "/problems/merchant-suspended")
     assert (refused_verify.status_code, refused_verify.json()["type"]) == (403, "/problems/merchant-suspended")
     actions = [row["action"] for row in await AuditEntry.select(AuditEntry.action).where(AuditEntry.subject_kind == "merchant").order_by(AuditEntry.id)]
-    assert actions == ["merchant.suspend", "merchant.reactivate"]
+    assert actions == ["merchant.create", "merchant.key_create", "merchant.suspend", "merchant.reactivate"]
 
 
 async def test_only_admins_suspend_merchants(client):
