@@ -198,7 +198,7 @@ function summary() {
     : ["", _("No data yet")]);
   if (d.tiers) {
     const t = d.tiers.totals;
-    card("tiers", _("Members"), I18n.number(t.members), TIERS.map((tier) => `${enumLabel("tier", tier)} ${I18n.number(t[tier])}`).join(" · "));
+    card("tiers", _p("dashboard_column", "Members"), I18n.number(t.members), TIERS.map((tier) => `${enumLabel("tier", tier)} ${I18n.number(t[tier])}`).join(" · "));
   }
   if (d.referrals) {
     const share = d.referrals.totals.referral_share;
