@@ -308,10 +308,22 @@ const EventsPage = (() => {
     $("se-create").disabled = n === 0;
   }
 
+  // An edit after the preview makes it stale: the sessions go until they are previewed again, so
+  // what is created is what was shown.
+  function staleSeries(change) {
+    if ($("se-session-list").contains(change.target)) return;
+    $("se-sessions").hidden = true; my.seriesBody = null;
+  }
+
   async function createSeries() {
     if (my.busy) return;
     const form = $("ev-series");
     clearErrors(form); $("se-form-error").textContent = "";
+    if (!my.seriesBody || JSON.stringify(seriesBody()) !== JSON.stringify(my.seriesBody)) {
+      $("se-sessions").hidden = true;
+      $("se-form-error").textContent = _("The form has changed since the preview: preview the sessions again");
+      return;
+    }
     const keep = picked("se-session-list");
     my.busy = true; $("se-create").disabled = true;
     try {
@@ -386,6 +398,8 @@ const EventsPage = (() => {
     $("se-sessions").hidden = true;
   });
   $("se-session-list").addEventListener("change", countKept);
+  $("ev-series").addEventListener("input", staleSeries);
+  $("ev-series").addEventListener("change", staleSeries);
   $("view-events").addEventListener("click", (click) => {
     const button = click.target.closest("[data-ev]");
     if (button) act(button.dataset.ev, button.dataset.id);

@@ -191,6 +191,17 @@ async function repairStep(card, to) {
   if (to === "accepted") body.accepted_by = card.querySelector("[data-repair-acceptor]").value;
   if (to === "rework") body.note = (card.querySelector("textarea") || { value: "" }).value.trim();
   if (to === "closed" && repairDesk.score[r.id]) body.satisfaction = repairDesk.score[r.id];
+  if (to === "accepted") {
+    const who = enumLabel("repair_acceptor", body.accepted_by);
+    if (!(await Confirm.ask({ title: _("Record the repair for {name} as accepted by: {who}?", { name: r.owner_name, who }),
+      lines: [_("This cannot be undone: after acceptance the repair can only be closed.")],
+      yes: _("Record the acceptance"), no: _("Go back") }))) return;
+  }
+  if (to === "rework") {
+    if (!(await Confirm.ask({ title: _("Send the repair for {name} back for rework?", { name: r.owner_name }),
+      lines: [_("It counts as a rework for good: the repair no longer passes at its first acceptance.")],
+      yes: _("Send back for rework"), no: _("Go back") }))) return;
+  }
   if (to === "closed") {
     const lines = [r.major_works ? _("Return visits are set up: a call 24 hours from now, and for major works another in two months.")
       : _("A return visit is set up: a call 24 hours from now.")];

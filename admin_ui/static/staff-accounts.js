@@ -125,7 +125,8 @@ const StaffAccounts = (() => {
       path = `/${account.id}/deactivation`;
       question = {
         title: _("Deactivate {name}?", { name }),
-        lines: [_("They are logged out at once on every phone and computer, and can no longer log in. Their past work stays on record.")],
+        lines: [_("They are logged out at once on every phone and computer, and can no longer log in. Their past work stays on record."),
+          _("This cannot be undone: the account cannot be switched back on, and its username stays taken.")],
         yes: _("Deactivate"), no: _("Go back"),
       };
     } else return;

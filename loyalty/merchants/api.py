@@ -97,7 +97,7 @@ class StaffMerchantController(Controller):
     async def list_keys(self, merchant: FromPath[int]) -> list[KeyView]:
         return [_key_view(row) for row in await service.list_api_keys(merchant)]
 
-    @raises("not-found", "store-not-found")
+    @raises("not-found", "store-not-found", service.KeyAlreadyReplaced)
     @post(
         "/api-keys/{key_id:int}/rotation",
         operation_id="staffRotateApiKey",

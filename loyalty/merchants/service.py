@@ -28,6 +28,12 @@ class MerchantSuspended(DomainError):
     title = _("This merchant is suspended")
 
 
+class KeyAlreadyReplaced(DomainError):
+    type = "key-already-replaced"
+    status = 409
+    title = _("This API key has already been replaced")
+
+
 class StoreNotFound(InvalidField):
     type = "store-not-found"
     title = _("No such store for this merchant")
@@ -120,6 +126,9 @@ async def set_discount(
         raise InvalidField(_("percent_bp is 1 to 10000 basis points (0.01% to 100%)"), field="percent_bp")
     if cap_fen is not None and cap_fen <= 0:
         raise InvalidField(_("A cap is a positive amount in fen"), field="cap_fen")
+    for name, day in (("valid_from", valid_from), ("valid_to", valid_to)):
+        if day is not None and not date(2000, 1, 1) <= day <= date(2199, 12, 31):
+            raise InvalidField(_("A discount's days run from 2000-01-01 to 2199-12-31"), field=name)
     if valid_to is not None and valid_to < valid_from:
         raise InvalidField(_("valid_to is before `valid_from`: the discount would never apply"), field="valid_to")
     if not await Merchant.exists().where(Merchant.id == merchant_id):  # else the foreign key refuses it: a 500
@@ -161,16 +170,22 @@ KEY_GRACE = timedelta(hours=24)  # how long a rotated key keeps working (the sta
 
 
 async def rotate_api_key(key_id: int, *, grace: timedelta = KEY_GRACE, actor_id: int | None = None) -> tuple[str, int]:
-    """A replacement key; the old one keeps working for `grace`, so tills can be updated."""
+    """A replacement key; the old one keeps working for `grace`, so tills can be updated. A key
+    is replaced once: the old key is claimed by one conditional UPDATE (not revoked, not yet
+    replaced), so of concurrent rotations (or a rotation racing a revocation) one wins and the
+    others are refused, and a key never has replacements nobody was shown."""
     now = clock.now()
     old = await ApiKey.select().where((ApiKey.id == key_id) & ApiKey.revoked_at.is_null()).first()
     if old is None or (old["expires_at"] is not None and old["expires_at"] <= now):
         raise NotFound(_("There is no API key {key_id} in force", key_id=key_id))
+    ends = now + grace
     async with db.transaction():
+        claimed = await ApiKey.update({ApiKey.expires_at: ends}).where(
+            (ApiKey.id == key_id) & ApiKey.revoked_at.is_null() & ApiKey.expires_at.is_null()
+        ).returning(ApiKey.id)
+        if not claimed:
+            raise KeyAlreadyReplaced(_("API key {key_id} has already been replaced or revoked; rotate its replacement", key_id=key_id))
         raw, new_id = await create_api_key(old["merchant"], store_id=old["store"], label=old["label"], actor_id=actor_id)
-        # Never extends a grace already running (rotating twice must not revive a key).
-        ends = now + grace if old["expires_at"] is None else min(old["expires_at"], now + grace)
-        await ApiKey.update({ApiKey.expires_at: ends}).where(ApiKey.id == key_id)
         await audit.record(
             action="merchant.key_rotate", subject_kind="merchant", subject_id=old["merchant"], actor_id=actor_id,
             data={"key_id": key_id, "prefix": old["prefix"], "new_key_id": new_id, "old_key_expires_at": ends.isoformat()},

@@ -80,6 +80,7 @@ async def test_two_schedulers_ticking_at_the_same_moment_run_each_due_job_once(d
         "loyalty.events.mark_no_shows": 1,  # */15
         "loyalty.rewards.expire_due": 1,  # */15
         "loyalty.members.resume_imports": 1,  # */5
+        "loyalty.care.group_warnings": 1,  # */5
         "loyalty.care.schedule_occasions": 1,  # minute 5
         "loyalty.care.escalate_cases": 1,  # minute 10
         "loyalty.care.send_surveys": 1,  # minute 15
@@ -110,6 +111,7 @@ async def test_four_schedulers_racing_over_twenty_minutes_of_ticks_run_each_job_
         "loyalty.care.dispatch_due": 20,
         "loyalty.care.send_due_broadcasts": 20,
         "loyalty.members.resume_imports": 4,  # 09:00, :05, :10, :15
+        "loyalty.care.group_warnings": 4,  # the same
         "loyalty.events.mark_no_shows": 2,  # 09:00, 09:15
         "loyalty.events.retry_failed_refunds": 2,
         "loyalty.rewards.expire_due": 2,

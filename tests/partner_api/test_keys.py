@@ -3,12 +3,15 @@ their rotation grace, `last_used_at` kept; `loyalty create-merchant-key` prints 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from loyalty.merchants import service as merchants
 from loyalty.merchants.tables import ApiKey
@@ -175,8 +178,27 @@ async def test_rotating_a_key_whose_grace_has_ended_does_not_bring_it_back(clien
 
     try:
         await merchants.rotate_api_key(a.key_id, grace=timedelta(hours=24))
-    except merchants.NotFound:
+    except (merchants.NotFound, merchants.KeyAlreadyReplaced):
         pass  # refusing to rotate a dead key is fine too
     response = await client.get(SALES, headers=a.auth)
 
     assert (response.status_code, problem(response)) == (401, "/problems/not-authenticated")
+
+
+async def test_a_key_is_replaced_once_whatever_races_it(client, frozen):
+    # The review's attack: 20 rotations of one key at once made 20 live keys nobody was shown but
+    # one, and rotations racing a revocation made keys that outlived the revoked one.
+    a = await shop()
+    outcomes = await asyncio.gather(*(merchants.rotate_api_key(a.key_id) for _ in range(20)), return_exceptions=True)
+    made = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, merchants.KeyAlreadyReplaced)]
+    assert (len(made), len(refused)) == (1, 19)
+    assert await ApiKey.count().where(ApiKey.merchant == a.merchant_id) == 2 + len(a.store_keys)
+    with pytest.raises(merchants.KeyAlreadyReplaced):  # again later, without a race
+        await merchants.rotate_api_key(a.key_id)
+
+    b = await shop()
+    await merchants.revoke_api_key(b.key_id)
+    with pytest.raises(merchants.NotFound):
+        await merchants.rotate_api_key(b.key_id)
+
