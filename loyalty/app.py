@@ -23,6 +23,7 @@ from loyalty.referrals.api import MemberReferralController, StaffReferralControl
 from loyalty.care.api import MyCareController, StaffCaseController, staff_kpis
 from loyalty.care.visit_api import StaffVisitController, staff_member_contacts
 from loyalty.care.kpi_board_api import StaffKpiBoardController, staff_care_plans
+from loyalty.care.improvements_api import StaffImprovementActionController
 from loyalty.care.repair_api import MyRepairController, StaffRepairController
 from loyalty.care.unsubscribe import unsubscribe, unsubscribe_page
 from loyalty.identity.wechat_api import wechat_login, wechat_oauth_callback, wechat_server_check, wechat_server_event
@@ -143,6 +144,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             staff_member_contacts,
             StaffKpiBoardController,
             staff_care_plans,
+            StaffImprovementActionController,
             StaffDashboardController,
             StaffErasureController,
             StaffRewardController,

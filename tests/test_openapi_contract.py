@@ -321,7 +321,8 @@ RANDOM = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])[A-Za-z]{12,}$")  # what Litestar's
 YEAR_FIRST = re.compile(r"^(\d{4})-\d{2}")  # a month, a date or a time
 STATUS_LIKE = ("status", "stage", "role", "tier", "kind", "type", "state", "result")
 # Fields with a status-like name that hold free text (what staff wrote), not one of a set of values.
-FREE_TEXT = {("CaseView", "result"), ("StaffCaseView", "result"), ("Resolution", "result")}
+FREE_TEXT = {("CaseView", "result"), ("StaffCaseView", "result"), ("Resolution", "result"),
+             ("ImprovementActionDone", "result"), ("ImprovementActionView", "result")}
 
 
 def _strings(node: Any) -> Iterator[str]:

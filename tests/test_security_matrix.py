@@ -336,6 +336,10 @@ TABLE: dict[str, Access] = {
     "GET /api/v1/staff/kpi-board": STAFF("service"),
     "GET /api/v1/staff/kpi-board/{key}/records": STAFF("service"),
     "GET /api/v1/staff/care-plans": STAFF(),
+    # the 315 plan's improvement actions: customer service
+    "GET /api/v1/staff/improvement-actions": STAFF("service"),
+    "POST /api/v1/staff/improvement-actions": STAFF("service"),
+    "POST /api/v1/staff/improvement-actions/{action_id}/completion": STAFF("service"),
     # dashboards: admins all; sales the referrals; event staff the attendance; sales and
     # service the KPIs. (Service reads the same funnel at /staff/referrals/funnel but not as
     # the referrals dashboard: an inconsistency, reported, not changed here.)

@@ -183,8 +183,154 @@ async function loadCarePlans() {
       <strong>${esc(p.name)}</strong><div class="muted">${esc(p.segment)} · ${esc(p.cadence)}</div>
       <div>${esc(_("Next run {time}", { time: I18n.dateTime(p.next_run) }))} · ${esc(_n("{count} owner in the segment now", "{count} owners in the segment now", p.segment_owners, { count: I18n.number(p.segment_owners) }))}</div>
       <div>${esc(_n("{count} return visit made this period, {open} still open", "{count} return visits made this period, {open} still open", p.visits_made, { count: I18n.number(p.visits_made), open: I18n.number(p.visits_open) }))}</div>
-    </li>`).join("")}</ul>`;
+    </li>`).join("")}</ul><div id="kpis-improvements"></div>`;
+  await loadImprovements();
 }
+
+// The "315" plan's improvement actions: per handover batch (a project and the month it was handed over),
+// "n of 5 recorded, m done", a form to add one and a result to mark one done (asked first).
+const improve = { batches: [], handlers: null, adding: null, finishing: null };
+const batchKey = (b) => `${b.project_id}:${b.batch_month}`;
+
+async function loadImprovements() {
+  const box = $("kpis-improvements");
+  if (!box) return;
+  if (!improve.handlers) {
+    const response = await api("/api/v1/staff/cases/handlers");
+    improve.handlers = response.ok ? await response.json() : [];
+  }
+  const response = await api("/api/v1/staff/improvement-actions");
+  if (!response.ok) { box.innerHTML = `<p class="error" role="alert">${esc(await problemText(response))}</p>`; return; }
+  improve.batches = await response.json();
+  drawImprovements();
+}
+
+function drawImprovements(message = "") {
+  const box = $("kpis-improvements");
+  box.innerHTML = `<h3>${esc(_("“315” improvement actions"))}</h3>
+    <p class="muted">${esc(_("Five improvement actions per handover batch, after the basic-care calls and the in-depth interview."))}</p>
+    <p class="ok" id="improve-done" role="status">${esc(message)}</p>
+    ${improve.batches.length ? `<ul class="imp-batches">${improve.batches.map(batchLine).join("")}</ul>`
+      : `<p class="muted">${esc(_("No homes handed over in the last three months"))}</p>`}`;
+}
+
+function batchLine(b) {
+  const key = batchKey(b);
+  const project = (english() && b.project_name_en) || b.project_name || projectName(b.project_id, String(b.project_id));
+  return `<li data-batch="${esc(key)}">
+    <strong>${esc(_("{project}, handed over {month}", { project, month: I18n.month(b.batch_month) }))}</strong>
+    <div class="muted">${esc(_n("{count} owner", "{count} owners", b.owners, { count: I18n.number(b.owners) }))}</div>
+    <div data-imp-count>${esc(_("{recorded} of {target} improvement actions recorded, {done} done", {
+      recorded: I18n.number(b.recorded), target: I18n.number(b.target), done: I18n.number(b.done) }))}</div>
+    ${b.actions.length ? `<ol class="imp-actions">${b.actions.map(actionLine).join("")}</ol>` : ""}
+    ${improve.adding === key ? addForm(b) : `<button class="secondary" type="button" data-imp-add="${esc(key)}">${esc(_("Add an improvement action"))}</button>`}
+  </li>`;
+}
+
+function actionLine(a) {
+  const head = `<strong>${esc(a.title)}</strong>
+    <div class="muted">${esc(_("Owners said: {text}", { text: a.owners_said }))}${a.source_kind ? ` · ${esc(enumLabel("improvement_source", a.source_kind))} #${a.source_id}` : ""}</div>
+    <div class="muted">${esc(_("{name}, due {date}", { name: a.owner_staff_name || String(a.owner_staff_id), date: I18n.date(`${a.due_on}T12:00:00+08:00`) }))}</div>`;
+  let tail;
+  if (a.done_at) {
+    tail = `<div data-imp-state="done">${esc(_("Done {time}: {result}", { time: I18n.dateTime(a.done_at), result: a.result }))}</div>`;
+  } else if (improve.finishing === a.id) {
+    tail = `<form class="imp-form" data-imp-finish-form="${a.id}" novalidate>
+      <label for="imp-result">${esc(_("What came of it"))}</label><textarea id="imp-result" rows="2" maxlength="4000"></textarea>
+      <p class="field-error" id="imp-result-error" role="alert"></p>
+      <div class="row"><button type="submit">${esc(_("Mark done"))}</button>
+        <button class="secondary" type="button" data-imp-cancel>${esc(_("Cancel"))}</button></div></form>`;
+  } else {
+    tail = `<div data-imp-state="open"><button class="secondary" type="button" data-imp-finish="${a.id}">${esc(_("Mark done"))}</button></div>`;
+  }
+  return `<li data-action="${a.id}">${head}${tail}</li>`;
+}
+
+function addForm(b) {
+  const staff = improve.handlers.map((h) => `<option value="${h.staff_id}"${h.staff_id === state.me.staff_id ? " selected" : ""}>${esc(h.name)}</option>`).join("");
+  const sources = ["", "survey", "case", "visit"].map((k) => `<option value="${k}">${esc(k ? enumLabel("improvement_source", k) : _("None"))}</option>`).join("");
+  const field = (name, label, input) => `<label for="imp-${name}">${esc(label)}</label>${input}<p class="field-error" id="imp-${name}-error" role="alert"></p>`;
+  return `<form class="imp-form" data-imp-add-form="${esc(batchKey(b))}" novalidate>
+    ${field("title", _("Improvement action"), `<input id="imp-title" maxlength="200" autocomplete="off">`)}
+    ${field("owners_said", _("What the owners said"), `<textarea id="imp-owners_said" rows="2" maxlength="4000"></textarea>`)}
+    ${field("source_kind", _("Where they said it (optional)"), `<select id="imp-source_kind">${sources}</select>`)}
+    ${field("source_id", _("Its number"), `<input id="imp-source_id" inputmode="numeric" autocomplete="off">`)}
+    ${field("owner_staff_id", _("Who carries it out"), `<select id="imp-owner_staff_id">${staff}</select>`)}
+    ${field("due_on", _("Due date"), `<input id="imp-due_on" type="date">`)}
+    <p class="error" id="imp-form-error" role="alert"></p>
+    <div class="row"><button type="submit">${esc(_("Save the action"))}</button>
+      <button class="secondary" type="button" data-imp-cancel>${esc(_("Cancel"))}</button></div>
+  </form>`;
+}
+
+async function showProblem(response, fields, fallback) {
+  const text = await problemText(response.clone());
+  let field = null;
+  try {
+    const body = await response.json();
+    field = (body.errors && body.errors[0] && body.errors[0].field) || null;
+  } catch { /* not JSON */ }
+  const where = field && fields.includes(field) ? $(`imp-${field}-error`) : $(fallback);
+  if (where) where.textContent = text;
+}
+
+async function addAction(form) {
+  const [projectId, month] = form.dataset.impAddForm.split(":");
+  form.querySelectorAll(".field-error, .error").forEach((el) => { el.textContent = ""; });
+  const sourceKind = $("imp-source_kind").value || null;
+  const sourceId = $("imp-source_id").value.trim();
+  const body = {
+    project_id: Number(projectId), batch_month: month, title: $("imp-title").value, owners_said: $("imp-owners_said").value,
+    owner_staff_id: Number($("imp-owner_staff_id").value), due_on: $("imp-due_on").value || null,
+    source_kind: sourceKind, source_id: sourceId ? Number(sourceId) : null,
+  };
+  if (!body.title.trim()) { $("imp-title-error").textContent = _("Give the action a title"); return; }
+  if (!body.due_on) { $("imp-due_on-error").textContent = _("Choose a due date"); return; }
+  const response = await api("/api/v1/staff/improvement-actions", { method: "POST", body: JSON.stringify(body) });
+  if (!response.ok) {
+    await showProblem(response, ["title", "owners_said", "source_kind", "source_id", "owner_staff_id", "due_on"], "imp-form-error");
+    return;
+  }
+  improve.adding = null;
+  await loadImprovements();
+  drawImprovements(_("Recorded: {title}", { title: body.title.trim() }));
+}
+
+async function finishAction(form) {
+  const id = Number(form.dataset.impFinishForm);
+  const action = improve.batches.flatMap((b) => b.actions).find((a) => a.id === id);
+  const result = $("imp-result").value.trim();
+  $("imp-result-error").textContent = "";
+  if (!result) { $("imp-result-error").textContent = _("Say what came of it"); return; }
+  const asked = await Confirm.ask({
+    title: _("Mark “{title}” done?", { title: action.title }),
+    lines: [_("The result is kept with the action and counts for the batch."), _("An action is marked done once and cannot be reopened.")],
+    yes: _("Mark it done"), no: _("Go back"),
+  });
+  if (!asked) return;
+  const response = await api(`/api/v1/staff/improvement-actions/${id}/completion`, { method: "POST", body: JSON.stringify({ result }) });
+  if (!response.ok) { await showProblem(response, ["result"], "imp-result-error"); return; }
+  improve.finishing = null;
+  await loadImprovements();
+  drawImprovements(_("Done: {title}", { title: action.title }));
+}
+
+document.addEventListener("click", (e) => {
+  const t = e.target.closest("[data-imp-add],[data-imp-finish],[data-imp-cancel]");
+  if (!t || !$("view-kpis").contains(t)) return;
+  if (t.dataset.impAdd) { improve.adding = t.dataset.impAdd; improve.finishing = null; }
+  else if (t.dataset.impFinish) { improve.finishing = Number(t.dataset.impFinish); improve.adding = null; }
+  else { improve.adding = null; improve.finishing = null; }
+  drawImprovements();
+  const focus = $("imp-title") || $("imp-result");
+  if (focus) focus.focus();
+});
+document.addEventListener("submit", (e) => {
+  const form = e.target;
+  if (!$("view-kpis").contains(form)) return;
+  if (form.dataset.impAddForm) { e.preventDefault(); addAction(form); }
+  else if (form.dataset.impFinishForm) { e.preventDefault(); finishAction(form); }
+});
 
 document.addEventListener("click", (e) => {
   const t = e.target.closest("[data-kpi-drill],[data-kpi-close],[data-kpi-trend]");

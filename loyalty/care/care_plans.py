@@ -9,8 +9,8 @@ beyond the journey's, each plan making return visits for its segment through the
   month, source `care:silent:YYYY-MM`;
 - care_315 (“315” 交付关怀): every ownership handed over in the last three months gets one
   basic-care visit, due two months after the handover, and one in-depth interview
-  (`care_315_interview`), due by the end of the three months; source `ownership:<id>`. (The
-  seeds' five improvement actions recorded after it are not kept yet.)
+  (`care_315_interview`), due by the end of the three months; source `ownership:<id>`. The five
+  improvement actions recorded after it, per handover batch, are loyalty.care.improvements.
 
 One daily job (`run_plans`) makes them; it is idempotent per period: the visits' unique index on
 (kind, source, member) with ON CONFLICT DO NOTHING (`visits._insert`), so running it again, or two

@@ -1,7 +1,7 @@
 """Owner care: the outbox of messages, owners' opt-outs, feedback cases with their SLA clocks,
 and satisfaction surveys."""
 
-from piccolo.columns import JSON, BigInt, Boolean, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -299,3 +299,25 @@ class GroupWarning(Table):
     raised_at = Timestamptz(index=True)
     acknowledged_by = Integer(null=True, default=None)
     acknowledged_at = Timestamptz(null=True, default=None)
+
+
+# Where an improvement action's “what the owners said” came from (optional).
+IMPROVEMENT_SOURCES = ("survey", "case", "visit")
+
+
+class ImprovementAction(Table):
+    """One of the “315” plan's five improvement actions for a handover batch: a project and the Beijing
+    month its homes were handed over (loyalty.care.improvements)."""
+
+    project = ForeignKey(references=Project, null=False, index=True)
+    batch_month = Varchar(length=7, index=True)  # YYYY-MM, Beijing: the month the batch was handed over
+    title = Varchar(length=200)
+    owners_said = Text(default="")  # what the owners said that the action answers
+    source_kind = Varchar(length=8, null=True, default=None)  # IMPROVEMENT_SOURCES
+    source_id = Integer(null=True, default=None)
+    owner_staff = Integer()  # the staff account who carries it out
+    due_on = Date()
+    done_at = Timestamptz(null=True, default=None)
+    result = Text(default="")
+    created_by = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())

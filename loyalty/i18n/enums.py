@@ -168,6 +168,11 @@ ENUMS: dict[str, dict[str, Message]] = {
         "not_reached": _p("visit_outcome", "Not reached"),
         "refused": _p("visit_outcome", "Refused"),
     },
+    "improvement_source": {
+        "survey": _p("improvement_source", "Survey"),
+        "case": _p("improvement_source", "Case"),
+        "visit": _p("improvement_source", "Return visit"),
+    },
     "visit_scope": {
         "mine": _p("visit_scope", "Mine"),
         "unassigned": _p("visit_scope", "Unassigned"),

@@ -1,13 +1,16 @@
 """The KPI board (/staff#kpis, kpis.js) as a service staff member, on a phone (390 px) and a desktop, in
 Chinese and English: each KPI with its formula and target, a trend chart with a text alternative
 ("暂无数据" where nothing was counted), the drill-down to the surveys it was counted from, and the
-satisfaction KPI moving once an owner's survey answer is recorded. An admin also sees the care plans.
+satisfaction KPI moving once an owner's survey answer is recorded. An admin also sees the care plans, and
+the "315" plan's handover batches with "n of 5 improvement actions recorded": adds one (the server's
+refusal shown by its field), marks it done after a confirmation.
 
 Screenshots (with LOYALTY_SCREENSHOTS_DIR=docs/screenshots): kpis-*.png."""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,8 @@ from playwright.async_api import Page, expect
 
 from loyalty import clock
 from loyalty.care import surveys
-from loyalty.care.tables import Survey
+from loyalty.audit.tables import AuditEntry
+from loyalty.care.tables import ImprovementAction, Survey
 from loyalty.members.tables import Member
 from tests.browser.conftest import PHONE, Pages
 from tests.browser.pages import add_staff, staff_logs_in
@@ -25,10 +29,16 @@ pytestmark = pytest.mark.sqlite_only  # the page's behaviour does not depend on 
 
 WORDS = {
     "zh-CN": {"nav": "指标看板", "name": "满意度", "target": "目标 ≥ 85%", "weights": "非常满意 1.0", "drill": "查看明细",
-              "empty": "暂无数据", "kind": "活动问卷", "rate_target": "目标 ≤ 10%", "plans": "关怀计划", "elderly": "独居老人关怀"},
+              "empty": "暂无数据", "kind": "活动问卷", "rate_target": "目标 ≤ 10%", "plans": "关怀计划", "elderly": "独居老人关怀",
+              "none": "已记录 0/5 项整改措施，已完成 0 项", "one": "已记录 1/5 项整改措施，已完成 0 项",
+              "one_done": "已记录 1/5 项整改措施，已完成 1 项", "add": "添加整改措施", "save": "保存整改措施",
+              "said_error": "请填写业主反映的问题", "mark": "标记完成", "yes": "确认完成", "done": "已完成：地下车库增设照明"},
     "en": {"nav": "KPI board", "name": "Satisfaction", "target": "target at least 85%", "weights": "very satisfied 1.0",
            "drill": "Show the records", "empty": "No data yet", "kind": "Event survey", "rate_target": "target at most 10%",
-           "plans": "Care plans", "elderly": "Elderly owners living alone"},
+           "plans": "Care plans", "elderly": "Elderly owners living alone",
+           "none": "0 of 5 improvement actions recorded, 0 done", "one": "1 of 5 improvement actions recorded, 0 done",
+           "one_done": "1 of 5 improvement actions recorded, 1 done", "add": "Add an improvement action", "save": "Save the action",
+           "said_error": "say what the owners said", "mark": "Mark done", "yes": "Mark it done", "done": "Done: 地下车库增设照明"},
 }
 
 
@@ -98,9 +108,11 @@ async def test_service_staff_read_formulas_and_targets_drill_down_and_see_a_kpi_
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
-async def test_an_admin_sees_the_care_plans(database, pages: Pages, tmp_path, locale):
+async def test_an_admin_sees_the_care_plans_and_records_a_315_improvement_action(database, pages: Pages, tmp_path, locale):
     words = WORDS[locale]
     members = await owners(tmp_path, 2, contract_date="2025-03-01")
+    handed_over = clock.today() - timedelta(days=20)
+    await owners(tmp_path, 1, start=5, contract_date="2025-03-01", delivery_date=handed_over.isoformat())
     await Member.update({Member.tags: ["独居老人"]}).where(Member.id == members[0])
     await add_staff("boss", "admin")
     page = await pages.new(locale="en-US" if locale == "en" else locale, **PHONE)
@@ -113,3 +125,34 @@ async def test_an_admin_sees_the_care_plans(database, pages: Pages, tmp_path, lo
     await no_sideways_scroll(page)
     await plans.scroll_into_view_if_needed()
     await save(page, f"kpis-plans-phone-{locale}")
+
+    batch = plans.locator(f'#kpis-improvements li[data-batch$=":{handed_over.strftime("%Y-%m")}"]')
+    await expect(batch.locator("[data-imp-count]")).to_have_text(words["none"])
+    await batch.get_by_role("button", name=words["add"]).click()
+    await batch.locator("#imp-title").fill("地下车库增设照明")
+    await batch.locator("#imp-due_on").fill((clock.today() + timedelta(days=30)).isoformat())
+    await batch.get_by_role("button", name=words["save"]).click()
+    await expect(batch.locator("#imp-owners_said-error")).to_have_text(words["said_error"])  # refused by the server, by field
+    await batch.locator("#imp-owners_said").fill("深度访谈中业主反映车库太暗")
+    await no_sideways_scroll(page)
+    await save(page, f"kpis-improvement-form-phone-{locale}")
+    await batch.get_by_role("button", name=words["save"]).click()
+    await expect(batch.locator("[data-imp-count]")).to_have_text(words["one"])
+    action = batch.locator("li[data-action]")
+    await expect(action).to_contain_text("地下车库增设照明")
+    await action.get_by_role("button", name=words["mark"]).click()
+    await action.locator("#imp-result").fill("已增设 40 盏照明灯")
+    await action.get_by_role("button", name=words["mark"]).click()
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog).to_be_visible()
+    await save(page, f"kpis-improvement-confirm-phone-{locale}")
+    await dialog.get_by_role("button", name=words["yes"], exact=True).click()
+    await expect(batch.locator("[data-imp-count]")).to_have_text(words["one_done"])
+    await expect(page.locator("#improve-done")).to_have_text(words["done"])
+    await expect(action.locator('[data-imp-state="done"]')).to_contain_text("已增设 40 盏照明灯")
+    row = await ImprovementAction.select().first()
+    assert (row["title"], row["result"], row["done_at"] is not None) == ("地下车库增设照明", "已增设 40 盏照明灯", True)
+    assert await AuditEntry.count().where(AuditEntry.subject_kind == "improvement_action") == 2
+    await no_sideways_scroll(page)
+    await batch.scroll_into_view_if_needed()
+    await save(page, f"kpis-improvement-done-phone-{locale}")

@@ -12,7 +12,7 @@ import pytest
 from loyalty.cards.tables import CARD_STATUSES, CRITERION_KINDS, TIERS
 from loyalty.care.cases import CLOCK_NAMES
 from loyalty.care.tables import (
-    ACCEPTORS, REPAIR_ITEMS, REPAIR_STATES,
+    ACCEPTORS, IMPROVEMENT_SOURCES, REPAIR_ITEMS, REPAIR_STATES,
     BROADCAST_KINDS, CASE_SEVERITIES, BROADCAST_STATUSES, CASE_KINDS, CASE_STATUSES, CHANNELS, MESSAGE_KINDS, OUTBOX_STATUSES, VISIT_KINDS,
     VISIT_OUTCOMES, VISIT_STATUSES, SURVEY_KINDS,
 )
@@ -72,6 +72,7 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "repair_item": REPAIR_ITEMS,
     "repair_state": REPAIR_STATES,
     "repair_acceptor": ACCEPTORS,
+    "improvement_source": IMPROVEMENT_SOURCES,
     "staff_role": ROLES,
     "liability_kind": LIABILITY_KINDS,
     "ledger_entry_kind": ENTRY_KINDS,
