@@ -25,6 +25,8 @@ from loyalty.care.care_plans import HANDOVER_CARE_MONTHS
 from loyalty.care.tables import IMPROVEMENT_SOURCES, Case, ImprovementAction, ReturnVisit, Survey
 from loyalty.errors import DomainError, InvalidField, MalformedField, NotFound
 from loyalty.i18n import _
+from loyalty.i18n.enums import enum_label
+from loyalty.i18n.format import Later
 from loyalty.members.tables import Ownership, Project
 
 TARGET = 5
@@ -80,7 +82,8 @@ async def add(*, project_id: int, batch_month: str, title: str, owners_said: str
             raise InvalidField(_("the source's number is missing"), field="source_id")
         table = _SOURCES[source_kind]
         if not await table.exists().where(table.id == source_id):
-            raise InvalidField(_("no {kind} {source_id}", kind=source_kind, source_id=source_id), field="source_id")
+            raise InvalidField(_("no {kind} {source_id}", kind=Later(enum_label, "improvement_source", source_kind),
+                                 source_id=source_id), field="source_id")
     if not any(h["staff_id"] == owner_staff_id for h in await desk.handlers()):
         raise InvalidField(_("the owner of the action is an active service or admin account"), field="owner_staff_id")
     if due_on < first:

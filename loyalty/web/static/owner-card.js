@@ -9,12 +9,15 @@ const till = { fixedSvg: null, offline: false, wakeLock: null };
 
 async function loadCard() {
   let me, card;
+  const locale = I18n.locale;  // the card's words (why this tier, what the next needs) are the server's
   try {
     [me, card] = await Promise.all([api("/api/v1/me").then((r) => r.json()), api("/api/v1/me/card").then((r) => r.json())]);
   } catch (error) {
     if (error.message !== "not logged in") showOffline();  // the code on screen may be stale
     throw error;
   }
+  // Asked before a language switch: the switch loads the card again, in the new language.
+  if (I18n.locale !== locale) return;
   $("card").className = `card ${card.tier}`;
   $("tier").textContent = enumLabel("tier", card.tier);
   $("member-name").textContent = me.name;
